@@ -1,0 +1,305 @@
+//===- MvcOps.cpp - verifiers and folders of the mvc dialect -------------===//
+#include "dialects/mvc/IR/MvcOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mvc;
+
+namespace {
+/// Two dimensions agree when equal or when either is dynamic.
+bool dimsAgree(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+
+RankedTensorType rankedType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// "[T, 8, 64]"-style text for diagnostics.
+std::string shapeText(RankedTensorType t) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(t.getShape())) {
+    if (i) s += ", ";
+    s += ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+  }
+  return s + "]";
+}
+
+/// Checks that `operand` is a vector of the last dimension of `input`.
+LogicalResult verifyLastDimVector(Operation *op, Value input, Value operand,
+                                  StringRef what) {
+  auto in = rankedType(input), v = rankedType(operand);
+  if (v.getRank() != 1 || !dimsAgree(v.getDimSize(0), in.getShape().back()))
+    return op->emitOpError() << what << " must be [" << in.getShape().back()
+                             << "] (the last dimension of the input), got "
+                             << shapeText(v);
+  return success();
+}
+} // namespace
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty()) return emitOpError("weight name must not be empty");
+  if (!getType().hasStaticShape())
+    return emitOpError("weight '") << getName() << "' must have a static shape";
+  return success();
+}
+
+LogicalResult MatmulOp::verify() {
+  auto lhs = rankedType(getLhs()), rhs = rankedType(getRhs()), res = getType();
+  if (lhs.getRank() != 2 || rhs.getRank() != 2 || res.getRank() != 2)
+    return emitOpError("expects rank-2 operands and result, got ")
+           << shapeText(lhs) << " x " << shapeText(rhs);
+  int64_t k = lhs.getDimSize(1);
+  int64_t rk = getTransposeB() ? rhs.getDimSize(1) : rhs.getDimSize(0);
+  int64_t n = getTransposeB() ? rhs.getDimSize(0) : rhs.getDimSize(1);
+  if (!dimsAgree(k, rk))
+    return emitOpError("contraction sizes differ: lhs has K=")
+           << k << ", rhs has K=" << rk << (getTransposeB() ? " (transposed)" : "");
+  if (!dimsAgree(res.getDimSize(0), lhs.getDimSize(0)) || !dimsAgree(res.getDimSize(1), n))
+    return emitOpError("result must be ") << "[M, " << n << "], got " << shapeText(res);
+  if (!res.getElementType().isF32() && res.getElementType() != lhs.getElementType())
+    return emitOpError("result element type must be f32 or the lhs element type");
+  return success();
+}
+
+static LogicalResult verifyBinary(Operation *op, Value lhsV, Value rhsV, Value resV) {
+  auto lhs = rankedType(lhsV), rhs = rankedType(rhsV), res = rankedType(resV);
+  if (rhs.getRank() > lhs.getRank())
+    return op->emitOpError("rhs rank ") << rhs.getRank() << " exceeds lhs rank " << lhs.getRank();
+  int64_t skip = lhs.getRank() - rhs.getRank();
+  for (int64_t i = 0; i < rhs.getRank(); ++i)
+    if (!dimsAgree(rhs.getDimSize(i), lhs.getDimSize(skip + i)))
+      return op->emitOpError("rhs ") << shapeText(rhs) << " does not broadcast to lhs "
+                                      << shapeText(lhs);
+  if (res.getShape() != lhs.getShape())
+    return op->emitOpError("result shape must equal lhs shape ") << shapeText(lhs);
+  return success();
+}
+LogicalResult AddOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
+LogicalResult SubOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
+LogicalResult MulOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
+LogicalResult DivOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}
+
+OpFoldResult ScaleOp::fold(FoldAdaptor) {
+  if (getFactor().convertToFloat() == 1.0f) return getInput();
+  return {};
+}
+
+LogicalResult SoftcapOp::verify() {
+  if (!(getCap().convertToFloat() > 0.0f)) return emitOpError("cap must be positive");
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  if (rankedType(getInput()).getShape() != getType().getShape())
+    return emitOpError("cast must keep the shape");
+  return success();
+}
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType()) return getInput();
+  return {};
+}
+
+LogicalResult RmsNormOp::verify() {
+  if (rankedType(getInput()).getShape() != getType().getShape())
+    return emitOpError("result shape must equal input shape");
+  if (getWeight()) return verifyLastDimVector(*this, getInput(), getWeight(), "weight");
+  if (getOffset().convertToFloat() != 0.0f)
+    return emitOpError("offset needs a weight");
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (rankedType(getInput()).getShape() != getType().getShape())
+    return emitOpError("result shape must equal input shape");
+  if (failed(verifyLastDimVector(*this, getInput(), getGamma(), "gamma"))) return failure();
+  return verifyLastDimVector(*this, getInput(), getBeta(), "beta");
+}
+
+LogicalResult RopeOp::verify() {
+  auto in = rankedType(getInput()), pos = rankedType(getPositions()),
+       freq = rankedType(getInvFreq());
+  if (in.getRank() != 3) return emitOpError("input must be [T, heads, D], got ") << shapeText(in);
+  if (pos.getRank() != 1 || !dimsAgree(pos.getDimSize(0), in.getDimSize(0)))
+    return emitOpError("positions must be [T] matching the input, got ") << shapeText(pos);
+  if (freq.getRank() != 1 || freq.isDynamicDim(0) || in.isDynamicDim(2) ||
+      2 * freq.getDimSize(0) > in.getDimSize(2))
+    return emitOpError("inv_freq must be static [R] with 2R <= D, got ") << shapeText(freq);
+  if (getPairing() != "rotate_half")
+    return emitOpError("unsupported pairing \"") << getPairing() << "\"";
+  if (getType() != in) return emitOpError("result type must equal input type");
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  auto table = rankedType(getTable()), ids = rankedType(getIds()), res = getType();
+  if (table.getRank() != 2 || ids.getRank() != 1 || res.getRank() != 2)
+    return emitOpError("expects table [V, H], ids [T], result [T, H]");
+  if (!dimsAgree(res.getDimSize(0), ids.getDimSize(0)) ||
+      !dimsAgree(res.getDimSize(1), table.getDimSize(1)))
+    return emitOpError("result must be [T, ") << table.getDimSize(1) << "], got " << shapeText(res);
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = rankedType(getInput()), out = getType();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("reshape must keep the element type");
+  if (in.hasStaticShape() && out.hasStaticShape() &&
+      in.getNumElements() != out.getNumElements())
+    return emitOpError("element count differs: ") << shapeText(in) << " vs " << shapeText(out);
+  int64_t dynIn = llvm::count_if(in.getShape(), ShapedType::isDynamic);
+  int64_t dynOut = llvm::count_if(out.getShape(), ShapedType::isDynamic);
+  if (dynIn > 1 || dynOut > 1 || dynIn != dynOut)
+    return emitOpError("supports one dynamic dimension kept through the reshape");
+  if (dynIn == 1) {
+    auto staticProduct = [](RankedTensorType t) {
+      int64_t p = 1;
+      for (int64_t d : t.getShape()) if (!ShapedType::isDynamic(d)) p *= d;
+      return p;
+    };
+    if (staticProduct(in) != staticProduct(out))
+      return emitOpError("static dimensions must multiply to the same size: ")
+             << shapeText(in) << " vs " << shapeText(out);
+  }
+  return success();
+}
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType()) return getInput();
+  if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(inner.getInput());
+    return getResult();
+  }
+  return {};
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = rankedType(getInput()), out = getType();
+  ArrayRef<int64_t> perm = getPermutation();
+  if ((int64_t)perm.size() != in.getRank())
+    return emitOpError("permutation must have ") << in.getRank() << " entries";
+  llvm::SmallVector<bool> seen(perm.size(), false);
+  for (auto [i, p] : llvm::enumerate(perm)) {
+    if (p < 0 || p >= in.getRank() || seen[p])
+      return emitOpError("permutation is not a permutation of 0..") << in.getRank() - 1;
+    seen[p] = true;
+    if (!dimsAgree(out.getDimSize(i), in.getDimSize(p)))
+      return emitOpError("result dim ") << i << " must be input dim " << p;
+  }
+  return success();
+}
+OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  for (auto [i, p] : llvm::enumerate(getPermutation()))
+    if ((int64_t)i != p) return {};
+  return getInput();
+}
+
+LogicalResult SliceOp::verify() {
+  auto in = rankedType(getInput()), out = getType();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= in.getRank()) return emitOpError("axis out of range");
+  if (getStart() < 0 || getSize() <= 0 ||
+      (!in.isDynamicDim(axis) && getStart() + getSize() > in.getDimSize(axis)))
+    return emitOpError("slice [") << getStart() << ", " << getStart() + getSize()
+                                   << ") out of bounds of dim " << axis << " " << shapeText(in);
+  for (int64_t i = 0; i < in.getRank(); ++i) {
+    int64_t want = i == axis ? getSize() : in.getDimSize(i);
+    if (!dimsAgree(out.getDimSize(i), want))
+      return emitOpError("result must be ") << "dim " << i << " = " << want;
+  }
+  return success();
+}
+OpFoldResult SliceOp::fold(FoldAdaptor) {
+  auto in = rankedType(getInput());
+  if (getStart() == 0 && !in.isDynamicDim(getAxis()) &&
+      in.getDimSize(getAxis()) == getSize() && in == getType())
+    return getInput();
+  return {};
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty()) return emitOpError("needs at least one input");
+  auto out = getType();
+  int64_t axis = getAxis(), total = 0;
+  if (axis < 0 || axis >= out.getRank()) return emitOpError("axis out of range");
+  for (Value v : getInputs()) {
+    auto t = rankedType(v);
+    if (t.getRank() != out.getRank()) return emitOpError("inputs must have the result's rank");
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (i != axis && !dimsAgree(t.getDimSize(i), out.getDimSize(i)))
+        return emitOpError("input ") << shapeText(t) << " disagrees with result off the axis";
+    total = (t.isDynamicDim(axis) || total < 0) ? -1 : total + t.getDimSize(axis);
+  }
+  if (total >= 0 && !dimsAgree(total, out.getDimSize(axis)))
+    return emitOpError("result dim ") << axis << " must be " << total;
+  return success();
+}
+
+/// Shared checks of the paged-cache operands.
+static LogicalResult verifyPaged(Operation *op, RankedTensorType tokens, Value cache,
+                                 Value blockTable, Value rowOffsets, Value cacheLens) {
+  auto c = rankedType(cache);
+  if (c.getRank() != 4)
+    return op->emitOpError("cache must be [pages, page_size, kv_heads, D], got ") << shapeText(c);
+  if (c.isDynamicDim(1) || c.isDynamicDim(2) || c.isDynamicDim(3))
+    return op->emitOpError("cache page_size, kv_heads and D must be static");
+  if (tokens.getRank() != 3 || !dimsAgree(tokens.getDimSize(2), c.getDimSize(3)))
+    return op->emitOpError("tokens must be [T, heads, ") << c.getDimSize(3) << "], got "
+                                                         << shapeText(tokens);
+  if (rankedType(blockTable).getRank() != 2)
+    return op->emitOpError("block_table must be [batch, max_pages]");
+  if (rankedType(rowOffsets).getRank() != 1 || rankedType(cacheLens).getRank() != 1)
+    return op->emitOpError("row_offsets must be [batch + 1] and cache_lens [batch]");
+  return success();
+}
+
+LogicalResult KvWriteOp::verify() {
+  auto vals = rankedType(getValues());
+  if (failed(verifyPaged(*this, vals, getCache(), getBlockTable(), getRowOffsets(),
+                         getCacheLens())))
+    return failure();
+  if (!dimsAgree(vals.getDimSize(1), rankedType(getCache()).getDimSize(2)))
+    return emitOpError("values have ") << vals.getDimSize(1) << " heads, cache has "
+                                       << rankedType(getCache()).getDimSize(2);
+  if (getType() != getCache().getType()) return emitOpError("result type must be the cache type");
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  auto q = rankedType(getQuery());
+  if (failed(verifyPaged(*this, q, getKeyCache(), getBlockTable(), getRowOffsets(),
+                         getCacheLens())))
+    return failure();
+  if (getKeyCache().getType() != getValueCache().getType())
+    return emitOpError("key and value caches must have the same type");
+  int64_t heads = q.getDimSize(1), kvHeads = rankedType(getKeyCache()).getDimSize(2);
+  if (ShapedType::isDynamic(heads) || heads % kvHeads != 0)
+    return emitOpError("query heads (") << heads << ") must be a multiple of kv heads ("
+                                        << kvHeads << ")";
+  if (getType() != q) return emitOpError("result type must equal the query type");
+  if (getSlidingWindow() < 0) return emitOpError("sliding_window must be >= 0");
+  if (getSoftcap().convertToFloat() < 0.0f) return emitOpError("softcap must be >= 0");
+  if (getGroupWindowClip() && !getGroupIds())
+    return emitOpError("group_window_clip needs group_ids");
+  return success();
+}
+
+LogicalResult DispatchRegionOp::verify() {
+  auto yield = dyn_cast<YieldOp>(getBody().front().getTerminator());
+  if (!yield) return emitOpError("body must end with mvc.yield");
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError("yielded types must match the results");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/mvc/IR/MvcOps.cpp.inc"

@@ -1,0 +1,16 @@
+//===- MvcOps.h - ops of the mvc dialect --------------------------*- C++ -*-===//
+#ifndef MVC_DIALECTS_MVC_IR_MVCOPS_H
+#define MVC_DIALECTS_MVC_IR_MVCOPS_H
+
+#include "dialects/mvc/IR/MvcDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "dialects/mvc/IR/MvcOps.h.inc"
+
+#endif

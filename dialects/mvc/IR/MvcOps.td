@@ -1,0 +1,279 @@
+//===- MvcOps.td - ops of the mvc dialect -------------------*- tablegen -*-===//
+#ifndef MVC_OPS_TD
+#define MVC_OPS_TD
+
+include "MvcBase.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Named values: weights and persistent state
+//===----------------------------------------------------------------------===//
+
+def Mvc_WeightOp : Mvc_Op<"weight", [Pure]> {
+  let summary = "A checkpoint tensor, referenced by name (never inlined)";
+  let arguments = (ins StrAttr:$name);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Mvc_StateOp : Mvc_Op<"state"> {
+  let summary = "Persistent state of a loaded model (a KV cache pool), by name";
+  let description = [{
+    The leading dimension may be dynamic; it is then the number of KV pages, fixed when
+    the model is loaded.
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure]> {
+  let summary = "y = x · W (or x · Wᵀ with transpose_b), x: [M, K]";
+  let description = [{
+    With `transpose_b`, W is stored `[N, K]` as in `nn.Linear`; otherwise `[K, N]`.
+    Accumulation is always f32.
+  }];
+  let arguments = (ins Mvc_FloatTensor:$lhs, Mvc_FloatTensor:$rhs, UnitAttr:$transpose_b);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Mvc_BinaryOp<string mnemonic> : Mvc_Op<mnemonic, [Pure]> {
+  let description = [{
+    `rhs` has the shape of `lhs` or of a suffix of it (broadcast over leading dims).
+  }];
+  let arguments = (ins Mvc_FloatTensor:$lhs, Mvc_FloatTensor:$rhs);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+  let hasVerifier = 1;
+}
+def Mvc_AddOp : Mvc_BinaryOp<"add"> { let summary = "lhs + rhs"; }
+def Mvc_SubOp : Mvc_BinaryOp<"sub"> { let summary = "lhs - rhs"; }
+def Mvc_MulOp : Mvc_BinaryOp<"mul"> { let summary = "lhs * rhs"; }
+def Mvc_DivOp : Mvc_BinaryOp<"div"> { let summary = "lhs / rhs"; }
+
+class Mvc_UnaryOp<string mnemonic, list<Trait> traits = []>
+    : Mvc_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType], traits)> {
+  let arguments = (ins Mvc_FloatTensor:$input);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+def Mvc_SiluOp : Mvc_UnaryOp<"silu"> { let summary = "x · sigmoid(x)"; }
+def Mvc_TanhOp : Mvc_UnaryOp<"tanh"> { let summary = "tanh(x)"; }
+def Mvc_ExpOp : Mvc_UnaryOp<"exp"> { let summary = "exp(x)"; }
+def Mvc_NegOp : Mvc_UnaryOp<"neg"> { let summary = "-x"; }
+def Mvc_GeluOp : Mvc_UnaryOp<"gelu"> {
+  let summary = "GELU, exact (erf) or the tanh approximation";
+  let arguments = (ins Mvc_FloatTensor:$input, DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let hasVerifier = 1;
+}
+def Mvc_ScaleOp : Mvc_UnaryOp<"scale"> {
+  let summary = "x · factor";
+  let arguments = (ins Mvc_FloatTensor:$input, F32Attr:$factor);
+  let hasFolder = 1;
+}
+def Mvc_SoftcapOp : Mvc_UnaryOp<"softcap"> {
+  let summary = "cap · tanh(x / cap)";
+  let arguments = (ins Mvc_FloatTensor:$input, F32Attr:$cap);
+  let hasVerifier = 1;
+}
+
+def Mvc_CastOp : Mvc_Op<"cast", [Pure]> {
+  let summary = "Element type conversion (round to nearest even)";
+  let arguments = (ins Mvc_FloatTensor:$input);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization, softmax, RoPE (all over the last dimension)
+//===----------------------------------------------------------------------===//
+
+def Mvc_RmsNormOp : Mvc_Op<"rms_norm", [Pure]> {
+  let summary = "x / sqrt(mean(x²) + eps) · (offset + w), in f32";
+  let description = [{
+    Without `weight` the result is only normalized (Gemma 4's `with_scale=False`).
+    `offset` is 1.0 for Gemma 3's `(1 + w)` and 0.0 for Llama-style `w`.
+  }];
+  let arguments = (ins Mvc_FloatTensor:$input, Optional<Mvc_FloatTensor>:$weight,
+                       F32Attr:$eps, DefaultValuedAttr<F32Attr, "0.0f">:$offset);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$input (`,` $weight^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Mvc_LayerNormOp : Mvc_Op<"layer_norm", [Pure]> {
+  let summary = "(x - mean) / sqrt(var + eps) · gamma + beta, biased variance, in f32";
+  let arguments = (ins Mvc_FloatTensor:$input, Mvc_FloatTensor:$gamma, Mvc_FloatTensor:$beta,
+                       F32Attr:$eps);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Mvc_SoftmaxOp : Mvc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax over the last dimension, in f32";
+  let arguments = (ins Mvc_FloatTensor:$input);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Mvc_RopeOp : Mvc_Op<"rope", [Pure]> {
+  let summary = "Rotary position embedding, rotate-half pairing";
+  let description = [{
+    `input` is `[T, heads, D]`, `positions` `[T]`, `inv_freq` `[R]` with `2R <= D`. For
+    `i < R`, the pair `(i, i + R)` is rotated by `positions[t] · inv_freq[i]` (f32, as HF
+    computes it); dimensions from `2R` on pass through. Zeros in `inv_freq` leave their
+    pair unchanged (Gemma 4's proportional RoPE). `pairing` is kept for later variants
+    ("interleaved"); M-RoPE will add a `[3, T]` positions form with `mrope_section`.
+  }];
+  let arguments = (ins Mvc_FloatTensor:$input, Mvc_IndexTensor:$positions,
+                       RankedTensorOf<[F32]>:$inv_freq,
+                       DefaultValuedStrAttr<StrAttr, "rotate_half">:$pairing);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $positions `,` $inv_freq attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Mvc_GatherOp : Mvc_Op<"gather", [Pure]> {
+  let summary = "Embedding lookup: result[t] = table[ids[t]]";
+  let arguments = (ins Mvc_FloatTensor:$table, Mvc_IndexTensor:$ids);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$table `,` $ids attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Mvc_ReshapeOp : Mvc_Op<"reshape", [Pure]> {
+  let summary = "Same elements, new shape (row-major)";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Mvc_TransposeOp : Mvc_Op<"transpose", [Pure]> {
+  let summary = "Permute dimensions: result dim i is input dim permutation[i]";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input $permutation attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Mvc_SliceOp : Mvc_Op<"slice", [Pure]> {
+  let summary = "result = input[..., start : start + size, ...] along `axis`";
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, I64Attr:$start, I64Attr:$size);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Mvc_ConcatOp : Mvc_Op<"concat", [Pure]> {
+  let summary = "Concatenate along `axis`";
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attention over a ragged batch and a paged KV cache
+//===----------------------------------------------------------------------===//
+
+def Mvc_KvWriteOp : Mvc_Op<"kv_write", [Pure]> {
+  let summary = "Store new keys or values into a paged cache";
+  let description = [{
+    `values` is `[T, kv_heads, D]` for the tokens of a ragged batch (sequence b owns rows
+    `row_offsets[b] .. row_offsets[b+1]`); the token at row `row_offsets[b] + i` is stored
+    at position `cache_lens[b] + i` of sequence b, i.e. page
+    `block_table[b][pos / page_size]`, slot `pos % page_size`. `cache` is
+    `[pages, page_size, kv_heads, D]`; the result is the updated cache (written in place).
+  }];
+  let arguments = (ins Mvc_FloatTensor:$values, Mvc_FloatTensor:$cache,
+                       Mvc_IndexTensor:$block_table, Mvc_IndexTensor:$row_offsets,
+                       Mvc_IndexTensor:$cache_lens);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $values `into` $cache `pages` `(` $block_table `,` $row_offsets `,` $cache_lens `)`
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Mvc_AttentionOp : Mvc_Op<"attention", [Pure]> {
+  let summary = "Fused attention (online softmax) over a ragged batch and paged KV cache";
+  let description = [{
+    `query` is `[T, heads, D]`; caches are `[pages, page_size, kv_heads, D]` and already hold
+    this step's keys and values. Query row `row_offsets[b] + i` sits at absolute position
+    `q = cache_lens[b] + i` of sequence b and sees keys `k` of that sequence with
+      k <= q                        (always),
+      k > q - sliding_window        (when sliding_window > 0),
+    or, with `group_ids` (`[T]`, -1 outside groups), any k of the same non-negative group
+    (bidirectional image spans; `group_window_clip` applies the window to those too).
+    Scores are `scale · q·k`, then `softcap · tanh(s / softcap)` when softcap > 0. Query
+    head h reads KV head `h / (heads / kv_heads)` (GQA).
+  }];
+  let arguments = (ins Mvc_FloatTensor:$query, Mvc_FloatTensor:$key_cache,
+                       Mvc_FloatTensor:$value_cache, Mvc_IndexTensor:$block_table,
+                       Mvc_IndexTensor:$row_offsets, Mvc_IndexTensor:$cache_lens,
+                       Optional<Mvc_IndexTensor>:$group_ids,
+                       F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window,
+                       UnitAttr:$group_window_clip);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key_cache `,` $value_cache `pages` `(` $block_table `,` $row_offsets `,`
+    $cache_lens `)` (`groups` `(` $group_ids^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch regions (formed by --mvc-form-dispatch-regions)
+//===----------------------------------------------------------------------===//
+
+def Mvc_DispatchRegionOp : Mvc_Op<"dispatch_region", [SingleBlock]> {
+  let summary = "Ops fused into one kernel";
+  let description = [{
+    The body captures values from above; what it yields are the region's results, the
+    only values of the body that live in memory. `kind` names the kernel template the
+    codegen uses ("row", "matmul", "attention", "kv_write").
+  }];
+  let arguments = (ins StrAttr:$kind);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$kind (`->` type($results)^)? attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+}
+
+def Mvc_YieldOp : Mvc_Op<"yield", [Pure, Terminator, HasParent<"DispatchRegionOp">,
+                                   ReturnLike]> {
+  let summary = "Results of a dispatch region";
+  let arguments = (ins Variadic<AnyRankedTensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+#endif // MVC_OPS_TD

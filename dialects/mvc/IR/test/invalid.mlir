@@ -1,0 +1,89 @@
+// RUN: mvc-opt %s -split-input-file -verify-diagnostics
+
+func.func @matmul_k_mismatch(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+  %w = mvc.weight "w" : tensor<32x48xf32>
+  // expected-error @+1 {{contraction sizes differ: lhs has K=64, rhs has K=48 (transposed)}}
+  %y = mvc.matmul %x, %w {transpose_b} : (tensor<?x64xf32>, tensor<32x48xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+func.func @dynamic_weight() -> tensor<?xf32> {
+  // expected-error @+1 {{weight 'w' must have a static shape}}
+  %w = mvc.weight "w" : tensor<?xf32>
+  return %w : tensor<?xf32>
+}
+
+// -----
+
+func.func @broadcast(%x: tensor<?x64xf32>, %b: tensor<32xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{rhs [32] does not broadcast to lhs [?, 64]}}
+  %y = mvc.add %x, %b : tensor<?x64xf32>, tensor<32xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @norm_weight(%x: tensor<?x64xf32>, %w: tensor<32xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{weight must be [64] (the last dimension of the input), got [32]}}
+  %y = mvc.rms_norm %x, %w {eps = 1.0e-6 : f32} : (tensor<?x64xf32>, tensor<32xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @norm_offset_without_weight(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{offset needs a weight}}
+  %y = mvc.rms_norm %x {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @rope_table(%x: tensor<?x4x16xf32>, %p: tensor<?xi32>) -> tensor<?x4x16xf32> {
+  %f = arith.constant dense<1.0> : tensor<9xf32>
+  // expected-error @+1 {{inv_freq must be static [R] with 2R <= D, got [9]}}
+  %y = mvc.rope %x, %p, %f : (tensor<?x4x16xf32>, tensor<?xi32>, tensor<9xf32>) -> tensor<?x4x16xf32>
+  return %y : tensor<?x4x16xf32>
+}
+
+// -----
+
+func.func @gqa(%q: tensor<?x3x16xf32>, %c: tensor<?x16x2x16xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>, %cl: tensor<?xi32>) -> tensor<?x3x16xf32> {
+  // expected-error @+1 {{query heads (3) must be a multiple of kv heads (2)}}
+  %a = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) {scale = 0.25 : f32} : (tensor<?x3x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x3x16xf32>
+  return %a : tensor<?x3x16xf32>
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<4x16xf32>) -> tensor<8x16xf32> {
+  // expected-error @+1 {{element count differs: [4, 16] vs [8, 16]}}
+  %y = mvc.reshape %x : tensor<4x16xf32> -> tensor<8x16xf32>
+  return %y : tensor<8x16xf32>
+}
+
+// -----
+
+func.func @transpose_perm(%x: tensor<4x16xf32>) -> tensor<16x4xf32> {
+  // expected-error @+1 {{permutation is not a permutation of 0..1}}
+  %y = mvc.transpose %x [1, 1] : tensor<4x16xf32> -> tensor<16x4xf32>
+  return %y : tensor<16x4xf32>
+}
+
+// -----
+
+func.func @slice_bounds(%x: tensor<4x16xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{slice [12, 20) out of bounds of dim 1 [4, 16]}}
+  %y = mvc.slice %x {axis = 1 : i64, start = 12 : i64, size = 8 : i64} : tensor<4x16xf32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @gelu_mode(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{approximate must be "none" or "tanh", got "fast"}}
+  %y = mvc.gelu %x {approximate = "fast"} : tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

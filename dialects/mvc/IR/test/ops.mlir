@@ -1,0 +1,55 @@
+// RUN: mvc-opt %s | mvc-opt | FileCheck %s
+// Every op parses, verifies and prints back to a form that parses again.
+
+// CHECK-LABEL: func.func @block
+func.func @block(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {mvc.dims = ["T"]},
+                 %bt: tensor<?x4xi32> {mvc.dims = ["B"]}, %ro: tensor<?xi32> {mvc.dims = ["B1"]},
+                 %cl: tensor<?xi32> {mvc.dims = ["B"]}) -> tensor<?x64xf32> {
+  // CHECK: mvc.weight "model.layers.0.input_layernorm.weight" : tensor<64xf32>
+  %nw = mvc.weight "model.layers.0.input_layernorm.weight" : tensor<64xf32>
+  // CHECK: mvc.rms_norm %{{.*}}, %{{.*}} {eps = 9.99999997E-7 : f32, offset = 1.000000e+00 : f32}
+  %n = mvc.rms_norm %x, %nw {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  %wq = mvc.weight "q" : tensor<64x64xbf16>
+  // CHECK: mvc.matmul %{{.*}}, %{{.*}} {transpose_b}
+  %q = mvc.matmul %n, %wq {transpose_b} : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
+  %q3 = mvc.reshape %q : tensor<?x64xf32> -> tensor<?x4x16xf32>
+  %f = arith.constant dense<[1.0, 0.1, 0.01, 0.001]> : tensor<4xf32>
+  // CHECK: mvc.rope
+  %qr = mvc.rope %q3, %pos, %f : (tensor<?x4x16xf32>, tensor<?xi32>, tensor<4xf32>) -> tensor<?x4x16xf32>
+  %kc = mvc.state "kv.0.k" : tensor<?x16x2x16xf32>
+  %vc = mvc.state "kv.0.v" : tensor<?x16x2x16xf32>
+  %k = mvc.slice %qr {axis = 1 : i64, start = 0 : i64, size = 2 : i64} : tensor<?x4x16xf32> -> tensor<?x2x16xf32>
+  // CHECK: mvc.kv_write %{{.*}} into %{{.*}} pages(
+  %kc2 = mvc.kv_write %k into %kc pages(%bt, %ro, %cl) : (tensor<?x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x16x2x16xf32>
+  %vc2 = mvc.kv_write %k into %vc pages(%bt, %ro, %cl) : (tensor<?x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x16x2x16xf32>
+  // CHECK: mvc.attention {{.*}} pages({{.*}}) {scale = 2.500000e-01 : f32, sliding_window = 8 : i64, softcap = 5.000000e+01 : f32}
+  %a = mvc.attention %qr, %kc2, %vc2 pages(%bt, %ro, %cl) {scale = 0.25 : f32, sliding_window = 8, softcap = 50.0 : f32} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x16xf32>
+  %a2 = mvc.reshape %a : tensor<?x4x16xf32> -> tensor<?x64xf32>
+  // CHECK: mvc.gelu %{{.*}} {approximate = "tanh"}
+  %g = mvc.gelu %a2 {approximate = "tanh"} : tensor<?x64xf32>
+  %s = mvc.silu %g : tensor<?x64xf32>
+  %sm = mvc.softmax %s : tensor<?x64xf32>
+  %sc = mvc.softcap %sm {cap = 30.0 : f32} : tensor<?x64xf32>
+  %b = mvc.weight "b" : tensor<64xf32>
+  %y = mvc.add %x, %sc : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  %y2 = mvc.mul %y, %b : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %g1 = mvc.weight "g" : tensor<64xf32>
+  %ln = mvc.layer_norm %y2, %g1, %b {eps = 1.0e-5 : f32} : (tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  %c = mvc.cast %ln : tensor<?x64xf32> -> tensor<?x64xbf16>
+  %c2 = mvc.cast %c : tensor<?x64xbf16> -> tensor<?x64xf32>
+  %h = mvc.slice %c2 {axis = 1 : i64, start = 0 : i64, size = 32 : i64} : tensor<?x64xf32> -> tensor<?x32xf32>
+  // CHECK: mvc.concat
+  %cat = mvc.concat %h, %h {axis = 1 : i64} : (tensor<?x32xf32>, tensor<?x32xf32>) -> tensor<?x64xf32>
+  return %cat : tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func.func @embed
+func.func @embed(%ids: tensor<?xi32> {mvc.dims = ["T"]}) -> tensor<64x?xf32> {
+  %t = mvc.weight "model.embed_tokens.weight" : tensor<1000x64xf32>
+  // CHECK: mvc.gather
+  %e = mvc.gather %t, %ids : (tensor<1000x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  %n = mvc.rms_norm %e {eps = 1.0e-6 : f32} : (tensor<?x64xf32>) -> tensor<?x64xf32>
+  // CHECK: mvc.transpose %{{.*}} [1, 0]
+  %tr = mvc.transpose %n [1, 0] : tensor<?x64xf32> -> tensor<64x?xf32>
+  return %tr : tensor<64x?xf32>
+}

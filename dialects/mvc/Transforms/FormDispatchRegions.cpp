@@ -1,0 +1,162 @@
+//===- FormDispatchRegions.cpp - fuse ops into dispatch regions ----------===//
+//
+// Greedy, in program order: each op either joins the region of one of its operands'
+// producers or starts a region of its own. A region is later outlined into one kernel,
+// so only values that leave it ever touch memory.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/mvc/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mvc {
+#define GEN_PASS_DEF_FORMDISPATCHREGIONS
+#include "dialects/mvc/Transforms/Passes.h.inc"
+} // namespace mvc
+
+using namespace mlir;
+using namespace mvc;
+
+namespace {
+
+/// The kernel template an op needs, or "" for ops that stay outside regions (views,
+/// weights, states, constants).
+StringRef kernelKind(Operation *op) {
+  if (isa<MatmulOp>(op)) return "matmul";
+  if (isa<AttentionOp>(op)) return "attention";
+  if (isa<KvWriteOp>(op)) return "kv_write";
+  if (isa<AddOp, SubOp, MulOp, DivOp, SiluOp, TanhOp, ExpOp, NegOp, GeluOp, ScaleOp,
+          SoftcapOp, CastOp, RmsNormOp, LayerNormOp, SoftmaxOp, RopeOp, GatherOp>(op))
+    return "row";
+  if (auto slice = dyn_cast<SliceOp>(op))
+    return slice.getAxis() == slice.getType().getRank() - 1 ? "row" : "copy";
+  if (auto concat = dyn_cast<ConcatOp>(op))
+    return concat.getAxis() == concat.getType().getRank() - 1 ? "row" : "copy";
+  if (isa<TransposeOp>(op)) return "copy";
+  return "";
+}
+
+/// Row ops see their result as rows of its last dimension; two ops fit one row kernel
+/// when their results have the same leading shape (dynamic dims are the token count).
+SmallVector<int64_t> rowShape(Operation *op) {
+  auto t = cast<RankedTensorType>(op->getResult(0).getType());
+  return SmallVector<int64_t>(t.getShape().drop_back());
+}
+
+bool isElementwise(Operation *op) {
+  return isa<AddOp, SubOp, MulOp, DivOp, SiluOp, TanhOp, ExpOp, NegOp, GeluOp, ScaleOp,
+             SoftcapOp, CastOp>(op);
+}
+
+struct Group {
+  StringRef kind;
+  SmallVector<Operation *> ops;
+  llvm::SmallPtrSet<Operation *, 8> members;
+};
+
+class RegionBuilder {
+public:
+  explicit RegionBuilder(Block &block) : block(block) {}
+
+  void formGroups() {
+    for (Operation &op : block) {
+      StringRef kind = kernelKind(&op);
+      if (kind.empty()) continue;
+      Group *target = kind == "row" ? findGroupToJoin(&op) : nullptr;
+      if (!target) {
+        groups.push_back(std::make_unique<Group>());
+        target = groups.back().get();
+        target->kind = kind;
+      }
+      target->ops.push_back(&op);
+      target->members.insert(&op);
+      groupOf[&op] = target;
+    }
+  }
+
+  void materialize() {
+    for (auto &group : groups) materializeGroup(*group);
+  }
+
+private:
+  /// A region this row op can join, or null.
+  Group *findGroupToJoin(Operation *op) {
+    for (Value operand : op->getOperands()) {
+      Operation *producer = operand.getDefiningOp();
+      auto it = producer ? groupOf.find(producer) : groupOf.end();
+      if (it == groupOf.end()) continue;
+      Group *g = it->second;
+      if (!compatible(*g, op) || !operandsAvailable(*g, op)) continue;
+      return g;
+    }
+    return nullptr;
+  }
+
+  /// Row ops join row regions of the same row shape; elementwise ops join a matmul's
+  /// epilogue when they read the matmul output (or its epilogue) elementwise.
+  bool compatible(Group &g, Operation *op) {
+    if (g.kind == "row") return rowShape(g.ops.front()) == rowShape(op);
+    if (g.kind != "matmul" || !isElementwise(op)) return false;
+    auto out = cast<RankedTensorType>(g.ops.front()->getResult(0).getType());
+    for (Value operand : op->getOperands()) {
+      if (operand.getDefiningOp() && g.members.contains(operand.getDefiningOp())) continue;
+      auto t = cast<RankedTensorType>(operand.getType());
+      bool sameShape = t.getShape() == out.getShape();
+      bool columnVector = t.getRank() == 1 && t.getShape() == out.getShape().drop_front();
+      if (!sameShape && !columnVector) return false;
+    }
+    return cast<RankedTensorType>(op->getResult(0).getType()).getShape() == out.getShape();
+  }
+
+  /// The region is placed where its first op is, so every operand coming from outside
+  /// must already be defined there.
+  bool operandsAvailable(Group &g, Operation *op) {
+    Operation *first = g.ops.front();
+    for (Value operand : op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (!def || g.members.contains(def)) continue;
+      if (def->getBlock() != first->getBlock() || !def->isBeforeInBlock(first))
+        return false;
+    }
+    return true;
+  }
+
+  void materializeGroup(Group &g) {
+    SmallVector<Value> results;
+    for (Operation *op : g.ops)
+      for (Value r : op->getResults())
+        if (llvm::any_of(r.getUsers(), [&](Operation *u) { return !g.members.contains(u); }))
+          results.push_back(r);
+
+    OpBuilder b(g.ops.front());
+    auto region = b.create<DispatchRegionOp>(g.ops.front()->getLoc(),
+                                             ValueRange(results).getTypes(), g.kind);
+    Block *body = b.createBlock(&region.getBody());
+    for (Operation *op : g.ops) op->moveBefore(body, body->end());
+    b.setInsertionPointToEnd(body);
+    b.create<YieldOp>(region.getLoc(), results);
+    for (auto [i, r] : llvm::enumerate(results))
+      r.replaceUsesWithIf(region.getResult(i), [&](OpOperand &use) {
+        return !region->isProperAncestor(use.getOwner());
+      });
+  }
+
+  Block &block;
+  SmallVector<std::unique_ptr<Group>> groups;
+  DenseMap<Operation *, Group *> groupOf;
+};
+
+struct FormDispatchRegionsPass
+    : public mvc::impl::FormDispatchRegionsBase<FormDispatchRegionsPass> {
+  void runOnOperation() override {
+    for (Block &block : getOperation().getBody()) {
+      RegionBuilder builder(block);
+      builder.formGroups();
+      builder.materialize();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,63 @@
+// RUN: mvc-opt %s --mvc-form-dispatch-regions --split-input-file | FileCheck %s
+
+// A residual add and the next norm share rows: one row kernel with two results. The
+// matmul that follows takes the residual add of its consumer into its epilogue.
+// CHECK-LABEL: func.func @residual_norm_matmul
+// CHECK: %[[ROW:.*]]:2 = mvc.dispatch_region "row" -> tensor<?x64xf32>, tensor<?x64xf32> {
+// CHECK-NEXT:   mvc.add
+// CHECK-NEXT:   mvc.rms_norm
+// CHECK-NEXT:   mvc.yield
+// CHECK: mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+// CHECK-NEXT:   mvc.matmul %[[ROW]]#1
+// CHECK-NEXT:   mvc.add %{{.*}}, %[[ROW]]#0
+// CHECK-NEXT:   mvc.yield
+func.func @residual_norm_matmul(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %nw = mvc.weight "norm" : tensor<64xf32>
+  %w = mvc.weight "w" : tensor<64x64xf32>
+  %h = mvc.add %x, %r : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  %n = mvc.rms_norm %h, %nw {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  %y = mvc.matmul %n, %w {transpose_b} : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+  %o = mvc.add %y, %h : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  return %o : tensor<?x64xf32>
+}
+
+// -----
+
+// Different row shapes do not fuse; the reshape between them is a view.
+// CHECK-LABEL: func.func @row_shapes
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT: mvc.silu
+// CHECK: mvc.reshape
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT: mvc.rms_norm
+func.func @row_shapes(%x: tensor<?x64xf32>) -> tensor<?x4x16xf32> {
+  %a = mvc.silu %x : tensor<?x64xf32>
+  %b = mvc.reshape %a : tensor<?x64xf32> -> tensor<?x4x16xf32>
+  %c = mvc.rms_norm %b {eps = 1.0e-6 : f32} : (tensor<?x4x16xf32>) -> tensor<?x4x16xf32>
+  return %c : tensor<?x4x16xf32>
+}
+
+// -----
+
+// A norm cannot be a matmul epilogue (it needs the whole row); gelu(gate) * up can.
+// CHECK-LABEL: func.func @epilogues
+// CHECK: mvc.dispatch_region "matmul"
+// CHECK-NEXT: mvc.matmul
+// CHECK-NEXT: mvc.yield
+// CHECK: mvc.dispatch_region "matmul"
+// CHECK-NEXT: mvc.matmul
+// CHECK-NEXT: mvc.gelu
+// CHECK-NEXT: mvc.mul
+// CHECK-NEXT: mvc.yield
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT: mvc.rms_norm
+func.func @epilogues(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
+  %wu = mvc.weight "up" : tensor<128x64xf32>
+  %wg = mvc.weight "gate" : tensor<128x64xf32>
+  %u = mvc.matmul %x, %wu {transpose_b} : (tensor<?x64xf32>, tensor<128x64xf32>) -> tensor<?x128xf32>
+  %g = mvc.matmul %x, %wg {transpose_b} : (tensor<?x64xf32>, tensor<128x64xf32>) -> tensor<?x128xf32>
+  %a = mvc.gelu %g {approximate = "tanh"} : tensor<?x128xf32>
+  %m = mvc.mul %a, %u : tensor<?x128xf32>, tensor<?x128xf32> -> tensor<?x128xf32>
+  %n = mvc.rms_norm %m {eps = 1.0e-6 : f32} : (tensor<?x128xf32>) -> tensor<?x128xf32>
+  return %n : tensor<?x128xf32>
+}

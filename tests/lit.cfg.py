@@ -1,0 +1,17 @@
+# lit configuration of mvc: tests live next to the code they test.
+import os
+import lit.formats
+
+config.name = "mvc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = config.mvc_src_root
+config.test_exec_root = os.path.join(config.mvc_obj_root, "tests")
+config.excludes = ["Inputs", "fixtures", "build", "runtime", ".git", ".ci"] + [
+    d for d in os.listdir(config.mvc_src_root) if d.startswith("build")
+]
+config.environment["PATH"] = os.pathsep.join(
+    [config.mvc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])]
+)
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%goldens", os.path.join(config.mvc_src_root, "tests", "golden")))
