@@ -1,0 +1,110 @@
+//===- Manifest.h - the typed manifest of a .mvc artifact -----------------===//
+//
+// parseManifest() turns the manifest JSON (FORMAT.md "Manifest") into these structs and
+// validates every field and every cross-reference (buffer ids, weight and state names,
+// symbols, live ranges), so the executor can trust them. Errors name the field path:
+//   "manifest: programs[0].steps[3].bindings[1]: buffer 9 does not exist".
+// Unknown keys are ignored, so a newer writer can add fields without breaking readers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_RUNTIME_ARTIFACT_MANIFEST_H
+#define MVC_RUNTIME_ARTIFACT_MANIFEST_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
+#include "runtime/artifact/Expr.h"
+#include "runtime/util/DType.h"
+
+namespace mvc {
+
+struct TargetInfo {
+  std::string kind; // "cpu", "cuda", "cuda-emu"
+  std::string cpu;  // e.g. "x86-64-v4"; may be empty
+  std::vector<std::string> cpuFeatures;
+};
+
+struct WeightInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::string layout; // "row_major", "packed_n16", "packed_n16_k2"
+  uint64_t offset = 0; // in the weights section, 64-byte aligned
+  uint64_t size = 0;
+};
+
+/// A tensor with a shape over symbols: states (over load symbols) and program inputs and
+/// outputs (over program symbols and load symbols).
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<Expr> shape;
+  int64_t buffer = -1; // program inputs and outputs: the buffer id they live in
+};
+
+enum class BufferKind { Input, Output, Weight, State, Transient };
+absl::string_view bufferKindName(BufferKind kind);
+
+struct BufferInfo {
+  int64_t id = 0;
+  BufferKind kind = BufferKind::Transient;
+  int64_t index = -1;       // Input/Output: the program input/output; Weight/State: the
+                            // manifest weight/state it refers to
+  std::optional<Expr> size; // bytes; required for Transient, optional for Output (defaults
+                            // to the output's shape), absent for the others
+  int64_t first = 0;        // Transient: live range in step indices, inclusive
+  int64_t last = 0;
+};
+
+enum class StepKind { Dispatch, Copy };
+
+struct StepInfo {
+  StepKind kind = StepKind::Dispatch;
+  // Dispatch
+  std::string kernel;
+  Expr workgroups;
+  std::vector<int64_t> bindings; // buffer positions (indices into ProgramInfo::buffers)
+  std::vector<Expr> push;
+  // Copy: bytes [srcOffset, srcOffset + size) of src to dst at dstOffset
+  int64_t src = -1, dst = -1; // buffer positions
+  Expr srcOffset, dstOffset, size;
+};
+
+struct ProgramInfo {
+  std::string name;
+  std::vector<std::string> symbols;
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> outputs;
+  std::vector<BufferInfo> buffers;
+  std::vector<StepInfo> steps;
+  /// Position in `buffers` of the buffer with a given id, or -1.
+  int64_t bufferPosition(int64_t id) const;
+};
+
+struct Manifest {
+  int64_t formatVersion = 1;
+  std::string producer;
+  std::string sourcePath, sourceKind;
+  std::string architecture;
+  nlohmann::ordered_json config;
+  TargetInfo target;
+  std::vector<WeightInfo> weights;
+  std::vector<TensorInfo> states;
+  std::vector<std::pair<std::string, int64_t>> loadSymbols; // in manifest order
+  std::vector<ProgramInfo> programs;
+
+  const ProgramInfo *findProgram(absl::string_view name) const;
+};
+
+/// Parses and validates the manifest JSON text.
+absl::StatusOr<Manifest> parseManifest(absl::string_view text);
+
+} // namespace mvc
+
+#endif // MVC_RUNTIME_ARTIFACT_MANIFEST_H
