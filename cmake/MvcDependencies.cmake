@@ -28,3 +28,5 @@ if(MVC_BUILD_COMPILER)
   find_program(MVC_LIT lit HINTS ${MVC_LLVM_ROOT}/bin REQUIRED)
   find_program(MVC_FILECHECK FileCheck HINTS ${MVC_LLVM_ROOT}/bin REQUIRED)
 endif()
+# zlib: the tests read the compressed fixtures the project carries (tests/fixtures/**/*.gz).
+find_package(ZLIB REQUIRED)
