@@ -110,11 +110,11 @@ absl::Status KernelLibrary::readInfo() {
 absl::StatusOr<CpuKernelFn> KernelLibrary::lookup(const std::string &kernel) const {
   if (std::find(kernels.begin(), kernels.end(), kernel) == kernels.end())
     return absl::NotFoundError(
-        absl::StrCat(name, ": kernels.cpu: kernel '", kernel, "' is not in its kernel list"));
+        absl::StrCat("kernels.cpu: kernel '", kernel, "' is not in its kernel list"));
   void *symbol = dlsym(handle, kernel.c_str());
   if (!symbol)
     return absl::NotFoundError(
-        absl::StrCat(name, ": kernels.cpu: kernel '", kernel, "' is listed but not exported"));
+        absl::StrCat("kernels.cpu: kernel '", kernel, "' is listed but not exported"));
   return reinterpret_cast<CpuKernelFn>(symbol);
 }
 

@@ -32,7 +32,8 @@ public:
   KernelLibrary(const KernelLibrary &) = delete;
   KernelLibrary &operator=(const KernelLibrary &) = delete;
 
-  /// The kernel `kernel`: listed in the library info and exported.
+  /// The kernel `kernel`: listed in the library info and exported. Errors start with
+  /// "kernels.cpu:"; the caller says which artifact and step asked.
   absl::StatusOr<CpuKernelFn> lookup(const std::string &kernel) const;
   int64_t abiVersion() const { return abi; }
   const std::vector<std::string> &kernelNames() const { return kernels; }

@@ -1,0 +1,245 @@
+// End to end through the public API: artifacts written with ArtifactWriter over the
+// hand-written kernels of runtime/hal/cpu/TestKernels.c (see TestArtifact.h).
+#include <filesystem>
+#include <sstream>
+#include <unistd.h>
+
+#include "gtest/gtest.h"
+#include "mvc/Runtime.h"
+#include "runtime/executor/TestArtifact.h"
+#include "runtime/hal/cpu/CpuFeatures.h"
+
+namespace mvc {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+HostTensor f32(std::vector<int64_t> shape, float start = 0) {
+  HostTensor tensor = HostTensor::allocate(DType::F32, std::move(shape));
+  for (int64_t i = 0; i < tensor.numElements(); ++i)
+    tensor.dataAs<float>()[i] = start + static_cast<float>(i);
+  return tensor;
+}
+
+class ExecutorTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::path(::testing::TempDir()) /
+          ("executor." + std::to_string(getpid()) + "." +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir);
+    SessionOptions options;
+    options.numThreads = 4;
+    auto created = Session::create(options);
+    ASSERT_TRUE(created.ok()) << created.status();
+    session = std::move(*created);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  /// Writes `manifest` as an artifact and loads it.
+  absl::StatusOr<std::unique_ptr<Model>> load(const Json &manifest,
+                                              const LoadOptions &options = {}) {
+    path = (dir / "test.mvc").string();
+    absl::Status status = testing::writeTestArtifact(path, manifest, MVC_TEST_KERNELS_PATH);
+    if (!status.ok())
+      return status;
+    return session->load(path, options);
+  }
+  std::unique_ptr<Model> loadOk(const Json &manifest = testing::testManifest(),
+                                const LoadOptions &options = {}) {
+    auto model = load(manifest, options);
+    EXPECT_TRUE(model.ok()) << model.status();
+    return model.ok() ? std::move(*model) : nullptr;
+  }
+  static std::string errorOf(const absl::StatusOr<std::vector<HostTensor>> &result) {
+    return result.ok() ? "succeeded" : std::string(result.status().message());
+  }
+
+  fs::path dir;
+  std::string path;
+  std::unique_ptr<Session> session;
+};
+
+TEST_F(ExecutorTest, RunsDispatchesAndCopiesThroughTheArena) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  // T = 5, then a new binding (a new plan), then the first one again (the cached plan).
+  for (int64_t rows : {5, 3, 5}) {
+    HostTensor x = f32({rows, 8}, 1);
+    auto outputs = model->execute("main", {x});
+    ASSERT_TRUE(outputs.ok()) << outputs.status();
+    ASSERT_EQ(outputs->size(), 1u);
+    const HostTensor &y = (*outputs)[0];
+    EXPECT_EQ(y.shape(), (std::vector<int64_t>{rows, 8}));
+    EXPECT_EQ(y.dtype(), DType::F32);
+    // t0 = 2x + w, t1 = 2 t0 + w, y = t0 + t1 = 6x + 4w: wrong if live transients overlap.
+    for (int64_t i = 0; i < rows * 8; ++i)
+      ASSERT_EQ(y.dataAs<float>()[i],
+                6 * x.dataAs<float>()[i] + 4 * testing::testWeight(static_cast<int>(i % 8)))
+          << "rows " << rows << ", element " << i;
+  }
+}
+
+TEST_F(ExecutorTest, ZeroRowsIsAValidBinding) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  auto outputs = model->execute("main", {f32({0, 8})});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_EQ((*outputs)[0].shape(), (std::vector<int64_t>{0, 8}));
+}
+
+TEST_F(ExecutorTest, StatesPersistAcrossExecutesAndStartZeroed) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  HostTensor x = f32({5}, 1);
+  for (int call = 1; call <= 2; ++call) {
+    auto outputs = model->execute("accumulate", {x});
+    ASSERT_TRUE(outputs.ok()) << outputs.status();
+    for (int i = 0; i < 5; ++i)
+      EXPECT_EQ((*outputs)[0].dataAs<float>()[i], call * (i + 1.0f)) << "call " << call;
+  }
+  // A second load of the same artifact has its own, zeroed states.
+  std::unique_ptr<Model> fresh = loadOk();
+  auto outputs = fresh->execute("accumulate", {x});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_EQ((*outputs)[0].dataAs<float>()[4], 5.0f);
+}
+
+TEST_F(ExecutorTest, EveryWorkgroupRunsOnceOverThePool) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  EXPECT_EQ(session->numThreads(), 4);
+  auto outputs = model->execute("workgroups", {HostTensor::allocate(DType::U8, {257})});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  for (int64_t i = 0; i < 257; ++i)
+    ASSERT_EQ((*outputs)[0].dataAs<int64_t>()[i], i * 1000 + 257);
+}
+
+TEST_F(ExecutorTest, BadInputsAreNamed) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  EXPECT_EQ(errorOf(model->execute("decode", {})),
+            "no program 'decode' (the artifact has: main, accumulate, pair, workgroups)");
+  EXPECT_EQ(errorOf(model->execute("pair", {f32({4})})),
+            "program 'pair' takes 2 inputs (a, b), got 1");
+  EXPECT_EQ(errorOf(model->execute("main", {HostTensor::allocate(DType::I32, {2, 8})})),
+            "input 0 ('x'): dtype i32, expected f32");
+  EXPECT_EQ(errorOf(model->execute("main", {f32({16})})),
+            "input 0 ('x'): rank 1, expected 2 [T, 8]");
+  EXPECT_EQ(errorOf(model->execute("main", {f32({2, 7})})), "input 0 ('x') dim 1: 7, expected 8");
+  EXPECT_EQ(errorOf(model->execute("pair", {f32({4}), f32({5})})),
+            "input 1 ('b') dim 0: T = 5, but input 0 ('a') dim 0 bound T = 4");
+  auto outputs = model->execute("pair", {f32({70}), f32({70}, 1)});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_EQ((*outputs)[0].dataAs<float>()[69], 139.0f);
+}
+
+TEST_F(ExecutorTest, CopiesOutsideTheirBuffersAreRefused) {
+  Json manifest = testing::testManifest();
+  manifest["programs"][0]["steps"][3]["size"] = Json::parse(R"(["T", 64, "*"])");
+  std::unique_ptr<Model> model = loadOk(manifest);
+  ASSERT_TRUE(model);
+  EXPECT_EQ(errorOf(model->execute("main", {f32({2, 8})})),
+            "program 'main': step 3: copy of 128 bytes at offset 0 overruns its source buffer 4 "
+            "(64 bytes)");
+}
+
+TEST_F(ExecutorTest, MissingCpuFeaturesAreRefusedAtLoad) {
+  Json manifest = testing::testManifest();
+  manifest["target"]["cpu_features"] = Json::array({"warp-drive"});
+  auto model = load(manifest);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find(path + ": artifact needs CPU features [warp-drive] that "
+                                                 "this runtime does not know"),
+            std::string::npos)
+      << model.status();
+
+  if (CpuFeatures::host().has("amx-tile"))
+    GTEST_SKIP() << "this CPU has AMX: no known feature is missing to test the refusal with";
+  manifest["target"]["cpu_features"] = Json::array({"avx2", "amx-tile"});
+  model = load(manifest);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("artifact needs CPU features [amx-tile] that this CPU "
+                                          "lacks"),
+            std::string::npos)
+      << model.status();
+}
+
+TEST_F(ExecutorTest, LoadErrorsNameWhatIsWrong) {
+  Json manifest = testing::testManifest();
+  manifest["programs"][1]["steps"][0]["kernel"] = "accumulate_v2";
+  auto model = load(manifest);
+  EXPECT_EQ(model.status().message(),
+            path + ": programs[1] ('accumulate').steps[0]: kernels.cpu: kernel 'accumulate_v2' "
+                   "is not in its kernel list");
+
+  manifest = testing::testManifest();
+  manifest["target"]["kind"] = "cuda";
+  EXPECT_NE(load(manifest).status().message().find("compiled for target 'cuda' but the "
+                                                   "session's device is 'cpu'"),
+            std::string::npos);
+
+  LoadOptions options;
+  options.loadSymbols = {{"pages", 4}};
+  EXPECT_EQ(load(testing::testManifest(), options).status().message(),
+            path + ": unknown load symbol 'pages' (the artifact has: slots)");
+}
+
+TEST_F(ExecutorTest, LoadSymbolsSizeTheStates) {
+  LoadOptions options;
+  options.loadSymbols = {{"slots", 4}};
+  std::unique_ptr<Model> model = loadOk(testing::testManifest(), options);
+  ASSERT_TRUE(model);
+  std::ostringstream dump;
+  model->dumpSchedule(dump);
+  EXPECT_NE(dump.str().find("load symbol slots = 4\nstate acc: f32 [slots] (16 bytes)"),
+            std::string::npos)
+      << dump.str();
+}
+
+TEST_F(ExecutorTest, DevicesOtherThanCpuAreRefusedClearly) {
+  SessionOptions options;
+  options.device = "cuda:0";
+  EXPECT_EQ(Session::create(options).status().message(),
+            "device 'cuda:0' is not supported yet: this runtime has only the 'cpu' device");
+  options.device = "cuda-emu";
+  EXPECT_EQ(Session::create(options).status().code(), absl::StatusCode::kUnimplemented);
+  options.device = "tpu";
+  EXPECT_EQ(Session::create(options).status().message(),
+            "unknown device 'tpu' (expected cpu, cuda:N or cuda-emu)");
+}
+
+TEST_F(ExecutorTest, ScheduleDumpShowsStepsAsInfix) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  std::ostringstream dump;
+  model->dumpSchedule(dump);
+  for (const char *expected : {
+           "program main (symbols: T)\n  input  x: f32 [T, 8] in buffer 0\n",
+           "    2 (transient) size T * 32 live [0, 2]\n",
+           "    0: dispatch scale_add_rows workgroups ceildiv(T, 2) push [T, 8, 2]\n"
+           "       bindings: 0 (input x), 1 (weight w), 2 (transient)\n",
+           "    2: dispatch add workgroups ceildiv(T * 8, 16) push [T * 8, 16]\n",
+           "    3: copy T * 32 bytes from 4 (transient) + 0 to 5 (output y) + 0\n",
+           "       bindings: 0 (input x), 1 (state acc), 2 (output y)\n"})
+    EXPECT_NE(dump.str().find(expected), std::string::npos) << expected << "\n---\n" << dump.str();
+}
+
+TEST_F(ExecutorTest, ProfileListsStepsThatRan) {
+  std::unique_ptr<Model> model = loadOk();
+  ASSERT_TRUE(model);
+  model->setProfiling(true);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(model->execute("main", {f32({64, 8})}).ok());
+  std::ostringstream profile;
+  model->printProfile(profile);
+  std::string text = profile.str();
+  EXPECT_NE(text.find("main:0  scale_add_rows"), std::string::npos) << text;
+  EXPECT_NE(text.find("main:3  copy"), std::string::npos) << text;
+  EXPECT_EQ(text.find("accumulate"), std::string::npos) << text;
+  EXPECT_NE(text.find("       3  "), std::string::npos) << "3 calls per step\n" << text;
+}
+
+} // namespace
+} // namespace mvc

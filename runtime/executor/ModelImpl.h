@@ -1,0 +1,65 @@
+//===- ModelImpl.h - the state of a loaded model (executor internals) -----===//
+#ifndef MVC_RUNTIME_EXECUTOR_MODELIMPL_H
+#define MVC_RUNTIME_EXECUTOR_MODELIMPL_H
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "mvc/Runtime.h"
+#include "runtime/artifact/ArtifactReader.h"
+#include "runtime/hal/cpu/KernelLibrary.h"
+#include "runtime/hal/cpu/ThreadPool.h"
+
+namespace mvc {
+
+/// Everything about one program that depends only on the values of its symbols: computed
+/// once per binding and cached.
+struct ResolvedPlan {
+  struct Step {
+    int64_t workgroups = 0;
+    std::vector<int64_t> push;
+    uint64_t srcOffset = 0, dstOffset = 0, size = 0; // copies
+  };
+  std::vector<uint64_t> bufferSizes;  // per buffer position
+  std::vector<uint64_t> arenaOffsets; // per buffer position; transients only
+  uint64_t arenaSize = 0;
+  std::vector<std::vector<int64_t>> outputShapes;
+  std::vector<Step> steps;
+};
+
+struct LoadedProgram {
+  const ProgramInfo *info = nullptr;
+  std::vector<CpuKernelFn> kernels; // per step; null for copies
+  /// Plans by symbol values (in ProgramInfo::symbols order).
+  std::map<std::vector<int64_t>, ResolvedPlan> plans;
+  struct StepTime {
+    double seconds = 0;
+    int64_t calls = 0;
+  };
+  std::vector<StepTime> profile; // per step
+};
+
+struct Model::Impl {
+  std::unique_ptr<ArtifactReader> reader;
+  std::unique_ptr<KernelLibrary> kernels;
+  std::shared_ptr<ThreadPool> pool;
+  std::vector<std::pair<std::string, int64_t>> loadSymbols; // manifest values + overrides
+  std::vector<HostTensor> states;                            // manifest order, zeroed at load
+  std::vector<LoadedProgram> programs;                       // manifest order
+  HostTensor arena;                                          // grows to the largest plan
+  bool profiling = false;
+  std::mutex mutex; // one execute at a time: the arena and states are shared
+
+  const Manifest &manifest() const { return reader->manifest(); }
+  /// The plan for `program` under `symbols`, computed on first use.
+  absl::StatusOr<const ResolvedPlan *> plan(LoadedProgram &program,
+                                            const std::vector<int64_t> &symbols,
+                                            const std::vector<HostTensor> &inputs);
+};
+
+} // namespace mvc
+
+#endif // MVC_RUNTIME_EXECUTOR_MODELIMPL_H

@@ -1,0 +1,136 @@
+//===- ScheduleDump.cpp - printing schedules and profiles -----------------===//
+#include <algorithm>
+#include <iomanip>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/executor/ModelImpl.h"
+
+namespace mvc {
+
+namespace {
+
+std::string shapeText(const std::vector<Expr> &shape) {
+  std::vector<std::string> dims;
+  for (const Expr &dim : shape)
+    dims.push_back(dim.toString());
+  return absl::StrCat("[", absl::StrJoin(dims, ", "), "]");
+}
+
+/// "2 (transient)", "0 (input x)", "1 (weight w0)".
+std::string bufferText(const Manifest &manifest, const ProgramInfo &program, int64_t position) {
+  const BufferInfo &buffer = program.buffers[position];
+  std::string text = absl::StrCat(buffer.id, " (", bufferKindName(buffer.kind));
+  switch (buffer.kind) {
+  case BufferKind::Input:
+    absl::StrAppend(&text, " ", program.inputs[buffer.index].name);
+    break;
+  case BufferKind::Output:
+    absl::StrAppend(&text, " ", program.outputs[buffer.index].name);
+    break;
+  case BufferKind::Weight:
+    absl::StrAppend(&text, " ", manifest.weights[buffer.index].name);
+    break;
+  case BufferKind::State:
+    absl::StrAppend(&text, " ", manifest.states[buffer.index].name);
+    break;
+  case BufferKind::Transient:
+    break;
+  }
+  return text + ")";
+}
+
+void dumpProgram(std::ostream &os, const Manifest &manifest, const ProgramInfo &program) {
+  os << "program " << program.name << " (symbols: "
+     << (program.symbols.empty() ? "none" : absl::StrJoin(program.symbols, ", ")) << ")\n";
+  for (const TensorInfo &input : program.inputs)
+    os << "  input  " << input.name << ": " << dtypeName(input.dtype) << " "
+       << shapeText(input.shape) << " in buffer " << program.buffers[input.buffer].id << "\n";
+  for (const TensorInfo &output : program.outputs)
+    os << "  output " << output.name << ": " << dtypeName(output.dtype) << " "
+       << shapeText(output.shape) << " in buffer " << program.buffers[output.buffer].id << "\n";
+  os << "  buffers:\n";
+  for (size_t b = 0; b < program.buffers.size(); ++b) {
+    const BufferInfo &buffer = program.buffers[b];
+    os << "    " << bufferText(manifest, program, b);
+    if (buffer.size)
+      os << " size " << buffer.size->toString();
+    if (buffer.kind == BufferKind::Transient)
+      os << " live [" << buffer.first << ", " << buffer.last << "]";
+    if (buffer.kind == BufferKind::Weight)
+      os << " " << manifest.weights[buffer.index].size << " bytes "
+         << manifest.weights[buffer.index].layout;
+    os << "\n";
+  }
+  os << "  steps:\n";
+  for (size_t s = 0; s < program.steps.size(); ++s) {
+    const StepInfo &step = program.steps[s];
+    if (step.kind == StepKind::Copy) {
+      os << "    " << s << ": copy " << step.size.toString() << " bytes from "
+         << bufferText(manifest, program, step.src) << " + " << step.srcOffset.toString()
+         << " to " << bufferText(manifest, program, step.dst) << " + "
+         << step.dstOffset.toString() << "\n";
+      continue;
+    }
+    std::vector<std::string> push, bindings;
+    for (const Expr &value : step.push)
+      push.push_back(value.toString());
+    for (int64_t position : step.bindings)
+      bindings.push_back(bufferText(manifest, program, position));
+    os << "    " << s << ": dispatch " << step.kernel << " workgroups "
+       << step.workgroups.toString() << " push [" << absl::StrJoin(push, ", ") << "]\n"
+       << "       bindings: " << absl::StrJoin(bindings, ", ") << "\n";
+  }
+}
+
+} // namespace
+
+void Model::dumpSchedule(std::ostream &os) const {
+  const Manifest &manifest = impl->manifest();
+  os << "artifact " << impl->reader->path() << ": target " << manifest.target.kind;
+  if (!manifest.target.cpuFeatures.empty())
+    os << " [" << absl::StrJoin(manifest.target.cpuFeatures, ", ") << "]";
+  os << "\n";
+  for (const auto &[name, value] : impl->loadSymbols)
+    os << "load symbol " << name << " = " << value << "\n";
+  for (size_t i = 0; i < manifest.states.size(); ++i)
+    os << "state " << manifest.states[i].name << ": " << dtypeName(manifest.states[i].dtype)
+       << " " << shapeText(manifest.states[i].shape) << " (" << impl->states[i].byteSize()
+       << " bytes)\n";
+  for (const ProgramInfo &program : manifest.programs)
+    dumpProgram(os, manifest, program);
+}
+
+void Model::printProfile(std::ostream &os) const {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  struct Row {
+    double seconds;
+    int64_t calls;
+    std::string program, what;
+    size_t step;
+  };
+  std::vector<Row> rows;
+  double total = 0;
+  for (const LoadedProgram &program : impl->programs)
+    for (size_t s = 0; s < program.profile.size(); ++s) {
+      const LoadedProgram::StepTime &time = program.profile[s];
+      if (time.calls == 0)
+        continue;
+      const StepInfo &step = program.info->steps[s];
+      rows.push_back({time.seconds, time.calls, program.info->name,
+                      step.kind == StepKind::Copy ? "copy" : step.kernel, s});
+      total += time.seconds;
+    }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row &a, const Row &b) { return a.seconds > b.seconds; });
+  os << std::fixed << std::setw(10) << "total ms" << std::setw(8) << "%" << std::setw(8)
+     << "calls" << std::setw(12) << "avg us" << "  program:step  kernel\n";
+  for (const Row &row : rows)
+    os << std::setw(10) << std::setprecision(3) << row.seconds * 1e3 << std::setw(8)
+       << std::setprecision(1) << (total > 0 ? 100 * row.seconds / total : 0) << std::setw(8)
+       << row.calls << std::setw(12) << std::setprecision(1) << row.seconds * 1e6 / row.calls
+       << "  " << row.program << ":" << row.step << "  " << row.what << "\n";
+  os << std::setw(10) << std::setprecision(3) << total * 1e3 << "  total\n";
+}
+
+} // namespace mvc

@@ -1,0 +1,141 @@
+//===- Runtime.h - the mvc runtime's public API ----------------------------===//
+//
+//   auto session = mvc::Session::create({.device = "cpu"});
+//   auto model = (*session)->load("model.mvc");
+//   auto outputs = (*model)->execute("main", {std::move(x)});
+//
+// A Session owns a device (today: the CPU and its thread pool). Loading an artifact
+// verifies it, checks the CPU features its kernels need, loads the kernels and allocates
+// the states (KV caches, zeroed). A Model executes its programs: it binds the dynamic
+// sizes from the input shapes, plans the transient arena (cached per binding), runs the
+// schedule and returns the outputs. States persist across execute calls.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_RUNTIME_INCLUDE_MVC_RUNTIME_H
+#define MVC_RUNTIME_INCLUDE_MVC_RUNTIME_H
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "runtime/util/DType.h"
+
+namespace mvc {
+
+class ThreadPool;
+
+/// A dense C-order tensor in host memory, 64-byte aligned. Copies are deep.
+class HostTensor {
+public:
+  HostTensor() = default;
+  /// A zero-filled tensor; `minCapacity` bytes are allocated if larger than the tensor.
+  static HostTensor allocate(DType dtype, std::vector<int64_t> shape, size_t minCapacity = 0);
+  /// A tensor holding a copy of `size` bytes, which must match the shape.
+  static absl::StatusOr<HostTensor> fromBytes(DType dtype, std::vector<int64_t> shape,
+                                              const void *data, size_t size);
+  HostTensor(const HostTensor &other);
+  HostTensor &operator=(const HostTensor &other);
+  HostTensor(HostTensor &&) = default;
+  HostTensor &operator=(HostTensor &&) = default;
+
+  DType dtype() const { return elementType; }
+  const std::vector<int64_t> &shape() const { return dims; }
+  int64_t numElements() const;
+  size_t byteSize() const { return numElements() * dtypeSize(elementType); }
+  uint8_t *data() { return storage.get(); }
+  const uint8_t *data() const { return storage.get(); }
+  template <typename T> T *dataAs() { return reinterpret_cast<T *>(data()); }
+  template <typename T> const T *dataAs() const { return reinterpret_cast<const T *>(data()); }
+
+private:
+  struct Free {
+    void operator()(uint8_t *p) const;
+  };
+  DType elementType = DType::F32;
+  std::vector<int64_t> dims;
+  size_t capacity = 0;
+  std::unique_ptr<uint8_t, Free> storage;
+};
+
+/// What a program takes and returns; dims are printed expressions ("T", "64").
+struct TensorSignature {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<std::string> shape;
+};
+struct ProgramSignature {
+  std::string name;
+  std::vector<TensorSignature> inputs;
+  std::vector<TensorSignature> outputs;
+};
+
+struct SessionOptions {
+  /// "cpu". "cuda:N" and "cuda-emu" are recognized and refused until their HALs exist.
+  std::string device = "cpu";
+  /// Threads of execution (caller included); 0 = one per hardware thread.
+  int numThreads = 0;
+};
+
+struct LoadOptions {
+  /// Overrides of the manifest's load_symbols (e.g. {"num_pages", 256}).
+  std::vector<std::pair<std::string, int64_t>> loadSymbols;
+  /// Verify the weights checksum (reads every weight byte once).
+  bool verifyWeights = false;
+};
+
+class Model {
+public:
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  std::vector<ProgramSignature> programs() const;
+  /// Runs `program` on `inputs` (one per program input, in order). Errors name the input
+  /// and dimension at fault. Calls on one model are serialized.
+  absl::StatusOr<std::vector<HostTensor>> execute(absl::string_view program,
+                                                  std::vector<HostTensor> inputs);
+  /// The schedule of every program: steps, kernels, workgroups and push constants as infix
+  /// expressions, bindings with buffer kinds and names.
+  void dumpSchedule(std::ostream &os) const;
+  /// Accumulate the wall time of every step from now on.
+  void setProfiling(bool enabled);
+  /// One row per step that ran, most expensive first.
+  void printProfile(std::ostream &os) const;
+  /// Verifies the weights checksum.
+  absl::Status verifyWeights() const;
+
+  struct Impl;
+
+private:
+  friend class Session;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+};
+
+class Session {
+public:
+  static absl::StatusOr<std::unique_ptr<Session>> create(const SessionOptions &options = {});
+  ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  /// Opens and verifies an artifact and prepares it to run; errors start with the path.
+  absl::StatusOr<std::unique_ptr<Model>> load(const std::string &path,
+                                              const LoadOptions &options = {});
+  const std::string &device() const { return deviceName; }
+  int numThreads() const;
+
+private:
+  Session(std::string device, std::shared_ptr<ThreadPool> pool);
+  std::string deviceName;
+  std::shared_ptr<ThreadPool> pool; // shared with the models it loaded
+};
+
+} // namespace mvc
+
+#endif // MVC_RUNTIME_INCLUDE_MVC_RUNTIME_H
