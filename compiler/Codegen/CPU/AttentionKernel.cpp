@@ -1,0 +1,198 @@
+//===- AttentionKernel.cpp - paged attention and KV-cache writes ---------===//
+//
+// Attention: one workgroup per (query token, KV head). The query heads that share the KV
+// head are processed together so each key and value row is read once; softmax is
+// online (running max and sum), so scores never touch memory.
+// KV write: one workgroup per token, copying its keys (or values) into its cache slot.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CPU/Kernels.h"
+
+using namespace mlir;
+
+namespace mvc {
+namespace {
+
+/// Shared by both kernels: the sequence of token `t` and its absolute position.
+struct TokenPlace {
+  Value seq, pos;
+};
+
+TokenPlace placeToken(KernelBuilder &kb, Value t, Value rowOffsets, Value cacheLens,
+                      Value batch) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  // The last sequence whose first row is <= t (empty sequences are skipped over).
+  auto loop = b.create<scf::ForOp>(loc, kb.idx(0), batch, kb.idx(1), ValueRange{kb.idx(0)});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value s = loop.getInductionVar();
+    Value start = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                               b.create<memref::LoadOp>(loc, rowOffsets, s));
+    Value le = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, start, t);
+    b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::SelectOp>(
+                                    loc, le, s, loop.getRegionIterArgs()[0])});
+  }
+  Value seq = loop.getResult(0);
+  Value start = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                             b.create<memref::LoadOp>(loc, rowOffsets, seq));
+  Value past = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                            b.create<memref::LoadOp>(loc, cacheLens, seq));
+  Value pos = b.create<arith::AddIOp>(loc, past, b.create<arith::SubIOp>(loc, t, start));
+  return {seq, pos};
+}
+
+/// Element offset of (position, kv head 0) of sequence `seq` in a paged cache.
+Value cacheOffset(KernelBuilder &kb, Value blockTable, Value maxPages, Value seq, Value pos,
+                  int64_t pageSize, int64_t rowElems) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Value slotInTable = b.create<arith::AddIOp>(
+      loc, b.create<arith::MulIOp>(loc, seq, maxPages),
+      b.create<arith::DivUIOp>(loc, pos, kb.idx(pageSize)));
+  Value page = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                            b.create<memref::LoadOp>(loc, blockTable, slotInTable));
+  Value slot = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, page, kb.idx(pageSize)),
+                                       b.create<arith::RemUIOp>(loc, pos, kb.idx(pageSize)));
+  return b.create<arith::MulIOp>(loc, slot, kb.idx(rowElems));
+}
+
+Type elemOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
+
+} // namespace
+
+FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                          const DispatchSignature &sig, const DimsOf &dims) {
+  auto op = cast<AttentionOp>(region.getBody().front().front());
+  if (op.getGroupIds())
+    return op.emitError("the cpu attention kernel does not support group_ids yet");
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  auto qType = op.getQuery().getType();
+  auto cacheType = op.getKeyCache().getType();
+  int64_t heads = qType.getDimSize(1), hd = qType.getDimSize(2);
+  int64_t pageSize = cacheType.getDimSize(1), kvHeads = cacheType.getDimSize(2);
+  int64_t group = heads / kvHeads;
+  float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
+  int64_t window = op.getSlidingWindow();
+
+  Value q = kb.binding(sig.bindingOf(op.getQuery()), elemOf(op.getQuery()));
+  Value kc = kb.binding(sig.bindingOf(op.getKeyCache()), elemOf(op.getKeyCache()));
+  Value vc = kb.binding(sig.bindingOf(op.getValueCache()), elemOf(op.getValueCache()));
+  Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
+  Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
+  Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  Value out = kb.binding(sig.operands.size(), elemOf(op.getResult()));
+  Value batch = kb.push(0), maxPages = kb.push(1);
+
+  Value t = b.create<arith::DivUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
+  Value g = b.create<arith::RemUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
+  TokenPlace place = placeToken(kb, t, ro, cl, batch);
+  Value kLast = place.pos;
+  Value kFirst = kb.idx(0);
+  if (window > 0) {
+    Value lo = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)),
+                                       kb.idx(window));
+    kFirst = b.create<arith::MaxSIOp>(loc, lo, kb.idx(0));
+  }
+
+  auto rowType = MemRefType::get({group * hd}, b.getF32Type());
+  Value qRows = b.create<memref::AllocaOp>(loc, rowType);
+  Value acc = b.create<memref::AllocaOp>(loc, rowType);
+  Value qBase = b.create<arith::MulIOp>(
+      loc, b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, t, kb.idx(heads)),
+                                   b.create<arith::MulIOp>(loc, g, kb.idx(group))),
+      kb.idx(hd));
+  kb.forChunks(group * hd, [&](Value c, int l) {
+    kb.storeF32(kb.loadF32(q, b.create<arith::AddIOp>(loc, qBase, c), l), qRows, c);
+    kb.storeF32(kb.splatLike(kb.f32(0.0f), kb.loadF32(qRows, c, l)), acc, c);
+  });
+
+  SmallVector<Value> init;
+  for (int64_t h = 0; h < group; ++h) init.push_back(kb.f32(-INFINITY));
+  for (int64_t h = 0; h < group; ++h) init.push_back(kb.f32(0.0f));
+  auto loop = b.create<scf::ForOp>(loc, kFirst, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)),
+                                   kb.idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kpos = loop.getInductionVar();
+    Value rowBase = cacheOffset(kb, bt, maxPages, place.seq, kpos, pageSize, kvHeads * hd);
+    Value kvBase = b.create<arith::AddIOp>(loc, rowBase, b.create<arith::MulIOp>(loc, g, kb.idx(hd)));
+    SmallVector<Value> next;
+    SmallVector<Value> maxes, sums;
+    for (int64_t h = 0; h < group; ++h) {
+      Value dot = kb.reduceChunks(hd, false, [&](Value c, int l) {
+        Value qv = kb.loadF32(qRows, b.create<arith::AddIOp>(loc, c, kb.idx(h * hd)), l);
+        Value kv = kb.loadF32(kc, b.create<arith::AddIOp>(loc, kvBase, c), l);
+        return b.create<arith::MulFOp>(loc, qv, kv).getResult();
+      });
+      Value s = b.create<arith::MulFOp>(loc, dot, kb.f32(scale));
+      if (softcap > 0.0f)
+        s = b.create<arith::MulFOp>(
+            loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, s, kb.f32(softcap))),
+            kb.f32(softcap));
+      Value mOld = loop.getRegionIterArgs()[h], lOld = loop.getRegionIterArgs()[group + h];
+      Value mNew = b.create<arith::MaximumFOp>(loc, mOld, s);
+      Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mNew));
+      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, s, mNew));
+      sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), p));
+      maxes.push_back(mNew);
+      kb.forChunks(hd, [&](Value c, int l) {
+        Value at = b.create<arith::AddIOp>(loc, c, kb.idx(h * hd));
+        Value a = kb.loadF32(acc, at, l);
+        Value v = kb.loadF32(vc, b.create<arith::AddIOp>(loc, kvBase, c), l);
+        Value scaled = b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a));
+        kb.storeF32(b.create<arith::AddFOp>(loc, scaled,
+                                            b.create<arith::MulFOp>(loc, v, kb.splatLike(p, v))),
+                    acc, at);
+      });
+    }
+    next.append(maxes);
+    next.append(sums);
+    b.create<scf::YieldOp>(loc, next);
+  }
+  for (int64_t h = 0; h < group; ++h) {
+    Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), loop.getResult(group + h));
+    Value outBase = b.create<arith::AddIOp>(loc, qBase, kb.idx(h * hd));
+    kb.forChunks(hd, [&](Value c, int l) {
+      Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(h * hd)), l);
+      kb.storeF32(b.create<arith::MulFOp>(loc, a, kb.splatLike(inv, a)), out,
+                  b.create<arith::AddIOp>(loc, outBase, c));
+    });
+  }
+  kb.finish();
+  std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
+  return LaunchInfo{qDims[0] * kvHeads, {btDims[0], btDims[1]}};
+}
+
+FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                        const DispatchSignature &sig, const DimsOf &dims) {
+  auto op = cast<KvWriteOp>(region.getBody().front().front());
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  auto cacheType = cast<RankedTensorType>(op.getCache().getType());
+  int64_t pageSize = cacheType.getDimSize(1);
+  int64_t rowElems = cacheType.getDimSize(2) * cacheType.getDimSize(3);
+  Value values = kb.binding(sig.bindingOf(op.getValues()), elemOf(op.getValues()));
+  Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
+  Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
+  Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  // The result is the cache itself: the schedule binds the state buffer here.
+  Value cache = kb.binding(sig.operands.size(), cacheType.getElementType());
+  Value batch = kb.push(0), maxPages = kb.push(1);
+  Value t = kb.workgroupId();
+  TokenPlace place = placeToken(kb, t, ro, cl, batch);
+  Value dst = cacheOffset(kb, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
+  Value src = b.create<arith::MulIOp>(loc, t, kb.idx(rowElems));
+  kb.forChunks(rowElems, [&](Value c, int l) {
+    kb.storeF32(kb.loadF32(values, b.create<arith::AddIOp>(loc, src, c), l), cache,
+                b.create<arith::AddIOp>(loc, dst, c));
+  });
+  kb.finish();
+  std::vector<SymExpr> vDims = dims(op.getValues()), btDims = dims(op.getBlockTable());
+  return LaunchInfo{vDims[0], {btDims[0], btDims[1]}};
+}
+
+} // namespace mvc

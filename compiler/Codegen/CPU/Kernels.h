@@ -1,0 +1,53 @@
+//===- Kernels.h - kernel templates of the cpu backend ------------*- C++ -*-===//
+//
+// One emitter per dispatch-region kind. Each reads the region, creates one kernel in
+// `module`, and returns how to launch it: the workgroup count and push constants as
+// symbolic expressions over the program's dynamic sizes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_COMPILER_CODEGEN_CPU_KERNELS_H
+#define MVC_COMPILER_CODEGEN_CPU_KERNELS_H
+
+#include "compiler/Codegen/CPU/KernelBuilder.h"
+#include "compiler/Schedule/SymExpr.h"
+#include "dialects/mvc/IR/MvcOps.h"
+
+#include <vector>
+
+namespace mvc {
+
+/// Symbolic shape of every tensor value of a program.
+using DimsOf = std::function<std::vector<SymExpr>(mlir::Value)>;
+
+/// The memory interface of a dispatch: bindings are `operands` (values captured by the
+/// region) followed by the region's results.
+struct DispatchSignature {
+  llvm::SmallVector<mlir::Value> operands;
+  llvm::SmallVector<mlir::Value> results;
+  int bindingOf(mlir::Value v) const;   // -1 when v is neither
+};
+
+struct LaunchInfo {
+  SymExpr workgroups;
+  std::vector<SymExpr> push;
+};
+
+/// Which weights a matmul wants packed (and how), decided before emission.
+enum class WeightLayout { RowMajor, PackedN16, PackedN16K2 };
+
+mlir::FailureOr<LaunchInfo> emitRowKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                          const DispatchSignature &sig, const DimsOf &dims);
+mlir::FailureOr<LaunchInfo> emitMatmulKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                             const DispatchSignature &sig, const DimsOf &dims);
+mlir::FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                                const DispatchSignature &sig,
+                                                const DimsOf &dims);
+mlir::FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                              const DispatchSignature &sig, const DimsOf &dims);
+
+/// Product of dims [from, to).
+SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to);
+
+} // namespace mvc
+
+#endif

@@ -1,0 +1,279 @@
+//===- RowKernel.cpp - fused row-wise kernels ----------------------------===//
+//
+// Elementwise ops, norms, softmax, RoPE, embedding gathers and last-axis slices/concats
+// all work row by row over the last dimension. A row region computes each row of every
+// op in turn; intermediate rows live in stack buffers (L1), only region results are
+// written to memory. Rows are split evenly across workgroups.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CPU/Kernels.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+
+namespace mvc {
+
+int DispatchSignature::bindingOf(Value v) const {
+  for (auto [i, o] : llvm::enumerate(operands))
+    if (o == v) return i;
+  for (auto [i, r] : llvm::enumerate(results))
+    if (r == v) return operands.size() + i;
+  return -1;
+}
+
+SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to) {
+  SymExpr p(1);
+  for (size_t i = from; i < to; ++i) p = p * dims[i];
+  return p;
+}
+
+namespace {
+
+int64_t lastDim(Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); }
+
+class RowEmitter {
+public:
+  RowEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
+             const DimsOf &dims)
+      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+
+  FailureOr<LaunchInfo> emit() {
+    Operation *first = &region.getBody().front().front();
+    std::vector<SymExpr> shape = dims(first->getResult(0));
+    rows = product(shape, 0, shape.size() - 1);
+    int64_t widest = 1;
+    for (Operation &op : region.getBody().front().without_terminator()) {
+      for (Value r : op.getResults()) {
+        if (ShapedType::isDynamic(lastDim(r)))
+          return op.emitError("row kernels need a static last dimension");
+        widest = std::max(widest, lastDim(r));
+      }
+    }
+    int64_t rowsPerWorkgroup = std::max<int64_t>(1, 8192 / widest);
+
+    // Results live in their bindings; everything else in a stack row.
+    auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
+    for (auto [i, v] : llvm::enumerate(yield.getValues()))
+      outputOf[v] = sig.operands.size() + i;
+    for (Operation &op : region.getBody().front().without_terminator())
+      for (Value r : op.getResults())
+        if (!outputOf.count(r))
+          scratch[r] = b.create<memref::AllocaOp>(loc, MemRefType::get({lastDim(r)}, b.getF32Type()));
+
+    Value numRows = kb.push(0);
+    Value begin = b.create<arith::MulIOp>(loc, kb.workgroupId(), kb.idx(rowsPerWorkgroup));
+    Value end = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, begin, kb.idx(rowsPerWorkgroup)), numRows);
+    LogicalResult status = success();
+    kb.forRange(begin, end, 1, [&](Value r) {
+      row = r;
+      rowBlock = b.getInsertionBlock();
+      rowBases.clear();
+      for (Operation &op : region.getBody().front().without_terminator())
+        if (failed(emitOp(&op))) status = failure();
+    });
+    if (failed(status)) return failure();
+    kb.finish();
+    return LaunchInfo{SymExpr::ceilDiv(rows, rowsPerWorkgroup), {rows}};
+  }
+
+private:
+  /// The memref and element offset of the current row of `v`.
+  std::pair<Value, Value> rowOf(Value v) {
+    if (auto it = scratch.find(v); it != scratch.end()) return {it->second, kb.idx(0)};
+    if (auto it = rowBases.find(v); it != rowBases.end()) return it->second;
+    // Created at the top of the row loop so every chunk loop of the row can use it.
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(rowBlock);
+    int binding = outputOf.count(v) ? outputOf[v] : sig.bindingOf(v);
+    assert(binding >= 0 && "value is not bound");
+    Value mem = kb.binding(binding, cast<RankedTensorType>(v.getType()).getElementType());
+    // Operands with fewer leading rows broadcast (they are a suffix of the row shape).
+    std::vector<SymExpr> shape = dims(v);
+    SymExpr vRows = product(shape, 0, shape.size() - 1);
+    Value r = row;
+    if (!(vRows == rows)) {
+      auto c = vRows.constant();
+      r = (c && *c == 1) ? kb.idx(0) : b.create<arith::RemUIOp>(loc, row, kb.idx(c.value_or(1)));
+    }
+    Value base = b.create<arith::MulIOp>(loc, r, kb.idx(lastDim(v)));
+    rowBases[v] = {mem, base};
+    return {mem, base};
+  }
+
+  Value read(Value v, Value at, int lanes) {
+    auto [mem, base] = rowOf(v);
+    return kb.loadF32(mem, b.create<arith::AddIOp>(loc, base, at), lanes);
+  }
+  void write(Value v, Value at, Value value) {
+    auto [mem, base] = rowOf(v);
+    kb.storeF32(value, mem, b.create<arith::AddIOp>(loc, base, at));
+  }
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value mulf(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); }
+  Value addf(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y); }
+  Value subf(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); }
+
+  LogicalResult emitOp(Operation *op) {
+    Value out = op->getResult(0);
+    int64_t n = lastDim(out);
+    if (auto norm = dyn_cast<RmsNormOp>(op)) {
+      Value x = norm.getInput();
+      Value ss = kb.reduceChunks(n, false, [&](Value c, int l) {
+        Value v = read(x, c, l);
+        return mulf(v, v);
+      });
+      Value mean = b.create<arith::DivFOp>(loc, ss, kb.f32(float(n)));
+      Value inv = b.create<arith::DivFOp>(
+          loc, kb.f32(1.0f),
+          b.create<math::SqrtOp>(loc, addf(mean, kb.f32(norm.getEps().convertToFloat()))));
+      float offset = norm.getOffset().convertToFloat();
+      kb.forChunks(n, [&](Value c, int l) {
+        Value y = mulf(read(x, c, l), kb.splatLike(inv, read(x, c, l)));
+        if (Value w = norm.getWeight()) {
+          Value wv = read(w, c, l);
+          if (offset != 0.0f) wv = addf(wv, kb.splatLike(kb.f32(offset), wv));
+          y = mulf(y, wv);
+        }
+        write(out, c, y);
+      });
+      return success();
+    }
+    if (auto ln = dyn_cast<LayerNormOp>(op)) {
+      Value x = ln.getInput();
+      Value sum = kb.reduceChunks(n, false, [&](Value c, int l) { return read(x, c, l); });
+      Value mean = b.create<arith::DivFOp>(loc, sum, kb.f32(float(n)));
+      Value ss = kb.reduceChunks(n, false, [&](Value c, int l) {
+        Value d = subf(read(x, c, l), kb.splatLike(mean, read(x, c, l)));
+        return mulf(d, d);
+      });
+      Value var = b.create<arith::DivFOp>(loc, ss, kb.f32(float(n)));
+      Value inv = b.create<arith::DivFOp>(
+          loc, kb.f32(1.0f),
+          b.create<math::SqrtOp>(loc, addf(var, kb.f32(ln.getEps().convertToFloat()))));
+      kb.forChunks(n, [&](Value c, int l) {
+        Value v = read(x, c, l);
+        Value y = mulf(subf(v, kb.splatLike(mean, v)), kb.splatLike(inv, v));
+        write(out, c, addf(mulf(y, read(ln.getGamma(), c, l)), read(ln.getBeta(), c, l)));
+      });
+      return success();
+    }
+    if (auto sm = dyn_cast<SoftmaxOp>(op)) {
+      Value x = sm.getInput();
+      Value mx = kb.reduceChunks(n, true, [&](Value c, int l) { return read(x, c, l); });
+      auto expAt = [&](Value c, int l) {
+        Value v = read(x, c, l);
+        return b.create<math::ExpOp>(loc, subf(v, kb.splatLike(mx, v))).getResult();
+      };
+      Value sum = kb.reduceChunks(n, false, expAt);
+      Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), sum);
+      kb.forChunks(n, [&](Value c, int l) {
+        Value e = expAt(c, l);
+        write(out, c, mulf(e, kb.splatLike(inv, e)));
+      });
+      return success();
+    }
+    if (auto rope = dyn_cast<RopeOp>(op)) return emitRope(rope);
+    if (auto gather = dyn_cast<GatherOp>(op)) {
+      auto tableType = cast<RankedTensorType>(gather.getTable().getType());
+      Value ids = kb.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
+      Value id = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                               b.create<memref::LoadOp>(loc, ids, row));
+      // Out-of-range ids are refused by the runtime before launch; clamp as a backstop.
+      id = b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, id, kb.idx(0)),
+                                    kb.idx(tableType.getDimSize(0) - 1));
+      Value table = kb.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
+      Value base = b.create<arith::MulIOp>(loc, id, kb.idx(n));
+      kb.forChunks(n, [&](Value c, int l) {
+        write(out, c, kb.loadF32(table, add(base, c), l));
+      });
+      return success();
+    }
+    if (auto slice = dyn_cast<SliceOp>(op)) {
+      kb.forChunks(n, [&](Value c, int l) {
+        write(out, c, read(slice.getInput(), add(c, kb.idx(slice.getStart())), l));
+      });
+      return success();
+    }
+    if (auto concat = dyn_cast<ConcatOp>(op)) {
+      int64_t offset = 0;
+      for (Value in : concat.getInputs()) {
+        kb.forChunks(lastDim(in), [&](Value c, int l) {
+          write(out, add(c, kb.idx(offset)), read(in, c, l));
+        });
+        offset += lastDim(in);
+      }
+      return success();
+    }
+    // Elementwise.
+    kb.forChunks(n, [&](Value c, int l) {
+      SmallVector<Value> args;
+      for (Value operand : op->getOperands()) args.push_back(read(operand, c, l));
+      write(out, c, emitElementwise(kb, op, args));
+    });
+    return success();
+  }
+
+  /// Rotate-half RoPE for row r = (token t, head h) of a [T, H, D] input.
+  LogicalResult emitRope(RopeOp rope) {
+    auto type = cast<RankedTensorType>(rope.getInput().getType());
+    int64_t heads = type.getDimSize(1), d = type.getDimSize(2);
+    int64_t half = cast<RankedTensorType>(rope.getInvFreq().getType()).getDimSize(0);
+    Value t = b.create<arith::DivUIOp>(loc, row, kb.idx(heads));
+    Value positions = kb.binding(sig.bindingOf(rope.getPositions()), b.getI32Type());
+    Value pos = b.create<arith::SIToFPOp>(loc, b.getF32Type(),
+                                          b.create<memref::LoadOp>(loc, positions, t));
+    Value freqs = kb.binding(sig.bindingOf(rope.getInvFreq()), b.getF32Type());
+    auto rowType = MemRefType::get({half}, b.getF32Type());
+    Value cosRow, sinRow;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&kb.func().getBody().front());
+      cosRow = b.create<memref::AllocaOp>(loc, rowType);
+      sinRow = b.create<memref::AllocaOp>(loc, rowType);
+    }
+    // The angle is rounded to f32 before cos/sin, as HF's f32 `inv_freq @ positions`.
+    kb.forRange(kb.idx(0), kb.idx(half), 1, [&](Value i) {
+      Value angle = mulf(pos, b.create<memref::LoadOp>(loc, freqs, i));
+      b.create<memref::StoreOp>(loc, b.create<math::CosOp>(loc, angle), cosRow, i);
+      b.create<memref::StoreOp>(loc, b.create<math::SinOp>(loc, angle), sinRow, i);
+    });
+    Value x = rope.getInput(), out = rope.getResult();
+    kb.forChunks(half, [&](Value i, int l) {
+      Value iHi = add(i, kb.idx(half));
+      Value x1 = read(x, i, l), x2 = read(x, iHi, l);
+      Value c = kb.loadF32(cosRow, i, l), s = kb.loadF32(sinRow, i, l);
+      write(out, i, subf(mulf(x1, c), mulf(x2, s)));
+      write(out, iHi, addf(mulf(x2, c), mulf(x1, s)));
+    });
+    if (2 * half < d)
+      kb.forChunks(d - 2 * half, [&](Value i, int l) {
+        Value at = add(i, kb.idx(2 * half));
+        write(out, at, read(x, at, l));
+      });
+    return success();
+  }
+
+  KernelBuilder &kb;
+  OpBuilder &b;
+  Location loc;
+  DispatchRegionOp region;
+  const DispatchSignature &sig;
+  const DimsOf &dims;
+  SymExpr rows;
+  Value row;
+  Block *rowBlock = nullptr;
+  llvm::DenseMap<Value, int> outputOf;
+  llvm::DenseMap<Value, Value> scratch;
+  llvm::DenseMap<Value, std::pair<Value, Value>> rowBases;
+};
+
+} // namespace
+
+FailureOr<LaunchInfo> emitRowKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                    const DispatchSignature &sig, const DimsOf &dims) {
+  return RowEmitter(kb, region, sig, dims).emit();
+}
+
+} // namespace mvc

@@ -1,0 +1,40 @@
+//===- Compile.h - the phases of mvc-compile ----------------------*- C++ -*-===//
+//
+//   input     parse and verify the mvc graph
+//   graph     canonicalize + CSE
+//   dispatch  ops grouped into dispatch regions (one kernel each)
+//   kernels   the kernels in scf/vector/memref, before LLVM lowering
+//   llvm      the optimized LLVM IR of the kernel library
+//   artifact  the .mvc file (the default end)
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_COMPILER_PIPELINES_COMPILE_H
+#define MVC_COMPILER_PIPELINES_COMPILE_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mvc {
+
+struct CompileOptions {
+  std::string input;
+  std::string output;
+  std::string target = "cpu";
+  std::string cpu = "native";
+  std::string weightsDir;                 // NAME.npy per weight
+  std::optional<uint64_t> randomSeed;     // shape-only builds
+  std::string compileTo = "artifact";
+  std::string dumpAfter;
+  int64_t kvPages = 64;
+  std::string emitKernelsDir;
+};
+
+/// Runs mvc-compile; prints one-line errors to stderr; returns the process exit code.
+int runCompile(const CompileOptions &options);
+
+bool isPhase(const std::string &name);
+
+} // namespace mvc
+
+#endif

@@ -1,0 +1,309 @@
+//===- ProgramCompiler.cpp - a program's kernels, buffers and steps ------===//
+#include "compiler/Schedule/ProgramCompiler.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+using json = nlohmann::ordered_json;
+
+namespace mvc {
+
+const char *layoutName(WeightLayout layout) {
+  switch (layout) {
+  case WeightLayout::RowMajor: return "row_major";
+  case WeightLayout::PackedN16: return "packed_n16";
+  case WeightLayout::PackedN16K2: return "packed_n16_k2";
+  }
+  return "?";
+}
+
+std::string WeightTable::request(WeightEntry entry) {
+  auto it = byName.find(entry.artifactName);
+  if (it != byName.end()) return entry.artifactName;
+  byName[entry.artifactName] = list.size();
+  list.push_back(entry);
+  return list.back().artifactName;
+}
+
+namespace {
+
+std::string dtypeOf(Type t) {
+  if (t.isF32()) return "f32";
+  if (t.isBF16()) return "bf16";
+  if (t.isF16()) return "f16";
+  if (t.isInteger(32)) return "i32";
+  if (t.isInteger(64)) return "i64";
+  return "u8";
+}
+int64_t bytesOf(Type t) { return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8); }
+
+class ProgramBuilder {
+public:
+  ProgramBuilder(func::FuncOp fn, ModuleOp kernels, const CpuTarget &target, WeightTable &weights)
+      : fn(fn), kernels(kernels), target(target), weights(weights) {}
+
+  FailureOr<ProgramCompileResult> run() {
+    if (failed(inferShapes())) return failure();
+    json inputs = json::array(), outputs = json::array();
+    for (BlockArgument arg : fn.getArguments()) {
+      int id = newBuffer({{"kind", "input"}, {"index", arg.getArgNumber()}});
+      bufferOf[arg] = id;
+      auto type = cast<RankedTensorType>(arg.getType());
+      std::string name = "input" + std::to_string(arg.getArgNumber());
+      if (auto n = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mvc.name")) name = n.str();
+      inputs.push_back({{"name", name}, {"dtype", dtypeOf(type.getElementType())},
+                        {"shape", shapeJson(arg)}, {"buffer", id}});
+    }
+    int dispatchIndex = 0;
+    for (Operation &op : fn.getBody().front()) {
+      if (auto region = dyn_cast<DispatchRegionOp>(op)) {
+        if (failed(emitDispatch(region, dispatchIndex++))) return failure();
+      } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+          auto type = cast<RankedTensorType>(v.getType());
+          int id = bufferFor(v, nullptr);
+          json &buf = buffers[id];
+          SymExpr size = sizeOf(v);
+          if (buf["kind"] == "transient" && !returned.count(id)) {
+            buf = json{{"id", id}, {"kind", "output"}, {"index", i}, {"size", size.toJson()}};
+          } else {
+            int out = newBuffer({{"kind", "output"}, {"index", i}, {"size", size.toJson()}});
+            steps.push_back({{"kind", "copy"}, {"src", id}, {"src_offset", 0}, {"dst", out},
+                             {"dst_offset", 0}, {"size", size.toJson()}});
+            id = out;
+          }
+          returned.insert(id);
+          outputs.push_back({{"name", "output" + std::to_string(i)},
+                             {"dtype", dtypeOf(type.getElementType())},
+                             {"shape", shapeJson(v)}, {"buffer", id}});
+        }
+      } else if (failed(bindView(&op))) {
+        return failure();
+      }
+    }
+    computeLiveRanges();
+    json symbols = json::array();
+    for (auto &s : symbolOrder) symbols.push_back(s);
+    ProgramCompileResult result;
+    result.manifest = {{"name", fn.getSymName().str()}, {"symbols", symbols},
+                       {"inputs", inputs}, {"outputs", outputs},
+                       {"buffers", buffers}, {"steps", steps}};
+    result.states = states;
+    return result;
+  }
+
+private:
+  LogicalResult inferShapes() {
+    for (BlockArgument arg : fn.getArguments()) {
+      auto type = cast<RankedTensorType>(arg.getType());
+      auto names = fn.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "mvc.dims");
+      size_t next = 0;
+      std::vector<SymExpr> d;
+      for (int64_t s : type.getShape()) {
+        if (!ShapedType::isDynamic(s)) { d.push_back(s); continue; }
+        if (!names || next >= names.size() || !isa<StringAttr>(names[next]))
+          return fn.emitError("argument ") << arg.getArgNumber()
+                 << " has a dynamic dimension without a name: add {mvc.dims = [\"T\", ...]}";
+        std::string name = cast<StringAttr>(names[next++]).str();
+        if (!llvm::is_contained(symbolOrder, name)) symbolOrder.push_back(name);
+        d.push_back(SymExpr::symbol(name));
+      }
+      dimsMap[arg] = d;
+    }
+    LogicalResult status = success();
+    fn.walk([&](Operation *op) {
+      for (Value r : op->getResults())
+        if (auto type = dyn_cast<RankedTensorType>(r.getType())) {
+          auto d = inferDims(op, r, type);
+          if (failed(d)) { status = failure(); return; }
+          dimsMap[r] = *d;
+        }
+    });
+    return status;
+  }
+
+  FailureOr<std::vector<SymExpr>> inferDims(Operation *op, Value r, RankedTensorType type) {
+    std::vector<SymExpr> out;
+    auto operandDims = [&](unsigned i) { return dimsMap.lookup(op->getOperand(i)); };
+    for (auto [i, s] : llvm::enumerate(type.getShape())) {
+      if (!ShapedType::isDynamic(s)) { out.push_back(s); continue; }
+      if (isa<StateOp>(op)) { out.push_back(SymExpr::symbol("num_pages")); continue; }
+      if (auto region = dyn_cast<DispatchRegionOp>(op)) {
+        auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
+        out.push_back(dimsMap.lookup(yield.getValues()[cast<OpResult>(r).getResultNumber()])[i]);
+        continue;
+      }
+      if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+        auto in = cast<RankedTensorType>(reshape.getInput().getType());
+        auto d = operandDims(0);
+        SymExpr dyn(1);
+        int64_t spIn = 1, spOut = 1;
+        for (auto [j, x] : llvm::enumerate(in.getShape()))
+          if (ShapedType::isDynamic(x)) dyn = d[j]; else spIn *= x;
+        for (int64_t x : type.getShape()) if (!ShapedType::isDynamic(x)) spOut *= x;
+        out.push_back(spIn % spOut == 0 ? dyn * (spIn / spOut) : SymExpr::floorDiv(dyn * spIn, spOut));
+        continue;
+      }
+      if (auto tr = dyn_cast<TransposeOp>(op)) { out.push_back(operandDims(0)[tr.getPermutation()[i]]); continue; }
+      if (isa<GatherOp>(op)) { out.push_back(operandDims(1)[0]); continue; }
+      if (op->getNumOperands() == 0 || operandDims(0).size() <= i)
+        return op->emitError("cannot infer dynamic dimension ") << i;
+      out.push_back(operandDims(0)[i]);
+    }
+    return out;
+  }
+
+  json shapeJson(Value v) {
+    json s = json::array();
+    for (const SymExpr &d : dimsMap.lookup(v)) s.push_back(d.toJson());
+    return s;
+  }
+  SymExpr sizeOf(Value v) {
+    auto d = dimsMap.lookup(v);
+    return product(d, 0, d.size()) * bytesOf(cast<RankedTensorType>(v.getType()).getElementType());
+  }
+
+  int newBuffer(json fields) {
+    int id = buffers.size();
+    json b = {{"id", id}};
+    for (auto &[k, v] : fields.items()) b[k] = v;
+    buffers.push_back(b);
+    return id;
+  }
+
+  /// Reshapes are views; weights, constants and states get their buffers when bound.
+  LogicalResult bindView(Operation *op) {
+    if (isa<WeightOp, StateOp, arith::ConstantOp>(op)) return success();
+    if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+      aliasOf[reshape.getResult()] = reshape.getInput();
+      return success();
+    }
+    return op->emitError("op is not part of any dispatch region and is not a view");
+  }
+
+  /// The buffer of `v` as `region` reads it (weights depend on how the kernel reads them).
+  int bufferFor(Value v, DispatchRegionOp region) {
+    while (aliasOf.count(v)) v = aliasOf[v];
+    Operation *def = v.getDefiningOp();
+    if (auto w = dyn_cast_or_null<WeightOp>(def)) return weightBuffer(w, region);
+    if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
+      auto attr = cast<DenseElementsAttr>(c.getValue());
+      WeightEntry e{"const." + std::to_string(constIds.try_emplace(def, constIds.size()).first->second),
+                    "", cast<RankedTensorType>(c.getType()), WeightLayout::RowMajor, false, attr};
+      return namedBuffer("weight", weights.request(e));
+    }
+    if (auto s = dyn_cast_or_null<StateOp>(def)) {
+      std::string name = s.getName().str();
+      if (!stateNames.count(name)) {
+        stateNames.insert(name);
+        states.push_back({{"name", name}, {"dtype", dtypeOf(s.getType().getElementType())},
+                          {"shape", shapeJson(s.getResult())}});
+      }
+      return namedBuffer("state", name);
+    }
+    return bufferOf.at(v);
+  }
+
+  int weightBuffer(WeightOp w, DispatchRegionOp region) {
+    WeightEntry e{w.getName().str(), w.getName().str(), w.getType(), WeightLayout::RowMajor,
+                  false, {}};
+    if (region && region.getKind() == "matmul") {
+      auto mm = cast<MatmulOp>(region.getBody().front().front());
+      if (mm.getRhs() == w.getResult()) {
+        e.layout = w.getType().getElementType().isBF16() ? WeightLayout::PackedN16K2
+                                                         : WeightLayout::PackedN16;
+        e.transposed = !mm.getTransposeB();
+        e.artifactName += std::string("#") + layoutName(e.layout);
+      }
+    }
+    return namedBuffer("weight", weights.request(e));
+  }
+
+  int namedBuffer(const std::string &kind, const std::string &name) {
+    std::string key = kind + ":" + name;
+    if (auto it = namedBuffers.find(key); it != namedBuffers.end()) return it->second;
+    int id = newBuffer({{"kind", kind}, {kind, name}});
+    namedBuffers[key] = id;
+    return id;
+  }
+
+  LogicalResult emitDispatch(DispatchRegionOp region, int index) {
+    DispatchSignature sig;
+    llvm::SetVector<Value> captured;
+    region.walk([&](Operation *op) {
+      for (Value operand : op->getOperands())
+        if (!region->isAncestor(operand.getParentBlock()->getParentOp())) captured.insert(operand);
+    });
+    sig.operands.assign(captured.begin(), captured.end());
+    auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
+    sig.results.assign(yield.getValues().begin(), yield.getValues().end());
+
+    std::string name = (fn.getSymName() + "_d" + std::to_string(index) + "_" + region.getKind()).str();
+    KernelBuilder kb(kernels, name, target);
+    DimsOf dims = [&](Value v) { return dimsMap.lookup(v); };
+    FailureOr<LaunchInfo> launch = failure();
+    StringRef kind = region.getKind();
+    if (kind == "row") launch = emitRowKernel(kb, region, sig, dims);
+    else if (kind == "matmul") launch = emitMatmulKernel(kb, region, sig, dims);
+    else if (kind == "attention") launch = emitAttentionKernel(kb, region, sig, dims);
+    else if (kind == "kv_write") launch = emitKvWriteKernel(kb, region, sig, dims);
+    else return region.emitError("the cpu backend has no kernel template for \"") << kind << "\" regions yet";
+    if (failed(launch)) return failure();
+
+    json bindings = json::array();
+    for (Value v : sig.operands) bindings.push_back(bufferFor(v, region));
+    for (auto [i, r] : llvm::enumerate(region.getResults())) {
+      int id;
+      if (kind == "kv_write") {
+        id = bufferFor(cast<KvWriteOp>(region.getBody().front().front()).getCache(), region);
+      } else {
+        id = newBuffer({{"kind", "transient"}, {"size", sizeOf(r).toJson()}});
+      }
+      bufferOf[r] = id;
+      bindings.push_back(id);
+    }
+    json push = json::array();
+    for (const SymExpr &p : launch->push) push.push_back(p.toJson());
+    steps.push_back({{"kind", "dispatch"}, {"kernel", name},
+                     {"workgroups", launch->workgroups.toJson()}, {"bindings", bindings},
+                     {"push", push}});
+    return success();
+  }
+
+  void computeLiveRanges() {
+    for (auto [i, step] : llvm::enumerate(steps)) {
+      std::vector<int> used;
+      if (step["kind"] == "dispatch") for (auto &b : step["bindings"]) used.push_back(b.get<int>());
+      else { used.push_back(step["src"].get<int>()); used.push_back(step["dst"].get<int>()); }
+      for (int id : used) {
+        json &buf = buffers[id];
+        if (buf["kind"] != "transient") continue;
+        if (!buf.contains("first")) buf["first"] = i;
+        buf["last"] = i;
+      }
+    }
+  }
+
+  func::FuncOp fn;
+  ModuleOp kernels;
+  const CpuTarget &target;
+  WeightTable &weights;
+  llvm::DenseMap<Value, std::vector<SymExpr>> dimsMap;
+  llvm::DenseMap<Value, int> bufferOf;
+  llvm::DenseMap<Value, Value> aliasOf;
+  llvm::DenseMap<Operation *, int> constIds;
+  std::map<std::string, int> namedBuffers;
+  std::set<std::string> stateNames;
+  std::set<int> returned;
+  std::vector<std::string> symbolOrder;
+  json buffers = json::array(), steps = json::array(), states = json::array();
+};
+
+} // namespace
+
+FailureOr<ProgramCompileResult> compileProgram(func::FuncOp fn, ModuleOp kernelModule,
+                                               const CpuTarget &target, WeightTable &weights) {
+  return ProgramBuilder(fn, kernelModule, target, weights).run();
+}
+
+} // namespace mvc

@@ -1,0 +1,55 @@
+//===- ProgramCompiler.h - a program's kernels, buffers and steps -*- C++ -*-===//
+//
+// Turns one `func.func` whose ops are grouped into dispatch regions into: kernels (added
+// to the kernel module), the weights it needs in the layouts its kernels want, and the
+// manifest entry of the program (symbols, inputs, outputs, buffers with live ranges,
+// steps with symbolic workgroup counts and push constants).
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_COMPILER_SCHEDULE_PROGRAMCOMPILER_H
+#define MVC_COMPILER_SCHEDULE_PROGRAMCOMPILER_H
+
+#include "compiler/Codegen/CPU/Kernels.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace mvc {
+
+/// A weight the artifact must hold: where its values come from and how to lay them out.
+struct WeightEntry {
+  std::string artifactName;        // unique in the artifact, e.g. "w.q#packed_n16"
+  std::string sourceName;          // the checkpoint name (empty for constants)
+  mlir::RankedTensorType type;     // logical type (element type = stored dtype)
+  WeightLayout layout = WeightLayout::RowMajor;
+  bool transposed = false;         // matmul rhs stored [K, N] rather than [N, K]
+  mlir::DenseElementsAttr constant; // set for arith.constant tensors
+};
+
+class WeightTable {
+public:
+  /// Registers (once) and returns the artifact name.
+  std::string request(WeightEntry entry);
+  const std::vector<WeightEntry> &entries() const { return list; }
+
+private:
+  std::vector<WeightEntry> list;
+  std::map<std::string, size_t> byName;
+};
+
+struct ProgramCompileResult {
+  nlohmann::ordered_json manifest;   // one entry of "programs"
+  nlohmann::ordered_json states;     // entries of "states"
+};
+
+mlir::FailureOr<ProgramCompileResult>
+compileProgram(mlir::func::FuncOp fn, mlir::ModuleOp kernelModule, const CpuTarget &target,
+               WeightTable &weights);
+
+const char *layoutName(WeightLayout layout);
+
+} // namespace mvc
+
+#endif

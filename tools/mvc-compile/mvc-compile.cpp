@@ -1,0 +1,62 @@
+//===- mvc-compile.cpp - compile a model into a .mvc artifact -------------===//
+#include "compiler/Pipelines/Compile.h"
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+static void usage(std::ostream &os) {
+  os << "usage: mvc-compile INPUT -o OUT.mvc [options]\n"
+        "  INPUT                    an .mlir file holding an mvc graph (one func.func per program)\n"
+        "  -o, --output FILE        the artifact (or the IR of --compile-to; '-' = stdout)\n"
+        "  --target cpu             code generation target (default: cpu)\n"
+        "  --cpu NAME               native | x86-64-v3 | x86-64-v4 (default: native)\n"
+        "  --weights DIR            weight values as DIR/<weight name>.npy (f32)\n"
+        "  --random-weights SEED    seeded random values for weights without a file\n"
+        "  --compile-to PHASE       stop after PHASE and print its IR: input, graph, dispatch,\n"
+        "                           kernels, llvm, artifact (default: artifact)\n"
+        "  --dump-after PHASE       print the IR after PHASE to stderr and go on\n"
+        "  --kv-pages N             default number of KV-cache pages (default: 64)\n"
+        "  --emit-kernels DIR       also write the kernel library as DIR/kernels.cpu.so\n"
+        "  -h, --help               this text\n";
+}
+
+int main(int argc, char **argv) {
+  mvc::CompileOptions opts;
+  auto need = [&](int &i) -> const char * {
+    if (i + 1 >= argc) {
+      std::cerr << "mvc-compile: error: " << argv[i] << " needs a value\n";
+      std::exit(1);
+    }
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") { usage(std::cout); return 0; }
+    else if (a == "-o" || a == "--output") opts.output = need(i);
+    else if (a == "--target") opts.target = need(i);
+    else if (a == "--cpu") opts.cpu = need(i);
+    else if (a.rfind("--cpu=", 0) == 0) opts.cpu = a.substr(6);
+    else if (a == "--weights") opts.weightsDir = need(i);
+    else if (a == "--random-weights") {
+      const char *v = need(i);
+      char *end = nullptr;
+      opts.randomSeed = std::strtoull(v, &end, 10);
+      if (!*v || *end) { std::cerr << "mvc-compile: error: --random-weights needs an integer seed\n"; return 1; }
+    }
+    else if (a == "--compile-to") opts.compileTo = need(i);
+    else if (a.rfind("--compile-to=", 0) == 0) opts.compileTo = a.substr(13);
+    else if (a == "--dump-after") opts.dumpAfter = need(i);
+    else if (a.rfind("--dump-after=", 0) == 0) opts.dumpAfter = a.substr(13);
+    else if (a == "--kv-pages") opts.kvPages = std::atoll(need(i));
+    else if (a == "--emit-kernels") opts.emitKernelsDir = need(i);
+    else if (!a.empty() && a[0] == '-' && a != "-") {
+      std::cerr << "mvc-compile: error: unknown option '" << a << "' (see --help)\n";
+      return 1;
+    } else if (opts.input.empty()) opts.input = a;
+    else { std::cerr << "mvc-compile: error: more than one input ('" << a << "')\n"; return 1; }
+  }
+  if (opts.input.empty()) { usage(std::cerr); return 1; }
+  if (opts.compileTo != "artifact" && opts.output.empty()) opts.output = "-";
+  return mvc::runCompile(opts);
+}
