@@ -123,14 +123,14 @@ void Model::printProfile(std::ostream &os) const {
     }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row &a, const Row &b) { return a.seconds > b.seconds; });
-  os << std::fixed << std::setw(10) << "total ms" << std::setw(8) << "%" << std::setw(8)
-     << "calls" << std::setw(12) << "avg us" << "  program:step  kernel\n";
+  os << std::fixed << std::setprecision(1) << std::setw(12) << "total us" << std::setw(7)
+     << "%" << std::setw(8) << "calls" << std::setw(12) << "avg us" << "  program:step  kernel\n";
   for (const Row &row : rows)
-    os << std::setw(10) << std::setprecision(3) << row.seconds * 1e3 << std::setw(8)
-       << std::setprecision(1) << (total > 0 ? 100 * row.seconds / total : 0) << std::setw(8)
-       << row.calls << std::setw(12) << std::setprecision(1) << row.seconds * 1e6 / row.calls
-       << "  " << row.program << ":" << row.step << "  " << row.what << "\n";
-  os << std::setw(10) << std::setprecision(3) << total * 1e3 << "  total\n";
+    os << std::setw(12) << row.seconds * 1e6 << std::setw(7)
+       << (total > 0 ? 100 * row.seconds / total : 0) << std::setw(8) << row.calls
+       << std::setw(12) << row.seconds * 1e6 / row.calls << "  " << row.program << ":"
+       << row.step << "  " << row.what << "\n";
+  os << std::setw(12) << total * 1e6 << "  total\n";
 }
 
 } // namespace mvc

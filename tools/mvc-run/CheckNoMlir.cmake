@@ -1,0 +1,16 @@
+# cmake -DBINARIES="a;b" -P CheckNoMlir.cmake: fails if any binary loads libMLIR or libLLVM
+# (directly or through another library), as ldd resolves them.
+foreach(binary ${BINARIES})
+  if(NOT EXISTS ${binary})
+    message(FATAL_ERROR "${binary} does not exist (build it first)")
+  endif()
+  execute_process(COMMAND ldd ${binary} OUTPUT_VARIABLE libraries RESULT_VARIABLE result)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "ldd ${binary} failed")
+  endif()
+  string(REGEX MATCHALL "lib(MLIR|LLVM)[^ \t\n]*" offending "${libraries}")
+  if(offending)
+    message(FATAL_ERROR "${binary} links ${offending}: the runtime must not depend on MLIR/LLVM")
+  endif()
+  message(STATUS "${binary}: no MLIR/LLVM")
+endforeach()
