@@ -77,16 +77,14 @@ absl::StatusOr<int64_t> apply(Expr::Op op, int64_t a, int64_t b) {
 
 } // namespace
 
+Expr::Expr(std::vector<Token> tokens) : tokens(std::move(tokens)) {}
+
 Expr Expr::constant(int64_t value) {
-  Expr expr;
-  expr.tokens.push_back({Token::Constant, value, {}, Op::Add});
-  return expr;
+  return Expr(std::vector<Token>{{Token::Constant, value, {}, Op::Add}});
 }
 
 Expr Expr::symbol(std::string name) {
-  Expr expr;
-  expr.tokens.push_back({Token::Symbol, 0, std::move(name), Op::Add});
-  return expr;
+  return Expr(std::vector<Token>{{Token::Symbol, 0, std::move(name), Op::Add}});
 }
 
 absl::StatusOr<Expr> Expr::fromJson(const nlohmann::ordered_json &json) {
@@ -110,16 +108,15 @@ absl::StatusOr<Expr> Expr::fromJson(const nlohmann::ordered_json &json) {
                                       std::string(item.type_name()));
   };
 
-  Expr expr;
   if (!json.is_array()) {
     absl::StatusOr<Token> token = parseToken(json, /*inArray=*/false);
     if (!token.ok())
       return token.status();
-    expr.tokens.push_back(std::move(*token));
-    return expr;
+    return Expr(std::vector<Token>{std::move(*token)});
   }
   if (json.empty())
     return absl::InvalidArgumentError("empty expression");
+  std::vector<Token> tokens;
   int64_t depth = 0;
   for (size_t i = 0; i < json.size(); ++i) {
     absl::StatusOr<Token> token = parseToken(json[i], /*inArray=*/true);
@@ -133,12 +130,12 @@ absl::StatusOr<Expr> Expr::fromJson(const nlohmann::ordered_json &json) {
     } else {
       ++depth;
     }
-    expr.tokens.push_back(std::move(*token));
+    tokens.push_back(std::move(*token));
   }
   if (depth != 1)
     return absl::InvalidArgumentError(
         absl::StrCat("RPN expression leaves ", depth, " values (expected 1)"));
-  return expr;
+  return Expr(std::move(tokens));
 }
 
 absl::StatusOr<int64_t> Expr::evaluate(const Lookup &lookup) const {

@@ -33,7 +33,8 @@ public:
   /// Resolves a symbol to its value, or nullopt if it is unbound.
   using Lookup = std::function<std::optional<int64_t>(const std::string &)>;
 
-  Expr() = default;
+  /// The constant 0.
+  Expr() : Expr(constant(0)) {}
   static Expr constant(int64_t value);
   static Expr symbol(std::string name);
   /// Parses the JSON form; errors say what is wrong, the caller adds where.
@@ -54,6 +55,7 @@ public:
   const Token &leaf() const { return tokens.front(); }
 
 private:
+  explicit Expr(std::vector<Token> tokens);
   std::vector<Token> tokens; // reverse Polish, validated to reduce to one value
 };
 

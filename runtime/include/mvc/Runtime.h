@@ -32,6 +32,7 @@ class ThreadPool;
 /// A dense C-order tensor in host memory, 64-byte aligned. Copies are deep.
 class HostTensor {
 public:
+  /// An empty f32 tensor of shape [0].
   HostTensor() = default;
   /// A zero-filled tensor; `minCapacity` bytes are allocated if larger than the tensor.
   static HostTensor allocate(DType dtype, std::vector<int64_t> shape, size_t minCapacity = 0);
@@ -57,7 +58,7 @@ private:
     void operator()(uint8_t *p) const;
   };
   DType elementType = DType::F32;
-  std::vector<int64_t> dims;
+  std::vector<int64_t> dims{0}; // default: empty, no storage
   size_t capacity = 0;
   std::unique_ptr<uint8_t, Free> storage;
 };
