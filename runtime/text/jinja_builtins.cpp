@@ -180,7 +180,8 @@ Value Interpreter::applyFilter(std::string_view name, const Value& input, CallAr
     double scale = std::pow(10.0, static_cast<double>(arg(args, 0, "precision", Value(int64_t{0})).asInt()));
     std::string method = arg(args, 1, "method", Value("common")).str();
     double v = input.asFloat() * scale;
-    v = method == "floor" ? std::floor(v) : method == "ceil" ? std::ceil(v) : std::round(v);
+    // "common" is Python's round(): halves go to the even neighbour.
+    v = method == "floor" ? std::floor(v) : method == "ceil" ? std::ceil(v) : std::nearbyint(v);
     return Value(v / scale);
   }
   if (name == "first" || name == "last") {

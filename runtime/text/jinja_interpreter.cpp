@@ -271,7 +271,7 @@ Value Interpreter::callMacro(const Stmt& macro, CallArgs& args, Value caller) {
                                  : Value::undefined(cat("parameter '", param.name,
                                                         "' was not provided"));
   }
-  local.vars["varargs"] = Value::list(std::move(varargs));
+  local.vars["varargs"] = Value::tuple(std::move(varargs));
   local.vars["kwargs"] = Value::dict(std::move(kwargs));
   if (!caller.isUndefined()) local.vars["caller"] = caller;
   std::string out;

@@ -619,6 +619,8 @@ class Parser {
 
   ExprPtr parseCall(ExprPtr callee) {
     auto node = makeExpr(Expr::Kind::kCall, peek());
+    node->line = callee->line;  // Errors point at what is called, not at '('.
+    node->column = callee->column;
     node->operands.push_back(std::move(callee));
     parseArguments(*node);
     return node;

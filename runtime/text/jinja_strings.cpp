@@ -97,8 +97,7 @@ std::vector<std::string> pySplit(std::string_view s, const std::optional<std::st
   skipSpace();
   while (i < s.size()) {
     if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit) {
-      std::string rest(s.substr(i));
-      parts.push_back(pyStrip(rest, std::nullopt, false, true));
+      parts.emplace_back(s.substr(i));  // The remainder keeps its trailing whitespace.
       return parts;
     }
     size_t start = i, len;
