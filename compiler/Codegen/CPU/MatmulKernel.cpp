@@ -157,9 +157,15 @@ private:
           next[i * np + j] = b.create<x86vector::DotBF16Op>(loc, acc[i * np + j], av, bv[j]);
         continue;
       }
-      Value a0 = b.create<vector::BroadcastOp>(loc, accType(), kb.loadF32(lhs, idx, 0));
+      // Same semantics as vdpbf16ps: the activation is rounded to bf16 too.
+      auto roundBf16 = [&](Value x) -> Value {
+        Value t = b.create<arith::TruncFOp>(loc, b.getBF16Type(), x);
+        return b.create<arith::ExtFOp>(loc, b.getF32Type(), t);
+      };
+      Value a0 = b.create<vector::BroadcastOp>(loc, accType(), roundBf16(kb.loadF32(lhs, idx, 0)));
       Value a1 = b.create<vector::BroadcastOp>(
-          loc, accType(), kb.loadF32(lhs, b.create<arith::AddIOp>(loc, idx, kb.idx(1)), 0));
+          loc, accType(),
+          roundBf16(kb.loadF32(lhs, b.create<arith::AddIOp>(loc, idx, kb.idx(1)), 0)));
       for (int64_t j = 0; j < np; ++j) {
         Value words = b.create<vector::BitCastOp>(loc, i32x16, bv[j]);
         Value sixteen = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i32x16, int32_t(16)));

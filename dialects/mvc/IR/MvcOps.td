@@ -41,7 +41,8 @@ def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure]> {
   let summary = "y = x · W (or x · Wᵀ with transpose_b), x: [M, K]";
   let description = [{
     With `transpose_b`, W is stored `[N, K]` as in `nn.Linear`; otherwise `[K, N]`.
-    Accumulation is always f32.
+    Accumulation is always f32. When W is bf16 the products are bf16 × bf16: the lhs is
+    rounded to bf16 (nearest even) too, as a bf16 model computes them.
   }];
   let arguments = (ins Mvc_FloatTensor:$lhs, Mvc_FloatTensor:$rhs, UnitAttr:$transpose_b);
   let results = (outs Mvc_FloatTensor:$result);

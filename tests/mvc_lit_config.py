@@ -1,4 +1,5 @@
-# lit configuration of mvc: tests live next to the code they test.
+# lit configuration of mvc (loaded by the generated lit.site.cfg.py; not named lit.cfg.py
+# so that lit does not take tests/ for a suite of its own). Tests live next to the code.
 import os
 import lit.formats
 
