@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what mvc needs on a Debian 12 machine (apt and pip), then configures and builds
+# everything into build/ inside the checkout. Safe to re-run: it installs only what is
+# missing and the build is incremental (ccache across clean checkouts).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+packages=(g++ cmake ninja-build ccache pkg-config python3 python3-pip
+          llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+          nlohmann-json3-dev libabsl-dev libgtest-dev libpcre2-dev libutf8proc-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The test scripts (goldens, lit helpers) need numpy in the python3 found first on PATH.
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
+
+cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build
