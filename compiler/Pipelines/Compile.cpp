@@ -164,7 +164,13 @@ int runCompile(const CompileOptions &opts) {
     if (diag.getSeverity() != DiagnosticSeverity::Error) return success();
     std::string text;
     llvm::raw_string_ostream os(text);
-    os << diag.getLocation() << ": " << diag.str();
+    Location loc = diag.getLocation();
+    if (auto callSite = dyn_cast<CallSiteLoc>(loc)) loc = callSite.getCallee();
+    if (auto file = dyn_cast<FileLineColLoc>(loc))
+      os << file.getFilename().getValue() << ":" << file.getLine() << ":" << file.getColumn();
+    else
+      os << loc;
+    os << ": " << diag.str();
     if (firstError.empty()) firstError = text;
     std::cerr << "mvc-compile: error: " << text << "\n";
     return success();

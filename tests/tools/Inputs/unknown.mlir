@@ -1,0 +1,4 @@
+func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = mvc.frobnicate %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
