@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+
 #include "runtime/text/test_fixtures.h"
 
 namespace mvc::text {

@@ -131,7 +131,7 @@ Interpreter::Flow Interpreter::execStmt(const Stmt& stmt, Frame& frame, std::str
       return Flow::kNormal;
     }
     case Stmt::Kind::kMacro:
-      frame.vars[stmt.targets[0]] = makeMacro(stmt, frame);
+      frame.vars[stmt.targets[0]] = makeMacro(stmt);
       return Flow::kNormal;
     case Stmt::Kind::kCallBlock: {
       const Stmt* block = &stmt;
@@ -219,7 +219,7 @@ Value Interpreter::applyFilterChain(const Expr& filter, Value input, Frame& fram
   return applyFilter(filter.name, input, args);
 }
 
-Value Interpreter::makeMacro(const Stmt& macro, Frame&) {
+Value Interpreter::makeMacro(const Stmt& macro) {
   const Stmt* node = &macro;
   return Value::callable(macro.targets[0], [this, node](CallArgs& args) {
     Value caller;

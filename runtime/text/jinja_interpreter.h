@@ -51,7 +51,7 @@ class Interpreter {
   Value lookup(const std::string& name, Frame& frame) const;
   // A tag's filter chain (`{% filter a|b %}`, `{% set x | a %}`) applied to `input`.
   Value applyFilterChain(const Expr& filter, Value input, Frame& frame);
-  Value makeMacro(const Stmt& macro, Frame& frame);
+  Value makeMacro(const Stmt& macro);
   Value callMacro(const Stmt& macro, CallArgs& args, Value caller);
   void append(std::string& out, std::string_view text) const;
   void installGlobals();

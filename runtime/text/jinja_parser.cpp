@@ -180,10 +180,11 @@ class Parser {
     stmt->targets = parseTargets();
     if (!isName("in")) fail(peek(), "expected 'in'");
     next();
-    stmt->expr = parseTernaryFree();
+    // Like Jinja2, the iterable stops before `if`: that `if` filters the loop.
+    stmt->expr = parseOr();
     if (isName("if")) {
       next();
-      stmt->condition = parseTernaryFree();
+      stmt->condition = parseOr();
     }
     if (isName("recursive")) fail(peek(), "recursive loops are not supported");
     expectBlockEnd();
@@ -317,9 +318,6 @@ class Parser {
     }
     return expr;
   }
-
-  // The iterable and filter of a for loop cannot contain a bare conditional expression.
-  ExprPtr parseTernaryFree() { return parseOr(); }
 
   ExprPtr binary(const char* op, ExprPtr left, ExprPtr right, const Token& at) {
     auto expr = makeExpr(Expr::Kind::kBinary, at);

@@ -30,8 +30,6 @@ std::string cat(const Args&... args) {
   return out;
 }
 
-inline std::string_view toStd(absl::string_view s) { return {s.data(), s.size()}; }
-
 }  // namespace mvc::text
 
 #endif  // MVC_RUNTIME_TEXT_STRINGS_H_
