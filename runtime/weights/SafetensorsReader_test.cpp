@@ -366,6 +366,38 @@ TEST(SafetensorsReader, DisjointTensorsWithGapsAndEmptyOnesAreAccepted) {
   EXPECT_EQ((*b)->bytes[0], 20);
 }
 
+// The file save_pretrained wrote for the Gemma 3 fixture (tests/fixtures/gen_gemma3_text.py).
+TEST(SafetensorsReader, ReadsTheCheckpointTransformersWrote) {
+  auto reader = openOk(fs::path(MVC_FIXTURES_DIR) / "gemma3_text_tiny");
+  ASSERT_TRUE(reader);
+  std::vector<std::string> names = reader->tensorNames();
+  EXPECT_EQ(names.size(), 2 + 4 * 13u); // embedding, final norm, 13 per layer
+  EXPECT_FALSE(reader->contains("lm_head.weight")); // tied: save_pretrained leaves it out
+  const std::pair<const char *, std::vector<int64_t>> expected[] = {
+      {"model.embed_tokens.weight", {512, 64}},
+      {"model.norm.weight", {64}},
+      {"model.layers.3.self_attn.q_proj.weight", {128, 64}},
+      {"model.layers.3.self_attn.k_proj.weight", {64, 64}},
+      {"model.layers.3.self_attn.o_proj.weight", {64, 128}},
+      {"model.layers.3.self_attn.q_norm.weight", {32}},
+      {"model.layers.0.mlp.down_proj.weight", {64, 128}},
+      {"model.layers.0.post_feedforward_layernorm.weight", {64}},
+  };
+  for (const auto &[name, shape] : expected) {
+    auto tensor = reader->tensor(name);
+    ASSERT_TRUE(tensor.ok()) << tensor.status();
+    EXPECT_EQ((*tensor)->dtype, DType::F32) << name;
+    EXPECT_EQ((*tensor)->shape, shape) << name;
+  }
+  auto embedding = reader->readAsF32("model.embed_tokens.weight");
+  ASSERT_TRUE(embedding.ok());
+  double sumSquares = 0;
+  for (float value : *embedding)
+    sumSquares += double(value) * value;
+  // Re-randomized with std 0.05.
+  EXPECT_NEAR(std::sqrt(sumSquares / embedding->size()), 0.05, 0.005);
+}
+
 TEST(HalfFloats, F16ConvertsSpecialValuesExactly) {
   EXPECT_EQ(f16ToF32(0x0000), 0.0f);
   EXPECT_TRUE(std::signbit(f16ToF32(0x8000)));
