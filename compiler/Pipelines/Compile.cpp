@@ -1,13 +1,16 @@
 //===- Compile.cpp - the phases of mvc-compile ---------------------------===//
 #include "compiler/Pipelines/Compile.h"
 
+#include "architectures/common/Architecture.h"
 #include "compiler/Artifact/ArtifactWriter.h"
+#include "compiler/Builder/GraphBuilder.h"
 #include "compiler/Codegen/CPU/LowerToObject.h"
 #include "compiler/Schedule/ProgramCompiler.h"
 #include "compiler/Weights/WeightPacking.h"
 #include "dialects/mvc/IR/MvcDialect.h"
 #include "dialects/mvc/Transforms/Passes.h"
 #include "runtime/util/Npy.h"
+#include "runtime/weights/SafetensorsReader.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -86,6 +89,7 @@ StoredType storedTypeOf(Type t) {
 
 /// The f32 values of a weight: from the constant, DIR/NAME.npy, or the seeded generator.
 FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOptions &opts,
+                                           const SafetensorsReader *checkpoint,
                                            std::string &error) {
   int64_t count = w.type.getNumElements();
   std::vector<float> values(count);
@@ -98,6 +102,26 @@ FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOp
       for (APInt v : w.constant.getValues<APInt>()) values[i++] = float(v.getSExtValue());
     }
     return values;
+  }
+  if (checkpoint && checkpoint->contains(w.sourceName)) {
+    auto tensor = checkpoint->tensor(w.sourceName);
+    std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
+    if (!tensor.ok()) { error = std::string(tensor.status().message()); return failure(); }
+    if ((*tensor)->shape != want) {
+      std::string got, expect;
+      for (int64_t d : (*tensor)->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
+      error = std::string((*tensor)->file) + ": tensor '" + w.sourceName + "' has shape [" + got +
+              "], the config implies [" + expect + "]";
+      return failure();
+    }
+    auto data = checkpoint->readAsF32(w.sourceName);
+    if (!data.ok()) { error = std::string(data.status().message()); return failure(); }
+    return std::move(*data);
+  }
+  if (checkpoint && !opts.randomSeed) {
+    error = checkpoint->path() + ": no tensor '" + w.sourceName + "'";
+    return failure();
   }
   if (!opts.weightsDir.empty()) {
     std::string path = opts.weightsDir + "/" + w.sourceName + ".npy";
@@ -139,6 +163,62 @@ std::string dtypeName(Type t) {
   return "f32";
 }
 
+/// Reads config.json (+ generation_config.json) of an HF checkpoint directory, opens its
+/// safetensors and builds the architecture's programs. Errors are printed.
+LogicalResult buildFromCheckpoint(const CompileOptions &opts, MLIRContext &context,
+                                  OwningOpRef<ModuleOp> &module,
+                                  std::unique_ptr<SafetensorsReader> &checkpoint,
+                                  json &manifestArch, json &languageModel) {
+  std::string configPath = opts.input + "/config.json";
+  auto config = readJsonFile(configPath);
+  if (!config.ok()) return fail(std::string(config.status().message())), failure();
+  json generation = json::object();
+  std::string genPath = opts.input + "/generation_config.json";
+  if (llvm::sys::fs::exists(genPath)) {
+    auto g = readJsonFile(genPath);
+    if (!g.ok()) return fail(std::string(g.status().message())), failure();
+    generation = *g;
+  }
+  const json &archs = (*config)["architectures"];
+  if (!archs.is_array() || archs.empty() || !archs[0].is_string())
+    return fail(configPath + ": architectures: expected a list naming the model class"), failure();
+  std::string hfName = archs[0].get<std::string>();
+  auto arch = findArchitecture(hfName);
+  if (!arch.ok()) return fail(configPath + ": " + std::string(arch.status().message())), failure();
+
+  std::error_code ec;
+  bool hasSafetensors = false;
+  for (llvm::sys::fs::directory_iterator it(opts.input, ec), end; it != end && !ec; it.increment(ec))
+    hasSafetensors |= llvm::StringRef(it->path()).ends_with(".safetensors");
+  if (hasSafetensors) {
+    auto reader = SafetensorsReader::open(opts.input);
+    if (!reader.ok()) return fail(std::string(reader.status().message())), failure();
+    checkpoint = std::move(*reader);
+  } else if (!opts.randomSeed) {
+    return fail(opts.input + ": no *.safetensors weights (or give --random-weights SEED)"), failure();
+  }
+
+  std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
+  if (dtype != "f32" && dtype != "bf16")
+    return fail("unknown --dtype '" + dtype + "' (expected f32 or bf16)"), failure();
+  module = ModuleOp::create(UnknownLoc::get(&context));
+  GraphBuilder gb(*module);
+  ArchitectureInput input;
+  input.config = *config;
+  input.generationConfig = generation;
+  input.configPath = configPath;
+  SafetensorsReader *reader = checkpoint.get();
+  input.hasWeight = [reader](const std::string &name) { return reader && reader->contains(name); };
+  input.options.weightType = dtype == "bf16" ? gb.bf16() : gb.f32();
+  input.options.kvType = gb.f32();
+  input.options.pageSize = opts.pageSize;
+  auto built = (*arch)(input, gb);
+  if (!built.ok()) return fail(std::string(built.status().message())), failure();
+  manifestArch = {{"architecture", hfName}, {"config", built->config}};
+  languageModel = built->languageModel;
+  return success();
+}
+
 } // namespace
 
 int runCompile(const CompileOptions &opts) {
@@ -177,9 +257,20 @@ int runCompile(const CompileOptions &opts) {
   });
 
   if (!llvm::sys::fs::exists(opts.input)) return fail("input '" + opts.input + "' does not exist");
-  llvm::SourceMgr sourceMgr;
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(opts.input, sourceMgr, &context);
-  if (!module) return firstError.empty() ? fail("cannot parse '" + opts.input + "'") : 1;
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<SafetensorsReader> checkpoint;
+  json manifestArch = {{"architecture", "graph"}, {"config", json::object()}};
+  json languageModel;
+  std::string sourceKind = "mlir";
+  if (llvm::sys::fs::is_directory(opts.input)) {
+    sourceKind = "hf";
+    if (failed(buildFromCheckpoint(opts, context, module, checkpoint, manifestArch, languageModel)))
+      return 1;
+  } else {
+    llvm::SourceMgr sourceMgr;
+    module = parseSourceFile<ModuleOp>(opts.input, sourceMgr, &context);
+    if (!module) return firstError.empty() ? fail("cannot parse '" + opts.input + "'") : 1;
+  }
   if (failed(verify(*module))) return 1;
   PhaseControl phases{opts};
   int exitCode = 0;
@@ -229,7 +320,7 @@ int runCompile(const CompileOptions &opts) {
   json weightList = json::array();
   std::string blob;
   for (const WeightEntry &w : weights.entries()) {
-    auto values = weightValues(w, opts, error);
+    auto values = weightValues(w, opts, checkpoint.get(), error);
     if (failed(values)) return fail(error);
     auto bytes = weightBytes(w, *values);
     blob.resize((blob.size() + 63) / 64 * 64, '\0');
@@ -246,14 +337,15 @@ int runCompile(const CompileOptions &opts) {
   json manifest = {
       {"format_version", 1},
       {"producer", "mvc-compile 0.1"},
-      {"source", {{"path", opts.input}, {"kind", "mlir"}}},
-      {"architecture", "graph"},
-      {"config", json::object()},
+      {"source", {{"path", opts.input}, {"kind", sourceKind}}},
+      {"architecture", manifestArch["architecture"]},
+      {"config", manifestArch["config"]},
       {"target", {{"kind", "cpu"}, {"cpu", cpu->cpuName}, {"cpu_features", features}}},
       {"weights", weightList},
       {"states", states},
       {"load_symbols", {{"num_pages", opts.kvPages}}},
       {"programs", programs}};
+  if (!languageModel.is_null()) manifest["language_model"] = languageModel;
 
   if (!opts.emitKernelsDir.empty()) {
     llvm::sys::fs::create_directories(opts.emitKernelsDir);

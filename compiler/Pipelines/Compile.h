@@ -18,7 +18,7 @@
 namespace mvc {
 
 struct CompileOptions {
-  std::string input;
+  std::string input;                      // an .mlir graph or an HF checkpoint directory
   std::string output;
   std::string target = "cpu";
   std::string cpu = "native";
@@ -27,6 +27,8 @@ struct CompileOptions {
   std::string compileTo = "artifact";
   std::string dumpAfter;
   int64_t kvPages = 64;
+  std::string dtype;                      // f32 | bf16; default bf16 (checkpoints), as declared (.mlir)
+  int64_t pageSize = 16;                  // KV page size of checkpoint builds
   std::string emitKernelsDir;
 };
 

@@ -73,7 +73,9 @@ public:
             id = out;
           }
           returned.insert(id);
-          outputs.push_back({{"name", "output" + std::to_string(i)},
+          std::string name = "output" + std::to_string(i);
+          if (auto n = fn.getResultAttrOfType<StringAttr>(i, "mvc.name")) name = n.str();
+          outputs.push_back({{"name", name},
                              {"dtype", dtypeOf(type.getElementType())},
                              {"shape", shapeJson(v)}, {"buffer", id}});
         }

@@ -7,7 +7,8 @@
 
 static void usage(std::ostream &os) {
   os << "usage: mvc-compile INPUT -o OUT.mvc [options]\n"
-        "  INPUT                    an .mlir file holding an mvc graph (one func.func per program)\n"
+        "  INPUT                    a Hugging Face checkpoint directory (config.json, *.safetensors)\n"
+        "                           or an .mlir file holding an mvc graph (one func.func per program)\n"
         "  -o, --output FILE        the artifact (or the IR of --compile-to; '-' = stdout)\n"
         "  --target cpu             code generation target (default: cpu)\n"
         "  --cpu NAME               native | x86-64-v3 | x86-64-v4 (default: native)\n"
@@ -16,6 +17,8 @@ static void usage(std::ostream &os) {
         "  --compile-to PHASE       stop after PHASE and print its IR: input, graph, dispatch,\n"
         "                           kernels, llvm, artifact (default: artifact)\n"
         "  --dump-after PHASE       print the IR after PHASE to stderr and go on\n"
+        "  --dtype f32|bf16         checkpoint weights as f32 or bf16 (default: bf16)\n"
+        "  --page-size N            tokens per KV-cache page (default: 16)\n"
         "  --kv-pages N             default number of KV-cache pages (default: 64)\n"
         "  --emit-kernels DIR       also write the kernel library as DIR/kernels.cpu.so\n"
         "  -h, --help               this text\n";
@@ -49,6 +52,9 @@ int main(int argc, char **argv) {
     else if (a == "--dump-after") opts.dumpAfter = need(i);
     else if (a.rfind("--dump-after=", 0) == 0) opts.dumpAfter = a.substr(13);
     else if (a == "--kv-pages") opts.kvPages = std::atoll(need(i));
+    else if (a == "--dtype") opts.dtype = need(i);
+    else if (a.rfind("--dtype=", 0) == 0) opts.dtype = a.substr(8);
+    else if (a == "--page-size") opts.pageSize = std::atoll(need(i));
     else if (a == "--emit-kernels") opts.emitKernelsDir = need(i);
     else if (!a.empty() && a[0] == '-' && a != "-") {
       std::cerr << "mvc-compile: error: unknown option '" << a << "' (see --help)\n";

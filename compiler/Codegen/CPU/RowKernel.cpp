@@ -180,9 +180,11 @@ private:
       Value ids = kb.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
       Value id = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                                b.create<memref::LoadOp>(loc, ids, row));
-      // Out-of-range ids are refused by the runtime before launch; clamp as a backstop.
-      id = b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, id, kb.idx(0)),
-                                    kb.idx(tableType.getDimSize(0) - 1));
+      // Out-of-range ids of a weight table are refused by the runtime before launch;
+      // clamp as a backstop. (Rows of an activation are chosen by the runtime itself.)
+      if (!tableType.isDynamicDim(0))
+        id = b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, id, kb.idx(0)),
+                                      kb.idx(tableType.getDimSize(0) - 1));
       Value table = kb.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
       Value base = b.create<arith::MulIOp>(loc, id, kb.idx(n));
       kb.forChunks(n, [&](Value c, int l) {

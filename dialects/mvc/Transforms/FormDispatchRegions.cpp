@@ -83,6 +83,8 @@ public:
 private:
   /// A region this row op can join, or null.
   Group *findGroupToJoin(Operation *op) {
+    // A gather changes the row count (tokens → selected rows): it starts a region.
+    if (isa<GatherOp>(op)) return nullptr;
     for (Value operand : op->getOperands()) {
       Operation *producer = operand.getDefiningOp();
       auto it = producer ? groupOf.find(producer) : groupOf.end();

@@ -61,3 +61,23 @@ func.func @epilogues(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
   %n = mvc.rms_norm %m {eps = 1.0e-6 : f32} : (tensor<?x128xf32>) -> tensor<?x128xf32>
   return %n : tensor<?x128xf32>
 }
+
+// -----
+
+// A gather selects other rows (here: the rows whose logits are wanted), so it starts a
+// region of its own even though its table comes from a row region; the norm after it
+// joins it.
+// CHECK-LABEL: func.func @gather_rows
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT: mvc.add
+// CHECK-NEXT: mvc.yield
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT: mvc.gather
+// CHECK-NEXT: mvc.rms_norm
+// CHECK-NEXT: mvc.yield
+func.func @gather_rows(%x: tensor<?x64xf32>, %rows: tensor<?xi32>) -> tensor<?x64xf32> {
+  %h = mvc.add %x, %x : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  %g = mvc.gather %h, %rows : (tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  %n = mvc.rms_norm %g {eps = 1.0e-6 : f32} : (tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %n : tensor<?x64xf32>
+}

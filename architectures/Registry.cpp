@@ -1,0 +1,29 @@
+//===- Registry.cpp - HF "architectures" names → mvc architectures -------===//
+#include "architectures/common/Architecture.h"
+#include "architectures/gemma3/Gemma3Graph.h"
+
+#include <cstring>
+#include <map>
+
+namespace mvc {
+
+absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName) {
+  static const std::map<std::string, ArchitectureCompiler> registry = {
+      {"Gemma3ForCausalLM", compileGemma3ForCausalLM},
+  };
+  auto it = registry.find(hfName);
+  if (it != registry.end()) return it->second;
+  std::string known;
+  for (auto &[name, _] : registry) known += (known.empty() ? "" : ", ") + name;
+  return absl::NotFoundError("unsupported architecture '" + hfName + "' (supported: " + known + ")");
+}
+
+float roundToBf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+} // namespace mvc

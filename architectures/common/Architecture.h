@@ -1,0 +1,52 @@
+//===- Architecture.h - what an architecture gives the compiler ---*- C++ -*-===//
+//
+// An architecture turns a Hugging Face config (and the names in its checkpoint) into
+// graph programs, a typed config echoed into the manifest and, for language models, the
+// manifest's `language_model` entry. The registry maps config.json's "architectures"
+// names to them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_ARCHITECTURES_COMMON_ARCHITECTURE_H
+#define MVC_ARCHITECTURES_COMMON_ARCHITECTURE_H
+
+#include "architectures/common/HfConfig.h"
+#include "compiler/Builder/GraphBuilder.h"
+
+#include <functional>
+
+namespace mvc {
+
+/// Canonical weight name (e.g. "model.layers.0.mlp.up_proj.weight") → checkpoint name.
+using WeightNames = std::function<std::string(const std::string &)>;
+
+struct ArchitectureOptions {
+  mlir::Type weightType;  // f32 or bf16: matmul weights and embedding tables
+  mlir::Type kvType;      // KV cache element type
+  int64_t pageSize = 16;  // tokens per KV page
+};
+
+struct ArchitectureInput {
+  OrderedJson config;
+  OrderedJson generationConfig;        // empty object when absent
+  std::string configPath;
+  std::function<bool(const std::string &)> hasWeight;  // names in the checkpoint
+  ArchitectureOptions options;
+};
+
+struct ArchitectureBuild {
+  OrderedJson config;                  // the typed config, for the manifest
+  OrderedJson languageModel;           // the manifest's language_model entry
+};
+
+using ArchitectureCompiler =
+    std::function<absl::StatusOr<ArchitectureBuild>(const ArchitectureInput &, GraphBuilder &)>;
+
+/// The compiler for an HF "architectures" name, or NotFound listing the supported ones.
+absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName);
+
+/// bf16 rounding (nearest even) of a compile-time constant.
+float roundToBf16(float value);
+
+} // namespace mvc
+
+#endif

@@ -1,0 +1,60 @@
+//===- HfConfig.h - typed reads of Hugging Face config.json files -*- C++ -*-===//
+//
+// Reads fields with their expected types; the first problem is kept and reported with
+// the file and the field path ("config.json: text_config.head_dim: expected an integer").
+// MLIR-free: both the compile and the run side of an architecture use it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_ARCHITECTURES_COMMON_HFCONFIG_H
+#define MVC_ARCHITECTURES_COMMON_HFCONFIG_H
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include <nlohmann/json.hpp>
+
+namespace mvc {
+
+using OrderedJson = nlohmann::ordered_json;
+
+/// Reads a JSON file; errors name the file.
+absl::StatusOr<OrderedJson> readJsonFile(const std::string &path);
+
+class ConfigFields {
+public:
+  /// `object` must outlive this; `where` prefixes errors ("config.json: text_config").
+  ConfigFields(const OrderedJson &object, std::string where);
+
+  bool has(const std::string &key) const;
+  int64_t integer(const std::string &key, std::optional<int64_t> fallback = std::nullopt);
+  double number(const std::string &key, std::optional<double> fallback = std::nullopt);
+  bool boolean(const std::string &key, std::optional<bool> fallback = std::nullopt);
+  std::string string(const std::string &key, std::optional<std::string> fallback = std::nullopt);
+  /// An integer or a list of integers (eos_token_id); empty when absent.
+  std::vector<int64_t> integers(const std::string &key);
+  /// A nested object (empty object when absent); `sub` reads it with the path extended.
+  const OrderedJson &object(const std::string &key);
+  ConfigFields sub(const std::string &key);
+  /// A positive integer (sizes).
+  int64_t positive(const std::string &key, std::optional<int64_t> fallback = std::nullopt);
+
+  void fail(const std::string &key, const std::string &what);
+  absl::Status status() const { return *errors; }
+
+private:
+  ConfigFields(const OrderedJson &object, std::string where,
+               std::shared_ptr<absl::Status> errors);
+  const OrderedJson *get(const std::string &key, bool required);
+  const OrderedJson &json;
+  std::string where;
+  std::shared_ptr<absl::Status> errors;  // the first error, shared with sub-readers
+};
+
+} // namespace mvc
+
+#endif

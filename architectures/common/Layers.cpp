@@ -1,0 +1,46 @@
+//===- Layers.cpp - layers shared by the architectures -------------------===//
+#include "architectures/common/Layers.h"
+
+using namespace mlir;
+
+namespace mvc {
+
+LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb) {
+  std::vector<Value> v = gb.beginProgram(
+      "forward", {{"tokens", {"T"}, gb.i32()},
+                  {"positions", {"T"}, gb.i32()},
+                  {"block_table", {"B", "P"}, gb.i32()},
+                  {"row_offsets", {"B1"}, gb.i32()},
+                  {"cache_lens", {"B"}, gb.i32()},
+                  {"logit_rows", {"N"}, gb.i32()}});
+  return {v[0], v[1], v[2], v[3], v[4], v[5]};
+}
+
+Value pagedSelfAttention(GraphBuilder &gb, const LanguageModelInputs &in, Value x,
+                         const AttentionWeights &w, const AttentionSpec &s,
+                         const GraphBuilder::AttentionOptions &options, const QkNorm &qkNorm,
+                         Value invFreq, const std::string &kvPrefix, Type kvType) {
+  Value q = gb.reshape(gb.matmul(x, w.q), {-1, s.heads, s.headDim});
+  Value k = gb.reshape(gb.matmul(x, w.k), {-1, s.kvHeads, s.headDim});
+  Value v = gb.reshape(gb.matmul(x, w.v), {-1, s.kvHeads, s.headDim});
+  if (w.qNorm) q = gb.rmsNorm(q, w.qNorm, qkNorm.eps, qkNorm.offset);
+  if (w.kNorm) k = gb.rmsNorm(k, w.kNorm, qkNorm.eps, qkNorm.offset);
+  q = gb.rope(q, in.positions, invFreq);
+  k = gb.rope(k, in.positions, invFreq);
+  SmallVector<int64_t> cacheShape = {ShapedType::kDynamic, s.pageSize, s.kvHeads, s.headDim};
+  Value kCache = gb.kvWrite(k, gb.state(kvPrefix + ".k", cacheShape, kvType), in.blockTable,
+                            in.rowOffsets, in.cacheLens);
+  Value vCache = gb.kvWrite(v, gb.state(kvPrefix + ".v", cacheShape, kvType), in.blockTable,
+                            in.rowOffsets, in.cacheLens);
+  Value o = gb.attention(q, kCache, vCache, in.blockTable, in.rowOffsets, in.cacheLens, options);
+  return gb.matmul(gb.reshape(o, {-1, s.heads * s.headDim}), w.o);
+}
+
+Value gatedMlp(GraphBuilder &gb, Value x, Value gate, Value up, Value down, Activation act) {
+  Value g = gb.matmul(x, gate);
+  Value u = gb.matmul(x, up);
+  Value a = act == Activation::Silu ? gb.silu(g) : gb.gelu(g, act == Activation::GeluTanh);
+  return gb.matmul(gb.mul(a, u), down);
+}
+
+} // namespace mvc

@@ -1,0 +1,51 @@
+//===- Layers.h - layers shared by the architectures --------------*- C++ -*-===//
+//
+// Parameterized once, used by every model: the language-model program inputs, paged
+// self-attention (projections, q/k norm, RoPE, KV write, fused attention, output
+// projection) and the gated MLP.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_ARCHITECTURES_COMMON_LAYERS_H
+#define MVC_ARCHITECTURES_COMMON_LAYERS_H
+
+#include "compiler/Builder/GraphBuilder.h"
+
+namespace mvc {
+
+/// The inputs of FORMAT.md's `forward` program.
+struct LanguageModelInputs {
+  mlir::Value tokens, positions, blockTable, rowOffsets, cacheLens, logitRows;
+};
+LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb);
+
+struct AttentionSpec {
+  int64_t heads, kvHeads, headDim, pageSize;
+};
+
+struct AttentionWeights {
+  mlir::Value q, k, v, o;       // [heads*hd, H], [kv*hd, H], [kv*hd, H], [H, heads*hd]
+  mlir::Value qNorm, kNorm;     // [hd] or null (no q/k norm)
+};
+
+struct QkNorm {
+  float eps = 1e-6f;
+  float offset = 0.0f;          // 1.0 for Gemma's (1 + w)
+};
+
+/// Self-attention of one layer over the paged cache `kvPrefix`.{k,v}; returns the output
+/// projection [T, H].
+mlir::Value pagedSelfAttention(GraphBuilder &gb, const LanguageModelInputs &in, mlir::Value x,
+                               const AttentionWeights &w, const AttentionSpec &spec,
+                               const GraphBuilder::AttentionOptions &options, const QkNorm &qkNorm,
+                               mlir::Value invFreq, const std::string &kvPrefix,
+                               mlir::Type kvType);
+
+enum class Activation { GeluTanh, Gelu, Silu };
+
+/// down(act(gate(x)) ⊙ up(x)).
+mlir::Value gatedMlp(GraphBuilder &gb, mlir::Value x, mlir::Value gate, mlir::Value up,
+                     mlir::Value down, Activation act);
+
+} // namespace mvc
+
+#endif

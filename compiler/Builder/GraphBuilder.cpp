@@ -1,0 +1,115 @@
+//===- GraphBuilder.cpp - the C++ API architectures build graphs with ----===//
+#include "compiler/Builder/GraphBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+
+namespace mvc {
+
+GraphBuilder::GraphBuilder(ModuleOp module)
+    : b(module.getContext()), loc(UnknownLoc::get(module.getContext())), module(module) {}
+
+std::vector<Value> GraphBuilder::beginProgram(const std::string &name,
+                                              const std::vector<ProgramInput> &inputs) {
+  SmallVector<Type> types;
+  for (const ProgramInput &in : inputs) {
+    SmallVector<int64_t> shape;
+    for (const Dim &d : in.shape) shape.push_back(d.size);
+    types.push_back(RankedTensorType::get(shape, in.elementType));
+  }
+  b.setInsertionPointToEnd(module.getBody());
+  current = b.create<func::FuncOp>(loc, name, b.getFunctionType(types, {}));
+  Block *entry = current.addEntryBlock();
+  for (auto [i, in] : llvm::enumerate(inputs)) {
+    current.setArgAttr(i, "mvc.name", b.getStringAttr(in.name));
+    SmallVector<Attribute> names;
+    for (const Dim &d : in.shape)
+      if (!d.name.empty()) names.push_back(b.getStringAttr(d.name));
+    if (!names.empty()) current.setArgAttr(i, "mvc.dims", b.getArrayAttr(names));
+  }
+  b.setInsertionPointToStart(entry);
+  return std::vector<Value>(entry->getArguments().begin(), entry->getArguments().end());
+}
+
+void GraphBuilder::endProgram(const std::vector<std::pair<std::string, Value>> &outputs) {
+  SmallVector<Value> values;
+  SmallVector<Type> types;
+  for (auto &[name, v] : outputs) {
+    values.push_back(v);
+    types.push_back(v.getType());
+  }
+  b.create<func::ReturnOp>(loc, values);
+  current.setFunctionType(b.getFunctionType(current.getArgumentTypes(), types));
+  for (auto [i, out] : llvm::enumerate(outputs))
+    current.setResultAttr(i, "mvc.name", b.getStringAttr(out.first));
+}
+
+Value GraphBuilder::weight(const std::string &name, ArrayRef<int64_t> shape, Type type) {
+  return b.create<WeightOp>(loc, RankedTensorType::get(shape, type), name);
+}
+
+Value GraphBuilder::state(const std::string &name, ArrayRef<int64_t> shape, Type type) {
+  return b.create<StateOp>(loc, RankedTensorType::get(shape, type), name);
+}
+
+Value GraphBuilder::constant(ArrayRef<float> values) {
+  auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+Value GraphBuilder::matmul(Value x, Value w, bool transposeB) {
+  auto wt = typeOf(w);
+  int64_t n = transposeB ? wt.getDimSize(0) : wt.getDimSize(1);
+  auto type = RankedTensorType::get({typeOf(x).getDimSize(0), n}, b.getF32Type());
+  auto op = b.create<MatmulOp>(loc, type, x, w);
+  if (transposeB) op.setTransposeB(true);
+  return op;
+}
+
+Value GraphBuilder::add(Value a, Value c) { return b.create<AddOp>(loc, a.getType(), a, c); }
+Value GraphBuilder::mul(Value a, Value c) { return b.create<MulOp>(loc, a.getType(), a, c); }
+Value GraphBuilder::gelu(Value x, bool tanhApprox) {
+  return b.create<GeluOp>(loc, x, tanhApprox ? "tanh" : "none");
+}
+Value GraphBuilder::silu(Value x) { return b.create<SiluOp>(loc, x); }
+Value GraphBuilder::scale(Value x, float factor) {
+  return b.create<ScaleOp>(loc, x, b.getF32FloatAttr(factor));
+}
+Value GraphBuilder::softcap(Value x, float cap) {
+  return b.create<SoftcapOp>(loc, x, b.getF32FloatAttr(cap));
+}
+Value GraphBuilder::rmsNorm(Value x, Value w, float eps, float offset) {
+  return b.create<RmsNormOp>(loc, x.getType(), x, w, b.getF32FloatAttr(eps),
+                             b.getF32FloatAttr(offset));
+}
+Value GraphBuilder::layerNorm(Value x, Value gamma, Value beta, float eps) {
+  return b.create<LayerNormOp>(loc, x.getType(), x, gamma, beta, b.getF32FloatAttr(eps));
+}
+Value GraphBuilder::rope(Value x, Value positions, Value invFreq) {
+  return b.create<RopeOp>(loc, x.getType(), x, positions, invFreq, "rotate_half");
+}
+Value GraphBuilder::gather(Value table, Value ids) {
+  auto type = RankedTensorType::get({typeOf(ids).getDimSize(0), typeOf(table).getDimSize(1)},
+                                    b.getF32Type());
+  return b.create<GatherOp>(loc, type, table, ids);
+}
+Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> dims;
+  for (int64_t d : shape) dims.push_back(d < 0 ? ShapedType::kDynamic : d);
+  return b.create<ReshapeOp>(loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x);
+}
+Value GraphBuilder::kvWrite(Value values, Value cache, Value blockTable, Value rowOffsets,
+                            Value cacheLens) {
+  return b.create<KvWriteOp>(loc, cache.getType(), values, cache, blockTable, rowOffsets,
+                             cacheLens);
+}
+Value GraphBuilder::attention(Value q, Value kCache, Value vCache, Value blockTable,
+                              Value rowOffsets, Value cacheLens, const AttentionOptions &o) {
+  return b.create<AttentionOp>(loc, q.getType(), q, kCache, vCache, blockTable, rowOffsets,
+                               cacheLens, Value(), b.getF32FloatAttr(o.scale),
+                               b.getF32FloatAttr(o.softcap), b.getI64IntegerAttr(o.slidingWindow),
+                               UnitAttr());
+}
+
+} // namespace mvc

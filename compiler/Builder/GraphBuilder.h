@@ -1,0 +1,90 @@
+//===- GraphBuilder.h - the C++ API architectures build graphs with -*- C++ -*-===//
+//
+// Thin, typed helpers over mvc ops: result types are derived from the operands, dynamic
+// dimensions are named once at the program inputs, weights and states are referenced by
+// name. An architecture's graph file reads like the model card with this.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_COMPILER_BUILDER_GRAPHBUILDER_H
+#define MVC_COMPILER_BUILDER_GRAPHBUILDER_H
+
+#include "dialects/mvc/IR/MvcOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+#include <vector>
+
+namespace mvc {
+
+/// A dimension of a program input: a fixed size or the name of a dynamic size.
+struct Dim {
+  Dim(int64_t size) : size(size) {}                       // NOLINT
+  Dim(const char *name) : size(mlir::ShapedType::kDynamic), name(name) {}  // NOLINT
+  int64_t size;
+  std::string name;
+};
+
+struct ProgramInput {
+  std::string name;
+  std::vector<Dim> shape;
+  mlir::Type elementType;
+};
+
+class GraphBuilder {
+public:
+  explicit GraphBuilder(mlir::ModuleOp module);
+
+  mlir::MLIRContext *context() { return b.getContext(); }
+  mlir::Type f32() { return b.getF32Type(); }
+  mlir::Type bf16() { return b.getBF16Type(); }
+  mlir::Type i32() { return b.getI32Type(); }
+
+  /// Starts a program (a func.func); returns its inputs in order.
+  std::vector<mlir::Value> beginProgram(const std::string &name,
+                                        const std::vector<ProgramInput> &inputs);
+  /// Ends the program with named outputs.
+  void endProgram(const std::vector<std::pair<std::string, mlir::Value>> &outputs);
+
+  mlir::Value weight(const std::string &name, llvm::ArrayRef<int64_t> shape, mlir::Type type);
+  /// A persistent state; a dynamic leading dim is the KV page count.
+  mlir::Value state(const std::string &name, llvm::ArrayRef<int64_t> shape, mlir::Type type);
+  mlir::Value constant(llvm::ArrayRef<float> values);
+
+  mlir::Value matmul(mlir::Value x, mlir::Value w, bool transposeB = true);
+  mlir::Value add(mlir::Value a, mlir::Value b);
+  mlir::Value mul(mlir::Value a, mlir::Value b);
+  mlir::Value gelu(mlir::Value x, bool tanhApprox);
+  mlir::Value silu(mlir::Value x);
+  mlir::Value scale(mlir::Value x, float factor);
+  mlir::Value softcap(mlir::Value x, float cap);
+  mlir::Value rmsNorm(mlir::Value x, mlir::Value w, float eps, float offset);
+  mlir::Value layerNorm(mlir::Value x, mlir::Value gamma, mlir::Value beta, float eps);
+  mlir::Value rope(mlir::Value x, mlir::Value positions, mlir::Value invFreq);
+  mlir::Value gather(mlir::Value table, mlir::Value ids);
+  mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim
+  mlir::Value kvWrite(mlir::Value values, mlir::Value cache, mlir::Value blockTable,
+                      mlir::Value rowOffsets, mlir::Value cacheLens);
+  struct AttentionOptions {
+    float scale = 1.0f;
+    float softcap = 0.0f;
+    int64_t slidingWindow = 0;
+  };
+  mlir::Value attention(mlir::Value q, mlir::Value kCache, mlir::Value vCache,
+                        mlir::Value blockTable, mlir::Value rowOffsets, mlir::Value cacheLens,
+                        const AttentionOptions &options);
+
+private:
+  mlir::RankedTensorType typeOf(mlir::Value v) {
+    return mlir::cast<mlir::RankedTensorType>(v.getType());
+  }
+  mlir::OpBuilder b;
+  mlir::Location loc;
+  mlir::ModuleOp module;
+  mlir::func::FuncOp current;
+};
+
+} // namespace mvc
+
+#endif

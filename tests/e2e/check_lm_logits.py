@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""check_lm_logits.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R
+
+Drives a language-model artifact's `forward` program (runtime/artifact/FORMAT.md) with
+mvc-run and compares its logits with the transformers reference of FIXTURE_DIR
+(reference.json + prompt{i}.logits.npy), three ways, all in one mvc-run process so the
+KV cache carries over between calls:
+
+  alone    each prompt in its own prefill, logits of every position;
+  batch    all prompts in one ragged prefill, their pages interleaved and in reverse
+           order, logits of every position;
+  decode   each prompt prefilled up to half its length, then one token per call, all
+           prompts decoding together, the logits of each new token checked.
+
+Each check compares against the reference rows of the same positions.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+PAGE = 16
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mvc_run")
+    p.add_argument("artifact")
+    p.add_argument("fixture")
+    p.add_argument("--atol", type=float, required=True)
+    p.add_argument("--rtol", type=float, required=True)
+    a = p.parse_args()
+    ref = json.load(open(os.path.join(a.fixture, "reference.json")))
+    prompts = [np.array(q["ids"], np.int32) for q in ref["prompts"]]
+    want = [np.load(os.path.join(a.fixture, q["logits"])) for q in ref["prompts"]]
+    i32 = lambda v: np.array(v, np.int32)
+
+    calls = []   # (inputs, expected logits rows)
+    next_page = [0]
+
+    def pages(n):
+        got = list(range(next_page[0], next_page[0] + (n + PAGE - 1) // PAGE))
+        next_page[0] += len(got)
+        return got
+
+    # alone
+    for ids, w in zip(prompts, want):
+        n = len(ids)
+        calls.append(([ids, i32(range(n)), i32([pages(n)]), i32([0, n]), i32([0]), i32(range(n))], w))
+    # batch: pages handed out round-robin and reversed, so no sequence is contiguous
+    lens = [len(x) for x in prompts]
+    need = [(n + PAGE - 1) // PAGE for n in lens]
+    pool = list(range(next_page[0], next_page[0] + sum(need)))[::-1]
+    next_page[0] += sum(need)
+    owned = [[] for _ in prompts]
+    while any(len(o) < k for o, k in zip(owned, need)):
+        for o, k in zip(owned, need):
+            if len(o) < k:
+                o.append(pool.pop(0))
+    width = max(need)
+    table = i32([o + [o[0]] * (width - len(o)) for o in owned])
+    offsets = np.cumsum([0] + lens).astype(np.int32)
+    calls.append(([np.concatenate(prompts), np.concatenate([i32(range(n)) for n in lens]), table,
+                   offsets, i32([0] * len(prompts)), i32(range(sum(lens)))], np.concatenate(want)))
+    # decode
+    dec_pages = [pages(n) for n in lens]
+    width = max(len(x) for x in dec_pages)
+    table = i32([x + [x[0]] * (width - len(x)) for x in dec_pages])
+    half = [n // 2 for n in lens]
+    calls.append(([np.concatenate([x[:h] for x, h in zip(prompts, half)]),
+                   np.concatenate([i32(range(h)) for h in half]), table,
+                   np.cumsum([0] + half).astype(np.int32), i32([0] * len(prompts)),
+                   np.cumsum(half).astype(np.int32) - 1],
+                  np.stack([w[h - 1] for w, h in zip(want, half)])))
+    for step in range(max(n - h for n, h in zip(lens, half))):
+        live = [b for b in range(len(prompts)) if half[b] + step < lens[b]]
+        pos = [half[b] + step for b in live]
+        calls.append(([i32([prompts[b][q] for b, q in zip(live, pos)]), i32(pos), table[live],
+                       i32(range(len(live) + 1)), i32(pos), i32(range(len(live)))],
+                      np.stack([want[b][q] for b, q in zip(live, pos)])))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [a.mvc_run, a.artifact, "--load-symbol", f"num_pages={next_page[0] + 1}"]
+        for c, (inputs, _) in enumerate(calls):
+            args += ["--function", "forward"]
+            for i, x in enumerate(inputs):
+                path = os.path.join(tmp, f"c{c}.in{i}.npy")
+                np.save(path, x)
+                args += ["--input", path]
+        args += ["--output-dir", tmp]
+        run = subprocess.run(args, capture_output=True, text=True)
+        if run.returncode:
+            sys.exit(f"mvc-run failed: {run.stderr}")
+        worst, failed = 0.0, 0
+        for c, (_, expected) in enumerate(calls):
+            got = np.load(os.path.join(tmp, f"forward.{c}.logits.npy")).astype(np.float64)
+            if got.shape != expected.shape:
+                sys.exit(f"call {c}: logits shape {got.shape}, expected {expected.shape}")
+            err = np.abs(got - expected)
+            worst = max(worst, err.max())
+            bad = err > a.atol + a.rtol * np.abs(expected)
+            if bad.any():
+                failed += 1
+                print(f"call {c}: {bad.sum()} logits beyond tolerance, max err {err.max():.3g}")
+    print(f"{len(calls)} forward calls ({len(prompts)} alone, 1 ragged batch, "
+          f"{len(calls) - len(prompts) - 1} decode steps): max abs logit error {worst:.3g}")
+    if failed:
+        sys.exit(f"FAIL: {failed} calls beyond atol={a.atol} rtol={a.rtol}")
+
+
+if __name__ == "__main__":
+    main()
