@@ -285,6 +285,7 @@ int runCompile(const CompileOptions &opts) {
 
   PassManager dispatchPm(&context);
   dispatchPm.addNestedPass<func::FuncOp>(createFormDispatchRegions());
+  dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig());
   if (failed(dispatchPm.run(*module))) return 1;
   if (phases.emit("dispatch", printModule(*module), exitCode)) return exitCode;
 

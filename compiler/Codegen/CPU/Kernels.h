@@ -45,6 +45,9 @@ mlir::FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegio
 mlir::FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
                                               const DispatchSignature &sig, const DimsOf &dims);
 
+/// An integer of the region's `lowering_config` (set by --mvc-set-lowering-config).
+mlir::FailureOr<int64_t> loweringConfigValue(DispatchRegionOp region, llvm::StringRef key);
+
 /// Product of dims [from, to).
 SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to);
 

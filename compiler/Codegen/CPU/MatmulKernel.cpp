@@ -1,10 +1,11 @@
 //===- MatmulKernel.cpp - register-blocked matmul with fused epilogue ----===//
 //
 // y[M, N] = x[M, K] · Wᵀ with W packed offline into panels of 16 output columns
-// (runtime/artifact/FORMAT.md). A workgroup owns a block of up to kRowBlock rows and
-// kPanelsPerBlock panels; inside it a microkernel keeps kMr × kPanelsPerBlock 16-wide
-// accumulators in registers over the whole K loop (f32 FMAs, or vdpbf16ps on bf16 pairs),
-// then applies the fused elementwise epilogue and stores each region result once.
+// (runtime/artifact/FORMAT.md). The region's lowering_config sizes the work: a workgroup
+// owns rows_per_workgroup rows and panels_per_workgroup panels; inside it a microkernel
+// keeps microkernel_rows × panels_per_workgroup 16-wide accumulators in registers over
+// the whole K loop (f32 FMAs, or vdpbf16ps on bf16 pairs), then applies the fused
+// elementwise epilogue and stores each region result once.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
@@ -17,10 +18,7 @@ using namespace mlir;
 namespace mvc {
 namespace {
 
-constexpr int64_t kPanel = 16;          // output columns per packed panel
-constexpr int64_t kPanelsPerBlock = 4;  // panels per workgroup block (64 columns)
-constexpr int64_t kMr = 6;              // rows per microkernel
-constexpr int64_t kRowBlock = 48;       // rows per workgroup block
+constexpr int64_t kPanel = 16;  // output columns per packed panel (the weight layout)
 
 class MatmulEmitter {
 public:
@@ -30,6 +28,13 @@ public:
 
   FailureOr<LaunchInfo> emit() {
     matmul = cast<MatmulOp>(region.getBody().front().front());
+    auto mr = loweringConfigValue(region, "microkernel_rows");
+    auto np = loweringConfigValue(region, "panels_per_workgroup");
+    auto rb = loweringConfigValue(region, "rows_per_workgroup");
+    if (failed(mr) || failed(np) || failed(rb)) return failure();
+    kMr = *mr;
+    kPanelsPerBlock = *np;
+    kRowBlock = *rb;
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (!matmul.getRhs().getDefiningOp<WeightOp>())
@@ -241,6 +246,7 @@ private:
   const DimsOf &dims;
   MatmulOp matmul;
   int64_t k = 0, n = 0, panels = 0;
+  int64_t kMr = 0, kPanelsPerBlock = 0, kRowBlock = 0;  // from lowering_config
   bool bf16 = false;
   Value lhs, rhs, m;
 };

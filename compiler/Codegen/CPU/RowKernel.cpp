@@ -22,6 +22,15 @@ int DispatchSignature::bindingOf(Value v) const {
   return -1;
 }
 
+FailureOr<int64_t> loweringConfigValue(DispatchRegionOp region, StringRef key) {
+  auto config = region->getAttrOfType<DictionaryAttr>("lowering_config");
+  auto value = config ? config.getAs<IntegerAttr>(key) : IntegerAttr();
+  if (!value || value.getInt() <= 0)
+    return region.emitError("dispatch region has no positive lowering_config.")
+           << key << " (run --mvc-set-lowering-config)";
+  return value.getInt();
+}
+
 SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to) {
   SymExpr p(1);
   for (size_t i = from; i < to; ++i) p = p * dims[i];
@@ -42,15 +51,12 @@ public:
     Operation *first = &region.getBody().front().front();
     std::vector<SymExpr> shape = dims(first->getResult(0));
     rows = product(shape, 0, shape.size() - 1);
-    int64_t widest = 1;
-    for (Operation &op : region.getBody().front().without_terminator()) {
-      for (Value r : op.getResults()) {
+    for (Operation &op : region.getBody().front().without_terminator())
+      for (Value r : op.getResults())
         if (ShapedType::isDynamic(lastDim(r)))
           return op.emitError("row kernels need a static last dimension");
-        widest = std::max(widest, lastDim(r));
-      }
-    }
-    int64_t rowsPerWorkgroup = std::max<int64_t>(1, 8192 / widest);
+    FailureOr<int64_t> rowsPerWorkgroup = loweringConfigValue(region, "rows_per_workgroup");
+    if (failed(rowsPerWorkgroup)) return failure();
 
     // Results live in their bindings; everything else in a stack row.
     auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
@@ -62,9 +68,9 @@ public:
           scratch[r] = b.create<memref::AllocaOp>(loc, MemRefType::get({lastDim(r)}, b.getF32Type()));
 
     Value numRows = kb.push(0);
-    Value begin = b.create<arith::MulIOp>(loc, kb.workgroupId(), kb.idx(rowsPerWorkgroup));
+    Value begin = b.create<arith::MulIOp>(loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
     Value end = b.create<arith::MinUIOp>(
-        loc, b.create<arith::AddIOp>(loc, begin, kb.idx(rowsPerWorkgroup)), numRows);
+        loc, b.create<arith::AddIOp>(loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
     LogicalResult status = success();
     kb.forRange(begin, end, 1, [&](Value r) {
       row = r;
@@ -75,7 +81,7 @@ public:
     });
     if (failed(status)) return failure();
     kb.finish();
-    return LaunchInfo{SymExpr::ceilDiv(rows, rowsPerWorkgroup), {rows}};
+    return LaunchInfo{SymExpr::ceilDiv(rows, *rowsPerWorkgroup), {rows}};
   }
 
 private:

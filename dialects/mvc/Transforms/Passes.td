@@ -17,4 +17,22 @@ def FormDispatchRegions : Pass<"mvc-form-dispatch-regions", "mlir::func::FuncOp"
   let dependentDialects = ["mvc::MvcDialect"];
 }
 
+def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
+  let summary = "Choose each dispatch region's tile sizes, as an attribute codegen reads";
+  let description = [{
+    Decisions live in IR: every region gets a `lowering_config` dictionary, and the
+    kernel templates only read it. matmul: `microkernel_rows` (rows sharing each loaded
+    weight vector), `panels_per_workgroup` (16-column weight panels a workgroup owns;
+    also the accumulator columns of the microkernel) and `rows_per_workgroup`; row:
+    `rows_per_workgroup`, sized so a workgroup touches ~32 KB of each row operand.
+  }];
+  let options = [
+    Option<"microkernelRows", "microkernel-rows", "int64_t", "6",
+           "Rows of a matmul microkernel (accumulators = rows x panels)">,
+    Option<"panelsPerWorkgroup", "panels-per-workgroup", "int64_t", "4",
+           "16-column weight panels per matmul workgroup">,
+  ];
+  let dependentDialects = ["mvc::MvcDialect"];
+}
+
 #endif

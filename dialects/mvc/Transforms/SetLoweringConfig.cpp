@@ -1,0 +1,56 @@
+//===- SetLoweringConfig.cpp - tile sizes of each dispatch region --------===//
+//
+// The one place that decides how kernels are tiled. Templates in compiler/Codegen read
+// the `lowering_config` attribute and nothing else, so a tile choice can be inspected
+// (--compile-to dispatch) and tested on its own.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/mvc/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mvc {
+#define GEN_PASS_DEF_SETLOWERINGCONFIG
+#include "dialects/mvc/Transforms/Passes.h.inc"
+} // namespace mvc
+
+using namespace mlir;
+using namespace mvc;
+
+namespace {
+
+/// Widest last dimension among the region's values: the row length a row kernel walks.
+int64_t widestRow(DispatchRegionOp region) {
+  int64_t widest = 1;
+  region.getBody().walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      if (auto t = dyn_cast<RankedTensorType>(r.getType()))
+        if (t.getRank() && !t.isDynamicDim(t.getRank() - 1))
+          widest = std::max(widest, t.getShape().back());
+  });
+  return widest;
+}
+
+struct SetLoweringConfigPass
+    : public mvc::impl::SetLoweringConfigBase<SetLoweringConfigPass> {
+  using SetLoweringConfigBase::SetLoweringConfigBase;
+
+  void runOnOperation() override {
+    Builder b(&getContext());
+    getOperation().walk([&](DispatchRegionOp region) {
+      SmallVector<NamedAttribute> config;
+      if (region.getKind() == "matmul") {
+        config.push_back(b.getNamedAttr("microkernel_rows", b.getI64IntegerAttr(microkernelRows)));
+        config.push_back(b.getNamedAttr("panels_per_workgroup", b.getI64IntegerAttr(panelsPerWorkgroup)));
+        // Eight microkernel tiles of rows: the weight panels stay in L2 across them.
+        config.push_back(b.getNamedAttr("rows_per_workgroup", b.getI64IntegerAttr(8 * microkernelRows)));
+      } else if (region.getKind() == "row") {
+        config.push_back(b.getNamedAttr(
+            "rows_per_workgroup", b.getI64IntegerAttr(std::max<int64_t>(1, 8192 / widestRow(region)))));
+      }
+      region->setAttr("lowering_config", b.getDictionaryAttr(config));
+    });
+  }
+};
+
+} // namespace
