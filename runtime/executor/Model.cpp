@@ -213,6 +213,10 @@ Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
 Model::Model(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 Model::~Model() = default;
 
+const LanguageModelInfo *Model::languageModel() const {
+  return impl->languageModel ? &*impl->languageModel : nullptr;
+}
+
 std::vector<ProgramSignature> Model::programs() const {
   std::vector<ProgramSignature> result;
   auto convert = [](const std::vector<TensorInfo> &tensors) {

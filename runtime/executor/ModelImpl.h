@@ -49,6 +49,7 @@ struct Model::Impl {
   std::vector<std::pair<std::string, int64_t>> loadSymbols; // manifest values + overrides
   std::vector<HostTensor> states;                            // manifest order, zeroed at load
   std::vector<LoadedProgram> programs;                       // manifest order
+  std::optional<LanguageModelInfo> languageModel;            // the manifest entry, if any
   HostTensor arena;                                          // grows to the largest plan
   bool profiling = false;
   std::mutex mutex; // one execute at a time: the arena and states are shared

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/artifact/Format.h"
+#include "runtime/executor/LanguageModel.h"
 #include "runtime/executor/ModelImpl.h"
 #include "runtime/hal/cpu/CpuFeatures.h"
 #include "runtime/util/StatusMacros.h"
@@ -147,6 +148,15 @@ absl::StatusOr<std::unique_ptr<Model>> Session::load(const std::string &path,
   if (!symbols.ok())
     return withPath(symbols.status());
   impl->loadSymbols = std::move(*symbols);
+  const ArtifactReader::Section *manifestSection =
+      impl->reader->findSection(artifact::kManifestSection);
+  absl::StatusOr<std::optional<LanguageModelInfo>> languageModel = parseLanguageModel(
+      absl::string_view(reinterpret_cast<const char *>(manifestSection->bytes.data()),
+                        manifestSection->bytes.size()),
+      impl->manifest(), impl->loadSymbols);
+  if (!languageModel.ok())
+    return withPath(languageModel.status());
+  impl->languageModel = std::move(*languageModel);
   if (absl::Status status = allocateStates(*impl); !status.ok())
     return withPath(status);
   return std::unique_ptr<Model>(new Model(std::move(impl)));

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -89,6 +90,20 @@ struct LoadOptions {
   bool verifyWeights = false;
 };
 
+/// How the generation pipeline drives a causal language model: the manifest's
+/// "language_model" entry (FORMAT.md "Language-model artifacts"), validated at load.
+struct LanguageModelInfo {
+  std::string program;                  // takes tokens, positions, block_table, row_offsets,
+                                        // cache_lens, logit_rows; returns logits [N, vocab]
+  int64_t vocabSize = 0;
+  int32_t pageSize = 0;                 // tokens per KV page
+  int32_t numPages = 0;                 // the loaded value of load symbol "num_pages"
+  std::optional<int32_t> bosTokenId;    // absent when the manifest has none
+  std::optional<int32_t> padTokenId;
+  std::vector<int32_t> eosTokenIds;     // each in [0, vocabSize)
+  int64_t maxPositions = 0;             // positions are < maxPositions
+};
+
 class Model {
 public:
   ~Model();
@@ -96,6 +111,8 @@ public:
   Model &operator=(const Model &) = delete;
 
   std::vector<ProgramSignature> programs() const;
+  /// The language-model entry, or nullptr if the artifact is not a language model.
+  const LanguageModelInfo *languageModel() const;
   /// Runs `program` on `inputs` (one per program input, in order). Errors name the input
   /// and dimension at fault. Calls on one model are serialized.
   absl::StatusOr<std::vector<HostTensor>> execute(absl::string_view program,

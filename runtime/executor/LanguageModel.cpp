@@ -1,0 +1,137 @@
+//===- LanguageModel.cpp - the manifest's "language_model" entry ----------===//
+#include "runtime/executor/LanguageModel.h"
+
+#include <algorithm>
+#include <iterator>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "runtime/util/StatusMacros.h"
+
+namespace mvc {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+absl::Status fieldError(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("manifest: language_model", field.empty() ? "" : ".", field, ": ", message));
+}
+
+/// An integer field in [lo, hi].
+absl::StatusOr<int64_t> integerField(const Json &entry, const char *key, int64_t lo,
+                                     int64_t hi) {
+  auto it = entry.find(key);
+  if (it == entry.end())
+    return fieldError(key, "missing");
+  if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi)
+    return fieldError(key, absl::StrCat("expected an integer in [", lo, ", ", hi, "], got ",
+                                        it->dump()));
+  return it->get<int64_t>();
+}
+
+/// A token id in [0, vocab), or nullopt if the key is absent or null.
+absl::StatusOr<std::optional<int32_t>> optionalTokenField(const Json &entry, const char *key,
+                                                          int64_t vocab) {
+  auto it = entry.find(key);
+  if (it == entry.end() || it->is_null())
+    return std::nullopt;
+  MVC_ASSIGN_OR_RETURN(int64_t id, integerField(entry, key, 0, vocab - 1));
+  return static_cast<int32_t>(id);
+}
+
+/// The forward program's interface (FORMAT.md): six i32 inputs by name, logits f32 [N, V].
+absl::Status checkProgram(const ProgramInfo &program, int64_t vocab) {
+  struct Expected {
+    const char *name;
+    size_t rank;
+  };
+  static constexpr Expected kInputs[] = {{"tokens", 1},      {"positions", 1},
+                                         {"block_table", 2}, {"row_offsets", 1},
+                                         {"cache_lens", 1},  {"logit_rows", 1}};
+  std::string where = absl::StrCat("program '", program.name, "'");
+  if (program.inputs.size() != std::size(kInputs))
+    return fieldError("program", absl::StrCat(where, " has ", program.inputs.size(),
+                                              " inputs; a language model's has 6 (tokens, "
+                                              "positions, block_table, row_offsets, "
+                                              "cache_lens, logit_rows)"));
+  for (const Expected &expected : kInputs) {
+    auto input = std::find_if(program.inputs.begin(), program.inputs.end(),
+                              [&](const TensorInfo &t) { return t.name == expected.name; });
+    if (input == program.inputs.end())
+      return fieldError("program", absl::StrCat(where, " has no input '", expected.name, "'"));
+    if (input->dtype != DType::I32 || input->shape.size() != expected.rank)
+      return fieldError("program", absl::StrCat(where, " input '", expected.name,
+                                                "' must be i32 of rank ", expected.rank));
+  }
+  auto logits = std::find_if(program.outputs.begin(), program.outputs.end(),
+                             [](const TensorInfo &t) { return t.name == "logits"; });
+  if (logits == program.outputs.end())
+    return fieldError("program", absl::StrCat(where, " has no output 'logits'"));
+  if (logits->dtype != DType::F32 || logits->shape.size() != 2)
+    return fieldError("program", absl::StrCat(where, " output 'logits' must be f32 of rank 2"));
+  if (logits->shape[1].isConstant() && logits->shape[1].leaf().value != vocab)
+    return fieldError("vocab_size", absl::StrCat(vocab, " but program '", program.name,
+                                                 "' returns logits of width ",
+                                                 logits->shape[1].leaf().value));
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<std::optional<LanguageModelInfo>>
+parseLanguageModel(absl::string_view manifestText, const Manifest &manifest,
+                   const std::vector<std::pair<std::string, int64_t>> &loadSymbols) {
+  Json root = Json::parse(manifestText, nullptr, /*allow_exceptions=*/false);
+  if (!root.is_object())
+    return absl::InvalidArgumentError("manifest: not a JSON object");
+  auto found = root.find("language_model");
+  if (found == root.end())
+    return std::nullopt;
+  const Json &entry = *found;
+  if (!entry.is_object())
+    return fieldError("", "expected an object");
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+  LanguageModelInfo info;
+  auto program = entry.find("program");
+  if (program == entry.end() || !program->is_string())
+    return fieldError("program", "expected a program name");
+  info.program = program->get<std::string>();
+  const ProgramInfo *programInfo = manifest.findProgram(info.program);
+  if (!programInfo)
+    return fieldError("program", absl::StrCat("no program named '", info.program, "'"));
+  MVC_ASSIGN_OR_RETURN(info.vocabSize, integerField(entry, "vocab_size", 1, kInt32Max));
+  MVC_RETURN_IF_ERROR(checkProgram(*programInfo, info.vocabSize));
+  MVC_ASSIGN_OR_RETURN(int64_t pageSize, integerField(entry, "page_size", 1, kInt32Max));
+  info.pageSize = static_cast<int32_t>(pageSize);
+  MVC_ASSIGN_OR_RETURN(info.maxPositions, integerField(entry, "max_positions", 1, kInt32Max));
+  MVC_ASSIGN_OR_RETURN(info.bosTokenId, optionalTokenField(entry, "bos_token_id", info.vocabSize));
+  MVC_ASSIGN_OR_RETURN(info.padTokenId, optionalTokenField(entry, "pad_token_id", info.vocabSize));
+
+  auto eos = entry.find("eos_token_ids");
+  if (eos == entry.end() || !eos->is_array())
+    return fieldError("eos_token_ids", "expected an array of token ids");
+  for (size_t i = 0; i < eos->size(); ++i) {
+    const Json &id = (*eos)[i];
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= info.vocabSize)
+      return fieldError(absl::StrCat("eos_token_ids[", i, "]"),
+                        absl::StrCat("expected a token id in [0, ", info.vocabSize, "), got ",
+                                     id.dump()));
+    info.eosTokenIds.push_back(id.get<int32_t>());
+  }
+
+  auto pages = std::find_if(loadSymbols.begin(), loadSymbols.end(),
+                            [](const auto &symbol) { return symbol.first == "num_pages"; });
+  if (pages == loadSymbols.end())
+    return fieldError("page_size", "the artifact has no load symbol 'num_pages' to count pages");
+  if (pages->second > kInt32Max)
+    return absl::InvalidArgumentError(
+        absl::StrCat("load symbol 'num_pages' = ", pages->second, " exceeds ", kInt32Max));
+  info.numPages = static_cast<int32_t>(pages->second);
+  return info;
+}
+
+} // namespace mvc

@@ -1,0 +1,102 @@
+//===- Generator.h - token generation over a language model's forward ------===//
+//
+// Generator drives the `forward` program of a language-model artifact (FORMAT.md
+// "Language-model artifacts") over the model's paged KV cache:
+//   prefill  one call for the whole batch: every prompt's tokens, ragged, with
+//            logit_rows = each sequence's last row (or every row, for prompt logits);
+//   decode   one call per step with one token per unfinished sequence; a sequence
+//            leaves the batch when it samples an EOS id (kept in its output, as
+//            transformers' generate does) or has max_new_tokens tokens.
+// It owns the KvPageTable over the model's `num_pages` pages, reserves pages before each
+// call (having checked up front that the whole batch fits) and frees them at the end.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_RUNTIME_PIPELINE_GENERATOR_H
+#define MVC_RUNTIME_PIPELINE_GENERATOR_H
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mvc/Runtime.h"
+#include "runtime/kv_cache/KvPageTable.h"
+#include "runtime/pipeline/Sampler.h"
+
+namespace mvc {
+
+/// Which prompt logits generate() returns besides the tokens.
+enum class PromptLogits {
+  None,
+  Last, // [num_prompts, vocab]: each prompt's last position
+  All,  // [total prompt tokens, vocab]: every position, prompts in order
+};
+
+struct GenerationOptions {
+  int64_t maxNewTokens = 32;
+  SamplingOptions sampling;
+  PromptLogits promptLogits = PromptLogits::None;
+  /// Called for every new token as soon as it is chosen: (prompt index, token id).
+  std::function<void(size_t, int32_t)> onToken;
+};
+
+enum class FinishReason { Eos, MaxNewTokens };
+
+struct GenerationStats {
+  int64_t promptTokens = 0;
+  double prefillSeconds = 0; // the prefill call, from inputs to logits
+  int64_t decodeTokens = 0;  // tokens chosen from decode calls (the first comes from prefill)
+  int64_t decodeSteps = 0;
+  double decodeSeconds = 0;    // every decode step, sampling included
+  double timeToFirstToken = 0; // from generate() to the first token of the batch; 0 if none
+
+  double prefillTokensPerSecond() const;
+  double decodeTokensPerSecond() const;
+};
+
+struct GenerationResult {
+  std::vector<std::vector<int32_t>> tokens; // per prompt: the new tokens only
+  std::vector<FinishReason> finishReasons;  // per prompt
+  HostTensor promptLogits;                  // f32, see PromptLogits; empty for None
+  GenerationStats stats;
+};
+
+class Generator {
+public:
+  /// Fails unless `model` (which must outlive the Generator) is a language model.
+  static absl::StatusOr<Generator> create(Model &model);
+
+  /// Generates a continuation of every prompt. Errors (nothing generated): no prompts, an
+  /// empty prompt, a token outside [0, vocab), prompt + max_new_tokens beyond the model's
+  /// positions, or more KV pages needed than the model has.
+  absl::StatusOr<GenerationResult> generate(const std::vector<std::vector<int32_t>> &prompts,
+                                            const GenerationOptions &options);
+  /// The logits of every prompt position, [total prompt tokens, vocab]: one prefill call
+  /// with logit_rows = all rows.
+  absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts);
+
+  const LanguageModelInfo &info() const { return *languageModel; }
+
+private:
+  Generator(Model &model, const LanguageModelInfo &info, KvPageTable pages,
+            std::vector<size_t> inputOrder, size_t logitsOutput);
+
+  /// One forward call; see the .cpp.
+  struct Batch;
+  absl::StatusOr<HostTensor> forward(const Batch &batch);
+  absl::Status checkPrompts(const std::vector<std::vector<int32_t>> &prompts,
+                            int64_t maxNewTokens) const;
+
+  Model *model;
+  const LanguageModelInfo *languageModel;
+  KvPageTable pages;
+  /// For each program input, in program order, its FORMAT.md slot (tokens = 0, positions,
+  /// block_table, row_offsets, cache_lens, logit_rows = 5).
+  std::vector<size_t> inputOrder;
+  size_t logitsOutput; // the position of output "logits"
+};
+
+} // namespace mvc
+
+#endif // MVC_RUNTIME_PIPELINE_GENERATOR_H

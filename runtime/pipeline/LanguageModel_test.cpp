@@ -1,0 +1,119 @@
+// Model::languageModel(): the manifest's language_model entry as the executor parses and
+// validates it at load (runtime/executor/LanguageModel.cpp), over the fake model's manifest.
+#include <filesystem>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mvc/Runtime.h"
+#include "runtime/pipeline/FakeLanguageModel.h"
+
+namespace mvc {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class LanguageModelTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    path = (std::filesystem::path(::testing::TempDir()) /
+            ("language_model." + std::to_string(getpid()) + ".mvc"))
+               .string();
+    session = *Session::create({.device = "cpu", .numThreads = 1});
+  }
+  void TearDown() override { std::filesystem::remove(path); }
+
+  absl::StatusOr<std::unique_ptr<Model>> load(const nlohmann::ordered_json &manifest,
+                                              const LoadOptions &options = {}) {
+    EXPECT_TRUE(testing::writeFakeLanguageModel(path, manifest, MVC_FAKE_LM_KERNELS_PATH).ok());
+    return session->load(path, options);
+  }
+  /// Loading `manifest` fails with an error starting with the path and containing `needle`.
+  void expectRefused(const nlohmann::ordered_json &manifest, const std::string &needle) {
+    absl::StatusOr<std::unique_ptr<Model>> model = load(manifest);
+    ASSERT_FALSE(model.ok()) << "expected: " << needle;
+    EXPECT_THAT(std::string(model.status().message()), StartsWith(path + ": "));
+    EXPECT_THAT(model.status().message(), HasSubstr(needle));
+  }
+
+  std::string path;
+  std::unique_ptr<Session> session;
+  testing::FakeLanguageModel fake;
+};
+
+TEST_F(LanguageModelTest, ParsesTheEntryWithTheLoadedPageCount) {
+  fake.eosTokenIds = {1, 15};
+  LoadOptions options;
+  options.loadSymbols = {{"num_pages", 7}};
+  absl::StatusOr<std::unique_ptr<Model>> model = load(fake.manifest(), options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const LanguageModelInfo *info = (*model)->languageModel();
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->program, "forward");
+  EXPECT_EQ(info->vocabSize, 16);
+  EXPECT_EQ(info->pageSize, 4);
+  EXPECT_EQ(info->numPages, 7);
+  EXPECT_EQ(info->bosTokenId, 2);
+  EXPECT_EQ(info->padTokenId, 0);
+  EXPECT_EQ(info->eosTokenIds, (std::vector<int32_t>{1, 15}));
+  EXPECT_EQ(info->maxPositions, 64);
+}
+
+TEST_F(LanguageModelTest, BosAndPadAreOptional) {
+  nlohmann::ordered_json manifest = fake.manifest();
+  manifest["language_model"].erase("bos_token_id");
+  manifest["language_model"]["pad_token_id"] = nullptr;
+  absl::StatusOr<std::unique_ptr<Model>> model = load(manifest);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE((*model)->languageModel()->bosTokenId.has_value());
+  EXPECT_FALSE((*model)->languageModel()->padTokenId.has_value());
+}
+
+TEST_F(LanguageModelTest, RefusesBadFieldsNamingThem) {
+  auto with = [&](const std::function<void(nlohmann::ordered_json &)> &edit) {
+    nlohmann::ordered_json manifest = fake.manifest();
+    edit(manifest);
+    return manifest;
+  };
+  expectRefused(with([](auto &m) { m["language_model"]["vocab_size"] = 17; }),
+                "manifest: language_model.vocab_size: 17 but program 'forward' returns logits "
+                "of width 16");
+  expectRefused(with([](auto &m) { m["language_model"]["eos_token_ids"] = {1, 16}; }),
+                "language_model.eos_token_ids[1]: expected a token id in [0, 16), got 16");
+  expectRefused(with([](auto &m) { m["language_model"].erase("eos_token_ids"); }),
+                "language_model.eos_token_ids: expected an array of token ids");
+  expectRefused(with([](auto &m) { m["language_model"]["program"] = "nope"; }),
+                "language_model.program: no program named 'nope'");
+  expectRefused(with([](auto &m) { m["language_model"]["page_size"] = 0; }),
+                "language_model.page_size: expected an integer in [1, 2147483647], got 0");
+  expectRefused(with([](auto &m) { m["language_model"].erase("max_positions"); }),
+                "language_model.max_positions: missing");
+  expectRefused(with([](auto &m) { m["language_model"]["bos_token_id"] = -1; }),
+                "language_model.bos_token_id: expected an integer in [0, 15], got -1");
+  expectRefused(with([](auto &m) { m["language_model"] = 3; }),
+                "manifest: language_model: expected an object");
+}
+
+TEST_F(LanguageModelTest, RefusesAProgramWithoutTheForwardInterface) {
+  nlohmann::ordered_json renamed = fake.manifest();
+  renamed["programs"][0]["inputs"][0]["name"] = "ids";
+  expectRefused(renamed, "program 'forward' has no input 'tokens'");
+  nlohmann::ordered_json retyped = fake.manifest();
+  retyped["programs"][0]["inputs"][1]["dtype"] = "i64";
+  expectRefused(retyped, "program 'forward' input 'positions' must be i32 of rank 1");
+  nlohmann::ordered_json noLogits = fake.manifest();
+  noLogits["programs"][0]["outputs"][0]["name"] = "scores";
+  expectRefused(noLogits, "program 'forward' has no output 'logits'");
+}
+
+TEST_F(LanguageModelTest, NeedsTheNumPagesLoadSymbol) {
+  nlohmann::ordered_json manifest = fake.manifest();
+  manifest["load_symbols"] = {{"pages", 16}};
+  manifest["states"][0]["shape"][0] = "pages";
+  manifest["programs"][0]["steps"][0]["push"][6] = "pages";
+  expectRefused(manifest, "no load symbol 'num_pages'");
+}
+
+} // namespace
+} // namespace mvc

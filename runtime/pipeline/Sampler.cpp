@@ -1,0 +1,167 @@
+//===- Sampler.cpp - greedy and warped sampling ---------------------------===//
+#include "runtime/pipeline/Sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/util/StatusMacros.h"
+
+namespace mvc {
+
+absl::Status SamplingOptions::validate() const {
+  if (!std::isfinite(temperature) || temperature < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("temperature must be >= 0 (0 = greedy), got ", temperature));
+  if (topK < 0)
+    return absl::InvalidArgumentError(absl::StrCat("top-k must be >= 0 (0 = off), got ", topK));
+  if (!(topP > 0 && topP <= 1))
+    return absl::InvalidArgumentError(absl::StrCat("top-p must be in (0, 1] (1 = off), got ", topP));
+  if (!(minP >= 0 && minP <= 1))
+    return absl::InvalidArgumentError(absl::StrCat("min-p must be in [0, 1] (0 = off), got ", minP));
+  if (greedy() && (topK != 0 || topP != 1 || minP != 0))
+    return absl::InvalidArgumentError(
+        "top-k, top-p and min-p only apply when sampling: set a temperature > 0 (e.g. 1; "
+        "transformers' do_sample=True defaults are temperature 1 and top-k 50)");
+  return absl::OkStatus();
+}
+
+SequenceRng::SequenceRng(uint64_t seed, uint64_t sequenceIndex) {
+  std::seed_seq words{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                      static_cast<uint32_t>(sequenceIndex),
+                      static_cast<uint32_t>(sequenceIndex >> 32)};
+  engine.seed(words);
+}
+
+double SequenceRng::uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
+
+int32_t argmax(absl::Span<const float> logits) {
+  int32_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best])
+      best = static_cast<int32_t>(i);
+  return best;
+}
+
+absl::StatusOr<Sampler> Sampler::create(const SamplingOptions &options) {
+  MVC_RETURN_IF_ERROR(options.validate());
+  return Sampler(options);
+}
+
+namespace {
+
+/// Scales the probabilities of what a filter kept to sum to 1: the softmax of the kept
+/// logits, which is what transformers computes next.
+template <typename C> void renormalize(std::vector<C> &candidates) {
+  double total = 0;
+  for (const C &c : candidates)
+    total += c.probability;
+  for (C &c : candidates)
+    c.probability /= total;
+}
+
+/// Replaces each candidate's logit by its softmax probability over the candidates.
+template <typename C> void softmax(std::vector<C> &candidates) {
+  double largest = -INFINITY;
+  for (const C &c : candidates)
+    largest = std::max(largest, c.probability);
+  for (C &c : candidates)
+    c.probability = std::exp(c.probability - largest);
+  renormalize(candidates);
+}
+
+} // namespace
+
+absl::StatusOr<std::vector<Sampler::Candidate>>
+Sampler::candidates(absl::Span<const float> logits) const {
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (std::isnan(logits[i]) || logits[i] == INFINITY)
+      return absl::InvalidArgumentError(
+          absl::StrCat("the logit of token ", i, " is ", logits[i] == INFINITY ? "+inf" : "NaN"));
+  if (config.greedy())
+    return std::vector<Candidate>{{argmax(logits), 1.0}};
+
+  // Temperature, in float as torch divides a float32 tensor by a scalar. `probability`
+  // holds the scaled logit until softmax().
+  float temperature = static_cast<float>(config.temperature);
+  std::vector<Candidate> kept;
+  kept.reserve(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (logits[i] != -INFINITY) // probability 0: every filter below would remove it
+      kept.push_back({static_cast<int32_t>(i), logits[i] / temperature});
+  if (kept.empty())
+    return absl::InvalidArgumentError("no token has a finite logit");
+
+  if (config.topK > 0 && static_cast<size_t>(config.topK) < kept.size()) {
+    std::vector<double> values;
+    values.reserve(kept.size());
+    for (const Candidate &c : kept)
+      values.push_back(c.probability);
+    std::nth_element(values.begin(), values.begin() + (config.topK - 1), values.end(),
+                     std::greater<>());
+    double kth = values[config.topK - 1];
+    kept.erase(std::remove_if(kept.begin(), kept.end(),
+                              [&](const Candidate &c) { return c.probability < kth; }),
+               kept.end());
+  }
+  softmax(kept);
+
+  if (config.topP < 1) {
+    // Most likely first; among equal ones the lower index first (kept longest).
+    std::sort(kept.begin(), kept.end(), [](const Candidate &a, const Candidate &b) {
+      return a.probability != b.probability ? a.probability > b.probability
+                                            : a.token < b.token;
+    });
+    // Walk up from the least likely: drop while the ascending cumulative <= 1 - p.
+    double cumulative = 0;
+    size_t keep = kept.size();
+    while (keep > 1) {
+      cumulative += kept[keep - 1].probability;
+      if (cumulative > 1 - config.topP)
+        break;
+      --keep;
+    }
+    kept.resize(keep);
+    renormalize(kept);
+  }
+
+  if (config.minP > 0) {
+    double largest = 0;
+    for (const Candidate &c : kept)
+      largest = std::max(largest, c.probability);
+    double threshold = config.minP * largest;
+    kept.erase(std::remove_if(kept.begin(), kept.end(),
+                              [&](const Candidate &c) { return c.probability < threshold; }),
+               kept.end());
+    renormalize(kept);
+  }
+  std::sort(kept.begin(), kept.end(),
+            [](const Candidate &a, const Candidate &b) { return a.token < b.token; });
+  return kept;
+}
+
+absl::StatusOr<std::vector<double>> Sampler::distribution(absl::Span<const float> logits) const {
+  MVC_ASSIGN_OR_RETURN(std::vector<Candidate> kept, candidates(logits));
+  std::vector<double> probabilities(logits.size(), 0.0);
+  for (const Candidate &c : kept)
+    probabilities[c.token] = c.probability;
+  return probabilities;
+}
+
+absl::StatusOr<int32_t> Sampler::sample(absl::Span<const float> logits, SequenceRng &rng) const {
+  MVC_ASSIGN_OR_RETURN(std::vector<Candidate> kept, candidates(logits));
+  if (config.greedy())
+    return kept.front().token;
+  // Inverse CDF over the kept tokens in increasing id order.
+  double target = rng.uniform();
+  double cumulative = 0;
+  for (const Candidate &c : kept) {
+    cumulative += c.probability;
+    if (target < cumulative)
+      return c.token;
+  }
+  return kept.back().token; // rounding left the total a hair below `target`
+}
+
+} // namespace mvc
