@@ -9,6 +9,8 @@
 #include "compiler/Weights/WeightPacking.h"
 #include "dialects/mvc/IR/MvcDialect.h"
 #include "dialects/mvc/Transforms/Passes.h"
+#include "runtime/text/chat_template.h"
+#include "runtime/text/tokenizer.h"
 #include "runtime/util/Npy.h"
 #include "runtime/weights/SafetensorsReader.h"
 
@@ -33,6 +35,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <random>
 
@@ -163,12 +166,50 @@ std::string dtypeName(Type t) {
   return "f32";
 }
 
+/// The tokenizer files of a checkpoint, checked by loading them as the runtime will.
+/// Absent files are fine (the artifact then runs on token ids); broken ones are errors.
+LogicalResult collectTokenizer(const std::string &dir, int64_t modelVocab,
+                               std::vector<std::pair<std::string, std::string>> &sections,
+                               json &entry) {
+  auto slurp = [](const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+  };
+  std::string tokPath = dir + "/tokenizer.json", cfgPath = dir + "/tokenizer_config.json";
+  if (!llvm::sys::fs::exists(tokPath)) return success();
+  std::string tokenizer = slurp(tokPath);
+  auto parsed = text::Tokenizer::fromJson(tokenizer);
+  if (!parsed.ok()) return fail(tokPath + ": " + std::string(parsed.status().message())), failure();
+  if (int64_t((*parsed)->vocabSize()) > modelVocab)
+    return fail(tokPath + ": the tokenizer has " + std::to_string((*parsed)->vocabSize()) +
+                " tokens but the model's vocab_size is " + std::to_string(modelVocab)),
+           failure();
+  sections.push_back({"tokenizer.json", tokenizer});
+  entry = {{"tokenizer", "tokenizer.json"}};
+  if (llvm::sys::fs::exists(cfgPath)) {
+    std::string config = slurp(cfgPath);
+    auto cfg = text::parseTokenizerConfig(config);
+    if (!cfg.ok()) return fail(cfgPath + ": " + std::string(cfg.status().message())), failure();
+    if (!cfg->chat_template.empty()) {
+      auto tmpl = text::ChatTemplate::parse(cfg->chat_template);
+      if (!tmpl.ok())
+        return fail(cfgPath + ": chat_template: " + std::string(tmpl.status().message())), failure();
+    }
+    sections.push_back({"tokenizer_config.json", config});
+    entry["tokenizer_config"] = "tokenizer_config.json";
+  }
+  return success();
+}
+
 /// Reads config.json (+ generation_config.json) of an HF checkpoint directory, opens its
 /// safetensors and builds the architecture's programs. Errors are printed.
 LogicalResult buildFromCheckpoint(const CompileOptions &opts, MLIRContext &context,
                                   OwningOpRef<ModuleOp> &module,
                                   std::unique_ptr<SafetensorsReader> &checkpoint,
-                                  json &manifestArch, json &languageModel) {
+                                  json &manifestArch, json &languageModel,
+                                  std::vector<std::pair<std::string, std::string>> &extraSections) {
   std::string configPath = opts.input + "/config.json";
   auto config = readJsonFile(configPath);
   if (!config.ok()) return fail(std::string(config.status().message())), failure();
@@ -216,6 +257,11 @@ LogicalResult buildFromCheckpoint(const CompileOptions &opts, MLIRContext &conte
   if (!built.ok()) return fail(std::string(built.status().message())), failure();
   manifestArch = {{"architecture", hfName}, {"config", built->config}};
   languageModel = built->languageModel;
+  json text;
+  if (failed(collectTokenizer(opts.input, languageModel["vocab_size"].get<int64_t>(), extraSections,
+                              text)))
+    return failure();
+  if (!text.is_null()) languageModel["text"] = text;
   return success();
 }
 
@@ -262,9 +308,11 @@ int runCompile(const CompileOptions &opts) {
   json manifestArch = {{"architecture", "graph"}, {"config", json::object()}};
   json languageModel;
   std::string sourceKind = "mlir";
+  std::vector<std::pair<std::string, std::string>> extraSections;
   if (llvm::sys::fs::is_directory(opts.input)) {
     sourceKind = "hf";
-    if (failed(buildFromCheckpoint(opts, context, module, checkpoint, manifestArch, languageModel)))
+    if (failed(buildFromCheckpoint(opts, context, module, checkpoint, manifestArch, languageModel,
+                                   extraSections)))
       return 1;
   } else {
     llvm::SourceMgr sourceMgr;
@@ -358,6 +406,9 @@ int runCompile(const CompileOptions &opts) {
                       writer.addSection("kernels.cpu", *so),
                       writer.addSection("weights", blob, /*lazyChecksum=*/true)})
     if (!status.ok()) return fail(std::string(status.message()));
+  for (auto &[name, bytes] : extraSections)
+    if (auto status = writer.addSection(name, bytes); !status.ok())
+      return fail(std::string(status.message()));
   if (auto status = writer.write(opts.output); !status.ok()) return fail(std::string(status.message()));
   return 0;
 }
