@@ -1,6 +1,7 @@
-//===- mvc-run.cpp - run the programs of a .mvc artifact on .npy inputs ----===//
+//===- mvc-run.cpp - run a .mvc artifact: generate, or invoke its programs -===//
 //
-// Like iree-run-module: each --function starts an invocation whose --input files follow it;
+// Generation (--prompt-ids) lives in Generate.cpp. Program invocations are like
+// iree-run-module: each --function starts an invocation whose --input files follow it;
 // invocations run in order on one loaded model, so states (KV caches) carry over. Outputs
 // are written only after every invocation succeeded, each file atomically; on any error
 // nothing is left behind.
@@ -15,145 +16,18 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "mvc/Runtime.h"
-#include "runtime/hal/cpu/ThreadPool.h"
 #include "runtime/util/Npy.h"
 #include "runtime/util/StatusMacros.h"
+#include "tools/mvc-run/Generate.h"
+#include "tools/mvc-run/Options.h"
 
 namespace {
 
 using namespace mvc;
-
-struct Invocation {
-  std::string function;
-  std::vector<std::string> inputs;
-};
-
-struct Options {
-  std::string artifact;
-  std::vector<Invocation> invocations;
-  std::vector<std::string> looseInputs; // --input before any --function
-  std::string outputDir;
-  std::string device = "cpu";
-  int threads = 0;
-  std::vector<std::pair<std::string, int64_t>> loadSymbols;
-  bool dumpSchedule = false;
-  bool profile = false;
-  bool verify = false;
-  bool help = false;
-};
-
-void printHelp() {
-  std::cout << "usage: mvc-run ARTIFACT [--function NAME [--input FILE.npy]...]... [options]\n"
-               "\n"
-               "Runs programs of an mvc artifact on .npy inputs. Each --function starts an\n"
-               "invocation; the --input flags after it are its inputs, in order. Invocations\n"
-               "run in order on one loaded model, so states (KV caches) persist between them.\n"
-               "Without --function, an artifact with a single program runs it on the inputs.\n"
-               "\n"
-               "Output files (with --output-dir DIR), one per program output:\n"
-               "  DIR/FUNCTION.OUTPUT.npy      if FUNCTION is invoked once\n"
-               "  DIR/FUNCTION.K.OUTPUT.npy    for its K-th invocation (K from 0) if invoked\n"
-               "                               more than once\n"
-               "Files are written only when every invocation succeeded. bf16 tensors are\n"
-               "stored and read as '<u2' (their bit patterns).\n"
-               "\n"
-               "options:\n"
-               "  --function NAME        program to invoke (repeatable)\n"
-               "  --input FILE.npy       input of the current invocation (repeatable)\n"
-               "  --output-dir DIR       write outputs there (default: none; outputs are only\n"
-               "                         listed on stdout); created if missing\n"
-               "  --device DEVICE        cpu (default: cpu; cuda:N and cuda-emu not yet)\n"
-               "  --threads N            threads of execution (default: 0 = all "
-            << ThreadPool::hardwareThreads()
-            << " hardware threads)\n"
-               "  --load-symbol NAME=N   override a load-time size, e.g. num_pages=256\n"
-               "                         (repeatable; default: the artifact's values)\n"
-               "  --dump-schedule        print every program's schedule to stdout (default: off)\n"
-               "  --profile              per-step time table on stderr at exit (default: off)\n"
-               "  --verify               verify the weights checksum before running\n"
-               "                         (default: off; manifest and kernels are always checked)\n"
-               "  --help                 this text\n";
-}
-
-absl::StatusOr<Options> parseArgs(int argc, char **argv) {
-  Options options;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::string value;
-    bool hasInlineValue = false;
-    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
-      value = arg.substr(arg.find('=') + 1);
-      arg = arg.substr(0, arg.find('='));
-      hasInlineValue = true;
-    }
-    auto takeValue = [&]() -> absl::StatusOr<std::string> {
-      if (hasInlineValue)
-        return value;
-      if (i + 1 >= args.size())
-        return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
-      return args[++i];
-    };
-    auto flagOnly = [&]() -> absl::Status {
-      return hasInlineValue ? absl::InvalidArgumentError(arg + " takes no value")
-                            : absl::OkStatus();
-    };
-    if (arg == "--help" || arg == "-h") {
-      options.help = true;
-    } else if (arg == "--function") {
-      MVC_ASSIGN_OR_RETURN(std::string name, takeValue());
-      options.invocations.push_back({name, {}});
-    } else if (arg == "--input") {
-      MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
-      (options.invocations.empty() ? options.looseInputs : options.invocations.back().inputs)
-          .push_back(file);
-    } else if (arg == "--output-dir") {
-      MVC_ASSIGN_OR_RETURN(options.outputDir, takeValue());
-    } else if (arg == "--device") {
-      MVC_ASSIGN_OR_RETURN(options.device, takeValue());
-    } else if (arg == "--threads") {
-      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
-      if (!absl::SimpleAtoi(text, &options.threads) || options.threads < 0)
-        return absl::InvalidArgumentError("--threads expects an integer >= 0, got '" + text + "'");
-    } else if (arg == "--load-symbol") {
-      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
-      size_t eq = text.find('=');
-      int64_t number;
-      if (eq == std::string::npos || eq == 0 || !absl::SimpleAtoi(text.substr(eq + 1), &number))
-        return absl::InvalidArgumentError("--load-symbol expects NAME=INTEGER, got '" + text + "'");
-      options.loadSymbols.emplace_back(text.substr(0, eq), number);
-    } else if (arg == "--dump-schedule") {
-      MVC_RETURN_IF_ERROR(flagOnly());
-      options.dumpSchedule = true;
-    } else if (arg == "--profile") {
-      MVC_RETURN_IF_ERROR(flagOnly());
-      options.profile = true;
-    } else if (arg == "--verify") {
-      MVC_RETURN_IF_ERROR(flagOnly());
-      options.verify = true;
-    } else if (arg.rfind("-", 0) == 0 && arg != "-") {
-      return absl::InvalidArgumentError("unknown flag '" + arg + "' (see --help)");
-    } else if (options.artifact.empty()) {
-      options.artifact = arg;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg,
-                                                     "' (the artifact is '", options.artifact,
-                                                     "')"));
-    }
-  }
-  if (options.help)
-    return options;
-  if (options.artifact.empty())
-    return absl::InvalidArgumentError("no artifact given (usage: mvc-run ARTIFACT ...; see --help)");
-  if (!options.looseInputs.empty() && !options.invocations.empty())
-    return absl::InvalidArgumentError(absl::StrCat("--input ", options.looseInputs.front(),
-                                                   " comes before any --function"));
-  return options;
-}
+using namespace mvc::run;
 
 /// Reads the inputs of one invocation; bf16 inputs accept '<u2' files.
 absl::StatusOr<std::vector<HostTensor>> readInputs(const ProgramSignature &program,
@@ -200,19 +74,8 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
-absl::Status run(Options options) {
-  SessionOptions sessionOptions;
-  sessionOptions.device = options.device;
-  sessionOptions.numThreads = options.threads;
-  MVC_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::create(sessionOptions));
-  LoadOptions loadOptions;
-  loadOptions.loadSymbols = options.loadSymbols;
-  loadOptions.verifyWeights = options.verify;
-  MVC_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, session->load(options.artifact, loadOptions));
+absl::Status invokePrograms(Options options, Model *model) {
   std::vector<ProgramSignature> programs = model->programs();
-
-  if (options.dumpSchedule)
-    model->dumpSchedule(std::cout);
   if (options.invocations.empty()) {
     if (options.dumpSchedule && options.looseInputs.empty())
       return absl::OkStatus();
@@ -226,7 +89,6 @@ absl::Status run(Options options) {
     }
     options.invocations.push_back({programs[0].name, options.looseInputs});
   }
-  model->setProfiling(options.profile);
 
   std::map<std::string, int> callCount, callIndex;
   for (const Invocation &invocation : options.invocations)
@@ -277,6 +139,23 @@ absl::Status run(Options options) {
   return absl::OkStatus();
 }
 
+absl::Status runArtifact(Options options) {
+  SessionOptions sessionOptions;
+  sessionOptions.device = options.device;
+  sessionOptions.numThreads = options.threads;
+  MVC_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::create(sessionOptions));
+  LoadOptions loadOptions;
+  loadOptions.loadSymbols = options.loadSymbols;
+  loadOptions.verifyWeights = options.verify;
+  MVC_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, session->load(options.artifact, loadOptions));
+  if (options.dumpSchedule)
+    model->dumpSchedule(std::cout);
+  model->setProfiling(options.profile);
+  if (options.generating())
+    return generate(options, *model);
+  return invokePrograms(std::move(options), model.get());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -285,7 +164,7 @@ int main(int argc, char **argv) {
     printHelp();
     return 0;
   }
-  absl::Status status = options.ok() ? run(std::move(*options)) : options.status();
+  absl::Status status = options.ok() ? runArtifact(std::move(*options)) : options.status();
   if (!status.ok()) {
     std::cout.flush();
     std::cerr << "mvc-run: error: " << status.message() << "\n";

@@ -1,0 +1,259 @@
+//===- Options.cpp - mvc-run's flags and --help ---------------------------===//
+#include "tools/mvc-run/Options.h"
+
+#include <iostream>
+#include <type_traits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "runtime/hal/cpu/ThreadPool.h"
+#include "runtime/util/StatusMacros.h"
+
+namespace mvc::run {
+
+void printHelp() {
+  std::cout
+      << "usage: mvc-run ARTIFACT --prompt-ids IDS [--prompt-ids IDS]... [options]\n"
+         "       mvc-run ARTIFACT [--function NAME [--input FILE.npy]...]... [options]\n"
+         "\n"
+         "Generation (language-model artifacts): each --prompt-ids is one prompt; several\n"
+         "run as one batch (one prefill call, then one decode call per step, each prompt\n"
+         "leaving the batch when it stops). Greedy unless --temperature > 0. A prompt stops\n"
+         "at one of the artifact's EOS ids (included in its output) or --max-new-tokens.\n"
+         "  stdout: with one prompt, its new token ids, space-separated, as they are\n"
+         "          generated, then a newline; with several, one such line per prompt, in\n"
+         "          order, once the batch is done. The last line of stdout (the last N lines\n"
+         "          for N prompts) is therefore the generated ids.\n"
+         "  stderr: one line per prompt saying why it stopped, then prefill tokens/s, decode\n"
+         "          tokens/s and time to first token.\n"
+         "\n"
+         "generation options:\n"
+         "  --prompt-ids IDS       comma-separated token ids of one prompt, e.g. 2,10,11\n"
+         "                         (repeatable: a batch)\n"
+         "  --max-new-tokens N     new tokens per prompt at most (default: 32)\n"
+         "  --temperature T        0 = greedy (argmax, lowest id on ties); > 0 samples\n"
+         "                         (default: 0)\n"
+         "  --top-k K              keep the K most likely tokens (default: 0 = off)\n"
+         "  --top-p P              keep the most likely tokens up to mass P (default: 1 = off)\n"
+         "  --min-p P              drop tokens less likely than P times the most likely one\n"
+         "                         (default: 0 = off)\n"
+         "  --seed S               prompt i of the batch samples from random stream (S, i)\n"
+         "                         (default: 0)\n"
+         "                         Sampling applies temperature, top-k, top-p, min-p in that\n"
+         "                         order, as transformers' generate; its do_sample defaults\n"
+         "                         are --temperature 1 --top-k 50.\n"
+         "  --print-ids            end stdout with the generated ids (default: off; until\n"
+         "                         mvc-run uses a tokenizer the stream is ids, so the output\n"
+         "                         is the same either way)\n"
+         "  --logits-out FILE.npy  write the prompt logits, float32 (default: none): one row\n"
+         "                         per prompt, its last position ([prompts, vocab]); with\n"
+         "                         --all-logits every position of every prompt, prompts in\n"
+         "                         order ([total prompt tokens, vocab]). With one prompt:\n"
+         "                         [1, vocab] or [positions, vocab]. Works with\n"
+         "                         --max-new-tokens 0 (prefill only).\n"
+         "  --all-logits           every position in --logits-out (default: off)\n"
+         "  --prompt TEXT, -p TEXT, --chat\n"
+         "                         not available yet (mvc-run does not use a tokenizer yet):\n"
+         "                         use --prompt-ids\n"
+         "\n"
+         "Program invocations: each --function starts an invocation; the --input flags after\n"
+         "it are its inputs, in order. Invocations run in order on one loaded model, so\n"
+         "states (KV caches) persist between them. Without --function, an artifact with a\n"
+         "single program runs it on the inputs. Output files (with --output-dir DIR), one\n"
+         "per program output:\n"
+         "  DIR/FUNCTION.OUTPUT.npy      if FUNCTION is invoked once\n"
+         "  DIR/FUNCTION.K.OUTPUT.npy    for its K-th invocation (K from 0) if invoked\n"
+         "                               more than once\n"
+         "Files are written only when every invocation succeeded. bf16 tensors are\n"
+         "stored and read as '<u2' (their bit patterns).\n"
+         "\n"
+         "invocation options:\n"
+         "  --function NAME        program to invoke (repeatable)\n"
+         "  --input FILE.npy       input of the current invocation (repeatable)\n"
+         "  --output-dir DIR       write outputs there (default: none; outputs are only\n"
+         "                         listed on stdout); created if missing\n"
+         "\n"
+         "common options:\n"
+         "  --device DEVICE        cpu (default: cpu; cuda:N and cuda-emu not yet)\n"
+         "  --threads N            threads of execution (default: 0 = all "
+      << ThreadPool::hardwareThreads()
+      << " hardware threads)\n"
+         "  --load-symbol NAME=N   override a load-time size, e.g. num_pages=256 KV pages\n"
+         "                         (repeatable; default: the artifact's values)\n"
+         "  --dump-schedule        print every program's schedule to stdout (default: off)\n"
+         "  --profile              per-step time table on stderr at exit (default: off)\n"
+         "  --verify               verify the weights checksum before running\n"
+         "                         (default: off; manifest and kernels are always checked)\n"
+         "  --help                 this text\n";
+}
+
+namespace {
+
+absl::StatusOr<std::vector<int32_t>> parseIds(const std::string &text) {
+  std::vector<int32_t> ids;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int32_t id;
+    if (!absl::SimpleAtoi(part, &id))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--prompt-ids expects comma-separated token ids (e.g. 2,10,11), got '", text, "'"));
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+template <typename T>
+absl::StatusOr<T> parseNumber(const std::string &flag, const std::string &text,
+                              const char *what) {
+  T value;
+  bool ok;
+  if constexpr (std::is_floating_point_v<T>)
+    ok = absl::SimpleAtod(text, &value);
+  else
+    ok = absl::SimpleAtoi(text, &value);
+  if (!ok)
+    return absl::InvalidArgumentError(absl::StrCat(flag, " expects ", what, ", got '", text, "'"));
+  return value;
+}
+
+} // namespace
+
+absl::StatusOr<Options> parseArgs(int argc, char **argv) {
+  Options options;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> generationFlags, invocationFlags; // as given, for mode checks
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::string value;
+    bool hasInlineValue = false;
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      value = arg.substr(arg.find('=') + 1);
+      arg = arg.substr(0, arg.find('='));
+      hasInlineValue = true;
+    }
+    auto takeValue = [&]() -> absl::StatusOr<std::string> {
+      if (hasInlineValue)
+        return value;
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
+      return args[++i];
+    };
+    auto flagOnly = [&]() -> absl::Status {
+      return hasInlineValue ? absl::InvalidArgumentError(arg + " takes no value")
+                            : absl::OkStatus();
+    };
+    if (arg == "--help" || arg == "-h") {
+      options.help = true;
+    } else if (arg == "--prompt" || arg == "-p" || arg == "--chat") {
+      return absl::InvalidArgumentError(
+          arg + ": mvc-run cannot use a tokenizer yet, so it cannot take text; use --prompt-ids");
+    } else if (arg == "--prompt-ids") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(std::vector<int32_t> ids, parseIds(text));
+      options.prompts.push_back(std::move(ids));
+    } else if (arg == "--max-new-tokens") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.maxNewTokens,
+                           parseNumber<int64_t>(arg, text, "an integer >= 0"));
+      generationFlags.push_back(arg);
+    } else if (arg == "--temperature") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.sampling.temperature, parseNumber<double>(arg, text, "a number"));
+      generationFlags.push_back(arg);
+    } else if (arg == "--top-k") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.sampling.topK, parseNumber<int32_t>(arg, text, "an integer"));
+      generationFlags.push_back(arg);
+    } else if (arg == "--top-p") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.sampling.topP, parseNumber<double>(arg, text, "a number"));
+      generationFlags.push_back(arg);
+    } else if (arg == "--min-p") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.sampling.minP, parseNumber<double>(arg, text, "a number"));
+      generationFlags.push_back(arg);
+    } else if (arg == "--seed") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.sampling.seed,
+                           parseNumber<uint64_t>(arg, text, "an integer >= 0"));
+      generationFlags.push_back(arg);
+    } else if (arg == "--print-ids") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.printIds = true;
+      generationFlags.push_back(arg);
+    } else if (arg == "--logits-out") {
+      MVC_ASSIGN_OR_RETURN(options.logitsOut, takeValue());
+      generationFlags.push_back(arg);
+    } else if (arg == "--all-logits") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.allLogits = true;
+      generationFlags.push_back(arg);
+    } else if (arg == "--function") {
+      MVC_ASSIGN_OR_RETURN(std::string name, takeValue());
+      options.invocations.push_back({name, {}});
+      invocationFlags.push_back(arg);
+    } else if (arg == "--input") {
+      MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
+      (options.invocations.empty() ? options.looseInputs : options.invocations.back().inputs)
+          .push_back(file);
+      invocationFlags.push_back(arg);
+    } else if (arg == "--output-dir") {
+      MVC_ASSIGN_OR_RETURN(options.outputDir, takeValue());
+      invocationFlags.push_back(arg);
+    } else if (arg == "--device") {
+      MVC_ASSIGN_OR_RETURN(options.device, takeValue());
+    } else if (arg == "--threads") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      if (!absl::SimpleAtoi(text, &options.threads) || options.threads < 0)
+        return absl::InvalidArgumentError("--threads expects an integer >= 0, got '" + text + "'");
+    } else if (arg == "--load-symbol") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      size_t eq = text.find('=');
+      int64_t number;
+      if (eq == std::string::npos || eq == 0 || !absl::SimpleAtoi(text.substr(eq + 1), &number))
+        return absl::InvalidArgumentError("--load-symbol expects NAME=INTEGER, got '" + text + "'");
+      options.loadSymbols.emplace_back(text.substr(0, eq), number);
+    } else if (arg == "--dump-schedule") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.dumpSchedule = true;
+    } else if (arg == "--profile") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.profile = true;
+    } else if (arg == "--verify") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.verify = true;
+    } else if (arg.rfind("-", 0) == 0 && arg != "-") {
+      return absl::InvalidArgumentError("unknown flag '" + arg + "' (see --help)");
+    } else if (options.artifact.empty()) {
+      options.artifact = arg;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg,
+                                                     "' (the artifact is '", options.artifact,
+                                                     "')"));
+    }
+  }
+  if (options.help)
+    return options;
+  if (options.artifact.empty())
+    return absl::InvalidArgumentError("no artifact given (usage: mvc-run ARTIFACT ...; see --help)");
+  if (options.generating() && !invocationFlags.empty())
+    return absl::InvalidArgumentError(absl::StrCat(
+        invocationFlags.front(), " runs programs on .npy files; it does not go with "
+        "--prompt-ids (generation)"));
+  if (!options.generating() && !generationFlags.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(generationFlags.front(), " needs --prompt-ids (generation)"));
+  if (options.allLogits && options.logitsOut.empty())
+    return absl::InvalidArgumentError("--all-logits needs --logits-out FILE.npy");
+  if (options.maxNewTokens < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-new-tokens expects an integer >= 0, got ", options.maxNewTokens));
+  MVC_RETURN_IF_ERROR(options.sampling.validate());
+  if (!options.looseInputs.empty() && !options.invocations.empty())
+    return absl::InvalidArgumentError(absl::StrCat("--input ", options.looseInputs.front(),
+                                                   " comes before any --function"));
+  return options;
+}
+
+} // namespace mvc::run

@@ -1,0 +1,56 @@
+//===- Options.h - mvc-run's command line ----------------------------------===//
+//
+// Two modes on one loaded model: program invocations (--function/--input, .npy in and out)
+// and generation (--prompt-ids, for language-model artifacts). --help documents both.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_TOOLS_MVC_RUN_OPTIONS_H
+#define MVC_TOOLS_MVC_RUN_OPTIONS_H
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/pipeline/Sampler.h"
+
+namespace mvc::run {
+
+struct Invocation {
+  std::string function;
+  std::vector<std::string> inputs;
+};
+
+struct Options {
+  std::string artifact;
+  // Program invocations.
+  std::vector<Invocation> invocations;
+  std::vector<std::string> looseInputs; // --input before any --function
+  std::string outputDir;
+  // Generation.
+  std::vector<std::vector<int32_t>> prompts; // one per --prompt-ids
+  int64_t maxNewTokens = 32;
+  SamplingOptions sampling;
+  bool printIds = false;
+  std::string logitsOut;
+  bool allLogits = false;
+  // Both.
+  std::string device = "cpu";
+  int threads = 0;
+  std::vector<std::pair<std::string, int64_t>> loadSymbols;
+  bool dumpSchedule = false;
+  bool profile = false;
+  bool verify = false;
+  bool help = false;
+
+  bool generating() const { return !prompts.empty(); }
+};
+
+/// Parses argv; errors are one line naming the flag.
+absl::StatusOr<Options> parseArgs(int argc, char **argv);
+void printHelp();
+
+} // namespace mvc::run
+
+#endif // MVC_TOOLS_MVC_RUN_OPTIONS_H
