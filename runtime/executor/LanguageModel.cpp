@@ -21,14 +21,13 @@ absl::Status fieldError(absl::string_view field, absl::string_view message) {
 }
 
 /// An integer field in [lo, hi].
-absl::StatusOr<int64_t> integerField(const Json &entry, const char *key, int64_t lo,
-                                     int64_t hi) {
+absl::StatusOr<int64_t> integerField(const Json &entry, const char *key, int64_t lo, int64_t hi) {
   auto it = entry.find(key);
   if (it == entry.end())
     return fieldError(key, "missing");
   if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi)
-    return fieldError(key, absl::StrCat("expected an integer in [", lo, ", ", hi, "], got ",
-                                        it->dump()));
+    return fieldError(
+        key, absl::StrCat("expected an integer in [", lo, ", ", hi, "], got ", it->dump()));
   return it->get<int64_t>();
 }
 
@@ -48,9 +47,8 @@ absl::Status checkProgram(const ProgramInfo &program, int64_t vocab) {
     const char *name;
     size_t rank;
   };
-  static constexpr Expected kInputs[] = {{"tokens", 1},      {"positions", 1},
-                                         {"block_table", 2}, {"row_offsets", 1},
-                                         {"cache_lens", 1},  {"logit_rows", 1}};
+  static constexpr Expected kInputs[] = {{"tokens", 1},      {"positions", 1},  {"block_table", 2},
+                                         {"row_offsets", 1}, {"cache_lens", 1}, {"logit_rows", 1}};
   std::string where = absl::StrCat("program '", program.name, "'");
   if (program.inputs.size() != std::size(kInputs))
     return fieldError("program", absl::StrCat(where, " has ", program.inputs.size(),
@@ -73,9 +71,9 @@ absl::Status checkProgram(const ProgramInfo &program, int64_t vocab) {
   if (logits->dtype != DType::F32 || logits->shape.size() != 2)
     return fieldError("program", absl::StrCat(where, " output 'logits' must be f32 of rank 2"));
   if (logits->shape[1].isConstant() && logits->shape[1].leaf().value != vocab)
-    return fieldError("vocab_size", absl::StrCat(vocab, " but program '", program.name,
-                                                 "' returns logits of width ",
-                                                 logits->shape[1].leaf().value));
+    return fieldError("vocab_size",
+                      absl::StrCat(vocab, " but program '", program.name,
+                                   "' returns logits of width ", logits->shape[1].leaf().value));
   return absl::OkStatus();
 }
 
@@ -117,9 +115,9 @@ parseLanguageModel(absl::string_view manifestText, const Manifest &manifest,
   for (size_t i = 0; i < eos->size(); ++i) {
     const Json &id = (*eos)[i];
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= info.vocabSize)
-      return fieldError(absl::StrCat("eos_token_ids[", i, "]"),
-                        absl::StrCat("expected a token id in [0, ", info.vocabSize, "), got ",
-                                     id.dump()));
+      return fieldError(
+          absl::StrCat("eos_token_ids[", i, "]"),
+          absl::StrCat("expected a token id in [0, ", info.vocabSize, "), got ", id.dump()));
     info.eosTokenIds.push_back(id.get<int32_t>());
   }
 

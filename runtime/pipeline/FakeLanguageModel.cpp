@@ -72,8 +72,7 @@ std::vector<int32_t> FakeLanguageModel::continuation(std::vector<int32_t> prompt
   return generated;
 }
 
-absl::Status writeFakeLanguageModel(const std::string &path,
-                                    const nlohmann::ordered_json &manifest,
+absl::Status writeFakeLanguageModel(const std::string &path, const nlohmann::ordered_json &manifest,
                                     const std::string &kernelsPath) {
   std::ifstream in(kernelsPath, std::ios::binary);
   if (!in)

@@ -37,8 +37,7 @@ struct FakeLanguageModel {
 
 /// Writes an artifact with `manifest` and the fake's kernels (the shared object at
 /// `kernelsPath`).
-absl::Status writeFakeLanguageModel(const std::string &path,
-                                    const nlohmann::ordered_json &manifest,
+absl::Status writeFakeLanguageModel(const std::string &path, const nlohmann::ordered_json &manifest,
                                     const std::string &kernelsPath);
 
 } // namespace mvc::testing

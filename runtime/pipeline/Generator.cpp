@@ -116,10 +116,9 @@ absl::Status Generator::checkPrompts(const std::vector<std::vector<int32_t>> &pr
                          " is outside the vocabulary [0, ", lm.vocabSize, ")"));
     int64_t length = static_cast<int64_t>(prompt.size());
     if (length > lm.maxPositions || maxNewTokens > lm.maxPositions - length)
-      return absl::InvalidArgumentError(
-          absl::StrCat("prompt ", b, ": ", length, " prompt tokens + ", maxNewTokens,
-                       " new tokens exceed the model's maximum of ", lm.maxPositions,
-                       " positions"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "prompt ", b, ": ", length, " prompt tokens + ", maxNewTokens,
+          " new tokens exceed the model's maximum of ", lm.maxPositions, " positions"));
     totalTokens += length;
     // The last new token is returned, never fed back: it takes no cache slot.
     int64_t cached = length + std::max<int64_t>(maxNewTokens - 1, 0);
@@ -130,21 +129,22 @@ absl::Status Generator::checkPrompts(const std::vector<std::vector<int32_t>> &pr
     return absl::InvalidArgumentError(
         absl::StrCat("the prompts hold ", totalTokens, " tokens, more than one call can take"));
   if (neededPages > pages.numFreePages())
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the batch needs ", neededPages, " KV pages of ", lm.pageSize, " tokens",
-        prompts.size() == 1 ? ""
-                            : absl::StrCat(" (per prompt: ", absl::StrJoin(pagesPerPrompt, ", "), ")"),
-        " for its prompts and max_new_tokens, but only ", pages.numFreePages(), " of the model's ",
-        pages.numPages(), " pages are free; load the model with more, e.g. --load-symbol num_pages=",
-        neededPages + pages.numPages() - pages.numFreePages()));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the batch needs ", neededPages, " KV pages of ", lm.pageSize, " tokens",
+                     prompts.size() == 1
+                         ? ""
+                         : absl::StrCat(" (per prompt: ", absl::StrJoin(pagesPerPrompt, ", "), ")"),
+                     " for its prompts and max_new_tokens, but only ", pages.numFreePages(),
+                     " of the model's ", pages.numPages(),
+                     " pages are free; load the model with more, e.g. --load-symbol num_pages=",
+                     neededPages + pages.numPages() - pages.numFreePages()));
   return absl::OkStatus();
 }
 
 absl::StatusOr<HostTensor> Generator::forward(const Batch &batch) {
   for (size_t s = 0; s < batch.sequences.size(); ++s)
-    MVC_RETURN_IF_ERROR(pages.reserve(batch.sequences[s],
-                                      batch.cacheLens[s] + batch.rowOffsets[s + 1] -
-                                          batch.rowOffsets[s]));
+    MVC_RETURN_IF_ERROR(pages.reserve(
+        batch.sequences[s], batch.cacheLens[s] + batch.rowOffsets[s + 1] - batch.rowOffsets[s]));
   MVC_ASSIGN_OR_RETURN(BlockTables tables, pages.exportBlockTables(batch.sequences));
   int64_t numSequences = static_cast<int64_t>(batch.sequences.size());
   HostTensor bySlot[] = {
@@ -196,8 +196,8 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
         sampler.sample({logits.dataAs<float>() + row * vocab, static_cast<size_t>(vocab)}, rngs[b]);
     if (!token.ok())
       return absl::Status(token.status().code(),
-                          absl::StrCat("prompt ", b, ", new token ", result.tokens[b].size(),
-                                       ": ", token.status().message()));
+                          absl::StrCat("prompt ", b, ", new token ", result.tokens[b].size(), ": ",
+                                       token.status().message()));
     result.tokens[b].push_back(*token);
     if (options.onToken)
       options.onToken(b, *token);

@@ -76,8 +76,6 @@ public:
   /// with logit_rows = all rows.
   absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts);
 
-  const LanguageModelInfo &info() const { return *languageModel; }
-
 private:
   Generator(Model &model, const LanguageModelInfo &info, KvPageTable pages,
             std::vector<size_t> inputOrder, size_t logitsOutput);

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "runtime/pipeline/FakeLanguageModel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/pipeline/FakeLanguageModel.h"
 
 namespace mvc {
 namespace {
@@ -106,7 +106,8 @@ TEST_F(GeneratorTest, StopsOnEosKeepsItAndDropsTheSequenceFromTheBatch) {
   std::vector<int32_t> firstStopped = fake.continuation(first, 10);
   std::vector<int32_t> secondStopped = fake.continuation(second, 10);
   ASSERT_EQ(firstStopped.back(), firstAlone[2]);
-  ASSERT_LT(firstStopped.size(), secondStopped.size()) << "pick prompts where the first stops first";
+  ASSERT_LT(firstStopped.size(), secondStopped.size())
+      << "pick prompts where the first stops first";
   load(fake);
   GenerationResult result = generate({first, second}, greedy(10));
   EXPECT_EQ(result.tokens[0], firstStopped);

@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "mvc/Runtime.h"
 #include "runtime/pipeline/FakeLanguageModel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 
 namespace mvc {
 namespace {
@@ -79,7 +79,9 @@ TEST_F(LanguageModelTest, RefusesBadFieldsNamingThem) {
   expectRefused(with([](auto &m) { m["language_model"]["vocab_size"] = 17; }),
                 "manifest: language_model.vocab_size: 17 but program 'forward' returns logits "
                 "of width 16");
-  expectRefused(with([](auto &m) { m["language_model"]["eos_token_ids"] = {1, 16}; }),
+  expectRefused(with([](auto &m) {
+                  m["language_model"]["eos_token_ids"] = {1, 16};
+                }),
                 "language_model.eos_token_ids[1]: expected a token id in [0, 16), got 16");
   expectRefused(with([](auto &m) { m["language_model"].erase("eos_token_ids"); }),
                 "language_model.eos_token_ids: expected an array of token ids");

@@ -17,9 +17,11 @@ absl::Status SamplingOptions::validate() const {
   if (topK < 0)
     return absl::InvalidArgumentError(absl::StrCat("top-k must be >= 0 (0 = off), got ", topK));
   if (!(topP > 0 && topP <= 1))
-    return absl::InvalidArgumentError(absl::StrCat("top-p must be in (0, 1] (1 = off), got ", topP));
+    return absl::InvalidArgumentError(
+        absl::StrCat("top-p must be in (0, 1] (1 = off), got ", topP));
   if (!(minP >= 0 && minP <= 1))
-    return absl::InvalidArgumentError(absl::StrCat("min-p must be in [0, 1] (0 = off), got ", minP));
+    return absl::InvalidArgumentError(
+        absl::StrCat("min-p must be in [0, 1] (0 = off), got ", minP));
   if (greedy() && (topK != 0 || topP != 1 || minP != 0))
     return absl::InvalidArgumentError(
         "top-k, top-p and min-p only apply when sampling: set a temperature > 0 (e.g. 1; "
@@ -110,8 +112,7 @@ Sampler::candidates(absl::Span<const float> logits) const {
   if (config.topP < 1) {
     // Most likely first; among equal ones the lower index first (kept longest).
     std::sort(kept.begin(), kept.end(), [](const Candidate &a, const Candidate &b) {
-      return a.probability != b.probability ? a.probability > b.probability
-                                            : a.token < b.token;
+      return a.probability != b.probability ? a.probability > b.probability : a.token < b.token;
     });
     // Walk up from the least likely: drop while the ascending cumulative <= 1 - p.
     double cumulative = 0;

@@ -26,8 +26,7 @@ Sampler sampler(SamplingOptions options) {
   return *created;
 }
 
-SamplingOptions sampling(double temperature, int32_t topK = 0, double topP = 1,
-                         double minP = 0) {
+SamplingOptions sampling(double temperature, int32_t topK = 0, double topP = 1, double minP = 0) {
   SamplingOptions options;
   options.temperature = temperature;
   options.topK = topK;
@@ -74,11 +73,9 @@ TEST(SamplerTest, RejectsNanAndInfiniteLogits) {
               HasSubstr("token 1 is NaN"));
   EXPECT_THAT(sampler(sampling(1)).sample(std::vector<float>{INFINITY, 0}, rng).status().message(),
               HasSubstr("token 0 is +inf"));
-  EXPECT_THAT(sampler(sampling(1))
-                  .sample(std::vector<float>{-INFINITY, -INFINITY}, rng)
-                  .status()
-                  .message(),
-              HasSubstr("no token has a finite logit"));
+  EXPECT_THAT(
+      sampler(sampling(1)).sample(std::vector<float>{-INFINITY, -INFINITY}, rng).status().message(),
+      HasSubstr("no token has a finite logit"));
 }
 
 TEST(SamplerTest, TemperatureScalesTheLogits) {
@@ -183,8 +180,8 @@ TEST(SamplerTest, SequenceRngStreamIsPinned) {
   // What --seed promises across runs, builds and standard libraries: mt19937_64 seeded by
   // seed_seq{seed lo, seed hi, index lo, index hi}, the top 53 bits of each output.
   SequenceRng rng(42, 1);
-  for (double expected : {0x1.ad0ce6072f315p-1, 0x1.cbbba3acfed64p-1, 0x1.4d69ef49ad768p-2,
-                          0x1.9a7bad07b24a2p-2})
+  for (double expected :
+       {0x1.ad0ce6072f315p-1, 0x1.cbbba3acfed64p-1, 0x1.4d69ef49ad768p-2, 0x1.9a7bad07b24a2p-2})
     EXPECT_EQ(rng.uniform(), expected);
 }
 

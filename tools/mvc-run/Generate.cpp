@@ -28,9 +28,8 @@ void printStats(const GenerationResult &result) {
         eos ? absl::StrCat("EOS id ", result.tokens[b].back()) : "--max-new-tokens");
   }
   const GenerationStats &stats = result.stats;
-  std::cerr << absl::StrFormat("prefill: %d tokens in %.4f s (%.1f tokens/s)\n",
-                               stats.promptTokens, stats.prefillSeconds,
-                               stats.prefillTokensPerSecond());
+  std::cerr << absl::StrFormat("prefill: %d tokens in %.4f s (%.1f tokens/s)\n", stats.promptTokens,
+                               stats.prefillSeconds, stats.prefillTokensPerSecond());
   std::cerr << absl::StrFormat("decode: %d tokens in %d steps, %.4f s (%.1f tokens/s)\n",
                                stats.decodeTokens, stats.decodeSteps, stats.decodeSeconds,
                                stats.decodeTokensPerSecond());
@@ -75,8 +74,8 @@ absl::Status generate(const Options &options, Model &model) {
     model.printProfile(std::cerr);
   if (!options.logitsOut.empty()) {
     const HostTensor &logits = result->promptLogits;
-    MVC_RETURN_IF_ERROR(writeNpy(options.logitsOut, logits.dtype(), logits.shape(),
-                                 logits.data(), logits.byteSize()));
+    MVC_RETURN_IF_ERROR(writeNpy(options.logitsOut, logits.dtype(), logits.shape(), logits.data(),
+                                 logits.byteSize()));
   }
   return absl::OkStatus();
 }

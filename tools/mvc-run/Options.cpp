@@ -104,8 +104,7 @@ absl::StatusOr<std::vector<int32_t>> parseIds(const std::string &text) {
 }
 
 template <typename T>
-absl::StatusOr<T> parseNumber(const std::string &flag, const std::string &text,
-                              const char *what) {
+absl::StatusOr<T> parseNumber(const std::string &flag, const std::string &text, const char *what) {
   T value;
   bool ok;
   if constexpr (std::is_floating_point_v<T>)
@@ -159,7 +158,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       generationFlags.push_back(arg);
     } else if (arg == "--temperature") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
-      MVC_ASSIGN_OR_RETURN(options.sampling.temperature, parseNumber<double>(arg, text, "a number"));
+      MVC_ASSIGN_OR_RETURN(options.sampling.temperature,
+                           parseNumber<double>(arg, text, "a number"));
       generationFlags.push_back(arg);
     } else if (arg == "--top-k") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
@@ -228,19 +228,19 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
     } else if (options.artifact.empty()) {
       options.artifact = arg;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg,
-                                                     "' (the artifact is '", options.artifact,
-                                                     "')"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected argument '", arg, "' (the artifact is '", options.artifact, "')"));
     }
   }
   if (options.help)
     return options;
   if (options.artifact.empty())
-    return absl::InvalidArgumentError("no artifact given (usage: mvc-run ARTIFACT ...; see --help)");
+    return absl::InvalidArgumentError(
+        "no artifact given (usage: mvc-run ARTIFACT ...; see --help)");
   if (options.generating() && !invocationFlags.empty())
-    return absl::InvalidArgumentError(absl::StrCat(
-        invocationFlags.front(), " runs programs on .npy files; it does not go with "
-        "--prompt-ids (generation)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(invocationFlags.front(), " runs programs on .npy files; it does not go with "
+                                              "--prompt-ids (generation)"));
   if (!options.generating() && !generationFlags.empty())
     return absl::InvalidArgumentError(
         absl::StrCat(generationFlags.front(), " needs --prompt-ids (generation)"));
@@ -251,8 +251,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
         absl::StrCat("--max-new-tokens expects an integer >= 0, got ", options.maxNewTokens));
   MVC_RETURN_IF_ERROR(options.sampling.validate());
   if (!options.looseInputs.empty() && !options.invocations.empty())
-    return absl::InvalidArgumentError(absl::StrCat("--input ", options.looseInputs.front(),
-                                                   " comes before any --function"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--input ", options.looseInputs.front(), " comes before any --function"));
   return options;
 }
 

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "absl/strings/str_join.h"
-#include "gtest/gtest.h"
 #include "runtime/executor/TestArtifact.h"
 #include "runtime/pipeline/FakeLanguageModel.h"
 #include "runtime/util/Npy.h"
+#include "gtest/gtest.h"
 
 namespace mvc {
 namespace {
@@ -82,9 +82,9 @@ TEST_F(MvcRunGenerateTest, OnePromptPrintsItsIdsAsTheOnlyLineAndStatsOnStderr) {
     Result result = run(std::string("--prompt-ids 2,5,7 --max-new-tokens 10") + extra);
     ASSERT_EQ(result.exitCode, 0) << result.err;
     EXPECT_EQ(result.out, ids({2, 5, 7}, 10) + "\n");
-    for (const char *line : {"prompt 0: 10 new tokens, stopped at --max-new-tokens\n",
-                             "prefill: 3 tokens in ", "decode: 9 tokens in 9 steps, ",
-                             "time to first token: "})
+    for (const char *line :
+         {"prompt 0: 10 new tokens, stopped at --max-new-tokens\n", "prefill: 3 tokens in ",
+          "decode: 9 tokens in 9 steps, ", "time to first token: "})
       EXPECT_NE(result.err.find(line), std::string::npos) << line << " in " << result.err;
   }
   // The default is 32 new tokens.
@@ -96,8 +96,8 @@ TEST_F(MvcRunGenerateTest, ABatchPrintsOneLinePerPromptLikeEachAlone) {
   Result batch = run("--prompt-ids 2,9,4,4,1,3 --prompt-ids 2 --prompt-ids=2,13,7 "
                      "--max-new-tokens 12 --print-ids");
   ASSERT_EQ(batch.exitCode, 0) << batch.err;
-  EXPECT_EQ(batch.out, ids({2, 9, 4, 4, 1, 3}, 12) + "\n" + ids({2}, 12) + "\n" +
-                           ids({2, 13, 7}, 12) + "\n");
+  EXPECT_EQ(batch.out,
+            ids({2, 9, 4, 4, 1, 3}, 12) + "\n" + ids({2}, 12) + "\n" + ids({2, 13, 7}, 12) + "\n");
   EXPECT_EQ(run("--prompt-ids 2 --max-new-tokens 12").out, ids({2}, 12) + "\n");
   EXPECT_NE(batch.err.find("prefill: 10 tokens in "), std::string::npos) << batch.err;
 }
@@ -141,7 +141,8 @@ TEST_F(MvcRunGenerateTest, LogitsOutHoldsTheLastOrEveryPromptPosition) {
     const float *values = reinterpret_cast<const float *>(logits->data.data());
     for (size_t r = 0; r < rows.size(); ++r)
       for (int v = 0; v < 16; ++v)
-        EXPECT_EQ(values[r * 16 + v], v == fake.next(rows[r]) ? 1.0f : 0.0f) << args << " row " << r;
+        EXPECT_EQ(values[r * 16 + v], v == fake.next(rows[r]) ? 1.0f : 0.0f)
+            << args << " row " << r;
     fs::remove(file);
   };
   expectLogits("--prompt-ids 2,5,7 --max-new-tokens 4", {{2, 5, 7}});
