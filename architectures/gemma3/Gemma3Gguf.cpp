@@ -1,0 +1,209 @@
+//===- Gemma3Gguf.cpp - a gemma3 GGUF as an HF Gemma 3 checkpoint ---------===//
+#include "architectures/gemma3/Gemma3Gguf.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/util/StatusMacros.h"
+#include "runtime/weights/GgufDequant.h"
+
+namespace mvc {
+
+namespace {
+
+/// GGUF per-layer tensor names (blk.N.<name>.weight) and their HF names under
+/// model.layers.N.
+struct LayerName {
+  const char *gguf, *hf;
+};
+constexpr LayerName kLayerNames[] = {
+    {"attn_norm", "input_layernorm"},
+    {"attn_q", "self_attn.q_proj"},
+    {"attn_k", "self_attn.k_proj"},
+    {"attn_v", "self_attn.v_proj"},
+    {"attn_output", "self_attn.o_proj"},
+    {"attn_q_norm", "self_attn.q_norm"},
+    {"attn_k_norm", "self_attn.k_norm"},
+    {"post_attention_norm", "post_attention_layernorm"},
+    {"ffn_norm", "pre_feedforward_layernorm"},
+    {"ffn_gate", "mlp.gate_proj"},
+    {"ffn_up", "mlp.up_proj"},
+    {"ffn_down", "mlp.down_proj"},
+    {"post_ffw_norm", "post_feedforward_layernorm"},
+};
+
+constexpr int kControlTokenType = 3; // llama.cpp's LLAMA_TOKEN_TYPE_CONTROL
+
+/// The shortest decimal that reads back as the same float (1e-06, not 9.99999997e-07),
+/// as a double: config.json then says what the model card says.
+double shortestDecimal(float value) {
+  char text[32];
+  auto result = std::to_chars(text, text + sizeof(text), value);
+  *result.ptr = '\0';
+  return std::strtod(text, nullptr);
+}
+
+/// Reads optional metadata: absent keys give the fallback, present ones must have the type.
+struct Metadata {
+  const GgufReader &reader;
+  absl::StatusOr<uint64_t> uint(const std::string &key) const { return reader.getUInt(key); }
+  absl::StatusOr<uint64_t> uint(const std::string &key, uint64_t fallback) const {
+    return reader.find(key) ? reader.getUInt(key) : fallback;
+  }
+  absl::StatusOr<double> number(const std::string &key, double fallback) const {
+    return reader.find(key) ? reader.getFloat(key) : fallback;
+  }
+};
+
+bool isNorm(absl::string_view ggufName) { return absl::EndsWith(ggufName, "norm.weight"); }
+
+} // namespace
+
+std::string gemma3HfName(const std::string &ggufName) {
+  if (ggufName == "token_embd.weight") return "model.embed_tokens.weight";
+  if (ggufName == "output_norm.weight") return "model.norm.weight";
+  if (ggufName == "output.weight") return "lm_head.weight";
+  absl::string_view rest = ggufName;
+  if (!absl::ConsumePrefix(&rest, "blk.") || !absl::ConsumeSuffix(&rest, ".weight")) return "";
+  size_t dot = rest.find('.');
+  uint32_t layer = 0;
+  if (dot == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, dot), &layer) ||
+      absl::StrCat(layer) != rest.substr(0, dot))
+    return "";
+  for (const LayerName &n : kLayerNames)
+    if (rest.substr(dot + 1) == n.gguf)
+      return absl::StrCat("model.layers.", layer, ".", n.hf, ".weight");
+  return "";
+}
+
+absl::StatusOr<Gemma3GgufImport> Gemma3GgufImport::fromGguf(const GgufReader &reader) {
+  const std::string &path = reader.path();
+  auto invalid = [&](const std::string &what) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+  };
+  MVC_ASSIGN_OR_RETURN(absl::string_view arch, reader.getString("general.architecture"));
+  if (arch != "gemma3")
+    return invalid(absl::StrCat("unsupported GGUF architecture '", arch,
+                                "' (mvc imports gemma3 here)"));
+
+  Gemma3GgufImport result(reader);
+  for (const GgufTensor &t : reader.tensors()) {
+    if (!canDequantize(t.type))
+      return absl::UnimplementedError(absl::StrCat(path, ": unsupported GGUF tensor type ",
+                                                   ggmlTypeName(t.type), " in '", t.name, "'"));
+    std::string hf = gemma3HfName(t.name);
+    if (hf.empty())
+      return invalid(absl::StrCat("tensor '", t.name, "' has no Gemma 3 counterpart"));
+    result.names.emplace(hf, t.name);
+  }
+
+  Metadata m{reader};
+  MVC_ASSIGN_OR_RETURN(uint64_t hidden, m.uint("gemma3.embedding_length"));
+  MVC_ASSIGN_OR_RETURN(uint64_t layers, m.uint("gemma3.block_count"));
+  MVC_ASSIGN_OR_RETURN(uint64_t ffn, m.uint("gemma3.feed_forward_length"));
+  MVC_ASSIGN_OR_RETURN(uint64_t heads, m.uint("gemma3.attention.head_count"));
+  MVC_ASSIGN_OR_RETURN(uint64_t kvHeads, m.uint("gemma3.attention.head_count_kv", heads));
+  if (heads == 0 || hidden == 0)
+    return invalid("gemma3.embedding_length and gemma3.attention.head_count must be positive");
+  MVC_ASSIGN_OR_RETURN(uint64_t headDim, m.uint("gemma3.attention.key_length", hidden / heads));
+  MVC_ASSIGN_OR_RETURN(uint64_t valueDim, m.uint("gemma3.attention.value_length", headDim));
+  if (valueDim != headDim)
+    return invalid(absl::StrCat("gemma3.attention.value_length ", valueDim,
+                                " differs from key_length ", headDim));
+  MVC_ASSIGN_OR_RETURN(double eps, reader.getFloat("gemma3.attention.layer_norm_rms_epsilon"));
+  MVC_ASSIGN_OR_RETURN(uint64_t window, m.uint("gemma3.attention.sliding_window"));
+  MVC_ASSIGN_OR_RETURN(uint64_t context, m.uint("gemma3.context_length"));
+  MVC_ASSIGN_OR_RETURN(double theta, m.number("gemma3.rope.freq_base", 1e6));
+  MVC_ASSIGN_OR_RETURN(double thetaLocal, m.number("gemma3.rope.freq_base_swa", 10000.0));
+  MVC_ASSIGN_OR_RETURN(uint64_t bos, m.uint("tokenizer.ggml.bos_token_id", 2));
+  MVC_ASSIGN_OR_RETURN(uint64_t eos, m.uint("tokenizer.ggml.eos_token_id", 1));
+  MVC_ASSIGN_OR_RETURN(uint64_t pad, m.uint("tokenizer.ggml.padding_token_id", 0));
+
+  const GgufTensor *embed = reader.tensor("token_embd.weight");
+  if (!embed || embed->dims.size() != 2 || uint64_t(embed->dims[0]) != hidden)
+    return invalid(absl::StrCat("expected a tensor 'token_embd.weight' of dims {", hidden,
+                                ", vocab}"));
+  for (uint64_t i = 0; i < layers; ++i)
+    for (const LayerName &n : kLayerNames)
+      if (!reader.tensor(absl::StrCat("blk.", i, ".", n.gguf, ".weight")))
+        return invalid(absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (",
+                                    layers, " layers)"));
+  if (!reader.tensor("output_norm.weight"))
+    return invalid("no tensor 'output_norm.weight'");
+  if (result.names.size() != 2 + layers * std::size(kLayerNames) +
+                                  (reader.tensor("output.weight") ? 1 : 0))
+    return invalid(absl::StrCat("holds tensors of layers beyond gemma3.block_count ", layers));
+
+  OrderedJson &c = result.configJson;
+  c["architectures"] = {"Gemma3ForCausalLM"};
+  c["model_type"] = "gemma3_text";
+  c["vocab_size"] = embed->dims[1];
+  c["hidden_size"] = hidden;
+  c["intermediate_size"] = ffn;
+  c["num_hidden_layers"] = layers;
+  c["num_attention_heads"] = heads;
+  c["num_key_value_heads"] = kvHeads;
+  c["head_dim"] = headDim;
+  c["rms_norm_eps"] = shortestDecimal(float(eps));
+  // llama.cpp scales queries by head_dim^-0.5, except for the 27B model (hidden / heads),
+  // whose HF config says query_pre_attn_scalar 168; the GGUF does not store it.
+  c["query_pre_attn_scalar"] = hidden == 5376 && layers == 62 ? hidden / heads : headDim;
+  c["sliding_window"] = window;
+  c["sliding_window_pattern"] = 6;
+  c["rope_theta"] = theta;
+  c["rope_local_base_freq"] = thetaLocal;
+  c["max_position_embeddings"] = context;
+  c["hidden_activation"] = "gelu_pytorch_tanh";
+  c["attention_bias"] = false;
+  c["tie_word_embeddings"] = reader.tensor("output.weight") == nullptr;
+  c["bos_token_id"] = bos;
+  c["eos_token_id"] = eos;
+  c["pad_token_id"] = pad;
+  c["torch_dtype"] = "float32";
+  if (reader.find("gemma3.rope.scaling.type")) {
+    MVC_ASSIGN_OR_RETURN(absl::string_view type, reader.getString("gemma3.rope.scaling.type"));
+    if (type != "none") {
+      MVC_ASSIGN_OR_RETURN(double factor, reader.getFloat("gemma3.rope.scaling.factor"));
+      c["rope_scaling"] = {{"rope_type", std::string(type)}, {"factor", factor}};
+    }
+  }
+
+  // Generation stops on EOS and on the chat turn's end, as HF's generation_config.json has it.
+  std::set<int64_t> stops = {int64_t(eos)};
+  if (reader.find("tokenizer.ggml.tokens") && reader.find("tokenizer.ggml.token_type")) {
+    MVC_ASSIGN_OR_RETURN(auto tokens, reader.getStringArray("tokenizer.ggml.tokens"));
+    MVC_ASSIGN_OR_RETURN(auto types, reader.getIntArray("tokenizer.ggml.token_type"));
+    for (size_t i = 0; i < tokens.size() && i < types.size(); ++i)
+      if (tokens[i] == "<end_of_turn>" && types[i] == kControlTokenType)
+        stops.insert(int64_t(i));
+  }
+  result.generationJson["eos_token_id"] = std::vector<int64_t>(stops.begin(), stops.end());
+  return result;
+}
+
+absl::StatusOr<const GgufTensor *> Gemma3GgufImport::find(const std::string &hfName) const {
+  auto it = names.find(hfName);
+  if (it == names.end())
+    return absl::NotFoundError(absl::StrCat(reader->path(), ": no tensor for '", hfName, "'"));
+  return reader->tensor(it->second);
+}
+
+absl::StatusOr<std::vector<int64_t>> Gemma3GgufImport::shape(const std::string &hfName) const {
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  return t->hfShape();
+}
+
+absl::StatusOr<std::vector<float>> Gemma3GgufImport::readAsF32(const std::string &hfName) const {
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  MVC_ASSIGN_OR_RETURN(std::vector<float> values, reader->readAsF32(t->name));
+  if (isNorm(t->name))
+    for (float &v : values) v -= 1.0f;
+  return values;
+}
+
+} // namespace mvc
