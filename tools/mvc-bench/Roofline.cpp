@@ -1,0 +1,88 @@
+//===- Roofline.cpp - the machine's limits, measured in the same run -----===//
+//
+// Not a model kernel: these loops measure the machine so benchmark numbers can be given
+// as fractions of what it can do. Compiled with the tool's flags (-O3, the host ISA via
+// GCC's target attribute for the FMA loop).
+//
+//===----------------------------------------------------------------------===//
+#include "tools/mvc-bench/Roofline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace mvc {
+namespace {
+
+double seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+/// Best of 5 triads over 3 × 64 MB per thread.
+double triad(int threads) {
+  const size_t n = size_t(16) << 20;
+  std::vector<std::vector<float>> a(threads, std::vector<float>(n, 1.0f)), b = a, c = a;
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        float *x = a[t].data();
+        const float *y = b[t].data(), *z = c[t].data();
+        for (size_t i = 0; i < n; ++i) x[i] = y[i] + 1.5f * z[i];
+      });
+    for (auto &th : pool) th.join();
+    best = std::min(best, seconds(t0, std::chrono::steady_clock::now()));
+  }
+  return 3.0 * n * sizeof(float) * threads / best / 1e9;
+}
+
+/// 16 independent 16-lane FMA chains per thread (enough to cover the FMA latency).
+__attribute__((target("avx512f"))) double fmaLoopAvx512(long iterations) {
+  typedef float v16 __attribute__((vector_size(64)));
+  v16 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = (v16){} + float(i);
+  v16 m = (v16){} + 0.9999f, s = (v16){} + 0.0001f;
+  for (long it = 0; it < iterations; ++it)
+    for (int i = 0; i < 16; ++i) acc[i] = acc[i] * m + s;
+  float sum = 0;
+  for (int i = 0; i < 16; ++i) sum += acc[i][0];
+  return sum;
+}
+
+__attribute__((target("avx2,fma"))) double fmaLoopAvx2(long iterations) {
+  typedef float v8 __attribute__((vector_size(32)));
+  v8 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = (v8){} + float(i);
+  v8 m = (v8){} + 0.9999f, s = (v8){} + 0.0001f;
+  for (long it = 0; it < iterations; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = acc[i] * m + s;
+  float sum = 0;
+  for (int i = 0; i < 12; ++i) sum += acc[i][0];
+  return sum;
+}
+
+double fmaPeak(int threads) {
+  bool avx512 = __builtin_cpu_supports("avx512f");
+  const long iterations = 20'000'000;
+  double flopsPerThread = avx512 ? 2.0 * 16 * 16 * iterations : 2.0 * 8 * 12 * iterations;
+  double best = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    std::vector<double> sink(threads);
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] { sink[t] = avx512 ? fmaLoopAvx512(iterations) : fmaLoopAvx2(iterations); });
+    for (auto &th : pool) th.join();
+    best = std::min(best, seconds(t0, std::chrono::steady_clock::now()));
+  }
+  return flopsPerThread * threads / best / 1e9;
+}
+
+} // namespace
+
+Roofline measureRoofline(int threads) { return {triad(threads), fmaPeak(threads)}; }
+
+} // namespace mvc

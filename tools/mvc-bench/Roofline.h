@@ -1,0 +1,17 @@
+//===- Roofline.h - the machine's limits, measured in the same run -*- C++ -*-===//
+#ifndef MVC_TOOLS_MVC_BENCH_ROOFLINE_H
+#define MVC_TOOLS_MVC_BENCH_ROOFLINE_H
+
+namespace mvc {
+
+struct Roofline {
+  double triadGBps = 0;       // a[i] = b[i] + s * c[i] over arrays far larger than the caches
+  double f32Gflops = 0;       // register-resident FMAs, all threads
+};
+
+/// Measures with `threads` threads (the bench's own threads, not the model's pool).
+Roofline measureRoofline(int threads);
+
+} // namespace mvc
+
+#endif

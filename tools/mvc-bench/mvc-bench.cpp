@@ -1,0 +1,287 @@
+//===- mvc-bench.cpp - prefill/decode throughput of a language-model artifact --===//
+//
+// Drives the artifact's `forward` program directly (FORMAT.md "Language-model
+// artifacts"), so the numbers are the model's and not the sampler's, and generation
+// never stops early on an EOS a random-weight model happens to produce. Sequence b of a
+// batch owns the contiguous pages [b * P, (b + 1) * P).
+//
+//===----------------------------------------------------------------------===//
+#include "mvc/Runtime.h"
+#include "runtime/artifact/ArtifactReader.h"
+#include "tools/mvc-bench/Roofline.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <sys/resource.h>
+
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+namespace mvc {
+namespace {
+
+struct Options {
+  std::string artifact;
+  int threads = 0;
+  std::vector<int64_t> promptLengths = {128, 512, 2048};
+  std::vector<int64_t> decodeBatches = {1, 4, 16};
+  int64_t decodeContext = 512;
+  int64_t decodeSteps = 16;
+  int reps = 3;
+  bool roofline = false;
+  std::string jsonPath;
+};
+
+[[noreturn]] void die(const std::string &message) {
+  std::cerr << "mvc-bench: error: " << message << "\n";
+  std::exit(1);
+}
+
+std::vector<int64_t> parseList(const std::string &text, const char *flag) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char *end = nullptr;
+    long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end || v <= 0) die(std::string(flag) + " expects positive integers, got '" + text + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+
+void usage() {
+  std::cout << "usage: mvc-bench ARTIFACT [options]\n"
+               "Prefill and decode throughput of a language-model artifact, as a table on\n"
+               "stdout (and JSON with --json).\n"
+               "  --threads N            threads (default: 0 = all hardware threads)\n"
+               "  --prompt-lengths L,..  prefill prompt lengths (default: 128,512,2048)\n"
+               "  --decode-batches B,..  decode batch sizes (default: 1,4,16)\n"
+               "  --decode-context N     tokens in each sequence's cache when decoding (default: 512)\n"
+               "  --decode-steps N       timed decode steps per batch size (default: 16)\n"
+               "  --reps N               prefill repetitions, the median is reported (default: 3)\n"
+               "  --roofline             also measure memory bandwidth and FMA peak, and report\n"
+               "                         decode as a fraction of bandwidth, prefill of peak\n"
+               "  --json FILE            write the results as JSON (default: none)\n"
+               "  --help                 this text\n";
+}
+
+Options parseOptions(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") { usage(); std::exit(0); }
+    else if (a == "--threads") o.threads = int(parseList(value(), "--threads")[0]);
+    else if (a == "--prompt-lengths") o.promptLengths = parseList(value(), "--prompt-lengths");
+    else if (a == "--decode-batches") o.decodeBatches = parseList(value(), "--decode-batches");
+    else if (a == "--decode-context") o.decodeContext = parseList(value(), "--decode-context")[0];
+    else if (a == "--decode-steps") o.decodeSteps = parseList(value(), "--decode-steps")[0];
+    else if (a == "--reps") o.reps = int(parseList(value(), "--reps")[0]);
+    else if (a == "--roofline") o.roofline = true;
+    else if (a == "--json") o.jsonPath = value();
+    else if (!a.empty() && a[0] == '-') die("unknown option '" + a + "' (see --help)");
+    else if (o.artifact.empty()) o.artifact = a;
+    else die("more than one artifact");
+  }
+  if (o.artifact.empty()) { usage(); std::exit(1); }
+  return o;
+}
+
+HostTensor i32Tensor(const std::vector<int32_t> &values, std::vector<int64_t> shape) {
+  auto t = HostTensor::fromBytes(DType::I32, std::move(shape), values.data(), values.size() * 4);
+  if (!t.ok()) die(std::string(t.status().message()));
+  return std::move(*t);
+}
+
+/// One forward call over `batch` sequences: sequence b adds tokens[b] at positions
+/// past[b]..; returns the seconds the call took.
+class ForwardDriver {
+public:
+  ForwardDriver(Model &model, const LanguageModelInfo &lm, int64_t pagesPerSequence)
+      : model(model), lm(lm), pagesPerSequence(pagesPerSequence) {
+    for (const ProgramSignature &p : model.programs())
+      if (p.name == lm.program)
+        for (const TensorSignature &t : p.inputs) inputNames.push_back(t.name);
+  }
+
+  double run(const std::vector<int64_t> &newTokens, const std::vector<int64_t> &past) {
+    size_t batch = newTokens.size();
+    std::vector<int32_t> tokens, positions, table, offsets{0}, lens, rows;
+    for (size_t b = 0; b < batch; ++b) {
+      for (int64_t i = 0; i < newTokens[b]; ++i) {
+        tokens.push_back(int32_t(3 + (b * 7919 + (past[b] + i) * 104729) % (lm.vocabSize - 3)));
+        positions.push_back(int32_t(past[b] + i));
+      }
+      for (int64_t p = 0; p < pagesPerSequence; ++p) table.push_back(int32_t(b * pagesPerSequence + p));
+      offsets.push_back(int32_t(tokens.size()));
+      lens.push_back(int32_t(past[b]));
+      rows.push_back(int32_t(tokens.size() - 1));
+    }
+    std::map<std::string, HostTensor> byName;
+    int64_t t = tokens.size(), n = batch;
+    byName["tokens"] = i32Tensor(tokens, {t});
+    byName["positions"] = i32Tensor(positions, {t});
+    byName["block_table"] = i32Tensor(table, {int64_t(batch), pagesPerSequence});
+    byName["row_offsets"] = i32Tensor(offsets, {int64_t(batch + 1)});
+    byName["cache_lens"] = i32Tensor(lens, {int64_t(batch)});
+    byName["logit_rows"] = i32Tensor(rows, {n});
+    std::vector<HostTensor> inputs;
+    for (const std::string &name : inputNames) inputs.push_back(std::move(byName.at(name)));
+    auto start = Clock::now();
+    auto out = model.execute(lm.program, std::move(inputs));
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!out.ok()) die(std::string(out.status().message()));
+    return seconds;
+  }
+
+private:
+  Model &model;
+  const LanguageModelInfo &lm;
+  int64_t pagesPerSequence;
+  std::vector<std::string> inputNames;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// Bytes a decode step reads for its weights: every matmul weight (packed layouts);
+/// embedding tables are only read a row per token.
+struct ModelBytes {
+  double matmulWeightBytes = 0, matmulParams = 0, headParams = 0, kvBytesPerToken = 0;
+};
+
+ModelBytes modelBytes(const std::string &path, const LanguageModelInfo &lm) {
+  auto reader = ArtifactReader::open(path);
+  if (!reader.ok()) die(std::string(reader.status().message()));
+  ModelBytes m;
+  for (const WeightInfo &w : (*reader)->manifest().weights) {
+    if (w.layout.rfind("packed", 0) != 0) continue;
+    double params = double(w.shape[0]) * double(w.shape[1]);
+    m.matmulWeightBytes += double(w.size);
+    m.matmulParams += params;
+    if (w.shape[0] == lm.vocabSize) m.headParams += params;
+  }
+  for (const TensorInfo &s : (*reader)->manifest().states) {
+    double perPage = double(dtypeSize(s.dtype));
+    for (size_t i = 1; i < s.shape.size(); ++i) {
+      perPage *= s.shape[i].isConstant() ? double(s.shape[i].leaf().value) : 0.0;
+    }
+    m.kvBytesPerToken += perPage / lm.pageSize;
+  }
+  return m;
+}
+
+} // namespace
+} // namespace mvc
+
+int main(int argc, char **argv) {
+  using namespace mvc;
+  Options o = parseOptions(argc, argv);
+  int64_t longest = std::max(*std::max_element(o.promptLengths.begin(), o.promptLengths.end()),
+                             o.decodeContext + o.decodeSteps);
+  int64_t maxBatch = *std::max_element(o.decodeBatches.begin(), o.decodeBatches.end());
+
+  auto loadStart = Clock::now();
+  auto session = Session::create({"cpu", o.threads});
+  if (!session.ok()) die(std::string(session.status().message()));
+  // Pages: enough for the largest decode batch at full context, or the longest prompt.
+  auto probe = (*session)->load(o.artifact);
+  if (!probe.ok()) die(std::string(probe.status().message()));
+  const LanguageModelInfo *probeLm = (*probe)->languageModel();
+  if (!probeLm) die(o.artifact + " is not a language-model artifact");
+  int64_t pagesPerSequence = (longest + probeLm->pageSize - 1) / probeLm->pageSize;
+  probe->reset();
+  loadStart = Clock::now();
+  LoadOptions load;
+  load.loadSymbols.push_back({"num_pages", pagesPerSequence * maxBatch});
+  auto model = (*session)->load(o.artifact, load);
+  if (!model.ok()) die(std::string(model.status().message()));
+  double loadSeconds = std::chrono::duration<double>(Clock::now() - loadStart).count();
+  const LanguageModelInfo &lm = *(*model)->languageModel();
+  ForwardDriver driver(**model, lm, pagesPerSequence);
+  ModelBytes bytes = modelBytes(o.artifact, lm);
+
+  // The first token after loading: the weights are faulted in by this call.
+  double firstPrefill = driver.run({o.promptLengths.front()}, {0});
+  double timeToFirstToken = loadSeconds + firstPrefill;
+
+  json result = {{"artifact", o.artifact}, {"threads", (*session)->numThreads()},
+                 {"load_s", loadSeconds}, {"time_to_first_token_s", timeToFirstToken},
+                 {"first_prompt_tokens", o.promptLengths.front()}};
+  json prefill = json::array(), decode = json::array();
+  for (int64_t len : o.promptLengths) {
+    std::vector<double> times;
+    for (int r = 0; r < o.reps; ++r) times.push_back(driver.run({len}, {0}));
+    double s = median(times);
+    double flops = 2.0 * double(len) * (bytes.matmulParams - bytes.headParams) + 2.0 * bytes.headParams;
+    json row = {{"prompt_tokens", len}, {"seconds", s}, {"tokens_per_s", len / s},
+                {"matmul_gflops", flops / s / 1e9}};
+    prefill.push_back(row);
+  }
+  for (int64_t batch : o.decodeBatches) {
+    std::vector<int64_t> ctx(batch, o.decodeContext), one(batch, 1), zero(batch, 0);
+    driver.run(ctx, zero);  // fill the caches (not timed)
+    double total = 0;
+    for (int64_t s = 0; s < o.decodeSteps; ++s) {
+      std::vector<int64_t> past(batch, o.decodeContext + s);
+      total += driver.run(one, past);
+    }
+    double perStep = total / o.decodeSteps;
+    double stepBytes = bytes.matmulWeightBytes + batch * (o.decodeContext + o.decodeSteps / 2.0) *
+                                                     bytes.kvBytesPerToken;
+    json row = {{"batch", batch}, {"context", o.decodeContext}, {"step_s", perStep},
+                {"tokens_per_s", batch / perStep}, {"bytes_per_step", stepBytes},
+                {"gb_per_s", stepBytes / perStep / 1e9}};
+    decode.push_back(row);
+  }
+  // Peak RSS of the model's run, before the roofline's own large arrays; the roofline
+  // runs last and its fractions are filled in afterwards.
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  Roofline roof;
+  if (o.roofline) {
+    roof = measureRoofline((*session)->numThreads());
+    for (auto &r : prefill) r["fraction_of_f32_fma_peak"] = r["matmul_gflops"].get<double>() / roof.f32Gflops;
+    for (auto &r : decode) r["fraction_of_bandwidth"] = r["gb_per_s"].get<double>() / roof.triadGBps;
+  }
+  result["prefill"] = prefill;
+  result["decode"] = decode;
+  result["peak_rss_mb"] = usage.ru_maxrss / 1024.0;
+  result["matmul_weight_mb"] = bytes.matmulWeightBytes / 1e6;
+  result["kv_bytes_per_token"] = bytes.kvBytesPerToken;
+  if (o.roofline) result["roofline"] = {{"triad_gb_per_s", roof.triadGBps}, {"f32_fma_gflops", roof.f32Gflops}};
+
+  std::printf("%s: %d threads, load %.3f s, time to first token %.3f s (%lld-token prompt), peak RSS %.0f MB\n",
+              o.artifact.c_str(), (*session)->numThreads(), loadSeconds, timeToFirstToken,
+              (long long)o.promptLengths.front(), usage.ru_maxrss / 1024.0);
+  if (o.roofline)
+    std::printf("roofline: triad %.1f GB/s, f32 FMA peak %.1f GFLOP/s\n", roof.triadGBps, roof.f32Gflops);
+  std::printf("%-22s %10s %12s %12s\n", "prefill", "seconds", "tokens/s", "GFLOP/s");
+  for (auto &r : prefill)
+    std::printf("%-22s %10.4f %12.1f %12.1f\n", ("prompt " + std::to_string(r["prompt_tokens"].get<int64_t>())).c_str(),
+                r["seconds"].get<double>(), r["tokens_per_s"].get<double>(), r["matmul_gflops"].get<double>());
+  std::printf("%-22s %10s %12s %12s\n", "decode", "s/step", "tokens/s", "GB/s");
+  for (auto &r : decode)
+    std::printf("%-22s %10.4f %12.1f %12.1f\n",
+                ("batch " + std::to_string(r["batch"].get<int64_t>()) + " @ " + std::to_string(o.decodeContext)).c_str(),
+                r["step_s"].get<double>(), r["tokens_per_s"].get<double>(), r["gb_per_s"].get<double>());
+  if (!o.jsonPath.empty()) {
+    std::ofstream out(o.jsonPath);
+    out << result.dump(2) << "\n";
+    if (!out) die("cannot write " + o.jsonPath);
+  }
+  return 0;
+}
