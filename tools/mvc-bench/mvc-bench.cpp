@@ -19,7 +19,6 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <sys/resource.h>
 
 using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
@@ -152,6 +151,16 @@ private:
   std::vector<std::string> inputNames;
 };
 
+/// VmHWM of this process: unlike getrusage's ru_maxrss it is not inherited from the
+/// process that started us (Linux keeps ru_maxrss across fork and exec).
+double peakRssMegabytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  return 0.0;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -249,8 +258,7 @@ int main(int argc, char **argv) {
   }
   // Peak RSS of the model's run, before the roofline's own large arrays; the roofline
   // runs last and its fractions are filled in afterwards.
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
+  double peakRssMb = peakRssMegabytes();
   Roofline roof;
   if (o.roofline) {
     roof = measureRoofline((*session)->numThreads());
@@ -259,14 +267,14 @@ int main(int argc, char **argv) {
   }
   result["prefill"] = prefill;
   result["decode"] = decode;
-  result["peak_rss_mb"] = usage.ru_maxrss / 1024.0;
+  result["peak_rss_mb"] = peakRssMb;
   result["matmul_weight_mb"] = bytes.matmulWeightBytes / 1e6;
   result["kv_bytes_per_token"] = bytes.kvBytesPerToken;
   if (o.roofline) result["roofline"] = {{"triad_gb_per_s", roof.triadGBps}, {"f32_fma_gflops", roof.f32Gflops}};
 
   std::printf("%s: %d threads, load %.3f s, time to first token %.3f s (%lld-token prompt), peak RSS %.0f MB\n",
               o.artifact.c_str(), (*session)->numThreads(), loadSeconds, timeToFirstToken,
-              (long long)o.promptLengths.front(), usage.ru_maxrss / 1024.0);
+              (long long)o.promptLengths.front(), peakRssMb);
   if (o.roofline)
     std::printf("roofline: triad %.1f GB/s, f32 FMA peak %.1f GFLOP/s\n", roof.triadGBps, roof.f32Gflops);
   std::printf("%-22s %10s %12s %12s\n", "prefill", "seconds", "tokens/s", "GFLOP/s");
