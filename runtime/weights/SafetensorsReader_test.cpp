@@ -368,7 +368,7 @@ TEST(SafetensorsReader, DisjointTensorsWithGapsAndEmptyOnesAreAccepted) {
 
 // The file save_pretrained wrote for the Gemma 3 fixture (tests/fixtures/gen_gemma3_text.py).
 TEST(SafetensorsReader, ReadsTheCheckpointTransformersWrote) {
-  auto reader = openOk(fs::path(MVC_FIXTURES_DIR) / "gemma3_text_tiny");
+  auto reader = openOk(fs::path(MVC_FIXTURES_DIR) / "tiny-gemma3-text");
   ASSERT_TRUE(reader);
   std::vector<std::string> names = reader->tensorNames();
   EXPECT_EQ(names.size(), 2 + 4 * 13u); // embedding, final norm, 13 per layer
