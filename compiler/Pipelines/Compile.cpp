@@ -1,18 +1,14 @@
 //===- Compile.cpp - the phases of mvc-compile ---------------------------===//
 #include "compiler/Pipelines/Compile.h"
 
-#include "architectures/common/Architecture.h"
 #include "compiler/Artifact/ArtifactWriter.h"
-#include "compiler/Builder/GraphBuilder.h"
+#include "compiler/Pipelines/Checkpoint.h"
 #include "compiler/Codegen/CPU/LowerToObject.h"
 #include "compiler/Schedule/ProgramCompiler.h"
 #include "compiler/Weights/WeightPacking.h"
 #include "dialects/mvc/IR/MvcDialect.h"
 #include "dialects/mvc/Transforms/Passes.h"
-#include "runtime/text/chat_template.h"
-#include "runtime/text/tokenizer.h"
 #include "runtime/util/Npy.h"
-#include "runtime/weights/SafetensorsReader.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -92,7 +88,7 @@ StoredType storedTypeOf(Type t) {
 
 /// The f32 values of a weight: from the constant, DIR/NAME.npy, or the seeded generator.
 FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOptions &opts,
-                                           const SafetensorsReader *checkpoint,
+                                           const CheckpointSource *checkpoint,
                                            std::string &error) {
   int64_t count = w.type.getNumElements();
   std::vector<float> values(count);
@@ -107,14 +103,14 @@ FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOp
     return values;
   }
   if (checkpoint && checkpoint->contains(w.sourceName)) {
-    auto tensor = checkpoint->tensor(w.sourceName);
+    auto shape = checkpoint->shape(w.sourceName);
     std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
-    if (!tensor.ok()) { error = std::string(tensor.status().message()); return failure(); }
-    if ((*tensor)->shape != want) {
+    if (!shape.ok()) { error = std::string(shape.status().message()); return failure(); }
+    if (*shape != want) {
       std::string got, expect;
-      for (int64_t d : (*tensor)->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      for (int64_t d : *shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
       for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
-      error = std::string((*tensor)->file) + ": tensor '" + w.sourceName + "' has shape [" + got +
+      error = checkpoint->path() + ": tensor '" + w.sourceName + "' has shape [" + got +
               "], the config implies [" + expect + "]";
       return failure();
     }
@@ -166,105 +162,6 @@ std::string dtypeName(Type t) {
   return "f32";
 }
 
-/// The tokenizer files of a checkpoint, checked by loading them as the runtime will.
-/// Absent files are fine (the artifact then runs on token ids); broken ones are errors.
-LogicalResult collectTokenizer(const std::string &dir, int64_t modelVocab,
-                               std::vector<std::pair<std::string, std::string>> &sections,
-                               json &entry) {
-  auto slurp = [](const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-  };
-  std::string tokPath = dir + "/tokenizer.json", cfgPath = dir + "/tokenizer_config.json";
-  if (!llvm::sys::fs::exists(tokPath)) return success();
-  std::string tokenizer = slurp(tokPath);
-  auto parsed = text::Tokenizer::fromJson(tokenizer);
-  if (!parsed.ok()) return fail(tokPath + ": " + std::string(parsed.status().message())), failure();
-  if (int64_t((*parsed)->vocabSize()) > modelVocab)
-    return fail(tokPath + ": the tokenizer has " + std::to_string((*parsed)->vocabSize()) +
-                " tokens but the model's vocab_size is " + std::to_string(modelVocab)),
-           failure();
-  sections.push_back({"tokenizer.json", tokenizer});
-  entry = {{"tokenizer", "tokenizer.json"}};
-  if (llvm::sys::fs::exists(cfgPath)) {
-    std::string config = slurp(cfgPath);
-    auto cfg = text::parseTokenizerConfig(config);
-    if (!cfg.ok()) return fail(cfgPath + ": " + std::string(cfg.status().message())), failure();
-    if (!cfg->chat_template.empty()) {
-      auto tmpl = text::ChatTemplate::parse(cfg->chat_template);
-      if (!tmpl.ok())
-        return fail(cfgPath + ": chat_template: " + std::string(tmpl.status().message())), failure();
-    }
-    sections.push_back({"tokenizer_config.json", config});
-    entry["tokenizer_config"] = "tokenizer_config.json";
-  }
-  return success();
-}
-
-/// Reads config.json (+ generation_config.json) of an HF checkpoint directory, opens its
-/// safetensors and builds the architecture's programs. Errors are printed.
-LogicalResult buildFromCheckpoint(const CompileOptions &opts, MLIRContext &context,
-                                  OwningOpRef<ModuleOp> &module,
-                                  std::unique_ptr<SafetensorsReader> &checkpoint,
-                                  json &manifestArch, json &languageModel,
-                                  std::vector<std::pair<std::string, std::string>> &extraSections) {
-  std::string configPath = opts.input + "/config.json";
-  auto config = readJsonFile(configPath);
-  if (!config.ok()) return fail(std::string(config.status().message())), failure();
-  json generation = json::object();
-  std::string genPath = opts.input + "/generation_config.json";
-  if (llvm::sys::fs::exists(genPath)) {
-    auto g = readJsonFile(genPath);
-    if (!g.ok()) return fail(std::string(g.status().message())), failure();
-    generation = *g;
-  }
-  const json &archs = (*config)["architectures"];
-  if (!archs.is_array() || archs.empty() || !archs[0].is_string())
-    return fail(configPath + ": architectures: expected a list naming the model class"), failure();
-  std::string hfName = archs[0].get<std::string>();
-  auto arch = findArchitecture(hfName);
-  if (!arch.ok()) return fail(configPath + ": " + std::string(arch.status().message())), failure();
-
-  std::error_code ec;
-  bool hasSafetensors = false;
-  for (llvm::sys::fs::directory_iterator it(opts.input, ec), end; it != end && !ec; it.increment(ec))
-    hasSafetensors |= llvm::StringRef(it->path()).ends_with(".safetensors");
-  if (hasSafetensors) {
-    auto reader = SafetensorsReader::open(opts.input);
-    if (!reader.ok()) return fail(std::string(reader.status().message())), failure();
-    checkpoint = std::move(*reader);
-  } else if (!opts.randomSeed) {
-    return fail(opts.input + ": no *.safetensors weights (or give --random-weights SEED)"), failure();
-  }
-
-  std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
-  if (dtype != "f32" && dtype != "bf16")
-    return fail("unknown --dtype '" + dtype + "' (expected f32 or bf16)"), failure();
-  module = ModuleOp::create(UnknownLoc::get(&context));
-  GraphBuilder gb(*module);
-  ArchitectureInput input;
-  input.config = *config;
-  input.generationConfig = generation;
-  input.configPath = configPath;
-  SafetensorsReader *reader = checkpoint.get();
-  input.hasWeight = [reader](const std::string &name) { return reader && reader->contains(name); };
-  input.options.weightType = dtype == "bf16" ? gb.bf16() : gb.f32();
-  input.options.kvType = gb.f32();
-  input.options.pageSize = opts.pageSize;
-  auto built = (*arch)(input, gb);
-  if (!built.ok()) return fail(std::string(built.status().message())), failure();
-  manifestArch = {{"architecture", hfName}, {"config", built->config}};
-  languageModel = built->languageModel;
-  json text;
-  if (failed(collectTokenizer(opts.input, languageModel["vocab_size"].get<int64_t>(), extraSections,
-                              text)))
-    return failure();
-  if (!text.is_null()) languageModel["text"] = text;
-  return success();
-}
-
 } // namespace
 
 int runCompile(const CompileOptions &opts) {
@@ -304,16 +201,20 @@ int runCompile(const CompileOptions &opts) {
 
   if (!llvm::sys::fs::exists(opts.input)) return fail("input '" + opts.input + "' does not exist");
   OwningOpRef<ModuleOp> module;
-  std::unique_ptr<SafetensorsReader> checkpoint;
+  std::unique_ptr<CheckpointSource> checkpoint;
   json manifestArch = {{"architecture", "graph"}, {"config", json::object()}};
   json languageModel;
   std::string sourceKind = "mlir";
   std::vector<std::pair<std::string, std::string>> extraSections;
-  if (llvm::sys::fs::is_directory(opts.input)) {
-    sourceKind = "hf";
-    if (failed(buildFromCheckpoint(opts, context, module, checkpoint, manifestArch, languageModel,
-                                   extraSections)))
-      return 1;
+  if (isCheckpointInput(opts.input)) {
+    auto built = buildFromCheckpoint(opts, context);
+    if (!built.ok()) return fail(std::string(built.status().message()));
+    module = std::move(built->module);
+    checkpoint = std::move(built->weights);
+    sourceKind = built->sourceKind;
+    manifestArch = {{"architecture", built->architecture}, {"config", built->config}};
+    languageModel = built->languageModel;
+    extraSections = std::move(built->sections);
   } else {
     llvm::SourceMgr sourceMgr;
     module = parseSourceFile<ModuleOp>(opts.input, sourceMgr, &context);
