@@ -59,6 +59,8 @@ public:
     Value p0 = b.create<arith::MulIOp>(loc, nb, kb.idx(kPanelsPerBlock));
     Value p1 = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, p0, kb.idx(kPanelsPerBlock)),
                                         kb.idx(panels));
+    if (bf16 && kb.target().bf16Dot) packLhsPairs(m0, m1);
+    rowBase = m0;
     // Full row tiles, then single rows.
     Value rowsHere = b.create<arith::SubIOp>(loc, m1, m0);
     Value mMain = b.create<arith::AddIOp>(
@@ -90,23 +92,74 @@ private:
   VectorType accType() { return VectorType::get({kPanel}, b.getF32Type()); }
 
   void emitMicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(accType(), 0.0f));
-    SmallVector<Value> init(mr * np, zero);
+    // Few accumulators (single rows, single panels) would serialize on the FMA latency:
+    // keep `split` independent sets over interleaved k steps and add them at the end.
+    int64_t tile = mr * np;
+    int64_t split = tile >= 8 ? 1 : std::min<int64_t>(4, 8 / tile);
     int64_t steps = bf16 ? k / 2 : k;
-    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(steps), kb.idx(1), init);
+    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(accType(), 0.0f));
+    auto step = [&](Value kk, ArrayRef<Value> acc) {
+      return bf16 ? bf16Step(row, mr, panel, np, kk, acc) : f32Step(row, mr, panel, np, kk, acc);
+    };
+    SmallVector<Value> init(tile * split, zero);
+    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(steps / split * split), kb.idx(split), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value kk = loop.getInductionVar();
       SmallVector<Value> acc(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
-      SmallVector<Value> next = bf16 ? bf16Step(row, mr, panel, np, kk, acc)
-                                     : f32Step(row, mr, panel, np, kk, acc);
+      SmallVector<Value> next;
+      for (int64_t s = 0; s < split; ++s) {
+        Value kk = b.create<arith::AddIOp>(loc, loop.getInductionVar(), kb.idx(s));
+        next.append(step(kk, ArrayRef<Value>(acc).slice(s * tile, tile)));
+      }
       b.create<scf::YieldOp>(loc, next);
+    }
+    SmallVector<Value> sums(loop.getResults().begin(), loop.getResults().begin() + tile);
+    for (int64_t s = 1; s < split; ++s)
+      for (int64_t t = 0; t < tile; ++t)
+        sums[t] = b.create<arith::AddFOp>(loc, sums[t], loop.getResult(s * tile + t));
+    if (steps % split) {
+      auto rest = b.create<scf::ForOp>(loc, kb.idx(steps / split * split), kb.idx(steps), kb.idx(1), sums);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(rest.getBody());
+      SmallVector<Value> acc(rest.getRegionIterArgs().begin(), rest.getRegionIterArgs().end());
+      b.create<scf::YieldOp>(loc, step(rest.getInductionVar(), acc));
+      b.setInsertionPointAfter(rest);
+      sums.assign(rest.getResults().begin(), rest.getResults().end());
     }
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < np; ++j)
         emitEpilogue(b.create<arith::AddIOp>(loc, row, kb.idx(i)),
-                     b.create<arith::AddIOp>(loc, panel, kb.idx(j)), loop.getResult(i * np + j));
+                     b.create<arith::AddIOp>(loc, panel, kb.idx(j)), sums[i * np + j]);
+  }
+
+  /// vdpbf16ps takes the activation as bf16 pairs broadcast to every lane: convert this
+  /// workgroup's rows once into a stack buffer of pairs (one i32 each), so the microkernel
+  /// broadcasts them straight from memory instead of converting per panel.
+  void packLhsPairs(Value m0, Value m1) {
+    int64_t pairs = k / 2;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&kb.func().getBody().front());
+      lhsPairs = b.create<memref::AllocaOp>(loc, MemRefType::get({kRowBlock * pairs}, b.getI32Type()));
+    }
+    auto lhsElem = cast<MemRefType>(lhs.getType()).getElementType();
+    kb.forRange(m0, m1, 1, [&](Value row) {
+      Value src = b.create<arith::MulIOp>(loc, row, kb.idx(k));
+      Value dst = b.create<arith::MulIOp>(loc, b.create<arith::SubIOp>(loc, row, m0), kb.idx(pairs));
+      auto packChunk = [&](Value p, int64_t width) {
+        Value at = b.create<arith::AddIOp>(loc, src, b.create<arith::MulIOp>(loc, p, kb.idx(2)));
+        Value x = b.create<vector::LoadOp>(loc, VectorType::get({2 * width}, lhsElem), lhs, at);
+        if (!lhsElem.isBF16())
+          x = b.create<arith::TruncFOp>(loc, VectorType::get({2 * width}, b.getBF16Type()), x);
+        Value words = b.create<vector::BitCastOp>(loc, VectorType::get({width}, b.getI32Type()), x);
+        b.create<vector::StoreOp>(loc, words, lhsPairs,
+                                  ValueRange{b.create<arith::AddIOp>(loc, dst, p)});
+      };
+      int64_t main = pairs / kPanel * kPanel;
+      if (main) kb.forRange(kb.idx(0), kb.idx(main), kPanel, [&](Value p) { packChunk(p, kPanel); });
+      if (main < pairs) kb.forRange(kb.idx(main), kb.idx(pairs), 1, [&](Value p) { packChunk(p, 1); });
+    });
   }
 
   Value lhsIndex(Value row, int64_t i, Value kIndex) {
@@ -150,12 +203,10 @@ private:
     for (int64_t i = 0; i < mr; ++i) {
       Value idx = lhsIndex(row, i, k2);
       if (kb.target().bf16Dot) {
-        auto lhsElem = cast<MemRefType>(lhs.getType()).getElementType();
-        Value pair = b.create<vector::LoadOp>(loc, VectorType::get({2}, lhsElem), lhs, idx);
-        if (!lhsElem.isBF16())
-          pair = b.create<arith::TruncFOp>(loc, VectorType::get({2}, b.getBF16Type()), pair);
-        Value word = b.create<vector::BitCastOp>(loc, VectorType::get({1}, b.getI32Type()), pair);
-        Value scalar = b.create<vector::ExtractOp>(loc, word, ArrayRef<int64_t>{0});
+        Value r = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, row, kb.idx(i)), rowBase);
+        Value scalar = b.create<memref::LoadOp>(
+            loc, lhsPairs,
+            ValueRange{b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r, kb.idx(k / 2)), kk)});
         Value av = b.create<vector::BitCastOp>(
             loc, bf16x32, b.create<vector::BroadcastOp>(loc, i32x16, scalar));
         for (int64_t j = 0; j < np; ++j)
@@ -249,6 +300,7 @@ private:
   int64_t kMr = 0, kPanelsPerBlock = 0, kRowBlock = 0;  // from lowering_config
   bool bf16 = false;
   Value lhs, rhs, m;
+  Value lhsPairs, rowBase;  // bf16 pairs of this workgroup's rows (vdpbf16ps path)
 };
 
 } // namespace
