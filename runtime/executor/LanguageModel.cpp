@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "runtime/artifact/Format.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc {
@@ -77,12 +78,38 @@ absl::Status checkProgram(const ProgramInfo &program, int64_t vocab) {
   return absl::OkStatus();
 }
 
+/// The section that `text.<key>` names: it must exist and be non-empty. Empty if the key is
+/// absent and optional.
+absl::StatusOr<absl::string_view> textSection(const ArtifactReader &artifact, const Json &text,
+                                              const char *key, bool required) {
+  std::string field = absl::StrCat("text.", key);
+  auto it = text.find(key);
+  if (it == text.end() && !required)
+    return absl::string_view();
+  if (it == text.end())
+    return fieldError(field, "missing");
+  if (!it->is_string())
+    return fieldError(field, absl::StrCat("expected a section name, got ", it->dump()));
+  const ArtifactReader::Section *section = artifact.findSection(it->get<std::string>());
+  if (!section)
+    return fieldError(field,
+                      absl::StrCat("the artifact has no section '", it->get<std::string>(), "'"));
+  if (section->bytes.empty())
+    return fieldError(field, absl::StrCat("section '", section->name, "' is empty"));
+  return absl::string_view(reinterpret_cast<const char *>(section->bytes.data()),
+                           section->bytes.size());
+}
+
 } // namespace
 
 absl::StatusOr<std::optional<LanguageModelInfo>>
-parseLanguageModel(absl::string_view manifestText, const Manifest &manifest,
+parseLanguageModel(const ArtifactReader &artifact,
                    const std::vector<std::pair<std::string, int64_t>> &loadSymbols) {
-  Json root = Json::parse(manifestText, nullptr, /*allow_exceptions=*/false);
+  // open() refused artifacts without a valid manifest section.
+  const ArtifactReader::Section *manifestSection = artifact.findSection(artifact::kManifestSection);
+  const Manifest &manifest = artifact.manifest();
+  Json root = Json::parse(manifestSection->bytes.begin(), manifestSection->bytes.end(), nullptr,
+                          /*allow_exceptions=*/false);
   if (!root.is_object())
     return absl::InvalidArgumentError("manifest: not a JSON object");
   auto found = root.find("language_model");
@@ -119,6 +146,14 @@ parseLanguageModel(absl::string_view manifestText, const Manifest &manifest,
           absl::StrCat("eos_token_ids[", i, "]"),
           absl::StrCat("expected a token id in [0, ", info.vocabSize, "), got ", id.dump()));
     info.eosTokenIds.push_back(id.get<int32_t>());
+  }
+
+  if (auto text = entry.find("text"); text != entry.end()) {
+    if (!text->is_object())
+      return fieldError("text", "expected an object");
+    MVC_ASSIGN_OR_RETURN(info.tokenizerJson, textSection(artifact, *text, "tokenizer", true));
+    MVC_ASSIGN_OR_RETURN(info.tokenizerConfigJson,
+                         textSection(artifact, *text, "tokenizer_config", false));
   }
 
   auto pages = std::find_if(loadSymbols.begin(), loadSymbols.end(),

@@ -2,7 +2,8 @@
 //
 // The typed Manifest (runtime/artifact) ignores keys it does not know; this reads the one
 // entry the generation pipeline needs from the raw manifest JSON, at load, and checks it
-// against the program it names and the loaded load symbols, so the pipeline can trust it.
+// against the program it names, the loaded load symbols and the artifact's sections, so the
+// pipeline can trust it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_EXECUTOR_LANGUAGEMODEL_H
@@ -14,16 +15,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "mvc/Runtime.h"
-#include "runtime/artifact/Manifest.h"
+#include "runtime/artifact/ArtifactReader.h"
 
 namespace mvc {
 
-/// Parses `language_model` from `manifestText` (nullopt if absent). Errors name the field:
-/// "manifest: language_model.page_size: expected an integer in [1, 2147483647]".
+/// Parses `language_model` from the manifest of `artifact` (nullopt if absent). Errors name
+/// the field: "manifest: language_model.page_size: expected an integer in [1, 2147483647]".
+/// The tokenizer views point into `artifact`'s mapping.
 absl::StatusOr<std::optional<LanguageModelInfo>>
-parseLanguageModel(absl::string_view manifestText, const Manifest &manifest,
+parseLanguageModel(const ArtifactReader &artifact,
                    const std::vector<std::pair<std::string, int64_t>> &loadSymbols);
 
 } // namespace mvc

@@ -148,12 +148,8 @@ absl::StatusOr<std::unique_ptr<Model>> Session::load(const std::string &path,
   if (!symbols.ok())
     return withPath(symbols.status());
   impl->loadSymbols = std::move(*symbols);
-  const ArtifactReader::Section *manifestSection =
-      impl->reader->findSection(artifact::kManifestSection);
-  absl::StatusOr<std::optional<LanguageModelInfo>> languageModel = parseLanguageModel(
-      absl::string_view(reinterpret_cast<const char *>(manifestSection->bytes.data()),
-                        manifestSection->bytes.size()),
-      impl->manifest(), impl->loadSymbols);
+  absl::StatusOr<std::optional<LanguageModelInfo>> languageModel =
+      parseLanguageModel(*impl->reader, impl->loadSymbols);
   if (!languageModel.ok())
     return withPath(languageModel.status());
   impl->languageModel = std::move(*languageModel);

@@ -72,8 +72,10 @@ std::vector<int32_t> FakeLanguageModel::continuation(std::vector<int32_t> prompt
   return generated;
 }
 
-absl::Status writeFakeLanguageModel(const std::string &path, const nlohmann::ordered_json &manifest,
-                                    const std::string &kernelsPath) {
+absl::Status
+writeFakeLanguageModel(const std::string &path, const nlohmann::ordered_json &manifest,
+                       const std::string &kernelsPath,
+                       const std::vector<std::pair<std::string, std::string>> &extraSections) {
   std::ifstream in(kernelsPath, std::ios::binary);
   if (!in)
     return absl::NotFoundError("cannot read the fake model's kernels at " + kernelsPath);
@@ -82,6 +84,8 @@ absl::Status writeFakeLanguageModel(const std::string &path, const nlohmann::ord
   ArtifactWriter writer;
   MVC_RETURN_IF_ERROR(writer.addSection(artifact::kManifestSection, manifest.dump(2)));
   MVC_RETURN_IF_ERROR(writer.addSection(artifact::kCpuKernelsSection, kernels.str()));
+  for (const auto &[name, bytes] : extraSections)
+    MVC_RETURN_IF_ERROR(writer.addSection(name, bytes));
   return writer.write(path);
 }
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,10 +36,12 @@ struct FakeLanguageModel {
   std::vector<int32_t> continuation(std::vector<int32_t> prompt, int64_t maxNewTokens) const;
 };
 
-/// Writes an artifact with `manifest` and the fake's kernels (the shared object at
-/// `kernelsPath`).
-absl::Status writeFakeLanguageModel(const std::string &path, const nlohmann::ordered_json &manifest,
-                                    const std::string &kernelsPath);
+/// Writes an artifact with `manifest`, the fake's kernels (the shared object at
+/// `kernelsPath`) and `extraSections` (name, bytes), e.g. tokenizer files.
+absl::Status
+writeFakeLanguageModel(const std::string &path, const nlohmann::ordered_json &manifest,
+                       const std::string &kernelsPath,
+                       const std::vector<std::pair<std::string, std::string>> &extraSections = {});
 
 } // namespace mvc::testing
 

@@ -1,5 +1,6 @@
 // Model::languageModel(): the manifest's language_model entry as the executor parses and
-// validates it at load (runtime/executor/LanguageModel.cpp), over the fake model's manifest.
+// validates it at load (runtime/executor/LanguageModel.cpp), over the fake model's manifest
+// and extra sections.
 #include <filesystem>
 #include <unistd.h>
 
@@ -24,14 +25,17 @@ protected:
   }
   void TearDown() override { std::filesystem::remove(path); }
 
-  absl::StatusOr<std::unique_ptr<Model>> load(const nlohmann::ordered_json &manifest,
-                                              const LoadOptions &options = {}) {
-    EXPECT_TRUE(testing::writeFakeLanguageModel(path, manifest, MVC_FAKE_LM_KERNELS_PATH).ok());
+  absl::StatusOr<std::unique_ptr<Model>>
+  load(const nlohmann::ordered_json &manifest, const LoadOptions &options = {},
+       const std::vector<std::pair<std::string, std::string>> &sections = {}) {
+    EXPECT_TRUE(
+        testing::writeFakeLanguageModel(path, manifest, MVC_FAKE_LM_KERNELS_PATH, sections).ok());
     return session->load(path, options);
   }
   /// Loading `manifest` fails with an error starting with the path and containing `needle`.
-  void expectRefused(const nlohmann::ordered_json &manifest, const std::string &needle) {
-    absl::StatusOr<std::unique_ptr<Model>> model = load(manifest);
+  void expectRefused(const nlohmann::ordered_json &manifest, const std::string &needle,
+                     const std::vector<std::pair<std::string, std::string>> &sections = {}) {
+    absl::StatusOr<std::unique_ptr<Model>> model = load(manifest, {}, sections);
     ASSERT_FALSE(model.ok()) << "expected: " << needle;
     EXPECT_THAT(std::string(model.status().message()), StartsWith(path + ": "));
     EXPECT_THAT(model.status().message(), HasSubstr(needle));
@@ -107,6 +111,50 @@ TEST_F(LanguageModelTest, RefusesAProgramWithoutTheForwardInterface) {
   nlohmann::ordered_json noLogits = fake.manifest();
   noLogits["programs"][0]["outputs"][0]["name"] = "scores";
   expectRefused(noLogits, "program 'forward' has no output 'logits'");
+}
+
+TEST_F(LanguageModelTest, TextViewsTheSectionsItNames) {
+  std::vector<std::pair<std::string, std::string>> sections = {
+      {"tok", R"({"model": {}})"}, {"tok_config", R"({"chat_template": "x"})"}};
+  nlohmann::ordered_json manifest = fake.manifest();
+  absl::StatusOr<std::unique_ptr<Model>> without = load(manifest, {}, sections);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_TRUE((*without)->languageModel()->tokenizerJson.empty());
+  EXPECT_TRUE((*without)->languageModel()->tokenizerConfigJson.empty());
+
+  manifest["language_model"]["text"] = {{"tokenizer", "tok"}};
+  absl::StatusOr<std::unique_ptr<Model>> tokenizerOnly = load(manifest, {}, sections);
+  ASSERT_TRUE(tokenizerOnly.ok()) << tokenizerOnly.status();
+  EXPECT_EQ((*tokenizerOnly)->languageModel()->tokenizerJson, sections[0].second);
+  EXPECT_TRUE((*tokenizerOnly)->languageModel()->tokenizerConfigJson.empty());
+
+  manifest["language_model"]["text"]["tokenizer_config"] = "tok_config";
+  absl::StatusOr<std::unique_ptr<Model>> both = load(manifest, {}, sections);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ((*both)->languageModel()->tokenizerJson, sections[0].second);
+  EXPECT_EQ((*both)->languageModel()->tokenizerConfigJson, sections[1].second);
+}
+
+TEST_F(LanguageModelTest, RefusesTextNamingNoSection) {
+  std::vector<std::pair<std::string, std::string>> sections = {{"tok", "{}"}, {"blank", ""}};
+  auto withText = [&](nlohmann::ordered_json text) {
+    nlohmann::ordered_json manifest = fake.manifest();
+    manifest["language_model"]["text"] = std::move(text);
+    return manifest;
+  };
+  expectRefused(withText({{"tokenizer", "tokenizer.json"}}),
+                "language_model.text.tokenizer: the artifact has no section 'tokenizer.json'",
+                sections);
+  expectRefused(withText({{"tokenizer", "tok"}, {"tokenizer_config", "cfg"}}),
+                "language_model.text.tokenizer_config: the artifact has no section 'cfg'",
+                sections);
+  expectRefused(withText({{"tokenizer_config", "tok"}}), "language_model.text.tokenizer: missing",
+                sections);
+  expectRefused(withText({{"tokenizer", 3}}),
+                "language_model.text.tokenizer: expected a section name, got 3", sections);
+  expectRefused(withText({{"tokenizer", "blank"}}),
+                "language_model.text.tokenizer: section 'blank' is empty", sections);
+  expectRefused(withText("tok"), "language_model.text: expected an object", sections);
 }
 
 TEST_F(LanguageModelTest, NeedsTheNumPagesLoadSymbol) {

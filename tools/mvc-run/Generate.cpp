@@ -1,18 +1,23 @@
-//===- Generate.cpp - mvc-run's generation mode (--prompt-ids) -------------===//
+//===- Generate.cpp - mvc-run's generation mode (-p/--prompt, --prompt-ids) ----===//
 //
-// Token ids go to stdout (streamed for one prompt, one line per prompt at the end for a
-// batch), everything else to stderr; --logits-out is written atomically once generation
-// has succeeded. The format is documented in --help (Options.cpp).
+// Text prompts are encoded with the artifact's tokenizer (TextSession). The generated text
+// goes to stdout (streamed for one prompt, at the end for a batch), then the ids with
+// --print-ids; an artifact without a tokenizer prints the ids instead. Everything else goes
+// to stderr; --logits-out is written atomically once generation has succeeded. The format
+// is documented in --help (Options.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "tools/mvc-run/Generate.h"
 
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "runtime/pipeline/Generator.h"
+#include "runtime/pipeline/IncrementalDecoder.h"
+#include "runtime/pipeline/TextSession.h"
 #include "runtime/util/Npy.h"
 #include "runtime/util/StatusMacros.h"
 
@@ -36,6 +41,41 @@ void printStats(const GenerationResult &result) {
   std::cerr << absl::StrFormat("time to first token: %.4f s\n", stats.timeToFirstToken);
 }
 
+/// The artifact's tokenizer, if it has one.
+absl::StatusOr<std::optional<TextSession>> loadText(const Options &options, Model &model) {
+  const LanguageModelInfo &languageModel = *model.languageModel();
+  if (languageModel.tokenizerJson.empty())
+    return std::nullopt;
+  absl::StatusOr<TextSession> text = TextSession::create(languageModel);
+  if (!text.ok())
+    return absl::Status(text.status().code(),
+                        absl::StrCat(options.artifact, ": ", text.status().message()));
+  return std::move(*text);
+}
+
+/// The token ids of every prompt; text prompts through `text`.
+absl::StatusOr<std::vector<std::vector<int32_t>>>
+encodePrompts(const Options &options, const std::optional<TextSession> &text) {
+  PromptOptions promptOptions{.chat = options.chat, .system = options.system};
+  std::vector<std::vector<int32_t>> prompts;
+  for (const Prompt &prompt : options.prompts) {
+    if (!prompt.text) {
+      prompts.push_back(prompt.ids);
+      continue;
+    }
+    if (!text)
+      return absl::FailedPreconditionError(
+          absl::StrCat(options.artifact, ": this artifact has no tokenizer (compile a checkpoint "
+                                         "directory with tokenizer.json); use --prompt-ids"));
+    absl::StatusOr<std::vector<int32_t>> ids = text->encodePrompt(*prompt.text, promptOptions);
+    if (!ids.ok())
+      return absl::Status(ids.status().code(),
+                          absl::StrCat(options.chat ? "--chat: " : "", ids.status().message()));
+    prompts.push_back(std::move(*ids));
+  }
+  return prompts;
+}
+
 } // namespace
 
 absl::Status generate(const Options &options, Model &model) {
@@ -45,27 +85,42 @@ absl::Status generate(const Options &options, Model &model) {
                         absl::StrCat(options.artifact, ": ", created.status().message(),
                                      "; run its programs with --function"));
   Generator &generator = *created;
+  MVC_ASSIGN_OR_RETURN(std::optional<TextSession> text, loadText(options, model));
+  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> prompts, encodePrompts(options, text));
 
   GenerationOptions generation;
   generation.maxNewTokens = options.maxNewTokens;
   generation.sampling = options.sampling;
   if (!options.logitsOut.empty())
     generation.promptLogits = options.allLogits ? PromptLogits::All : PromptLogits::Last;
-  bool streaming = options.prompts.size() == 1;
+  bool streaming = prompts.size() == 1;
   bool streamedAny = false;
+  std::optional<IncrementalDecoder> decoder;
+  if (streaming && text)
+    decoder.emplace(text->tokenizer());
   if (streaming)
     generation.onToken = [&](size_t, int32_t token) {
+      if (decoder) {
+        std::string piece = decoder->push(token);
+        std::cout << piece << std::flush;
+        streamedAny |= !piece.empty();
+        return;
+      }
       std::cout << (streamedAny ? " " : "") << token << std::flush;
       streamedAny = true;
     };
 
-  absl::StatusOr<GenerationResult> result = generator.generate(options.prompts, generation);
+  absl::StatusOr<GenerationResult> result = generator.generate(prompts, generation);
   if (streamedAny && !result.ok())
     std::cout << "\n"; // end the partial line before the error
   MVC_RETURN_IF_ERROR(result.status());
   if (streaming)
-    std::cout << "\n";
-  else
+    std::cout << (decoder ? decoder->finish() : "") << "\n"; // ends the streamed text or ids
+  else if (text)
+    for (const std::vector<int32_t> &tokens : result->tokens)
+      std::cout << text->decode(tokens) << "\n\n";
+  // Without a tokenizer the ids are the output (streamed above for one prompt).
+  if (text ? options.printIds : !streaming)
     for (const std::vector<int32_t> &tokens : result->tokens)
       std::cout << absl::StrJoin(tokens, " ") << "\n";
   std::cout.flush();

@@ -1,6 +1,7 @@
 //===- Options.cpp - mvc-run's flags and --help ---------------------------===//
 #include "tools/mvc-run/Options.h"
 
+#include <algorithm>
 #include <iostream>
 #include <type_traits>
 
@@ -15,21 +16,37 @@ namespace mvc::run {
 
 void printHelp() {
   std::cout
-      << "usage: mvc-run ARTIFACT --prompt-ids IDS [--prompt-ids IDS]... [options]\n"
+      << "usage: mvc-run ARTIFACT -p TEXT [--chat] [options]\n"
+         "       mvc-run ARTIFACT --prompt-ids IDS [--prompt-ids IDS]... [options]\n"
          "       mvc-run ARTIFACT [--function NAME [--input FILE.npy]...]... [options]\n"
          "\n"
-         "Generation (language-model artifacts): each --prompt-ids is one prompt; several\n"
-         "run as one batch (one prefill call, then one decode call per step, each prompt\n"
-         "leaving the batch when it stops). Greedy unless --temperature > 0. A prompt stops\n"
-         "at one of the artifact's EOS ids (included in its output) or --max-new-tokens.\n"
-         "  stdout: with one prompt, its new token ids, space-separated, as they are\n"
-         "          generated, then a newline; with several, one such line per prompt, in\n"
-         "          order, once the batch is done. The last line of stdout (the last N lines\n"
-         "          for N prompts) is therefore the generated ids.\n"
+         "Generation (language-model artifacts): each -p/--prompt or --prompt-ids is one\n"
+         "prompt; several run as one batch (one prefill call, then one decode call per step,\n"
+         "each prompt leaving the batch when it stops). Greedy unless --temperature > 0. A\n"
+         "prompt stops at one of the artifact's EOS ids (included in its output) or\n"
+         "--max-new-tokens. Text prompts need the tokenizer compiled into the artifact (from\n"
+         "the checkpoint's tokenizer.json) and are encoded as transformers does: plain, as\n"
+         "tokenizer(text) (the tokenizer's BOS added); with --chat, rendered by the chat\n"
+         "template as one user message and the generation prompt, then encoded without\n"
+         "adding special tokens again (apply_chat_template(tokenize=True)).\n"
+         "  stdout: the generated text, special tokens left out, the prompt not repeated:\n"
+         "          with one prompt, streamed as it is generated, then a newline; with\n"
+         "          several, once the batch is done, each prompt's text, then a newline and\n"
+         "          an empty line. With --print-ids, then one line per prompt of its new\n"
+         "          token ids, space-separated, in order: the last line of stdout (the last N\n"
+         "          lines for N prompts) is the generated ids. An artifact without a\n"
+         "          tokenizer prints those id lines instead of text (streamed for one\n"
+         "          prompt), with or without --print-ids.\n"
          "  stderr: one line per prompt saying why it stopped, then prefill tokens/s, decode\n"
          "          tokens/s and time to first token.\n"
          "\n"
          "generation options:\n"
+         "  -p TEXT, --prompt TEXT a text prompt (repeatable: a batch, mixed with --prompt-ids\n"
+         "                         in the order given)\n"
+         "  --chat                 wrap each text prompt in the chat template of the artifact's\n"
+         "                         tokenizer_config.json (default: off)\n"
+         "  --system TEXT          with --chat: a system message before each prompt\n"
+         "                         (default: none)\n"
          "  --prompt-ids IDS       comma-separated token ids of one prompt, e.g. 2,10,11\n"
          "                         (repeatable: a batch)\n"
          "  --max-new-tokens N     new tokens per prompt at most (default: 32)\n"
@@ -44,9 +61,8 @@ void printHelp() {
          "                         Sampling applies temperature, top-k, top-p, min-p in that\n"
          "                         order, as transformers' generate; its do_sample defaults\n"
          "                         are --temperature 1 --top-k 50.\n"
-         "  --print-ids            end stdout with the generated ids (default: off; until\n"
-         "                         mvc-run uses a tokenizer the stream is ids, so the output\n"
-         "                         is the same either way)\n"
+         "  --print-ids            end stdout with the generated ids, after the text\n"
+         "                         (default: off)\n"
          "  --logits-out FILE.npy  write the prompt logits, float32 (default: none): one row\n"
          "                         per prompt, its last position ([prompts, vocab]); with\n"
          "                         --all-logits every position of every prompt, prompts in\n"
@@ -54,9 +70,6 @@ void printHelp() {
          "                         [1, vocab] or [positions, vocab]. Works with\n"
          "                         --max-new-tokens 0 (prefill only).\n"
          "  --all-logits           every position in --logits-out (default: off)\n"
-         "  --prompt TEXT, -p TEXT, --chat\n"
-         "                         not available yet (mvc-run does not use a tokenizer yet):\n"
-         "                         use --prompt-ids\n"
          "\n"
          "Program invocations: each --function starts an invocation; the --input flags after\n"
          "it are its inputs, in order. Invocations run in order on one loaded model, so\n"
@@ -144,13 +157,20 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
     };
     if (arg == "--help" || arg == "-h") {
       options.help = true;
-    } else if (arg == "--prompt" || arg == "-p" || arg == "--chat") {
-      return absl::InvalidArgumentError(
-          arg + ": mvc-run cannot use a tokenizer yet, so it cannot take text; use --prompt-ids");
+    } else if (arg == "--prompt" || arg == "-p") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      options.prompts.push_back({std::move(text), {}});
+    } else if (arg == "--chat") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.chat = true;
+      generationFlags.push_back(arg);
+    } else if (arg == "--system") {
+      MVC_ASSIGN_OR_RETURN(options.system, takeValue());
+      generationFlags.push_back(arg);
     } else if (arg == "--prompt-ids") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(std::vector<int32_t> ids, parseIds(text));
-      options.prompts.push_back(std::move(ids));
+      options.prompts.push_back({std::nullopt, std::move(ids)});
     } else if (arg == "--max-new-tokens") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(options.maxNewTokens,
@@ -240,10 +260,17 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
   if (options.generating() && !invocationFlags.empty())
     return absl::InvalidArgumentError(
         absl::StrCat(invocationFlags.front(), " runs programs on .npy files; it does not go with "
-                                              "--prompt-ids (generation)"));
+                                              "-p/--prompt or --prompt-ids (generation)"));
   if (!options.generating() && !generationFlags.empty())
     return absl::InvalidArgumentError(
-        absl::StrCat(generationFlags.front(), " needs --prompt-ids (generation)"));
+        absl::StrCat(generationFlags.front(), " needs -p/--prompt or --prompt-ids (generation)"));
+  bool anyText = std::any_of(options.prompts.begin(), options.prompts.end(),
+                             [](const Prompt &prompt) { return prompt.text.has_value(); });
+  if (options.chat && !anyText)
+    return absl::InvalidArgumentError(
+        "--chat applies to text prompts (-p/--prompt); --prompt-ids are used as given");
+  if (!options.system.empty() && !options.chat)
+    return absl::InvalidArgumentError("--system needs --chat");
   if (options.allLogits && options.logitsOut.empty())
     return absl::InvalidArgumentError("--all-logits needs --logits-out FILE.npy");
   if (options.maxNewTokens < 0)

@@ -1,13 +1,15 @@
 //===- Options.h - mvc-run's command line ----------------------------------===//
 //
 // Two modes on one loaded model: program invocations (--function/--input, .npy in and out)
-// and generation (--prompt-ids, for language-model artifacts). --help documents both.
+// and generation (-p/--prompt, --prompt-ids, for language-model artifacts). --help
+// documents both.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_TOOLS_MVC_RUN_OPTIONS_H
 #define MVC_TOOLS_MVC_RUN_OPTIONS_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,13 @@ struct Invocation {
   std::vector<std::string> inputs;
 };
 
+/// One prompt of the batch as given: text (-p/--prompt, encoded with the artifact's
+/// tokenizer) or token ids (--prompt-ids).
+struct Prompt {
+  std::optional<std::string> text;
+  std::vector<int32_t> ids; // for --prompt-ids
+};
+
 struct Options {
   std::string artifact;
   // Program invocations.
@@ -29,7 +38,9 @@ struct Options {
   std::vector<std::string> looseInputs; // --input before any --function
   std::string outputDir;
   // Generation.
-  std::vector<std::vector<int32_t>> prompts; // one per --prompt-ids
+  std::vector<Prompt> prompts; // in the order given
+  bool chat = false;           // text prompts through the chat template
+  std::string system;          // with chat: a system message (none if empty)
   int64_t maxNewTokens = 32;
   SamplingOptions sampling;
   bool printIds = false;

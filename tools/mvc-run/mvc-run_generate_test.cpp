@@ -1,9 +1,11 @@
 // mvc-run's generation mode on the fake language model (runtime/pipeline/FakeLanguageModel.h),
 // whose greedy continuations are known: the stdout format, batches, EOS, the sampling flags,
-// --logits-out, and one-line errors that leave no file behind.
+// --logits-out, text prompts through a tokenizer in the artifact (--prompt, --chat), and
+// one-line errors that leave no file behind.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "runtime/executor/TestArtifact.h"
 #include "runtime/pipeline/FakeLanguageModel.h"
+#include "runtime/pipeline/TextSession.h"
 #include "runtime/util/Npy.h"
 #include "gtest/gtest.h"
 
@@ -157,8 +160,8 @@ TEST_F(MvcRunGenerateTest, LogitsOutHoldsTheLastOrEveryPromptPosition) {
 }
 
 TEST_F(MvcRunGenerateTest, ErrorsAreOneLineAndLeaveNoLogitsFile) {
-  expectFailure("--prompt hello", "--prompt: mvc-run cannot use a tokenizer yet");
-  expectFailure("--prompt-ids 2 --chat", "use --prompt-ids");
+  expectFailure("--prompt hello", "lm.mvc: this artifact has no tokenizer (compile a checkpoint "
+                                  "directory with tokenizer.json); use --prompt-ids");
   expectFailure("--prompt-ids 2,x", "--prompt-ids expects comma-separated token ids");
   expectFailure("--prompt-ids ''", "--prompt-ids expects comma-separated token ids");
   expectFailure("--prompt-ids 2,16", "prompt 0, position 1: token id 16 is outside the "
@@ -169,7 +172,7 @@ TEST_F(MvcRunGenerateTest, ErrorsAreOneLineAndLeaveNoLogitsFile) {
                                                       "the model's maximum of 64 positions");
   expectFailure("--prompt-ids 2 --top-k 5", "only apply when sampling");
   expectFailure("--prompt-ids 2 --temperature 1 --top-p 0", "top-p must be in (0, 1]");
-  expectFailure("--temperature 1", "--temperature needs --prompt-ids");
+  expectFailure("--temperature 1", "--temperature needs -p/--prompt or --prompt-ids");
   expectFailure("--prompt-ids 2 --function forward", "--function runs programs on .npy files");
   expectFailure("--prompt-ids 2 --max-new-tokens 20 --load-symbol num_pages=3",
                 "the batch needs 5 KV pages of 4 tokens for its prompts and max_new_tokens, but "
@@ -187,6 +190,109 @@ TEST_F(MvcRunGenerateTest, ErrorsAreOneLineAndLeaveNoLogitsFile) {
                                   "has no language_model entry); run its programs with --function");
 }
 
+/// The fake model with the tiny byte-level tokenizer (tests/fixtures/tiny_tokenizer) in its
+/// sections, as mvc-compile embeds a checkpoint's tokenizer files.
+class MvcRunTextTest : public MvcRunGenerateTest {
+protected:
+  void SetUp() override {
+    MvcRunGenerateTest::SetUp();
+    fake.vocabSize = 300; // the tokenizer has 274 tokens
+    tokenizerJson = slurp(MVC_TINY_TOKENIZER_DIR "/tokenizer.json");
+    configJson = slurp(MVC_TINY_TOKENIZER_DIR "/tokenizer_config.json");
+    writeTextArtifact(configJson);
+  }
+  static std::string slurp(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+  }
+  /// An artifact with tokenizer.json and, unless `config` is empty, tokenizer_config.json.
+  void writeTextArtifact(const std::string &config) {
+    nlohmann::ordered_json manifest = fake.manifest();
+    manifest["language_model"]["text"] = {{"tokenizer", "tokenizer.json"}};
+    std::vector<std::pair<std::string, std::string>> sections = {{"tokenizer.json", tokenizerJson}};
+    if (!config.empty()) {
+      manifest["language_model"]["text"]["tokenizer_config"] = "tokenizer_config.json";
+      sections.emplace_back("tokenizer_config.json", config);
+    }
+    ASSERT_TRUE(
+        testing::writeFakeLanguageModel(artifact, manifest, MVC_FAKE_LM_KERNELS_PATH, sections)
+            .ok());
+    absl::StatusOr<TextSession> loaded = TextSession::fromJson(tokenizerJson, config);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    text.emplace(std::move(*loaded));
+  }
+  std::vector<int32_t> encode(const std::string &prompt, const PromptOptions &options = {}) {
+    absl::StatusOr<std::vector<int32_t>> ids = text->encodePrompt(prompt, options);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.value_or(std::vector<int32_t>{});
+  }
+
+  std::string tokenizerJson, configJson;
+  std::optional<TextSession> text;
+};
+
+TEST_F(MvcRunTextTest, OnePromptStreamsItsTextThenTheIdsWithPrintIds) {
+  std::vector<int32_t> generated = fake.continuation(encode("Hi there"), 12);
+  std::string expected = text->decode(generated);
+  ASSERT_FALSE(expected.empty());
+  Result plain = run("-p 'Hi there' --max-new-tokens 12");
+  ASSERT_EQ(plain.exitCode, 0) << plain.err;
+  EXPECT_EQ(plain.out, expected + "\n");
+  EXPECT_NE(plain.err.find("prompt 0: 12 new tokens"), std::string::npos) << plain.err;
+  Result ids = run("--prompt='Hi there' --max-new-tokens 12 --print-ids");
+  EXPECT_EQ(ids.out, expected + "\n" + absl::StrJoin(generated, " ") + "\n");
+  // --prompt-ids prints text too when the artifact has a tokenizer.
+  EXPECT_EQ(
+      run("--prompt-ids " + absl::StrJoin(encode("Hi there"), ",") + " --max-new-tokens 12").out,
+      expected + "\n");
+}
+
+TEST_F(MvcRunTextTest, ChatWrapsThePromptInTheTemplate) {
+  std::vector<int32_t> chat = encode("What is the answer?", {.chat = true});
+  ASSERT_EQ(text->tokenizer().decode(chat),
+            "<bos><start_of_turn>user\nWhat is the answer?<end_of_turn>\n<start_of_turn>model\n");
+  Result result = run("-p 'What is the answer?' --chat --max-new-tokens 8 --print-ids");
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  std::vector<int32_t> generated = fake.continuation(chat, 8);
+  EXPECT_EQ(result.out, text->decode(generated) + "\n" + absl::StrJoin(generated, " ") + "\n");
+  EXPECT_NE(result.err.find("prefill: " + std::to_string(chat.size()) + " tokens"),
+            std::string::npos)
+      << result.err;
+
+  std::vector<int32_t> withSystem = encode("Hi", {.chat = true, .system = "Be brief."});
+  EXPECT_EQ(run("-p Hi --chat --system 'Be brief.' --max-new-tokens 8 --print-ids").out,
+            text->decode(fake.continuation(withSystem, 8)) + "\n" +
+                absl::StrJoin(fake.continuation(withSystem, 8), " ") + "\n");
+}
+
+TEST_F(MvcRunTextTest, ABatchPrintsEachTextAndAnEmptyLineThenTheIds) {
+  std::vector<std::vector<int32_t>> prompts = {encode("one"), encode("two, three"), {2, 5}};
+  Result result = run("-p one -p 'two, three' --prompt-ids 2,5 --max-new-tokens 6 --print-ids");
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  std::string expected, ids;
+  for (const std::vector<int32_t> &prompt : prompts) {
+    expected += text->decode(fake.continuation(prompt, 6)) + "\n\n";
+    ids += absl::StrJoin(fake.continuation(prompt, 6), " ") + "\n";
+  }
+  EXPECT_EQ(result.out, expected + ids);
+  EXPECT_EQ(run("-p one -p 'two, three' --prompt-ids 2,5 --max-new-tokens 6").out, expected);
+}
+
+TEST_F(MvcRunTextTest, TextErrorsAreOneLine) {
+  expectFailure("--prompt-ids 2 --chat", "--chat applies to text prompts (-p/--prompt)");
+  expectFailure("-p hi --system terse", "--system needs --chat");
+  expectFailure("--chat", "--chat needs -p/--prompt or --prompt-ids");
+  writeTextArtifact(R"({"bos_token": "<bos>"})");
+  expectFailure("-p hi --chat",
+                "--chat: the artifact's tokenizer_config.json has no chat_template");
+  writeTextArtifact("");
+  expectFailure("-p hi --chat",
+                "--chat: the artifact has no tokenizer_config.json, so no chat template");
+  EXPECT_EQ(run("-p hi --max-new-tokens 3").exitCode, 0);
+}
+
 TEST_F(MvcRunGenerateTest, HelpListsTheGenerationFlagsWithDefaults) {
   Result result = run("--help");
   EXPECT_EQ(result.exitCode, 0);
@@ -194,7 +300,8 @@ TEST_F(MvcRunGenerateTest, HelpListsTheGenerationFlagsWithDefaults) {
        {"--prompt-ids IDS", "--max-new-tokens N     new tokens per prompt at most (default: 32)",
         "--temperature T", "(default: 0)", "--top-k K", "(default: 0 = off)", "--top-p P",
         "(default: 1 = off)", "--min-p P", "--seed S", "--print-ids", "--logits-out FILE.npy",
-        "--all-logits", "--prompt TEXT", "--chat", "temperature, top-k, top-p, min-p"})
+        "--all-logits", "-p TEXT, --prompt TEXT", "--chat", "--system TEXT",
+        "temperature, top-k, top-p, min-p"})
     EXPECT_NE(result.out.find(text), std::string::npos) << text;
 }
 

@@ -102,6 +102,10 @@ struct LanguageModelInfo {
   std::optional<int32_t> padTokenId;
   std::vector<int32_t> eosTokenIds;     // each in [0, vocabSize)
   int64_t maxPositions = 0;             // positions are < maxPositions
+  /// The checkpoint's tokenizer files (the entry's "text"), views of their sections in the
+  /// loaded artifact, valid while the Model lives; empty when the artifact has none.
+  absl::string_view tokenizerJson;       // HF tokenizer.json
+  absl::string_view tokenizerConfigJson; // tokenizer_config.json (chat template, specials)
 };
 
 class Model {

@@ -1,0 +1,68 @@
+//===- TextSession.h - text prompts: the artifact's tokenizer and chat template ===//
+//
+// The text side of a language-model artifact (FORMAT.md, language_model.text): its HF
+// tokenizer, and the chat template and special tokens of its tokenizer_config.json. Prompts
+// are encoded the way transformers does:
+//   plain  tokenizer(text): the tokenizer's post-processor adds its special tokens (BOS);
+//   chat   apply_chat_template(messages, add_generation_prompt=True, tokenize=True): the
+//          template writes the special tokens itself (BOS included), so the rendered text is
+//          encoded without the post-processor's.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_RUNTIME_PIPELINE_TEXTSESSION_H
+#define MVC_RUNTIME_PIPELINE_TEXTSESSION_H
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "mvc/Runtime.h"
+#include "nlohmann/json.hpp"
+#include "runtime/text/chat_template.h"
+#include "runtime/text/tokenizer.h"
+
+namespace mvc {
+
+struct PromptOptions {
+  /// Render the text as one user message through the chat template, followed by the
+  /// generation prompt (the start of the model's turn).
+  bool chat = false;
+  /// With `chat`: a system message before the user's; none when empty.
+  std::string system;
+};
+
+class TextSession {
+public:
+  /// Loads the tokenizer files of `languageModel`. FailedPrecondition when the artifact has
+  /// no tokenizer; a file that does not load is an error naming it.
+  static absl::StatusOr<TextSession> create(const LanguageModelInfo &languageModel);
+  /// From the contents of tokenizer.json and tokenizer_config.json (empty: none).
+  static absl::StatusOr<TextSession> fromJson(absl::string_view tokenizerJson,
+                                              absl::string_view tokenizerConfigJson);
+
+  /// The token ids of a prompt; with options.chat, FailedPrecondition when there is no chat
+  /// template.
+  absl::StatusOr<std::vector<int32_t>> encodePrompt(absl::string_view text,
+                                                    const PromptOptions &options = {}) const;
+  /// The chat template applied to [system,] user messages with add_generation_prompt.
+  absl::StatusOr<std::string> renderChat(absl::string_view user, absl::string_view system) const;
+  /// Text for display: special tokens (BOS, end of turn, ...) are left out.
+  std::string decode(absl::Span<const int32_t> ids) const;
+  const text::Tokenizer &tokenizer() const { return *textTokenizer; }
+
+private:
+  TextSession() = default;
+  std::unique_ptr<text::Tokenizer> textTokenizer;
+  bool hasConfig = false;
+  std::optional<text::ChatTemplate> chatTemplate;
+  nlohmann::ordered_json specials; // bos_token, eos_token, ... as the template sees them
+};
+
+} // namespace mvc
+
+#endif // MVC_RUNTIME_PIPELINE_TEXTSESSION_H
