@@ -3,6 +3,7 @@
 
 #include "architectures/common/Architecture.h"
 #include "architectures/gemma3/Gemma3Gguf.h"
+#include "architectures/gemma3/Gemma3GgufTokenizer.h"
 #include "compiler/Builder/GraphBuilder.h"
 #include "runtime/text/chat_template.h"
 #include "runtime/text/tokenizer.h"
@@ -51,7 +52,7 @@ public:
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &name) const override {
     return import.readAsF32(name);
   }
-  const Gemma3GgufImport &gemma3() const { return import; }
+  const GgufReader &gguf() const { return *reader; }
 
 private:
   std::unique_ptr<GgufReader> reader;  // owned before `import`, which points into it
@@ -60,42 +61,103 @@ private:
 };
 
 
-/// The tokenizer files of a checkpoint, checked by loading them as the runtime will.
-/// Absent files are fine (the artifact then runs on token ids); broken ones are errors.
-absl::Status collectTokenizer(const std::string &dir, int64_t modelVocab,
-                               std::vector<std::pair<std::string, std::string>> &sections,
-                               json &entry) {
-  auto slurp = [](const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-  };
+/// A checkpoint's tokenizer as the artifact will hold it; `where` names each source in errors.
+struct TokenizerFiles {
+  std::string tokenizer, tokenizerWhere;  // empty: the checkpoint has no tokenizer
+  std::string config, configWhere;        // empty: no tokenizer_config.json
+};
+
+std::string slurp(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+/// tokenizer.json and tokenizer_config.json of an HF checkpoint directory, when present.
+TokenizerFiles directoryTokenizer(const std::string &dir) {
+  TokenizerFiles files;
   std::string tokPath = dir + "/tokenizer.json", cfgPath = dir + "/tokenizer_config.json";
-  if (!llvm::sys::fs::exists(tokPath)) return absl::OkStatus();
-  std::string tokenizer = slurp(tokPath);
-  auto parsed = text::Tokenizer::fromJson(tokenizer);
-  if (!parsed.ok()) return absl::InvalidArgumentError(tokPath + ": " + std::string(parsed.status().message()));
+  if (!llvm::sys::fs::exists(tokPath)) return files;
+  files = {slurp(tokPath), tokPath, "", cfgPath};
+  if (llvm::sys::fs::exists(cfgPath)) files.config = slurp(cfgPath);
+  return files;
+}
+
+/// The tokenizer converted from a GGUF's vocabulary (none when the file has no vocabulary).
+absl::StatusOr<TokenizerFiles> ggufTokenizer(const GgufReader &reader) {
+  TokenizerFiles files;
+  if (!ggufHasTokenizer(reader)) return files;
+  auto tokenizer = ggufGemmaTokenizerJson(reader);
+  if (!tokenizer.ok()) return tokenizer.status();
+  auto config = ggufGemmaTokenizerConfig(reader);
+  if (!config.ok()) return config.status();
+  return TokenizerFiles{std::move(*tokenizer), reader.path() + ": converted tokenizer.json",
+                        config->dump(), reader.path() + ": converted tokenizer_config.json"};
+}
+
+/// The chat template of --chat-template FILE: a tokenizer_config.json's chat_template, or
+/// the file itself (a .jinja template); checked by parsing it as the runtime will.
+absl::StatusOr<std::string> readChatTemplate(const std::string &path) {
+  if (!llvm::sys::fs::exists(path) || llvm::sys::fs::is_directory(path))
+    return absl::NotFoundError("--chat-template: cannot read '" + path + "'");
+  std::string source = slurp(path);
+  if (llvm::StringRef(path).ends_with(".json")) {
+    auto config = text::parseTokenizerConfig(source);
+    if (!config.ok()) return absl::InvalidArgumentError(path + ": " + std::string(config.status().message()));
+    if (config->chat_template.empty())
+      return absl::InvalidArgumentError(path + ": no chat_template");
+    source = config->chat_template;
+  }
+  auto parsed = text::ChatTemplate::parse(source);
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(path + ": chat_template: " + std::string(parsed.status().message()));
+  return source;
+}
+
+/// Adds the tokenizer sections, checked by loading them as the runtime will; a chat
+/// template given on the command line sets or replaces the config's.
+absl::Status collectTokenizer(TokenizerFiles files, const std::string &chatTemplateFile,
+                              int64_t modelVocab,
+                              std::vector<std::pair<std::string, std::string>> &sections,
+                              json &entry) {
+  if (files.tokenizer.empty()) {
+    if (!chatTemplateFile.empty())
+      return absl::InvalidArgumentError("--chat-template " + chatTemplateFile +
+                                        ": the checkpoint has no tokenizer to use it with");
+    return absl::OkStatus();
+  }
+  auto parsed = text::Tokenizer::fromJson(files.tokenizer);
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(files.tokenizerWhere + ": " + std::string(parsed.status().message()));
   if (int64_t((*parsed)->vocabSize()) > modelVocab)
-    return absl::InvalidArgumentError(tokPath + ": the tokenizer has " +
+    return absl::InvalidArgumentError(files.tokenizerWhere + ": the tokenizer has " +
                                       std::to_string((*parsed)->vocabSize()) +
                                       " tokens but the model's vocab_size is " +
                                       std::to_string(modelVocab));
-  sections.push_back({"tokenizer.json", tokenizer});
-  entry = {{"tokenizer", "tokenizer.json"}};
-  if (llvm::sys::fs::exists(cfgPath)) {
-    std::string config = slurp(cfgPath);
-    auto cfg = text::parseTokenizerConfig(config);
-    if (!cfg.ok()) return absl::InvalidArgumentError(cfgPath + ": " + std::string(cfg.status().message()));
-    if (!cfg->chat_template.empty()) {
-      auto tmpl = text::ChatTemplate::parse(cfg->chat_template);
-      if (!tmpl.ok())
-        return absl::InvalidArgumentError(cfgPath + ": chat_template: " +
-                                          std::string(tmpl.status().message()));
-    }
-    sections.push_back({"tokenizer_config.json", config});
-    entry["tokenizer_config"] = "tokenizer_config.json";
+  if (!chatTemplateFile.empty()) {
+    auto chatTemplate = readChatTemplate(chatTemplateFile);
+    if (!chatTemplate.ok()) return chatTemplate.status();
+    json config = files.config.empty() ? json::object()
+                                       : json::parse(files.config, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object())
+      return absl::InvalidArgumentError(files.configWhere + ": not a JSON object");
+    config["chat_template"] = *chatTemplate;
+    files.config = config.dump();
   }
+  sections.push_back({"tokenizer.json", std::move(files.tokenizer)});
+  entry = {{"tokenizer", "tokenizer.json"}};
+  if (files.config.empty()) return absl::OkStatus();
+  auto cfg = text::parseTokenizerConfig(files.config);
+  if (!cfg.ok()) return absl::InvalidArgumentError(files.configWhere + ": " + std::string(cfg.status().message()));
+  if (!cfg->chat_template.empty()) {
+    auto tmpl = text::ChatTemplate::parse(cfg->chat_template);
+    if (!tmpl.ok())
+      return absl::InvalidArgumentError(files.configWhere + ": chat_template: " +
+                                        std::string(tmpl.status().message()));
+  }
+  sections.push_back({"tokenizer_config.json", std::move(files.config)});
+  entry["tokenizer_config"] = "tokenizer_config.json";
   return absl::OkStatus();
 }
 
@@ -188,13 +250,20 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!built.ok()) return built.status();
   out.config = built->config;
   out.languageModel = built->languageModel;
-  if (!gguf) {
-    json text;
-    absl::Status tok = collectTokenizer(opts.input, out.languageModel["vocab_size"].get<int64_t>(),
-                                        out.sections, text);
-    if (!tok.ok()) return tok;
-    if (!text.is_null()) out.languageModel["text"] = text;
+  TokenizerFiles tokenizer;
+  if (gguf) {
+    auto converted = ggufTokenizer(static_cast<Gemma3GgufSource &>(*out.weights).gguf());
+    if (!converted.ok()) return converted.status();
+    tokenizer = std::move(*converted);
+  } else {
+    tokenizer = directoryTokenizer(opts.input);
   }
+  json text;
+  absl::Status tok = collectTokenizer(std::move(tokenizer), opts.chatTemplate,
+                                      out.languageModel["vocab_size"].get<int64_t>(), out.sections,
+                                      text);
+  if (!tok.ok()) return tok;
+  if (!text.is_null()) out.languageModel["text"] = text;
   return out;
 }
 

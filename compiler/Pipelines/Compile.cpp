@@ -215,6 +215,9 @@ int runCompile(const CompileOptions &opts) {
     manifestArch = {{"architecture", built->architecture}, {"config", built->config}};
     languageModel = built->languageModel;
     extraSections = std::move(built->sections);
+  } else if (!opts.chatTemplate.empty()) {
+    return fail("--chat-template applies to checkpoints (a directory or a .gguf), not '" +
+                opts.input + "'");
   } else {
     llvm::SourceMgr sourceMgr;
     module = parseSourceFile<ModuleOp>(opts.input, sourceMgr, &context);

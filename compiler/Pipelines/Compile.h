@@ -30,6 +30,7 @@ struct CompileOptions {
   std::string dtype;                      // f32 | bf16; default bf16 (checkpoints), as declared (.mlir)
   int64_t pageSize = 16;                  // KV page size of checkpoint builds
   std::string emitKernelsDir;
+  std::string chatTemplate;               // checkpoints: a .jinja file or a tokenizer_config.json
 };
 
 /// Runs mvc-compile; prints one-line errors to stderr; returns the process exit code.

@@ -249,6 +249,7 @@ private:
     else if (kind == "matmul") launch = emitMatmulKernel(kb, region, sig, dims);
     else if (kind == "attention") launch = emitAttentionKernel(kb, region, sig, dims);
     else if (kind == "kv_write") launch = emitKvWriteKernel(kb, region, sig, dims);
+    else if (kind == "copy") launch = emitCopyKernel(kb, region, sig, dims);
     else return region.emitError("the cpu backend has no kernel template for \"") << kind << "\" regions yet";
     if (failed(launch)) return failure();
 

@@ -252,6 +252,27 @@ func.func @main(%ids: tensor<?xi32> {{mvc.dims = ["T"]}}) -> (tensor<?x{H}xf32>,
 }}""")
 
 
+def copies():
+    c = Case("copies", "Transposes and slices/concats along leading axes (the copy kernel), over a\n"
+                       "dynamic leading dim; an i32 transpose moves integers unconverted. Exact.")
+    x = c.randn(5, 4, 6)
+    ids = np.arange(15, dtype=np.int32).reshape(5, 3) * 7 - 40
+    s = x[:, 1:3]
+    cat = np.concatenate([x, s, s], 1)[:, 1:8]
+    c.call("main", [x, ids], [x.transpose(2, 0, 1), s, cat, ids.T])
+    c.tolerance = (0.0, 0.0)
+    c.write("""
+func.func @main(%x: tensor<?x4x6xf32> {mvc.dims = ["T"]}, %ids: tensor<?x3xi32> {mvc.dims = ["T"]})
+    -> (tensor<6x?x4xf32>, tensor<?x2x6xf32>, tensor<?x7x6xf32>, tensor<3x?xi32>) {
+  %t = mvc.transpose %x [2, 0, 1] : tensor<?x4x6xf32> -> tensor<6x?x4xf32>
+  %s = mvc.slice %x {axis = 1 : i64, start = 1 : i64, size = 2 : i64} : tensor<?x4x6xf32> -> tensor<?x2x6xf32>
+  %c = mvc.concat %x, %s, %s {axis = 1 : i64} : (tensor<?x4x6xf32>, tensor<?x2x6xf32>, tensor<?x2x6xf32>) -> tensor<?x8x6xf32>
+  %c2 = mvc.slice %c {axis = 1 : i64, start = 1 : i64, size = 7 : i64} : tensor<?x8x6xf32> -> tensor<?x7x6xf32>
+  %it = mvc.transpose %ids [1, 0] : tensor<?x3xi32> -> tensor<3x?xi32>
+  return %t, %s, %c2, %it : tensor<6x?x4xf32>, tensor<?x2x6xf32>, tensor<?x7x6xf32>, tensor<3x?xi32>
+}""")
+
+
 def matmuls(dtype):
     bf = dtype == "bf16"
     c = Case(f"matmul_{dtype}",
@@ -405,6 +426,7 @@ if __name__ == "__main__":
     norms()
     rope_case()
     gather_slice()
+    copies()
     matmuls("f32")
     matmuls("bf16")
     block()

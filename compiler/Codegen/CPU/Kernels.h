@@ -42,6 +42,8 @@ mlir::FailureOr<LaunchInfo> emitMatmulKernel(KernelBuilder &kb, DispatchRegionOp
 mlir::FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
                                                 const DispatchSignature &sig,
                                                 const DimsOf &dims);
+mlir::FailureOr<LaunchInfo> emitCopyKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                           const DispatchSignature &sig, const DimsOf &dims);
 mlir::FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
                                               const DispatchSignature &sig, const DimsOf &dims);
 

@@ -23,8 +23,8 @@ def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
     Decisions live in IR: every region gets a `lowering_config` dictionary, and the
     kernel templates only read it. matmul: `microkernel_rows` (rows sharing each loaded
     weight vector), `panels_per_workgroup` (16-column weight panels a workgroup owns;
-    also the accumulator columns of the microkernel) and `rows_per_workgroup`; row:
-    `rows_per_workgroup`, sized so a workgroup touches ~32 KB of each row operand.
+    also the accumulator columns of the microkernel) and `rows_per_workgroup`; row and
+    copy: `rows_per_workgroup`, sized so a workgroup touches ~32 KB of each row operand.
   }];
   let options = [
     Option<"microkernelRows", "microkernel-rows", "int64_t", "6",

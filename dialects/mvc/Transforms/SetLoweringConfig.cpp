@@ -44,7 +44,7 @@ struct SetLoweringConfigPass
         config.push_back(b.getNamedAttr("panels_per_workgroup", b.getI64IntegerAttr(panelsPerWorkgroup)));
         // Eight microkernel tiles of rows: the weight panels stay in L2 across them.
         config.push_back(b.getNamedAttr("rows_per_workgroup", b.getI64IntegerAttr(8 * microkernelRows)));
-      } else if (region.getKind() == "row") {
+      } else if (region.getKind() == "row" || region.getKind() == "copy") {
         config.push_back(b.getNamedAttr(
             "rows_per_workgroup", b.getI64IntegerAttr(std::max<int64_t>(1, 8192 / widestRow(region)))));
       }

@@ -1,0 +1,152 @@
+//===- CopyKernel.cpp - data movement across leading dimensions ----------===//
+//
+// Transposes, and slices and concats along a leading axis: every output row (all
+// dimensions but the last) is copied element by element from where it lives in its
+// input. Sizes come in as push constants (output dims, then each input's dims), so
+// dynamic dimensions need no recompilation. Elements are copied as they are (no
+// conversion), so integer tensors move too.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CPU/Kernels.h"
+
+using namespace mlir;
+
+namespace mvc {
+namespace {
+
+class CopyEmitter {
+public:
+  CopyEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
+              const DimsOf &dims)
+      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+
+  FailureOr<LaunchInfo> emit() {
+    op = &region.getBody().front().front();
+    Value out = op->getResult(0);
+    auto outType = cast<RankedTensorType>(out.getType());
+    rank = outType.getRank();
+    FailureOr<int64_t> rowsPerWorkgroup = loweringConfigValue(region, "rows_per_workgroup");
+    if (failed(rowsPerWorkgroup)) return failure();
+
+    // Push constants: the output's dims, then each input's dims.
+    LaunchInfo launch;
+    std::vector<SymExpr> outDims = dims(out);
+    for (const SymExpr &d : outDims) launch.push.push_back(d);
+    for (Value in : op->getOperands())
+      for (const SymExpr &d : dims(in)) launch.push.push_back(d);
+    int pushIndex = 0;
+    for (int64_t i = 0; i < rank; ++i) outSize.push_back(kb.push(pushIndex++));
+    for (Value in : op->getOperands()) {
+      SmallVector<Value> size;
+      for (int64_t i = 0; i < cast<RankedTensorType>(in.getType()).getRank(); ++i)
+        size.push_back(kb.push(pushIndex++));
+      inStrides.push_back(strides(size));
+    }
+
+    SymExpr rows = mvc::product(outDims, 0, rank - 1);
+    Value numRows = rank > 1 ? product(outSize, 0, rank - 1) : kb.idx(1);
+    Value begin = b.create<arith::MulIOp>(loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
+    Value end = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
+    Value outMem = kb.binding(sig.operands.size(), outType.getElementType());
+    kb.forRange(begin, end, 1, [&](Value r) { emitRow(r, outMem); });
+    kb.finish();
+    launch.workgroups = SymExpr::ceilDiv(rows, *rowsPerWorkgroup);
+    return launch;
+  }
+
+private:
+  Value product(ArrayRef<Value> v, int64_t from, int64_t to) {
+    Value p = kb.idx(1);
+    for (int64_t i = from; i < to; ++i) p = b.create<arith::MulIOp>(loc, p, v[i]);
+    return p;
+  }
+  SmallVector<Value> strides(ArrayRef<Value> size) {
+    SmallVector<Value> s(size.size());
+    Value acc = kb.idx(1);
+    for (int64_t i = size.size() - 1; i >= 0; --i) {
+      s[i] = acc;
+      acc = b.create<arith::MulIOp>(loc, acc, size[i]);
+    }
+    return s;
+  }
+  Value mul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
+  Value add(Value a, Value c) { return b.create<arith::AddIOp>(loc, a, c); }
+
+  /// Copies output row `r` (leading coordinates decomposed from r).
+  void emitRow(Value r, Value outMem) {
+    SmallVector<Value> coord(rank);
+    Value rest = r;
+    for (int64_t i = rank - 2; i >= 0; --i) {
+      coord[i] = b.create<arith::RemUIOp>(loc, rest, outSize[i]);
+      rest = b.create<arith::DivUIOp>(loc, rest, outSize[i]);
+    }
+    Value outRow = mul(r, outSize[rank - 1]);
+    auto copyFrom = [&](int input, ArrayRef<Value> inCoordLeading, int64_t lastAxisSource) {
+      // inCoordLeading: the input coordinate of every dim except the one fed by the
+      // output's last dimension, which is `lastAxisSource`.
+      Value in = op->getOperand(input);
+      Value inMem = kb.binding(sig.bindingOf(in), cast<RankedTensorType>(in.getType()).getElementType());
+      Value base = kb.idx(0);
+      for (int64_t j = 0; j < int64_t(inCoordLeading.size()); ++j)
+        if (j != lastAxisSource) base = add(base, mul(inCoordLeading[j], inStrides[input][j]));
+      Value step = inStrides[input][lastAxisSource];
+      kb.forRange(kb.idx(0), outSize[rank - 1], 1, [&](Value c) {
+        Value v = b.create<memref::LoadOp>(loc, inMem, ValueRange{add(base, mul(c, step))});
+        b.create<memref::StoreOp>(loc, v, outMem, ValueRange{add(outRow, c)});
+      });
+    };
+    if (auto tr = dyn_cast<TransposeOp>(op)) {
+      // Output dim j is input dim perm[j].
+      SmallVector<Value> inCoord(rank, kb.idx(0));
+      ArrayRef<int64_t> perm = tr.getPermutation();
+      for (int64_t j = 0; j < rank - 1; ++j) inCoord[perm[j]] = coord[j];
+      copyFrom(0, inCoord, perm[rank - 1]);
+    } else if (auto slice = dyn_cast<SliceOp>(op)) {
+      SmallVector<Value> inCoord(coord.begin(), coord.end());
+      inCoord[slice.getAxis()] = add(coord[slice.getAxis()], kb.idx(slice.getStart()));
+      copyFrom(0, inCoord, rank - 1);
+    } else {
+      auto concat = cast<ConcatOp>(op);
+      int64_t axis = concat.getAxis(), offset = 0;
+      for (auto [k, in] : llvm::enumerate(concat.getInputs())) {
+        int64_t size = cast<RankedTensorType>(in.getType()).getDimSize(axis);
+        Value inside = b.create<arith::AndIOp>(
+            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, coord[axis], kb.idx(offset)),
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, coord[axis], kb.idx(offset + size)));
+        auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        SmallVector<Value> inCoord(coord.begin(), coord.end());
+        inCoord[axis] = b.create<arith::SubIOp>(loc, coord[axis], kb.idx(offset));
+        copyFrom(k, inCoord, rank - 1);
+        offset += size;
+      }
+    }
+  }
+
+  KernelBuilder &kb;
+  OpBuilder &b;
+  Location loc;
+  DispatchRegionOp region;
+  const DispatchSignature &sig;
+  const DimsOf &dims;
+  Operation *op = nullptr;
+  int64_t rank = 0;
+  SmallVector<Value> outSize;
+  SmallVector<SmallVector<Value>> inStrides;
+};
+
+} // namespace
+
+FailureOr<LaunchInfo> emitCopyKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                     const DispatchSignature &sig, const DimsOf &dims) {
+  Operation *op = &region.getBody().front().front();
+  if (auto concat = dyn_cast<ConcatOp>(op))
+    for (Value in : concat.getInputs())
+      if (cast<RankedTensorType>(in.getType()).isDynamicDim(concat.getAxis()))
+        return concat.emitError("concat along a dynamic dimension is not supported");
+  return CopyEmitter(kb, region, sig, dims).emit();
+}
+
+} // namespace mvc
