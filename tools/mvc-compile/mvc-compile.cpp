@@ -7,8 +7,9 @@
 
 static void usage(std::ostream &os) {
   os << "usage: mvc-compile INPUT -o OUT.mvc [options]\n"
-        "  INPUT                    a Hugging Face checkpoint directory (config.json, *.safetensors)\n"
-        "                           or an .mlir file holding an mvc graph (one func.func per program)\n"
+        "  INPUT                    a Hugging Face checkpoint directory (config.json, *.safetensors),\n"
+        "                           a Gemma 3 .gguf file, or an .mlir file holding an mvc graph\n"
+        "                           (one func.func per program)\n"
         "  -o, --output FILE        the artifact (or the IR of --compile-to; '-' = stdout)\n"
         "  --target cpu             code generation target (default: cpu)\n"
         "  --cpu NAME               native | x86-64-v3 | x86-64-v4 (default: native)\n"
@@ -21,6 +22,9 @@ static void usage(std::ostream &os) {
         "  --page-size N            tokens per KV-cache page (default: 16)\n"
         "  --kv-pages N             default number of KV-cache pages (default: 64)\n"
         "  --emit-kernels DIR       also write the kernel library as DIR/kernels.cpu.so\n"
+        "  --chat-template FILE     checkpoints: the chat template to embed, replacing the\n"
+        "                           checkpoint's (a .jinja file, or a tokenizer_config.json's\n"
+        "                           chat_template) (default: the checkpoint's, if any)\n"
         "  -h, --help               this text\n";
 }
 
@@ -56,6 +60,7 @@ int main(int argc, char **argv) {
     else if (a.rfind("--dtype=", 0) == 0) opts.dtype = a.substr(8);
     else if (a == "--page-size") opts.pageSize = std::atoll(need(i));
     else if (a == "--emit-kernels") opts.emitKernelsDir = need(i);
+    else if (a == "--chat-template") opts.chatTemplate = need(i);
     else if (!a.empty() && a[0] == '-' && a != "-") {
       std::cerr << "mvc-compile: error: unknown option '" << a << "' (see --help)\n";
       return 1;
