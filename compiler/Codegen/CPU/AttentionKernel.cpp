@@ -1,8 +1,8 @@
 //===- AttentionKernel.cpp - paged attention and KV-cache writes ---------===//
 //
 // Attention: one workgroup per (query token, KV head). The query heads that share the KV
-// head are processed together so each key and value row is read once; softmax is
-// online (running max and sum), so scores never touch memory.
+// head are processed together so each key and value row is read once; keys go in tiles
+// with an online softmax (running max and sum per tile), so scores never touch memory.
 // KV write: one workgroup per token, copying its keys (or values) into its cache slot.
 //
 //===----------------------------------------------------------------------===//
@@ -112,44 +112,70 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   SmallVector<Value> init;
   for (int64_t h = 0; h < group; ++h) init.push_back(kb.f32(-INFINITY));
   for (int64_t h = 0; h < group; ++h) init.push_back(kb.f32(0.0f));
-  auto loop = b.create<scf::ForOp>(loc, kFirst, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)),
-                                   kb.idx(1), init);
+  // Keys go in tiles of kKeyTile: the tile's scores first (one K row read serves every
+  // query head of the group), then one max/correction per tile and the V rows folded into
+  // each accumulator chunk while it sits in a register. Keys past kLast in the last tile
+  // are masked (score -inf, row offset clamped to a valid key).
+  constexpr int64_t kKeyTile = 8;
+  Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
+  Value numTiles = b.create<arith::DivUIOp>(
+      loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(kKeyTile - 1)), kb.idx(kKeyTile));
+  auto loop = b.create<scf::ForOp>(loc, kb.idx(0), numTiles, kb.idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value kpos = loop.getInductionVar();
-    Value rowBase = cacheOffset(kb, bt, maxPages, place.seq, kpos, pageSize, kvHeads * hd);
-    Value kvBase = b.create<arith::AddIOp>(loc, rowBase, b.create<arith::MulIOp>(loc, g, kb.idx(hd)));
-    SmallVector<Value> next;
+    Value tileStart = b.create<arith::AddIOp>(
+        loc, kFirst, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(kKeyTile)));
+    SmallVector<Value> rowBase, valid;
+    for (int64_t j = 0; j < kKeyTile; ++j) {
+      Value kpos = b.create<arith::AddIOp>(loc, tileStart, kb.idx(j));
+      valid.push_back(b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos, kLast));
+      Value clamped = b.create<arith::MinSIOp>(loc, kpos, kLast);
+      Value base = cacheOffset(kb, bt, maxPages, place.seq, clamped, pageSize, kvHeads * hd);
+      rowBase.push_back(b.create<arith::AddIOp>(loc, base, b.create<arith::MulIOp>(loc, g, kb.idx(hd))));
+    }
+    auto tileType = VectorType::get({kKeyTile}, b.getF32Type());
     SmallVector<Value> maxes, sums;
     for (int64_t h = 0; h < group; ++h) {
-      Value dot = kb.reduceChunks(hd, false, [&](Value c, int l) {
-        Value qv = kb.loadF32(qRows, b.create<arith::AddIOp>(loc, c, kb.idx(h * hd)), l);
-        Value kv = kb.loadF32(kc, b.create<arith::AddIOp>(loc, kvBase, c), l);
-        return b.create<arith::MulFOp>(loc, qv, kv).getResult();
-      });
-      Value s = b.create<arith::MulFOp>(loc, dot, kb.f32(scale));
-      if (softcap > 0.0f)
-        s = b.create<arith::MulFOp>(
-            loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, s, kb.f32(softcap))),
-            kb.f32(softcap));
+      SmallVector<Value> scores;
+      for (int64_t j = 0; j < kKeyTile; ++j) {
+        Value dot = kb.reduceChunks(hd, false, [&](Value c, int l) {
+          Value qv = kb.loadF32(qRows, b.create<arith::AddIOp>(loc, c, kb.idx(h * hd)), l);
+          Value kv = kb.loadF32(kc, b.create<arith::AddIOp>(loc, rowBase[j], c), l);
+          return b.create<arith::MulFOp>(loc, qv, kv).getResult();
+        });
+        Value sc = b.create<arith::MulFOp>(loc, dot, kb.f32(scale));
+        if (softcap > 0.0f)
+          sc = b.create<arith::MulFOp>(
+              loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sc, kb.f32(softcap))),
+              kb.f32(softcap));
+        scores.push_back(b.create<arith::SelectOp>(loc, valid[j], sc, kb.f32(-INFINITY)));
+      }
+      Value s = b.create<vector::FromElementsOp>(loc, tileType, scores);
       Value mOld = loop.getRegionIterArgs()[h], lOld = loop.getRegionIterArgs()[group + h];
-      Value mNew = b.create<arith::MaximumFOp>(loc, mOld, s);
+      Value mNew = b.create<arith::MaximumFOp>(
+          loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, s));
       Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mNew));
-      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, s, mNew));
-      sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), p));
+      Value p = b.create<math::ExpOp>(
+          loc, b.create<arith::SubFOp>(loc, s, b.create<vector::BroadcastOp>(loc, tileType, mNew)));
+      Value pSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
+      sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), pSum));
       maxes.push_back(mNew);
+      SmallVector<Value> pj;
+      for (int64_t j = 0; j < kKeyTile; ++j)
+        pj.push_back(b.create<vector::ExtractOp>(loc, p, ArrayRef<int64_t>{j}));
       kb.forChunks(hd, [&](Value c, int l) {
         Value at = b.create<arith::AddIOp>(loc, c, kb.idx(h * hd));
         Value a = kb.loadF32(acc, at, l);
-        Value v = kb.loadF32(vc, b.create<arith::AddIOp>(loc, kvBase, c), l);
-        Value scaled = b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a));
-        kb.storeF32(b.create<arith::AddFOp>(loc, scaled,
-                                            b.create<arith::MulFOp>(loc, v, kb.splatLike(p, v))),
-                    acc, at);
+        a = b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a));
+        for (int64_t j = 0; j < kKeyTile; ++j) {
+          Value v = kb.loadF32(vc, b.create<arith::AddIOp>(loc, rowBase[j], c), l);
+          a = b.create<arith::AddFOp>(loc, a, b.create<arith::MulFOp>(loc, v, kb.splatLike(pj[j], v)));
+        }
+        kb.storeF32(a, acc, at);
       });
     }
-    next.append(maxes);
+    SmallVector<Value> next(maxes);
     next.append(sums);
     b.create<scf::YieldOp>(loc, next);
   }
