@@ -19,14 +19,14 @@ LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb) {
 Value pagedSelfAttention(GraphBuilder &gb, const LanguageModelInputs &in, Value x,
                          const AttentionWeights &w, const AttentionSpec &s,
                          const GraphBuilder::AttentionOptions &options, const QkNorm &qkNorm,
-                         Value invFreq, const std::string &kvPrefix, Type kvType) {
+                         Value ropeTable, const std::string &kvPrefix, Type kvType) {
   Value q = gb.reshape(gb.matmul(x, w.q), {-1, s.heads, s.headDim});
   Value k = gb.reshape(gb.matmul(x, w.k), {-1, s.kvHeads, s.headDim});
   Value v = gb.reshape(gb.matmul(x, w.v), {-1, s.kvHeads, s.headDim});
   if (w.qNorm) q = gb.rmsNorm(q, w.qNorm, qkNorm.eps, qkNorm.offset);
   if (w.kNorm) k = gb.rmsNorm(k, w.kNorm, qkNorm.eps, qkNorm.offset);
-  q = gb.rope(q, in.positions, invFreq);
-  k = gb.rope(k, in.positions, invFreq);
+  q = gb.rope(q, ropeTable);
+  k = gb.rope(k, ropeTable);
   SmallVector<int64_t> cacheShape = {ShapedType::kDynamic, s.pageSize, s.kvHeads, s.headDim};
   Value kCache = gb.kvWrite(k, gb.state(kvPrefix + ".k", cacheShape, kvType), in.blockTable,
                             in.rowOffsets, in.cacheLens);

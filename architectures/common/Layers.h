@@ -37,7 +37,7 @@ struct QkNorm {
 mlir::Value pagedSelfAttention(GraphBuilder &gb, const LanguageModelInputs &in, mlir::Value x,
                                const AttentionWeights &w, const AttentionSpec &spec,
                                const GraphBuilder::AttentionOptions &options, const QkNorm &qkNorm,
-                               mlir::Value invFreq, const std::string &kvPrefix,
+                               mlir::Value ropeTable, const std::string &kvPrefix,
                                mlir::Type kvType);
 
 enum class Activation { GeluTanh, Gelu, Silu };

@@ -29,8 +29,9 @@ void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNa
   if (o.weightType.isBF16()) embedScale = roundToBf16(embedScale);
   Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale);
 
-  Value ropeLocal = gb.constant(ropeInvFreq(c.ropeLocal, c.headDim));
-  Value ropeGlobal = gb.constant(ropeInvFreq(c.ropeGlobal, c.headDim));
+  // One cos/sin table per RoPE flavour for the whole program, shared by its layers.
+  Value ropeLocal = gb.ropeTable(in.positions, gb.constant(ropeInvFreq(c.ropeLocal, c.headDim)));
+  Value ropeGlobal = gb.ropeTable(in.positions, gb.constant(ropeInvFreq(c.ropeGlobal, c.headDim)));
   AttentionSpec spec{c.numHeads, c.numKvHeads, c.headDim, o.pageSize};
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string p = "model.layers." + std::to_string(i) + ".";

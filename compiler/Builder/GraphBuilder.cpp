@@ -86,8 +86,13 @@ Value GraphBuilder::rmsNorm(Value x, Value w, float eps, float offset) {
 Value GraphBuilder::layerNorm(Value x, Value gamma, Value beta, float eps) {
   return b.create<LayerNormOp>(loc, x.getType(), x, gamma, beta, b.getF32FloatAttr(eps));
 }
-Value GraphBuilder::rope(Value x, Value positions, Value invFreq) {
-  return b.create<RopeOp>(loc, x.getType(), x, positions, invFreq, "rotate_half");
+Value GraphBuilder::ropeTable(Value positions, Value invFreq) {
+  auto type = RankedTensorType::get({typeOf(positions).getDimSize(0), 2 * typeOf(invFreq).getDimSize(0)},
+                                    b.getF32Type());
+  return b.create<RopeTableOp>(loc, type, positions, invFreq);
+}
+Value GraphBuilder::rope(Value x, Value table) {
+  return b.create<RopeOp>(loc, x.getType(), x, table, "rotate_half");
 }
 Value GraphBuilder::gather(Value table, Value ids) {
   auto type = RankedTensorType::get({typeOf(ids).getDimSize(0), typeOf(table).getDimSize(1)},

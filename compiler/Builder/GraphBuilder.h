@@ -61,7 +61,9 @@ public:
   mlir::Value softcap(mlir::Value x, float cap);
   mlir::Value rmsNorm(mlir::Value x, mlir::Value w, float eps, float offset);
   mlir::Value layerNorm(mlir::Value x, mlir::Value gamma, mlir::Value beta, float eps);
-  mlir::Value rope(mlir::Value x, mlir::Value positions, mlir::Value invFreq);
+  /// cos/sin of positions × inv_freq, [T, 2R]; build once, share across layers.
+  mlir::Value ropeTable(mlir::Value positions, mlir::Value invFreq);
+  mlir::Value rope(mlir::Value x, mlir::Value table);
   mlir::Value gather(mlir::Value table, mlir::Value ids);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim
   mlir::Value kvWrite(mlir::Value values, mlir::Value cache, mlir::Value blockTable,

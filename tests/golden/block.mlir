@@ -41,8 +41,9 @@ func.func @block(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {m
   %v3 = mvc.reshape %v : tensor<?x32xf32> -> tensor<?x2x16xf32>
   %qn = mvc.rms_norm %q3, %n_q {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x4x16xf32>, tensor<16xf32>) -> tensor<?x4x16xf32>
   %kn = mvc.rms_norm %k3, %n_k {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x2x16xf32>, tensor<16xf32>) -> tensor<?x2x16xf32>
-  %qr = mvc.rope %qn, %pos, %inv : (tensor<?x4x16xf32>, tensor<?xi32>, tensor<8xf32>) -> tensor<?x4x16xf32>
-  %kr = mvc.rope %kn, %pos, %inv : (tensor<?x2x16xf32>, tensor<?xi32>, tensor<8xf32>) -> tensor<?x2x16xf32>
+  %tab = mvc.rope_table %pos, %inv : (tensor<?xi32>, tensor<8xf32>) -> tensor<?x16xf32>
+  %qr = mvc.rope %qn, %tab : (tensor<?x4x16xf32>, tensor<?x16xf32>) -> tensor<?x4x16xf32>
+  %kr = mvc.rope %kn, %tab : (tensor<?x2x16xf32>, tensor<?x16xf32>) -> tensor<?x2x16xf32>
   %kc2 = mvc.kv_write %kr into %kc pages(%bt, %ro, %cl) : (tensor<?x2x16xf32>, tensor<?x4x2x16xf32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x2x16xf32>
   %vc2 = mvc.kv_write %v3 into %vc pages(%bt, %ro, %cl) : (tensor<?x2x16xf32>, tensor<?x4x2x16xf32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x2x16xf32>
   %att = mvc.attention %qr, %kc2, %vc2 pages(%bt, %ro, %cl) {scale = 0.25 : f32, sliding_window = 4, softcap = 20.0 : f32} : (tensor<?x4x16xf32>, tensor<?x4x2x16xf32>, tensor<?x4x2x16xf32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x16xf32>

@@ -206,8 +206,8 @@ func.func @main(%x: {ty} {{mvc.dims = ["T"]}}) -> ({ty}, {ty}, {ty}, {ty}, {ty})
 
 
 def rope_case():
-    c = Case("rope", "RoPE (rotate-half) on [T, heads, D]: a full default table, a partial\n"
-                     "table (dims past 2R pass through), a table with zero tail (proportional).")
+    c = Case("rope", "RoPE (rotate-half) on [T, heads, D] from rope_table: a full default table,\n"
+                     "a partial table (dims past 2R pass through), a zero-tail (proportional) table.")
     T, H, D = 6, 3, 32
     x = c.randn(T, H, D)
     pos = np.array([0, 1, 2, 7, 100, 4095], dtype=np.int32)
@@ -225,9 +225,12 @@ func.func @main(%x: {ty} {{mvc.dims = ["T"]}}, %pos: tensor<?xi32> {{mvc.dims = 
   %full = arith.constant {table(full)}
   %partial = arith.constant {table(partial)}
   %prop = arith.constant {table(prop)}
-  %o0 = mvc.rope %x, %pos, %full : ({ty}, tensor<?xi32>, tensor<{len(full)}xf32>) -> {ty}
-  %o1 = mvc.rope %x, %pos, %partial : ({ty}, tensor<?xi32>, tensor<{len(partial)}xf32>) -> {ty}
-  %o2 = mvc.rope %x, %pos, %prop : ({ty}, tensor<?xi32>, tensor<{len(prop)}xf32>) -> {ty}
+  %t0 = mvc.rope_table %pos, %full : (tensor<?xi32>, tensor<{len(full)}xf32>) -> tensor<?x{2 * len(full)}xf32>
+  %t1 = mvc.rope_table %pos, %partial : (tensor<?xi32>, tensor<{len(partial)}xf32>) -> tensor<?x{2 * len(partial)}xf32>
+  %t2 = mvc.rope_table %pos, %prop : (tensor<?xi32>, tensor<{len(prop)}xf32>) -> tensor<?x{2 * len(prop)}xf32>
+  %o0 = mvc.rope %x, %t0 : ({ty}, tensor<?x{2 * len(full)}xf32>) -> {ty}
+  %o1 = mvc.rope %x, %t1 : ({ty}, tensor<?x{2 * len(partial)}xf32>) -> {ty}
+  %o2 = mvc.rope %x, %t2 : ({ty}, tensor<?x{2 * len(prop)}xf32>) -> {ty}
   return %o0, %o1, %o2 : {ty}, {ty}, {ty}
 }}""")
 
@@ -399,8 +402,9 @@ func.func @block(%x: {X} {{mvc.dims = ["T"]}}, %pos: tensor<?xi32> {{mvc.dims = 
   %v3 = mvc.reshape %v : tensor<?x{NKV * HD}xf32> -> {k3}
 {norm("qn", "q3", "n_q", q3, HD)}
 {norm("kn", "k3", "n_k", k3, HD)}
-  %qr = mvc.rope %qn, %pos, %inv : ({q3}, tensor<?xi32>, tensor<{len(inv)}xf32>) -> {q3}
-  %kr = mvc.rope %kn, %pos, %inv : ({k3}, tensor<?xi32>, tensor<{len(inv)}xf32>) -> {k3}
+  %tab = mvc.rope_table %pos, %inv : (tensor<?xi32>, tensor<{len(inv)}xf32>) -> tensor<?x{2 * len(inv)}xf32>
+  %qr = mvc.rope %qn, %tab : ({q3}, tensor<?x{2 * len(inv)}xf32>) -> {q3}
+  %kr = mvc.rope %kn, %tab : ({k3}, tensor<?x{2 * len(inv)}xf32>) -> {k3}
   %kc2 = mvc.kv_write %kr into %kc pages(%bt, %ro, %cl) : ({k3}, {cache}, {paged}) -> {cache}
   %vc2 = mvc.kv_write %v3 into %vc pages(%bt, %ro, %cl) : ({k3}, {cache}, {paged}) -> {cache}
   %att = mvc.attention %qr, %kc2, %vc2 pages(%bt, %ro, %cl) {{scale = {scale!r} : f32, sliding_window = {W}, softcap = {CAP} : f32}} : ({q3}, {cache}, {cache}, {paged}) -> {q3}

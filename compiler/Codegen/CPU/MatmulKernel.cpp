@@ -61,13 +61,28 @@ public:
                                         kb.idx(panels));
     if (bf16 && kb.target().bf16Dot) packLhsPairs(m0, m1);
     rowBase = m0;
-    // Full row tiles, then single rows.
+    // Full row tiles, then the leftover rows.
     Value rowsHere = b.create<arith::SubIOp>(loc, m1, m0);
     Value mMain = b.create<arith::AddIOp>(
         loc, m0, b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, rowsHere, kb.idx(kMr)),
                                          kb.idx(kMr)));
     kb.forRange(m0, mMain, kMr, [&](Value row) { emitPanels(row, kMr, p0, p1); });
-    kb.forRange(mMain, m1, 1, [&](Value row) { emitPanels(row, 1, p0, p1); });
+    // The leftover rows (fewer than a tile) in one microkernel of exactly that many rows,
+    // so every row shares each weight load: small batches read the weights once.
+    Value leftover = b.create<arith::SubIOp>(loc, m1, mMain);
+    SmallVector<int64_t> cases;
+    for (int64_t r = 1; r < kMr; ++r) cases.push_back(r);
+    auto tail = b.create<scf::IndexSwitchOp>(loc, TypeRange{}, leftover, cases, cases.size());
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.createBlock(&tail.getDefaultRegion());
+      b.create<scf::YieldOp>(loc);
+      for (auto [i, r] : llvm::enumerate(cases)) {
+        b.createBlock(&tail.getCaseRegions()[i]);
+        emitPanels(mMain, r, p0, p1);
+        b.create<scf::YieldOp>(loc);
+      }
+    }
     kb.finish();
     SymExpr mExpr = dims(matmul.getLhs())[0];
     return LaunchInfo{SymExpr::ceilDiv(mExpr, kRowBlock) * blocks, {mExpr}};

@@ -181,6 +181,7 @@ private:
       return success();
     }
     if (auto rope = dyn_cast<RopeOp>(op)) return emitRope(rope);
+    if (auto table = dyn_cast<RopeTableOp>(op)) return emitRopeTable(table);
     if (auto gather = dyn_cast<GatherOp>(op)) {
       auto tableType = cast<RankedTensorType>(gather.getTable().getType());
       Value ids = kb.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
@@ -223,35 +224,40 @@ private:
     return success();
   }
 
-  /// Rotate-half RoPE for row r = (token t, head h) of a [T, H, D] input.
+  /// Row t of a rope table: cos then sin of positions[t] × inv_freq (angle rounded to
+  /// f32 first, as HF's f32 `inv_freq @ positions`). libm's sincosf keeps HF's accuracy at
+  /// large angles; the table is computed once per program, not per layer or head.
+  LogicalResult emitRopeTable(RopeTableOp table) {
+    int64_t half = cast<RankedTensorType>(table.getInvFreq().getType()).getDimSize(0);
+    Value positions = kb.binding(sig.bindingOf(table.getPositions()), b.getI32Type());
+    Value pos = b.create<arith::SIToFPOp>(loc, b.getF32Type(),
+                                          b.create<memref::LoadOp>(loc, positions, row));
+    Value freqs = kb.binding(sig.bindingOf(table.getInvFreq()), b.getF32Type());
+    Value out = table.getResult();
+    kb.forRange(kb.idx(0), kb.idx(half), 1, [&](Value i) {
+      Value angle = mulf(pos, b.create<memref::LoadOp>(loc, freqs, i));
+      write(out, i, b.create<math::CosOp>(loc, angle));
+      write(out, add(i, kb.idx(half)), b.create<math::SinOp>(loc, angle));
+    });
+    return success();
+  }
+
+  /// Rotate-half RoPE for row r = (token t, head h) of a [T, H, D] input, reading the
+  /// table's row t.
   LogicalResult emitRope(RopeOp rope) {
     auto type = cast<RankedTensorType>(rope.getInput().getType());
     int64_t heads = type.getDimSize(1), d = type.getDimSize(2);
-    int64_t half = cast<RankedTensorType>(rope.getInvFreq().getType()).getDimSize(0);
+    int64_t half = cast<RankedTensorType>(rope.getTable().getType()).getDimSize(1) / 2;
     Value t = b.create<arith::DivUIOp>(loc, row, kb.idx(heads));
-    Value positions = kb.binding(sig.bindingOf(rope.getPositions()), b.getI32Type());
-    Value pos = b.create<arith::SIToFPOp>(loc, b.getF32Type(),
-                                          b.create<memref::LoadOp>(loc, positions, t));
-    Value freqs = kb.binding(sig.bindingOf(rope.getInvFreq()), b.getF32Type());
-    auto rowType = MemRefType::get({half}, b.getF32Type());
-    Value cosRow, sinRow;
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&kb.func().getBody().front());
-      cosRow = b.create<memref::AllocaOp>(loc, rowType);
-      sinRow = b.create<memref::AllocaOp>(loc, rowType);
-    }
-    // The angle is rounded to f32 before cos/sin, as HF's f32 `inv_freq @ positions`.
-    kb.forRange(kb.idx(0), kb.idx(half), 1, [&](Value i) {
-      Value angle = mulf(pos, b.create<memref::LoadOp>(loc, freqs, i));
-      b.create<memref::StoreOp>(loc, b.create<math::CosOp>(loc, angle), cosRow, i);
-      b.create<memref::StoreOp>(loc, b.create<math::SinOp>(loc, angle), sinRow, i);
-    });
+    // The table has one row per token, so it never shares a row region with the rope.
+    Value tableMem = kb.binding(sig.bindingOf(rope.getTable()), b.getF32Type());
+    Value tableBase = b.create<arith::MulIOp>(loc, t, kb.idx(2 * half));
     Value x = rope.getInput(), out = rope.getResult();
     kb.forChunks(half, [&](Value i, int l) {
       Value iHi = add(i, kb.idx(half));
       Value x1 = read(x, i, l), x2 = read(x, iHi, l);
-      Value c = kb.loadF32(cosRow, i, l), s = kb.loadF32(sinRow, i, l);
+      Value c = kb.loadF32(tableMem, add(tableBase, i), l);
+      Value s = kb.loadF32(tableMem, add(tableBase, iHi), l);
       write(out, i, subf(mulf(x1, c), mulf(x2, s)));
       write(out, iHi, addf(mulf(x2, c), mulf(x1, s)));
     });

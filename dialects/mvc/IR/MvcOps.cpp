@@ -125,15 +125,24 @@ LogicalResult LayerNormOp::verify() {
   return verifyLastDimVector(*this, getInput(), getBeta(), "beta");
 }
 
+LogicalResult RopeTableOp::verify() {
+  auto pos = rankedType(getPositions()), freq = rankedType(getInvFreq()), res = getType();
+  if (pos.getRank() != 1) return emitOpError("positions must be [T], got ") << shapeText(pos);
+  if (freq.getRank() != 1 || freq.isDynamicDim(0))
+    return emitOpError("inv_freq must be static [R], got ") << shapeText(freq);
+  if (res.getRank() != 2 || !dimsAgree(res.getDimSize(0), pos.getDimSize(0)) ||
+      res.getDimSize(1) != 2 * freq.getDimSize(0))
+    return emitOpError("result must be [T, ") << 2 * freq.getDimSize(0) << "], got " << shapeText(res);
+  return success();
+}
+
 LogicalResult RopeOp::verify() {
-  auto in = rankedType(getInput()), pos = rankedType(getPositions()),
-       freq = rankedType(getInvFreq());
+  auto in = rankedType(getInput()), table = rankedType(getTable());
   if (in.getRank() != 3) return emitOpError("input must be [T, heads, D], got ") << shapeText(in);
-  if (pos.getRank() != 1 || !dimsAgree(pos.getDimSize(0), in.getDimSize(0)))
-    return emitOpError("positions must be [T] matching the input, got ") << shapeText(pos);
-  if (freq.getRank() != 1 || freq.isDynamicDim(0) || in.isDynamicDim(2) ||
-      2 * freq.getDimSize(0) > in.getDimSize(2))
-    return emitOpError("inv_freq must be static [R] with 2R <= D, got ") << shapeText(freq);
+  if (table.getRank() != 2 || !dimsAgree(table.getDimSize(0), in.getDimSize(0)) ||
+      table.isDynamicDim(1) || table.getDimSize(1) % 2 || in.isDynamicDim(2) ||
+      table.getDimSize(1) > in.getDimSize(2))
+    return emitOpError("table must be [T, 2R] with 2R <= D, got ") << shapeText(table);
   if (getPairing() != "rotate_half")
     return emitOpError("unsupported pairing \"") << getPairing() << "\"";
   if (getType() != in) return emitOpError("result type must equal input type");

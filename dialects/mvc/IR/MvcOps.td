@@ -136,20 +136,34 @@ def Mvc_SoftmaxOp : Mvc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Mvc_RopeOp : Mvc_Op<"rope", [Pure]> {
-  let summary = "Rotary position embedding, rotate-half pairing";
+def Mvc_RopeTableOp : Mvc_Op<"rope_table", [Pure]> {
+  let summary = "cos and sin of positions × a RoPE frequency table";
   let description = [{
-    `input` is `[T, heads, D]`, `positions` `[T]`, `inv_freq` `[R]` with `2R <= D`. For
-    `i < R`, the pair `(i, i + R)` is rotated by `positions[t] · inv_freq[i]` (f32, as HF
-    computes it); dimensions from `2R` on pass through. Zeros in `inv_freq` leave their
-    pair unchanged (Gemma 4's proportional RoPE). `pairing` is kept for later variants
-    ("interleaved"); M-RoPE will add a `[3, T]` positions form with `mrope_section`.
+    `positions` is `[T]`, `inv_freq` `[R]`; result row t is
+    `[cos(a_0) … cos(a_{R-1}), sin(a_0) … sin(a_{R-1})]` with `a_i = positions[t] · inv_freq[i]`
+    rounded to f32 first, as HF computes it. One table serves every layer that uses the same
+    positions and frequencies (CSE merges them); M-RoPE and 2-D variants are other ways of
+    making the same table.
   }];
-  let arguments = (ins Mvc_FloatTensor:$input, Mvc_IndexTensor:$positions,
-                       RankedTensorOf<[F32]>:$inv_freq,
+  let arguments = (ins Mvc_IndexTensor:$positions, RankedTensorOf<[F32]>:$inv_freq);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$positions `,` $inv_freq attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Mvc_RopeOp : Mvc_Op<"rope", [Pure]> {
+  let summary = "Rotary position embedding from a rope_table, rotate-half pairing";
+  let description = [{
+    `input` is `[T, heads, D]`, `table` `[T, 2R]` (from mvc.rope_table) with `2R <= D`. For
+    `i < R` the pair `(i, i + R)` of every head of token t is rotated by the angle whose
+    cos/sin are `table[t][i]`, `table[t][R + i]`; dimensions from `2R` on pass through.
+    Zero frequencies leave their pair unchanged (Gemma 4's proportional RoPE). `pairing` is
+    kept for later variants ("interleaved").
+  }];
+  let arguments = (ins Mvc_FloatTensor:$input, RankedTensorOf<[F32]>:$table,
                        DefaultValuedStrAttr<StrAttr, "rotate_half">:$pairing);
   let results = (outs Mvc_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $positions `,` $inv_freq attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$input `,` $table attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

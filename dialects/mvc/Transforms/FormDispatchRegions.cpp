@@ -28,7 +28,8 @@ StringRef kernelKind(Operation *op) {
   if (isa<AttentionOp>(op)) return "attention";
   if (isa<KvWriteOp>(op)) return "kv_write";
   if (isa<AddOp, SubOp, MulOp, DivOp, SiluOp, TanhOp, ExpOp, NegOp, GeluOp, ScaleOp,
-          SoftcapOp, CastOp, RmsNormOp, LayerNormOp, SoftmaxOp, RopeOp, GatherOp>(op))
+          SoftcapOp, CastOp, RmsNormOp, LayerNormOp, SoftmaxOp, RopeOp, RopeTableOp,
+          GatherOp>(op))
     return "row";
   if (auto slice = dyn_cast<SliceOp>(op))
     return slice.getAxis() == slice.getType().getRank() - 1 ? "row" : "copy";

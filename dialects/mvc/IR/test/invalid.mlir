@@ -41,10 +41,18 @@ func.func @norm_offset_without_weight(%x: tensor<?x64xf32>) -> tensor<?x64xf32> 
 
 // -----
 
-func.func @rope_table(%x: tensor<?x4x16xf32>, %p: tensor<?xi32>) -> tensor<?x4x16xf32> {
+func.func @rope_table(%p: tensor<?xi32>) -> tensor<?x16xf32> {
   %f = arith.constant dense<1.0> : tensor<9xf32>
-  // expected-error @+1 {{inv_freq must be static [R] with 2R <= D, got [9]}}
-  %y = mvc.rope %x, %p, %f : (tensor<?x4x16xf32>, tensor<?xi32>, tensor<9xf32>) -> tensor<?x4x16xf32>
+  // expected-error @+1 {{result must be [T, 18], got [?, 16]}}
+  %t = mvc.rope_table %p, %f : (tensor<?xi32>, tensor<9xf32>) -> tensor<?x16xf32>
+  return %t : tensor<?x16xf32>
+}
+
+// -----
+
+func.func @rope_wide_table(%x: tensor<?x4x16xf32>, %t: tensor<?x18xf32>) -> tensor<?x4x16xf32> {
+  // expected-error @+1 {{table must be [T, 2R] with 2R <= D, got [?, 18]}}
+  %y = mvc.rope %x, %t : (tensor<?x4x16xf32>, tensor<?x18xf32>) -> tensor<?x4x16xf32>
   return %y : tensor<?x4x16xf32>
 }
 

@@ -14,8 +14,10 @@ func.func @block(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {m
   %q = mvc.matmul %n, %wq {transpose_b} : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
   %q3 = mvc.reshape %q : tensor<?x64xf32> -> tensor<?x4x16xf32>
   %f = arith.constant dense<[1.0, 0.1, 0.01, 0.001]> : tensor<4xf32>
+  // CHECK: mvc.rope_table
+  %tab = mvc.rope_table %pos, %f : (tensor<?xi32>, tensor<4xf32>) -> tensor<?x8xf32>
   // CHECK: mvc.rope
-  %qr = mvc.rope %q3, %pos, %f : (tensor<?x4x16xf32>, tensor<?xi32>, tensor<4xf32>) -> tensor<?x4x16xf32>
+  %qr = mvc.rope %q3, %tab : (tensor<?x4x16xf32>, tensor<?x8xf32>) -> tensor<?x4x16xf32>
   %kc = mvc.state "kv.0.k" : tensor<?x16x2x16xf32>
   %vc = mvc.state "kv.0.v" : tensor<?x16x2x16xf32>
   %k = mvc.slice %qr {axis = 1 : i64, start = 0 : i64, size = 2 : i64} : tensor<?x4x16xf32> -> tensor<?x2x16xf32>
