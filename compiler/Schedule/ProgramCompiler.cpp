@@ -44,6 +44,7 @@ public:
 
   FailureOr<ProgramCompileResult> run() {
     if (failed(inferShapes())) return failure();
+    markPackedGatherTables();
     json inputs = json::array(), outputs = json::array();
     for (BlockArgument arg : fn.getArguments()) {
       int id = newBuffer({{"kind", "input"}, {"index", arg.getArgNumber()}});
@@ -207,19 +208,48 @@ private:
     return bufferOf.at(v);
   }
 
+  /// The packed layout a matmul reading `w` as its rhs wants, if one does (transposed:
+  /// the weight is stored [K, N]).
+  static std::optional<std::pair<WeightLayout, bool>> matmulLayout(WeightOp w) {
+    for (Operation *user : w->getUsers())
+      if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w.getResult())
+        return std::make_pair(w.getType().getElementType().isBF16() ? WeightLayout::PackedN16K2
+                                                                    : WeightLayout::PackedN16,
+                              !mm.getTransposeB());
+    return std::nullopt;
+  }
+
+  /// Weights are stored once, in the layout their matmul wants. A table that is also a
+  /// gather's table (a tied embedding and LM head) is gathered from that packed layout:
+  /// the gather op is told with `mvc.table_layout`, so the artifact holds one copy.
   int weightBuffer(WeightOp w, DispatchRegionOp region) {
     WeightEntry e{w.getName().str(), w.getName().str(), w.getType(), WeightLayout::RowMajor,
                   false, {}};
-    if (region && region.getKind() == "matmul") {
-      auto mm = cast<MatmulOp>(region.getBody().front().front());
-      if (mm.getRhs() == w.getResult()) {
-        e.layout = w.getType().getElementType().isBF16() ? WeightLayout::PackedN16K2
-                                                         : WeightLayout::PackedN16;
-        e.transposed = !mm.getTransposeB();
+    if (auto packed = matmulLayout(w)) {
+      bool readByMatmul = region && region.getKind() == "matmul" &&
+                          cast<MatmulOp>(region.getBody().front().front()).getRhs() == w.getResult();
+      bool gatheredRows = false;
+      if (region && region.getKind() == "row")
+        region.walk([&](GatherOp g) {
+          gatheredRows |= g.getTable() == w.getResult() && g->hasAttr("mvc.table_layout");
+        });
+      if (readByMatmul || gatheredRows) {
+        e.layout = packed->first;
+        e.transposed = packed->second;
         e.artifactName += std::string("#") + layoutName(e.layout);
       }
     }
     return namedBuffer("weight", weights.request(e));
+  }
+
+  /// Marks gathers whose table is kept only in a matmul's packed layout (see weightBuffer).
+  void markPackedGatherTables() {
+    fn.walk([&](GatherOp gather) {
+      auto w = gather.getTable().getDefiningOp<WeightOp>();
+      if (!w) return;
+      if (auto packed = matmulLayout(w); packed && !packed->second)
+        gather->setAttr("mvc.table_layout", StringAttr::get(fn.getContext(), layoutName(packed->first)));
+    });
   }
 
   int namedBuffer(const std::string &kind, const std::string &name) {

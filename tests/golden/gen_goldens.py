@@ -255,6 +255,27 @@ func.func @main(%ids: tensor<?xi32> {{mvc.dims = ["T"]}}) -> (tensor<?x{H}xf32>,
 }}""")
 
 
+def tied(dtype):
+    bf = dtype == "bf16"
+    c = Case(f"tied_{dtype}", f"A tied embedding and head ({dtype}): the table is stored once, packed for the\n"
+                              "matmul, and the gather reads rows out of the packed panels. V=40 is not a\n"
+                              "multiple of the 16-row panel; H=24 is even (bf16 pairs).")
+    V, H = 40, 24
+    table = c.weight("embed", c.randn(V, H))
+    ids = np.array([39, 0, 17, 16, 5], dtype=np.int32)
+    r = bf16_round if bf else (lambda a: a)
+    rows = r(table)[ids].astype(np.float64)
+    logits = r(rows.astype(np.float32)).astype(np.float64) @ r(table).astype(np.float64).T
+    c.call("main", [ids], [rows, logits])
+    c.write(f"""
+func.func @main(%ids: tensor<?xi32> {{mvc.dims = ["T"]}}) -> (tensor<?x{H}xf32>, tensor<?x{V}xf32>) {{
+  %t = mvc.weight "embed" : tensor<{V}x{H}x{dtype}>
+  %e = mvc.gather %t, %ids : (tensor<{V}x{H}x{dtype}>, tensor<?xi32>) -> tensor<?x{H}xf32>
+  %l = mvc.matmul %e, %t {{transpose_b}} : (tensor<?x{H}xf32>, tensor<{V}x{H}x{dtype}>) -> tensor<?x{V}xf32>
+  return %e, %l : tensor<?x{H}xf32>, tensor<?x{V}xf32>
+}}""")
+
+
 def copies():
     c = Case("copies", "Transposes and slices/concats along leading axes (the copy kernel), over a\n"
                        "dynamic leading dim; an i32 transpose moves integers unconverted. Exact.")
@@ -431,6 +452,8 @@ if __name__ == "__main__":
     rope_case()
     gather_slice()
     copies()
+    tied("f32")
+    tied("bf16")
     matmuls("f32")
     matmuls("bf16")
     block()

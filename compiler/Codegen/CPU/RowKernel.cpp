@@ -193,9 +193,31 @@ private:
         id = b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, id, kb.idx(0)),
                                       kb.idx(tableType.getDimSize(0) - 1));
       Value table = kb.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
-      Value base = b.create<arith::MulIOp>(loc, id, kb.idx(n));
-      kb.forChunks(n, [&](Value c, int l) {
-        write(out, c, kb.loadF32(table, add(base, c), l));
+      auto layout = gather->getAttrOfType<StringAttr>("mvc.table_layout");
+      if (!layout) {
+        Value base = b.create<arith::MulIOp>(loc, id, kb.idx(n));
+        kb.forChunks(n, [&](Value c, int l) { write(out, c, kb.loadF32(table, add(base, c), l)); });
+        return success();
+      }
+      // Rows of a table stored as 16-row panels (runtime/artifact/FORMAT.md): row `id` is
+      // spread across its panel, 16 (or, with bf16 pairs, 32) elements apart.
+      bool pairs = layout.getValue() == "packed_n16_k2";
+      int64_t kp = pairs ? (n + 1) / 2 * 2 : n;
+      Value panel = b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, id, kb.idx(16)),
+                                            kb.idx(kp * 16));
+      Value lane = b.create<arith::RemUIOp>(loc, id, kb.idx(16));
+      kb.forRange(kb.idx(0), kb.idx(n), 1, [&](Value c) {
+        Value at;
+        if (pairs) {
+          Value pairBase = b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, c, kb.idx(2)),
+                                                   kb.idx(32));
+          at = add(add(panel, pairBase),
+                   add(b.create<arith::MulIOp>(loc, lane, kb.idx(2)),
+                       b.create<arith::RemUIOp>(loc, c, kb.idx(2))));
+        } else {
+          at = add(add(panel, b.create<arith::MulIOp>(loc, c, kb.idx(16))), lane);
+        }
+        write(out, c, kb.loadF32(table, at, 0));
       });
       return success();
     }
