@@ -2,6 +2,9 @@
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(absl REQUIRED)
 find_package(Threads REQUIRED)
+# libjpeg-turbo and libpng: runtime/vision decodes image files.
+find_package(JPEG REQUIRED)
+find_package(PNG REQUIRED)
 if(MVC_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
