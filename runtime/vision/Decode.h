@@ -4,6 +4,8 @@
 // PIL.ImageOps.exif_transpose and then convert("RGB"). These functions do the same:
 // gray is replicated, alpha is dropped (not composited), palettes are looked up, 16-bit
 // gray saturates at 255 (PIL's I;16 -> L) and 16-bit color keeps the high byte.
+// (The processors' own convert_to_rgb, which would composite alpha onto white, does not run
+// for Gemma 3 checkpoints: their preprocessor_config.json sets do_convert_rgb to null.)
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_VISION_DECODE_H

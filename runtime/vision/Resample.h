@@ -25,7 +25,8 @@ absl::StatusOr<ResampleFilter> resampleFilterFromPil(int value);
 /// How weights become integers and sums become bytes. kPillow is PIL's own (22 fraction
 /// bits). kTorchUint8 is torch's uint8 antialiased interpolate on CPU (what torchvision's
 /// resize of a uint8 tensor runs): the same weights, rounded to as many fraction bits as fit
-/// the largest weight in 16 bits.
+/// the largest weight in 16 bits. (torchvision takes that path for bilinear only on CPUs
+/// with AVX2/AVX-512 or on ARM; elsewhere it resizes in float32 and rounds.)
 enum class FixedPoint { kPillow, kTorchUint8 };
 
 /// `image` resized to `height` x `width` (both > 0).
