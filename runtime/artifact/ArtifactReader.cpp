@@ -1,12 +1,7 @@
 //===- ArtifactReader.cpp -------------------------------------------------===//
 #include "runtime/artifact/ArtifactReader.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/artifact/Format.h"
@@ -37,31 +32,16 @@ absl::StatusOr<std::string> sectionName(const SectionEntry &entry) {
 } // namespace
 
 absl::StatusOr<std::unique_ptr<ArtifactReader>> ArtifactReader::open(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  struct stat info;
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(path + ": not a regular file");
-  }
-  size_t size = static_cast<size_t>(info.st_size);
-  if (size < sizeof(Header)) {
-    ::close(fd);
-    return corrupt(path, absl::StrCat("file is ", size, " bytes, shorter than the ",
+  MVC_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::open(path));
+  if (file->size() < sizeof(Header))
+    return corrupt(path, absl::StrCat("file is ", file->size(), " bytes, shorter than the ",
                                       sizeof(Header), "-byte header (truncated?)"));
-  }
-  void *mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (mapped == MAP_FAILED)
-    return absl::InternalError(absl::StrCat(path, ": cannot mmap: ", std::strerror(errno)));
-  std::unique_ptr<ArtifactReader> reader(
-      new ArtifactReader(path, static_cast<const uint8_t *>(mapped), size));
+  std::unique_ptr<ArtifactReader> reader(new ArtifactReader(path, std::move(file)));
   MVC_RETURN_IF_ERROR(reader->verify());
   return reader;
 }
 
-ArtifactReader::~ArtifactReader() { ::munmap(const_cast<uint8_t *>(base), mappedSize); }
+ArtifactReader::~ArtifactReader() = default;
 
 absl::Status ArtifactReader::verify() {
   Header header;

@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "runtime/artifact/Manifest.h"
+#include "runtime/util/MappedFile.h"
 
 namespace mvc {
 
@@ -52,11 +53,13 @@ public:
   absl::Status verifyWeights() const;
 
 private:
-  ArtifactReader(std::string path, const uint8_t *base, size_t size)
-      : filePath(std::move(path)), base(base), mappedSize(size) {}
+  ArtifactReader(std::string path, std::unique_ptr<MappedFile> file)
+      : filePath(std::move(path)), file(std::move(file)), base(this->file->data()),
+        mappedSize(this->file->size()) {}
   absl::Status verify();
 
   std::string filePath;
+  std::unique_ptr<MappedFile> file;
   const uint8_t *base;
   size_t mappedSize;
   std::vector<Section> sectionList;

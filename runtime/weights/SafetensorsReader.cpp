@@ -2,18 +2,13 @@
 #include "runtime/weights/SafetensorsReader.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -116,42 +111,6 @@ int64_t SafetensorsTensor::numElements() const {
   return count;
 }
 
-struct SafetensorsReader::MappedFile {
-  std::string path;
-  const uint8_t *base = nullptr;
-  size_t size = 0;
-
-  ~MappedFile() {
-    if (base)
-      ::munmap(const_cast<uint8_t *>(base), size);
-  }
-
-  static absl::StatusOr<std::unique_ptr<MappedFile>> open(const std::string &path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-    struct stat info;
-    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-      ::close(fd);
-      return invalid(path, "not a regular file");
-    }
-    auto file = std::make_unique<MappedFile>();
-    file->path = path;
-    file->size = static_cast<size_t>(info.st_size);
-    if (file->size < 8) {
-      ::close(fd);
-      return invalid(path, absl::StrCat("file is ", file->size,
-                                        " bytes, too short for the 8-byte header length"));
-    }
-    void *mapped = ::mmap(nullptr, file->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (mapped == MAP_FAILED)
-      return absl::InternalError(absl::StrCat(path, ": cannot mmap: ", std::strerror(errno)));
-    file->base = static_cast<const uint8_t *>(mapped);
-    return file;
-  }
-};
-
 SafetensorsReader::SafetensorsReader(std::string path) : sourcePath(std::move(path)) {}
 SafetensorsReader::~SafetensorsReader() = default;
 
@@ -222,7 +181,7 @@ absl::Status SafetensorsReader::openIndex(const std::string &indexPath) {
                                               *names.begin(), "' and ", names.size() - 1,
                                               " more): ", parsed.status().message()));
     MVC_RETURN_IF_ERROR(parsed.status());
-    const std::string &shardPath = files.back()->path;
+    const std::string &shardPath = files.back()->path();
     for (const auto &[tensor, info] : *parsed) {
       if (names.count(tensor))
         continue;
@@ -247,20 +206,23 @@ absl::Status SafetensorsReader::openIndex(const std::string &indexPath) {
 absl::StatusOr<SafetensorsReader::TensorList>
 SafetensorsReader::addFile(const std::string &filePath) {
   MVC_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::open(filePath));
-  const std::string &name = file->path;
+  if (file->size() < 8)
+    return invalid(filePath, absl::StrCat("file is ", file->size(),
+                                          " bytes, too short for the 8-byte header length"));
+  const std::string &name = file->path();
 
   uint64_t headerSize = 0;
   for (int i = 7; i >= 0; --i)
-    headerSize = (headerSize << 8) | file->base[i];
+    headerSize = (headerSize << 8) | file->data()[i];
   if (headerSize > kMaxHeaderBytes)
     return invalid(name, absl::StrCat("header length ", headerSize, " is more than the limit of ",
                                       kMaxHeaderBytes));
-  if (headerSize > file->size - 8)
-    return invalid(name, absl::StrCat("header length ", headerSize, " exceeds the ", file->size - 8,
+  if (headerSize > file->size() - 8)
+    return invalid(name, absl::StrCat("header length ", headerSize, " exceeds the ", file->size() - 8,
                                       " bytes after it (truncated file?)"));
-  uint64_t dataSize = file->size - 8 - headerSize;
-  const uint8_t *data = file->base + 8 + headerSize;
-  absl::string_view headerText(reinterpret_cast<const char *>(file->base + 8), headerSize);
+  uint64_t dataSize = file->size() - 8 - headerSize;
+  const uint8_t *data = file->data() + 8 + headerSize;
+  absl::string_view headerText(reinterpret_cast<const char *>(file->data() + 8), headerSize);
   MVC_ASSIGN_OR_RETURN(Json header, parseJsonObject(headerText, name, "header"));
 
   struct Range {

@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "runtime/util/DType.h"
+#include "runtime/util/MappedFile.h"
 
 namespace mvc {
 
@@ -61,7 +62,7 @@ public:
   absl::StatusOr<std::vector<float>> readAsF32(absl::string_view name) const;
 
 private:
-  struct MappedFile;
+
   explicit SafetensorsReader(std::string path);
   using TensorList = std::vector<std::pair<std::string, SafetensorsTensor>>;
   /// Maps and validates one safetensors file, keeps the mapping, returns its tensors.
