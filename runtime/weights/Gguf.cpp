@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/util/StatusMacros.h"
 #include "runtime/weights/GgufDequant.h"
@@ -91,6 +92,14 @@ uint64_t integerAt(GgufValueType t, const uint8_t *p, size_t i, bool &negative) 
   }
   negative = s < 0;
   return static_cast<uint64_t>(s);
+}
+
+/// A key or tensor name as error messages show it: escaped (a corrupt file's names can be any
+/// bytes) and cut after 100 bytes.
+std::string shown(absl::string_view name) {
+  constexpr size_t kMaxShown = 100;
+  std::string text = absl::CHexEscape(name.substr(0, kMaxShown));
+  return name.size() > kMaxShown ? absl::StrCat(text, "...") : text;
 }
 
 } // namespace
@@ -279,7 +288,7 @@ absl::Status GgufReader::parse() {
   for (uint64_t i = 0; i < keyCount; ++i) {
     MVC_ASSIGN_OR_RETURN(absl::string_view key,
                          in.string(absl::StrCat("metadata key #", i)));
-    std::string what = absl::StrCat("metadata '", key, "'");
+    std::string what = absl::StrCat("metadata '", shown(key), "'");
     MVC_ASSIGN_OR_RETURN(GgufValueType type, in.valueType(what));
     MVC_ASSIGN_OR_RETURN(GgufValue value, in.value(type, what, 0));
     if (!values.emplace(std::string(key), std::move(value)).second)
@@ -302,8 +311,13 @@ absl::Status GgufReader::parse() {
   for (uint64_t i = 0; i < tensorCount; ++i) {
     GgufTensor t;
     MVC_ASSIGN_OR_RETURN(absl::string_view name, in.string(absl::StrCat("tensor #", i, " name")));
+    // A header whose tensor count is too high reads the alignment padding (zeros) as an
+    // empty name; real files never have one.
+    if (name.empty())
+      return in.error(absl::StrCat("tensor #", i, " of ", tensorCount,
+                                   " has an empty name (is the tensor count right?)"));
     t.name = std::string(name);
-    std::string what = absl::StrCat("tensor '", t.name, "'");
+    std::string what = absl::StrCat("tensor '", shown(t.name), "'");
     MVC_ASSIGN_OR_RETURN(uint32_t rank, in.read<uint32_t>(what + " rank"));
     if (rank == 0 || rank > kMaxRank)
       return in.error(absl::StrCat(what, ": rank ", rank, ", expected 1 to ", kMaxRank));
@@ -344,12 +358,12 @@ absl::Status GgufReader::parse() {
   for (GgufTensor &t : tensorList) {
     uint64_t count = t.bytes.size();
     if (t.offset % dataAlignment != 0)
-      return in.error(absl::StrCat("tensor '", t.name, "': offset ", t.offset,
+      return in.error(absl::StrCat("tensor '", shown(t.name), "': offset ", t.offset,
                                    " is not a multiple of the alignment ", dataAlignment));
     if (t.offset > dataSize || count > dataSize - t.offset)
-      return in.error(absl::StrCat("tensor '", t.name, "': data [", dataStart + t.offset, ", ",
-                                   dataStart + t.offset + count, ") beyond the file size ",
-                                   file->size));
+      return in.error(absl::StrCat("tensor '", shown(t.name), "': data [", dataStart + t.offset,
+                                   ", ", dataStart + t.offset + count,
+                                   ") beyond the file size ", file->size));
     t.bytes = absl::Span<const uint8_t>(file->base + dataStart + t.offset, count);
   }
   std::vector<const GgufTensor *> byOffset;
@@ -360,7 +374,8 @@ absl::Status GgufReader::parse() {
   for (size_t i = 1; i < byOffset.size(); ++i) {
     const GgufTensor &a = *byOffset[i - 1], &b = *byOffset[i];
     if (b.offset < a.offset + a.bytes.size())
-      return in.error(absl::StrCat("tensors '", a.name, "' and '", b.name, "' overlap"));
+      return in.error(absl::StrCat("tensors '", shown(a.name), "' and '", shown(b.name),
+                                   "' overlap"));
   }
   return absl::OkStatus();
 }

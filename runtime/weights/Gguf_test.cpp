@@ -227,6 +227,17 @@ TEST(GgufReader, TensorInfoErrors) {
   EXPECT_EQ(openError(withTensors({Bytes().tensor("a", {8}, 0, 0),
                                     Bytes().tensor("a", {8}, 0, 32)}, 256)),
             "tensor 'a' appears twice");
+  // A tensor count one too high reads the padding before the data area as a tensor info.
+  Bytes lying;
+  lying.header(2, 0).tensor("a", {8}, 0, 0).pad(32);
+  lying.s.append(256, '\0');
+  EXPECT_EQ(openError(lying.s),
+            "tensor #1 of 2 has an empty name (is the tensor count right?)");
+  // A corrupt name is shown escaped and cut short.
+  EXPECT_EQ(openError(withTensors({Bytes().tensor("a\n\xff", {}, 0, 0)}, 256)),
+            "tensor 'a\\n\\xff': rank 0, expected 1 to 4");
+  EXPECT_EQ(openError(withTensors({Bytes().tensor(std::string(300, 'x'), {}, 0, 0)}, 512)),
+            "tensor '" + std::string(100, 'x') + "...': rank 0, expected 1 to 4");
 }
 
 TEST(GgufReader, UnsupportedTensorTypeIsRefusedWhenRead) {
