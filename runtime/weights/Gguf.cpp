@@ -2,13 +2,8 @@
 #include "runtime/weights/Gguf.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <limits>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -133,15 +128,6 @@ int64_t GgufTensor::numElements() const {
 
 std::vector<int64_t> GgufTensor::hfShape() const { return {dims.rbegin(), dims.rend()}; }
 
-struct GgufReader::MappedFile {
-  const uint8_t *base = nullptr;
-  size_t size = 0;
-  ~MappedFile() {
-    if (base && size)
-      ::munmap(const_cast<uint8_t *>(base), size);
-  }
-};
-
 /// A cursor over the mapped bytes; every read is checked against the end of the file.
 class GgufReader::Parser {
 public:
@@ -244,32 +230,14 @@ GgufReader::GgufReader(std::string path) : filePath(std::move(path)) {}
 GgufReader::~GgufReader() = default;
 
 absl::StatusOr<std::unique_ptr<GgufReader>> GgufReader::open(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  struct stat info;
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
   std::unique_ptr<GgufReader> reader(new GgufReader(path));
-  reader->file = std::make_unique<MappedFile>();
-  reader->file->size = static_cast<size_t>(info.st_size);
-  if (reader->file->size > 0) {
-    void *mapped = ::mmap(nullptr, reader->file->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapped == MAP_FAILED) {
-      ::close(fd);
-      return absl::InternalError(absl::StrCat(path, ": cannot mmap: ", std::strerror(errno)));
-    }
-    reader->file->base = static_cast<const uint8_t *>(mapped);
-  }
-  ::close(fd);
+  MVC_ASSIGN_OR_RETURN(reader->file, MappedFile::open(path));
   MVC_RETURN_IF_ERROR(reader->parse());
   return reader;
 }
 
 absl::Status GgufReader::parse() {
-  Parser in(filePath, file->base, file->size);
+  Parser in(filePath, file->data(), file->size());
   MVC_ASSIGN_OR_RETURN(uint32_t magic, in.read<uint32_t>("the magic"));
   if (magic != kMagic)
     return in.error("not a GGUF file (the first 4 bytes are not \"GGUF\")");
@@ -351,10 +319,10 @@ absl::Status GgufReader::parse() {
 
   uint64_t infoEnd = in.position();
   dataStart = (infoEnd + dataAlignment - 1) / dataAlignment * dataAlignment;
-  if (dataStart < infoEnd || (!tensorList.empty() && dataStart > file->size))
+  if (dataStart < infoEnd || (!tensorList.empty() && dataStart > file->size()))
     return in.error(absl::StrCat("the data area would start at ", dataStart,
-                                 ", beyond the file size ", file->size));
-  uint64_t dataSize = tensorList.empty() ? 0 : file->size - dataStart;
+                                 ", beyond the file size ", file->size()));
+  uint64_t dataSize = tensorList.empty() ? 0 : file->size() - dataStart;
   for (GgufTensor &t : tensorList) {
     uint64_t count = t.bytes.size();
     if (t.offset % dataAlignment != 0)
@@ -363,8 +331,8 @@ absl::Status GgufReader::parse() {
     if (t.offset > dataSize || count > dataSize - t.offset)
       return in.error(absl::StrCat("tensor '", shown(t.name), "': data [", dataStart + t.offset,
                                    ", ", dataStart + t.offset + count,
-                                   ") beyond the file size ", file->size));
-    t.bytes = absl::Span<const uint8_t>(file->base + dataStart + t.offset, count);
+                                   ") beyond the file size ", file->size()));
+    t.bytes = absl::Span<const uint8_t>(file->data() + dataStart + t.offset, count);
   }
   std::vector<const GgufTensor *> byOffset;
   for (const GgufTensor &t : tensorList)

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "runtime/util/MappedFile.h"
 
 namespace mvc {
 
@@ -130,7 +131,6 @@ public:
   absl::StatusOr<std::vector<float>> readAsF32(absl::string_view name) const;
 
 private:
-  struct MappedFile;
   class Parser;
   explicit GgufReader(std::string path);
   absl::Status parse();
