@@ -14,11 +14,9 @@ using namespace mlir;
 namespace mvc {
 namespace {
 
-class CopyEmitter {
+class CopyEmitter : TemplateEmitter {
 public:
-  CopyEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
-              const DimsOf &dims)
-      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+  using TemplateEmitter::TemplateEmitter;
 
   FailureOr<LaunchInfo> emit() {
     op = &region.getBody().front().front();
@@ -125,12 +123,6 @@ private:
     }
   }
 
-  KernelBuilder &kb;
-  OpBuilder &b;
-  Location loc;
-  DispatchRegionOp region;
-  const DispatchSignature &sig;
-  const DimsOf &dims;
   Operation *op = nullptr;
   int64_t rank = 0;
   SmallVector<Value> outSize;

@@ -32,6 +32,19 @@ struct LaunchInfo {
   std::vector<SymExpr> push;
 };
 
+/// What every kernel template works with while it emits one dispatch region.
+struct TemplateEmitter {
+  TemplateEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
+                  const DimsOf &dims)
+      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+  KernelBuilder &kb;
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  DispatchRegionOp region;
+  const DispatchSignature &sig;
+  const DimsOf &dims;
+};
+
 /// Which weights a matmul wants packed (and how), decided before emission.
 enum class WeightLayout { RowMajor, PackedN16, PackedN16K2 };
 

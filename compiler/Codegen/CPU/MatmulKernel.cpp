@@ -20,11 +20,9 @@ namespace {
 
 constexpr int64_t kPanel = 16;  // output columns per packed panel (the weight layout)
 
-class MatmulEmitter {
+class MatmulEmitter : TemplateEmitter {
 public:
-  MatmulEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
-                const DimsOf &dims)
-      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+  using TemplateEmitter::TemplateEmitter;
 
   FailureOr<LaunchInfo> emit() {
     matmul = cast<MatmulOp>(region.getBody().front().front());
@@ -304,12 +302,6 @@ private:
     }
   }
 
-  KernelBuilder &kb;
-  OpBuilder &b;
-  Location loc;
-  DispatchRegionOp region;
-  const DispatchSignature &sig;
-  const DimsOf &dims;
   MatmulOp matmul;
   int64_t k = 0, n = 0, panels = 0;
   int64_t kMr = 0, kPanelsPerBlock = 0, kRowBlock = 0;  // from lowering_config

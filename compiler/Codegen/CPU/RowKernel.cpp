@@ -41,11 +41,9 @@ namespace {
 
 int64_t lastDim(Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); }
 
-class RowEmitter {
+class RowEmitter : TemplateEmitter {
 public:
-  RowEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
-             const DimsOf &dims)
-      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+  using TemplateEmitter::TemplateEmitter;
 
   FailureOr<LaunchInfo> emit() {
     Operation *first = &region.getBody().front().front();
@@ -291,12 +289,6 @@ private:
     return success();
   }
 
-  KernelBuilder &kb;
-  OpBuilder &b;
-  Location loc;
-  DispatchRegionOp region;
-  const DispatchSignature &sig;
-  const DimsOf &dims;
   SymExpr rows;
   Value row;
   Block *rowBlock = nullptr;
