@@ -244,7 +244,9 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   CheckpointSource *weights = out.weights.get();
   input.hasWeight = [weights](const std::string &name) { return weights && weights->contains(name); };
   input.options.weightType = dtype == "bf16" ? gb.bf16() : gb.f32();
-  input.options.kvType = gb.f32();
+  // The KV cache holds what the model computes in: bf16 for bf16 weights, as a bf16 HF
+  // model caches it (and half the bytes decode reads per cached token).
+  input.options.kvType = dtype == "bf16" ? gb.bf16() : gb.f32();
   input.options.pageSize = opts.pageSize;
   auto built = (*arch)(input, gb);
   if (!built.ok()) return built.status();
