@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-packages=(g++ cmake ninja-build ccache pkg-config python3 python3-pip
+packages=(g++ cmake ninja-build ccache pkg-config python3 python3-pip python3-numpy
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
           nlohmann-json3-dev libabsl-dev libgtest-dev libpcre2-dev libutf8proc-dev zlib1g-dev
           libjpeg62-turbo-dev libpng-dev)
@@ -19,8 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# The test scripts (goldens, lit helpers) need numpy in the python3 found first on PATH.
-python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
+# The test scripts (goldens, lit helpers) need numpy in the python3 found first on PATH
+# (Debian's python3-numpy covers /usr/bin/python3; a pyenv or other python gets it from
+# pip, allowed past PEP 668 where the system python is first on PATH without numpy).
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy 2>/dev/null ||
+  python3 -m pip install -q --break-system-packages numpy
 
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build
