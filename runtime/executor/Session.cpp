@@ -2,11 +2,13 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/artifact/Format.h"
 #include "runtime/executor/LanguageModel.h"
 #include "runtime/executor/ModelImpl.h"
+#include "runtime/hal/cuda/CudaDriver.h"
 #include "runtime/hal/cpu/CpuFeatures.h"
 #include "runtime/util/StatusMacros.h"
 
@@ -18,11 +20,32 @@ Session::~Session() = default;
 
 int Session::numThreads() const { return pool->numThreads(); }
 
+namespace {
+/// What a CUDA device request finds: the driver is loaded at run time, so a machine
+/// without one gets "no CUDA driver found", one without a GPU "no CUDA device". Kernels
+/// for CUDA are not compiled into artifacts yet, so even a present device is refused,
+/// naming it.
+absl::Status probeCuda(const std::string &device) {
+  int ordinal = 0;
+  if (device != "cuda" && !absl::SimpleAtoi(device.substr(5), &ordinal))
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown device '", device, "' (expected cpu, cuda:N or cuda-emu)"));
+  auto driver = CudaDriver::load();
+  if (!driver.ok()) return driver.status();
+  auto info = (*driver)->device(ordinal);
+  if (!info.ok()) return info.status();
+  return absl::UnimplementedError(absl::StrCat(
+      device, " (", info->name, ", sm_", info->computeMajor, info->computeMinor,
+      ") is present, but mvc does not compile artifacts for CUDA yet: use --device cpu"));
+}
+} // namespace
+
 absl::StatusOr<std::unique_ptr<Session>> Session::create(const SessionOptions &options) {
   const std::string &device = options.device;
-  if (device == "cuda-emu" || device == "cuda" || absl::StartsWith(device, "cuda:"))
-    return absl::UnimplementedError(absl::StrCat(
-        "device '", device, "' is not supported yet: this runtime has only the 'cpu' device"));
+  if (device == "cuda-emu")
+    return absl::UnimplementedError(
+        "device 'cuda-emu' is not supported yet: this runtime has only the 'cpu' device");
+  if (device == "cuda" || absl::StartsWith(device, "cuda:")) return probeCuda(device);
   if (device != "cpu")
     return absl::InvalidArgumentError(
         absl::StrCat("unknown device '", device, "' (expected cpu, cuda:N or cuda-emu)"));
