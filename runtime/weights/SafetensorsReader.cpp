@@ -322,7 +322,7 @@ absl::StatusOr<std::vector<float>> SafetensorsReader::readAsF32(absl::string_vie
   // Elements are little-endian on disk and in memory (mvc targets x86-64); memcpy because
   // the data area has no alignment guarantee.
   if (info->dtype == DType::F32) {
-    std::memcpy(out.data(), bytes, count * sizeof(float));
+    if (count) std::memcpy(out.data(), bytes, count * sizeof(float));  // empty: no pointers
     return out;
   }
   bool half = info->dtype == DType::F16; // else bf16: parsing admits nothing else
