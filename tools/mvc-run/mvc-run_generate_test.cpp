@@ -16,6 +16,7 @@
 #include "runtime/pipeline/TextSession.h"
 #include "runtime/util/Npy.h"
 #include "gtest/gtest.h"
+#include "tools/mvc-run/RunMvcRun.h"
 
 namespace mvc {
 namespace {
@@ -24,10 +25,7 @@ namespace fs = std::filesystem;
 
 class MvcRunGenerateTest : public ::testing::Test {
 protected:
-  struct Result {
-    int exitCode;
-    std::string out, err;
-  };
+  using Result = testing::ToolResult;
 
   void SetUp() override {
     dir = fs::path(::testing::TempDir()) /
@@ -46,17 +44,7 @@ protected:
   }
 
   Result run(const std::string &args) const {
-    std::string outPath = (dir / "stdout").string(), errPath = (dir / "stderr").string();
-    std::string command = std::string(MVC_RUN_PATH) + " " + artifact + " " + args + " > " +
-                          outPath + " 2> " + errPath;
-    int status = std::system(command.c_str());
-    auto slurp = [](const std::string &path) {
-      std::ifstream in(path);
-      std::ostringstream text;
-      text << in.rdbuf();
-      return text.str();
-    };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(outPath), slurp(errPath)};
+    return testing::runMvcRun(artifact + " " + args, dir);
   }
 
   /// Exit 1, one "mvc-run: error:" line containing `needle`, no logits file.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gtest/gtest.h"
+#include "tools/mvc-run/RunMvcRun.h"
 #include "runtime/executor/TestArtifact.h"
 #include "runtime/util/Npy.h"
 
@@ -16,10 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exitCode;
-  std::string out, err;
-};
+using Result = testing::ToolResult;
 
 class MvcRunTest : public ::testing::Test {
 protected:
@@ -47,19 +45,7 @@ protected:
     return path;
   }
 
-  Result run(const std::string &args) const {
-    std::string outPath = (dir / "stdout").string(), errPath = (dir / "stderr").string();
-    std::string command =
-        std::string(MVC_RUN_PATH) + " " + args + " > " + outPath + " 2> " + errPath;
-    int status = std::system(command.c_str());
-    auto slurp = [](const std::string &path) {
-      std::ifstream in(path);
-      std::ostringstream text;
-      text << in.rdbuf();
-      return text.str();
-    };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(outPath), slurp(errPath)};
-  }
+  Result run(const std::string &args) const { return testing::runMvcRun(args, dir); }
 
   /// A failed run: exit 1, one "mvc-run: error:" line containing `needle`, no outputs.
   void expectFailure(const std::string &args, const std::string &needle) const {
