@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "mvc/Runtime.h"
 #include "runtime/artifact/ArtifactReader.h"
+#include "runtime/executor/LanguageModel.h"
 #include "tools/mvc-bench/Roofline.h"
 
 #include <nlohmann/json.hpp>
@@ -172,18 +173,16 @@ struct ModelBytes {
   double matmulWeightBytes = 0, matmulParams = 0, headParams = 0, kvBytesPerToken = 0;
 };
 
-ModelBytes modelBytes(const std::string &path, const LanguageModelInfo &lm) {
-  auto reader = ArtifactReader::open(path);
-  if (!reader.ok()) die(std::string(reader.status().message()));
+ModelBytes modelBytes(const ArtifactReader &reader, const LanguageModelInfo &lm) {
   ModelBytes m;
-  for (const WeightInfo &w : (*reader)->manifest().weights) {
+  for (const WeightInfo &w : reader.manifest().weights) {
     if (w.layout.rfind("packed", 0) != 0) continue;
     double params = double(w.shape[0]) * double(w.shape[1]);
     m.matmulWeightBytes += double(w.size);
     m.matmulParams += params;
     if (w.shape[0] == lm.vocabSize) m.headParams += params;
   }
-  for (const TensorInfo &s : (*reader)->manifest().states) {
+  for (const TensorInfo &s : reader.manifest().states) {
     double perPage = double(dtypeSize(s.dtype));
     for (size_t i = 1; i < s.shape.size(); ++i) {
       perPage *= s.shape[i].isConstant() ? double(s.shape[i].leaf().value) : 0.0;
@@ -203,17 +202,17 @@ int main(int argc, char **argv) {
                              o.decodeContext + o.decodeSteps);
   int64_t maxBatch = *std::max_element(o.decodeBatches.begin(), o.decodeBatches.end());
 
-  auto loadStart = Clock::now();
   auto session = Session::create({"cpu", o.threads});
   if (!session.ok()) die(std::string(session.status().message()));
-  // Pages: enough for the largest decode batch at full context, or the longest prompt.
-  auto probe = (*session)->load(o.artifact);
-  if (!probe.ok()) die(std::string(probe.status().message()));
-  const LanguageModelInfo *probeLm = (*probe)->languageModel();
-  if (!probeLm) die(o.artifact + " is not a language-model artifact");
-  int64_t pagesPerSequence = (longest + probeLm->pageSize - 1) / probeLm->pageSize;
-  probe->reset();
-  loadStart = Clock::now();
+  // Pages: enough for the largest decode batch at full context, or the longest prompt. The
+  // page size comes from the manifest, read once here (the same reader sizes the weights).
+  auto reader = ArtifactReader::open(o.artifact);
+  if (!reader.ok()) die(std::string(reader.status().message()));
+  auto lmEntry = parseLanguageModel(**reader, (*reader)->manifest().loadSymbols);
+  if (!lmEntry.ok()) die(std::string(lmEntry.status().message()));
+  if (!*lmEntry) die(o.artifact + " is not a language-model artifact");
+  int64_t pagesPerSequence = (longest + (*lmEntry)->pageSize - 1) / (*lmEntry)->pageSize;
+  auto loadStart = Clock::now();
   LoadOptions load;
   load.loadSymbols.push_back({"num_pages", pagesPerSequence * maxBatch});
   auto model = (*session)->load(o.artifact, load);
@@ -221,7 +220,7 @@ int main(int argc, char **argv) {
   double loadSeconds = std::chrono::duration<double>(Clock::now() - loadStart).count();
   const LanguageModelInfo &lm = *(*model)->languageModel();
   ForwardDriver driver(**model, lm, pagesPerSequence);
-  ModelBytes bytes = modelBytes(o.artifact, lm);
+  ModelBytes bytes = modelBytes(**reader, lm);
 
   // The first token after loading: the weights are faulted in by this call.
   double firstPrefill = driver.run({o.promptLengths.front()}, {0});

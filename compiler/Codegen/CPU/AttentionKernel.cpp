@@ -147,7 +147,10 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
       kb.idx(hd));
   kb.forChunks(group * hd, [&](Value c, int l) {
     kb.storeF32(kb.loadF32(q, b.create<arith::AddIOp>(loc, qBase, c), l), qRows, c);
-    kb.storeF32(kb.splatLike(kb.f32(0.0f), kb.loadF32(qRows, c, l)), acc, c);
+    Value zero = l ? Value(b.create<arith::ConstantOp>(
+                         loc, DenseElementsAttr::get(VectorType::get({l}, b.getF32Type()), 0.0f)))
+                   : kb.f32(0.0f);
+    kb.storeF32(zero, acc, c);
   });
 
   SmallVector<Value> init;
