@@ -51,9 +51,10 @@ absl::Status checkElf(absl::Span<const uint8_t> elf) {
 } // namespace
 
 absl::StatusOr<std::unique_ptr<KernelLibrary>> KernelLibrary::load(absl::Span<const uint8_t> elf,
-                                                                   const std::string &name) {
+                                                                   const std::string &name,
+                                                                   const std::string &section) {
   auto fail = [&](absl::string_view what) {
-    return absl::FailedPreconditionError(absl::StrCat(name, ": kernels.cpu: ", what));
+    return absl::FailedPreconditionError(absl::StrCat(name, ": ", section, ": ", what));
   };
   if (absl::Status status = checkElf(elf); !status.ok())
     return fail(status.message());
@@ -76,7 +77,7 @@ absl::StatusOr<std::unique_ptr<KernelLibrary>> KernelLibrary::load(absl::Span<co
   ::close(fd); // the mapping keeps the memfd alive
   if (!handle)
     return fail(absl::StrCat("dlopen failed: ", dlerror()));
-  std::unique_ptr<KernelLibrary> library(new KernelLibrary(handle, name));
+  std::unique_ptr<KernelLibrary> library(new KernelLibrary(handle, name, section));
   MVC_RETURN_IF_ERROR(library->readInfo());
   return library;
 }
@@ -85,7 +86,7 @@ KernelLibrary::~KernelLibrary() { dlclose(handle); }
 
 absl::Status KernelLibrary::readInfo() {
   auto fail = [&](absl::string_view what) {
-    return absl::FailedPreconditionError(absl::StrCat(name, ": kernels.cpu: ", what));
+    return absl::FailedPreconditionError(absl::StrCat(name, ": ", section, ": ", what));
   };
   auto info = reinterpret_cast<const char *(*)()>(dlsym(handle, kInfoSymbol));
   if (!info)
@@ -110,12 +111,16 @@ absl::Status KernelLibrary::readInfo() {
 absl::StatusOr<CpuKernelFn> KernelLibrary::lookup(const std::string &kernel) const {
   if (std::find(kernels.begin(), kernels.end(), kernel) == kernels.end())
     return absl::NotFoundError(
-        absl::StrCat("kernels.cpu: kernel '", kernel, "' is not in its kernel list"));
+        absl::StrCat(section, ": kernel '", kernel, "' is not in its kernel list"));
   void *symbol = dlsym(handle, kernel.c_str());
   if (!symbol)
     return absl::NotFoundError(
-        absl::StrCat("kernels.cpu: kernel '", kernel, "' is listed but not exported"));
+        absl::StrCat(section, ": kernel '", kernel, "' is listed but not exported"));
   return reinterpret_cast<CpuKernelFn>(symbol);
+}
+
+void *KernelLibrary::symbol(const std::string &symbolName) const {
+  return dlsym(handle, symbolName.c_str());
 }
 
 } // namespace mvc

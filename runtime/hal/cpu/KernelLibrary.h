@@ -25,9 +25,11 @@ using CpuKernelFn = void (*)(void *const *, const int64_t *, int64_t, int64_t);
 
 class KernelLibrary {
 public:
-  /// Loads an ELF shared object from bytes; `name` (artifact path) prefixes errors.
+  /// Loads an ELF shared object from bytes; `name` (artifact path) and `section` prefix
+  /// errors.
   static absl::StatusOr<std::unique_ptr<KernelLibrary>> load(absl::Span<const uint8_t> elf,
-                                                             const std::string &name);
+                                                             const std::string &name,
+                                                             const std::string &section = "kernels.cpu");
   ~KernelLibrary();
   KernelLibrary(const KernelLibrary &) = delete;
   KernelLibrary &operator=(const KernelLibrary &) = delete;
@@ -35,15 +37,19 @@ public:
   /// The kernel `kernel`: listed in the library info and exported. Errors start with
   /// "kernels.cpu:"; the caller says which artifact and step asked.
   absl::StatusOr<CpuKernelFn> lookup(const std::string &kernel) const;
+  /// Any exported symbol (null if absent), for libraries with more than kernels (cuda-emu).
+  void *symbol(const std::string &name) const;
   int64_t abiVersion() const { return abi; }
   const std::vector<std::string> &kernelNames() const { return kernels; }
 
 private:
-  KernelLibrary(void *handle, std::string name) : handle(handle), name(std::move(name)) {}
+  KernelLibrary(void *handle, std::string name, std::string section)
+      : handle(handle), name(std::move(name)), section(std::move(section)) {}
   absl::Status readInfo();
 
   void *handle;
   std::string name;
+  std::string section;
   int64_t abi = 0;
   std::vector<std::string> kernels;
 };

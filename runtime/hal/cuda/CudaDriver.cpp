@@ -7,30 +7,8 @@
 
 namespace mvc {
 
-/// The driver entry points mvc uses so far; the signatures are the CUDA driver API's
-/// (CUresult is an int, CUdevice an int), so no CUDA header is needed to build.
-struct CudaDriver::Api {
-  int (*cuInit)(unsigned int);
-  int (*cuDriverGetVersion)(int *);
-  int (*cuDeviceGetCount)(int *);
-  int (*cuDeviceGet)(int *, int);
-  int (*cuDeviceGetName)(char *, int, int);
-  int (*cuDeviceGetAttribute)(int *, int, int);
-};
-
-namespace {
-// CUdevice_attribute values of the driver API.
-constexpr int kComputeCapabilityMajor = 75;
-constexpr int kComputeCapabilityMinor = 76;
-
-template <typename Fn> bool resolve(void *handle, const char *name, Fn &fn) {
-  fn = reinterpret_cast<Fn>(dlsym(handle, name));
-  return fn != nullptr;
-}
-} // namespace
-
-CudaDriver::CudaDriver(void *handle, std::unique_ptr<Api> api)
-    : handle(handle), api(std::move(api)) {}
+CudaDriver::CudaDriver(void *handle, std::unique_ptr<CudaDriverApi> table)
+    : handle(handle), table(std::move(table)) {}
 
 CudaDriver::~CudaDriver() {
   if (handle) dlclose(handle);
@@ -42,26 +20,46 @@ absl::StatusOr<std::unique_ptr<CudaDriver>> CudaDriver::load(const std::string &
     const char *why = dlerror();
     return absl::UnavailableError(absl::StrCat("no CUDA driver found: ", why ? why : library));
   }
-  auto api = std::make_unique<Api>();
+  auto table = std::make_unique<CudaDriverApi>();
   const char *missing = nullptr;
-  if (!resolve(handle, "cuInit", api->cuInit)) missing = "cuInit";
-  else if (!resolve(handle, "cuDriverGetVersion", api->cuDriverGetVersion)) missing = "cuDriverGetVersion";
-  else if (!resolve(handle, "cuDeviceGetCount", api->cuDeviceGetCount)) missing = "cuDeviceGetCount";
-  else if (!resolve(handle, "cuDeviceGet", api->cuDeviceGet)) missing = "cuDeviceGet";
-  else if (!resolve(handle, "cuDeviceGetName", api->cuDeviceGetName)) missing = "cuDeviceGetName";
-  else if (!resolve(handle, "cuDeviceGetAttribute", api->cuDeviceGetAttribute)) missing = "cuDeviceGetAttribute";
+#define MVC_CUDA_RESOLVE(field, symbol, ret, params)                                          \
+  if (!missing) {                                                                             \
+    table->field = reinterpret_cast<ret(*) params>(dlsym(handle, symbol));                    \
+    if (!table->field) missing = symbol;                                                      \
+  }
+  MVC_CUDA_DRIVER_FUNCTIONS(MVC_CUDA_RESOLVE)
+#undef MVC_CUDA_RESOLVE
   if (missing) {
     dlclose(handle);
     return absl::UnavailableError(
         absl::StrCat("no CUDA driver found: ", library, " has no entry point ", missing));
   }
-  std::unique_ptr<CudaDriver> driver(new CudaDriver(handle, std::move(api)));
-  if (int rc = driver->api->cuInit(0); rc != 0)
-    return absl::UnavailableError(absl::StrCat("CUDA driver failed to initialize: error ", rc,
-                                               rc == 100 ? " (no CUDA device)" : ""));
-  driver->api->cuDriverGetVersion(&driver->version);
-  if (int rc = driver->api->cuDeviceGetCount(&driver->devices); rc != 0) driver->devices = 0;
+  std::unique_ptr<CudaDriver> driver(new CudaDriver(handle, std::move(table)));
+  if (absl::Status status = driver->initialize(); !status.ok()) return status;
   return driver;
+}
+
+absl::StatusOr<std::unique_ptr<CudaDriver>> CudaDriver::fromApi(const CudaDriverApi &api) {
+  std::unique_ptr<CudaDriver> driver(
+      new CudaDriver(nullptr, std::make_unique<CudaDriverApi>(api)));
+  if (absl::Status status = driver->initialize(); !status.ok()) return status;
+  return driver;
+}
+
+absl::Status CudaDriver::initialize() {
+  if (CUresult rc = table->cuInit(0); rc != CUDA_SUCCESS)
+    return absl::UnavailableError(absl::StrCat("CUDA driver failed to initialize: error ", rc,
+                                               rc == CUDA_ERROR_NO_DEVICE ? " (no CUDA device)" : ""));
+  table->cuDriverGetVersion(&version);
+  if (table->cuDeviceGetCount(&devices) != CUDA_SUCCESS) devices = 0;
+  return absl::OkStatus();
+}
+
+absl::Status CudaDriver::check(CUresult rc, const std::string &what) const {
+  if (rc == CUDA_SUCCESS) return absl::OkStatus();
+  const char *text = nullptr;
+  if (table->cuGetErrorString(rc, &text) != CUDA_SUCCESS || !text) text = "unknown error";
+  return absl::InternalError(absl::StrCat(what, ": ", text, " (CUDA error ", rc, ")"));
 }
 
 absl::StatusOr<CudaDeviceInfo> CudaDriver::device(int ordinal) const {
@@ -71,14 +69,14 @@ absl::StatusOr<CudaDeviceInfo> CudaDriver::device(int ordinal) const {
                                             devices == 1 ? " CUDA device)" : " CUDA devices)"));
   CudaDeviceInfo info;
   info.ordinal = ordinal;
-  int dev = 0;
-  if (int rc = api->cuDeviceGet(&dev, ordinal); rc != 0)
-    return absl::InternalError(absl::StrCat("cuDeviceGet(", ordinal, ") failed: error ", rc));
+  CUdevice dev = 0;
+  if (CUresult rc = table->cuDeviceGet(&dev, ordinal); rc != CUDA_SUCCESS)
+    return check(rc, absl::StrCat("cuDeviceGet(", ordinal, ")"));
   char name[256] = {0};
-  api->cuDeviceGetName(name, sizeof(name) - 1, dev);
+  table->cuDeviceGetName(name, sizeof(name) - 1, dev);
   info.name = name;
-  api->cuDeviceGetAttribute(&info.computeMajor, kComputeCapabilityMajor, dev);
-  api->cuDeviceGetAttribute(&info.computeMinor, kComputeCapabilityMinor, dev);
+  table->cuDeviceGetAttribute(&info.computeMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+  table->cuDeviceGetAttribute(&info.computeMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
   return info;
 }
 

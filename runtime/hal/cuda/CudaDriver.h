@@ -2,7 +2,8 @@
 //
 // mvc builds and runs without CUDA: the driver (libcuda.so.1) is opened with dlopen when a
 // session asks for a CUDA device, and its entry points are resolved into a function
-// table. Without a driver or a device the caller gets one clear error, never a crash.
+// table (CudaDriverApi). Without a driver or a device the caller gets one clear error,
+// never a crash. The cuda-emu device hands in the emulator's table instead.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_HAL_CUDA_CUDADRIVER_H
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "runtime/hal/cuda/CudaDriverApi.h"
 
 namespace mvc {
 
@@ -27,6 +29,8 @@ public:
   /// "no CUDA driver found: <why>" when it cannot be opened or lacks an entry point,
   /// "CUDA driver failed to initialize: <code>" otherwise.
   static absl::StatusOr<std::unique_ptr<CudaDriver>> load(const std::string &library = "libcuda.so.1");
+  /// A driver over a table someone else filled (the cuda-emu emulator).
+  static absl::StatusOr<std::unique_ptr<CudaDriver>> fromApi(const CudaDriverApi &api);
   ~CudaDriver();
   CudaDriver(const CudaDriver &) = delete;
   CudaDriver &operator=(const CudaDriver &) = delete;
@@ -36,11 +40,15 @@ public:
   /// "no CUDA device" when there is none; an out-of-range ordinal names the count.
   absl::StatusOr<CudaDeviceInfo> device(int ordinal) const;
 
+  const CudaDriverApi &api() const { return *table; }
+  /// OK for CUDA_SUCCESS, else "<what>: <driver's error name> (<code>)".
+  absl::Status check(CUresult rc, const std::string &what) const;
+
 private:
-  struct Api;
-  CudaDriver(void *handle, std::unique_ptr<Api> api);
+  CudaDriver(void *handle, std::unique_ptr<CudaDriverApi> table);
+  absl::Status initialize();
   void *handle;
-  std::unique_ptr<Api> api;
+  std::unique_ptr<CudaDriverApi> table;
   int version = 0;
   int devices = 0;
 };
