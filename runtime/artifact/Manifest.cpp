@@ -207,6 +207,20 @@ absl::Status parseTarget(const ObjectReader &root, TargetInfo &target) {
     return fieldError("target.kind", "unknown target '" + target.kind +
                                          "' (expected cpu, cuda or cuda-emu)");
   MVC_RETURN_IF_ERROR(object.string("cpu", target.cpu, /*required=*/false));
+  const Json *variants;
+  MVC_RETURN_IF_ERROR(object.array("variants", variants, /*required=*/false));
+  for (size_t i = 0; variants && i < variants->size(); ++i) {
+    ObjectReader variant((*variants)[i], at("target.variants", i));
+    KernelVariant parsed;
+    MVC_RETURN_IF_ERROR(variant.checkIsObject());
+    MVC_RETURN_IF_ERROR(variant.nonEmptyString("arch", parsed.arch));
+    MVC_RETURN_IF_ERROR(variant.string("format", parsed.format));
+    if (parsed.format != "cubin" && parsed.format != "ptx" && parsed.format != "emu")
+      return fieldError(variant.pathOf("format"), "unknown kernel format '" + parsed.format +
+                                                      "' (expected cubin, ptx or emu)");
+    MVC_RETURN_IF_ERROR(variant.nonEmptyString("section", parsed.section));
+    target.variants.push_back(std::move(parsed));
+  }
   const Json *features;
   MVC_RETURN_IF_ERROR(object.array("cpu_features", features, /*required=*/false));
   if (!features)
@@ -405,6 +419,17 @@ absl::Status parseStep(const ObjectReader &object, size_t index, const ProgramCo
       MVC_RETURN_IF_ERROR(checkSymbols(value, ctx.symbols, at(object.pathOf("push"), i)));
       step.push.push_back(std::move(value));
     }
+    const Json *block;
+    MVC_RETURN_IF_ERROR(object.array("block", block, /*required=*/false));
+    if (block && (block->empty() || block->size() > 3))
+      return fieldError(object.pathOf("block"), "expected 1 to 3 thread counts");
+    for (size_t i = 0; block && i < block->size(); ++i) {
+      const Json &dim = (*block)[i];
+      if (!dim.is_number_integer() || dim.get<int64_t>() < 1 || dim.get<int64_t>() > 1024)
+        return fieldError(at(object.pathOf("block"), i), "expected an integer in 1..1024");
+      step.block[i] = dim.get<int64_t>();
+    }
+    MVC_RETURN_IF_ERROR(object.count("shared_bytes", step.sharedBytes, /*required=*/false));
     return absl::OkStatus();
   }
   if (kind != "copy")

@@ -10,6 +10,7 @@
 #ifndef MVC_RUNTIME_ARTIFACT_MANIFEST_H
 #define MVC_RUNTIME_ARTIFACT_MANIFEST_H
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,10 +25,19 @@
 
 namespace mvc {
 
+/// One kernel build of a cuda artifact: a cubin for an SM, PTX for a virtual arch (the
+/// JIT fallback), or the cuda-emu host library.
+struct KernelVariant {
+  std::string arch;    // "sm_80", "sm_90a", "compute_80"
+  std::string format;  // "cubin", "ptx", "emu"
+  std::string section; // e.g. "kernels.cuda.sm_80"
+};
+
 struct TargetInfo {
   std::string kind; // "cpu", "cuda", "cuda-emu"
   std::string cpu;  // e.g. "x86-64-v4"; may be empty
   std::vector<std::string> cpuFeatures;
+  std::vector<KernelVariant> variants; // cuda only
 };
 
 struct WeightInfo {
@@ -71,6 +81,8 @@ struct StepInfo {
   Expr workgroups;
   std::vector<int64_t> bindings; // buffer positions (indices into ProgramInfo::buffers)
   std::vector<Expr> push;
+  std::array<int64_t, 3> block = {1, 1, 1}; // gpu: threads per workgroup (static)
+  int64_t sharedBytes = 0;                  // gpu: dynamic shared memory per workgroup
   // Copy: bytes [srcOffset, srcOffset + size) of src to dst at dstOffset
   int64_t src = -1, dst = -1; // buffer positions
   Expr srcOffset, dstOffset, size;

@@ -82,8 +82,33 @@ struct BadCase {
   const char *error;
 };
 
+TEST(Manifest, ReadsGpuVariantsAndLaunchShapes) {
+  Json json = validManifest();
+  json["target"] = Json::parse(R"({"kind": "cuda", "variants": [
+      {"arch": "sm_80", "format": "cubin", "section": "kernels.cuda.sm_80"},
+      {"arch": "sm_80", "format": "emu", "section": "kernels.cuda-emu.sm_80"}]})");
+  json["programs"][0]["steps"][0]["block"] = {128, 2};
+  json["programs"][0]["steps"][0]["shared_bytes"] = 4096;
+  absl::StatusOr<Manifest> manifest = parseManifest(json.dump());
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  ASSERT_EQ(manifest->target.variants.size(), 2u);
+  EXPECT_EQ(manifest->target.variants[1].format, "emu");
+  EXPECT_EQ(manifest->target.variants[1].section, "kernels.cuda-emu.sm_80");
+  const StepInfo &step = manifest->programs[0].steps[0];
+  EXPECT_EQ(step.block, (std::array<int64_t, 3>{128, 2, 1}));
+  EXPECT_EQ(step.sharedBytes, 4096);
+  EXPECT_EQ(manifest->programs[0].steps[1].block, (std::array<int64_t, 3>{1, 1, 1}));
+}
+
 TEST(Manifest, EveryBadFieldIsNamedByItsPath) {
   const BadCase cases[] = {
+      {"variant format", [](Json &j) {
+         j["target"]["variants"] = Json::parse(R"([{"arch": "sm_80", "format": "sass", "section": "s"}])");
+       }, "manifest: target.variants[0].format: unknown kernel format 'sass' (expected cubin, ptx or emu)"},
+      {"block", [](Json &j) { j["programs"][0]["steps"][0]["block"] = {64, 0}; },
+       "manifest: programs[0].steps[0].block[1]: expected an integer in 1..1024"},
+      {"shared bytes", [](Json &j) { j["programs"][0]["steps"][0]["shared_bytes"] = -1; },
+       "manifest: programs[0].steps[0].shared_bytes: must be >= 0, got -1"},
       {"bindings", [](Json &j) { j["programs"][0]["steps"][0]["bindings"][1] = 9; },
        "manifest: programs[0].steps[0].bindings[1]: buffer 9 does not exist"},
       {"version", [](Json &j) { j["format_version"] = 2; },
