@@ -4,6 +4,9 @@
 #include "compiler/Artifact/ArtifactWriter.h"
 #include "compiler/Pipelines/Checkpoint.h"
 #include "compiler/Codegen/CPU/LowerToObject.h"
+#include "compiler/Codegen/CUDA/GpuArtifact.h"
+#include "compiler/Codegen/CUDA/GpuCodegen.h"
+#include "compiler/Pipelines/Targets.h"
 #include "compiler/Schedule/ProgramCompiler.h"
 #include "compiler/Weights/WeightPacking.h"
 #include "dialects/mvc/IR/MvcDialect.h"
@@ -165,20 +168,24 @@ std::string dtypeName(Type t) {
 } // namespace
 
 int runCompile(const CompileOptions &opts) {
-  if (opts.target != "cpu")
-    return fail("unsupported --target '" + opts.target + "' (this build supports: cpu)");
+  std::string error;
+  std::optional<TargetSet> targets = parseTargets(opts.target, error);
+  if (!targets) return fail(error);
   if (!isPhase(opts.compileTo)) return fail("unknown --compile-to phase '" + opts.compileTo + "'");
   if (!opts.dumpAfter.empty() && !isPhase(opts.dumpAfter))
     return fail("unknown --dump-after phase '" + opts.dumpAfter + "'");
   if (opts.compileTo == "artifact" && opts.output.empty()) return fail("no output file: give -o OUT.mvc");
-  std::string error;
-  auto cpu = resolveCpu(opts.cpu, error);
-  if (failed(cpu)) return fail(error);
+  FailureOr<CpuSpec> cpu = failure();
+  if (!targets->gpu) {
+    cpu = resolveCpu(opts.cpu, error);
+    if (failed(cpu)) return fail(error);
+  }
 
   DialectRegistry registry;
   registry.insert<MvcDialect, func::FuncDialect, arith::ArithDialect, scf::SCFDialect,
                   memref::MemRefDialect, vector::VectorDialect, math::MathDialect,
                   LLVM::LLVMDialect, x86vector::X86VectorDialect>();
+  registerGpuCodegenDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // Diagnostics as one line each: file:line:col: error: message.
@@ -245,8 +252,11 @@ int runCompile(const CompileOptions &opts) {
   WeightTable weights;
   json programs = json::array(), states = json::array();
   std::vector<std::string> kernelNames;
+  std::unique_ptr<KernelBackend> backend = targets->gpu
+                                               ? createGpuKernelBackend(*kernels)
+                                               : createCpuKernelBackend(*kernels, cpu->codegen);
   for (auto fn : module->getOps<func::FuncOp>()) {
-    auto result = compileProgram(fn, *kernels, cpu->codegen, weights);
+    auto result = compileProgram(fn, *backend, weights);
     if (failed(result)) return 1;
     for (auto &step : result->manifest["steps"])
       if (step["kind"] == "dispatch") kernelNames.push_back(step["kernel"]);
@@ -261,13 +271,34 @@ int runCompile(const CompileOptions &opts) {
   if (failed(verify(*kernels))) return fail("internal error: generated kernels do not verify");
   if (phases.emit("kernels", printModule(*kernels), exitCode)) return exitCode;
 
-  if (failed(lowerKernelsToLLVMDialect(*kernels))) return fail("lowering the kernels to LLVM failed");
-  std::string llvmIr;
-  auto so = buildSharedObject(*kernels, *cpu, kernelNames,
-                              opts.compileTo == "llvm" || opts.dumpAfter == "llvm" ? &llvmIr : nullptr,
-                              error);
-  if (failed(so)) return fail(error);
-  if (phases.emit("llvm", [&](llvm::raw_ostream &os) { os << llvmIr; }, exitCode)) return exitCode;
+  std::vector<std::pair<std::string, std::string>> kernelSections;
+  json target;
+  if (targets->gpu) {
+    // The gpu family's "llvm" phase is the NVVM-dialect module every gpu variant starts from.
+    if (failed(lowerGpuKernelsToNVVM(*kernels))) return fail("lowering the gpu kernels to NVVM failed");
+    if (phases.emit("llvm", printModule(*kernels), exitCode)) return exitCode;
+    GpuVariants variants{targets->cudaArchs, targets->ptxArch(), targets->emuArchs};
+    auto built = buildGpuKernelSections(*kernels, variants, kernelNames, opts.emitKernelsDir, error);
+    if (failed(built)) return fail(error);
+    kernelSections = std::move(built->sections);
+    target = built->target;
+  } else {
+    if (failed(lowerKernelsToLLVMDialect(*kernels))) return fail("lowering the kernels to LLVM failed");
+    std::string llvmIr;
+    auto so = buildSharedObject(*kernels, *cpu, kernelNames,
+                                opts.compileTo == "llvm" || opts.dumpAfter == "llvm" ? &llvmIr : nullptr,
+                                error);
+    if (failed(so)) return fail(error);
+    if (phases.emit("llvm", [&](llvm::raw_ostream &os) { os << llvmIr; }, exitCode)) return exitCode;
+    if (!opts.emitKernelsDir.empty()) {
+      llvm::sys::fs::create_directories(opts.emitKernelsDir);
+      std::ofstream(opts.emitKernelsDir + "/kernels.cpu.so", std::ios::binary) << *so;
+    }
+    kernelSections.push_back({"kernels.cpu", *so});
+    json features = json::array();
+    for (auto &f : cpu->required) features.push_back(f);
+    target = {{"kind", "cpu"}, {"cpu", cpu->cpuName}, {"cpu_features", features}};
+  }
 
   // Weights: each at a 64-byte aligned offset of the weights section.
   json weightList = json::array();
@@ -285,31 +316,28 @@ int runCompile(const CompileOptions &opts) {
     blob += *bytes;
   }
 
-  json features = json::array();
-  for (auto &f : cpu->required) features.push_back(f);
   json manifest = {
       {"format_version", 1},
       {"producer", "mvc-compile 0.1"},
       {"source", {{"path", opts.input}, {"kind", sourceKind}}},
       {"architecture", manifestArch["architecture"]},
       {"config", manifestArch["config"]},
-      {"target", {{"kind", "cpu"}, {"cpu", cpu->cpuName}, {"cpu_features", features}}},
+      {"target", target},
       {"weights", weightList},
       {"states", states},
       {"load_symbols", {{"num_pages", opts.kvPages}}},
       {"programs", programs}};
   if (!languageModel.is_null()) manifest["language_model"] = languageModel;
 
-  if (!opts.emitKernelsDir.empty()) {
-    llvm::sys::fs::create_directories(opts.emitKernelsDir);
-    std::ofstream(opts.emitKernelsDir + "/kernels.cpu.so", std::ios::binary) << *so;
-  }
   ArtifactWriter writer;
   std::string manifestText = manifest.dump(1);
-  for (auto status : {writer.addSection("manifest", manifestText),
-                      writer.addSection("kernels.cpu", *so),
-                      writer.addSection("weights", blob, /*lazyChecksum=*/true)})
-    if (!status.ok()) return fail(std::string(status.message()));
+  if (auto status = writer.addSection("manifest", manifestText); !status.ok())
+    return fail(std::string(status.message()));
+  for (auto &[name, bytes] : kernelSections)
+    if (auto status = writer.addSection(name, bytes); !status.ok())
+      return fail(std::string(status.message()));
+  if (auto status = writer.addSection("weights", blob, /*lazyChecksum=*/true); !status.ok())
+    return fail(std::string(status.message()));
   for (auto &[name, bytes] : extraSections)
     if (auto status = writer.addSection(name, bytes); !status.ok())
       return fail(std::string(status.message()));

@@ -27,6 +27,28 @@ std::string WeightTable::request(WeightEntry entry) {
 
 namespace {
 
+class CpuKernelBackend : public KernelBackend {
+public:
+  CpuKernelBackend(ModuleOp kernels, const CpuTarget &target) : kernels(kernels), target(target) {}
+  FailureOr<LaunchInfo> emitKernel(StringRef name, DispatchRegionOp region,
+                                   const DispatchSignature &sig, const DimsOf &dims) override {
+    KernelBuilder kb(kernels, name, target);
+    StringRef kind = region.getKind();
+    if (kind == "row") return emitRowKernel(kb, region, sig, dims);
+    if (kind == "matmul") return emitMatmulKernel(kb, region, sig, dims);
+    if (kind == "attention") return emitAttentionKernel(kb, region, sig, dims);
+    if (kind == "kv_write") return emitKvWriteKernel(kb, region, sig, dims);
+    if (kind == "copy") return emitCopyKernel(kb, region, sig, dims);
+    kb.func().erase();
+    return region.emitError("the cpu backend has no kernel template for \"") << kind << "\" regions yet";
+  }
+  bool packsMatmulWeights() const override { return true; }
+
+private:
+  ModuleOp kernels;
+  CpuTarget target;
+};
+
 std::string dtypeOf(Type t) {
   if (t.isF32()) return "f32";
   if (t.isBF16()) return "bf16";
@@ -39,12 +61,12 @@ int64_t bytesOf(Type t) { return std::max<int64_t>(1, t.getIntOrFloatBitWidth() 
 
 class ProgramBuilder {
 public:
-  ProgramBuilder(func::FuncOp fn, ModuleOp kernels, const CpuTarget &target, WeightTable &weights)
-      : fn(fn), kernels(kernels), target(target), weights(weights) {}
+  ProgramBuilder(func::FuncOp fn, KernelBackend &backend, WeightTable &weights)
+      : fn(fn), backend(backend), weights(weights) {}
 
   FailureOr<ProgramCompileResult> run() {
     if (failed(inferShapes())) return failure();
-    markPackedGatherTables();
+    if (backend.packsMatmulWeights()) markPackedGatherTables();
     json inputs = json::array(), outputs = json::array();
     for (BlockArgument arg : fn.getArguments()) {
       int id = newBuffer({{"kind", "input"}, {"index", arg.getArgNumber()}});
@@ -210,7 +232,8 @@ private:
 
   /// The packed layout a matmul reading `w` as its rhs wants, if one does (transposed:
   /// the weight is stored [K, N]).
-  static std::optional<std::pair<WeightLayout, bool>> matmulLayout(WeightOp w) {
+  std::optional<std::pair<WeightLayout, bool>> matmulLayout(WeightOp w) {
+    if (!backend.packsMatmulWeights()) return std::nullopt;
     for (Operation *user : w->getUsers())
       if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w.getResult())
         return std::make_pair(w.getType().getElementType().isBF16() ? WeightLayout::PackedN16K2
@@ -272,16 +295,9 @@ private:
     sig.results.assign(yield.getValues().begin(), yield.getValues().end());
 
     std::string name = (fn.getSymName() + "_d" + std::to_string(index) + "_" + region.getKind()).str();
-    KernelBuilder kb(kernels, name, target);
     DimsOf dims = [&](Value v) { return dimsMap.lookup(v); };
-    FailureOr<LaunchInfo> launch = failure();
     StringRef kind = region.getKind();
-    if (kind == "row") launch = emitRowKernel(kb, region, sig, dims);
-    else if (kind == "matmul") launch = emitMatmulKernel(kb, region, sig, dims);
-    else if (kind == "attention") launch = emitAttentionKernel(kb, region, sig, dims);
-    else if (kind == "kv_write") launch = emitKvWriteKernel(kb, region, sig, dims);
-    else if (kind == "copy") launch = emitCopyKernel(kb, region, sig, dims);
-    else return region.emitError("the cpu backend has no kernel template for \"") << kind << "\" regions yet";
+    FailureOr<LaunchInfo> launch = backend.emitKernel(name, region, sig, dims);
     if (failed(launch)) return failure();
 
     json bindings = json::array();
@@ -298,9 +314,15 @@ private:
     }
     json push = json::array();
     for (const SymExpr &p : launch->push) push.push_back(p.toJson());
-    steps.push_back({{"kind", "dispatch"}, {"kernel", name},
-                     {"workgroups", launch->workgroups.toJson()}, {"bindings", bindings},
-                     {"push", push}});
+    json step = {{"kind", "dispatch"}, {"kernel", name},
+                 {"workgroups", launch->workgroups.toJson()}};
+    if (launch->block[0] > 0) {
+      step["block"] = {launch->block[0], launch->block[1], launch->block[2]};
+      step["shared_bytes"] = launch->sharedBytes;
+    }
+    step["bindings"] = bindings;
+    step["push"] = push;
+    steps.push_back(step);
     return success();
   }
 
@@ -319,8 +341,7 @@ private:
   }
 
   func::FuncOp fn;
-  ModuleOp kernels;
-  const CpuTarget &target;
+  KernelBackend &backend;
   WeightTable &weights;
   llvm::DenseMap<Value, std::vector<SymExpr>> dimsMap;
   llvm::DenseMap<Value, int> bufferOf;
@@ -335,9 +356,13 @@ private:
 
 } // namespace
 
-FailureOr<ProgramCompileResult> compileProgram(func::FuncOp fn, ModuleOp kernelModule,
-                                               const CpuTarget &target, WeightTable &weights) {
-  return ProgramBuilder(fn, kernelModule, target, weights).run();
+std::unique_ptr<KernelBackend> createCpuKernelBackend(ModuleOp kernels, const CpuTarget &target) {
+  return std::make_unique<CpuKernelBackend>(kernels, target);
+}
+
+FailureOr<ProgramCompileResult> compileProgram(func::FuncOp fn, KernelBackend &backend,
+                                               WeightTable &weights) {
+  return ProgramBuilder(fn, backend, weights).run();
 }
 
 } // namespace mvc

@@ -165,10 +165,13 @@ std::pair<Value, Value> KernelBuilder::workgroupSlice(Value total) {
 
 void KernelBuilder::finish() { builder.create<func::ReturnOp>(location); }
 
-Value emitElementwise(KernelBuilder &kb, Operation *op, ArrayRef<Value> v) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  auto splat = [&](float c) { return kb.splatLike(kb.f32(c), v[0]); };
+Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value> v) {
+  auto splat = [&](float c) -> Value {
+    Value s = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(c));
+    if (auto vt = dyn_cast<VectorType>(v[0].getType()))
+      return b.create<vector::BroadcastOp>(loc, vt, s);
+    return s;
+  };
   auto mul = [&](Value x, Value y) -> Value { return b.create<arith::MulFOp>(loc, x, y); };
   auto add = [&](Value x, Value y) -> Value { return b.create<arith::AddFOp>(loc, x, y); };
   if (isa<AddOp>(op)) return add(v[0], v[1]);

@@ -12,6 +12,7 @@
 #include "compiler/Schedule/SymExpr.h"
 #include "dialects/mvc/IR/MvcOps.h"
 
+#include <array>
 #include <vector>
 
 namespace mvc {
@@ -30,6 +31,9 @@ struct DispatchSignature {
 struct LaunchInfo {
   SymExpr workgroups;
   std::vector<SymExpr> push;
+  /// GPU kernels only: threads per block (static) and dynamic shared-memory bytes.
+  std::array<int64_t, 3> block = {0, 0, 0};
+  int64_t sharedBytes = 0;
 };
 
 /// What every kernel template works with while it emits one dispatch region.

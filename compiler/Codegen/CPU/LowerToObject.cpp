@@ -81,6 +81,8 @@ struct ApproximateMathPass : PassWrapper<ApproximateMathPass, OperationPass<Modu
 };
 } // namespace
 
+std::unique_ptr<Pass> createApproximateMathPass() { return std::make_unique<ApproximateMathPass>(); }
+
 LogicalResult lowerKernelsToLLVMDialect(ModuleOp kernels) {
   static bool registered = (registerAllPasses(), true);
   (void)registered;

@@ -4,6 +4,7 @@
 
 #include "compiler/Codegen/CPU/KernelBuilder.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
 
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ struct CpuSpec {
 
 /// "native", "x86-64-v3" or "x86-64-v4"; errors name the accepted values.
 mlir::FailureOr<CpuSpec> resolveCpu(const std::string &name, std::string &error);
+
+/// Replaces math.exp/tanh/erf by MLIR's polynomial approximations (in arith). Both
+/// backends use it, so cpu and gpu kernels compute the same formulas.
+std::unique_ptr<mlir::Pass> createApproximateMathPass();
 
 /// Lowers the kernels to the LLVM dialect (in place).
 mlir::LogicalResult lowerKernelsToLLVMDialect(mlir::ModuleOp kernels);

@@ -1,0 +1,101 @@
+//===- GpuArtifact.cpp - the gpu family's kernel sections ----------------===//
+#include "compiler/Codegen/CUDA/GpuArtifact.h"
+
+#include "compiler/Codegen/CUDA/GpuCodegen.h"
+#include "compiler/Codegen/CUDA/LowerToCubin.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace mvc {
+namespace {
+
+/// The chip LLVM generates the PTX of a virtual architecture for.
+std::string chipOf(const std::string &arch) {
+  return arch.rfind("compute_", 0) == 0 ? "sm_" + arch.substr(8) : arch;
+}
+
+bool writeFile(const std::string &path, const std::string &bytes, std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (!ec) os << bytes;
+  if (ec) error = "cannot write '" + path + "': " + ec.message();
+  return !ec;
+}
+
+/// Every kernel on its own: NAME.<sm>.cubin and NAME.<compute>.ptx.
+LogicalResult emitKernelFiles(gpu::GPUModuleOp module, const GpuVariants &variants,
+                              const std::vector<std::string> &kernelNames,
+                              const std::string &dir, std::string &error) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    error = "cannot create '" + dir + "': " + ec.message();
+    return failure();
+  }
+  for (const std::string &name : kernelNames) {
+    OwningOpRef<gpu::GPUModuleOp> one = extractKernel(module, name);
+    for (const std::string &arch : variants.cudaArchs) {
+      auto ptx = translateToPtx(*one, arch, error);
+      if (failed(ptx)) return failure();
+      auto cubin = assembleCubin(*ptx, arch, nullptr, error);
+      if (failed(cubin) || !writeFile(dir + "/" + name + "." + arch + ".cubin", *cubin, error))
+        return failure();
+    }
+    if (!variants.ptxArch.empty()) {
+      auto ptx = translateToPtx(*one, chipOf(variants.ptxArch), error);
+      if (failed(ptx) || !writeFile(dir + "/" + name + "." + variants.ptxArch + ".ptx", *ptx, error))
+        return failure();
+    }
+  }
+  return success();
+}
+
+} // namespace
+
+FailureOr<GpuKernelSections> buildGpuKernelSections(ModuleOp host, const GpuVariants &variants,
+                                                    const std::vector<std::string> &kernelNames,
+                                                    const std::string &emitKernelsDir,
+                                                    std::string &error) {
+  gpu::GPUModuleOp module = getGpuKernelModule(host);
+  if (!module) {
+    error = "internal error: no gpu kernels to compile";
+    return failure();
+  }
+  GpuKernelSections out;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const std::string &arch : variants.cudaArchs) {
+    auto ptx = translateToPtx(module, arch, error);
+    if (failed(ptx)) return failure();
+    auto cubin = assembleCubin(*ptx, arch, nullptr, error);
+    if (failed(cubin)) return failure();
+    std::string section = "kernels.cuda." + arch;
+    out.sections.push_back({section, *cubin});
+    list.push_back({{"arch", arch}, {"format", "cubin"}, {"section", section}});
+  }
+  if (!variants.ptxArch.empty()) {
+    std::string chip = chipOf(variants.ptxArch);
+    auto ptx = translateToPtx(module, chip, error);
+    if (failed(ptx)) return failure();
+    // The fallback must assemble too: a driver JIT error on a user's GPU is too late.
+    if (failed(assembleCubin(*ptx, chip, nullptr, error))) return failure();
+    std::string section = "kernels.cuda." + variants.ptxArch;
+    out.sections.push_back({section, *ptx});
+    list.push_back({{"arch", variants.ptxArch}, {"format", "ptx"}, {"section", section}});
+  }
+  for (const std::string &arch : variants.emuArchs) {
+    // cuda-emu: hand the NVVM module to the emulator backend (compiler/Codegen/Emu), which
+    // returns the host library of the kernels; add it as "kernels.cuda-emu.<arch>".
+    (void)arch;
+    error = "--target cuda-emu: the emulator backend (compiler/Codegen/Emu) is not part of "
+            "this build yet";
+    return failure();
+  }
+  if (!emitKernelsDir.empty() &&
+      failed(emitKernelFiles(module, variants, kernelNames, emitKernelsDir, error)))
+    return failure();
+  out.target = {{"kind", "cuda"}, {"variants", list}};
+  return out;
+}
+
+} // namespace mvc
