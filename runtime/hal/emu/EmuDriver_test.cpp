@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/hal/cuda/CudaDriver.h"
+#include "runtime/hal/cuda/DeviceMemoryPool.h"
 
 namespace mvc::emu {
 namespace {
@@ -101,6 +102,26 @@ TEST_F(EmuDriverTest, ACapturedGraphReplaysWithTheArgumentsOfCaptureTime) {
   api().cuStreamDestroy(stream);
   api().cuMemFree(dIn);
   api().cuMemFree(dOut);
+}
+
+TEST_F(EmuDriverTest, ThePoolReusesBlocksOfTheSameSizeClass) {
+  EXPECT_EQ(DeviceMemoryPool::sizeClass(1), 256u);
+  EXPECT_EQ(DeviceMemoryPool::sizeClass(1000), 1024u);
+  EXPECT_EQ(DeviceMemoryPool::sizeClass((1 << 20) + 1), 2u << 20);
+  DeviceMemoryPool pool(*driver);
+  auto first = pool.allocate(900);
+  ASSERT_TRUE(first.ok()) << first.status();
+  pool.release(*first, 900);
+  EXPECT_EQ(pool.cachedBytes(), 1024u);
+  auto again = pool.allocate(1000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  auto other = pool.allocate(100);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(*other, *first);
+  EXPECT_EQ(pool.allocatedBytes(), 1024u + 256u);
+  pool.release(*again, 1000);
+  pool.release(*other, 100);
 }
 
 TEST_F(EmuDriverTest, ErrorsNameWhatIsWrong) {

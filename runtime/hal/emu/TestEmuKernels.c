@@ -21,11 +21,60 @@ static void *shared(void) { return ((void *(*)(void))mvc_emu_table[SLOT_shared_b
 
 EXPORT int mvc_emu_abi_version(void) { return MVC_EMU_ABI_VERSION; }
 EXPORT const char *mvc_kernel_library_info(void) {
-  return "{\"abi\": 1, \"kernels\": [\"add_one\", \"reverse\", \"shared_write\"]}";
+  return "{\"abi\": 1, \"kernels\": [\"add_one\", \"reverse\", \"shared_write\", "
+         "\"scale_add_rows\", \"add\", \"accumulate\", \"record_workgroups\"]}";
 }
 /* [static shared bytes, parameter count] */
 EXPORT const char *mvc_emu_kernel_info(void) {
-  return "{\"add_one\": [0, 3], \"reverse\": [1024, 2], \"shared_write\": [64, 1]}";
+  return "{\"add_one\": [0, 3], \"reverse\": [1024, 2], \"shared_write\": [64, 1], "
+         "\"scale_add_rows\": [0, 6], \"add\": [0, 5], \"accumulate\": [0, 3], "
+         "\"record_workgroups\": [0, 1]}";
+}
+
+/* The kernels of runtime/hal/cpu/TestKernels.c in the gpu kernel ABI (bindings, then
+ * push constants, each a kernel parameter; one block per workgroup): the executor runs
+ * the test artifact's programs on cuda-emu with them. */
+static int64_t push(void **params, int i) { return *(int64_t *)params[i]; }
+static uint32_t thread(void) { return sreg(MVC_EMU_SREG_TID_X); }
+static uint32_t threads(void) { return sreg(MVC_EMU_SREG_NTID_X); }
+
+/* y[r, c] = 2 x[r, c] + w[c] for the block's R rows; push: T, C, R */
+EXPORT void scale_add_rows(void **params) {
+  const float *x = *(const float **)params[0], *w = *(const float **)params[1];
+  float *y = *(float **)params[2];
+  int64_t rows = push(params, 3), cols = push(params, 4), block = push(params, 5);
+  int64_t first = (int64_t)sreg(MVC_EMU_SREG_CTAID_X) * block;
+  int64_t end = first + block < rows ? first + block : rows;
+  for (int64_t i = first * cols + thread(); i < end * cols; i += threads())
+    y[i] = 2.0f * x[i] + w[i % cols];
+}
+
+/* out[i] = a[i] + b[i] for the block's B elements; push: N, B */
+EXPORT void add(void **params) {
+  const float *a = *(const float **)params[0], *b = *(const float **)params[1];
+  float *out = *(float **)params[2];
+  int64_t n = push(params, 3), block = push(params, 4);
+  int64_t first = (int64_t)sreg(MVC_EMU_SREG_CTAID_X) * block;
+  int64_t end = first + block < n ? first + block : n;
+  for (int64_t i = first + thread(); i < end; i += threads()) out[i] = a[i] + b[i];
+}
+
+/* state[wg] += x[wg]; y[wg] = state[wg] */
+EXPORT void accumulate(void **params) {
+  const float *x = *(const float **)params[0];
+  float *state = *(float **)params[1], *y = *(float **)params[2];
+  uint32_t wg = sreg(MVC_EMU_SREG_CTAID_X);
+  if (thread() == 0) {
+    state[wg] += x[wg];
+    y[wg] = state[wg];
+  }
+}
+
+/* ids[wg] = wg * 1000 + grid size */
+EXPORT void record_workgroups(void **params) {
+  int64_t *ids = *(int64_t **)params[0];
+  uint32_t wg = sreg(MVC_EMU_SREG_CTAID_X);
+  if (thread() == 0) ids[wg] = (int64_t)wg * 1000 + sreg(MVC_EMU_SREG_NCTAID_X);
 }
 
 /* out[i] = in[i] + 1 for i < n */
