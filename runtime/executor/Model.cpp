@@ -2,13 +2,10 @@
 //
 // execute(): check the inputs against the program signature and bind the symbols from
 // their shapes; fetch or build the plan for that binding (buffer sizes, arena offsets,
-// workgroup counts, push constants, copy ranges); then walk the steps. Dispatches run
-// their workgroups over the thread pool, one dispatch after another. No math here.
+// workgroup counts, push constants, copy ranges); then the device (Device.h) runs the
+// steps. No math here.
 //
 //===----------------------------------------------------------------------===//
-#include <chrono>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/executor/ArenaPlan.h"
@@ -143,7 +140,7 @@ Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
       size = manifest().weights[buffer.index].size;
       break;
     case BufferKind::State:
-      size = states[buffer.index].byteSize();
+      size = stateBytes[buffer.index];
       break;
     case BufferKind::Output: {
       uint64_t shapeBytes = dtypeSize(info.outputs[buffer.index].dtype);
@@ -254,65 +251,16 @@ absl::StatusOr<std::vector<HostTensor>> Model::execute(absl::string_view program
 
   std::vector<HostTensor> outputs;
   try {
-    if (impl->arena.byteSize() < plan->arenaSize)
-      impl->arena = HostTensor::allocate(DType::U8, {static_cast<int64_t>(plan->arenaSize)});
     for (size_t i = 0; i < info.outputs.size(); ++i)
       outputs.push_back(HostTensor::allocate(info.outputs[i].dtype, plan->outputShapes[i],
                                              plan->bufferSizes[info.outputs[i].buffer]));
   } catch (const std::bad_alloc &) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "program '", info.name, "': cannot allocate its outputs and ", plan->arenaSize,
-        "-byte arena"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("program '", info.name, "': cannot allocate its outputs"));
   }
-
-  std::vector<uint8_t *> base(info.buffers.size());
-  for (size_t b = 0; b < info.buffers.size(); ++b) {
-    const BufferInfo &buffer = info.buffers[b];
-    switch (buffer.kind) {
-    case BufferKind::Input:
-      base[b] = inputs[buffer.index].data();
-      break;
-    case BufferKind::Output:
-      base[b] = outputs[buffer.index].data();
-      break;
-    case BufferKind::Weight:
-      // Kernels only read weights; the mapping is read-only and a write would fault.
-      base[b] = const_cast<uint8_t *>(
-          impl->reader->weightBytes(impl->manifest().weights[buffer.index]).data());
-      break;
-    case BufferKind::State:
-      base[b] = impl->states[buffer.index].data();
-      break;
-    case BufferKind::Transient:
-      base[b] = impl->arena.data() + plan->arenaOffsets[b];
-      break;
-    }
-  }
-
-  std::vector<void *> bindings;
-  for (size_t s = 0; s < info.steps.size(); ++s) {
-    const StepInfo &step = info.steps[s];
-    const ResolvedPlan::Step &resolved = plan->steps[s];
-    auto start = std::chrono::steady_clock::now();
-    if (step.kind == StepKind::Dispatch) {
-      bindings.clear();
-      for (int64_t b : step.bindings)
-        bindings.push_back(base[b]);
-      CpuKernelFn kernel = program->kernels[s];
-      int64_t count = resolved.workgroups;
-      const int64_t *push = resolved.push.data();
-      void *const *bound = bindings.data();
-      impl->pool->parallelFor(count, [&](int64_t wg) { kernel(bound, push, wg, count); });
-    } else if (resolved.size != 0) {
-      std::memmove(base[step.dst] + resolved.dstOffset, base[step.src] + resolved.srcOffset,
-                   resolved.size);
-    }
-    if (impl->profiling) {
-      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-      program->profile[s].seconds += elapsed.count();
-      ++program->profile[s].calls;
-    }
-  }
+  size_t index = static_cast<size_t>(program - impl->programs.data());
+  MVC_RETURN_IF_ERROR(impl->device->run(*impl, index, *plan, inputs, outputs,
+                                        impl->profiling ? program : nullptr));
   return outputs;
 }
 

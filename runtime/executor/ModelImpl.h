@@ -10,8 +10,7 @@
 
 #include "mvc/Runtime.h"
 #include "runtime/artifact/ArtifactReader.h"
-#include "runtime/hal/cpu/KernelLibrary.h"
-#include "runtime/hal/cpu/ThreadPool.h"
+#include "runtime/executor/Device.h"
 
 namespace mvc {
 
@@ -32,7 +31,6 @@ struct ResolvedPlan {
 
 struct LoadedProgram {
   const ProgramInfo *info = nullptr;
-  std::vector<CpuKernelFn> kernels; // per step; null for copies
   /// Plans by symbol values (in ProgramInfo::symbols order).
   std::map<std::vector<int64_t>, ResolvedPlan> plans;
   struct StepTime {
@@ -44,15 +42,13 @@ struct LoadedProgram {
 
 struct Model::Impl {
   std::unique_ptr<ArtifactReader> reader;
-  std::unique_ptr<KernelLibrary> kernels;
-  std::shared_ptr<ThreadPool> pool;
+  std::unique_ptr<Device> device; // holds weights, states and the arena; runs the steps
   std::vector<std::pair<std::string, int64_t>> loadSymbols; // manifest values + overrides
-  std::vector<HostTensor> states;                            // manifest order, zeroed at load
+  std::vector<uint64_t> stateBytes;                          // manifest order
   std::vector<LoadedProgram> programs;                       // manifest order
   std::optional<LanguageModelInfo> languageModel;            // the manifest entry, if any
-  HostTensor arena;                                          // grows to the largest plan
   bool profiling = false;
-  std::mutex mutex; // one execute at a time: the arena and states are shared
+  std::mutex mutex; // one execute at a time: the device's arena and states are shared
 
   const Manifest &manifest() const { return reader->manifest(); }
   /// The plan for `program` under `symbols`, computed on first use.

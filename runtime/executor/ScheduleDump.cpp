@@ -95,7 +95,7 @@ void Model::dumpSchedule(std::ostream &os) const {
     os << "load symbol " << name << " = " << value << "\n";
   for (size_t i = 0; i < manifest.states.size(); ++i)
     os << "state " << manifest.states[i].name << ": " << dtypeName(manifest.states[i].dtype)
-       << " " << shapeText(manifest.states[i].shape) << " (" << impl->states[i].byteSize()
+       << " " << shapeText(manifest.states[i].shape) << " (" << impl->stateBytes[i]
        << " bytes)\n";
   for (const ProgramInfo &program : manifest.programs)
     dumpProgram(os, manifest, program);

@@ -68,8 +68,18 @@ nlohmann::ordered_json testManifest() {
     ]})");
 }
 
+nlohmann::ordered_json testEmuManifest() {
+  nlohmann::ordered_json manifest = testManifest();
+  manifest["target"] = nlohmann::ordered_json::parse(R"({"kind": "cuda", "variants": [
+      {"arch": "sm_80", "format": "emu", "section": "kernels.cuda-emu.sm_80"}]})");
+  for (auto &program : manifest["programs"])
+    for (auto &step : program["steps"])
+      if (step["kind"] == "dispatch") step["block"] = {32, 1, 1};
+  return manifest;
+}
+
 absl::Status writeTestArtifact(const std::string &path, const nlohmann::ordered_json &manifest,
-                               const std::string &kernelsPath) {
+                               const std::string &kernelsPath, const std::string &kernelsSection) {
   std::ifstream in(kernelsPath, std::ios::binary);
   if (!in)
     return absl::NotFoundError("cannot read the test kernels at " + kernelsPath);
@@ -82,7 +92,7 @@ absl::Status writeTestArtifact(const std::string &path, const nlohmann::ordered_
   }
   ArtifactWriter writer;
   MVC_RETURN_IF_ERROR(writer.addSection(artifact::kManifestSection, manifest.dump(2)));
-  MVC_RETURN_IF_ERROR(writer.addSection(artifact::kCpuKernelsSection, kernels.str()));
+  MVC_RETURN_IF_ERROR(writer.addSection(kernelsSection, kernels.str()));
   MVC_RETURN_IF_ERROR(writer.addSection(artifact::kWeightsSection, weights, /*lazy=*/true));
   return writer.write(path);
 }

@@ -25,9 +25,15 @@ inline float testWeight(int c) { return static_cast<float>(c + 1); }
 /// The manifest described above, for tests to modify before writing.
 nlohmann::ordered_json testManifest();
 
-/// Writes an artifact with `manifest`, the test kernels (from `kernelsPath`) and w.
+/// Writes an artifact with `manifest`, the test kernels (from `kernelsPath`, as section
+/// `kernelsSection`) and w.
 absl::Status writeTestArtifact(const std::string &path, const nlohmann::ordered_json &manifest,
-                               const std::string &kernelsPath);
+                               const std::string &kernelsPath,
+                               const std::string &kernelsSection = "kernels.cpu");
+
+/// The manifest for the cuda-emu kernels of runtime/hal/emu/TestEmuKernels.c: target cuda
+/// with one emu variant in section "kernels.cuda-emu.sm_80", every dispatch 32 threads.
+nlohmann::ordered_json testEmuManifest();
 
 } // namespace mvc::testing
 

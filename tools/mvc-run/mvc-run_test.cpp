@@ -111,7 +111,8 @@ TEST_F(MvcRunTest, ErrorsAreOneLineAndLeaveNothing) {
   expectFailure(artifact, "has 4 programs (main, accumulate, pair, workgroups): choose one");
   expectFailure(artifact + " --bogus", "unknown flag '--bogus' (see --help)");
   expectFailure(artifact + " --threads -2", "--threads expects an integer >= 0");
-  expectFailure(artifact + " --device cuda-emu", "device 'cuda-emu' is not supported yet");
+  expectFailure(artifact + " --device cuda-emu",
+                "compiled for target 'cpu' but the session's device is 'cuda-emu'");
   expectFailure(artifact + " --load-symbol pages=3", "unknown load symbol 'pages'");
   expectFailure("", "no artifact given");
   // The first invocation succeeds, the second fails: the first one's outputs are not written.
