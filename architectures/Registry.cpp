@@ -1,6 +1,7 @@
 //===- Registry.cpp - HF "architectures" names → mvc architectures -------===//
 #include "architectures/common/Architecture.h"
 #include "architectures/gemma3/Gemma3Graph.h"
+#include "architectures/gemma3multimodal/Gemma3MultimodalGraph.h"
 
 #include <cstring>
 #include <map>
@@ -10,6 +11,7 @@ namespace mvc {
 absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName) {
   static const std::map<std::string, ArchitectureCompiler> registry = {
       {"Gemma3ForCausalLM", compileGemma3ForCausalLM},
+      {"Gemma3ForConditionalGeneration", compileGemma3ForConditionalGeneration},
   };
   auto it = registry.find(hfName);
   if (it != registry.end()) return it->second;

@@ -5,15 +5,26 @@ using namespace mlir;
 
 namespace mvc {
 
-LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb) {
-  std::vector<Value> v = gb.beginProgram(
-      "forward", {{"tokens", {"T"}, gb.i32()},
-                  {"positions", {"T"}, gb.i32()},
-                  {"block_table", {"B", "P"}, gb.i32()},
-                  {"row_offsets", {"B1"}, gb.i32()},
-                  {"cache_lens", {"B"}, gb.i32()},
-                  {"logit_rows", {"N"}, gb.i32()}});
-  return {v[0], v[1], v[2], v[3], v[4], v[5]};
+LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden) {
+  std::vector<ProgramInput> inputs = {{"tokens", {"T"}, gb.i32()},
+                                      {"positions", {"T"}, gb.i32()},
+                                      {"block_table", {"B", "P"}, gb.i32()},
+                                      {"row_offsets", {"B1"}, gb.i32()},
+                                      {"cache_lens", {"B"}, gb.i32()},
+                                      {"logit_rows", {"N"}, gb.i32()}};
+  if (imageHidden > 0) {
+    inputs.push_back({"image_features", {"I", imageHidden}, gb.f32()});
+    inputs.push_back({"embed_source", {"T"}, gb.i32()});
+    inputs.push_back({"group_spans", {"T", 2}, gb.i32()});
+  }
+  std::vector<Value> v = gb.beginProgram("forward", inputs);
+  LanguageModelInputs in{v[0], v[1], v[2], v[3], v[4], v[5]};
+  if (imageHidden > 0) {
+    in.imageFeatures = v[6];
+    in.embedSource = v[7];
+    in.groupSpans = v[8];
+  }
+  return in;
 }
 
 Value pagedSelfAttention(GraphBuilder &gb, const LanguageModelInputs &in, Value x,

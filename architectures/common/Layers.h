@@ -12,11 +12,16 @@
 
 namespace mvc {
 
-/// The inputs of FORMAT.md's `forward` program.
+/// The inputs of FORMAT.md's `forward` program; the image inputs are null for text-only
+/// models.
 struct LanguageModelInputs {
   mlir::Value tokens, positions, blockTable, rowOffsets, cacheLens, logitRows;
+  mlir::Value imageFeatures;  // [I, H] f32: rows that replace token embeddings
+  mlir::Value embedSource;    // [T] i32: the image_features row of each token, or -1
+  mlir::Value groupSpans;     // [T, 2] i32: each token's bidirectional image span [start, end)
 };
-LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb);
+/// `imageHidden` > 0 adds the image inputs with that row width.
+LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden = 0);
 
 struct AttentionSpec {
   int64_t heads, kvHeads, headDim, pageSize;

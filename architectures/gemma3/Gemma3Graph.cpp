@@ -16,9 +16,9 @@ using namespace mlir;
 namespace mvc {
 
 void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNames &names,
-                     const ArchitectureOptions &o) {
+                     const ArchitectureOptions &o, const Gemma3ImageAttention *images) {
   const int64_t h = c.hiddenSize;
-  LanguageModelInputs in = beginLanguageModelProgram(gb);
+  LanguageModelInputs in = beginLanguageModelProgram(gb, images ? h : 0);
   auto norm = [&](Value x, const std::string &name, int64_t n) {
     return gb.rmsNorm(x, gb.weight(names(name), {n}, gb.f32()), float(c.rmsNormEps), 1.0f);
   };
@@ -28,6 +28,8 @@ void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNa
   float embedScale = float(std::sqrt(double(h)));
   if (o.weightType.isBF16()) embedScale = roundToBf16(embedScale);
   Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale);
+  // Image features replace the embeddings of the image tokens, unscaled.
+  if (images) x = gb.mergeRows(x, in.imageFeatures, in.embedSource);
 
   // One cos/sin table per RoPE flavour for the whole program, shared by its layers.
   Value ropeLocal = gb.ropeTable(in.positions, gb.constant(ropeInvFreq(c.ropeLocal, c.headDim)));
@@ -46,6 +48,10 @@ void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNa
     GraphBuilder::AttentionOptions attn;
     attn.scale = float(std::pow(c.queryPreAttnScalar, -0.5));
     attn.slidingWindow = sliding ? c.slidingWindow : 0;
+    if (images && (sliding || images->fullLayers)) {
+      attn.groupSpans = in.groupSpans;
+      attn.groupWindowClip = sliding && images->clipToWindow;
+    }
     QkNorm qkNorm{float(c.rmsNormEps), 1.0f};
     Value att = pagedSelfAttention(gb, in, a, w, spec, attn, qkNorm, sliding ? ropeLocal : ropeGlobal,
                                    "kv." + std::to_string(i), o.kvType);
@@ -70,23 +76,25 @@ void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNa
   gb.endProgram({{"logits", logits}});
 }
 
+WeightNames gemma3TextWeightNames(const ArchitectureInput &input) {
+  std::string prefix = "model.";
+  for (const char *candidate : {"model.", "model.language_model.", "language_model.model."})
+    if (input.hasWeight(std::string(candidate) + "embed_tokens.weight")) { prefix = candidate; break; }
+  return [prefix](const std::string &canonical) {
+    if (canonical.rfind("model.", 0) == 0) return prefix + canonical.substr(6);
+    if (canonical == "lm_head.weight" && prefix == "language_model.model.")
+      return std::string("language_model.lm_head.weight");
+    return canonical;
+  };
+}
+
 absl::StatusOr<ArchitectureBuild> compileGemma3ForCausalLM(const ArchitectureInput &input,
                                                            GraphBuilder &gb) {
   auto config = parseGemma3TextConfig(input.config, input.generationConfig, input.configPath);
   if (!config.ok()) return config.status();
   if (config->attentionBias)
     return absl::UnimplementedError(input.configPath + ": attention_bias = true is not supported");
-  // Checkpoints name the text model "model." (causal LM), "model.language_model."
-  // (multimodal, transformers >= 4.52) or "language_model.model." (older multimodal).
-  std::string prefix = "model.";
-  for (const char *candidate : {"model.", "model.language_model.", "language_model.model."})
-    if (input.hasWeight(std::string(candidate) + "embed_tokens.weight")) { prefix = candidate; break; }
-  WeightNames names = [prefix](const std::string &canonical) {
-    if (canonical.rfind("model.", 0) == 0) return prefix + canonical.substr(6);
-    if (canonical == "lm_head.weight" && prefix == "language_model.model.")
-      return std::string("language_model.lm_head.weight");
-    return canonical;
-  };
+  WeightNames names = gemma3TextWeightNames(input);
   buildGemma3Text(gb, *config, names, input.options);
   ArchitectureBuild out;
   out.config = config->toJson();

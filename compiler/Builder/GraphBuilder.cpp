@@ -46,7 +46,13 @@ void GraphBuilder::endProgram(const std::vector<std::pair<std::string, Value>> &
 }
 
 Value GraphBuilder::weight(const std::string &name, ArrayRef<int64_t> shape, Type type) {
-  return b.create<WeightOp>(loc, RankedTensorType::get(shape, type), name);
+  return b.create<WeightOp>(loc, RankedTensorType::get(shape, type), name, DenseI64ArrayAttr());
+}
+
+Value GraphBuilder::reshapedWeight(const std::string &name, ArrayRef<int64_t> shape,
+                                   ArrayRef<int64_t> sourceShape, Type type) {
+  return b.create<WeightOp>(loc, RankedTensorType::get(shape, type), name,
+                            b.getDenseI64ArrayAttr(sourceShape));
 }
 
 Value GraphBuilder::state(const std::string &name, ArrayRef<int64_t> shape, Type type) {
@@ -55,6 +61,16 @@ Value GraphBuilder::state(const std::string &name, ArrayRef<int64_t> shape, Type
 
 Value GraphBuilder::constant(ArrayRef<float> values) {
   auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+Value GraphBuilder::constant(ArrayRef<float> values, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+Value GraphBuilder::constantI32(ArrayRef<int32_t> values, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, b.getI32Type());
   return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
 }
 
@@ -104,6 +120,15 @@ Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   for (int64_t d : shape) dims.push_back(d < 0 ? ShapedType::kDynamic : d);
   return b.create<ReshapeOp>(loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x);
 }
+Value GraphBuilder::transpose(Value x, ArrayRef<int64_t> permutation) {
+  SmallVector<int64_t> dims;
+  for (int64_t p : permutation) dims.push_back(typeOf(x).getDimSize(p));
+  return b.create<TransposeOp>(loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
+                               permutation);
+}
+Value GraphBuilder::mergeRows(Value base, Value rows, Value source) {
+  return b.create<MergeRowsOp>(loc, base.getType(), base, rows, source);
+}
 Value GraphBuilder::kvWrite(Value values, Value cache, Value blockTable, Value rowOffsets,
                             Value cacheLens) {
   return b.create<KvWriteOp>(loc, cache.getType(), values, cache, blockTable, rowOffsets,
@@ -112,9 +137,9 @@ Value GraphBuilder::kvWrite(Value values, Value cache, Value blockTable, Value r
 Value GraphBuilder::attention(Value q, Value kCache, Value vCache, Value blockTable,
                               Value rowOffsets, Value cacheLens, const AttentionOptions &o) {
   return b.create<AttentionOp>(loc, q.getType(), q, kCache, vCache, blockTable, rowOffsets,
-                               cacheLens, Value(), b.getF32FloatAttr(o.scale),
+                               cacheLens, o.groupSpans, b.getF32FloatAttr(o.scale),
                                b.getF32FloatAttr(o.softcap), b.getI64IntegerAttr(o.slidingWindow),
-                               UnitAttr());
+                               o.groupWindowClip ? b.getUnitAttr() : UnitAttr());
 }
 
 } // namespace mvc

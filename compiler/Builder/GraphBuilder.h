@@ -48,9 +48,14 @@ public:
   void endProgram(const std::vector<std::pair<std::string, mlir::Value>> &outputs);
 
   mlir::Value weight(const std::string &name, llvm::ArrayRef<int64_t> shape, mlir::Type type);
+  /// A checkpoint tensor of shape `sourceShape` read row-major as `shape`.
+  mlir::Value reshapedWeight(const std::string &name, llvm::ArrayRef<int64_t> shape,
+                             llvm::ArrayRef<int64_t> sourceShape, mlir::Type type);
   /// A persistent state; a dynamic leading dim is the KV page count.
   mlir::Value state(const std::string &name, llvm::ArrayRef<int64_t> shape, mlir::Type type);
   mlir::Value constant(llvm::ArrayRef<float> values);
+  mlir::Value constant(llvm::ArrayRef<float> values, llvm::ArrayRef<int64_t> shape);
+  mlir::Value constantI32(llvm::ArrayRef<int32_t> values, llvm::ArrayRef<int64_t> shape);
 
   mlir::Value matmul(mlir::Value x, mlir::Value w, bool transposeB = true);
   mlir::Value add(mlir::Value a, mlir::Value b);
@@ -66,12 +71,17 @@ public:
   mlir::Value rope(mlir::Value x, mlir::Value table);
   mlir::Value gather(mlir::Value table, mlir::Value ids);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim
+  mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> permutation);
+  /// Rows of `base` replaced by rows of `rows` where `source` >= 0.
+  mlir::Value mergeRows(mlir::Value base, mlir::Value rows, mlir::Value source);
   mlir::Value kvWrite(mlir::Value values, mlir::Value cache, mlir::Value blockTable,
                       mlir::Value rowOffsets, mlir::Value cacheLens);
   struct AttentionOptions {
     float scale = 1.0f;
     float softcap = 0.0f;
     int64_t slidingWindow = 0;
+    mlir::Value groupSpans;        // [T, 2] bidirectional groups, or null
+    bool groupWindowClip = false;  // the window's left bound applies to group keys too
   };
   mlir::Value attention(mlir::Value q, mlir::Value kCache, mlir::Value vCache,
                         mlir::Value blockTable, mlir::Value rowOffsets, mlir::Value cacheLens,

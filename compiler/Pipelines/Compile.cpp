@@ -108,6 +108,7 @@ FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOp
   if (checkpoint && checkpoint->contains(w.sourceName)) {
     auto shape = checkpoint->shape(w.sourceName);
     std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
+    if (!w.sourceShape.empty()) want = w.sourceShape;
     if (!shape.ok()) { error = std::string(shape.status().message()); return failure(); }
     if (*shape != want) {
       std::string got, expect;
@@ -131,6 +132,7 @@ FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOp
       auto npy = readNpy(path);
       if (!npy.ok()) { error = "weight '" + w.sourceName + "': " + std::string(npy.status().message()); return failure(); }
       std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
+    if (!w.sourceShape.empty()) want = w.sourceShape;
       if (npy->shape != want || npy->dtype != DType::F32) {
         error = "weight '" + w.sourceName + "': " + path + " must be f32 with the shape the graph declares";
         return failure();

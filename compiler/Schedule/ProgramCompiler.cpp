@@ -214,8 +214,16 @@ private:
     if (auto w = dyn_cast_or_null<WeightOp>(def)) return weightBuffer(w, region);
     if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
       auto attr = cast<DenseElementsAttr>(c.getValue());
-      WeightEntry e{"const." + std::to_string(constIds.try_emplace(def, constIds.size()).first->second),
+      // Named per program: every program numbers its constants from 0.
+      WeightEntry e{"const." + fn.getName().str() + "." +
+                        std::to_string(constIds.try_emplace(def, constIds.size()).first->second),
                     "", cast<RankedTensorType>(c.getType()), WeightLayout::RowMajor, false, attr};
+      // A constant matmul operand (e.g. a pooling matrix) is packed like a weight.
+      if (auto packed = matmulLayout(c.getResult())) {
+        e.layout = packed->first;
+        e.transposed = packed->second;
+        e.artifactName += std::string("#") + layoutName(e.layout);
+      }
       return namedBuffer("weight", weights.request(e));
     }
     if (auto s = dyn_cast_or_null<StateOp>(def)) {
@@ -232,12 +240,12 @@ private:
 
   /// The packed layout a matmul reading `w` as its rhs wants, if one does (transposed:
   /// the weight is stored [K, N]).
-  std::optional<std::pair<WeightLayout, bool>> matmulLayout(WeightOp w) {
+  std::optional<std::pair<WeightLayout, bool>> matmulLayout(Value w) {
     if (!backend.packsMatmulWeights()) return std::nullopt;
-    for (Operation *user : w->getUsers())
-      if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w.getResult())
-        return std::make_pair(w.getType().getElementType().isBF16() ? WeightLayout::PackedN16K2
-                                                                    : WeightLayout::PackedN16,
+    bool bf16 = cast<RankedTensorType>(w.getType()).getElementType().isBF16();
+    for (Operation *user : w.getUsers())
+      if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w)
+        return std::make_pair(bf16 ? WeightLayout::PackedN16K2 : WeightLayout::PackedN16,
                               !mm.getTransposeB());
     return std::nullopt;
   }
@@ -248,7 +256,8 @@ private:
   int weightBuffer(WeightOp w, DispatchRegionOp region) {
     WeightEntry e{w.getName().str(), w.getName().str(), w.getType(), WeightLayout::RowMajor,
                   false, {}};
-    if (auto packed = matmulLayout(w)) {
+    if (auto source = w.getSourceShape()) e.sourceShape.assign(source->begin(), source->end());
+    if (auto packed = matmulLayout(w.getResult())) {
       bool readByMatmul = region && region.getKind() == "matmul" &&
                           cast<MatmulOp>(region.getBody().front().front()).getRhs() == w.getResult();
       bool gatheredRows = false;
@@ -270,7 +279,7 @@ private:
     fn.walk([&](GatherOp gather) {
       auto w = gather.getTable().getDefiningOp<WeightOp>();
       if (!w) return;
-      if (auto packed = matmulLayout(w); packed && !packed->second)
+      if (auto packed = matmulLayout(w.getResult()); packed && !packed->second)
         gather->setAttr("mvc.table_layout", StringAttr::get(fn.getContext(), layoutName(packed->first)));
     });
   }

@@ -26,6 +26,7 @@ struct WeightEntry {
   WeightLayout layout = WeightLayout::RowMajor;
   bool transposed = false;         // matmul rhs stored [K, N] rather than [N, K]
   mlir::DenseElementsAttr constant; // set for arith.constant tensors
+  std::vector<int64_t> sourceShape; // the checkpoint's shape when it differs (mvc.weight source_shape)
 };
 
 class WeightTable {

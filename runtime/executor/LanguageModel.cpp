@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "runtime/artifact/Format.h"
 #include "runtime/util/StatusMacros.h"
@@ -42,28 +43,39 @@ absl::StatusOr<std::optional<int32_t>> optionalTokenField(const Json &entry, con
   return static_cast<int32_t>(id);
 }
 
-/// The forward program's interface (FORMAT.md): six i32 inputs by name, logits f32 [N, V].
-absl::Status checkProgram(const ProgramInfo &program, int64_t vocab) {
+/// The forward program's interface (FORMAT.md): six i32 inputs by name (nine with the image
+/// inputs of a multimodal model), logits f32 [N, V].
+absl::Status checkProgram(const ProgramInfo &program, int64_t vocab, bool images) {
   struct Expected {
     const char *name;
     size_t rank;
+    DType dtype;
   };
-  static constexpr Expected kInputs[] = {{"tokens", 1},      {"positions", 1},  {"block_table", 2},
-                                         {"row_offsets", 1}, {"cache_lens", 1}, {"logit_rows", 1}};
+  static constexpr Expected kInputs[] = {
+      {"tokens", 1, DType::I32},         {"positions", 1, DType::I32},
+      {"block_table", 2, DType::I32},    {"row_offsets", 1, DType::I32},
+      {"cache_lens", 1, DType::I32},     {"logit_rows", 1, DType::I32},
+      {"image_features", 2, DType::F32}, {"embed_source", 1, DType::I32},
+      {"group_spans", 2, DType::I32}};
+  size_t count = images ? 9 : 6;
   std::string where = absl::StrCat("program '", program.name, "'");
-  if (program.inputs.size() != std::size(kInputs))
-    return fieldError("program", absl::StrCat(where, " has ", program.inputs.size(),
-                                              " inputs; a language model's has 6 (tokens, "
-                                              "positions, block_table, row_offsets, "
-                                              "cache_lens, logit_rows)"));
-  for (const Expected &expected : kInputs) {
+  if (program.inputs.size() != count)
+    return fieldError("program",
+                      absl::StrCat(where, " has ", program.inputs.size(), " inputs; a ",
+                                   images ? "multimodal " : "", "language model's has ", count,
+                                   " (tokens, positions, block_table, row_offsets, cache_lens, "
+                                   "logit_rows", images ? ", image_features, embed_source, group_spans" : "",
+                                   ")"));
+  for (size_t i = 0; i < count; ++i) {
+    const Expected &expected = kInputs[i];
     auto input = std::find_if(program.inputs.begin(), program.inputs.end(),
                               [&](const TensorInfo &t) { return t.name == expected.name; });
     if (input == program.inputs.end())
       return fieldError("program", absl::StrCat(where, " has no input '", expected.name, "'"));
-    if (input->dtype != DType::I32 || input->shape.size() != expected.rank)
-      return fieldError("program", absl::StrCat(where, " input '", expected.name,
-                                                "' must be i32 of rank ", expected.rank));
+    if (input->dtype != expected.dtype || input->shape.size() != expected.rank)
+      return fieldError("program", absl::StrCat(where, " input '", expected.name, "' must be ",
+                                                expected.dtype == DType::I32 ? "i32" : "f32",
+                                                " of rank ", expected.rank));
   }
   auto logits = std::find_if(program.outputs.begin(), program.outputs.end(),
                              [](const TensorInfo &t) { return t.name == "logits"; });
@@ -100,6 +112,59 @@ absl::StatusOr<absl::string_view> textSection(const ArtifactReader &artifact, co
                            section->bytes.size());
 }
 
+/// The "vision" entry: its program takes pixel_values [1, C, S, S] f32 and returns
+/// image_features [tokens_per_image, H] f32.
+absl::StatusOr<LanguageModelInfo::Vision> parseVision(const Json &entry, const Manifest &manifest) {
+  if (!entry.is_object())
+    return fieldError("vision", "expected an object");
+  LanguageModelInfo::Vision v;
+  auto program = entry.find("program");
+  if (program == entry.end() || !program->is_string())
+    return fieldError("vision.program", "expected a program name");
+  v.program = program->get<std::string>();
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  auto field = [&](const char *key) -> absl::StatusOr<int64_t> {
+    auto value = integerField(entry, key, 0, kInt32Max);
+    if (!value.ok())
+      return absl::InvalidArgumentError(absl::StrReplaceAll(value.status().message(),
+                                                            {{"language_model.", "language_model.vision."}}));
+    return value;
+  };
+  MVC_ASSIGN_OR_RETURN(int64_t image, field("image_token_id"));
+  MVC_ASSIGN_OR_RETURN(int64_t boi, field("boi_token_id"));
+  MVC_ASSIGN_OR_RETURN(int64_t eoi, field("eoi_token_id"));
+  MVC_ASSIGN_OR_RETURN(v.tokensPerImage, field("tokens_per_image"));
+  MVC_ASSIGN_OR_RETURN(v.imageSize, field("image_size"));
+  MVC_ASSIGN_OR_RETURN(v.numChannels, field("num_channels"));
+  v.imageTokenId = int32_t(image);
+  v.boiTokenId = int32_t(boi);
+  v.eoiTokenId = int32_t(eoi);
+  const ProgramInfo *info = manifest.findProgram(v.program);
+  if (!info)
+    return fieldError("vision.program", absl::StrCat("no program named '", v.program, "'"));
+  std::string where = absl::StrCat("program '", v.program, "'");
+  auto shapeIs = [](const TensorInfo &t, std::vector<int64_t> dims) {
+    if (t.shape.size() != dims.size()) return false;
+    for (size_t i = 0; i < dims.size(); ++i)
+      if (!t.shape[i].isConstant() || t.shape[i].leaf().value != dims[i]) return false;
+    return true;
+  };
+  if (info->inputs.size() != 1 || info->inputs[0].name != "pixel_values" ||
+      info->inputs[0].dtype != DType::F32 ||
+      !shapeIs(info->inputs[0], {1, v.numChannels, v.imageSize, v.imageSize}))
+    return fieldError("vision.program",
+                      absl::StrCat(where, " must take one input pixel_values f32 [1, ",
+                                   v.numChannels, ", ", v.imageSize, ", ", v.imageSize, "]"));
+  if (info->outputs.size() != 1 || info->outputs[0].name != "image_features" ||
+      info->outputs[0].dtype != DType::F32 || info->outputs[0].shape.size() != 2 ||
+      !info->outputs[0].shape[0].isConstant() ||
+      info->outputs[0].shape[0].leaf().value != v.tokensPerImage)
+    return fieldError("vision.program",
+                      absl::StrCat(where, " must return image_features f32 [", v.tokensPerImage,
+                                   ", H]"));
+  return v;
+}
+
 } // namespace
 
 absl::StatusOr<std::optional<LanguageModelInfo>>
@@ -129,7 +194,12 @@ parseLanguageModel(const ArtifactReader &artifact,
   if (!programInfo)
     return fieldError("program", absl::StrCat("no program named '", info.program, "'"));
   MVC_ASSIGN_OR_RETURN(info.vocabSize, integerField(entry, "vocab_size", 1, kInt32Max));
-  MVC_RETURN_IF_ERROR(checkProgram(*programInfo, info.vocabSize));
+  if (auto vision = entry.find("vision"); vision != entry.end()) {
+    MVC_ASSIGN_OR_RETURN(info.vision, parseVision(*vision, manifest));
+    MVC_ASSIGN_OR_RETURN(info.processorConfigJson,
+                         textSection(artifact, *vision, "processor_config", false));
+  }
+  MVC_RETURN_IF_ERROR(checkProgram(*programInfo, info.vocabSize, info.vision.has_value()));
   MVC_ASSIGN_OR_RETURN(int64_t pageSize, integerField(entry, "page_size", 1, kInt32Max));
   info.pageSize = static_cast<int32_t>(pageSize);
   MVC_ASSIGN_OR_RETURN(info.maxPositions, integerField(entry, "max_positions", 1, kInt32Max));

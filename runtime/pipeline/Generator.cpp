@@ -21,8 +21,9 @@ double secondsSince(Clock::time_point start) {
 }
 
 /// The forward program's inputs, in FORMAT.md order (the slots of Generator::inputOrder).
-constexpr const char *kInputNames[] = {"tokens",      "positions",  "block_table",
-                                       "row_offsets", "cache_lens", "logit_rows"};
+constexpr const char *kInputNames[] = {"tokens",         "positions",    "block_table",
+                                       "row_offsets",    "cache_lens",   "logit_rows",
+                                       "image_features", "embed_source", "group_spans"};
 
 HostTensor i32Tensor(const std::vector<int32_t> &values, std::vector<int64_t> shape) {
   HostTensor tensor = HostTensor::allocate(DType::I32, std::move(shape));
@@ -58,6 +59,10 @@ double GenerationStats::decodeTokensPerSecond() const {
 struct Generator::Batch {
   std::vector<SequenceId> sequences;
   std::vector<int32_t> tokens, positions, rowOffsets{0}, cacheLens, logitRows;
+  // Multimodal models: image feature rows, each token's row of them (or -1), and each
+  // token's bidirectional span [start, end) in absolute positions (empty: 0, 0).
+  std::vector<float> imageFeatures;
+  std::vector<int32_t> embedSource, groupSpans;
 
   void add(SequenceId sequence, int64_t cacheLength, absl::Span<const int32_t> newTokens) {
     sequences.push_back(sequence);
@@ -65,6 +70,8 @@ struct Generator::Batch {
     for (size_t i = 0; i < newTokens.size(); ++i) {
       tokens.push_back(newTokens[i]);
       positions.push_back(static_cast<int32_t>(cacheLength + i));
+      embedSource.push_back(-1);
+      groupSpans.insert(groupSpans.end(), {0, 0});
     }
     rowOffsets.push_back(static_cast<int32_t>(tokens.size()));
   }
@@ -92,7 +99,18 @@ absl::StatusOr<Generator> Generator::create(Model &model) {
   while (program->outputs[logitsOutput].name != "logits")
     ++logitsOutput;
   MVC_ASSIGN_OR_RETURN(KvPageTable pages, KvPageTable::create(info->numPages, info->pageSize));
-  return Generator(model, *info, std::move(pages), std::move(inputOrder), logitsOutput);
+  Generator generator(model, *info, std::move(pages), std::move(inputOrder), logitsOutput);
+  for (const TensorSignature &input : program->inputs)
+    if (input.name == "image_features") {
+      // The loader checked rank 2; the row width is a constant of the graph.
+      char *end = nullptr;
+      generator.imageHidden = std::strtoll(input.shape[1].c_str(), &end, 10);
+      if (*end != '\0' || generator.imageHidden <= 0)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "program '", info->program, "': image_features must have a constant row width, got ",
+            input.shape[1]));
+    }
+  return generator;
 }
 
 absl::Status Generator::checkPrompts(const std::vector<std::vector<int32_t>> &prompts,
@@ -110,7 +128,8 @@ absl::Status Generator::checkPrompts(const std::vector<std::vector<int32_t>> &pr
     if (prompt.empty())
       return absl::InvalidArgumentError(absl::StrCat("prompt ", b, " is empty"));
     for (size_t i = 0; i < prompt.size(); ++i)
-      if (prompt[i] < 0 || prompt[i] >= lm.vocabSize)
+      if ((prompt[i] < 0 || prompt[i] >= lm.vocabSize) &&
+          !(lm.vision && prompt[i] == lm.vision->imageTokenId))
         return absl::InvalidArgumentError(
             absl::StrCat("prompt ", b, ", position ", i, ": token id ", prompt[i],
                          " is outside the vocabulary [0, ", lm.vocabSize, ")"));
@@ -154,7 +173,20 @@ absl::StatusOr<HostTensor> Generator::forward(const Batch &batch) {
       i32Tensor(batch.rowOffsets, {numSequences + 1}),
       i32Tensor(batch.cacheLens, {numSequences}),
       i32Tensor(batch.logitRows, {static_cast<int64_t>(batch.logitRows.size())}),
+      HostTensor(),
+      i32Tensor(batch.embedSource, {static_cast<int64_t>(batch.embedSource.size())}),
+      i32Tensor(batch.groupSpans, {static_cast<int64_t>(batch.groupSpans.size() / 2), 2}),
   };
+  if (imageHidden > 0) {
+    int64_t rows = static_cast<int64_t>(batch.imageFeatures.size()) / imageHidden;
+    bySlot[6] = HostTensor::allocate(DType::F32, {rows, imageHidden});
+    std::memcpy(bySlot[6].data(), batch.imageFeatures.data(), batch.imageFeatures.size() * sizeof(float));
+    // An image token id outside the text vocabulary is embedded as id 0, as transformers
+    // does; its embedding is replaced by image features anyway.
+    int32_t *tokens = bySlot[0].dataAs<int32_t>();
+    for (size_t i = 0; i < batch.tokens.size(); ++i)
+      if (tokens[i] >= languageModel->vocabSize) tokens[i] = 0;
+  }
   std::vector<HostTensor> inputs;
   for (size_t slot : inputOrder)
     inputs.push_back(std::move(bySlot[slot]));
@@ -170,9 +202,79 @@ absl::StatusOr<HostTensor> Generator::forward(const Batch &batch) {
   return std::move(logits);
 }
 
+absl::Status Generator::addImages(Batch &prefill, const std::vector<std::vector<int32_t>> &prompts,
+                                  const std::vector<std::vector<HostTensor>> &images) {
+  const LanguageModelInfo &lm = *languageModel;
+  if (!lm.vision) {
+    for (const auto &list : images)
+      if (!list.empty())
+        return absl::InvalidArgumentError("the model takes no images (it is a text-only model)");
+    return absl::OkStatus();
+  }
+  if (!images.empty() && images.size() != prompts.size())
+    return absl::InvalidArgumentError(absl::StrCat("images are given for ", images.size(),
+                                                   " prompts, but there are ", prompts.size()));
+  const LanguageModelInfo::Vision &vision = *lm.vision;
+  std::vector<int64_t> pixelShape = {1, vision.numChannels, vision.imageSize, vision.imageSize};
+  int32_t featureRows = 0;
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    const std::vector<int32_t> &prompt = prompts[b];
+    size_t numImages = images.empty() ? 0 : images[b].size();
+    int64_t imageTokens = std::count(prompt.begin(), prompt.end(), vision.imageTokenId);
+    if (imageTokens != static_cast<int64_t>(numImages) * vision.tokensPerImage)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "prompt ", b, " holds ", imageTokens, " image tokens (id ", vision.imageTokenId,
+          ") but ", numImages, " image", numImages == 1 ? "" : "s", " of ",
+          vision.tokensPerImage, " tokens each were given"));
+    for (size_t j = 0; j < numImages; ++j) {
+      const HostTensor &pixels = images[b][j];
+      std::vector<int64_t> shape = pixels.shape();
+      if (shape.size() == 3)
+        shape.insert(shape.begin(), 1);
+      if (pixels.dtype() != DType::F32 || shape != pixelShape)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "prompt ", b, ", image ", j, ": pixel values must be f32 [", vision.numChannels, ", ",
+            vision.imageSize, ", ", vision.imageSize, "], got ", dtypeName(pixels.dtype()), " [",
+            absl::StrJoin(pixels.shape(), ", "), "]"));
+      MVC_ASSIGN_OR_RETURN(HostTensor input, HostTensor::fromBytes(DType::F32, pixelShape,
+                                                                   pixels.data(), pixels.byteSize()));
+      std::vector<HostTensor> inputs;
+      inputs.push_back(std::move(input));
+      MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out,
+                           model->execute(vision.program, std::move(inputs)));
+      const HostTensor &features = out[0];
+      if (features.shape() != std::vector<int64_t>{vision.tokensPerImage, imageHidden})
+        return absl::InternalError(absl::StrCat("program '", vision.program,
+                                                "' returned image_features of shape [",
+                                                absl::StrJoin(features.shape(), ", "), "]"));
+      const float *rows = features.dataAs<float>();
+      prefill.imageFeatures.insert(prefill.imageFeatures.end(), rows, rows + features.numElements());
+    }
+    // Image tokens take the feature rows in order; each contiguous run of them is one
+    // bidirectional group (positions are absolute: this prefill starts at cache length 0).
+    int32_t begin = prefill.rowOffsets[b];
+    int32_t runStart = -1;
+    for (size_t i = 0; i <= prompt.size(); ++i) {
+      bool image = i < prompt.size() && prompt[i] == vision.imageTokenId;
+      if (image) {
+        prefill.embedSource[begin + i] = featureRows++;
+        if (runStart < 0) runStart = static_cast<int32_t>(i);
+      } else if (runStart >= 0) {
+        for (size_t k = runStart; k < i; ++k) {
+          prefill.groupSpans[2 * (begin + k)] = prefill.cacheLens[b] + runStart;
+          prefill.groupSpans[2 * (begin + k) + 1] = prefill.cacheLens[b] + static_cast<int32_t>(i);
+        }
+        runStart = -1;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<GenerationResult>
 Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
-                    const GenerationOptions &options) {
+                    const GenerationOptions &options,
+                    const std::vector<std::vector<HostTensor>> &images) {
   Clock::time_point start = Clock::now();
   MVC_ASSIGN_OR_RETURN(Sampler sampler, Sampler::create(options.sampling));
   MVC_RETURN_IF_ERROR(checkPrompts(prompts, options.maxNewTokens));
@@ -222,6 +324,7 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
       prefill.logitRows.push_back(prefill.rowOffsets[b + 1] - 1);
   }
   Clock::time_point prefillStart = Clock::now();
+  MVC_RETURN_IF_ERROR(addImages(prefill, prompts, images));
   MVC_ASSIGN_OR_RETURN(HostTensor logits, forward(prefill));
   result.stats.prefillSeconds = secondsSince(prefillStart);
   result.stats.promptTokens = static_cast<int64_t>(prefill.tokens.size());
@@ -262,11 +365,12 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
 }
 
 absl::StatusOr<HostTensor>
-Generator::promptLogits(const std::vector<std::vector<int32_t>> &prompts) {
+Generator::promptLogits(const std::vector<std::vector<int32_t>> &prompts,
+                        const std::vector<std::vector<HostTensor>> &images) {
   GenerationOptions options;
   options.maxNewTokens = 0;
   options.promptLogits = PromptLogits::All;
-  MVC_ASSIGN_OR_RETURN(GenerationResult result, generate(prompts, options));
+  MVC_ASSIGN_OR_RETURN(GenerationResult result, generate(prompts, options, images));
   return std::move(result.promptLogits);
 }
 

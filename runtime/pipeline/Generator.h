@@ -70,11 +70,19 @@ public:
   /// Generates a continuation of every prompt. Errors (nothing generated): no prompts, an
   /// empty prompt, a token outside [0, vocab), prompt + max_new_tokens beyond the model's
   /// positions, or more KV pages needed than the model has.
+  ///
+  /// For a multimodal model, `images[b]` holds prompt b's images in order (pixel values f32
+  /// [C, S, S] or [1, C, S, S]); prompt b must hold tokens_per_image image tokens per image.
+  /// Each image runs through the vision program once; its features replace the embeddings
+  /// of its image tokens, and each contiguous run of image tokens attends to itself both
+  /// ways during prefill (the processor's token_type_ids).
   absl::StatusOr<GenerationResult> generate(const std::vector<std::vector<int32_t>> &prompts,
-                                            const GenerationOptions &options);
+                                            const GenerationOptions &options,
+                                            const std::vector<std::vector<HostTensor>> &images = {});
   /// The logits of every prompt position, [total prompt tokens, vocab]: one prefill call
   /// with logit_rows = all rows.
-  absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts);
+  absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts,
+                                          const std::vector<std::vector<HostTensor>> &images = {});
 
 private:
   Generator(Model &model, const LanguageModelInfo &info, KvPageTable pages,
@@ -85,14 +93,19 @@ private:
   absl::StatusOr<HostTensor> forward(const Batch &batch);
   absl::Status checkPrompts(const std::vector<std::vector<int32_t>> &prompts,
                             int64_t maxNewTokens) const;
+  /// Runs the vision program on every image and fills the prefill batch's image inputs.
+  absl::Status addImages(Batch &prefill, const std::vector<std::vector<int32_t>> &prompts,
+                         const std::vector<std::vector<HostTensor>> &images);
 
   Model *model;
   const LanguageModelInfo *languageModel;
   KvPageTable pages;
   /// For each program input, in program order, its FORMAT.md slot (tokens = 0, positions,
-  /// block_table, row_offsets, cache_lens, logit_rows = 5).
+  /// block_table, row_offsets, cache_lens, logit_rows = 5, then image_features,
+  /// embed_source, group_spans = 8 for a multimodal model).
   std::vector<size_t> inputOrder;
   size_t logitsOutput; // the position of output "logits"
+  int64_t imageHidden = 0; // the width of image_features rows (multimodal models)
 };
 
 } // namespace mvc

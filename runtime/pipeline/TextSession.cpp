@@ -69,10 +69,56 @@ absl::StatusOr<std::string> TextSession::renderChat(absl::string_view user,
 
 absl::StatusOr<std::vector<int32_t>> TextSession::encodePrompt(absl::string_view text,
                                                                const PromptOptions &options) const {
-  if (!options.chat)
-    return textTokenizer->encode(toStd(text), /*add_special_tokens=*/true);
-  MVC_ASSIGN_OR_RETURN(std::string rendered, renderChat(text, options.system));
-  return textTokenizer->encode(rendered, /*add_special_tokens=*/false);
+  if (!options.vision) {
+    if (options.numImages > 0)
+      return absl::InvalidArgumentError("the model takes no images (it is a text-only model)");
+    if (!options.chat)
+      return textTokenizer->encode(toStd(text), /*add_special_tokens=*/true);
+    MVC_ASSIGN_OR_RETURN(std::string rendered, renderChat(text, options.system));
+    return textTokenizer->encode(rendered, /*add_special_tokens=*/false);
+  }
+  const LanguageModelInfo::Vision &vision = *options.vision;
+  auto tokenText = [&](int32_t id, const char *what) -> absl::StatusOr<std::string> {
+    std::optional<std::string> token = textTokenizer->idToToken(id);
+    if (!token)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the tokenizer has no ", what, " token (id ", id, ") the model's images need"));
+    return *token;
+  };
+  MVC_ASSIGN_OR_RETURN(std::string boi, tokenText(vision.boiTokenId, "begin-of-image"));
+  MVC_ASSIGN_OR_RETURN(std::string eoi, tokenText(vision.eoiTokenId, "end-of-image"));
+  MVC_ASSIGN_OR_RETURN(std::string image, tokenText(vision.imageTokenId, "image"));
+  auto countMarkers = [&](absl::string_view s) {
+    int64_t n = 0;
+    for (size_t at = s.find(boi); at != absl::string_view::npos; at = s.find(boi, at + boi.size()))
+      ++n;
+    return n;
+  };
+  std::string prompt(toStd(text));
+  if (options.chat) {
+    std::string user = prompt;
+    if (countMarkers(user) == 0)
+      for (int64_t i = 0; i < options.numImages; ++i)
+        user = boi + user;
+    MVC_ASSIGN_OR_RETURN(prompt, renderChat(user, options.system));
+  }
+  int64_t markers = countMarkers(prompt);
+  if (markers != options.numImages)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the prompt has ", markers, " image marker", markers == 1 ? "" : "s", " (", boi, ") but ",
+        options.numImages, " image", options.numImages == 1 ? " was" : "s were", " given"));
+  std::string span = "\n\n" + boi;
+  for (int64_t i = 0; i < vision.tokensPerImage; ++i)
+    span += image;
+  span += eoi + "\n\n";
+  std::string expanded;
+  size_t from = 0;
+  for (size_t at = prompt.find(boi); at != std::string::npos; at = prompt.find(boi, from)) {
+    expanded += prompt.substr(from, at - from) + span;
+    from = at + boi.size();
+  }
+  expanded += prompt.substr(from);
+  return textTokenizer->encode(expanded, /*add_special_tokens=*/!options.chat);
 }
 
 std::string TextSession::decode(absl::Span<const int32_t> ids) const {

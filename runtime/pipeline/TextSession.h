@@ -34,6 +34,13 @@ struct PromptOptions {
   bool chat = false;
   /// With `chat`: a system message before the user's; none when empty.
   std::string system;
+  /// Images of the prompt (multimodal models). Each begin-of-image string in the text (the
+  /// model's boi token) marks where the next image goes; with `chat` and no marker, the
+  /// images go at the start of the user message, as the template places image items. Each
+  /// marker becomes "\n\n" boi (image token × tokens_per_image) eoi "\n\n", as Gemma 3's
+  /// processor expands it. The number of markers must equal `numImages`.
+  int64_t numImages = 0;
+  const LanguageModelInfo::Vision *vision = nullptr;
 };
 
 class TextSession {

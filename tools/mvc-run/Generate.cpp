@@ -20,6 +20,8 @@
 #include "runtime/pipeline/TextSession.h"
 #include "runtime/util/Npy.h"
 #include "runtime/util/StatusMacros.h"
+#include "runtime/vision/Decode.h"
+#include "runtime/vision/ImageProcessor.h"
 
 namespace mvc::run {
 
@@ -53,12 +55,89 @@ absl::StatusOr<std::optional<TextSession>> loadText(const Options &options, Mode
   return std::move(*text);
 }
 
-/// The token ids of every prompt; text prompts through `text`.
+/// The image processor for --image: the artifact's preprocessor_config.json, else the
+/// vision program's size with Gemma 3's defaults (bilinear, rescale 1/255, mean = std = 0.5).
+absl::StatusOr<vision::ImageProcessorConfig> imageProcessor(const Options &options,
+                                                            const LanguageModelInfo &lm) {
+  if (!lm.processorConfigJson.empty())
+    return vision::ImageProcessorConfig::parse(std::string(lm.processorConfigJson),
+                                               options.artifact + ": preprocessor_config.json");
+  vision::ImageProcessorConfig config;
+  config.height = config.width = lm.vision->imageSize;
+  return config;
+}
+
+/// Each prompt's images as pixel values: --image files decoded and preprocessed, or
+/// --pixel-values arrays ([C, S, S] is one image, [N, C, S, S] N of them).
+absl::StatusOr<std::vector<std::vector<HostTensor>>> loadImages(const Options &options,
+                                                                const LanguageModelInfo &lm) {
+  std::vector<std::vector<HostTensor>> images(options.prompts.size());
+  bool any = false;
+  for (size_t b = 0; b < options.prompts.size(); ++b) {
+    const Prompt &prompt = options.prompts[b];
+    if (prompt.images.empty() && prompt.pixelValues.empty())
+      continue;
+    any = true;
+    if (!lm.vision)
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.artifact, ": this model takes no images (it is a text-only model)"));
+    for (const std::string &path : prompt.pixelValues) {
+      MVC_ASSIGN_OR_RETURN(NpyArray array, readNpy(path));
+      std::vector<int64_t> shape = array.shape;
+      if (shape.size() == 3)
+        shape.insert(shape.begin(), 1);
+      int64_t c = lm.vision->numChannels, size = lm.vision->imageSize;
+      if (array.dtype != DType::F32 || shape.size() != 4 || shape[1] != c || shape[2] != size ||
+          shape[3] != size)
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": pixel values must be f32 [", c, ", ", size, ", ", size, "] or [N, ", c, ", ",
+            size, ", ", size, "], got ", dtypeName(array.dtype), " [",
+            absl::StrJoin(array.shape, ", "), "]"));
+      size_t bytes = static_cast<size_t>(c * size * size) * sizeof(float);
+      for (int64_t i = 0; i < shape[0]; ++i) {
+        MVC_ASSIGN_OR_RETURN(HostTensor pixels,
+                             HostTensor::fromBytes(DType::F32, {c, size, size},
+                                                   array.data.data() + i * bytes, bytes));
+        images[b].push_back(std::move(pixels));
+      }
+    }
+    if (!prompt.images.empty()) {
+      MVC_ASSIGN_OR_RETURN(vision::ImageProcessorConfig config, imageProcessor(options, lm));
+      if (config.panAndScan)
+        return absl::UnimplementedError(absl::StrCat(
+            options.artifact, ": the preprocessor config enables pan-and-scan, which generation "
+                              "does not support yet (its crops need the processor's crop prompt)"));
+      if (config.height != lm.vision->imageSize || config.width != lm.vision->imageSize)
+        return absl::InvalidArgumentError(absl::StrCat(
+            options.artifact, ": the preprocessor resizes to ", config.height, "x", config.width,
+            " but the vision model takes ", lm.vision->imageSize, "x", lm.vision->imageSize));
+      for (const std::string &path : prompt.images) {
+        MVC_ASSIGN_OR_RETURN(vision::RgbImage image, vision::loadImage(path));
+        vision::ProcessedImage processed = vision::preprocess(image, config);
+        MVC_ASSIGN_OR_RETURN(HostTensor pixels,
+                             HostTensor::fromBytes(DType::F32, {3, config.height, config.width},
+                                                   processed.pixelValues.data(),
+                                                   processed.pixelValues.size() * sizeof(float)));
+        images[b].push_back(std::move(pixels));
+      }
+    }
+  }
+  if (!any)
+    images.clear();
+  return images;
+}
+
+/// The token ids of every prompt; text prompts through `text` (with their images'
+/// placeholders expanded).
 absl::StatusOr<std::vector<std::vector<int32_t>>>
-encodePrompts(const Options &options, const std::optional<TextSession> &text) {
-  PromptOptions promptOptions{.chat = options.chat, .system = options.system};
+encodePrompts(const Options &options, const std::optional<TextSession> &text,
+              const LanguageModelInfo &lm, const std::vector<std::vector<HostTensor>> &images) {
   std::vector<std::vector<int32_t>> prompts;
-  for (const Prompt &prompt : options.prompts) {
+  for (size_t b = 0; b < options.prompts.size(); ++b) {
+    const Prompt &prompt = options.prompts[b];
+    PromptOptions promptOptions{.chat = options.chat, .system = options.system};
+    promptOptions.vision = lm.vision ? &*lm.vision : nullptr;
+    promptOptions.numImages = images.empty() ? 0 : static_cast<int64_t>(images[b].size());
     if (!prompt.text) {
       prompts.push_back(prompt.ids);
       continue;
@@ -70,7 +149,9 @@ encodePrompts(const Options &options, const std::optional<TextSession> &text) {
     absl::StatusOr<std::vector<int32_t>> ids = text->encodePrompt(*prompt.text, promptOptions);
     if (!ids.ok())
       return absl::Status(ids.status().code(),
-                          absl::StrCat(options.chat ? "--chat: " : "", ids.status().message()));
+                          absl::StrCat(options.chat ? "--chat: " : "",
+                                       options.prompts.size() > 1 ? absl::StrCat("prompt ", b, ": ") : "",
+                                       ids.status().message()));
     prompts.push_back(std::move(*ids));
   }
   return prompts;
@@ -86,7 +167,10 @@ absl::Status generate(const Options &options, Model &model) {
                                      "; run its programs with --function"));
   Generator &generator = *created;
   MVC_ASSIGN_OR_RETURN(std::optional<TextSession> text, loadText(options, model));
-  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> prompts, encodePrompts(options, text));
+  const LanguageModelInfo &lm = *model.languageModel();
+  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<HostTensor>> images, loadImages(options, lm));
+  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> prompts,
+                       encodePrompts(options, text, lm, images));
 
   GenerationOptions generation;
   generation.maxNewTokens = options.maxNewTokens;
@@ -110,7 +194,7 @@ absl::Status generate(const Options &options, Model &model) {
       streamedAny = true;
     };
 
-  absl::StatusOr<GenerationResult> result = generator.generate(prompts, generation);
+  absl::StatusOr<GenerationResult> result = generator.generate(prompts, generation, images);
   if (streamedAny && !result.ok())
     std::cout << "\n"; // end the partial line before the error
   MVC_RETURN_IF_ERROR(result.status());

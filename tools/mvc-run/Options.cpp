@@ -61,6 +61,12 @@ void printHelp() {
          "                         Sampling applies temperature, top-k, top-p, min-p in that\n"
          "                         order, as transformers' generate; its do_sample defaults\n"
          "                         are --temperature 1 --top-k 50.\n"
+         "  --image FILE           an image (JPEG or PNG) of the prompt before it (repeatable, in\n"
+         "                         order): each <start_of_image> in the prompt text (or, with\n"
+         "                         --chat, the image the template places) takes the next image\n"
+         "  --pixel-values FILE    preprocessed pixels (.npy f32 [C,S,S] or [N,C,S,S]) of the\n"
+         "                         prompt before it; its --prompt-ids already hold the image\n"
+         "                         tokens (boi, tokens_per_image x image token, eoi)\n"
          "  --print-ids            end stdout with the generated ids, after the text\n"
          "                         (default: off)\n"
          "  --logits-out FILE.npy  write the prompt logits, float32 (default: none): one row\n"
@@ -171,6 +177,21 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(std::vector<int32_t> ids, parseIds(text));
       options.prompts.push_back({std::nullopt, std::move(ids)});
+    } else if (arg == "--image" || arg == "--pixel-values") {
+      MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
+      if (options.prompts.empty())
+        return absl::InvalidArgumentError(
+            absl::StrCat(arg, " ", file, " comes before any -p/--prompt or --prompt-ids (an "
+                                         "image belongs to the prompt before it)"));
+      Prompt &prompt = options.prompts.back();
+      (arg == "--image" ? prompt.images : prompt.pixelValues).push_back(file);
+      if (!prompt.images.empty() && !prompt.pixelValues.empty())
+        return absl::InvalidArgumentError(
+            "a prompt takes --image files or --pixel-values arrays, not both");
+      if (arg == "--image" && !prompt.text)
+        return absl::InvalidArgumentError(
+            absl::StrCat("--image ", file, " follows --prompt-ids: ids already hold the image "
+                         "tokens, so give the preprocessed pixels with --pixel-values"));
     } else if (arg == "--max-new-tokens") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(options.maxNewTokens,

@@ -29,6 +29,10 @@ struct Invocation {
 struct Prompt {
   std::optional<std::string> text;
   std::vector<int32_t> ids; // for --prompt-ids
+  // Its images, in order: files to decode and preprocess (--image) or preprocessed pixel
+  // values (--pixel-values .npy, [C, S, S] or [N, C, S, S]); one kind per prompt.
+  std::vector<std::string> images;
+  std::vector<std::string> pixelValues;
 };
 
 struct Options {

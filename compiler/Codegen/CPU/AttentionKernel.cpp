@@ -106,8 +106,6 @@ SmallVector<Value> tileDots(KernelBuilder &kb, Value qRows, int64_t qOffset, Val
 FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
                                           const DispatchSignature &sig, const DimsOf &dims) {
   auto op = cast<AttentionOp>(region.getBody().front().front());
-  if (op.getGroupIds())
-    return op.emitError("the cpu attention kernel does not support group_ids yet");
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
   auto qType = op.getQuery().getType();
@@ -130,12 +128,29 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   Value t = b.create<arith::DivUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
   Value g = b.create<arith::RemUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
   TokenPlace place = placeToken(kb, t, ro, cl, batch);
+  // The keys a query sees form one interval [kFirst, kLast]: causal (and windowed) keys,
+  // widened to the query's bidirectional group (a contiguous span containing the query).
   Value kLast = place.pos;
   Value kFirst = kb.idx(0);
   if (window > 0) {
     Value lo = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)),
                                        kb.idx(window));
     kFirst = b.create<arith::MaxSIOp>(loc, lo, kb.idx(0));
+  }
+  if (Value spans = op.getGroupSpans()) {
+    Value sp = kb.binding(sig.bindingOf(spans), b.getI32Type());
+    auto load = [&](int64_t i) -> Value {
+      Value at = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, t, kb.idx(2)), kb.idx(i));
+      return b.create<arith::IndexCastOp>(loc, b.getIndexType(), b.create<memref::LoadOp>(loc, sp, at));
+    };
+    Value start = load(0), end = load(1);
+    Value inGroup = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, start, end);
+    Value groupLast = b.create<arith::SubIOp>(loc, end, kb.idx(1));
+    kLast = b.create<arith::SelectOp>(loc, inGroup, b.create<arith::MaxSIOp>(loc, kLast, groupLast),
+                                      kLast);
+    if (window > 0 && !op.getGroupWindowClip())
+      kFirst = b.create<arith::SelectOp>(loc, inGroup,
+                                         b.create<arith::MinSIOp>(loc, kFirst, start), kFirst);
   }
 
   auto rowType = MemRefType::get({group * hd}, b.getF32Type());

@@ -35,8 +35,9 @@ public:
     kRowBlock = *rb;
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
-    if (!matmul.getRhs().getDefiningOp<WeightOp>())
-      return matmul.emitError("cpu matmul kernels need a weight (packed offline) as rhs");
+    if (!matmul.getRhs().getDefiningOp<WeightOp>() &&
+        !matmul.getRhs().getDefiningOp<arith::ConstantOp>())
+      return matmul.emitError("cpu matmul kernels need a weight or constant (packed offline) as rhs");
     k = lhsType.getDimSize(1);
     n = matmul.getType().getDimSize(1);
     bf16 = rhsType.getElementType().isBF16();

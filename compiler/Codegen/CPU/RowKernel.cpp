@@ -79,7 +79,9 @@ public:
     });
     if (failed(status)) return failure();
     kb.finish();
-    return LaunchInfo{SymExpr::ceilDiv(rows, *rowsPerWorkgroup), {rows}};
+    std::vector<SymExpr> push{rows};
+    push.insert(push.end(), extraPush.begin(), extraPush.end());
+    return LaunchInfo{SymExpr::ceilDiv(rows, *rowsPerWorkgroup), push};
   }
 
 private:
@@ -219,6 +221,28 @@ private:
       });
       return success();
     }
+    if (auto merge = dyn_cast<MergeRowsOp>(op)) {
+      // The runtime checks `source` against the rows it passes; clamp as a backstop.
+      Value source = kb.binding(sig.bindingOf(merge.getSource()), b.getI32Type());
+      Value rowsMem = kb.binding(sig.bindingOf(merge.getRows()),
+                                 cast<RankedTensorType>(merge.getRows().getType()).getElementType());
+      Value s = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                             b.create<memref::LoadOp>(loc, source, row));
+      Value fromRows = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, s, kb.idx(0));
+      // The number of `rows` comes in as an extra push constant.
+      extraPush.push_back(dims(merge.getRows())[0]);
+      Value last = b.create<arith::SubIOp>(loc, kb.push(extraPush.size()), kb.idx(1));
+      auto ifOp = b.create<scf::IfOp>(loc, fromRows, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        Value base = b.create<arith::MulIOp>(loc, b.create<arith::MinSIOp>(loc, s, last), kb.idx(n));
+        kb.forChunks(n, [&](Value c, int l) { write(out, c, kb.loadF32(rowsMem, add(base, c), l)); });
+        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        kb.forChunks(n, [&](Value c, int l) { write(out, c, read(merge.getBase(), c, l)); });
+      }
+      return success();
+    }
     if (auto slice = dyn_cast<SliceOp>(op)) {
       kb.forChunks(n, [&](Value c, int l) {
         write(out, c, read(slice.getInput(), add(c, kb.idx(slice.getStart())), l));
@@ -290,6 +314,7 @@ private:
   }
 
   SymExpr rows;
+  std::vector<SymExpr> extraPush; // after the row count, in the order the ops ask
   Value row;
   Block *rowBlock = nullptr;
   llvm::DenseMap<Value, int> outputOf;

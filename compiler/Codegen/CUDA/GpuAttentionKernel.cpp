@@ -76,8 +76,8 @@ FailureOr<LaunchInfo> emitGpuAttentionKernel(gpu::GPUModuleOp module, StringRef 
                                              DispatchRegionOp region, const DispatchSignature &sig,
                                              const DimsOf &dims) {
   auto op = cast<AttentionOp>(region.getBody().front().front());
-  if (op.getGroupIds())
-    return op.emitError("the gpu attention kernel does not support group_ids yet");
+  if (op.getGroupSpans())
+    return op.emitError("the gpu attention kernel does not support group_spans (image spans) yet");
   auto qType = op.getQuery().getType();
   auto cacheType = op.getKeyCache().getType();
   int64_t heads = qType.getDimSize(1), hd = qType.getDimSize(2);

@@ -43,6 +43,14 @@ LogicalResult WeightOp::verify() {
   if (getName().empty()) return emitOpError("weight name must not be empty");
   if (!getType().hasStaticShape())
     return emitOpError("weight '") << getName() << "' must have a static shape";
+  if (auto source = getSourceShape()) {
+    int64_t count = 1;
+    for (int64_t d : *source) count *= d;
+    if (llvm::any_of(*source, [](int64_t d) { return d < 0; }) ||
+        count != getType().getNumElements())
+      return emitOpError("source_shape of weight '")
+             << getName() << "' must hold as many elements as its type";
+  }
   return success();
 }
 
@@ -156,6 +164,19 @@ LogicalResult GatherOp::verify() {
   if (!dimsAgree(res.getDimSize(0), ids.getDimSize(0)) ||
       !dimsAgree(res.getDimSize(1), table.getDimSize(1)))
     return emitOpError("result must be [T, ") << table.getDimSize(1) << "], got " << shapeText(res);
+  return success();
+}
+
+LogicalResult MergeRowsOp::verify() {
+  auto base = rankedType(getBase()), rows = rankedType(getRows()), src = rankedType(getSource());
+  if (base.getRank() != 2 || rows.getRank() != 2 || src.getRank() != 1)
+    return emitOpError("expects base [T, H], rows [N, H], source [T]");
+  if (!dimsAgree(base.getDimSize(1), rows.getDimSize(1)))
+    return emitOpError("base rows have ") << base.getDimSize(1) << " elements, rows have "
+                                          << rows.getDimSize(1);
+  if (!dimsAgree(src.getDimSize(0), base.getDimSize(0)))
+    return emitOpError("source must have one entry per base row");
+  if (getType() != base) return emitOpError("result type must equal the base type");
   return success();
 }
 
@@ -297,8 +318,14 @@ LogicalResult AttentionOp::verify() {
   if (getType() != q) return emitOpError("result type must equal the query type");
   if (getSlidingWindow() < 0) return emitOpError("sliding_window must be >= 0");
   if (getSoftcap().convertToFloat() < 0.0f) return emitOpError("softcap must be >= 0");
-  if (getGroupWindowClip() && !getGroupIds())
-    return emitOpError("group_window_clip needs group_ids");
+  if (getGroupSpans()) {
+    auto spans = rankedType(getGroupSpans());
+    if (spans.getRank() != 2 || spans.getDimSize(1) != 2 ||
+        !dimsAgree(spans.getDimSize(0), q.getDimSize(0)))
+      return emitOpError("group_spans must be [T, 2], got ") << shapeText(spans);
+  }
+  if (getGroupWindowClip() && !getGroupSpans())
+    return emitOpError("group_window_clip needs group_spans");
   return success();
 }
 

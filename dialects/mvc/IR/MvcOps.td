@@ -16,7 +16,12 @@ include "mlir/Interfaces/ControlFlowInterfaces.td"
 
 def Mvc_WeightOp : Mvc_Op<"weight", [Pure]> {
   let summary = "A checkpoint tensor, referenced by name (never inlined)";
-  let arguments = (ins StrAttr:$name);
+  let description = [{
+    `source_shape`, when present, is the tensor's shape in the checkpoint, which the graph
+    reads row-major with the result's shape (same element count), e.g. a patch-embedding
+    Conv2d kernel [H, C, p, p] used as the matmul weight [H, C·p·p].
+  }];
+  let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$source_shape);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -179,6 +184,19 @@ def Mvc_GatherOp : Mvc_Op<"gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Mvc_MergeRowsOp : Mvc_Op<"merge_rows", [Pure]> {
+  let summary = "result[t] = source[t] < 0 ? base[t] : rows[source[t]]";
+  let description = [{
+    Puts rows computed elsewhere (image features) in place of some rows of `base` (token
+    embeddings): `source` `[T]` names, per row, the row of `rows` `[N, H]` that replaces it,
+    or -1 to keep the row of `base` `[T, H]`.
+  }];
+  let arguments = (ins Mvc_FloatTensor:$base, Mvc_FloatTensor:$rows, Mvc_IndexTensor:$source);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$base `,` $rows `,` $source attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Mvc_ReshapeOp : Mvc_Op<"reshape", [Pure]> {
   let summary = "Same elements, new shape (row-major)";
   let arguments = (ins AnyRankedTensor:$input);
@@ -246,22 +264,26 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure]> {
     `q = cache_lens[b] + i` of sequence b and sees keys `k` of that sequence with
       k <= q                        (always),
       k > q - sliding_window        (when sliding_window > 0),
-    or, with `group_ids` (`[T]`, -1 outside groups), any k of the same non-negative group
-    (bidirectional image spans; `group_window_clip` applies the window to those too).
+    or, with `group_spans` (`[T, 2]`: the absolute positions `[start, end)` of the
+    bidirectional group the query row belongs to, `start >= end` for none), any k of its
+    group: an image span attends to itself both ways. `group_window_clip` applies the
+    window's left bound `k > q - sliding_window` to the group keys too (transformers >= 5.13:
+    `(causal OR group) AND window`); without it a group crosses the window
+    (`(causal AND window) OR group`).
     Scores are `scale · q·k`, then `softcap · tanh(s / softcap)` when softcap > 0. Query
     head h reads KV head `h / (heads / kv_heads)` (GQA).
   }];
   let arguments = (ins Mvc_FloatTensor:$query, Mvc_FloatTensor:$key_cache,
                        Mvc_FloatTensor:$value_cache, Mvc_IndexTensor:$block_table,
                        Mvc_IndexTensor:$row_offsets, Mvc_IndexTensor:$cache_lens,
-                       Optional<Mvc_IndexTensor>:$group_ids,
+                       Optional<Mvc_IndexTensor>:$group_spans,
                        F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
                        DefaultValuedAttr<I64Attr, "0">:$sliding_window,
                        UnitAttr:$group_window_clip);
   let results = (outs Mvc_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key_cache `,` $value_cache `pages` `(` $block_table `,` $row_offsets `,`
-    $cache_lens `)` (`groups` `(` $group_ids^ `)`)? attr-dict `:` functional-type(operands, results)
+    $cache_lens `)` (`groups` `(` $group_spans^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

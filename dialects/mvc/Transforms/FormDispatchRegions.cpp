@@ -29,7 +29,7 @@ StringRef kernelKind(Operation *op) {
   if (isa<KvWriteOp>(op)) return "kv_write";
   if (isa<AddOp, SubOp, MulOp, DivOp, SiluOp, TanhOp, ExpOp, NegOp, GeluOp, ScaleOp,
           SoftcapOp, CastOp, RmsNormOp, LayerNormOp, SoftmaxOp, RopeOp, RopeTableOp,
-          GatherOp>(op))
+          GatherOp, MergeRowsOp>(op))
     return "row";
   if (auto slice = dyn_cast<SliceOp>(op))
     return slice.getAxis() == slice.getType().getRank() - 1 ? "row" : "copy";
@@ -86,7 +86,10 @@ private:
   Group *findGroupToJoin(Operation *op) {
     // A gather changes the row count (tokens → selected rows): it starts a region.
     if (isa<GatherOp>(op)) return nullptr;
-    for (Value operand : op->getOperands()) {
+    // merge_rows reads `rows` and `source` by index: only `base` is a row of the region.
+    SmallVector<Value> candidates(op->getOperands());
+    if (auto merge = dyn_cast<MergeRowsOp>(op)) candidates = {merge.getBase()};
+    for (Value operand : candidates) {
       Operation *producer = operand.getDefiningOp();
       auto it = producer ? groupOf.find(producer) : groupOf.end();
       if (it == groupOf.end()) continue;

@@ -106,6 +106,19 @@ struct LanguageModelInfo {
   /// loaded artifact, valid while the Model lives; empty when the artifact has none.
   absl::string_view tokenizerJson;       // HF tokenizer.json
   absl::string_view tokenizerConfigJson; // tokenizer_config.json (chat template, specials)
+  /// The vision half of a multimodal model (the entry's "vision"): its program takes one
+  /// image's pixel_values [1, C, S, S] and returns image_features [tokens_per_image, H];
+  /// the language-model program then also takes image_features [I, H], embed_source [T]
+  /// and group_spans [T, 2] (FORMAT.md).
+  struct Vision {
+    std::string program;
+    int32_t imageTokenId = 0, boiTokenId = 0, eoiTokenId = 0;
+    int64_t tokensPerImage = 0, imageSize = 0, numChannels = 0;
+  };
+  std::optional<Vision> vision;
+  /// Preprocessor settings (HF preprocessor_config.json), a view of its section; empty when
+  /// the artifact has none.
+  absl::string_view processorConfigJson;
 };
 
 class Model {

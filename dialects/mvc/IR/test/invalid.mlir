@@ -95,3 +95,35 @@ func.func @gelu_mode(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %y = mvc.gelu %x {approximate = "fast"} : tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+func.func @group_spans_shape(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>, %cl: tensor<?xi32>, %g: tensor<?xi32>) -> tensor<?x4x16xf32> {
+  // expected-error @+1 {{group_spans must be [T, 2], got [?]}}
+  %a = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) groups(%g) {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}
+
+// -----
+
+func.func @group_clip_without_spans(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>, %cl: tensor<?xi32>) -> tensor<?x4x16xf32> {
+  // expected-error @+1 {{group_window_clip needs group_spans}}
+  %a = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) {group_window_clip, scale = 0.25 : f32, sliding_window = 4} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}
+
+// -----
+
+func.func @merge_rows_width(%x: tensor<?x64xf32>, %img: tensor<?x32xf32>, %src: tensor<?xi32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{base rows have 64 elements, rows have 32}}
+  %m = mvc.merge_rows %x, %img, %src : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  return %m : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @weight_source_shape() -> tensor<32x192xf32> {
+  // expected-error @+1 {{source_shape of weight 'w' must hold as many elements as its type}}
+  %w = mvc.weight "w" {source_shape = array<i64: 32, 3, 8>} : tensor<32x192xf32>
+  return %w : tensor<32x192xf32>
+}

@@ -55,3 +55,20 @@ func.func @embed(%ids: tensor<?xi32> {mvc.dims = ["T"]}) -> tensor<64x?xf32> {
   %tr = mvc.transpose %n [1, 0] : tensor<?x64xf32> -> tensor<64x?xf32>
   return %tr : tensor<64x?xf32>
 }
+
+// Multimodal pieces: image rows merged into token rows, attention with bidirectional
+// image spans (clipped to the window), a checkpoint tensor read with another shape.
+// CHECK-LABEL: func.func @multimodal
+func.func @multimodal(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %img: tensor<?x64xf32> {mvc.dims = ["I"]},
+                      %src: tensor<?xi32> {mvc.dims = ["T"]}, %spans: tensor<?x2xi32> {mvc.dims = ["T"]},
+                      %q: tensor<?x4x16xf32> {mvc.dims = ["T"]}, %c: tensor<?x16x2x16xf32>,
+                      %bt: tensor<?x4xi32> {mvc.dims = ["B"]}, %ro: tensor<?xi32> {mvc.dims = ["B1"]},
+                      %cl: tensor<?xi32> {mvc.dims = ["B"]}) -> (tensor<?x64xf32>, tensor<?x4x16xf32>, tensor<32x192xf32>) {
+  // CHECK: mvc.merge_rows %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  %m = mvc.merge_rows %x, %img, %src : (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  // CHECK: mvc.attention {{.*}} groups(%{{.*}}) {group_window_clip, scale = 2.500000e-01 : f32, sliding_window = 4 : i64}
+  %a = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) groups(%spans) {group_window_clip, scale = 0.25 : f32, sliding_window = 4} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?x2xi32>) -> tensor<?x4x16xf32>
+  // CHECK: mvc.weight "patch_embedding.weight" {source_shape = array<i64: 32, 3, 8, 8>} : tensor<32x192xf32>
+  %w = mvc.weight "patch_embedding.weight" {source_shape = array<i64: 32, 3, 8, 8>} : tensor<32x192xf32>
+  return %m, %a, %w : tensor<?x64xf32>, tensor<?x4x16xf32>, tensor<32x192xf32>
+}

@@ -81,3 +81,21 @@ func.func @gather_rows(%x: tensor<?x64xf32>, %rows: tensor<?xi32>) -> tensor<?x6
   %n = mvc.rms_norm %g {eps = 1.0e-6 : f32} : (tensor<?x64xf32>) -> tensor<?x64xf32>
   return %n : tensor<?x64xf32>
 }
+
+// -----
+
+// merge_rows reads its base row by row, so it joins the embedding gather's region; the
+// image rows and their indices are read by index, never fused.
+// CHECK-LABEL: func.func @merge_image_rows
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT: mvc.gather
+// CHECK-NEXT: mvc.scale
+// CHECK-NEXT: mvc.merge_rows
+// CHECK-NEXT: mvc.yield
+func.func @merge_image_rows(%ids: tensor<?xi32>, %img: tensor<?x64xf32>, %src: tensor<?xi32>) -> tensor<?x64xf32> {
+  %e = mvc.weight "embed" : tensor<512x64xf32>
+  %g = mvc.gather %e, %ids : (tensor<512x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  %s = mvc.scale %g {factor = 8.0 : f32} : tensor<?x64xf32>
+  %m = mvc.merge_rows %s, %img, %src : (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  return %m : tensor<?x64xf32>
+}

@@ -1,0 +1,34 @@
+//===- SiglipConfig.cpp - SigLIP vision tower configuration --------------===//
+#include "architectures/common/SiglipConfig.h"
+
+namespace mvc {
+
+OrderedJson SiglipVisionConfig::toJson() const {
+  return {{"hidden_size", hiddenSize},   {"intermediate_size", intermediateSize},
+          {"num_hidden_layers", numLayers}, {"num_attention_heads", numHeads},
+          {"num_channels", numChannels}, {"image_size", imageSize},
+          {"patch_size", patchSize},     {"layer_norm_eps", layerNormEps}};
+}
+
+SiglipVisionConfig parseSiglipVisionConfig(ConfigFields &f) {
+  SiglipVisionConfig c;
+  c.hiddenSize = f.positive("hidden_size", 768);
+  c.intermediateSize = f.positive("intermediate_size", 3072);
+  c.numLayers = f.positive("num_hidden_layers", 12);
+  c.numHeads = f.positive("num_attention_heads", 12);
+  c.numChannels = f.positive("num_channels", 3);
+  c.imageSize = f.positive("image_size", 224);
+  c.patchSize = f.positive("patch_size", 16);
+  c.layerNormEps = f.number("layer_norm_eps", 1e-6);
+  std::string act = f.string("hidden_act", std::string("gelu_pytorch_tanh"));
+  if (act != "gelu_pytorch_tanh")
+    f.fail("hidden_act", "unsupported '" + act + "' (SigLIP uses gelu_pytorch_tanh)");
+  if (c.hiddenSize % c.numHeads != 0)
+    f.fail("num_attention_heads", "must divide hidden_size");
+  if (c.imageSize % c.patchSize != 0) f.fail("patch_size", "must divide image_size");
+  if (f.boolean("vision_use_head", false))
+    f.fail("vision_use_head", "the attention-pooling head is not supported (no model here uses it)");
+  return c;
+}
+
+} // namespace mvc
