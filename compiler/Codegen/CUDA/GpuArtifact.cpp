@@ -1,5 +1,6 @@
 //===- GpuArtifact.cpp - the gpu family's kernel sections ----------------===//
 #include "compiler/Codegen/CUDA/GpuArtifact.h"
+#include "compiler/Codegen/Emu/EmuCodegen.h"
 
 #include "compiler/Codegen/CUDA/GpuCodegen.h"
 #include "compiler/Codegen/CUDA/LowerToCubin.h"
@@ -83,13 +84,25 @@ FailureOr<GpuKernelSections> buildGpuKernelSections(ModuleOp host, const GpuVari
     out.sections.push_back({section, *ptx});
     list.push_back({{"arch", variants.ptxArch}, {"format", "ptx"}, {"section", section}});
   }
-  for (const std::string &arch : variants.emuArchs) {
-    // cuda-emu: hand the NVVM module to the emulator backend (compiler/Codegen/Emu), which
-    // returns the host library of the kernels; add it as "kernels.cuda-emu.<arch>".
-    (void)arch;
-    error = "--target cuda-emu: the emulator backend (compiler/Codegen/Emu) is not part of "
-            "this build yet";
-    return failure();
+  if (!variants.emuArchs.empty()) {
+    // cuda-emu: the same NVVM kernels, rewritten into emulator calls and built for the
+    // host (compiler/Codegen/Emu). Every emu arch gets the same library: the cuda path
+    // emits the same kernels for each.
+    auto library = buildEmuKernelLibrary(host, error);
+    if (failed(library)) return failure();
+    for (const std::string &arch : variants.emuArchs) {
+      std::string section = "kernels.cuda-emu." + arch;
+      out.sections.push_back({section, *library});
+      list.push_back({{"arch", arch}, {"format", "emu"}, {"section", section}});
+      if (!emitKernelsDir.empty()) {
+        if (std::error_code ec = llvm::sys::fs::create_directories(emitKernelsDir)) {
+          error = "cannot create '" + emitKernelsDir + "': " + ec.message();
+          return failure();
+        }
+        if (!writeFile(emitKernelsDir + "/" + section + ".so", *library, error))
+          return failure();
+      }
+    }
   }
   if (!emitKernelsDir.empty() &&
       failed(emitKernelFiles(module, variants, kernelNames, emitKernelsDir, error)))
