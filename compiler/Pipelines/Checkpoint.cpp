@@ -7,6 +7,7 @@
 #include "compiler/Builder/GraphBuilder.h"
 #include "runtime/text/chat_template.h"
 #include "runtime/text/tokenizer.h"
+#include "runtime/vision/ImageProcessor.h"
 #include "runtime/weights/Gguf.h"
 #include "runtime/weights/SafetensorsReader.h"
 
@@ -74,13 +75,25 @@ std::string slurp(const std::string &path) {
   return bytes.str();
 }
 
-/// tokenizer.json and tokenizer_config.json of an HF checkpoint directory, when present.
-TokenizerFiles directoryTokenizer(const std::string &dir) {
+/// tokenizer.json and tokenizer_config.json of an HF checkpoint directory, when present. A
+/// chat_template.jinja beside them (where transformers v5 saves the template) becomes the
+/// config's chat_template, as transformers loads it.
+absl::StatusOr<TokenizerFiles> directoryTokenizer(const std::string &dir) {
   TokenizerFiles files;
   std::string tokPath = dir + "/tokenizer.json", cfgPath = dir + "/tokenizer_config.json";
+  std::string jinjaPath = dir + "/chat_template.jinja";
   if (!llvm::sys::fs::exists(tokPath)) return files;
   files = {slurp(tokPath), tokPath, "", cfgPath};
   if (llvm::sys::fs::exists(cfgPath)) files.config = slurp(cfgPath);
+  if (llvm::sys::fs::exists(jinjaPath)) {
+    json config = files.config.empty() ? json::object()
+                                       : json::parse(files.config, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object())
+      return absl::InvalidArgumentError(cfgPath + ": not a JSON object");
+    config["chat_template"] = slurp(jinjaPath);
+    files.config = config.dump();
+    files.configWhere = cfgPath + " (with chat_template.jinja)";
+  }
   return files;
 }
 
@@ -113,6 +126,27 @@ absl::StatusOr<std::string> readChatTemplate(const std::string &path) {
   if (!parsed.ok())
     return absl::InvalidArgumentError(path + ": chat_template: " + std::string(parsed.status().message()));
   return source;
+}
+
+/// Adds the checkpoint's preprocessor_config.json (checked by parsing it as the runtime
+/// will, and against the vision program's image size) for mvc-run --image.
+absl::Status collectProcessorConfig(const std::string &dir, json &vision,
+                                    std::vector<std::pair<std::string, std::string>> &sections) {
+  std::string path = dir + "/preprocessor_config.json";
+  if (!llvm::sys::fs::exists(path)) return absl::OkStatus();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = vision::ImageProcessorConfig::parse(text.str(), path);
+  if (!config.ok()) return config.status();
+  int64_t size = vision["image_size"].get<int64_t>();
+  if (config->doResize && (config->height != size || config->width != size))
+    return absl::InvalidArgumentError(path + ": resizes to " + std::to_string(config->height) + "x" +
+                                      std::to_string(config->width) + ", but the vision model takes " +
+                                      std::to_string(size) + "x" + std::to_string(size) + " images");
+  sections.push_back({"preprocessor_config.json", text.str()});
+  vision["processor_config"] = "preprocessor_config.json";
+  return absl::OkStatus();
 }
 
 /// Adds the tokenizer sections, checked by loading them as the runtime will; a chat
@@ -258,7 +292,9 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
     if (!converted.ok()) return converted.status();
     tokenizer = std::move(*converted);
   } else {
-    tokenizer = directoryTokenizer(opts.input);
+    auto files = directoryTokenizer(opts.input);
+    if (!files.ok()) return files.status();
+    tokenizer = std::move(*files);
   }
   json text;
   absl::Status tok = collectTokenizer(std::move(tokenizer), opts.chatTemplate,
@@ -266,6 +302,10 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
                                       text);
   if (!tok.ok()) return tok;
   if (!text.is_null()) out.languageModel["text"] = text;
+  if (out.languageModel.contains("vision") && !gguf) {
+    absl::Status processor = collectProcessorConfig(opts.input, out.languageModel["vision"], out.sections);
+    if (!processor.ok()) return processor;
+  }
   return out;
 }
 
