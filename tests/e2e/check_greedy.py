@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""check_greedy.py MVC_RUN ARTIFACT FIXTURE_DIR
+"""check_greedy.py MVC_RUN ARTIFACT FIXTURE_DIR [MVC_RUN_FLAGS...]
 
 Greedy generation through `mvc-run --prompt-ids ... --print-ids` must give exactly the
 token ids transformers' generate produced (FIXTURE_DIR/reference.json and
 prompt{i}.greedy.npy; the EOS id ends a list when generation stopped on it): each prompt
-alone, then all prompts as one batch."""
+alone, then all prompts as one batch. MVC_RUN_FLAGS (e.g. --device cuda-emu) go to every
+mvc-run call."""
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import numpy as np
 
 mvc_run, artifact, fixture = sys.argv[1:4]
+extra = sys.argv[4:]
 ref = json.load(open(os.path.join(fixture, "reference.json")))
 prompts = [p["ids"] for p in ref["prompts"]]
 want = [np.load(os.path.join(fixture, p["greedy"])).tolist() for p in ref["prompts"]]
@@ -20,7 +22,7 @@ steps = ref["greedy"]["max_new_tokens"]
 
 
 def run(batch):
-    args = [mvc_run, artifact, "--max-new-tokens", str(steps), "--print-ids"]
+    args = [mvc_run, artifact, "--max-new-tokens", str(steps), "--print-ids"] + extra
     for p in batch:
         args += ["--prompt-ids", ",".join(map(str, p))]
     r = subprocess.run(args, capture_output=True, text=True)

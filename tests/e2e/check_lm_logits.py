@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_lm_logits.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R
+"""check_lm_logits.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R [--device DEVICE]
 
 Drives a language-model artifact's `forward` program (runtime/artifact/FORMAT.md) with
 mvc-run and compares its logits with the transformers reference of FIXTURE_DIR
@@ -33,6 +33,7 @@ def main():
     p.add_argument("fixture")
     p.add_argument("--atol", type=float, required=True)
     p.add_argument("--rtol", type=float, required=True)
+    p.add_argument("--device", default="cpu", help="mvc-run --device")
     a = p.parse_args()
     ref = json.load(open(os.path.join(a.fixture, "reference.json")))
     prompts = [np.array(q["ids"], np.int32) for q in ref["prompts"]]
@@ -84,7 +85,8 @@ def main():
                       np.stack([want[b][q] for b, q in zip(live, pos)])))
 
     with tempfile.TemporaryDirectory() as tmp:
-        args = [a.mvc_run, a.artifact, "--load-symbol", f"num_pages={next_page[0] + 1}"]
+        args = [a.mvc_run, a.artifact, "--device", a.device,
+                "--load-symbol", f"num_pages={next_page[0] + 1}"]
         for c, (inputs, _) in enumerate(calls):
             args += ["--function", "forward"]
             for i, x in enumerate(inputs):
