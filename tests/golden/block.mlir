@@ -12,6 +12,10 @@
 // RUN: rm -rf %t.x86-64-v3.out && mvc-run %t.x86-64-v3.mvc --function block --input %S/Inputs/block/block.0.in0.npy --input %S/Inputs/block/block.0.in1.npy --input %S/Inputs/block/block.0.in2.npy --input %S/Inputs/block/block.0.in3.npy --input %S/Inputs/block/block.0.in4.npy --function block --input %S/Inputs/block/block.1.in0.npy --input %S/Inputs/block/block.1.in1.npy --input %S/Inputs/block/block.1.in2.npy --input %S/Inputs/block/block.1.in3.npy --input %S/Inputs/block/block.1.in4.npy --output-dir %t.x86-64-v3.out
 // RUN: %python %S/compare.py %t.x86-64-v3.out/block.0.output0.npy %S/Inputs/block/block.0.output0.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.x86-64-v3.out/block.1.output0.npy %S/Inputs/block/block.1.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/block -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function block --input %S/Inputs/block/block.0.in0.npy --input %S/Inputs/block/block.0.in1.npy --input %S/Inputs/block/block.0.in2.npy --input %S/Inputs/block/block.0.in3.npy --input %S/Inputs/block/block.0.in4.npy --function block --input %S/Inputs/block/block.1.in0.npy --input %S/Inputs/block/block.1.in1.npy --input %S/Inputs/block/block.1.in2.npy --input %S/Inputs/block/block.1.in3.npy --input %S/Inputs/block/block.1.in4.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/block.0.output0.npy %S/Inputs/block/block.0.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/block.1.output0.npy %S/Inputs/block/block.1.output0.npy --atol 2e-05 --rtol 2e-05
 
 func.func @block(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {mvc.dims = ["T"]},
                  %bt: tensor<?x?xi32> {mvc.dims = ["B", "P"]}, %ro: tensor<?xi32> {mvc.dims = ["B1"]},

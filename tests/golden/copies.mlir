@@ -7,6 +7,12 @@
 // RUN: %python %S/compare.py %t.native.out/main.output1.npy %S/Inputs/copies/main.output1.npy --atol 0.0 --rtol 0.0
 // RUN: %python %S/compare.py %t.native.out/main.output2.npy %S/Inputs/copies/main.output2.npy --atol 0.0 --rtol 0.0
 // RUN: %python %S/compare.py %t.native.out/main.output3.npy %S/Inputs/copies/main.output3.npy --atol 0.0 --rtol 0.0
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/copies -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function main --input %S/Inputs/copies/main.in0.npy --input %S/Inputs/copies/main.in1.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/main.output0.npy %S/Inputs/copies/main.output0.npy --atol 0.0 --rtol 0.0
+// RUN: %python %S/compare.py %t.emu.out/main.output1.npy %S/Inputs/copies/main.output1.npy --atol 0.0 --rtol 0.0
+// RUN: %python %S/compare.py %t.emu.out/main.output2.npy %S/Inputs/copies/main.output2.npy --atol 0.0 --rtol 0.0
+// RUN: %python %S/compare.py %t.emu.out/main.output3.npy %S/Inputs/copies/main.output3.npy --atol 0.0 --rtol 0.0
 
 func.func @main(%x: tensor<?x4x6xf32> {mvc.dims = ["T"]}, %ids: tensor<?x3xi32> {mvc.dims = ["T"]})
     -> (tensor<6x?x4xf32>, tensor<?x2x6xf32>, tensor<?x7x6xf32>, tensor<3x?xi32>) {

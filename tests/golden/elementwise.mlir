@@ -9,6 +9,14 @@
 // RUN: %python %S/compare.py %t.native.out/main.output3.npy %S/Inputs/elementwise/main.output3.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output4.npy %S/Inputs/elementwise/main.output4.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output5.npy %S/Inputs/elementwise/main.output5.npy --atol 2e-05 --rtol 2e-05
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/elementwise -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function main --input %S/Inputs/elementwise/main.in0.npy --input %S/Inputs/elementwise/main.in1.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/main.output0.npy %S/Inputs/elementwise/main.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output1.npy %S/Inputs/elementwise/main.output1.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output2.npy %S/Inputs/elementwise/main.output2.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output3.npy %S/Inputs/elementwise/main.output3.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output4.npy %S/Inputs/elementwise/main.output4.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output5.npy %S/Inputs/elementwise/main.output5.npy --atol 2e-05 --rtol 2e-05
 
 func.func @main(%x: tensor<?x50xf32> {mvc.dims = ["T"]}, %y: tensor<?x50xf32> {mvc.dims = ["T"]})
     -> (tensor<?x50xf32>, tensor<?x50xf32>, tensor<?x50xf32>, tensor<?x50xf32>, tensor<?x50xf32>, tensor<?x50xf32>) {

@@ -4,6 +4,10 @@
 // RUN: rm -rf %t.native.out && mvc-run %t.native.mvc --function main --input %S/Inputs/gather_slice/main.in0.npy --output-dir %t.native.out
 // RUN: %python %S/compare.py %t.native.out/main.output0.npy %S/Inputs/gather_slice/main.output0.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output1.npy %S/Inputs/gather_slice/main.output1.npy --atol 2e-05 --rtol 2e-05
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/gather_slice -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function main --input %S/Inputs/gather_slice/main.in0.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/main.output0.npy %S/Inputs/gather_slice/main.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output1.npy %S/Inputs/gather_slice/main.output1.npy --atol 2e-05 --rtol 2e-05
 
 func.func @main(%ids: tensor<?xi32> {mvc.dims = ["T"]}) -> (tensor<?x24xf32>, tensor<?x16xf32>) {
   %t = mvc.weight "embed" : tensor<100x24xf32>

@@ -142,6 +142,14 @@ class Case:
             for fname in compares:
                 lines.append(f"// RUN: %python %S/compare.py {out}/{fname} %S/Inputs/{self.name}/{fname}"
                              f" --atol {atol} --rtol {rtol}")
+        # cuda-emu: the cuda path's kernels on the emulator, with the same tolerances.
+        art, out = "%t.emu.mvc", "%t.emu.out"
+        lines.append(f"// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/{self.name} -o {art}")
+        lines.append(f"// RUN: rm -rf {out} && " + " ".join(run).replace("%t.mvc", art) +
+                     f" --device cuda-emu --output-dir {out}")
+        for fname in compares:
+            lines.append(f"// RUN: %python %S/compare.py {out}/{fname} %S/Inputs/{self.name}/{fname}"
+                         f" --atol {atol} --rtol {rtol}")
         with open(os.path.join(HERE, self.name + ".mlir"), "w") as out:
             out.write("\n".join(lines) + "\n\n" + graph.strip() + "\n")
 

@@ -7,6 +7,13 @@
 // RUN: %python %S/compare.py %t.native.out/main.output2.npy %S/Inputs/norms/main.output2.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output3.npy %S/Inputs/norms/main.output3.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output4.npy %S/Inputs/norms/main.output4.npy --atol 2e-05 --rtol 2e-05
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/norms -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function main --input %S/Inputs/norms/main.in0.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/main.output0.npy %S/Inputs/norms/main.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output1.npy %S/Inputs/norms/main.output1.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output2.npy %S/Inputs/norms/main.output2.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output3.npy %S/Inputs/norms/main.output3.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output4.npy %S/Inputs/norms/main.output4.npy --atol 2e-05 --rtol 2e-05
 
 func.func @main(%x: tensor<?x40xf32> {mvc.dims = ["T"]}) -> (tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x40xf32>) {
   %w = mvc.weight "w" : tensor<40xf32>

@@ -6,6 +6,11 @@
 // RUN: %python %S/compare.py %t.native.out/main.output0.npy %S/Inputs/rope/main.output0.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output1.npy %S/Inputs/rope/main.output1.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.native.out/main.output2.npy %S/Inputs/rope/main.output2.npy --atol 2e-05 --rtol 2e-05
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/rope -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function main --input %S/Inputs/rope/main.in0.npy --input %S/Inputs/rope/main.in1.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/main.output0.npy %S/Inputs/rope/main.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output1.npy %S/Inputs/rope/main.output1.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output2.npy %S/Inputs/rope/main.output2.npy --atol 2e-05 --rtol 2e-05
 
 func.func @main(%x: tensor<?x3x32xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {mvc.dims = ["T"]}) -> (tensor<?x3x32xf32>, tensor<?x3x32xf32>, tensor<?x3x32xf32>) {
   %full = arith.constant dense<[1.0, 0.5623413324356079, 0.3162277638912201, 0.17782793939113617, 0.10000000149011612, 0.05623412877321243, 0.03162277862429619, 0.017782794311642647, 0.009999999776482582, 0.005623413249850273, 0.003162277862429619, 0.0017782794311642647, 0.0010000000474974513, 0.000562341301701963, 0.0003162277862429619, 0.00017782794020604342]> : tensor<16xf32>
