@@ -274,6 +274,10 @@ TEST_F(CudaEmuExecutorTest, RunsTheSameProgramsAsTheCpu) {
   std::ostringstream profile;
   model->printProfile(profile);
   EXPECT_NE(profile.str().find("pair:0  add"), std::string::npos) << profile.str();
+  std::ostringstream dump;
+  model->dumpSchedule(dump);
+  EXPECT_NE(dump.str().find("0: dispatch add workgroups ceildiv(T, 64) push [T, 64] block [32, 1, 1] "
+                            "shared_bytes 0\n"), std::string::npos) << dump.str();
 }
 
 TEST_F(CudaEmuExecutorTest, KernelFailuresAndMissingKernelsAreNamed) {

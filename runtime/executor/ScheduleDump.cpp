@@ -78,7 +78,10 @@ void dumpProgram(std::ostream &os, const Manifest &manifest, const ProgramInfo &
     for (int64_t position : step.bindings)
       bindings.push_back(bufferText(manifest, program, position));
     os << "    " << s << ": dispatch " << step.kernel << " workgroups "
-       << step.workgroups.toString() << " push [" << absl::StrJoin(push, ", ") << "]\n"
+       << step.workgroups.toString() << " push [" << absl::StrJoin(push, ", ") << "]";
+    if (step.block != std::array<int64_t, 3>{1, 1, 1} || step.sharedBytes)
+      os << " block [" << absl::StrJoin(step.block, ", ") << "] shared_bytes " << step.sharedBytes;
+    os << "\n"
        << "       bindings: " << absl::StrJoin(bindings, ", ") << "\n";
   }
 }
