@@ -16,3 +16,11 @@ config.environment["PATH"] = os.pathsep.join(
 )
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%goldens", os.path.join(config.mvc_src_root, "tests", "golden")))
+
+# cuda-driver: libcuda.so.1 loads here (a GPU machine); tests of the no-driver path skip.
+try:
+    import ctypes
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass

@@ -280,6 +280,22 @@ TEST_F(CudaEmuExecutorTest, RunsTheSameProgramsAsTheCpu) {
                             "shared_bytes 0\n"), std::string::npos) << dump.str();
 }
 
+TEST_F(ExecutorTest, AScheduleOnlyLoadNeedsNoDeviceAndRunsNothing) {
+  path = (dir / "emu.mvc").string();
+  ASSERT_TRUE(testing::writeTestArtifact(path, testing::testEmuManifest(),
+                                         MVC_TEST_EMU_KERNELS_PATH, "kernels.cuda-emu.sm_80")
+                  .ok());
+  LoadOptions options;
+  options.scheduleOnly = true;
+  auto model = session->load(path, options); // a cpu session, a cuda artifact
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::ostringstream dump;
+  (*model)->dumpSchedule(dump);
+  EXPECT_NE(dump.str().find("target cuda"), std::string::npos) << dump.str();
+  EXPECT_EQ(errorOf((*model)->execute("pair", {f32({4}), f32({4})})),
+            "program 'pair': the artifact was loaded for its schedule only");
+}
+
 TEST_F(CudaEmuExecutorTest, KernelFailuresAndMissingKernelsAreNamed) {
   Json manifest = testing::testEmuManifest();
   manifest["programs"][2]["steps"][0]["block"] = {1024, 2, 1}; // 2048 threads

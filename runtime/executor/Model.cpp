@@ -246,6 +246,9 @@ absl::StatusOr<std::vector<HostTensor>> Model::execute(absl::string_view program
                                             absl::StrJoin(names, ", "), ")"));
   }
   const ProgramInfo &info = *program->info;
+  if (!impl->device)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "program '", info.name, "': the artifact was loaded for its schedule only"));
   MVC_ASSIGN_OR_RETURN(std::vector<int64_t> symbols, bindSymbols(info, inputs));
   MVC_ASSIGN_OR_RETURN(const ResolvedPlan *plan, impl->plan(*program, symbols, inputs));
 

@@ -130,11 +130,13 @@ absl::StatusOr<std::unique_ptr<Model>> Session::load(const std::string &path,
     MVC_RETURN_IF_ERROR(impl->reader->verifyWeights());
   const TargetInfo &target = impl->manifest().target;
   bool cuda = isCudaDevice(deviceName);
-  if (target.kind != (cuda ? "cuda" : deviceName))
+  if (!options.scheduleOnly && target.kind != (cuda ? "cuda" : deviceName))
     return absl::FailedPreconditionError(absl::StrCat(
         path, ": the artifact was compiled for target '", target.kind,
         "' but the session's device is '", deviceName, "'"));
-  if (cuda) {
+  if (options.scheduleOnly) {
+    impl->device = nullptr;
+  } else if (cuda) {
     int ordinal = 0;
     MVC_ASSIGN_OR_RETURN(std::unique_ptr<CudaDriver> driver, openDriver(deviceName, ordinal));
     impl->device = createCudaDevice(std::move(driver), ordinal, deviceName == "cuda-emu");
@@ -159,7 +161,8 @@ absl::StatusOr<std::unique_ptr<Model>> Session::load(const std::string &path,
   impl->languageModel = std::move(*languageModel);
   if (absl::Status status = sizeStates(*impl); !status.ok())
     return withPath(status);
-  MVC_RETURN_IF_ERROR(impl->device->load(*impl, path, impl->stateBytes));
+  if (impl->device)
+    MVC_RETURN_IF_ERROR(impl->device->load(*impl, path, impl->stateBytes));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 

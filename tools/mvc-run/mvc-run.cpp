@@ -147,6 +147,9 @@ absl::Status runArtifact(Options options) {
   LoadOptions loadOptions;
   loadOptions.loadSymbols = options.loadSymbols;
   loadOptions.verifyWeights = options.verify;
+  // --dump-schedule alone needs no device: a cuda artifact dumps on a machine without one.
+  loadOptions.scheduleOnly = options.dumpSchedule && !options.generating() &&
+                             options.invocations.empty() && options.looseInputs.empty();
   MVC_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, session->load(options.artifact, loadOptions));
   if (options.dumpSchedule)
     model->dumpSchedule(std::cout);

@@ -88,6 +88,9 @@ struct LoadOptions {
   std::vector<std::pair<std::string, int64_t>> loadSymbols;
   /// Verify the weights checksum (reads every weight byte once).
   bool verifyWeights = false;
+  /// Read the schedule only (for dumpSchedule): no device, kernels or weights are touched,
+  /// so any artifact opens whatever the session's device; execute() then fails.
+  bool scheduleOnly = false;
 };
 
 /// How the generation pipeline drives a causal language model: the manifest's
