@@ -95,7 +95,8 @@ void printHelp() {
          "                         listed on stdout); created if missing\n"
          "\n"
          "common options:\n"
-         "  --device DEVICE        cpu (default: cpu; cuda:N and cuda-emu not yet)\n"
+         "  --device DEVICE        cpu, cuda:N (a GPU, through libcuda.so.1) or cuda-emu (the\n"
+         "                         cuda kernels on the host emulator) (default: cpu)\n"
          "  --threads N            threads of execution (default: 0 = all "
       << ThreadPool::hardwareThreads()
       << " hardware threads)\n"
