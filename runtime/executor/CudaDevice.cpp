@@ -6,9 +6,15 @@
 // step's block and dynamic shared memory, kernelParams = one device pointer per binding
 // then one i64 per push constant), copies outputs back and synchronizes once.
 //
+// A plan (one binding of a program's symbols: a decode step at a fixed batch size) that
+// runs again is captured into a CUDA graph on its second run and replayed from then on:
+// one launch instead of one per dispatch. Its inputs and outputs keep their device
+// buffers so the graph's pointers stay valid; growing the arena drops every graph.
+//
 //===----------------------------------------------------------------------===//
 #include <chrono>
 #include <cstring>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -58,6 +64,7 @@ public:
     const CudaDriverApi &api = driver->api();
     api.cuCtxSetCurrent(context);
     api.cuStreamSynchronize(stream);
+    dropPlanStates();
     releaseAll();
     pool.reset(); // frees the blocks while the context is current
     if (module) api.cuModuleUnload(module);
@@ -104,16 +111,16 @@ public:
     };
     MVC_RETURN_IF_ERROR(fail(api.cuCtxSetCurrent(context), "cuCtxSetCurrent"));
     if (arena.bytes < plan.arenaSize) {
+      // Graphs hold arena addresses: they go with the old arena.
+      MVC_RETURN_IF_ERROR(fail(api.cuStreamSynchronize(stream), "cuStreamSynchronize"));
+      dropPlanStates();
       pool->release(arena.pointer, arena.bytes);
       arena = {};
       MVC_ASSIGN_OR_RETURN(CUdeviceptr pointer, pool->allocate(plan.arenaSize));
       arena = {pointer, plan.arenaSize};
     }
-    // Per-call buffers come from the pool and go back to it when the call is done.
-    std::vector<Buffer> scratch;
-    auto releaseScratch = [&] {
-      for (const Buffer &buffer : scratch) pool->release(buffer.pointer, buffer.bytes);
-    };
+    if (planStates.size() >= kMaxPlanStates) dropPlanStates();
+    PlanState &state = planStates[{index, plan.id}];
     std::vector<CUdeviceptr> base(info.buffers.size());
     absl::Status status = [&]() -> absl::Status {
       for (size_t b = 0; b < info.buffers.size(); ++b) {
@@ -121,11 +128,14 @@ public:
         switch (buffer.kind) {
         case BufferKind::Input:
         case BufferKind::Output: {
-          MVC_ASSIGN_OR_RETURN(CUdeviceptr pointer, pool->allocate(plan.bufferSizes[b]));
-          scratch.push_back({pointer, plan.bufferSizes[b]});
-          base[b] = pointer;
+          if (state.io.size() <= b) state.io.resize(info.buffers.size());
+          if (!state.io[b].pointer) {
+            MVC_ASSIGN_OR_RETURN(CUdeviceptr pointer, pool->allocate(plan.bufferSizes[b]));
+            state.io[b] = {pointer, plan.bufferSizes[b]};
+          }
+          base[b] = state.io[b].pointer;
           if (buffer.kind == BufferKind::Input && plan.bufferSizes[b])
-            MVC_RETURN_IF_ERROR(fail(api.cuMemcpyHtoDAsync(pointer, inputs[buffer.index].data(),
+            MVC_RETURN_IF_ERROR(fail(api.cuMemcpyHtoDAsync(base[b], inputs[buffer.index].data(),
                                                            plan.bufferSizes[b], stream),
                                      absl::StrCat("copying input ", buffer.index, " in")));
           break;
@@ -141,7 +151,17 @@ public:
           break;
         }
       }
-      MVC_RETURN_IF_ERROR(runSteps(index, info, plan, base, profile));
+      if (profile || !graphsUsable || state.runs == 0) {
+        // Per-step times need the steps one by one; a plan seen once may never recur.
+        MVC_RETURN_IF_ERROR(runSteps(index, info, plan, base, profile));
+      } else {
+        if (!state.graph) captureGraph(index, info, plan, base, state);
+        if (state.graph)
+          MVC_RETURN_IF_ERROR(fail(api.cuGraphLaunch(state.graph, stream), "cuGraphLaunch"));
+        else
+          MVC_RETURN_IF_ERROR(runSteps(index, info, plan, base, nullptr));
+      }
+      ++state.runs;
       for (size_t b = 0; b < info.buffers.size(); ++b) {
         const BufferInfo &buffer = info.buffers[b];
         if (buffer.kind != BufferKind::Output) continue;
@@ -153,8 +173,7 @@ public:
       }
       return fail(api.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }();
-    if (!status.ok()) api.cuStreamSynchronize(stream); // nothing may still use the scratch
-    releaseScratch();
+    if (!status.ok()) api.cuStreamSynchronize(stream);
     return status;
   }
 
@@ -163,6 +182,43 @@ private:
     CUdeviceptr pointer = 0;
     uint64_t bytes = 0;
   };
+  /// What a plan keeps between runs: its input/output buffers (by buffer position) and,
+  /// from its second run on, its steps as a graph.
+  struct PlanState {
+    std::vector<Buffer> io;
+    int64_t runs = 0;
+    CUgraphExec graph = nullptr;
+  };
+  /// Plans kept with buffers and graphs; more distinct bindings start over.
+  static constexpr size_t kMaxPlanStates = 64;
+
+  /// Captures the steps of `plan` into `state.graph`. A driver that cannot capture (or
+  /// instantiate) turns graphs off for this device; the steps then run one by one.
+  void captureGraph(size_t index, const ProgramInfo &info, const ResolvedPlan &plan,
+                    const std::vector<CUdeviceptr> &base, PlanState &state) {
+    const CudaDriverApi &api = driver->api();
+    if (api.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) != CUDA_SUCCESS) {
+      graphsUsable = false;
+      return;
+    }
+    absl::Status captured = runSteps(index, info, plan, base, nullptr);
+    CUgraph graph = nullptr;
+    CUresult ended = api.cuStreamEndCapture(stream, &graph);
+    if (!captured.ok() || ended != CUDA_SUCCESS || !graph ||
+        api.cuGraphInstantiateWithFlags(&state.graph, graph, 0) != CUDA_SUCCESS) {
+      graphsUsable = false;
+      state.graph = nullptr;
+    }
+    if (graph) api.cuGraphDestroy(graph);
+  }
+
+  void dropPlanStates() {
+    for (auto &[key, state] : planStates) {
+      if (state.graph) driver->api().cuGraphExecDestroy(state.graph);
+      for (const Buffer &buffer : state.io) pool->release(buffer.pointer, buffer.bytes);
+    }
+    planStates.clear();
+  }
 
   absl::Status loadModule(Model::Impl &model, const CudaDeviceInfo &info) {
     const TargetInfo &target = model.manifest().target;
@@ -321,6 +377,8 @@ private:
   uint64_t weightsBase = 0; // section offset of weights.pointer
   std::vector<Buffer> states;
   Buffer arena;
+  std::map<std::pair<size_t, uint64_t>, PlanState> planStates; // by (program, plan id)
+  bool graphsUsable = true;
 };
 
 } // namespace

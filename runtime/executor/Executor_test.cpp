@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "mvc/Runtime.h"
 #include "runtime/executor/TestArtifact.h"
+#include "runtime/hal/emu/EmuDriver.h"
 #include "runtime/hal/cpu/CpuFeatures.h"
 
 namespace mvc {
@@ -294,6 +295,31 @@ TEST_F(ExecutorTest, AScheduleOnlyLoadNeedsNoDeviceAndRunsNothing) {
   EXPECT_NE(dump.str().find("target cuda"), std::string::npos) << dump.str();
   EXPECT_EQ(errorOf((*model)->execute("pair", {f32({4}), f32({4})})),
             "program 'pair': the artifact was loaded for its schedule only");
+}
+
+TEST_F(CudaEmuExecutorTest, ARepeatedPlanReplaysACapturedGraphWithNewInputs) {
+  std::unique_ptr<Model> model = loadEmu();
+  ASSERT_TRUE(model);
+  uint64_t before = emu::graphLaunches();
+  // Runs 1 (direct), 2 (captured, then launched) and 3 of T = 4 replay one graph; T = 2 in
+  // between is a plan of its own and runs directly.
+  for (int call = 0; call < 4; ++call) {
+    int64_t rows = call == 2 ? 2 : 4;
+    HostTensor x = f32({rows, 8}, static_cast<float>(10 * call));
+    auto outputs = model->execute("main", {x});
+    ASSERT_TRUE(outputs.ok()) << outputs.status();
+    for (int64_t i = 0; i < rows * 8; ++i)
+      ASSERT_EQ((*outputs)[0].dataAs<float>()[i],
+                6 * x.dataAs<float>()[i] + 4 * testing::testWeight(static_cast<int>(i % 8)))
+          << "call " << call << ", element " << i;
+  }
+  EXPECT_EQ(emu::graphLaunches() - before, 2u);
+  // States updated inside a graph persist like any other write.
+  for (int call = 1; call <= 3; ++call) {
+    auto outputs = model->execute("accumulate", {f32({3}, 1)});
+    ASSERT_TRUE(outputs.ok()) << outputs.status();
+    EXPECT_EQ((*outputs)[0].dataAs<float>()[2], call * 3.0f) << "call " << call;
+  }
 }
 
 TEST_F(CudaEmuExecutorTest, KernelFailuresAndMissingKernelsAreNamed) {

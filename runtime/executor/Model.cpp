@@ -108,6 +108,7 @@ Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
   };
 
   ResolvedPlan plan;
+  plan.id = ++plansMade;
   // Load symbols in input shapes must match the loaded value.
   for (size_t i = 0; i < info.inputs.size(); ++i)
     for (size_t d = 0; d < info.inputs[i].shape.size(); ++d) {

@@ -27,6 +27,7 @@ struct ResolvedPlan {
   uint64_t arenaSize = 0;
   std::vector<std::vector<int64_t>> outputShapes;
   std::vector<Step> steps;
+  uint64_t id = 0; // unique within the model: devices key per-plan state (CUDA graphs) by it
 };
 
 struct LoadedProgram {
@@ -48,6 +49,7 @@ struct Model::Impl {
   std::vector<LoadedProgram> programs;                       // manifest order
   std::optional<LanguageModelInfo> languageModel;            // the manifest entry, if any
   bool profiling = false;
+  uint64_t plansMade = 0;
   std::mutex mutex; // one execute at a time: the device's arena and states are shared
 
   const Manifest &manifest() const { return reader->manifest(); }

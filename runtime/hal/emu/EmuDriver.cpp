@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -492,7 +493,10 @@ CUresult graphInstantiate(CUgraphExec *exec, CUgraph graph, unsigned long long) 
   *exec = new CUgraphExec_st{graph->ops};
   return CUDA_SUCCESS;
 }
+std::atomic<uint64_t> graphLaunchCount{0};
+
 CUresult graphLaunch(CUgraphExec exec, CUstream stream) {
+  ++graphLaunchCount;
   for (EmuOp &op : exec->ops)
     if (CUresult rc = enqueue(stream, op)) return rc;
   return CUDA_SUCCESS;
@@ -507,6 +511,8 @@ CUresult graphDestroy(CUgraph graph) {
 }
 
 } // namespace
+
+uint64_t graphLaunches() { return graphLaunchCount.load(); }
 
 const CudaDriverApi &driverApi() {
   static const CudaDriverApi api = [] {

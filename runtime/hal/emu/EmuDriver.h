@@ -23,6 +23,9 @@ namespace mvc::emu {
 /// The emulator's driver table; the device reports compute capability 8.0.
 const CudaDriverApi &driverApi();
 
+/// How many graphs cuGraphLaunch has replayed in this process (for tests of the HAL).
+uint64_t graphLaunches();
+
 } // namespace mvc::emu
 
 #endif // MVC_RUNTIME_HAL_EMU_EMUDRIVER_H
