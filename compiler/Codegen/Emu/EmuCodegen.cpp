@@ -15,6 +15,7 @@ namespace mvc {
 
 void buildEmuRewritePipeline(OpPassManager &pm) {
   pm.addPass(createEmuLowerSharedMemory());
+  pm.addPass(createEmuInstrumentSharedAccesses());
   pm.addPass(createEmuRewriteNvvm());
   pm.addPass(createEmuKernelWrappers());
   pm.addPass(createEmuBindRuntimeTable());

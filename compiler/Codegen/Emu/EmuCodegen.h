@@ -20,7 +20,8 @@
 
 namespace mvc {
 
-/// The rewrite, in order: shared memory, NVVM ops, kernel wrappers, table thunks.
+/// The rewrite, in order: shared memory, shared-access checks, NVVM ops, kernel wrappers,
+/// table thunks.
 void buildEmuRewritePipeline(mlir::OpPassManager &pm);
 
 /// The kernels of `host` (its gpu.module's body, or `host` itself when it has none) as a

@@ -173,6 +173,16 @@ TEST_F(EmuSelfTest, MmaTf32MatchesTheHost) {
     }
 }
 
+TEST_F(EmuSelfTest, AMissingBarrierIsARaceEvenWhenTheFiberOrderHidesIt) {
+  CUdeviceptr out = upload(std::vector<int32_t>(64, -1));
+  absl::Status status = launch("racy", 64, 0, {&out});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cuda-emu: kernel 'racy' block (0,0,0) thread (1,0,0): shared "
+                                  "memory race at byte 0: this thread reads it, which thread "
+                                  "(0,0,0) wrote with no barrier in between"),
+            std::string::npos) << status;
+}
+
 TEST_F(EmuSelfTest, AnOperationOutsideTheVocabularyFailsNamingIt) {
   const char *source = R"(
     llvm.func @uses_clock(%out: !llvm.ptr<1>) attributes {nvvm.kernel} {

@@ -24,6 +24,19 @@ def EmuLowerSharedMemory : Pass<"mvc-emu-lower-shared-memory", "mlir::ModuleOp">
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def EmuInstrumentSharedAccesses : Pass<"mvc-emu-instrument-shared-accesses", "mlir::ModuleOp"> {
+  let summary = "Every shared-memory load, store and atomic first calls mvc_emu_shared_access";
+  let description = [{
+    The emulator cannot see plain accesses, so each llvm.load / llvm.store / llvm.atomicrmw
+    / llvm.cmpxchg on an !llvm.ptr<3> address is preceded by
+    `mvc_emu_shared_access(address, bytes, kind)` (kind: 0 read, 1 write, 2 atomic): the
+    emulator stops the block on an access outside its shared memory or a race between
+    barriers (runtime/hal/emu/BlockScheduler.h, checkShared). Fibers run in one fixed
+    order, which hides missing barriers; the race check does not depend on the order.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def EmuRewriteNvvm : Pass<"mvc-emu-rewrite-nvvm", "mlir::ModuleOp"> {
   let summary = "NVVM operations become calls of the emulator's mvc_emu_* functions";
   let description = [{

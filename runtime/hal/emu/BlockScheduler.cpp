@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -97,6 +98,9 @@ std::string BlockScheduler::run(const EmuLaunch &config, Dim3 blockId) {
     runnable.push_back(i);
   }
   exitedCount = 0;
+  ++epoch;
+  size_t granules = (config.sharedBytes + kShadowGranule - 1) / kShadowGranule;
+  if (shadow.size() < granules) shadow.resize(granules);
   warps.assign((count + 31) / 32, WarpState());
   if (count % 32) warps.back().exited = ~0u << (count % 32); // lanes that do not exist
   for (Barrier &barrier : barriers) barrier = Barrier();
@@ -236,6 +240,7 @@ void BlockScheduler::tryCompleteBarrier(uint32_t id) {
   if (b.arrived < expected) return;
   Barrier done = std::move(b);
   b = Barrier();
+  ++epoch;
   for (uint32_t index : done.waiting) {
     Thread &thread = *threads[index];
     thread.barrierPopc = done.popc;
@@ -281,6 +286,7 @@ void BlockScheduler::tryCompleteWarp(uint32_t w) {
   if ((warp.arrived & needed) != needed) return;
   uint32_t present = warp.arrived;
   warp.complete(warp, present);
+  ++warp.generation;
   warp.arrived = 0;
   warp.op = Collective::None;
   for (uint32_t lane = 0; lane < 32; ++lane)
@@ -292,6 +298,80 @@ void BlockScheduler::threadExited(uint32_t index) {
   warps[index / 32].exited |= 1u << (index % 32);
   tryCompleteWarp(index / 32);
   for (uint32_t id = 0; id < barriers.size(); ++id) tryCompleteBarrier(id);
+}
+
+SharedCheck sharedCheckMode() {
+  static const SharedCheck mode = [] {
+    const char *value = std::getenv("MVC_EMU_SHARED_CHECK");
+    if (!value) return SharedCheck::Races;
+    std::string text(value);
+    if (text == "off") return SharedCheck::Off;
+    if (text == "bounds") return SharedCheck::Bounds;
+    return SharedCheck::Races;
+  }();
+  return mode;
+}
+
+std::string BlockScheduler::threadName(uint32_t index) const {
+  const Dim3 &dims = launch->block;
+  return absl::StrFormat("thread (%u,%u,%u)", index % dims.x, (index / dims.x) % dims.y,
+                         index / (dims.x * dims.y));
+}
+
+void BlockScheduler::reportRace(size_t offset, uint32_t kind, const ByteShadow &granule) {
+  uint32_t self = running, warp = self / 32;
+  uint16_t generation = static_cast<uint16_t>(warps[warp].generation);
+  bool wrote = granule.writeEpoch == epoch && granule.writer != self &&
+               !(granule.writer / 32 == warp && granule.writerGeneration != generation);
+  fail(absl::StrFormat("shared memory race at byte %zu: this thread %s it, which %s %s with no "
+                       "barrier in between",
+                       offset, kind == MVC_EMU_ACCESS_WRITE ? "writes" : "reads",
+                       threadName(wrote ? granule.writer : granule.reader),
+                       wrote ? "wrote" : granule.readers == 1 ? "read" : "read (with other threads)"));
+}
+
+void BlockScheduler::checkShared(const void *address, uint32_t bytes, uint32_t kind) {
+  SharedCheck mode = sharedCheckMode();
+  if (mode == SharedCheck::Off) return;
+  auto *p = static_cast<const uint8_t *>(address);
+  uint32_t size = launch->sharedBytes;
+  if (p < arena || bytes > size || static_cast<size_t>(p - arena) > size - bytes)
+    fail(absl::StrFormat("shared memory access of %u bytes at byte %lld of the block's %u "
+                         "bytes of shared memory",
+                         bytes, static_cast<long long>(p - arena), size));
+  if (mode != SharedCheck::Races || kind == MVC_EMU_ACCESS_ATOMIC || bytes == 0) return;
+  uint32_t self = running, warp = self / 32;
+  uint16_t generation = static_cast<uint16_t>(warps[warp].generation);
+  // Ordered with the running thread: itself, or a lane of its warp before a collective.
+  auto ordered = [&](uint32_t other, uint16_t otherGeneration) {
+    return other == self || (other / 32 == warp && otherGeneration != generation);
+  };
+  size_t offset = static_cast<size_t>(p - arena);
+  size_t first = offset / kShadowGranule, last = (offset + bytes - 1) / kShadowGranule;
+  for (size_t g = first; g <= last; ++g) {
+    ByteShadow &granule = shadow[g];
+    bool race = granule.writeEpoch == epoch && !ordered(granule.writer, granule.writerGeneration);
+    if (kind == MVC_EMU_ACCESS_WRITE && granule.readEpoch == epoch)
+      race |= (granule.readers == 1 && !ordered(granule.reader, granule.readerGeneration)) ||
+              (granule.readers == 2 &&
+               !(granule.reader / 32 == warp && granule.readerGeneration != generation)) ||
+              granule.readers == 3;
+    if (__builtin_expect(race, 0)) reportRace(std::max(offset, g * kShadowGranule), kind, granule);
+    if (kind == MVC_EMU_ACCESS_WRITE) {
+      granule.writeEpoch = epoch;
+      granule.writer = static_cast<uint16_t>(self);
+      granule.writerGeneration = generation;
+    } else if (granule.readEpoch != epoch) {
+      granule.readEpoch = epoch;
+      granule.readers = 1;
+      granule.reader = static_cast<uint16_t>(self);
+      granule.readerGeneration = generation;
+    } else if (granule.reader != self) {
+      granule.readers = granule.reader / 32 == warp && granule.readers < 3 ? 2 : 3;
+      granule.reader = static_cast<uint16_t>(self);
+      granule.readerGeneration = generation;
+    }
+  }
 }
 
 std::string BlockScheduler::describeDeadlock() const {

@@ -64,8 +64,15 @@ struct WarpState {
   uint32_t mask = 0, arrived = 0;
   uint32_t exited = 0; // lanes whose thread has returned (or never existed)
   CollectiveFn complete = nullptr;
+  uint32_t generation = 0; // completed collectives: accesses on either side are ordered
   std::array<LaneSlot, 32> lanes;
 };
+
+/// What the emulator checks of plain shared-memory accesses (mvc_emu_shared_access):
+/// nothing, bounds, or bounds and races. Read once from MVC_EMU_SHARED_CHECK
+/// (off|bounds|races); races by default.
+enum class SharedCheck { Off, Bounds, Races };
+SharedCheck sharedCheckMode();
 
 class BlockScheduler {
 public:
@@ -96,6 +103,12 @@ public:
   /// Stops the block with `message` (called on the fiber of the offending thread).
   [[noreturn]] void fail(const std::string &message);
 
+  /// Checks an access of `bytes` at `address` by the running thread (MvcEmuAccess `kind`):
+  /// inside the block's shared memory, and, for plain reads and writes, not racing with
+  /// another thread's access since the last barrier. Two threads are ordered by a barrier
+  /// between them, or, in one warp, by a warp collective (shfl, vote, bar.warp.sync, ...).
+  void checkShared(const void *address, uint32_t bytes, uint32_t kind);
+
   /// For the fault handler: is `address` in a fiber stack guard or past the arena?
   std::string describeFault(const void *address) const;
 
@@ -116,8 +129,23 @@ private:
   std::string describeDeadlock() const;
   void prepareArena(uint32_t bytes);
 
+  /// Who last wrote and read a 2-byte granule of shared memory (the smallest element the
+  /// kernels share: bf16), and when (barrier epoch, warp generation). Entries of earlier
+  /// epochs are stale: no reset between blocks.
+  static constexpr size_t kShadowGranule = 2;
+  struct ByteShadow {
+    uint32_t writeEpoch = 0, readEpoch = 0;
+    uint16_t writer = 0, reader = 0;
+    uint16_t writerGeneration = 0, readerGeneration = 0;
+    uint8_t readers = 0; // since readEpoch: 1 one thread, 2 several of one warp, 3 several warps
+  };
+  std::string threadName(uint32_t index) const;
+  [[noreturn]] void reportRace(size_t offset, uint32_t kind, const ByteShadow &granule);
+
   const EmuLaunch *launch = nullptr;
   Dim3 block;
+  uint32_t epoch = 0; // advances at every completed barrier and every block
+  std::vector<ByteShadow> shadow;
   std::vector<std::unique_ptr<Thread>> threads;
   std::vector<std::unique_ptr<FiberStack>> stacks; // owned; free ones in freeStacks
   std::vector<FiberStack *> freeStacks;

@@ -275,5 +275,64 @@ TEST(BlockScheduler, LdmatrixOutsideSharedMemoryIsAnError) {
                        "memory"), std::string::npos) << error;
 }
 
+// --- the shared-memory checker (instrumented accesses call mvc_emu_shared_access) ---
+
+/// params: [0] mode: 0 no sync, 1 barrier, 2 warp sync; [1] the reading thread.
+void writeThenRead(void **params) {
+  uint32_t mode = arg<uint32_t>(params, 0), reader = arg<uint32_t>(params, 1);
+  auto *shared = static_cast<uint32_t *>(mvc_emu_shared_base());
+  if (tid() == 0) {
+    mvc_emu_shared_access(shared, 4, MVC_EMU_ACCESS_WRITE);
+    shared[0] = 42;
+  }
+  if (mode == 1) mvc_emu_barrier(0, -1, MVC_EMU_BARRIER_NONE, 0);
+  if (mode == 2 && tid() < 32) mvc_emu_warp_sync(~0u);
+  if (tid() == reader) mvc_emu_shared_access(shared, 4, MVC_EMU_ACCESS_READ);
+}
+
+TEST(BlockScheduler, SharedMemoryRacesAreNamed) {
+  struct Case {
+    uint32_t mode, reader;
+    const char *error;
+  } cases[] = {
+      {0, 33, "thread (33,0,0): shared memory race at byte 0: this thread reads it, which "
+              "thread (0,0,0) wrote with no barrier in between"},
+      {0, 5, "thread (5,0,0): shared memory race at byte 0"},
+      {1, 33, ""},
+      {2, 5, ""},  // ordered by the warp's bar.warp.sync
+      {2, 33, "thread (33,0,0): shared memory race at byte 0"}, // another warp: not ordered
+  };
+  for (const Case &c : cases) {
+    uint32_t mode = c.mode, reader = c.reader;
+    std::string error = runBlock(writeThenRead, 64, {&mode, &reader}, 64);
+    if (*c.error == 0) EXPECT_EQ(error, "") << "mode " << mode << " reader " << reader;
+    else EXPECT_NE(error.find(c.error), std::string::npos) << error;
+  }
+}
+
+void readThenWrite(void **) {
+  auto *shared = static_cast<uint32_t *>(mvc_emu_shared_base());
+  mvc_emu_shared_access(shared + 1, 4, MVC_EMU_ACCESS_READ); // every thread reads
+  if (tid() == 40) mvc_emu_shared_access(shared + 1, 4, MVC_EMU_ACCESS_WRITE);
+  mvc_emu_shared_access(shared + 2, 4, MVC_EMU_ACCESS_ATOMIC); // atomics do not race
+}
+
+TEST(BlockScheduler, AWriteAfterOtherThreadsReadsIsARace) {
+  std::string error = runBlock(readThenWrite, 64, {}, 64);
+  EXPECT_NE(error.find("thread (40,0,0): shared memory race at byte 4: this thread writes it"),
+            std::string::npos) << error;
+}
+
+void outOfBounds(void **) {
+  auto *shared = static_cast<uint8_t *>(mvc_emu_shared_base());
+  mvc_emu_shared_access(shared + 62, 4, MVC_EMU_ACCESS_READ);
+}
+
+TEST(BlockScheduler, AnAccessPastSharedMemoryIsNamed) {
+  std::string error = runBlock(outOfBounds, 32, {}, 64);
+  EXPECT_NE(error.find("thread (0,0,0): shared memory access of 4 bytes at byte 62 of the "
+                       "block's 64 bytes of shared memory"), std::string::npos) << error;
+}
+
 } // namespace
 } // namespace mvc::emu

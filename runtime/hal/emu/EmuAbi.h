@@ -23,7 +23,7 @@
 #ifndef MVC_RUNTIME_HAL_EMU_EMUABI_H
 #define MVC_RUNTIME_HAL_EMU_EMUABI_H
 
-#define MVC_EMU_ABI_VERSION 1
+#define MVC_EMU_ABI_VERSION 2
 
 /* X(name): slot order of the table. */
 #define MVC_EMU_FUNCTIONS(X)                                                                   \
@@ -38,7 +38,8 @@
   X(cp_async_commit)                                                                           \
   X(cp_async_wait)                                                                             \
   X(shared_base)                                                                               \
-  X(f32_to_bf16)
+  X(f32_to_bf16)                                                                               \
+  X(shared_access)
 
 /* mvc_emu_sreg(which): the special registers. */
 enum MvcEmuSreg {
@@ -70,5 +71,8 @@ enum MvcEmuMma {
   MVC_EMU_MMA_M16N8K16_F16,  /* a: 4 x b32 (f16x2),  b: 2 x b32, c/d: 4 x f32 */
   MVC_EMU_MMA_M16N8K8_BF16   /* a: 2 x b32 (bf16x2), b: 1 x b32, c/d: 4 x f32 */
 };
+
+/* mvc_emu_shared_access(address, bytes, kind): what a plain shared-memory access is. */
+enum MvcEmuAccess { MVC_EMU_ACCESS_READ, MVC_EMU_ACCESS_WRITE, MVC_EMU_ACCESS_ATOMIC };
 
 #endif /* MVC_RUNTIME_HAL_EMU_EMUABI_H */

@@ -38,6 +38,9 @@ void mvc_emu_cp_async_wait(uint32_t groups);
 void *mvc_emu_shared_base(void);
 /// cvt.rn.bf16.f32 (round to nearest even; NaN stays NaN), as its 16 bits.
 uint16_t mvc_emu_f32_to_bf16(float value);
+/// Called before every plain load/store/atomic on shared memory (MvcEmuAccess): stops the
+/// block on an access outside its shared memory or a race (BlockScheduler::checkShared).
+void mvc_emu_shared_access(const void *address, uint32_t bytes, uint32_t kind);
 }
 
 namespace mvc::emu {

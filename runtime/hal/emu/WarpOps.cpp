@@ -244,6 +244,7 @@ void mvc_emu_cp_async(void *dst, const void *src, uint32_t size, uint32_t srcSiz
   if (!inShared(dst, size) || reinterpret_cast<uintptr_t>(dst) % size)
     scheduler().fail(absl::StrFormat(
         "cp.async destination %p is not a %u-byte aligned location in shared memory", dst, size));
+  scheduler().checkShared(dst, size, MVC_EMU_ACCESS_WRITE);
   uint32_t copied = srcSize < size ? srcSize : size;
   std::memcpy(dst, src, copied);
   std::memset(static_cast<uint8_t *>(dst) + copied, 0, size - copied);
@@ -254,6 +255,10 @@ void mvc_emu_cp_async_commit(void) {}
 void mvc_emu_cp_async_wait(uint32_t) {}
 
 void *mvc_emu_shared_base(void) { return scheduler().sharedBase(); }
+
+void mvc_emu_shared_access(const void *address, uint32_t bytes, uint32_t kind) {
+  scheduler().checkShared(address, bytes, kind);
+}
 
 uint16_t mvc_emu_f32_to_bf16(float value) {
   uint32_t bits;

@@ -257,3 +257,24 @@ llvm.func @mma_tf32(%a: !llvm.ptr<1>, %b: !llvm.ptr<1>, %c: !llvm.ptr<1>, %d: !l
   llvm.store %d3, %q3 : f32, !llvm.ptr<1>
   llvm.return
 }
+
+llvm.mlir.global internal @word() {addr_space = 3 : i32, alignment = 4 : i64} : !llvm.array<1 x i32>
+
+// A missing barrier: thread 0 writes the word the other threads read. The fibers happen to
+// run thread 0 first, so every thread would read 1; the emulator must flag the race.
+llvm.func @racy(%out: !llvm.ptr<1>) attributes {nvvm.kernel} {
+  %t = nvvm.read.ptx.sreg.tid.x : i32
+  %zero = llvm.mlir.constant(0 : i32) : i32
+  %one = llvm.mlir.constant(1 : i32) : i32
+  %word = llvm.mlir.addressof @word : !llvm.ptr<3>
+  %first = llvm.icmp "eq" %t, %zero : i32
+  llvm.cond_br %first, ^write, ^read
+^write:
+  llvm.store %one, %word : i32, !llvm.ptr<3>
+  llvm.br ^read
+^read:
+  %x = llvm.load %word : !llvm.ptr<3> -> i32
+  %dst = llvm.getelementptr %out[%t] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i32
+  llvm.store %x, %dst : i32, !llvm.ptr<1>
+  llvm.return
+}
