@@ -221,6 +221,8 @@ absl::Status parseTarget(const ObjectReader &root, TargetInfo &target) {
     MVC_RETURN_IF_ERROR(variant.nonEmptyString("section", parsed.section));
     target.variants.push_back(std::move(parsed));
   }
+  if (target.kind == "cuda" && target.variants.empty())
+    return fieldError("target.variants", "a cuda target needs at least one kernel variant");
   const Json *features;
   MVC_RETURN_IF_ERROR(object.array("cpu_features", features, /*required=*/false));
   if (!features)
@@ -429,6 +431,8 @@ absl::Status parseStep(const ObjectReader &object, size_t index, const ProgramCo
         return fieldError(at(object.pathOf("block"), i), "expected an integer in 1..1024");
       step.block[i] = dim.get<int64_t>();
     }
+    if (step.block[0] * step.block[1] * step.block[2] > 1024)
+      return fieldError(object.pathOf("block"), "more than 1024 threads per block");
     MVC_RETURN_IF_ERROR(object.count("shared_bytes", step.sharedBytes, /*required=*/false));
     return absl::OkStatus();
   }

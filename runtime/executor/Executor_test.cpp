@@ -175,8 +175,7 @@ TEST_F(ExecutorTest, LoadErrorsNameWhatIsWrong) {
             path + ": programs[1] ('accumulate').steps[0]: kernels.cpu: kernel 'accumulate_v2' "
                    "is not in its kernel list");
 
-  manifest = testing::testManifest();
-  manifest["target"]["kind"] = "cuda";
+  manifest = testing::testEmuManifest();
   EXPECT_NE(load(manifest).status().message().find("compiled for target 'cuda' but the "
                                                    "session's device is 'cpu'"),
             std::string::npos);
@@ -324,12 +323,15 @@ TEST_F(CudaEmuExecutorTest, ARepeatedPlanReplaysACapturedGraphWithNewInputs) {
 
 TEST_F(CudaEmuExecutorTest, KernelFailuresAndMissingKernelsAreNamed) {
   Json manifest = testing::testEmuManifest();
-  manifest["programs"][2]["steps"][0]["block"] = {1024, 2, 1}; // 2048 threads
-  std::unique_ptr<Model> model = loadEmu(manifest);
-  ASSERT_TRUE(model);
-  std::string error = errorOf(model->execute("pair", {f32({10}), f32({10})}));
-  EXPECT_NE(error.find("program 'pair' step 0 (add): cuda-emu: kernel 'add': block (1024,2,1) "
-                       "is outside 1..1024 threads"), std::string::npos) << error;
+  // More dynamic shared memory than a block has: refused when the kernel opts in at load.
+  manifest["programs"][2]["steps"][0]["shared_bytes"] = 200000;
+  path = (dir / "big.mvc").string();
+  ASSERT_TRUE(testing::writeTestArtifact(path, manifest, MVC_TEST_EMU_KERNELS_PATH,
+                                         "kernels.cuda-emu.sm_80").ok());
+  std::string big(session->load(path).status().message());
+  EXPECT_NE(big.find("kernel 'add': 200000 bytes of shared memory: cuda-emu: kernel 'add': "
+                     "200000 bytes of dynamic shared memory exceed the block's 166912"),
+            std::string::npos) << big;
   manifest = testing::testEmuManifest();
   manifest["programs"][0]["steps"][0]["kernel"] = "nope";
   path = (dir / "missing.mvc").string();
