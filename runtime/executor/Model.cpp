@@ -33,7 +33,7 @@ std::string inputName(const ProgramInfo &program, size_t index) {
 
 /// Checks `inputs` against the program and returns the symbol values they bind.
 absl::StatusOr<std::vector<int64_t>> bindSymbols(const ProgramInfo &program,
-                                                 const std::vector<HostTensor> &inputs) {
+                                                 const std::vector<TensorShape> &inputs) {
   if (inputs.size() != program.inputs.size()) {
     std::vector<std::string> names;
     for (const TensorInfo &input : program.inputs)
@@ -46,18 +46,18 @@ absl::StatusOr<std::vector<int64_t>> bindSymbols(const ProgramInfo &program,
   std::vector<std::string> boundBy(program.symbols.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorInfo &expected = program.inputs[i];
-    const HostTensor &input = inputs[i];
-    if (input.dtype() != expected.dtype)
+    const TensorShape &input = inputs[i];
+    if (input.dtype != expected.dtype)
       return absl::InvalidArgumentError(absl::StrCat(inputName(program, i), ": dtype ",
-                                                     dtypeName(input.dtype()), ", expected ",
+                                                     dtypeName(input.dtype), ", expected ",
                                                      dtypeName(expected.dtype)));
-    if (input.shape().size() != expected.shape.size())
+    if (input.shape.size() != expected.shape.size())
       return absl::InvalidArgumentError(absl::StrCat(
-          inputName(program, i), ": rank ", input.shape().size(), ", expected ",
+          inputName(program, i), ": rank ", input.shape.size(), ", expected ",
           expected.shape.size(), " ", describeShape(expected.shape)));
     for (size_t d = 0; d < expected.shape.size(); ++d) {
       const Expr &dim = expected.shape[d];
-      int64_t actual = input.shape()[d];
+      int64_t actual = input.shape[d];
       std::string where = absl::StrCat(inputName(program, i), " dim ", d);
       if (dim.isConstant()) {
         if (actual != dim.leaf().value)
@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<int64_t>> bindSymbols(const ProgramInfo &program,
 
 absl::StatusOr<const ResolvedPlan *>
 Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
-                  const std::vector<HostTensor> &inputs) {
+                  const std::vector<TensorShape> &inputs) {
   if (auto it = program.plans.find(symbols); it != program.plans.end())
     return &it->second;
   const ProgramInfo &info = *program.info;
@@ -113,9 +113,9 @@ Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
   for (size_t i = 0; i < info.inputs.size(); ++i)
     for (size_t d = 0; d < info.inputs[i].shape.size(); ++d) {
       MVC_ASSIGN_OR_RETURN(uint64_t expected, evaluate(info.inputs[i].shape[d], "input shape"));
-      if (static_cast<uint64_t>(inputs[i].shape()[d]) != expected)
+      if (static_cast<uint64_t>(inputs[i].shape[d]) != expected)
         return absl::InvalidArgumentError(absl::StrCat(
-            inputName(info, i), " dim ", d, ": ", inputs[i].shape()[d], ", expected ",
+            inputName(info, i), " dim ", d, ": ", inputs[i].shape[d], ", expected ",
             info.inputs[i].shape[d].toString(), " = ", expected));
     }
   for (const TensorInfo &output : info.outputs) {
@@ -250,8 +250,11 @@ absl::StatusOr<std::vector<HostTensor>> Model::execute(absl::string_view program
   if (!impl->device)
     return absl::FailedPreconditionError(absl::StrCat(
         "program '", info.name, "': the artifact was loaded for its schedule only"));
-  MVC_ASSIGN_OR_RETURN(std::vector<int64_t> symbols, bindSymbols(info, inputs));
-  MVC_ASSIGN_OR_RETURN(const ResolvedPlan *plan, impl->plan(*program, symbols, inputs));
+  std::vector<TensorShape> shapes;
+  for (const HostTensor &input : inputs)
+    shapes.push_back({input.dtype(), input.shape()});
+  MVC_ASSIGN_OR_RETURN(std::vector<int64_t> symbols, bindSymbols(info, shapes));
+  MVC_ASSIGN_OR_RETURN(const ResolvedPlan *plan, impl->plan(*program, symbols, shapes));
 
   std::vector<HostTensor> outputs;
   try {
@@ -266,6 +269,29 @@ absl::StatusOr<std::vector<HostTensor>> Model::execute(absl::string_view program
   MVC_RETURN_IF_ERROR(impl->device->run(*impl, index, *plan, inputs, outputs,
                                         impl->profiling ? program : nullptr));
   return outputs;
+}
+
+absl::StatusOr<uint64_t>
+Model::estimateActivationBytes(absl::string_view programName,
+                               const std::vector<std::vector<int64_t>> &inputShapes) const {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  for (LoadedProgram &program : impl->programs) {
+    if (program.info->name != programName)
+      continue;
+    const ProgramInfo &info = *program.info;
+    std::vector<TensorShape> shapes;
+    for (size_t i = 0; i < inputShapes.size() && i < info.inputs.size(); ++i)
+      shapes.push_back({info.inputs[i].dtype, inputShapes[i]});
+    if (inputShapes.size() != info.inputs.size())
+      shapes.resize(inputShapes.size());  // bindSymbols names the count mismatch
+    MVC_ASSIGN_OR_RETURN(std::vector<int64_t> symbols, bindSymbols(info, shapes));
+    MVC_ASSIGN_OR_RETURN(const ResolvedPlan *plan, impl->plan(program, symbols, shapes));
+    uint64_t bytes = plan->arenaSize;
+    for (const TensorInfo &output : info.outputs)
+      bytes += plan->bufferSizes[output.buffer];
+    return bytes;
+  }
+  return absl::NotFoundError(absl::StrCat("no program '", programName, "'"));
 }
 
 void Model::setProfiling(bool enabled) {

@@ -30,6 +30,19 @@ struct ResolvedPlan {
   uint64_t id = 0; // unique within the model: devices key per-plan state (CUDA graphs) by it
 };
 
+/// An input as the planner sees it: its type and shape, no data.
+struct TensorShape {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  uint64_t byteSize() const { // saturates: the planner refuses what does not fit anyway
+    uint64_t n = dtypeSize(dtype);
+    for (int64_t d : shape)
+      if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n))
+        return UINT64_MAX;
+    return n;
+  }
+};
+
 struct LoadedProgram {
   const ProgramInfo *info = nullptr;
   /// Plans by symbol values (in ProgramInfo::symbols order).
@@ -56,7 +69,7 @@ struct Model::Impl {
   /// The plan for `program` under `symbols`, computed on first use.
   absl::StatusOr<const ResolvedPlan *> plan(LoadedProgram &program,
                                             const std::vector<int64_t> &symbols,
-                                            const std::vector<HostTensor> &inputs);
+                                            const std::vector<TensorShape> &inputs);
 };
 
 } // namespace mvc

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <limits>
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "runtime/util/StatusMacros.h"
 
@@ -24,6 +27,18 @@ double secondsSince(Clock::time_point start) {
 constexpr const char *kInputNames[] = {"tokens",         "positions",    "block_table",
                                        "row_offsets",    "cache_lens",   "logit_rows",
                                        "image_features", "embed_source", "group_spans"};
+
+/// "12.5 MiB"-style sizes for messages.
+std::string humanBytes(uint64_t bytes) {
+  const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrCat(bytes, " bytes") : absl::StrFormat("%.1f %s", value, units[unit]);
+}
 
 HostTensor i32Tensor(const std::vector<int32_t> &values, std::vector<int64_t> shape) {
   HostTensor tensor = HostTensor::allocate(DType::I32, std::move(shape));
@@ -202,6 +217,51 @@ absl::StatusOr<HostTensor> Generator::forward(const Batch &batch) {
   return std::move(logits);
 }
 
+absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int32_t>> &prompts,
+                                              const std::vector<std::vector<HostTensor>> &images,
+                                              bool allRows, uint64_t limit) const {
+  const LanguageModelInfo &lm = *languageModel;
+  if (limit == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), pageBytes = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || pageBytes <= 0)
+      return absl::OkStatus(); // unknown machine size: no default limit
+    limit = static_cast<uint64_t>(pages) / 4 * 3 * static_cast<uint64_t>(pageBytes);
+  }
+  int64_t tokens = 0, maxPages = 1, numImages = 0;
+  for (const std::vector<int32_t> &prompt : prompts) {
+    tokens += static_cast<int64_t>(prompt.size());
+    maxPages = std::max<int64_t>(maxPages, (static_cast<int64_t>(prompt.size()) + lm.pageSize - 1) /
+                                               lm.pageSize);
+  }
+  for (const auto &list : images)
+    numImages += static_cast<int64_t>(list.size());
+  int64_t batch = static_cast<int64_t>(prompts.size());
+  int64_t imageRows = lm.vision ? numImages * lm.vision->tokensPerImage : 0;
+  std::vector<int64_t> bySlot[] = {{tokens}, {tokens}, {batch, maxPages}, {batch + 1}, {batch},
+                                   {allRows ? tokens : batch}, {imageRows, imageHidden},
+                                   {tokens}, {tokens, 2}};
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t slot : inputOrder)
+    shapes.push_back(bySlot[slot]);
+  MVC_ASSIGN_OR_RETURN(uint64_t forward, model->estimateActivationBytes(lm.program, shapes));
+  uint64_t vision = 0;
+  if (lm.vision && numImages > 0) {
+    MVC_ASSIGN_OR_RETURN(vision, model->estimateActivationBytes(
+                                     lm.vision->program, {{1, lm.vision->numChannels,
+                                                           lm.vision->imageSize, lm.vision->imageSize}}));
+  }
+  // The programs run one after another on one arena; the features of every image wait
+  // for the prefill.
+  uint64_t need = std::max(forward, vision) + static_cast<uint64_t>(imageRows * imageHidden) * 4;
+  if (need > limit)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the batch needs ", humanBytes(need), " of activation memory (", tokens, " prompt tokens",
+        lm.vision ? absl::StrCat(", ", numImages, " image", numImages == 1 ? "" : "s") : "",
+        "), more than the limit of ", humanBytes(limit), "; pass fewer ",
+        lm.vision ? "images or " : "", "prompts per call"));
+  return absl::OkStatus();
+}
+
 absl::Status Generator::addImages(Batch &prefill, const std::vector<std::vector<int32_t>> &prompts,
                                   const std::vector<std::vector<HostTensor>> &images) {
   const LanguageModelInfo &lm = *languageModel;
@@ -323,6 +383,7 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
     else
       prefill.logitRows.push_back(prefill.rowOffsets[b + 1] - 1);
   }
+  MVC_RETURN_IF_ERROR(checkActivationMemory(prompts, images, allRows, options.activationMemoryLimit));
   Clock::time_point prefillStart = Clock::now();
   MVC_RETURN_IF_ERROR(addImages(prefill, prompts, images));
   MVC_ASSIGN_OR_RETURN(HostTensor logits, forward(prefill));

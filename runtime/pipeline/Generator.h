@@ -39,6 +39,10 @@ struct GenerationOptions {
   PromptLogits promptLogits = PromptLogits::None;
   /// Called for every new token as soon as it is chosen: (prompt index, token id).
   std::function<void(size_t, int32_t)> onToken;
+  /// Activation memory the prefill may take (the forward program's arena and outputs at the
+  /// batch's size, the vision program's, the image features), planned before anything runs;
+  /// a larger batch is refused. 0: three quarters of the machine's physical memory.
+  uint64_t activationMemoryLimit = 0;
 };
 
 enum class FinishReason { Eos, MaxNewTokens };
@@ -93,6 +97,10 @@ private:
   absl::StatusOr<HostTensor> forward(const Batch &batch);
   absl::Status checkPrompts(const std::vector<std::vector<int32_t>> &prompts,
                             int64_t maxNewTokens) const;
+  /// Refuses a prefill whose planned activation memory exceeds the limit.
+  absl::Status checkActivationMemory(const std::vector<std::vector<int32_t>> &prompts,
+                                     const std::vector<std::vector<HostTensor>> &images,
+                                     bool allRows, uint64_t limit) const;
   /// Runs the vision program on every image and fills the prefill batch's image inputs.
   absl::Status addImages(Batch &prefill, const std::vector<std::vector<int32_t>> &prompts,
                          const std::vector<std::vector<HostTensor>> &images);

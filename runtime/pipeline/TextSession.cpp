@@ -112,9 +112,17 @@ absl::StatusOr<std::vector<int32_t>> TextSession::encodePrompt(absl::string_view
     span += image;
   span += eoi + "\n\n";
   std::string expanded;
-  size_t from = 0;
-  for (size_t at = prompt.find(boi); at != std::string::npos; at = prompt.find(boi, from)) {
-    expanded += prompt.substr(from, at - from) + span;
+  size_t from = 0, index = 0;
+  for (size_t at = prompt.find(boi); at != std::string::npos; at = prompt.find(boi, from), ++index) {
+    int64_t crops = index < options.numCrops.size() ? options.numCrops[index] : 0;
+    std::string replacement = span;
+    if (crops > 0) {
+      replacement = "Here is the original image " + span +
+                    " and here are some crops to help you see better ";
+      for (int64_t c = 0; c < crops; ++c)
+        replacement += (c ? " " : "") + span;
+    }
+    expanded += prompt.substr(from, at - from) + replacement;
     from = at + boi.size();
   }
   expanded += prompt.substr(from);

@@ -41,6 +41,10 @@ struct PromptOptions {
   /// processor expands it. The number of markers must equal `numImages`.
   int64_t numImages = 0;
   const LanguageModelInfo::Vision *vision = nullptr;
+  /// Pan-and-scan crops of each image (empty: none): an image with crops expands to
+  /// "Here is the original image " SPAN " and here are some crops to help you see better "
+  /// and one SPAN per crop, space-separated, as Gemma 3's processor does.
+  std::vector<int64_t> numCrops;
 };
 
 class TextSession {

@@ -8,7 +8,8 @@ the image markers (and, for chat prompts, renders the chat template), then gener
 
   pixels   mvc-image's pixel values of each photograph vs the processor's (max and mean
            abs error; bound --pixel-atol);
-  logits   every prompt position vs transformers (same length means the same expansion);
+  logits   every prompt position vs transformers (same length means the same expansion;
+           pan-and-scan prompts run on --pan-and-scan-artifact: each crop is an image span);
   greedy   the continuation, token for token.
 """
 import argparse
@@ -29,6 +30,8 @@ def main():
     p.add_argument("fixture")
     p.add_argument("--pixels-dir", required=True, help="image{j}.pixel_values.npy of transformers")
     p.add_argument("--pixel-atol", type=float, default=1e-2)
+    p.add_argument("--pan-and-scan-artifact", required=True,
+                   help="the same checkpoint compiled with preprocessor_config_pan_and_scan.json")
     p.add_argument("--atol", type=float, required=True)
     p.add_argument("--rtol", type=float, required=True)
     args = p.parse_args()
@@ -52,7 +55,8 @@ def main():
         new_tokens = ref["greedy"]["max_new_tokens"]
         for i, prompt in enumerate(ref["prompts"]):
             logits = os.path.join(tmp, f"logits{i}.npy")
-            cmd = [args.mvc_run, args.artifact, "-p", prompt["text"], "--max-new-tokens",
+            artifact = args.pan_and_scan_artifact if prompt["pan_and_scan"] else args.artifact
+            cmd = [args.mvc_run, artifact, "-p", prompt["text"], "--max-new-tokens",
                    str(new_tokens), "--print-ids", "--logits-out", logits, "--all-logits"]
             if prompt["chat"]:
                 cmd.append("--chat")
@@ -61,7 +65,8 @@ def main():
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             got_tokens = [int(t) for t in out.strip().splitlines()[-1].split()]
             got, want = np.load(logits), np.load(os.path.join(args.fixture, prompt["logits"]))
-            tag = f"prompt {i} ({'chat, ' if prompt['chat'] else ''}{len(prompt['images'])} image(s))"
+            tag = (f"prompt {i} ({'chat, ' if prompt['chat'] else ''}"
+                   f"{'pan-and-scan, ' if prompt['pan_and_scan'] else ''}{len(prompt['images'])} image(s))")
             if got.shape != want.shape:
                 failures += 1
                 print(f"{tag}: {got.shape[0]} positions, expected {want.shape[0]} MISMATCH")

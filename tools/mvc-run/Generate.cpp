@@ -70,8 +70,10 @@ absl::StatusOr<vision::ImageProcessorConfig> imageProcessor(const Options &optio
 /// Each prompt's images as pixel values: --image files decoded and preprocessed, or
 /// --pixel-values arrays ([C, S, S] is one image, [N, C, S, S] N of them).
 absl::StatusOr<std::vector<std::vector<HostTensor>>> loadImages(const Options &options,
-                                                                const LanguageModelInfo &lm) {
+                                                                const LanguageModelInfo &lm,
+                                                                std::vector<std::vector<int64_t>> &crops) {
   std::vector<std::vector<HostTensor>> images(options.prompts.size());
+  crops.assign(options.prompts.size(), {});
   bool any = false;
   for (size_t b = 0; b < options.prompts.size(); ++b) {
     const Prompt &prompt = options.prompts[b];
@@ -103,22 +105,25 @@ absl::StatusOr<std::vector<std::vector<HostTensor>>> loadImages(const Options &o
     }
     if (!prompt.images.empty()) {
       MVC_ASSIGN_OR_RETURN(vision::ImageProcessorConfig config, imageProcessor(options, lm));
-      if (config.panAndScan)
-        return absl::UnimplementedError(absl::StrCat(
-            options.artifact, ": the preprocessor config enables pan-and-scan, which generation "
-                              "does not support yet (its crops need the processor's crop prompt)"));
+      if (options.panAndScan && !config.panAndScan)
+        config.panAndScan = vision::PanAndScan{};
       if (config.height != lm.vision->imageSize || config.width != lm.vision->imageSize)
         return absl::InvalidArgumentError(absl::StrCat(
             options.artifact, ": the preprocessor resizes to ", config.height, "x", config.width,
             " but the vision model takes ", lm.vision->imageSize, "x", lm.vision->imageSize));
       for (const std::string &path : prompt.images) {
         MVC_ASSIGN_OR_RETURN(vision::RgbImage image, vision::loadImage(path));
+        // The image, then its pan-and-scan crops: each one image of the vision program.
         vision::ProcessedImage processed = vision::preprocess(image, config);
-        MVC_ASSIGN_OR_RETURN(HostTensor pixels,
-                             HostTensor::fromBytes(DType::F32, {3, config.height, config.width},
-                                                   processed.pixelValues.data(),
-                                                   processed.pixelValues.size() * sizeof(float)));
-        images[b].push_back(std::move(pixels));
+        size_t floats = static_cast<size_t>(3 * config.height * config.width);
+        for (int64_t i = 0; i <= processed.numCrops; ++i) {
+          MVC_ASSIGN_OR_RETURN(HostTensor pixels,
+                               HostTensor::fromBytes(DType::F32, {3, config.height, config.width},
+                                                     processed.pixelValues.data() + i * floats,
+                                                     floats * sizeof(float)));
+          images[b].push_back(std::move(pixels));
+        }
+        crops[b].push_back(processed.numCrops);
       }
     }
   }
@@ -131,13 +136,18 @@ absl::StatusOr<std::vector<std::vector<HostTensor>>> loadImages(const Options &o
 /// placeholders expanded).
 absl::StatusOr<std::vector<std::vector<int32_t>>>
 encodePrompts(const Options &options, const std::optional<TextSession> &text,
-              const LanguageModelInfo &lm, const std::vector<std::vector<HostTensor>> &images) {
+              const LanguageModelInfo &lm, const std::vector<std::vector<HostTensor>> &images,
+              const std::vector<std::vector<int64_t>> &crops) {
   std::vector<std::vector<int32_t>> prompts;
   for (size_t b = 0; b < options.prompts.size(); ++b) {
     const Prompt &prompt = options.prompts[b];
     PromptOptions promptOptions{.chat = options.chat, .system = options.system};
     promptOptions.vision = lm.vision ? &*lm.vision : nullptr;
-    promptOptions.numImages = images.empty() ? 0 : static_cast<int64_t>(images[b].size());
+    promptOptions.numCrops = crops.empty() ? std::vector<int64_t>() : crops[b];
+    int64_t tensors = images.empty() ? 0 : static_cast<int64_t>(images[b].size());
+    for (int64_t c : promptOptions.numCrops)
+      tensors -= c; // crops follow their image; the markers count images
+    promptOptions.numImages = tensors;
     if (!prompt.text) {
       prompts.push_back(prompt.ids);
       continue;
@@ -168,13 +178,15 @@ absl::Status generate(const Options &options, Model &model) {
   Generator &generator = *created;
   MVC_ASSIGN_OR_RETURN(std::optional<TextSession> text, loadText(options, model));
   const LanguageModelInfo &lm = *model.languageModel();
-  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<HostTensor>> images, loadImages(options, lm));
+  std::vector<std::vector<int64_t>> crops;
+  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<HostTensor>> images, loadImages(options, lm, crops));
   MVC_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> prompts,
-                       encodePrompts(options, text, lm, images));
+                       encodePrompts(options, text, lm, images, crops));
 
   GenerationOptions generation;
   generation.maxNewTokens = options.maxNewTokens;
   generation.sampling = options.sampling;
+  generation.activationMemoryLimit = options.maxActivationMemory;
   if (!options.logitsOut.empty())
     generation.promptLogits = options.allLogits ? PromptLogits::All : PromptLogits::Last;
   bool streaming = prompts.size() == 1;

@@ -64,9 +64,15 @@ void printHelp() {
          "  --image FILE           an image (JPEG or PNG) of the prompt before it (repeatable, in\n"
          "                         order): each <start_of_image> in the prompt text (or, with\n"
          "                         --chat, the image the template places) takes the next image\n"
+         "  --pan-and-scan         --image: also cut elongated images into crops (Gemma 3\n"
+         "                         pan-and-scan, the processor's crop settings), each crop its\n"
+         "                         own image span; on when preprocessor_config.json says so\n"
          "  --pixel-values FILE    preprocessed pixels (.npy f32 [C,S,S] or [N,C,S,S]) of the\n"
          "                         prompt before it; its --prompt-ids already hold the image\n"
          "                         tokens (boi, tokens_per_image x image token, eoi)\n"
+         "  --max-activation-memory SIZE  refuse a batch whose prefill would plan more\n"
+         "                         activation memory than SIZE bytes (suffix K, M, G; default\n"
+         "                         3/4 of physical memory)\n"
          "  --print-ids            end stdout with the generated ids, after the text\n"
          "                         (default: off)\n"
          "  --logits-out FILE.npy  write the prompt logits, float32 (default: none): one row\n"
@@ -226,6 +232,25 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       generationFlags.push_back(arg);
     } else if (arg == "--logits-out") {
       MVC_ASSIGN_OR_RETURN(options.logitsOut, takeValue());
+      generationFlags.push_back(arg);
+    } else if (arg == "--max-activation-memory") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      uint64_t scale = 1;
+      std::string digits = text;
+      if (!digits.empty() && std::string("KMG").find(digits.back()) != std::string::npos) {
+        scale = uint64_t(1) << (10 * (1 + std::string("KMG").find(digits.back())));
+        digits.pop_back();
+      }
+      uint64_t value = 0;
+      if (!absl::SimpleAtoi(digits, &value) || value == 0 ||
+          __builtin_mul_overflow(value, scale, &options.maxActivationMemory))
+        return absl::InvalidArgumentError(
+            "--max-activation-memory expects a positive size in bytes (suffix K, M or G), got '" +
+            text + "'");
+      generationFlags.push_back(arg);
+    } else if (arg == "--pan-and-scan") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.panAndScan = true;
       generationFlags.push_back(arg);
     } else if (arg == "--all-logits") {
       MVC_RETURN_IF_ERROR(flagOnly());

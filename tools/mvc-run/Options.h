@@ -50,6 +50,8 @@ struct Options {
   bool printIds = false;
   std::string logitsOut;
   bool allLogits = false;
+  uint64_t maxActivationMemory = 0; // bytes; 0 = the generator's default
+  bool panAndScan = false;          // --image: Gemma 3 pan-and-scan crops
   // Both.
   std::string device = "cpu";
   int threads = 0;

@@ -137,6 +137,11 @@ public:
   /// and dimension at fault. Calls on one model are serialized.
   absl::StatusOr<std::vector<HostTensor>> execute(absl::string_view program,
                                                   std::vector<HostTensor> inputs);
+  /// Activation memory (the transient arena and the outputs) `program` needs for inputs of
+  /// these shapes, planned without running it or allocating, so a caller can refuse a batch
+  /// that would not fit. Errors as execute() gives for such inputs.
+  absl::StatusOr<uint64_t> estimateActivationBytes(
+      absl::string_view program, const std::vector<std::vector<int64_t>> &inputShapes) const;
   /// The schedule of every program: steps, kernels, workgroups and push constants as infix
   /// expressions, bindings with buffer kinds and names.
   void dumpSchedule(std::ostream &os) const;
