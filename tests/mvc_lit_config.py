@@ -24,3 +24,12 @@ try:
     config.available_features.add("cuda-driver")
 except OSError:
     pass
+
+# The cuda static checks need ptxas (the CUDA toolkit) and cuobjdump (the toolkit, or PyPI's
+# nvidia-cuda-cuobjdump, which tools/scripts/setup.sh installs into the python lit runs).
+import subprocess
+
+if subprocess.run([config.python_executable,
+                   os.path.join(config.mvc_src_root, "tools", "scripts", "cuda_kernel_report.py"),
+                   "--find-tools"], capture_output=True).returncode == 0:
+    config.available_features.add("cuda-tools")

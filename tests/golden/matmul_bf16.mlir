@@ -18,6 +18,11 @@
 // RUN: %python %S/compare.py %t.x86-64-v3.out/main.output0.npy %S/Inputs/matmul_bf16/main.output0.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.x86-64-v3.out/main.output1.npy %S/Inputs/matmul_bf16/main.output1.npy --atol 2e-05 --rtol 2e-05
 // RUN: %python %S/compare.py %t.x86-64-v3.out/main.output2.npy %S/Inputs/matmul_bf16/main.output2.npy --atol 2e-05 --rtol 2e-05
+// RUN: mvc-compile %s --target cuda-emu --weights %S/Inputs/matmul_bf16 -o %t.emu.mvc
+// RUN: rm -rf %t.emu.out && mvc-run %t.emu.mvc --function main --input %S/Inputs/matmul_bf16/main.in0.npy --device cuda-emu --output-dir %t.emu.out
+// RUN: %python %S/compare.py %t.emu.out/main.output0.npy %S/Inputs/matmul_bf16/main.output0.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output1.npy %S/Inputs/matmul_bf16/main.output1.npy --atol 2e-05 --rtol 2e-05
+// RUN: %python %S/compare.py %t.emu.out/main.output2.npy %S/Inputs/matmul_bf16/main.output2.npy --atol 2e-05 --rtol 2e-05
 
 func.func @main(%x: tensor<?x72xf32> {mvc.dims = ["T"]}) -> (tensor<?x40xf32>, tensor<?x80xf32>, tensor<?x24xf32>) {
   %w1 = mvc.weight "w1" : tensor<40x72xbf16>

@@ -24,6 +24,13 @@ fi
 # pip, allowed past PEP 668 where the system python is first on PATH without numpy).
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy 2>/dev/null ||
   python3 -m pip install -q --break-system-packages numpy
+# cuobjdump and nvdisasm (not in the CUDA toolkit install) for the cuda static checks: the
+# binaries land in site-packages/nvidia/cu13/bin, where tools/scripts/cuda_kernel_report.py
+# looks for them.
+cuda_tools=(nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)
+python3 -m pip show -q "${cuda_tools[@]}" >/dev/null 2>&1 ||
+  python3 -m pip install -q "${cuda_tools[@]}" 2>/dev/null ||
+  python3 -m pip install -q --break-system-packages "${cuda_tools[@]}"
 
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build

@@ -6,6 +6,8 @@
 #include "compiler/Codegen/CUDA/LowerToCubin.h"
 
 #include "llvm/Support/FileSystem.h"
+
+#include <map>
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -36,16 +38,23 @@ LogicalResult emitKernelFiles(gpu::GPUModuleOp module, const GpuVariants &varian
   }
   for (const std::string &name : kernelNames) {
     OwningOpRef<gpu::GPUModuleOp> one = extractKernel(module, name);
+    std::map<std::string, std::string> ptxOf;
     for (const std::string &arch : variants.cudaArchs) {
       auto ptx = translateToPtx(*one, arch, error);
       if (failed(ptx)) return failure();
+      ptxOf[arch] = *ptx;
       auto cubin = assembleCubin(*ptx, arch, nullptr, error);
       if (failed(cubin) || !writeFile(dir + "/" + name + "." + arch + ".cubin", *cubin, error))
         return failure();
     }
     if (!variants.ptxArch.empty()) {
-      auto ptx = translateToPtx(*one, chipOf(variants.ptxArch), error);
-      if (failed(ptx) || !writeFile(dir + "/" + name + "." + variants.ptxArch + ".ptx", *ptx, error))
+      std::string chip = chipOf(variants.ptxArch);
+      if (!ptxOf.count(chip)) {
+        auto ptx = translateToPtx(*one, chip, error);
+        if (failed(ptx)) return failure();
+        ptxOf[chip] = *ptx;
+      }
+      if (!writeFile(dir + "/" + name + "." + variants.ptxArch + ".ptx", ptxOf[chip], error))
         return failure();
     }
   }
@@ -65,9 +74,11 @@ FailureOr<GpuKernelSections> buildGpuKernelSections(ModuleOp host, const GpuVari
   }
   GpuKernelSections out;
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  std::map<std::string, std::string> ptxOf; // chip -> PTX assembled for it
   for (const std::string &arch : variants.cudaArchs) {
     auto ptx = translateToPtx(module, arch, error);
     if (failed(ptx)) return failure();
+    ptxOf[arch] = *ptx;
     auto cubin = assembleCubin(*ptx, arch, nullptr, error);
     if (failed(cubin)) return failure();
     std::string section = "kernels.cuda." + arch;
@@ -75,13 +86,17 @@ FailureOr<GpuKernelSections> buildGpuKernelSections(ModuleOp host, const GpuVari
     list.push_back({{"arch", arch}, {"format", "cubin"}, {"section", section}});
   }
   if (!variants.ptxArch.empty()) {
+    // compute_80's PTX is sm_80's (the .target of a PTX is the least SM that runs it).
     std::string chip = chipOf(variants.ptxArch);
-    auto ptx = translateToPtx(module, chip, error);
-    if (failed(ptx)) return failure();
-    // The fallback must assemble too: a driver JIT error on a user's GPU is too late.
-    if (failed(assembleCubin(*ptx, chip, nullptr, error))) return failure();
+    if (!ptxOf.count(chip)) {
+      auto ptx = translateToPtx(module, chip, error);
+      if (failed(ptx)) return failure();
+      // The fallback must assemble too: a driver JIT error on a user's GPU is too late.
+      if (failed(assembleCubin(*ptx, chip, nullptr, error))) return failure();
+      ptxOf[chip] = *ptx;
+    }
     std::string section = "kernels.cuda." + variants.ptxArch;
-    out.sections.push_back({section, *ptx});
+    out.sections.push_back({section, ptxOf[chip]});
     list.push_back({{"arch", variants.ptxArch}, {"format", "ptx"}, {"section", section}});
   }
   if (!variants.emuArchs.empty()) {
