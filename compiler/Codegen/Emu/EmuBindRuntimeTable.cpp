@@ -54,11 +54,22 @@ struct EmuBindRuntimeTablePass
       Value target = b.create<LLVM::LoadOp>(loc, ptr, at);
       SmallVector<Value> operands{target};
       llvm::append_range(operands, entry->getArguments());
-      auto call = b.create<LLVM::CallOp>(loc, fn.getFunctionType(), operands);
-      if (fn.getFunctionType().getReturnType() == LLVM::LLVMVoidType::get(ctx))
-        b.create<LLVM::ReturnOp>(loc, ValueRange{});
-      else
+      if (fn.getFunctionType().getReturnType() != LLVM::LLVMVoidType::get(ctx)) {
+        auto call = b.create<LLVM::CallOp>(loc, fn.getFunctionType(), operands);
         b.create<LLVM::ReturnOp>(loc, call.getResult());
+        continue;
+      }
+      // A null slot of a void function: the runtime does not want the call (the shared
+      // memory checks when switched off), and the kernel pays one branch, not a call.
+      Block *callBlock = fn.addBlock(), *done = fn.addBlock();
+      Value null = b.create<LLVM::ZeroOp>(loc, ptr);
+      Value absent = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq, target, null);
+      b.create<LLVM::CondBrOp>(loc, absent, done, callBlock);
+      b.setInsertionPointToStart(callBlock);
+      b.create<LLVM::CallOp>(loc, fn.getFunctionType(), operands);
+      b.create<LLVM::BrOp>(loc, done);
+      b.setInsertionPointToStart(done);
+      b.create<LLVM::ReturnOp>(loc, ValueRange{});
     }
   }
 };

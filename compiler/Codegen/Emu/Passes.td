@@ -69,7 +69,9 @@ def EmuBindRuntimeTable : Pass<"mvc-emu-bind-runtime-table", "mlir::ModuleOp"> {
     The kernel library must link with nothing but libc/libm, so it defines the pointer
     `mvc_emu_table` (null; the emulator fills it after dlopen) and turns every declared
     mvc_emu_* function into an internal function that calls table slot i (slot order:
-    MVC_EMU_FUNCTIONS in runtime/hal/emu/EmuAbi.h). At -O3 the thunks inline away.
+    MVC_EMU_FUNCTIONS in runtime/hal/emu/EmuAbi.h). A void function's thunk skips a null
+    slot (the runtime leaves shared_access null when its checks are off). At -O3 the
+    thunks inline away.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

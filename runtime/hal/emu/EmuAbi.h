@@ -7,8 +7,10 @@
  *
  *     void *const *mvc_emu_table;      (defined, null, in the kernel library)
  *
- * which the emulator stores right after dlopen (runtime/hal/emu/EmuModule.cpp), before
- * any kernel runs. Slot order is MVC_EMU_FUNCTIONS below; the C signatures are in
+ * which the emulator stores right after dlopen (EmuDriver.cpp, cuModuleLoadData), before
+ * any kernel runs. A slot of a void function may be null: the call is then skipped (the
+ * runtime does so for shared_access when its checks are off). Slot order is
+ * MVC_EMU_FUNCTIONS below; the C signatures are in
  * EmuRuntime.h. Changing either changes MVC_EMU_ABI_VERSION, which the library reports
  * through mvc_emu_abi_version() and the loader checks.
  *
@@ -23,7 +25,7 @@
 #ifndef MVC_RUNTIME_HAL_EMU_EMUABI_H
 #define MVC_RUNTIME_HAL_EMU_EMUABI_H
 
-#define MVC_EMU_ABI_VERSION 2
+#define MVC_EMU_ABI_VERSION 3
 
 /* X(name): slot order of the table. */
 #define MVC_EMU_FUNCTIONS(X)                                                                   \

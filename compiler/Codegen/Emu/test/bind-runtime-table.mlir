@@ -10,9 +10,15 @@
 // CHECK: %[[R:.*]] = llvm.call %[[FN]](%[[WHICH]]) : !llvm.ptr, (i32) -> i32
 // CHECK: llvm.return %[[R]] : i32
 llvm.func @mvc_emu_sreg(i32) -> i32
+// A void function skips a null slot.
 // CHECK-LABEL: llvm.func internal @mvc_emu_cp_async_commit()
 // CHECK: llvm.getelementptr %{{.*}}[8] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
-// CHECK: llvm.call %{{.*}}() : !llvm.ptr, () -> ()
+// CHECK: %[[TARGET:.*]] = llvm.load
+// CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: %[[ABSENT:.*]] = llvm.icmp "eq" %[[TARGET]], %[[NULL]] : !llvm.ptr
+// CHECK: llvm.cond_br %[[ABSENT]], ^[[DONE:.*]], ^[[CALL:[^ ]*]]
+// CHECK: ^[[CALL]]:
+// CHECK-NEXT: llvm.call %[[TARGET]]() : !llvm.ptr, () -> ()
 llvm.func @mvc_emu_cp_async_commit()
 
 // -----

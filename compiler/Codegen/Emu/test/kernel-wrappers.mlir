@@ -21,6 +21,6 @@ llvm.func @helper() {
 }
 
 // CHECK: llvm.func @mvc_emu_abi_version() -> i32
-// CHECK: llvm.mlir.constant(2 : i32)
+// CHECK: llvm.mlir.constant(3 : i32)
 // CHECK: llvm.mlir.global internal constant @mvc_emu_kernel_info_text("{\22scale\22: [256, 2]}\00")
 // CHECK: llvm.func @mvc_emu_kernel_info() -> !llvm.ptr
