@@ -6,7 +6,8 @@
 //                                  in `gpu.module @mvc_kernels` inside `host`
 //   lowerGpuKernelsToNVVM(host)    that gpu.module in the NVVM + LLVM dialects (llvm.func
 //                                  with nvvm.kernel, nvvm.read.ptx.sreg.*, nvvm.barrier0,
-//                                  nvvm.shfl.sync, addrspace(3) globals); convert-nvvm-to-llvm
+//                                  nvvm.shfl.sync, nvvm.mma.sync, addrspace(3) globals;
+//                                  no libdevice calls); convert-nvvm-to-llvm
 //                                  is NOT run, so no inline PTX exists yet
 //
 // After lowerGpuKernelsToNVVM the cuda path translates the module to PTX and cubins
