@@ -1,8 +1,10 @@
 //===- AttentionKernel.cpp - paged attention and KV-cache writes ---------===//
 //
-// Attention: one workgroup per (query token, KV head). The query heads that share the KV
-// head are processed together so each key and value row is read once; keys go in tiles
-// with an online softmax (running max and sum per tile), so scores never touch memory.
+// Attention: one workgroup per (block of lowering_config.query_rows query rows, KV head).
+// The rows of a block (when they belong to one sequence) and the query heads that share the
+// KV head are processed together, so each key and value row is read once for all of them;
+// keys go in tiles with an online softmax (running max and sum per tile), so scores never
+// touch memory.
 // KV write: one workgroup per token, copying its keys (or values) into its cache slot.
 //
 //===----------------------------------------------------------------------===//
@@ -103,17 +105,173 @@ SmallVector<Value> tileDots(KernelBuilder &kb, Value qRows, int64_t qOffset, Val
 
 } // namespace
 
+namespace {
+
+/// One query row of a workgroup's block: where it is, which keys it sees.
+struct QueryRow {
+  Value row;          // clamped to a valid row (its loads stay in bounds)
+  Value valid;        // the row exists (the last block may be short)
+  TokenPlace place;
+  Value first, last;  // the keys it sees: [first, last] in absolute positions
+};
+
+/// Emits attention for `rows` (all of one sequence) and KV head `g`: each key and value row
+/// is loaded once for the rows × query heads of the group, over the union of their key
+/// ranges in tiles of kKeyTile, with an online softmax per query vector; a key outside a
+/// row's range scores -inf.
+class AttentionBlockEmitter {
+public:
+  AttentionBlockEmitter(KernelBuilder &kb, AttentionOp op, Value q, Value kc, Value vc, Value bt,
+                        Value out, Value maxPages, Value g)
+      : kb(kb), b(kb.b()), loc(kb.loc()), op(op), q(q), kc(kc), vc(vc), bt(bt), out(out),
+        maxPages(maxPages), g(g) {
+    auto qType = op.getQuery().getType();
+    auto cacheType = op.getKeyCache().getType();
+    heads = qType.getDimSize(1);
+    hd = qType.getDimSize(2);
+    pageSize = cacheType.getDimSize(1);
+    kvHeads = cacheType.getDimSize(2);
+    group = heads / kvHeads;
+    scale = op.getScale().convertToFloat();
+    softcap = op.getSoftcap().convertToFloat();
+  }
+
+  void emit(ArrayRef<QueryRow> rows) {
+    int64_t n = int64_t(rows.size()) * group; // query vectors
+    Value kFirst = rows[0].first, kLast = rows[0].last;
+    for (const QueryRow &r : rows.drop_front()) {
+      // Rows past the end do not widen the range.
+      kFirst = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MinSIOp>(loc, kFirst, r.first), kFirst);
+      kLast = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MaxSIOp>(loc, kLast, r.last), kLast);
+    }
+    auto rowType = MemRefType::get({n * hd}, b.getF32Type());
+    Value qRows = b.create<memref::AllocaOp>(loc, rowType);
+    Value acc = b.create<memref::AllocaOp>(loc, rowType);
+    SmallVector<Value> qBase;
+    for (auto [i, r] : llvm::enumerate(rows)) {
+      qBase.push_back(b.create<arith::MulIOp>(
+          loc, b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r.row, kb.idx(heads)),
+                                       b.create<arith::MulIOp>(loc, g, kb.idx(group))),
+          kb.idx(hd)));
+      int64_t at = int64_t(i) * group * hd;
+      kb.forChunks(group * hd, [&](Value c, int l) {
+        Value dst = b.create<arith::AddIOp>(loc, c, kb.idx(at));
+        kb.storeF32(kb.loadF32(q, b.create<arith::AddIOp>(loc, qBase.back(), c), l), qRows, dst);
+        Value zero = l ? Value(b.create<arith::ConstantOp>(
+                             loc, DenseElementsAttr::get(VectorType::get({l}, b.getF32Type()), 0.0f)))
+                       : kb.f32(0.0f);
+        kb.storeF32(zero, acc, dst);
+      });
+    }
+
+    SmallVector<Value> init;
+    for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(-INFINITY));
+    for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(0.0f));
+    Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
+    Value numTiles = b.create<arith::DivUIOp>(
+        loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(kKeyTile - 1)), kb.idx(kKeyTile));
+    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), numTiles, kb.idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value tileStart = b.create<arith::AddIOp>(
+          loc, kFirst, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(kKeyTile)));
+      SmallVector<Value> rowBase, kpos;
+      for (int64_t j = 0; j < kKeyTile; ++j) {
+        kpos.push_back(b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)));
+        Value clamped = b.create<arith::MinSIOp>(loc, kpos.back(), kLast);
+        Value base = cacheOffset(kb, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd);
+        rowBase.push_back(b.create<arith::AddIOp>(loc, base, b.create<arith::MulIOp>(loc, g, kb.idx(hd))));
+      }
+      auto tileType = VectorType::get({kKeyTile}, b.getF32Type());
+      SmallVector<Value> maxes, sums;
+      for (int64_t v = 0; v < n; ++v) {
+        const QueryRow &r = rows[v / group];
+        SmallVector<Value> dots = tileDots(kb, qRows, v * hd, kc, rowBase, hd);
+        SmallVector<Value> scores;
+        for (int64_t j = 0; j < kKeyTile; ++j) {
+          Value sc = b.create<arith::MulFOp>(loc, dots[j], kb.f32(scale));
+          if (softcap > 0.0f)
+            sc = b.create<arith::MulFOp>(
+                loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sc, kb.f32(softcap))),
+                kb.f32(softcap));
+          Value seen = b.create<arith::AndIOp>(
+              loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, kpos[j], r.first),
+              b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos[j], r.last));
+          scores.push_back(b.create<arith::SelectOp>(loc, seen, sc, kb.f32(-INFINITY)));
+        }
+        Value sv = b.create<vector::FromElementsOp>(loc, tileType, scores);
+        Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
+        Value mNew = b.create<arith::MaximumFOp>(
+            loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv));
+        // A row may see no key of this tile yet (its range starts later): subtract 0 then,
+        // so exp(-inf - -inf) never makes a NaN; its probabilities and correction are 0.
+        Value none = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb.f32(-INFINITY));
+        Value mSafe = b.create<arith::SelectOp>(loc, none, kb.f32(0.0f), mNew);
+        Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mSafe));
+        Value p = b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(loc, sv, b.create<vector::BroadcastOp>(loc, tileType, mSafe)));
+        Value pSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
+        sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), pSum));
+        maxes.push_back(mNew);
+        SmallVector<Value> pj;
+        for (int64_t j = 0; j < kKeyTile; ++j)
+          pj.push_back(b.create<vector::ExtractOp>(loc, p, ArrayRef<int64_t>{j}));
+        kb.forChunks(hd, [&](Value c, int l) {
+          Value at = b.create<arith::AddIOp>(loc, c, kb.idx(v * hd));
+          Value a = kb.loadF32(acc, at, l);
+          // Two FMA chains (even and odd keys) so the adds of a tile do not serialize.
+          Value chains[2] = {b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)),
+                             kb.splatLike(kb.f32(0.0f), a)};
+          for (int64_t j = 0; j < kKeyTile; ++j) {
+            Value val = kb.loadF32(vc, b.create<arith::AddIOp>(loc, rowBase[j], c), l);
+            Value &chain = chains[j % 2];
+            chain = l ? Value(b.create<vector::FMAOp>(loc, val, kb.splatLike(pj[j], val), chain))
+                      : Value(b.create<math::FmaOp>(loc, val, pj[j], chain));
+          }
+          kb.storeF32(b.create<arith::AddFOp>(loc, chains[0], chains[1]), acc, at);
+        });
+      }
+      SmallVector<Value> next(maxes);
+      next.append(sums);
+      b.create<scf::YieldOp>(loc, next);
+    }
+    for (int64_t v = 0; v < n; ++v) {
+      const QueryRow &r = rows[v / group];
+      auto ifValid = b.create<scf::IfOp>(loc, r.valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifValid.getThenRegion().front());
+      Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), loop.getResult(n + v));
+      Value outBase = b.create<arith::AddIOp>(loc, qBase[v / group], kb.idx((v % group) * hd));
+      kb.forChunks(hd, [&](Value c, int l) {
+        Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(v * hd)), l);
+        kb.storeF32(b.create<arith::MulFOp>(loc, a, kb.splatLike(inv, a)), out,
+                    b.create<arith::AddIOp>(loc, outBase, c));
+      });
+    }
+  }
+
+private:
+  static constexpr int64_t kKeyTile = 8;
+  KernelBuilder &kb;
+  OpBuilder &b;
+  Location loc;
+  AttentionOp op;
+  Value q, kc, vc, bt, out, maxPages, g;
+  int64_t heads, hd, pageSize, kvHeads, group;
+  float scale, softcap;
+};
+
+} // namespace
+
 FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
                                           const DispatchSignature &sig, const DimsOf &dims) {
   auto op = cast<AttentionOp>(region.getBody().front().front());
+  FailureOr<int64_t> queryRows = loweringConfigValue(region, "query_rows");
+  if (failed(queryRows)) return failure();
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
-  auto qType = op.getQuery().getType();
-  auto cacheType = op.getKeyCache().getType();
-  int64_t heads = qType.getDimSize(1), hd = qType.getDimSize(2);
-  int64_t pageSize = cacheType.getDimSize(1), kvHeads = cacheType.getDimSize(2);
-  int64_t group = heads / kvHeads;
-  float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
+  int64_t kvHeads = op.getKeyCache().getType().getDimSize(2);
   int64_t window = op.getSlidingWindow();
 
   Value q = kb.binding(sig.bindingOf(op.getQuery()), elemOf(op.getQuery()));
@@ -122,134 +280,72 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
   Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
   Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  Value sp = op.getGroupSpans() ? kb.binding(sig.bindingOf(op.getGroupSpans()), b.getI32Type()) : Value();
   Value out = kb.binding(sig.operands.size(), elemOf(op.getResult()));
-  Value batch = kb.push(0), maxPages = kb.push(1);
+  Value batch = kb.push(0), maxPages = kb.push(1), numRows = kb.push(2);
 
-  Value t = b.create<arith::DivUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
+  // Workgroup = (block of query_rows consecutive rows, KV head).
+  Value block = b.create<arith::DivUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
   Value g = b.create<arith::RemUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
-  TokenPlace place = placeToken(kb, t, ro, cl, batch);
-  // The keys a query sees form one interval [kFirst, kLast]: causal (and windowed) keys,
-  // widened to the query's bidirectional group (a contiguous span containing the query).
-  Value kLast = place.pos;
-  Value kFirst = kb.idx(0);
-  if (window > 0) {
-    Value lo = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)),
-                                       kb.idx(window));
-    kFirst = b.create<arith::MaxSIOp>(loc, lo, kb.idx(0));
-  }
-  if (Value spans = op.getGroupSpans()) {
-    Value sp = kb.binding(sig.bindingOf(spans), b.getI32Type());
-    auto load = [&](int64_t i) -> Value {
-      Value at = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, t, kb.idx(2)), kb.idx(i));
-      return b.create<arith::IndexCastOp>(loc, b.getIndexType(), b.create<memref::LoadOp>(loc, sp, at));
-    };
-    Value start = load(0), end = load(1);
-    Value inGroup = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, start, end);
-    Value groupLast = b.create<arith::SubIOp>(loc, end, kb.idx(1));
-    kLast = b.create<arith::SelectOp>(loc, inGroup, b.create<arith::MaxSIOp>(loc, kLast, groupLast),
-                                      kLast);
-    if (window > 0 && !op.getGroupWindowClip())
-      kFirst = b.create<arith::SelectOp>(loc, inGroup,
-                                         b.create<arith::MinSIOp>(loc, kFirst, start), kFirst);
-  }
+  Value firstRow = b.create<arith::MulIOp>(loc, block, kb.idx(*queryRows));
+  Value lastRow = b.create<arith::SubIOp>(loc, numRows, kb.idx(1));
 
-  auto rowType = MemRefType::get({group * hd}, b.getF32Type());
-  Value qRows = b.create<memref::AllocaOp>(loc, rowType);
-  Value acc = b.create<memref::AllocaOp>(loc, rowType);
-  Value qBase = b.create<arith::MulIOp>(
-      loc, b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, t, kb.idx(heads)),
-                                   b.create<arith::MulIOp>(loc, g, kb.idx(group))),
-      kb.idx(hd));
-  kb.forChunks(group * hd, [&](Value c, int l) {
-    kb.storeF32(kb.loadF32(q, b.create<arith::AddIOp>(loc, qBase, c), l), qRows, c);
-    Value zero = l ? Value(b.create<arith::ConstantOp>(
-                         loc, DenseElementsAttr::get(VectorType::get({l}, b.getF32Type()), 0.0f)))
-                   : kb.f32(0.0f);
-    kb.storeF32(zero, acc, c);
-  });
+  // The keys row t sees form one interval [first, last]: causal (and windowed) keys,
+  // widened to its bidirectional group (a contiguous span containing it).
+  auto queryRow = [&](Value t) {
+    QueryRow r;
+    r.valid = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, t, numRows);
+    r.row = b.create<arith::MinUIOp>(loc, t, lastRow);
+    r.place = placeToken(kb, r.row, ro, cl, batch);
+    r.last = r.place.pos;
+    r.first = kb.idx(0);
+    if (window > 0)
+      r.first = b.create<arith::MaxSIOp>(
+          loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, r.last, kb.idx(1)),
+                                       kb.idx(window)),
+          kb.idx(0));
+    if (sp) {
+      auto load = [&](int64_t i) -> Value {
+        Value at = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r.row, kb.idx(2)), kb.idx(i));
+        return b.create<arith::IndexCastOp>(loc, b.getIndexType(), b.create<memref::LoadOp>(loc, sp, at));
+      };
+      Value start = load(0), end = load(1);
+      Value inGroup = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, start, end);
+      Value groupLast = b.create<arith::SubIOp>(loc, end, kb.idx(1));
+      r.last = b.create<arith::SelectOp>(loc, inGroup, b.create<arith::MaxSIOp>(loc, r.last, groupLast),
+                                         r.last);
+      if (window > 0 && !op.getGroupWindowClip())
+        r.first = b.create<arith::SelectOp>(loc, inGroup,
+                                            b.create<arith::MinSIOp>(loc, r.first, start), r.first);
+    }
+    return r;
+  };
 
-  SmallVector<Value> init;
-  for (int64_t h = 0; h < group; ++h) init.push_back(kb.f32(-INFINITY));
-  for (int64_t h = 0; h < group; ++h) init.push_back(kb.f32(0.0f));
-  // Keys go in tiles of kKeyTile: the tile's scores first (one K row read serves every
-  // query head of the group), then one max/correction per tile and the V rows folded into
-  // each accumulator chunk while it sits in a register. Keys past kLast in the last tile
-  // are masked (score -inf, row offset clamped to a valid key).
-  constexpr int64_t kKeyTile = 8;
-  Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
-  Value numTiles = b.create<arith::DivUIOp>(
-      loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(kKeyTile - 1)), kb.idx(kKeyTile));
-  auto loop = b.create<scf::ForOp>(loc, kb.idx(0), numTiles, kb.idx(1), init);
-  {
+  AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g);
+  if (*queryRows == 1) {
+    emitter.emit({queryRow(firstRow)});
+  } else {
+    // Rows of one sequence share keys; a block that straddles sequences (or is the short
+    // last one) goes row by row.
+    SmallVector<QueryRow> rows;
+    for (int64_t i = 0; i < *queryRows; ++i)
+      rows.push_back(queryRow(b.create<arith::AddIOp>(loc, firstRow, kb.idx(i))));
+    Value shared = b.create<arith::AndIOp>(
+        loc, rows.back().valid,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, rows.front().place.seq,
+                                rows.back().place.seq));
+    auto ifShared = b.create<scf::IfOp>(loc, shared, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value tileStart = b.create<arith::AddIOp>(
-        loc, kFirst, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(kKeyTile)));
-    SmallVector<Value> rowBase, valid;
-    for (int64_t j = 0; j < kKeyTile; ++j) {
-      Value kpos = b.create<arith::AddIOp>(loc, tileStart, kb.idx(j));
-      valid.push_back(b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos, kLast));
-      Value clamped = b.create<arith::MinSIOp>(loc, kpos, kLast);
-      Value base = cacheOffset(kb, bt, maxPages, place.seq, clamped, pageSize, kvHeads * hd);
-      rowBase.push_back(b.create<arith::AddIOp>(loc, base, b.create<arith::MulIOp>(loc, g, kb.idx(hd))));
-    }
-    auto tileType = VectorType::get({kKeyTile}, b.getF32Type());
-    SmallVector<Value> maxes, sums;
-    for (int64_t h = 0; h < group; ++h) {
-      SmallVector<Value> dots = tileDots(kb, qRows, h * hd, kc, rowBase, hd);
-      SmallVector<Value> scores;
-      for (int64_t j = 0; j < kKeyTile; ++j) {
-        Value sc = b.create<arith::MulFOp>(loc, dots[j], kb.f32(scale));
-        if (softcap > 0.0f)
-          sc = b.create<arith::MulFOp>(
-              loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sc, kb.f32(softcap))),
-              kb.f32(softcap));
-        scores.push_back(b.create<arith::SelectOp>(loc, valid[j], sc, kb.f32(-INFINITY)));
-      }
-      Value s = b.create<vector::FromElementsOp>(loc, tileType, scores);
-      Value mOld = loop.getRegionIterArgs()[h], lOld = loop.getRegionIterArgs()[group + h];
-      Value mNew = b.create<arith::MaximumFOp>(
-          loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, s));
-      Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mNew));
-      Value p = b.create<math::ExpOp>(
-          loc, b.create<arith::SubFOp>(loc, s, b.create<vector::BroadcastOp>(loc, tileType, mNew)));
-      Value pSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
-      sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), pSum));
-      maxes.push_back(mNew);
-      SmallVector<Value> pj;
-      for (int64_t j = 0; j < kKeyTile; ++j)
-        pj.push_back(b.create<vector::ExtractOp>(loc, p, ArrayRef<int64_t>{j}));
-      kb.forChunks(hd, [&](Value c, int l) {
-        Value at = b.create<arith::AddIOp>(loc, c, kb.idx(h * hd));
-        Value a = kb.loadF32(acc, at, l);
-        // Two FMA chains (even and odd keys) so the adds of a tile do not serialize.
-        Value chains[2] = {b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)),
-                           kb.splatLike(kb.f32(0.0f), a)};
-        for (int64_t j = 0; j < kKeyTile; ++j) {
-          Value v = kb.loadF32(vc, b.create<arith::AddIOp>(loc, rowBase[j], c), l);
-          Value &chain = chains[j % 2];
-          chain = l ? Value(b.create<vector::FMAOp>(loc, v, kb.splatLike(pj[j], v), chain))
-                    : Value(b.create<math::FmaOp>(loc, v, pj[j], chain));
-        }
-        kb.storeF32(b.create<arith::AddFOp>(loc, chains[0], chains[1]), acc, at);
-      });
-    }
-    SmallVector<Value> next(maxes);
-    next.append(sums);
-    b.create<scf::YieldOp>(loc, next);
-  }
-  for (int64_t h = 0; h < group; ++h) {
-    Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), loop.getResult(group + h));
-    Value outBase = b.create<arith::AddIOp>(loc, qBase, kb.idx(h * hd));
-    kb.forChunks(hd, [&](Value c, int l) {
-      Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(h * hd)), l);
-      kb.storeF32(b.create<arith::MulFOp>(loc, a, kb.splatLike(inv, a)), out,
-                  b.create<arith::AddIOp>(loc, outBase, c));
-    });
+    b.setInsertionPointToStart(&ifShared.getThenRegion().front());
+    emitter.emit(rows);
+    b.setInsertionPointToStart(&ifShared.getElseRegion().front());
+    Value end = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, firstRow, kb.idx(*queryRows)), numRows);
+    kb.forRange(firstRow, end, 1, [&](Value t) { emitter.emit({queryRow(t)}); });
   }
   kb.finish();
   std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
-  return LaunchInfo{qDims[0] * kvHeads, {btDims[0], btDims[1]}};
+  return LaunchInfo{SymExpr::ceilDiv(qDims[0], *queryRows) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
 }
 
 FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/mvc/Transforms/Passes.h"
 
+#include <algorithm>
+
 #include "mlir/IR/Builders.h"
 
 namespace mvc {
@@ -44,6 +46,16 @@ struct SetLoweringConfigPass
         config.push_back(b.getNamedAttr("panels_per_workgroup", b.getI64IntegerAttr(panelsPerWorkgroup)));
         // Eight microkernel tiles of rows: the weight panels stay in L2 across them.
         config.push_back(b.getNamedAttr("rows_per_workgroup", b.getI64IntegerAttr(8 * microkernelRows)));
+      } else if (region.getKind() == "attention") {
+        // Query rows of one sequence share each key and value row a workgroup loads: as many
+        // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB
+        // of L1, at most 16.
+        auto attn = cast<AttentionOp>(region.getBody().front().front());
+        auto q = cast<RankedTensorType>(attn.getQuery().getType());
+        auto cache = cast<RankedTensorType>(attn.getKeyCache().getType());
+        int64_t perRow = q.getDimSize(1) / cache.getDimSize(2) * q.getDimSize(2);
+        int64_t rows = std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16);
+        config.push_back(b.getNamedAttr("query_rows", b.getI64IntegerAttr(rows)));
       } else if (region.getKind() == "row" || region.getKind() == "copy") {
         config.push_back(b.getNamedAttr(
             "rows_per_workgroup", b.getI64IntegerAttr(std::max<int64_t>(1, 8192 / widestRow(region)))));

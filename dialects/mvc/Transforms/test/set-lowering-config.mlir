@@ -22,3 +22,23 @@ func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64
   }
   return %m, %r, %s : tensor<?x64xf32>, tensor<?x2048xf32>, tensor<?x64xf32>
 }
+
+// Attention blocks query rows so their accumulators (rows x query heads per KV head x
+// head_dim f32) fit 16 KiB: 4096 / (4 heads per KV head x 256) = 4 rows for Gemma 3 270M;
+// SigLIP's 72-wide heads, one per KV head, would allow 56: capped at 16.
+// CHECK-LABEL: func.func @attention_rows
+// CHECK: mvc.dispatch_region "attention" {{.*}} {lowering_config = {query_rows = 4 : i64}}
+// CHECK: mvc.dispatch_region "attention" {{.*}} {lowering_config = {query_rows = 16 : i64}}
+func.func @attention_rows(%q: tensor<?x4x256xf32>, %c: tensor<?x16x1x256xf32>, %q2: tensor<?x16x72xf32>,
+                          %c2: tensor<?x16x16x72xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>,
+                          %cl: tensor<?xi32>) -> (tensor<?x4x256xf32>, tensor<?x16x72xf32>) {
+  %a = mvc.dispatch_region "attention" -> tensor<?x4x256xf32> {
+    %0 = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) {scale = 1.0 : f32} : (tensor<?x4x256xf32>, tensor<?x16x1x256xf32>, tensor<?x16x1x256xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x256xf32>
+    mvc.yield %0 : tensor<?x4x256xf32>
+  }
+  %b = mvc.dispatch_region "attention" -> tensor<?x16x72xf32> {
+    %0 = mvc.attention %q2, %c2, %c2 pages(%bt, %ro, %cl) {scale = 1.0 : f32} : (tensor<?x16x72xf32>, tensor<?x16x16x72xf32>, tensor<?x16x16x72xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x16x72xf32>
+    mvc.yield %0 : tensor<?x16x72xf32>
+  }
+  return %a, %b : tensor<?x4x256xf32>, tensor<?x16x72xf32>
+}
