@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """check_multimodal.py MVC_RUN ARTIFACT FIXTURE_DIR [--features-dir DIR] --atol A --rtol R
+    [--device DEVICE]
 
 Checks a multimodal artifact (Gemma 3) against the transformers reference of FIXTURE_DIR
 (tests/fixtures/gen_gemma3_mm.py): HF's pixel values go in with --pixel-values, the
@@ -29,6 +30,7 @@ def main():
     p.add_argument("--features-dir")
     p.add_argument("--atol", type=float, required=True)
     p.add_argument("--rtol", type=float, required=True)
+    p.add_argument("--device", default="cpu", help="mvc-run --device")
     args = p.parse_args()
     features_dir = args.features_dir or args.fixture
     with open(os.path.join(args.fixture, "reference.json")) as f:
@@ -55,7 +57,7 @@ def main():
             single = os.path.join(tmp, f"image{j}.npy")
             np.save(single, np.load(pixels)[None])
             out = os.path.join(tmp, f"features{j}")
-            subprocess.run([args.mvc_run, args.artifact, "--function", "vision", "--input", single,
+            subprocess.run([args.mvc_run, args.artifact, "--device", args.device, "--function", "vision", "--input", single,
                             "--output-dir", out], check=True, capture_output=True)
             compare(f"image {j} features", np.load(os.path.join(out, "vision.image_features.npy")),
                     np.load(os.path.join(features_dir, f"image{j}.features.npy")))
@@ -68,7 +70,7 @@ def main():
 
         def run(indices, tag):
             logits = os.path.join(tmp, f"{tag}.logits.npy")
-            cmd = [args.mvc_run, args.artifact, "--max-new-tokens", str(new_tokens), "--print-ids",
+            cmd = [args.mvc_run, args.artifact, "--device", args.device, "--max-new-tokens", str(new_tokens), "--print-ids",
                    "--logits-out", logits, "--all-logits"]
             for i in indices:
                 cmd += ["--prompt-ids", ",".join(map(str, prompts[i]["ids"])),

@@ -5,8 +5,9 @@
 // Keys go in tiles of 32 with an online softmax. Per tile: the page-table lookups of its
 // keys (shared), the scores (one warp per (head, key) dot product, shuffle-reduced), the
 // running max and correction, the probabilities (shared), then every thread folds the V
-// rows into the accumulators it owns (registers). Masks are the cpu kernel's: causal
-// (keys up to the token's position), sliding window, ragged batch via row offsets.
+// rows into the accumulators it owns (registers). Masks are the cpu kernel's: one key
+// interval per token (causal, sliding window, widened to the token's group span when
+// group_spans is given), ragged batch via row offsets.
 // KV write: one block per token, its threads copying the row into the cache slot.
 //
 //===----------------------------------------------------------------------===//
@@ -76,8 +77,6 @@ FailureOr<LaunchInfo> emitGpuAttentionKernel(gpu::GPUModuleOp module, StringRef 
                                              DispatchRegionOp region, const DispatchSignature &sig,
                                              const DimsOf &dims) {
   auto op = cast<AttentionOp>(region.getBody().front().front());
-  if (op.getGroupSpans())
-    return op.emitError("the gpu attention kernel does not support group_spans (image spans) yet");
   auto qType = op.getQuery().getType();
   auto cacheType = op.getKeyCache().getType();
   int64_t heads = qType.getDimSize(1), hd = qType.getDimSize(2);
@@ -102,6 +101,7 @@ FailureOr<LaunchInfo> emitGpuAttentionKernel(gpu::GPUModuleOp module, StringRef 
   Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
   Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
   Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  Value sp = op.getGroupSpans() ? kb.binding(sig.bindingOf(op.getGroupSpans()), b.getI32Type()) : Value();
   Value out = kb.binding(sig.operands.size(), elemOf(op.getResult()));
   Value batch = kb.push(0), maxPages = kb.push(1);
 
@@ -113,10 +113,26 @@ FailureOr<LaunchInfo> emitGpuAttentionKernel(gpu::GPUModuleOp module, StringRef 
   Value t = b.create<arith::DivUIOp>(loc, kb.blockId(), kb.idx(kvHeads));
   Value g = b.create<arith::RemUIOp>(loc, kb.blockId(), kb.idx(kvHeads));
   TokenPlace place = placeToken(kb, t, ro, cl, batch);
+  // The keys token t sees form one interval [kFirst, kLast]: causal (and windowed) keys,
+  // widened to its bidirectional group (a contiguous span containing it), as the cpu kernel.
+  // With a group, kLast may lie past the token's own position: those keys are in the cache.
   Value kLast = place.pos, kFirst = kb.idx(0);
   if (window > 0)
     kFirst = b.create<arith::MaxSIOp>(
         loc, b.create<arith::SubIOp>(loc, add(kLast, kb.idx(1)), kb.idx(window)), kb.idx(0));
+  if (sp) {
+    auto load = [&](int64_t i) -> Value {
+      return b.create<arith::IndexCastOp>(
+          loc, b.getIndexType(), b.create<memref::LoadOp>(loc, sp, add(mul(t, kb.idx(2)), kb.idx(i))));
+    };
+    Value start = load(0), end = load(1);
+    Value inGroup = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, start, end);
+    Value groupLast = b.create<arith::SubIOp>(loc, end, kb.idx(1));
+    kLast = b.create<arith::SelectOp>(loc, inGroup, b.create<arith::MaxSIOp>(loc, kLast, groupLast), kLast);
+    if (window > 0 && !op.getGroupWindowClip())
+      kFirst = b.create<arith::SelectOp>(loc, inGroup, b.create<arith::MinSIOp>(loc, kFirst, start),
+                                         kFirst);
+  }
   Value qBase = mul(add(mul(t, kb.idx(heads)), mul(g, kb.idx(group))), kb.idx(hd));
   kb.forThreads(kb.idx(rowsQ), [&](Value c) {
     b.create<memref::StoreOp>(loc, kb.loadF32(q, add(qBase, c)), qRows, c);

@@ -1,7 +1,7 @@
 //===- GpuRowKernel.cpp - fused row-wise kernels for the gpu -------------===//
 //
 // The gpu form of compiler/Codegen/CPU/RowKernel.cpp: elementwise ops, norms, softmax,
-// RoPE, gathers and last-axis slices/concats. One block per row; the threads stride the
+// RoPE, gathers, row merges and last-axis slices/concats. One block per row; the threads stride the
 // row, reductions go through warp shuffles and shared memory. Intermediate rows live in
 // shared memory, region results are written once; a barrier separates consecutive ops
 // because an op may read elements of its operand that another thread wrote.
@@ -89,7 +89,14 @@ public:
              << scratchBytes << " bytes of shared memory, more than the "
              << kStaticSharedLimit - 1024 << " it may use";
 
-    GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), 1,
+    // Push constants: the row count, then the number of `rows` of each merge_rows, in op order.
+    std::vector<SymExpr> push = {rows};
+    for (Operation &op : region.getBody().front().without_terminator())
+      if (auto merge = dyn_cast<MergeRowsOp>(op)) {
+        mergePush[merge] = int(push.size());
+        push.push_back(dims(merge.getRows())[0]);
+      }
+    GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), int(push.size()),
                              gpuRowBlockSize(widest));
     kb = &builder;
     b = &builder.b();
@@ -114,7 +121,7 @@ public:
     });
     if (failed(status)) return failure();
     builder.finish();
-    LaunchInfo launch{rows, {rows}};
+    LaunchInfo launch{rows, push};
     launch.block = {builder.blockSize(), 1, 1};
     return launch;
   }
@@ -236,6 +243,25 @@ private:
       kb->forThreads(count, [&](Value c) { write(out, c, kb->loadF32(table, add(base, c))); });
       return success();
     }
+    if (auto merge = dyn_cast<MergeRowsOp>(op)) {
+      // The runtime checks `source` against the rows it passes; clamp as a backstop.
+      Value source = kb->binding(sig.bindingOf(merge.getSource()), b->getI32Type());
+      Value rowsMem = kb->binding(sig.bindingOf(merge.getRows()),
+                                  cast<RankedTensorType>(merge.getRows().getType()).getElementType());
+      Value s = b->create<arith::IndexCastOp>(loc, b->getIndexType(),
+                                               b->create<memref::LoadOp>(loc, source, row));
+      Value fromRows = b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, s, kb->idx(0));
+      Value last = b->create<arith::SubIOp>(loc, kb->push(mergePush.lookup(merge)), kb->idx(1));
+      // The condition is uniform across the block (one row per block).
+      auto ifOp = b->create<scf::IfOp>(loc, fromRows, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(*b);
+      b->setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value base = b->create<arith::MulIOp>(loc, b->create<arith::MinSIOp>(loc, s, last), kb->idx(n));
+      kb->forThreads(count, [&](Value c) { write(out, c, kb->loadF32(rowsMem, add(base, c))); });
+      b->setInsertionPointToStart(&ifOp.getElseRegion().front());
+      kb->forThreads(count, [&](Value c) { write(out, c, read(merge.getBase(), c)); });
+      return success();
+    }
     if (auto slice = dyn_cast<SliceOp>(op)) {
       kb->forThreads(count, [&](Value c) {
         write(out, c, read(slice.getInput(), add(c, kb->idx(slice.getStart()))));
@@ -315,6 +341,7 @@ private:
   Value row;
   Block *rowBlock = nullptr;
   llvm::DenseMap<Value, int> outputOf;
+  llvm::DenseMap<Operation *, int> mergePush; // merge_rows -> push constant of its row count
   llvm::DenseMap<Value, Value> scratch;
   llvm::DenseMap<Value, std::pair<Value, Value>> rowBases;
 };
