@@ -3,7 +3,7 @@
 # a config.json of google/gemma-3-270m (the one bench_vs_transformers.py builds) compiled
 # with --random-weights for cuda:sm_80,cuda:sm_90a. Too slow for every CI run (a ~550 MB
 # artifact, about 2.5 minutes on 2 cores), so a script: prints the report table (markdown)
-# and exits 1 on any spill or a matmul without tensor-core instructions.
+# and exits 1 on any spill or a matmul or attention kernel without tensor-core instructions.
 #   usage: tools/scripts/check-cuda-kernels-270m.sh [BUILD_DIR] [bf16|f32]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -23,4 +23,4 @@ json.dump(ns["CONFIG_270M"], open(sys.argv[2], "w"), indent=1)
 PY
 "$build/bin/mvc-compile" "$tmp/gemma3-270m-shape" --random-weights 1 --dtype "$dtype" \
   --target cuda:sm_80,cuda:sm_90a -o "$tmp/model.mvc"
-python3 "$root/tools/scripts/cuda_kernel_report.py" "$tmp/model.mvc" --check --tensor-cores matmul
+python3 "$root/tools/scripts/cuda_kernel_report.py" "$tmp/model.mvc" --check --tensor-cores matmul,attention

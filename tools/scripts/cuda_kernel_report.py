@@ -78,13 +78,14 @@ def ptxas_report(ptxas, ptx, arch):
 
 
 def cubin_report(cuobjdump, cubin):
-    """kernel -> {local, tc}: local memory per thread and tensor-core instruction count."""
+    """kernel -> {local, tc, ldsm, ldgsts}: local memory per thread and the counts of
+    tensor-core (HMMA/HGMMA), ldmatrix (LDSM) and cp.async (LDGSTS) instructions."""
     info = {}
     current = None
     for line in run([cuobjdump, "-res-usage", cubin]).splitlines():
         m = re.search(r"Function (\S+):", line)
         if m:
-            current = info.setdefault(m.group(1), {"tc": 0})
+            current = info.setdefault(m.group(1), {"tc": 0, "ldsm": 0, "ldgsts": 0})
         m = re.search(r"LOCAL:(\d+)", line)
         if m and current is not None:
             current["local"] = int(m.group(1))
@@ -92,9 +93,14 @@ def cubin_report(cuobjdump, cubin):
     for line in run([cuobjdump, "-sass", cubin]).splitlines():
         m = re.search(r"Function : (\S+)", line)
         if m:
-            current = info.setdefault(m.group(1), {"tc": 0, "local": 0})
-        elif current is not None and re.search(r"\b(HMMA|HGMMA)\.", line):
-            current["tc"] += 1
+            current = info.setdefault(m.group(1), {"tc": 0, "ldsm": 0, "ldgsts": 0, "local": 0})
+        elif current is not None:
+            if re.search(r"\b(HMMA|HGMMA)\.", line):
+                current["tc"] += 1
+            elif re.search(r"\bLDSM\.", line):
+                current["ldsm"] += 1
+            elif re.search(r"\bLDGSTS\b", line):
+                current["ldgsts"] += 1
     return info
 
 
@@ -154,14 +160,14 @@ def main():
                     occ = f"{frac:.0%}"
                 rows.append((kernel, arch, p["regs"], p["smem"], p["stack"],
                              f"{p['spill_stores']}/{p['spill_loads']}", c["local"], threads[kernel],
-                             blocks, occ, c["tc"]))
+                             blocks, occ, c["tc"], c["ldsm"], c["ldgsts"]))
                 if p["spill_stores"] or p["spill_loads"] or c["local"]:
                     problems.append(f"{kernel} ({arch}): {p['spill_stores']} bytes spill stores, "
                                     f"{p['spill_loads']} bytes spill loads, {c['local']} bytes local memory")
                 if kind_of(kernel) in tc_kinds and c["tc"] == 0:
                     problems.append(f"{kernel} ({arch}): no HMMA/HGMMA in its SASS")
     header = ("kernel", "arch", "regs", "smem", "stack", "spill st/ld", "local", "threads",
-              "blk/SM80", "occ80", "tc ops")
+              "blk/SM80", "occ80", "tc ops", "ldsm", "ldgsts")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in sorted(rows):

@@ -116,6 +116,12 @@ LogicalResult lowerGpuKernelsToNVVM(ModuleOp host) {
   if (failed(parsePassPipeline(pipeline, pm))) return failure();
   if (failed(pm.run(host))) return failure();
   replaceLibdeviceWithIntrinsics(host);
+  // cp.async and ldmatrix address shared memory in 16-byte units: every workgroup array
+  // starts on a 16-byte boundary (the lowering leaves them at their element alignment).
+  host.walk([](LLVM::GlobalOp global) {
+    if (global.getAddrSpace() == 3 && global.getAlignment().value_or(0) < 16)
+      global.setAlignment(16);
+  });
   // Anything outside the agreed NVVM vocabulary (runtime/hal/emu emulates it) is a bug here.
   LLVM::CallOp libdeviceCall;
   host.walk([&](LLVM::CallOp call) {

@@ -54,6 +54,12 @@ Value GpuKernelBuilder::binding(int i, Type elementType) {
   return m;
 }
 
+void GpuKernelBuilder::setMinBlocksPerMultiprocessor(int blocks) {
+  fn->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(blocks));
+}
+
+Value GpuKernelBuilder::bindingPointer(int i) { return fn.getArgument(i); }
+
 Value GpuKernelBuilder::push(int i) {
   return builder.create<arith::IndexCastOp>(location, builder.getIndexType(),
                                             fn.getArgument(numBindings + i));

@@ -37,6 +37,8 @@ public:
 
   /// Binding `i` as a flat memref<?x elementType, 1> (created once, at the kernel entry).
   mlir::Value binding(int i, mlir::Type elementType);
+  /// Binding `i` as the kernel's raw !llvm.ptr<1> argument (for cp.async sources).
+  mlir::Value bindingPointer(int i);
   /// Push constant `i` as an index.
   mlir::Value push(int i);
   mlir::Value blockId() { return block; }
@@ -46,6 +48,11 @@ public:
 
   mlir::Value idx(int64_t v);
   mlir::Value f32(float v);
+
+  /// Asks ptxas to fit at least `blocks` blocks per SM (.minnctapersm). With only the
+  /// block size known, ptxas may cap registers for occupancy and spill instead; the
+  /// attention kernel (2: up to 255 registers) keeps its accumulators in registers.
+  void setMinBlocksPerMultiprocessor(int blocks);
 
   /// `elems` values of `type` in static shared memory, for the whole block.
   mlir::Value sharedArray(int64_t elems, mlir::Type type);

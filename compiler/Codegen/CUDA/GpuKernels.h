@@ -3,9 +3,10 @@
 // One emitter per dispatch-region kind, as in compiler/Codegen/CPU/Kernels.h: each reads
 // the region, creates one gpu.func in `module`, and returns its launch (a 1-D grid of
 // `workgroups` blocks of LaunchInfo::block threads, push constants as symbolic
-// expressions). Row, attention, KV-write and copy kernels are SIMT (a block's threads
-// stride the last dimension, reductions through warp shuffles and shared memory); the
-// matmul runs on the tensor cores (mma.sync, GpuMatmulKernel.cpp).
+// expressions). Row, KV-write and copy kernels are SIMT (a block's threads stride the
+// last dimension, reductions through warp shuffles and shared memory); the matmul and the
+// attention's Q·Kᵀ and P·V run on the tensor cores (mma.sync; GpuMatmulKernel.cpp,
+// GpuAttentionKernel.cpp, building blocks in GpuMma.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_COMPILER_CODEGEN_CUDA_GPUKERNELS_H

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/GpuKernels.h"
+#include "compiler/Codegen/CUDA/GpuMma.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/DenseMap.h"
@@ -108,7 +109,6 @@ private:
   Value div(Value x, int64_t d) { return b->create<arith::DivUIOp>(loc, x, kb->idx(d)); }
   Value lt(Value x, Value y) { return b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, y); }
   Value both(Value x, Value y) { return b->create<arith::AndIOp>(loc, x, y); }
-  Value i32(int64_t v) { return b->create<arith::ConstantOp>(loc, b->getI32IntegerAttr(v)); }
   /// min(x, bound - 1): an address that is always inside the matrix.
   Value clamp(Value x, Value bound) {
     return b->create<arith::MinUIOp>(loc, x, b->create<arith::SubIOp>(loc, bound, kb->idx(1)));
@@ -150,43 +150,6 @@ private:
     return b->create<memref::LoadOp>(loc, tile, at);
   }
 
-  /// Two f32 values rounded to bf16 and packed (lo in the low half), as mma wants them.
-  Value packBf16(Value lo, Value hi) {
-    auto bits = [&](Value v) -> Value {
-      Value h = b->create<arith::TruncFOp>(loc, b->getBF16Type(), v);
-      Value i = b->create<arith::BitcastOp>(loc, b->getI16Type(), h);
-      return b->create<arith::ExtUIOp>(loc, b->getI32Type(), i);
-    };
-    return b->create<arith::OrIOp>(loc, bits(lo), b->create<arith::ShLIOp>(loc, bits(hi), i32(16)));
-  }
-
-  /// An f32 rounded to tf32 (to nearest on the magnitude, then its low 13 mantissa bits
-  /// cleared), as the i32 mma reads. Rounding rather than truncating keeps the split
-  /// unbiased: truncation errors all point toward zero and add up along K.
-  Value tf32Bits(Value v) {
-    Value i = b->create<arith::BitcastOp>(loc, b->getI32Type(), v);
-    i = b->create<arith::AddIOp>(loc, i, i32(0x1000));
-    return b->create<arith::AndIOp>(loc, i, i32(int32_t(0xffffe000)));
-  }
-  std::pair<Value, Value> splitTf32(Value v) {
-    Value big = tf32Bits(v);
-    Value rest = b->create<arith::SubFOp>(loc, v, b->create<arith::BitcastOp>(loc, b->getF32Type(), big));
-    return {big, tf32Bits(rest)};
-  }
-
-  /// acc[4] += A · B on one m16n8 tile.
-  void mma(ArrayRef<Value> a, ArrayRef<Value> bFrag, MutableArrayRef<Value> acc, NVVM::MMATypes type,
-           int64_t kSize) {
-    Type f32 = b->getF32Type();
-    auto resultType = LLVM::LLVMStructType::getLiteral(b->getContext(), {f32, f32, f32, f32});
-    auto op = b->create<NVVM::MmaOp>(
-        loc, resultType, a, bFrag, ValueRange(acc), ArrayRef<int64_t>{kMmaM, kMmaN, kSize},
-        std::nullopt, std::nullopt, std::array<NVVM::MMATypes, 2>{type, type},
-        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
-    for (int64_t r = 0; r < 4; ++r)
-      acc[r] = b->create<LLVM::ExtractValueOp>(loc, op.getRes(), ArrayRef<int64_t>{r});
-  }
-
   /// One k16 step: fragments per the PTX ISA's m16n8k16 .bf16 layout (g = lane / 4,
   /// t = lane % 4): A regs {(g, 2t), (g+8, 2t), (g, 2t+8), (g+8, 2t+8)}, B regs
   /// {(k=2t, n=g), (k=2t+8, n=g)}, each a pair of consecutive k.
@@ -197,21 +160,21 @@ private:
       Value row = add(warpRow, add(group, kb->idx(mi * kMmaM)));
       SmallVector<Value> a;
       for (auto [dr, dk] : {std::pair<int64_t, int64_t>{0, 0}, {8, 0}, {0, 8}, {8, 8}})
-        a.push_back(packBf16(tileAt(aTile, row, dr, k2, ks + dk), tileAt(aTile, row, dr, k2, ks + dk + 1)));
+        a.push_back(packBf16(*b, loc, tileAt(aTile, row, dr, k2, ks + dk), tileAt(aTile, row, dr, k2, ks + dk + 1)));
       aFrags.push_back(a);
     }
     for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni) {
       Value col = add(warpCol, add(group, kb->idx(ni * kMmaN)));
       SmallVector<Value> bf;
       for (int64_t dk : {0, 8})
-        bf.push_back(packBf16(tileAt(bTile, col, 0, k2, ks + dk), tileAt(bTile, col, 0, k2, ks + dk + 1)));
+        bf.push_back(packBf16(*b, loc, tileAt(bTile, col, 0, k2, ks + dk), tileAt(bTile, col, 0, k2, ks + dk + 1)));
       bFrags.push_back(bf);
     }
     for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi)
       for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni)
-        mma(aFrags[mi], bFrags[ni],
-            MutableArrayRef<Value>(acc).slice((mi * (kWarpTileN / kMmaN) + ni) * 4, 4),
-            NVVM::MMATypes::bf16, 16);
+        mmaSync(*b, loc, aFrags[mi], bFrags[ni],
+                MutableArrayRef<Value>(acc).slice((mi * (kWarpTileN / kMmaN) + ni) * 4, 4),
+                NVVM::MMATypes::bf16);
   }
 
   /// One k8 step in 3xTF32: fragments per the m16n8k8 .tf32 layout: A regs {(g, t),
@@ -222,7 +185,7 @@ private:
       Value row = add(warpRow, add(group, kb->idx(mi * kMmaM)));
       SmallVector<Value> big, small;
       for (auto [dr, dk] : {std::pair<int64_t, int64_t>{0, 0}, {8, 0}, {0, 4}, {8, 4}}) {
-        auto [hi, lo] = splitTf32(tileAt(aTile, row, dr, inGroup, ks + dk));
+        auto [hi, lo] = splitTf32(*b, loc, tileAt(aTile, row, dr, inGroup, ks + dk));
         big.push_back(hi);
         small.push_back(lo);
       }
@@ -233,7 +196,7 @@ private:
       Value col = add(warpCol, add(group, kb->idx(ni * kMmaN)));
       SmallVector<Value> big, small;
       for (int64_t dk : {0, 4}) {
-        auto [hi, lo] = splitTf32(tileAt(bTile, col, 0, inGroup, ks + dk));
+        auto [hi, lo] = splitTf32(*b, loc, tileAt(bTile, col, 0, inGroup, ks + dk));
         big.push_back(hi);
         small.push_back(lo);
       }
@@ -244,9 +207,9 @@ private:
       for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni) {
         auto c = MutableArrayRef<Value>(acc).slice((mi * (kWarpTileN / kMmaN) + ni) * 4, 4);
         // The small products first, so they are not lost against the big one.
-        mma(aSmall[mi], bBig[ni], c, NVVM::MMATypes::tf32, 8);
-        mma(aBig[mi], bSmall[ni], c, NVVM::MMATypes::tf32, 8);
-        mma(aBig[mi], bBig[ni], c, NVVM::MMATypes::tf32, 8);
+        mmaSync(*b, loc, aSmall[mi], bBig[ni], c, NVVM::MMATypes::tf32);
+        mmaSync(*b, loc, aBig[mi], bSmall[ni], c, NVVM::MMATypes::tf32);
+        mmaSync(*b, loc, aBig[mi], bBig[ni], c, NVVM::MMATypes::tf32);
       }
   }
 

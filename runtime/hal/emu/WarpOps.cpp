@@ -8,6 +8,9 @@
 // tensor cores also sum exactly enough for these shapes that the difference stays within
 // f32 rounding. tf32 operands ignore their 13 low mantissa bits, as the hardware does.
 //
+// ldmatrix rows are reported to the race checker as 16-byte reads of the lanes that give
+// their addresses (lanes of one warp are ordered by the collective anyway).
+//
 // cp.async copies at issue: the bytes are in shared memory when the call returns, and
 // commit/wait only keep count. PTX lets the copy land any time before the wait, so this
 // is one legal schedule; a kernel that reads the destination before waiting is racy on
@@ -233,6 +236,9 @@ void mvc_emu_mma(uint32_t shape, const uint32_t *a, const uint32_t *b, const flo
 void mvc_emu_ldmatrix(const void *row, uint32_t num, uint32_t trans, uint32_t *out) {
   if (num != 1 && num != 2 && num != 4)
     scheduler().fail(absl::StrFormat("ldmatrix: %u matrices (expected 1, 2 or 4)", num));
+  // The lanes that give a row read it: the race checker sees the warp's 16-byte reads.
+  if (scheduler().sreg(MVC_EMU_SREG_LANEID) < 8 * num)
+    scheduler().checkShared(row, 16, MVC_EMU_ACCESS_READ);
   const LaneSlot &slot = scheduler().collective(Collective::Ldmatrix, num | (trans ? 16 : 0), ~0u,
                                                 slotWith({}, row), completeLdmatrix);
   std::memcpy(out, slot.out, 4 * num);
