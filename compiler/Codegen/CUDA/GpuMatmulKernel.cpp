@@ -8,10 +8,13 @@
 //     tf32 of the remainder; big·big + big·small + small·big), about f32 accuracy, so the
 //     f32 goldens keep their tolerance.
 // A block (4 warps) owns a 64×64 tile of y; each warp a 32×32 quarter (2×4 mma tiles of
-// 16×8 f32 accumulators in registers). K goes in steps of 32: both operand tiles are staged
-// through shared memory (f32, zero-filled past the edges, rows padded against bank
-// conflicts), then every warp reads its fragments from there. The region's elementwise ops
-// are applied to each accumulator element and each region result is stored once.
+// 16×8 f32 accumulators in registers). K goes in steps of 32 through two shared-memory
+// stages: cp.async copies step k + 1's operand tiles (in their own element types, rows
+// padded by 16 bytes against bank conflicts, zero-filled past the edges by a 0-byte
+// source) while the warps multiply step k's. Fragments of a bf16 W come with ldmatrix
+// (.trans for W [K, N]); x (f32) and f32 W are read with ld.shared and rounded or split
+// (ldmatrix moves 16-bit elements only). The region's elementwise ops are applied to each
+// accumulator element and each region result is stored once.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/GpuKernels.h"
@@ -25,9 +28,16 @@ using namespace mlir;
 namespace mvc {
 namespace {
 
-constexpr int64_t kTileM = 64, kTileN = 64, kTileK = 32, kThreads = 128;
+constexpr int64_t kTileM = 64, kTileN = 64, kTileK = 32, kThreads = 128, kStages = 2;
 constexpr int64_t kWarpTileM = 32, kWarpTileN = 32, kMmaM = 16, kMmaN = 8;
-constexpr int64_t kStride = kTileK + 4; // shared-memory row stride (floats)
+
+/// A 2-D operand tile in shared memory, `kStages` copies: `rows` × `cols` elements of
+/// `type`, rows `stride` elements apart.
+struct SharedTile {
+  Value mem;
+  int64_t rows = 0, cols = 0, stride = 0, elemBytes = 0;
+  int64_t stageElems() const { return rows * stride; }
+};
 
 class GpuMatmulEmitter {
 public:
@@ -44,45 +54,69 @@ public:
     bf16 = rhsType.getElementType().isBF16();
     if (!bf16 && !rhsType.getElementType().isF32())
       return matmul.emitError("gpu matmul supports f32 and bf16 weights");
+    Type lhsElem = lhsType.getElementType(), rhsElem = rhsType.getElementType();
+    if (!lhsElem.isF32() && !lhsElem.isBF16())
+      return matmul.emitError("gpu matmul supports f32 and bf16 activations");
     k = lhsType.getDimSize(1);
     n = matmul.getType().getDimSize(1);
     transposed = matmul.getTransposeB();
     int64_t nBlocks = (n + kTileN - 1) / kTileN;
+    // cp.async moves whole chunks that never straddle the end of a row.
+    auto chunkFor = [](int64_t rowBytes) -> int64_t {
+      return rowBytes % 16 == 0 ? 16 : rowBytes % 8 == 0 ? 8 : rowBytes % 4 == 0 ? 4 : 0;
+    };
+    int64_t la = lhsElem.getIntOrFloatBitWidth() / 8, lb = rhsElem.getIntOrFloatBitWidth() / 8;
+    aChunk = chunkFor(k * la);
+    bChunk = chunkFor((transposed ? k : n) * lb);
+    if (!aChunk || !bChunk)
+      return matmul.emitError("gpu matmul needs operand rows of a multiple of 4 bytes");
 
     GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), 1, kThreads);
     kb = &builder;
     b = &builder.b();
     loc = builder.loc();
-    Value lhs = builder.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
-    Value rhs = builder.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
+    lhs = builder.bindingPointer(sig.bindingOf(matmul.getLhs()));
+    rhs = builder.bindingPointer(sig.bindingOf(matmul.getRhs()));
     m = builder.push(0);
-    aTile = builder.sharedArray(kTileM * kStride, b->getF32Type());
-    bTile = builder.sharedArray(kTileN * kStride, b->getF32Type());
+    // x: [m][k]; W: [n][k] when transposed, else [k][n].
+    aTile = sharedTile(kTileM, kTileK, lhsElem);
+    bTile = transposed ? sharedTile(kTileN, kTileK, rhsElem) : sharedTile(kTileK, kTileN, rhsElem);
     Value m0 = mul(div(builder.blockId(), nBlocks), kb->idx(kTileM));
     Value n0 = mul(b->create<arith::RemUIOp>(loc, builder.blockId(), kb->idx(nBlocks)), kb->idx(kTileN));
-    Value warp = builder.warpId(), lane = builder.laneId();
+    Value warp = builder.warpId();
+    lane = builder.laneId();
     warpRow = mul(div(warp, 2), kb->idx(kWarpTileM));
     warpCol = mul(b->create<arith::RemUIOp>(loc, warp, kb->idx(2)), kb->idx(kWarpTileN));
     group = div(lane, 4);
     inGroup = b->create<arith::RemUIOp>(loc, lane, kb->idx(4));
 
+    int64_t steps = (k + kTileK - 1) / kTileK;
+    stage(kb->idx(0), m0, n0, kb->idx(0));
+    cpAsyncCommit(*b, loc);
     SmallVector<Value> init(kAccs * 4, builder.f32(0.0f));
     auto acc = builder.forRangeCarried(
-        kb->idx(0), kb->idx(k), kb->idx(kTileK), init,
-        [&](Value k0, ValueRange carried) -> SmallVector<Value> {
-          stage(lhs, rhs, m0, n0, k0);
+        kb->idx(0), kb->idx(steps), kb->idx(1), init,
+        [&](Value step, ValueRange carried) -> SmallVector<Value> {
+          Value next = add(step, kb->idx(1));
+          // The other stage was last read in the previous step, before its closing barrier.
+          builder.ifThen(lt(next, kb->idx(steps)), [&] {
+            stage(b->create<arith::RemUIOp>(loc, next, kb->idx(kStages)), m0, n0, mul(next, kb->idx(kTileK)));
+          });
+          cpAsyncCommit(*b, loc);
+          cpAsyncWait(*b, loc, 1); // this step's group has landed (the next one may not)
           builder.barrier();
-          SmallVector<Value> next(carried.begin(), carried.end());
+          current = b->create<arith::RemUIOp>(loc, step, kb->idx(kStages));
+          SmallVector<Value> accs(carried.begin(), carried.end());
           int64_t kStep = bf16 ? 16 : 8;
           for (int64_t ks = 0; ks < kTileK; ks += kStep) {
             if (bf16)
-              bf16Step(ks, next);
+              bf16Step(ks, accs);
             else
-              tf32Step(ks, next);
+              tf32Step(ks, accs);
           }
-          // The tiles are overwritten by the next step only after every warp read them.
+          // This stage is refilled by the next step only after every warp read it.
           builder.barrier();
-          return next;
+          return accs;
         });
 
     // Accumulator (mi, ni, r): row g (+8 for r >= 2), column 2t + (r & 1) of its 16×8 tile.
@@ -109,50 +143,71 @@ private:
   Value div(Value x, int64_t d) { return b->create<arith::DivUIOp>(loc, x, kb->idx(d)); }
   Value lt(Value x, Value y) { return b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, y); }
   Value both(Value x, Value y) { return b->create<arith::AndIOp>(loc, x, y); }
+  Value i32(Value x) { return b->create<arith::IndexCastOp>(loc, b->getI32Type(), x); }
   /// min(x, bound - 1): an address that is always inside the matrix.
   Value clamp(Value x, Value bound) {
     return b->create<arith::MinUIOp>(loc, x, b->create<arith::SubIOp>(loc, bound, kb->idx(1)));
   }
 
-  /// Copies x[m0:+64, k0:+32] and W's [n0:+64, k0:+32] into shared memory ([row][k], f32).
-  void stage(Value lhs, Value rhs, Value m0, Value n0, Value k0) {
-    for (int64_t i = 0; i < kTileM * kTileK / kThreads; ++i) {
+  SharedTile sharedTile(int64_t rows, int64_t cols, Type type) {
+    SharedTile tile;
+    tile.rows = rows;
+    tile.cols = cols;
+    tile.elemBytes = type.getIntOrFloatBitWidth() / 8;
+    tile.stride = cols + 16 / tile.elemBytes;
+    tile.mem = kb->sharedArray(kStages * tile.stageElems(), type);
+    return tile;
+  }
+
+  /// Starts the cp.async copies of rows [r0, r0 + tile.rows) × columns [c0, c0 + tile.cols)
+  /// of the row-major [numRows, numCols] matrix at `src` into stage `stageIndex` of `tile`,
+  /// in `chunk`-byte pieces; pieces outside the matrix read 0 bytes (zero-filled).
+  void copyTile(const SharedTile &tile, Value stageIndex, Value src, Value r0, Value numRows, Value c0,
+                int64_t numCols, int64_t chunk) {
+    int64_t chunkElems = chunk / tile.elemBytes, perRow = tile.cols / chunkElems;
+    Type elem = cast<MemRefType>(tile.mem.getType()).getElementType();
+    Value stageBase = mul(stageIndex, kb->idx(tile.stageElems()));
+    for (int64_t i = 0; i < (tile.rows * perRow + kThreads - 1) / kThreads; ++i) {
       Value e = add(kb->threadId(), kb->idx(i * kThreads));
-      Value r = div(e, kTileK), kk = b->create<arith::RemUIOp>(loc, e, kb->idx(kTileK));
-      Value row = add(m0, r), kAt = add(k0, kk);
-      Value ok = both(lt(row, m), lt(kAt, kb->idx(k)));
-      Value at = add(mul(clamp(row, m), kb->idx(k)), clamp(kAt, kb->idx(k)));
-      Value v = b->create<arith::SelectOp>(loc, ok, kb->loadF32(lhs, at), kb->f32(0.0f));
-      b->create<memref::StoreOp>(loc, v, aTile, add(mul(r, kb->idx(kStride)), kk));
-    }
-    for (int64_t i = 0; i < kTileN * kTileK / kThreads; ++i) {
-      Value e = add(kb->threadId(), kb->idx(i * kThreads));
-      // Consecutive threads read consecutive elements of W's rows.
-      Value c, kk;
-      if (transposed) {
-        c = div(e, kTileK);
-        kk = b->create<arith::RemUIOp>(loc, e, kb->idx(kTileK));
-      } else {
-        c = b->create<arith::RemUIOp>(loc, e, kb->idx(kTileN));
-        kk = div(e, kTileN);
-      }
-      Value col = add(n0, c), kAt = add(k0, kk);
-      Value ok = both(lt(col, kb->idx(n)), lt(kAt, kb->idx(k)));
-      Value cc = clamp(col, kb->idx(n)), kc = clamp(kAt, kb->idx(k));
-      Value at = transposed ? add(mul(cc, kb->idx(k)), kc) : add(mul(kc, kb->idx(n)), cc);
-      Value v = b->create<arith::SelectOp>(loc, ok, kb->loadF32(rhs, at), kb->f32(0.0f));
-      b->create<memref::StoreOp>(loc, v, bTile, add(mul(c, kb->idx(kStride)), kk));
+      auto body = [&] {
+        Value r = div(e, perRow);
+        Value c = mul(b->create<arith::RemUIOp>(loc, e, kb->idx(perRow)), kb->idx(chunkElems));
+        Value row = add(r0, r), col = add(c0, c);
+        Value inside = both(lt(row, numRows), lt(col, kb->idx(numCols)));
+        Value at = add(mul(clamp(row, numRows), kb->idx(numCols)), clamp(col, kb->idx(numCols)));
+        Value bytes = b->create<arith::SelectOp>(loc, inside, i32(kb->idx(chunk)), i32(kb->idx(0)));
+        cpAsync(*b, loc, sharedElementPointer(*b, loc, tile.mem, add(stageBase, add(mul(r, kb->idx(tile.stride)), c))),
+                globalElementPointer(*b, loc, src, elem, at), chunk, bytes);
+      };
+      if ((i + 1) * kThreads <= tile.rows * perRow) body();
+      else kb->ifThen(lt(e, kb->idx(tile.rows * perRow)), body);
     }
   }
 
-  Value tileAt(Value tile, Value row, int64_t rowOffset, Value col, int64_t colOffset) {
-    Value at = add(mul(add(row, kb->idx(rowOffset)), kb->idx(kStride)), add(col, kb->idx(colOffset)));
-    return b->create<memref::LoadOp>(loc, tile, at);
+  /// Step k0's x[m0:+64, k0:+32] and W's [n0:+64, k0:+32] into stage `stageIndex`.
+  void stage(Value stageIndex, Value m0, Value n0, Value k0) {
+    copyTile(aTile, stageIndex, lhs, m0, m, k0, k, aChunk);
+    if (transposed)
+      copyTile(bTile, stageIndex, rhs, n0, kb->idx(n), k0, k, bChunk);
+    else
+      copyTile(bTile, stageIndex, rhs, k0, kb->idx(k), n0, n, bChunk);
+  }
+
+  /// Element (row + rowOffset, col + colOffset) of the current stage of `tile`, as f32.
+  Value tileAt(const SharedTile &tile, Value row, int64_t rowOffset, Value col, int64_t colOffset) {
+    Value at = add(mul(current, kb->idx(tile.stageElems())),
+                   add(mul(add(row, kb->idx(rowOffset)), kb->idx(tile.stride)), add(col, kb->idx(colOffset))));
+    return kb->loadF32(tile.mem, at);
+  }
+  /// W's element (k, n) of the current stage.
+  Value weightAt(Value kk, int64_t kOffset, Value nn, int64_t nOffset) {
+    return transposed ? tileAt(bTile, nn, nOffset, kk, kOffset) : tileAt(bTile, kk, kOffset, nn, nOffset);
   }
 
   /// One k16 step: fragments per the PTX ISA's m16n8k16 .bf16 layout (g = lane / 4,
   /// t = lane % 4): A regs {(g, 2t), (g+8, 2t), (g, 2t+8), (g+8, 2t+8)}, B regs
-  /// {(k=2t, n=g), (k=2t+8, n=g)}, each a pair of consecutive k.
+  /// {(k=2t, n=g), (k=2t+8, n=g)}, each a pair of consecutive k. B comes from ldmatrix x4,
+  /// two n tiles at a time: matrix i = lane / 8 holds k + 8 for odd i, n tile + 1 for i >= 2.
   void bf16Step(int64_t ks, SmallVector<Value> &acc) {
     Value k2 = mul(inGroup, kb->idx(2));
     SmallVector<SmallVector<Value>> aFrags, bFrags;
@@ -163,12 +218,21 @@ private:
         a.push_back(packBf16(*b, loc, tileAt(aTile, row, dr, k2, ks + dk), tileAt(aTile, row, dr, k2, ks + dk + 1)));
       aFrags.push_back(a);
     }
-    for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni) {
-      Value col = add(warpCol, add(group, kb->idx(ni * kMmaN)));
-      SmallVector<Value> bf;
-      for (int64_t dk : {0, 8})
-        bf.push_back(packBf16(*b, loc, tileAt(bTile, col, 0, k2, ks + dk), tileAt(bTile, col, 0, k2, ks + dk + 1)));
-      bFrags.push_back(bf);
+    Value quarter = div(lane, 8), row8 = b->create<arith::RemUIOp>(loc, lane, kb->idx(8));
+    Value kHalf = mul(b->create<arith::RemUIOp>(loc, quarter, kb->idx(2)), kb->idx(8));
+    Value nHalf = mul(div(quarter, 2), kb->idx(8));
+    Value stageBase = mul(current, kb->idx(bTile.stageElems()));
+    for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ni += 2) {
+      Value nn = add(warpCol, kb->idx(ni * kMmaN));
+      // [n][k]: row n = nn + nHalf + row8 at k = ks + kHalf; [k][n] (transposed by
+      // ldmatrix): row k = ks + kHalf + row8 at n = nn + nHalf.
+      Value at = transposed
+                     ? add(mul(add(nn, add(nHalf, row8)), kb->idx(bTile.stride)), add(kHalf, kb->idx(ks)))
+                     : add(mul(add(kb->idx(ks), add(kHalf, row8)), kb->idx(bTile.stride)), add(nn, nHalf));
+      SmallVector<Value> w = ldmatrix(*b, loc, sharedElementPointer(*b, loc, bTile.mem, add(stageBase, at)), 4,
+                                      /*trans=*/!transposed);
+      bFrags.push_back({w[0], w[1]});
+      bFrags.push_back({w[2], w[3]});
     }
     for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi)
       for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni)
@@ -196,7 +260,7 @@ private:
       Value col = add(warpCol, add(group, kb->idx(ni * kMmaN)));
       SmallVector<Value> big, small;
       for (int64_t dk : {0, 4}) {
-        auto [hi, lo] = splitTf32(*b, loc, tileAt(bTile, col, 0, inGroup, ks + dk));
+        auto [hi, lo] = splitTf32(*b, loc, weightAt(inGroup, ks + dk, col, 0));
         big.push_back(hi);
         small.push_back(lo);
       }
@@ -246,9 +310,10 @@ private:
   OpBuilder *b = nullptr;
   Location loc = UnknownLoc::get(region.getContext());
   MatmulOp matmul;
-  int64_t k = 0, n = 0;
+  int64_t k = 0, n = 0, aChunk = 0, bChunk = 0;
   bool transposed = false, bf16 = false;
-  Value m, aTile, bTile, warpRow, warpCol, group, inGroup;
+  SharedTile aTile, bTile;
+  Value lhs, rhs, m, lane, warpRow, warpCol, group, inGroup, current;
 };
 
 } // namespace
