@@ -236,8 +236,9 @@ void mvc_emu_mma(uint32_t shape, const uint32_t *a, const uint32_t *b, const flo
 void mvc_emu_ldmatrix(const void *row, uint32_t num, uint32_t trans, uint32_t *out) {
   if (num != 1 && num != 2 && num != 4)
     scheduler().fail(absl::StrFormat("ldmatrix: %u matrices (expected 1, 2 or 4)", num));
-  // The lanes that give a row read it: the race checker sees the warp's 16-byte reads.
-  if (scheduler().sreg(MVC_EMU_SREG_LANEID) < 8 * num)
+  // The lanes that give a row read it: the race checker sees the warp's 16-byte reads
+  // (a row outside shared memory is the collective's error, naming the lane).
+  if (scheduler().sreg(MVC_EMU_SREG_LANEID) < 8 * num && inShared(row, 16))
     scheduler().checkShared(row, 16, MVC_EMU_ACCESS_READ);
   const LaneSlot &slot = scheduler().collective(Collective::Ldmatrix, num | (trans ? 16 : 0), ~0u,
                                                 slotWith({}, row), completeLdmatrix);
