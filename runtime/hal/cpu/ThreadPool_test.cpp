@@ -1,5 +1,7 @@
 #include "runtime/hal/cpu/ThreadPool.h"
 
+#include <chrono>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -44,6 +46,26 @@ TEST(ThreadPool, ManyBackToBackCallsComplete) {
     total += 10;
   }
   EXPECT_EQ(sum.load(), total);
+}
+
+TEST(ThreadPool, WorkersThatWentToSleepWakeForTheNextJob) {
+  ThreadPool pool(3);
+  for (int round = 0; round < 3; ++round) {
+    // Idle for longer than the spin: every worker is asleep on the condition variable.
+    std::this_thread::sleep_for(std::chrono::microseconds(4 * ThreadPool::kSpinMicros));
+    std::mutex mutex;
+    std::set<std::thread::id> seen;
+    std::vector<std::atomic<int>> hits(48);
+    pool.parallelFor(48, [&](int64_t i) {
+      hits[i].fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::lock_guard<std::mutex> lock(mutex);
+      seen.insert(std::this_thread::get_id());
+    });
+    for (auto &h : hits)
+      ASSERT_EQ(h.load(), 1);
+    EXPECT_GT(seen.size(), 1u) << "round " << round;
+  }
 }
 
 TEST(ThreadPool, DefaultIsTheHardwareThreadCount) {
