@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "tools/mvc-bench/Roofline.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -64,25 +66,51 @@ __attribute__((target("avx2,fma"))) double fmaLoopAvx2(long iterations) {
   return sum;
 }
 
-double fmaPeak(int threads) {
-  bool avx512 = __builtin_cpu_supports("avx512f");
-  const long iterations = 20'000'000;
-  double flopsPerThread = avx512 ? 2.0 * 16 * 16 * iterations : 2.0 * 8 * 12 * iterations;
+/// The bf16 dot-product peak: 16 independent vdpbf16ps chains (each instruction is 16
+/// lanes x 2 products x 2 flops), the instruction the bf16 matmul microkernels use.
+__attribute__((target("avx512f,avx512bf16"))) double dpbf16Loop(long iterations) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(float(i));
+  __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x38003800);
+  for (long it = 0; it < iterations; ++it)
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  float sum = 0;
+  for (int i = 0; i < 16; ++i) sum += _mm512_reduce_add_ps(acc[i]);
+  return sum;
+}
+
+/// Best of 3 runs of `loop` on every thread, in GFLOP/s.
+template <typename Loop>
+double peak(int threads, long iterations, double flopsPerIteration, Loop loop) {
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     std::vector<double> sink(threads);
     for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] { sink[t] = avx512 ? fmaLoopAvx512(iterations) : fmaLoopAvx2(iterations); });
+      pool.emplace_back([&, t] { sink[t] = loop(iterations); });
     for (auto &th : pool) th.join();
     best = std::min(best, seconds(t0, std::chrono::steady_clock::now()));
   }
-  return flopsPerThread * threads / best / 1e9;
+  return flopsPerIteration * iterations * threads / best / 1e9;
+}
+
+double bf16Peak(int threads) {
+  if (!__builtin_cpu_supports("avx512bf16"))
+    return 0;
+  return peak(threads, 20'000'000, 16 * 64.0, dpbf16Loop);
+}
+
+double fmaPeak(int threads) {
+  if (__builtin_cpu_supports("avx512f"))
+    return peak(threads, 20'000'000, 2.0 * 16 * 16, fmaLoopAvx512);
+  return peak(threads, 20'000'000, 2.0 * 8 * 12, fmaLoopAvx2);
 }
 
 } // namespace
 
-Roofline measureRoofline(int threads) { return {triad(threads), fmaPeak(threads)}; }
+Roofline measureRoofline(int threads) {
+  return {triad(threads), fmaPeak(threads), bf16Peak(threads)};
+}
 
 } // namespace mvc

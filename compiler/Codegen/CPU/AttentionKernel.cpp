@@ -62,47 +62,6 @@ Value cacheOffset(KernelBuilder &kb, Value blockTable, Value maxPages, Value seq
 
 Type elemOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
-/// q · k for every key row of a tile. The keys' partial sums are independent
-/// accumulators of one loop over the head dimension, so the FMAs do not wait on each
-/// other as one reduction per key would (f32 FMA latency is 4 cycles).
-SmallVector<Value> tileDots(KernelBuilder &kb, Value qRows, int64_t qOffset, Value keys,
-                            ArrayRef<Value> rowBase, int64_t hd) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  int vl = kb.target().vectorWidth;
-  int64_t main = hd / vl * vl;
-  SmallVector<Value> sums;
-  if (main) {
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
-    SmallVector<Value> init(rowBase.size(), zero);
-    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(main), kb.idx(vl), init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value c = loop.getInductionVar();
-      Value qv = kb.loadF32(qRows, b.create<arith::AddIOp>(loc, c, kb.idx(qOffset)), vl);
-      SmallVector<Value> next;
-      for (auto [j, base] : llvm::enumerate(rowBase)) {
-        Value kv = kb.loadF32(keys, b.create<arith::AddIOp>(loc, base, c), vl);
-        next.push_back(b.create<vector::FMAOp>(loc, qv, kv, loop.getRegionIterArgs()[j]));
-      }
-      b.create<scf::YieldOp>(loc, next);
-    }
-    for (Value acc : loop.getResults())
-      sums.push_back(b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, acc));
-  } else {
-    sums.assign(rowBase.size(), kb.f32(0.0f));
-  }
-  for (int64_t c = main; c < hd; ++c) {  // the scalar tail of a head size not a multiple of vl
-    Value qv = kb.loadF32(qRows, kb.idx(qOffset + c), 0);
-    for (auto [j, base] : llvm::enumerate(rowBase)) {
-      Value kv = kb.loadF32(keys, b.create<arith::AddIOp>(loc, base, kb.idx(c)), 0);
-      sums[j] = b.create<arith::AddFOp>(loc, sums[j], b.create<arith::MulFOp>(loc, qv, kv));
-    }
-  }
-  return sums;
-}
-
 } // namespace
 
 namespace {
@@ -115,10 +74,67 @@ struct QueryRow {
   Value first, last;  // the keys it sees: [first, last] in absolute positions
 };
 
-/// Emits attention for `rows` (all of one sequence) and KV head `g`: each key and value row
-/// is loaded once for the rows × query heads of the group, over the union of their key
-/// ranges in tiles of kKeyTile, with an online softmax per query vector; a key outside a
-/// row's range scores -inf.
+/// The order in which transposeReduce must receive its vectors so that lane j of its result
+/// is the sum of the j-th vector given to it (see there).
+SmallVector<int64_t> transposeReduceOrder(int64_t w) {
+  // Simulate the stages on source ids: every lane's partial sum comes from one source.
+  SmallVector<SmallVector<int64_t>> ids;
+  for (int64_t v = 0; v < w; ++v) ids.push_back(SmallVector<int64_t>(w, v));
+  for (int64_t block = w; ids.size() > 1; block /= 2) {
+    SmallVector<SmallVector<int64_t>> next;
+    for (size_t i = 0; i < ids.size(); i += 2) {
+      SmallVector<int64_t> z(w);
+      for (int64_t lane = 0; lane < w; ++lane) {
+        int64_t q = lane % block, base = lane - q;
+        z[lane] = q < block / 2 ? ids[i][base + q] : ids[i + 1][base + q - block / 2];
+      }
+      next.push_back(z);
+    }
+    ids = next;
+  }
+  SmallVector<int64_t> position(w);
+  for (int64_t lane = 0; lane < w; ++lane) position[lane] = ids[0][lane];
+  return position;
+}
+
+/// Sums the lanes of each of `parts` (w vectors of w lanes) into one vector: lane j = the
+/// sum of parts[j]. Pairs are folded in log2(w) stages, each halving the lanes every
+/// partial sum occupies (two shuffles and an add per pair), so w dot products cost w - 1
+/// adds instead of w horizontal reductions.
+Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  int64_t w = int64_t(parts.size());
+  SmallVector<int64_t> order = transposeReduceOrder(w);
+  SmallVector<Value> cur(w);
+  for (int64_t lane = 0; lane < w; ++lane) cur[order[lane]] = parts[lane];
+  for (int64_t block = w; cur.size() > 1; block /= 2) {
+    SmallVector<int64_t> lo(w), hi(w);
+    for (int64_t lane = 0; lane < w; ++lane) {
+      int64_t q = lane % block, base = lane - q, half = block / 2;
+      lo[lane] = q < half ? base + q : w + base + q - half;
+      hi[lane] = q < half ? base + half + q : w + base + q;
+    }
+    SmallVector<Value> next;
+    for (size_t i = 0; i < cur.size(); i += 2)
+      next.push_back(b.create<arith::AddFOp>(
+          loc, b.create<vector::ShuffleOp>(loc, cur[i], cur[i + 1], lo),
+          b.create<vector::ShuffleOp>(loc, cur[i], cur[i + 1], hi)));
+    cur = next;
+  }
+  return cur[0];
+}
+
+/// Emits attention for `rows` (all of one sequence) and KV head `g` as small matrix
+/// products over tiles of `vl` keys (vl = the target's f32 lanes):
+///   - the tile's key and value rows are converted once into f32 scratch rows padded to
+///     a whole number of vectors (masked loads, zero padding), so no scalar tail remains;
+///   - S = Q·Kᵀ: per query vector, vl independent accumulators over the head dimension,
+///     folded into one vector of vl scores by transposeReduce;
+///   - the online softmax runs on that vector (a key outside a row's range scores -inf);
+///   - O += P·V: per chunk of the head dimension the accumulators of every query vector
+///     stay in registers while each value row is loaded once and multiplied by each
+///     query's probability (broadcast from a scratch row).
+/// Each key and value row is read from the cache once for the rows × query heads of the
+/// group.
 class AttentionBlockEmitter {
 public:
   AttentionBlockEmitter(KernelBuilder &kb, AttentionOp op, Value q, Value kc, Value vc, Value bt,
@@ -134,6 +150,8 @@ public:
     group = heads / kvHeads;
     scale = op.getScale().convertToFloat();
     softcap = op.getSoftcap().convertToFloat();
+    vl = kb.target().vectorWidth;
+    hdp = (hd + vl - 1) / vl * vl;
   }
 
   void emit(ArrayRef<QueryRow> rows) {
@@ -144,24 +162,22 @@ public:
       kFirst = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MinSIOp>(loc, kFirst, r.first), kFirst);
       kLast = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MaxSIOp>(loc, kLast, r.last), kLast);
     }
-    auto rowType = MemRefType::get({n * hd}, b.getF32Type());
-    Value qRows = b.create<memref::AllocaOp>(loc, rowType);
-    Value acc = b.create<memref::AllocaOp>(loc, rowType);
+    Value qRows = scratch(n * hdp), acc = scratch(n * hdp);
+    Value keys = scratch(vl * hdp), values = scratch(vl * hdp);
+    Value probs = scratch(n * vl), corrs = scratch(n);
+    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> qBase;
     for (auto [i, r] : llvm::enumerate(rows)) {
       qBase.push_back(b.create<arith::MulIOp>(
           loc, b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r.row, kb.idx(heads)),
                                        b.create<arith::MulIOp>(loc, g, kb.idx(group))),
           kb.idx(hd)));
-      int64_t at = int64_t(i) * group * hd;
-      kb.forChunks(group * hd, [&](Value c, int l) {
-        Value dst = b.create<arith::AddIOp>(loc, c, kb.idx(at));
-        kb.storeF32(kb.loadF32(q, b.create<arith::AddIOp>(loc, qBase.back(), c), l), qRows, dst);
-        Value zero = l ? Value(b.create<arith::ConstantOp>(
-                             loc, DenseElementsAttr::get(VectorType::get({l}, b.getF32Type()), 0.0f)))
-                       : kb.f32(0.0f);
-        kb.storeF32(zero, acc, dst);
-      });
+      for (int64_t h = 0; h < group; ++h) {
+        int64_t v = int64_t(i) * group + h;
+        copyRow(q, b.create<arith::AddIOp>(loc, qBase.back(), kb.idx(h * hd)), qRows, v * hdp);
+        for (int64_t c = 0; c < hdp; c += vl)
+          b.create<vector::StoreOp>(loc, zero, acc, ValueRange{kb.idx(v * hdp + c)});
+      }
     }
 
     SmallVector<Value> init;
@@ -169,38 +185,45 @@ public:
     for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(0.0f));
     Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
     Value numTiles = b.create<arith::DivUIOp>(
-        loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(kKeyTile - 1)), kb.idx(kKeyTile));
+        loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(vl - 1)), kb.idx(vl));
     auto loop = b.create<scf::ForOp>(loc, kb.idx(0), numTiles, kb.idx(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value tileStart = b.create<arith::AddIOp>(
-          loc, kFirst, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(kKeyTile)));
-      SmallVector<Value> rowBase, kpos;
-      for (int64_t j = 0; j < kKeyTile; ++j) {
-        kpos.push_back(b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)));
-        Value clamped = b.create<arith::MinSIOp>(loc, kpos.back(), kLast);
-        Value base = cacheOffset(kb, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd);
-        rowBase.push_back(b.create<arith::AddIOp>(loc, base, b.create<arith::MulIOp>(loc, g, kb.idx(hd))));
+          loc, kFirst, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(vl)));
+      for (int64_t j = 0; j < vl; ++j) {
+        // Keys past the range repeat the last one (in bounds); their scores are masked.
+        Value clamped = b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)), kLast);
+        Value base = b.create<arith::AddIOp>(
+            loc, cacheOffset(kb, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
+            b.create<arith::MulIOp>(loc, g, kb.idx(hd)));
+        copyRow(kc, base, keys, j * hdp);
+        copyRow(vc, base, values, j * hdp);
       }
-      auto tileType = VectorType::get({kKeyTile}, b.getF32Type());
+      auto i64Vec = VectorType::get({vl}, b.getI64Type());
+      SmallVector<int64_t> iota(vl);
+      for (int64_t j = 0; j < vl; ++j) iota[j] = j;
+      auto asI64 = [&](Value x) {
+        return b.create<vector::BroadcastOp>(
+            loc, i64Vec, b.create<arith::IndexCastOp>(loc, b.getI64Type(), x));
+      };
+      Value kpos = b.create<arith::AddIOp>(
+          loc, asI64(tileStart),
+          b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota))));
       SmallVector<Value> maxes, sums;
       for (int64_t v = 0; v < n; ++v) {
         const QueryRow &r = rows[v / group];
-        SmallVector<Value> dots = tileDots(kb, qRows, v * hd, kc, rowBase, hd);
-        SmallVector<Value> scores;
-        for (int64_t j = 0; j < kKeyTile; ++j) {
-          Value sc = b.create<arith::MulFOp>(loc, dots[j], kb.f32(scale));
-          if (softcap > 0.0f)
-            sc = b.create<arith::MulFOp>(
-                loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sc, kb.f32(softcap))),
-                kb.f32(softcap));
-          Value seen = b.create<arith::AndIOp>(
-              loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, kpos[j], r.first),
-              b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos[j], r.last));
-          scores.push_back(b.create<arith::SelectOp>(loc, seen, sc, kb.f32(-INFINITY)));
+        Value sv = b.create<arith::MulFOp>(loc, scores(qRows, v * hdp, keys),
+                                           kb.splatLike(kb.f32(scale), zero));
+        if (softcap > 0.0f) {
+          Value cap = kb.splatLike(kb.f32(softcap), zero);
+          sv = b.create<arith::MulFOp>(loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sv, cap)), cap);
         }
-        Value sv = b.create<vector::FromElementsOp>(loc, tileType, scores);
+        Value seen = b.create<arith::AndIOp>(
+            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
+        sv = b.create<arith::SelectOp>(loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
         Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
         Value mNew = b.create<arith::MaximumFOp>(
             loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv));
@@ -209,29 +232,14 @@ public:
         Value none = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb.f32(-INFINITY));
         Value mSafe = b.create<arith::SelectOp>(loc, none, kb.f32(0.0f), mNew);
         Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mSafe));
-        Value p = b.create<math::ExpOp>(
-            loc, b.create<arith::SubFOp>(loc, sv, b.create<vector::BroadcastOp>(loc, tileType, mSafe)));
+        Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, sv, kb.splatLike(mSafe, sv)));
         Value pSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
         sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), pSum));
         maxes.push_back(mNew);
-        SmallVector<Value> pj;
-        for (int64_t j = 0; j < kKeyTile; ++j)
-          pj.push_back(b.create<vector::ExtractOp>(loc, p, ArrayRef<int64_t>{j}));
-        kb.forChunks(hd, [&](Value c, int l) {
-          Value at = b.create<arith::AddIOp>(loc, c, kb.idx(v * hd));
-          Value a = kb.loadF32(acc, at, l);
-          // Two FMA chains (even and odd keys) so the adds of a tile do not serialize.
-          Value chains[2] = {b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)),
-                             kb.splatLike(kb.f32(0.0f), a)};
-          for (int64_t j = 0; j < kKeyTile; ++j) {
-            Value val = kb.loadF32(vc, b.create<arith::AddIOp>(loc, rowBase[j], c), l);
-            Value &chain = chains[j % 2];
-            chain = l ? Value(b.create<vector::FMAOp>(loc, val, kb.splatLike(pj[j], val), chain))
-                      : Value(b.create<math::FmaOp>(loc, val, pj[j], chain));
-          }
-          kb.storeF32(b.create<arith::AddFOp>(loc, chains[0], chains[1]), acc, at);
-        });
+        b.create<vector::StoreOp>(loc, p, probs, ValueRange{kb.idx(v * vl)});
+        b.create<memref::StoreOp>(loc, corr, corrs, ValueRange{kb.idx(v)});
       }
+      accumulate(n, acc, probs, corrs, values);
       SmallVector<Value> next(maxes);
       next.append(sums);
       b.create<scf::YieldOp>(loc, next);
@@ -244,7 +252,7 @@ public:
       Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), loop.getResult(n + v));
       Value outBase = b.create<arith::AddIOp>(loc, qBase[v / group], kb.idx((v % group) * hd));
       kb.forChunks(hd, [&](Value c, int l) {
-        Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(v * hd)), l);
+        Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp)), l);
         kb.storeF32(b.create<arith::MulFOp>(loc, a, kb.splatLike(inv, a)), out,
                     b.create<arith::AddIOp>(loc, outBase, c));
       });
@@ -252,13 +260,89 @@ public:
   }
 
 private:
-  static constexpr int64_t kKeyTile = 8;
+  /// An f32 stack buffer of `size` elements, allocated once at the kernel's entry (emit
+  /// may run inside loops).
+  Value scratch(int64_t size) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&kb.func().getBody().front());
+    return b.create<memref::AllocaOp>(loc, MemRefType::get({size}, b.getF32Type()), ValueRange{},
+                                      b.getI64IntegerAttr(64));
+  }
+
+  /// Copies hd elements of `src` at `from` as f32 into `dst` at the static `to`, and zeros
+  /// up to hdp: whole vectors, the last one a masked load.
+  void copyRow(Value src, Value from, Value dst, int64_t to) {
+    Type elem = cast<MemRefType>(src.getType()).getElementType();
+    for (int64_t c = 0; c < hdp; c += vl) {
+      Value at = b.create<arith::AddIOp>(loc, from, kb.idx(c));
+      Value x;
+      if (c + vl <= hd) {
+        x = kb.loadF32(src, at, vl);
+      } else {
+        auto vt = VectorType::get({vl}, elem);
+        Value mask = b.create<vector::ConstantMaskOp>(
+            loc, VectorType::get({vl}, b.getI1Type()), ArrayRef<int64_t>{hd - c});
+        Value pass = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vt, b.getZeroAttr(elem)));
+        x = b.create<vector::MaskedLoadOp>(loc, vt, src, ValueRange{at}, mask, pass);
+        if (!elem.isF32()) x = b.create<arith::ExtFOp>(loc, kb.vecType(), x);
+      }
+      b.create<vector::StoreOp>(loc, x, dst, ValueRange{kb.idx(to + c)});
+    }
+  }
+
+  /// The vl raw scores q · k_j of query vector (qRows at qAt) against the tile's keys, as
+  /// one vector.
+  Value scores(Value qRows, int64_t qAt, Value keys) {
+    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    SmallVector<Value> init(vl, zero);
+    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(hdp), kb.idx(vl), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      Value qv = b.create<vector::LoadOp>(loc, kb.vecType(), qRows,
+                                          ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(qAt))});
+      SmallVector<Value> next;
+      for (int64_t j = 0; j < vl; ++j) {
+        Value kv = b.create<vector::LoadOp>(loc, kb.vecType(), keys,
+                                            ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(j * hdp))});
+        next.push_back(b.create<vector::FMAOp>(loc, qv, kv, loop.getRegionIterArgs()[j]));
+      }
+      b.create<scf::YieldOp>(loc, next);
+    }
+    return transposeReduce(b, loc, SmallVector<Value>(loop.getResults()));
+  }
+
+  /// acc[v] = acc[v] · corr[v] + Σ_j p[v][j] · value_j for every query vector, one chunk of
+  /// the head dimension at a time with the n accumulators in registers.
+  void accumulate(int64_t n, Value acc, Value probs, Value corrs, Value values) {
+    kb.forRange(kb.idx(0), kb.idx(hdp), vl, [&](Value c) {
+      SmallVector<Value> o;
+      for (int64_t v = 0; v < n; ++v) {
+        Value a = b.create<vector::LoadOp>(loc, kb.vecType(), acc,
+                                           ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp))});
+        Value corr = b.create<memref::LoadOp>(loc, corrs, ValueRange{kb.idx(v)});
+        o.push_back(b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)));
+      }
+      for (int64_t j = 0; j < vl; ++j) {
+        Value val = b.create<vector::LoadOp>(loc, kb.vecType(), values,
+                                             ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(j * hdp))});
+        for (int64_t v = 0; v < n; ++v) {
+          Value p = b.create<memref::LoadOp>(loc, probs, ValueRange{kb.idx(v * vl + j)});
+          o[v] = b.create<vector::FMAOp>(loc, kb.splatLike(p, val), val, o[v]);
+        }
+      }
+      for (int64_t v = 0; v < n; ++v)
+        b.create<vector::StoreOp>(loc, o[v], acc, ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp))});
+    });
+  }
+
   KernelBuilder &kb;
   OpBuilder &b;
   Location loc;
   AttentionOp op;
   Value q, kc, vc, bt, out, maxPages, g;
-  int64_t heads, hd, pageSize, kvHeads, group;
+  int64_t heads, hd, pageSize, kvHeads, group, vl, hdp;
   float scale, softcap;
 };
 
