@@ -104,7 +104,7 @@ void Model::dumpSchedule(std::ostream &os) const {
     dumpProgram(os, manifest, program);
 }
 
-void Model::printProfile(std::ostream &os) const {
+void Model::printProfile(std::ostream &os, size_t maxRows) const {
   std::lock_guard<std::mutex> lock(impl->mutex);
   struct Row {
     double seconds;
@@ -128,12 +128,21 @@ void Model::printProfile(std::ostream &os) const {
                    [](const Row &a, const Row &b) { return a.seconds > b.seconds; });
   os << std::fixed << std::setprecision(1) << std::setw(12) << "total us" << std::setw(7)
      << "%" << std::setw(8) << "calls" << std::setw(12) << "avg us" << "  program:step  kernel\n";
+  if (rows.size() > maxRows)
+    rows.resize(maxRows);
   for (const Row &row : rows)
     os << std::setw(12) << row.seconds * 1e6 << std::setw(7)
        << (total > 0 ? 100 * row.seconds / total : 0) << std::setw(8) << row.calls
        << std::setw(12) << row.seconds * 1e6 / row.calls << "  " << row.program << ":"
        << row.step << "  " << row.what << "\n";
   os << std::setw(12) << total * 1e6 << "  total\n";
+}
+
+void Model::resetProfile() {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  for (LoadedProgram &program : impl->programs)
+    for (LoadedProgram::StepTime &time : program.profile)
+      time = LoadedProgram::StepTime{};
 }
 
 } // namespace mvc

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -38,6 +39,7 @@ struct Options {
   int64_t decodeSteps = 16;
   int reps = 3;
   bool roofline = false;
+  bool profile = false;
   std::string jsonPath;
 };
 
@@ -71,6 +73,8 @@ void usage() {
                "  --reps N               prefill repetitions, the median is reported (default: 3)\n"
                "  --roofline             also measure memory bandwidth and FMA peak, and report\n"
                "                         decode as a fraction of bandwidth, prefill of peak\n"
+               "  --profile              after each measurement, its 12 most expensive dispatches\n"
+               "                         (time summed over the timed calls) on stderr\n"
                "  --json FILE            write the results as JSON (default: none)\n"
                "  --help                 this text\n";
 }
@@ -91,6 +95,7 @@ Options parseOptions(int argc, char **argv) {
     else if (a == "--decode-steps") o.decodeSteps = parseList(value(), "--decode-steps")[0];
     else if (a == "--reps") o.reps = int(parseList(value(), "--reps")[0]);
     else if (a == "--roofline") o.roofline = true;
+    else if (a == "--profile") o.profile = true;
     else if (a == "--json") o.jsonPath = value();
     else if (!a.empty() && a[0] == '-') die("unknown option '" + a + "' (see --help)");
     else if (o.artifact.empty()) o.artifact = a;
@@ -110,15 +115,18 @@ HostTensor i32Tensor(const std::vector<int32_t> &values, std::vector<int64_t> sh
 /// past[b]..; returns the seconds the call took.
 class ForwardDriver {
 public:
-  ForwardDriver(Model &model, const LanguageModelInfo &lm, int64_t pagesPerSequence)
-      : model(model), lm(lm), pagesPerSequence(pagesPerSequence) {
+  ForwardDriver(Model &model, const LanguageModelInfo &lm) : model(model), lm(lm) {
     for (const ProgramSignature &p : model.programs())
       if (p.name == lm.program)
         for (const TensorSignature &t : p.inputs) inputNames.push_back(t.name);
   }
 
-  double run(const std::vector<int64_t> &newTokens, const std::vector<int64_t> &past) {
+  /// One forward call; sequence b owns pages [b·P, (b+1)·P) of the pool, P = the pages
+  /// `capacity` tokens need (the same for every call of a decode run).
+  double run(const std::vector<int64_t> &newTokens, const std::vector<int64_t> &past,
+             int64_t capacity) {
     size_t batch = newTokens.size();
+    int64_t pagesPerSequence = (capacity + lm.pageSize - 1) / lm.pageSize;
     std::vector<int32_t> tokens, positions, table, offsets{0}, lens, rows;
     for (size_t b = 0; b < batch; ++b) {
       for (int64_t i = 0; i < newTokens[b]; ++i) {
@@ -150,9 +158,22 @@ public:
 private:
   Model &model;
   const LanguageModelInfo &lm;
-  int64_t pagesPerSequence;
   std::vector<std::string> inputNames;
 };
+
+/// --profile: dispatch times of the timed calls of one measurement only.
+void startProfile(const Options &o, Model &model) {
+  if (!o.profile) return;
+  model.resetProfile();
+  model.setProfiling(true);
+}
+
+void endProfile(const Options &o, Model &model, const std::string &what) {
+  if (!o.profile) return;
+  model.setProfiling(false);
+  std::cerr << "profile: " << what << "\n";
+  model.printProfile(std::cerr, 12);
+}
 
 /// VmHWM of this process: unlike getrusage's ru_maxrss it is not inherited from the
 /// process that started us (Linux keeps ru_maxrss across fork and exec).
@@ -200,32 +221,34 @@ ModelBytes modelBytes(const ArtifactReader &reader, const LanguageModelInfo &lm)
 int main(int argc, char **argv) {
   using namespace mvc;
   Options o = parseOptions(argc, argv);
-  int64_t longest = std::max(*std::max_element(o.promptLengths.begin(), o.promptLengths.end()),
-                             o.decodeContext + o.decodeSteps);
+  int64_t longestPrompt = *std::max_element(o.promptLengths.begin(), o.promptLengths.end());
+  int64_t decodeCapacity = o.decodeContext + o.decodeSteps;
   int64_t maxBatch = *std::max_element(o.decodeBatches.begin(), o.decodeBatches.end());
 
   auto session = Session::create({"cpu", o.threads});
   if (!session.ok()) die(std::string(session.status().message()));
-  // Pages: enough for the largest decode batch at full context, or the longest prompt. The
-  // page size comes from the manifest, read once here (the same reader sizes the weights).
+  // Pages: the pool is shared, so enough for the longest prompt alone or the largest decode
+  // batch at full context, whichever needs more. The page size comes from the manifest,
+  // read once here (the same reader sizes the weights).
   auto reader = ArtifactReader::open(o.artifact);
   if (!reader.ok()) die(std::string(reader.status().message()));
   auto lmEntry = parseLanguageModel(**reader, (*reader)->manifest().loadSymbols);
   if (!lmEntry.ok()) die(std::string(lmEntry.status().message()));
   if (!*lmEntry) die(o.artifact + " is not a language-model artifact");
-  int64_t pagesPerSequence = (longest + (*lmEntry)->pageSize - 1) / (*lmEntry)->pageSize;
+  auto pagesFor = [&](int64_t tokens) { return (tokens + (*lmEntry)->pageSize - 1) / (*lmEntry)->pageSize; };
+  int64_t poolPages = std::max(pagesFor(longestPrompt), maxBatch * pagesFor(decodeCapacity));
   auto loadStart = Clock::now();
   LoadOptions load;
-  load.loadSymbols.push_back({"num_pages", pagesPerSequence * maxBatch});
+  load.loadSymbols.push_back({"num_pages", poolPages});
   auto model = (*session)->load(o.artifact, load);
   if (!model.ok()) die(std::string(model.status().message()));
   double loadSeconds = std::chrono::duration<double>(Clock::now() - loadStart).count();
   const LanguageModelInfo &lm = *(*model)->languageModel();
-  ForwardDriver driver(**model, lm, pagesPerSequence);
+  ForwardDriver driver(**model, lm);
   ModelBytes bytes = modelBytes(**reader, lm);
 
   // The first token after loading: the weights are faulted in by this call.
-  double firstPrefill = driver.run({o.promptLengths.front()}, {0});
+  double firstPrefill = driver.run({o.promptLengths.front()}, {0}, o.promptLengths.front());
   double timeToFirstToken = loadSeconds + firstPrefill;
 
   json result = {{"artifact", o.artifact}, {"threads", (*session)->numThreads()},
@@ -234,7 +257,9 @@ int main(int argc, char **argv) {
   json prefill = json::array(), decode = json::array();
   for (int64_t len : o.promptLengths) {
     std::vector<double> times;
-    for (int r = 0; r < o.reps; ++r) times.push_back(driver.run({len}, {0}));
+    startProfile(o, **model);
+    for (int r = 0; r < o.reps; ++r) times.push_back(driver.run({len}, {0}, len));
+    endProfile(o, **model, "prefill " + std::to_string(len) + ", " + std::to_string(o.reps) + " calls");
     double s = median(times);
     double flops = 2.0 * double(len) * (bytes.matmulParams - bytes.headParams) + 2.0 * bytes.headParams;
     json row = {{"prompt_tokens", len}, {"seconds", s}, {"tokens_per_s", len / s},
@@ -243,12 +268,15 @@ int main(int argc, char **argv) {
   }
   for (int64_t batch : o.decodeBatches) {
     std::vector<int64_t> ctx(batch, o.decodeContext), one(batch, 1), zero(batch, 0);
-    driver.run(ctx, zero);  // fill the caches (not timed)
+    driver.run(ctx, zero, decodeCapacity);  // fill the caches (not timed)
     double total = 0;
+    startProfile(o, **model);
     for (int64_t s = 0; s < o.decodeSteps; ++s) {
       std::vector<int64_t> past(batch, o.decodeContext + s);
-      total += driver.run(one, past);
+      total += driver.run(one, past, decodeCapacity);
     }
+    endProfile(o, **model, "decode batch " + std::to_string(batch) + ", " +
+                               std::to_string(o.decodeSteps) + " steps");
     double perStep = total / o.decodeSteps;
     double stepBytes = bytes.matmulWeightBytes + batch * (o.decodeContext + o.decodeSteps / 2.0) *
                                                      bytes.kvBytesPerToken;
@@ -280,6 +308,12 @@ int main(int argc, char **argv) {
   result["peak_rss_mb"] = peakRssMb;
   result["matmul_weight_mb"] = bytes.matmulWeightBytes / 1e6;
   result["kv_bytes_per_token"] = bytes.kvBytesPerToken;
+  // The memory target's budget: the artifact (weights, mapped) plus the KV cache pool.
+  double artifactMb = double(std::filesystem::file_size(o.artifact)) / 1e6;
+  double kvCacheMb = double(poolPages) * lm.pageSize * bytes.kvBytesPerToken / 1e6;
+  result["artifact_mb"] = artifactMb;
+  result["kv_cache_mb"] = kvCacheMb;
+  result["peak_rss_over_weights_and_kv"] = peakRssMb * 1.048576 / (artifactMb + kvCacheMb);
   if (o.roofline)
     result["roofline"] = {{"triad_gb_per_s", roof.triadGBps},
                           {"f32_fma_gflops", roof.f32Gflops},
@@ -288,6 +322,9 @@ int main(int argc, char **argv) {
   std::printf("%s: %d threads, load %.3f s, time to first token %.3f s (%lld-token prompt), peak RSS %.0f MB\n",
               o.artifact.c_str(), (*session)->numThreads(), loadSeconds, timeToFirstToken,
               (long long)o.promptLengths.front(), peakRssMb);
+  std::printf("memory: artifact %.0f MB + KV cache %.0f MB (%lld pages); peak RSS is %.2fx that\n",
+              artifactMb, kvCacheMb, (long long)poolPages,
+              result["peak_rss_over_weights_and_kv"].get<double>());
   if (o.roofline)
     std::printf("roofline: triad %.1f GB/s, f32 FMA peak %.1f GFLOP/s, bf16 dot peak %.1f GFLOP/s "
                 "(prefill is measured against %s)\n",

@@ -147,8 +147,10 @@ public:
   void dumpSchedule(std::ostream &os) const;
   /// Accumulate the wall time of every step from now on.
   void setProfiling(bool enabled);
-  /// One row per step that ran, most expensive first.
-  void printProfile(std::ostream &os) const;
+  /// One row per step that ran, most expensive first (at most `maxRows`), then the total.
+  void printProfile(std::ostream &os, size_t maxRows = SIZE_MAX) const;
+  /// Forgets the step times accumulated so far.
+  void resetProfile();
   /// Verifies the weights checksum.
   absl::Status verifyWeights() const;
 
