@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 #include "runtime/hal/cpu/KernelLibrary.h"
+#include "runtime/hal/emu/BlockPool.h"
 #include "runtime/hal/emu/BlockScheduler.h"
 #include "runtime/hal/emu/EmuAbi.h"
 #include "runtime/hal/emu/EmuRuntime.h"
@@ -416,19 +417,21 @@ CUresult funcSetAttribute(CUfunction function, int attribute, int value) {
   return CUDA_SUCCESS;
 }
 
-/// Runs every block of a launch on this thread.
+/// Runs every block of a launch, over the block pool's threads (BlockPool.h).
 CUresult runGrid(const EmuLaunch &launch) {
-  prepareFaultHandling();
-  thread_local BlockScheduler scheduler;
-  for (uint32_t z = 0; z < launch.grid.z; ++z)
-    for (uint32_t y = 0; y < launch.grid.y; ++y)
-      for (uint32_t x = 0; x < launch.grid.x; ++x) {
-        std::string error = scheduler.run(launch, {x, y, z});
-        if (!error.empty())
-          return failWith(CUDA_ERROR_LAUNCH_FAILED,
-                          absl::StrFormat("kernel '%s' block (%u,%u,%u) %s", launch.kernelName,
-                                          x, y, z, error));
-      }
+  uint64_t perPlane = uint64_t{launch.grid.x} * launch.grid.y;
+  std::string error = mvc::emu::runBlocksInParallel(launch.grid.count(), [&](uint64_t i) {
+    prepareFaultHandling();
+    thread_local BlockScheduler scheduler;
+    Dim3 block{static_cast<uint32_t>(i % launch.grid.x),
+               static_cast<uint32_t>(i % perPlane / launch.grid.x),
+               static_cast<uint32_t>(i / perPlane)};
+    std::string message = scheduler.run(launch, block);
+    if (message.empty()) return message;
+    return absl::StrFormat("kernel '%s' block (%u,%u,%u) %s", launch.kernelName, block.x, block.y,
+                           block.z, message);
+  });
+  if (!error.empty()) return failWith(CUDA_ERROR_LAUNCH_FAILED, error);
   return CUDA_SUCCESS;
 }
 
