@@ -101,9 +101,11 @@ void completeVote(WarpState &warp, uint32_t present) {
   for (uint32_t lane = 0; lane < 32; ++lane) warp.lanes[lane].out[0] = result;
 }
 
-/// A 16x8 D = A(16xK) B(Kx8) + C tile of one warp, A and B gathered from the fragments.
+/// A 16x8 D = A(16xK) B(Kx8) + C tile of one warp, A and B gathered from the fragments
+/// (as doubles: every product is exact in double).
 struct MmaTile {
-  float a[16][16], b[16][8], c[16][8];
+  double a[16][16], b[16][8];
+  float c[16][8];
 };
 
 /// One 16-bit operand element of a packed register: low half first.
@@ -145,13 +147,17 @@ void completeMma(WarpState &warp, uint32_t present) {
     const float *c = reinterpret_cast<const float *>(in + 6);
     for (int i = 0; i < 4; ++i) tile.c[group + 8 * (i >> 1)][2 * t + (i & 1)] = c[i];
   }
+  // Each sum runs over k in order, then adds C: k outermost per row so the 8 columns of a
+  // row accumulate side by side (vectorized), in the same order as one sum at a time.
+  double sums[16][8] = {};
+  for (int row = 0; row < 16; ++row)
+    for (int kk = 0; kk < k; ++kk)
+      for (int col = 0; col < 8; ++col) sums[row][col] += tile.a[row][kk] * tile.b[kk][col];
   for (int lane = 0; lane < 32; ++lane) {
     int group = lane >> 2, t = lane & 3;
     for (int i = 0; i < 4; ++i) {
       int row = group + 8 * (i >> 1), col = 2 * t + (i & 1);
-      double sum = 0;
-      for (int kk = 0; kk < k; ++kk) sum += double(tile.a[row][kk]) * double(tile.b[kk][col]);
-      float d = static_cast<float>(sum + double(tile.c[row][col]));
+      float d = static_cast<float>(sums[row][col] + double(tile.c[row][col]));
       std::memcpy(&warp.lanes[lane].out[i], &d, 4);
     }
   }
