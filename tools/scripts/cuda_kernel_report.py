@@ -7,7 +7,8 @@ The static checks of the cuda kernels of an artifact compiled with
     registers, shared memory, stack frame, spill stores/loads of every kernel;
   - cuobjdump (the toolkit's, or PyPI's nvidia-cuda-cuobjdump) on the artifact's cubins:
     local memory per thread (0 unless something spilled) and the SASS, which must hold
-    tensor-core instructions (HMMA or HGMMA) for the dispatch kinds given with --tensor-cores;
+    tensor-core instructions (HMMA or HGMMA) for the dispatch kinds given with --tensor-cores
+    (the table also counts ldmatrix, LDSM, and cp.async, LDGSTS);
   - an occupancy estimate for sm_80 (resident blocks per SM from threads, registers and
     shared memory; the fraction of the SM's 64 warps they fill).
 Prints one row per kernel and arch. With --check, exits 1 on any spill, local memory or
