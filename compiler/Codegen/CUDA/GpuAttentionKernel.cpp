@@ -19,7 +19,8 @@
 // Masks are the cpu kernel's: one key interval per token (causal, sliding window, widened
 // to the token's group span when group_spans is given), softcap, GQA, ragged batch. The
 // tokens of a block may belong to several sequences (decode: one token each): the block
-// runs the key loop once per sequence present, rows of other sequences masked.
+// runs the key loop once per sequence present, rows of other sequences masked, and the
+// warps holding none of its rows skip the mma work (decode: half the warps idle for G=4).
 // KV write: one block per token, its threads copying the row into the cache slot.
 //
 //===----------------------------------------------------------------------===//
@@ -130,8 +131,20 @@ private:
   void stageTile(Value tile, Value cache, Value tileStart, Value kLast, Value seq);
   SmallVector<Value> scores();
   void accumulate(ArrayRef<Value> p, MutableArrayRef<Value> o);
-  SmallVector<Value> keyTileStep(Value s, Value kFirst, Value kLast, Value numTiles, Value j,
-                                 ValueRange carried);
+  SmallVector<Value> keyTileStep(Value s, Value kFirst, Value kLast, Value numTiles, Value active,
+                                 Value j, ValueRange carried);
+  /// scf.if on a warp-uniform `cond`: body()'s values, else `otherwise` (same types).
+  SmallVector<Value> ifWarp(Value cond, ValueRange otherwise, const std::function<SmallVector<Value>()> &body) {
+    SmallVector<Type> types;
+    for (Value v : otherwise) types.push_back(v.getType());
+    auto ifOp = b->create<scf::IfOp>(loc, types, cond, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(*b);
+    b->setInsertionPointToStart(&ifOp.getThenRegion().front());
+    b->create<scf::YieldOp>(loc, body());
+    b->setInsertionPointToStart(&ifOp.getElseRegion().front());
+    b->create<scf::YieldOp>(loc, otherwise);
+    return SmallVector<Value>(ifOp.getResults());
+  }
 
   gpu::GPUModuleOp module;
   StringRef name;
@@ -354,54 +367,66 @@ void FlashAttentionEmitter::accumulate(ArrayRef<Value> p, MutableArrayRef<Value>
 /// One key tile j of sequence s. Carried: running max (2), partial sums (2, this lane's
 /// keys only: the quad sums them at the end), O accumulators.
 SmallVector<Value> FlashAttentionEmitter::keyTileStep(Value s, Value kFirst, Value kLast, Value numTiles,
-                                                      Value j, ValueRange carried) {
+                                                      Value active, Value j, ValueRange carried) {
   Value tileStart = add(kFirst, mul(j, kb->idx(keyTile)));
   Value more = cmp(arith::CmpIPredicate::ult, add(j, kb->idx(1)), numTiles);
+  int64_t numScores = keyTile / 8 * 4;
   // Groups in flight: K(j), V(j). K(j) has landed when at most one is left.
   cpAsyncWait(*b, loc, 1);
   kb->barrier();
-  SmallVector<Value> sc = scores();
+  // S and the online softmax; a warp with no query vector of sequence s keeps its state.
+  SmallVector<Value> idle(carried.begin(), carried.end());
+  idle.append(numScores, kb->f32(0.0f));
+  SmallVector<Value> state = ifWarp(active, idle, [&] {
+    SmallVector<Value> sc = scores();
+    SmallVector<Value> next(carried.begin(), carried.end());
+    Value tileMax[2] = {kb->f32(-INFINITY), kb->f32(-INFINITY)};
+    for (int64_t jn = 0; jn < keyTile / 8; ++jn)
+      for (int64_t i = 0; i < 4; ++i) {
+        const QueryVector &r = rows[i >> 1];
+        Value kpos = add(tileStart, add(mul(t, kb->idx(2)), kb->idx(8 * jn + (i & 1))));
+        Value x = mulf(sc[4 * jn + i], kb->f32(scale));
+        if (softcap > 0.0f)
+          x = mulf(b->create<math::TanhOp>(loc, b->create<arith::DivFOp>(loc, x, kb->f32(softcap))),
+                   kb->f32(softcap));
+        Value seen = both(cmp(arith::CmpIPredicate::eq, r.seq, s),
+                          both(cmp(arith::CmpIPredicate::sge, kpos, r.first),
+                               cmp(arith::CmpIPredicate::sle, kpos, r.last)));
+        sc[4 * jn + i] = select(seen, x, kb->f32(-INFINITY));
+        tileMax[i >> 1] = b->create<arith::MaximumFOp>(loc, tileMax[i >> 1], sc[4 * jn + i]);
+      }
+    Value corr[2], mSafe[2];
+    for (int64_t r = 0; r < 2; ++r) {
+      Value mNew = b->create<arith::MaximumFOp>(loc, carried[r], quadReduce(tileMax[r], true));
+      // A row that has seen no key yet subtracts 0, so exp(-inf - -inf) never makes a NaN.
+      Value none = b->create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb->f32(-INFINITY));
+      mSafe[r] = select(none, kb->f32(0.0f), mNew);
+      corr[r] = b->create<math::ExpOp>(loc, b->create<arith::SubFOp>(loc, carried[r], mSafe[r]));
+      next[r] = mNew;
+      next[2 + r] = mulf(carried[2 + r], corr[r]);
+    }
+    for (int64_t e = 0; e < numScores; ++e) {
+      int64_t r = (e % 4) >> 1;
+      sc[e] = b->create<math::ExpOp>(loc, b->create<arith::SubFOp>(loc, sc[e], mSafe[r]));
+      next[2 + r] = b->create<arith::AddFOp>(loc, next[2 + r], sc[e]);
+    }
+    for (int64_t e = 4; e < int64_t(next.size()); ++e) next[e] = mulf(next[e], corr[((e - 4) % 4) >> 1]);
+    next.append(sc);
+    return next;
+  });
   kb->barrier(); // every warp is done with K(j)
   kb->ifThen(more, [&] { stageTile(kTile, kcPtr, add(tileStart, kb->idx(keyTile)), kLast, s); });
   cpAsyncCommit(*b, loc);
 
-  SmallVector<Value> next(carried.begin(), carried.end());
-  Value tileMax[2] = {kb->f32(-INFINITY), kb->f32(-INFINITY)};
-  for (int64_t jn = 0; jn < keyTile / 8; ++jn)
-    for (int64_t i = 0; i < 4; ++i) {
-      const QueryVector &r = rows[i >> 1];
-      Value kpos = add(tileStart, add(mul(t, kb->idx(2)), kb->idx(8 * jn + (i & 1))));
-      Value x = mulf(sc[4 * jn + i], kb->f32(scale));
-      if (softcap > 0.0f)
-        x = mulf(b->create<math::TanhOp>(loc, b->create<arith::DivFOp>(loc, x, kb->f32(softcap))),
-                 kb->f32(softcap));
-      Value seen = both(cmp(arith::CmpIPredicate::eq, r.seq, s),
-                        both(cmp(arith::CmpIPredicate::sge, kpos, r.first),
-                             cmp(arith::CmpIPredicate::sle, kpos, r.last)));
-      sc[4 * jn + i] = select(seen, x, kb->f32(-INFINITY));
-      tileMax[i >> 1] = b->create<arith::MaximumFOp>(loc, tileMax[i >> 1], sc[4 * jn + i]);
-    }
-  Value corr[2], mSafe[2];
-  for (int64_t r = 0; r < 2; ++r) {
-    Value mNew = b->create<arith::MaximumFOp>(loc, carried[r], quadReduce(tileMax[r], true));
-    // A row that has seen no key yet subtracts 0, so exp(-inf - -inf) never makes a NaN.
-    Value none = b->create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb->f32(-INFINITY));
-    mSafe[r] = select(none, kb->f32(0.0f), mNew);
-    corr[r] = b->create<math::ExpOp>(loc, b->create<arith::SubFOp>(loc, carried[r], mSafe[r]));
-    next[r] = mNew;
-    next[2 + r] = mulf(carried[2 + r], corr[r]);
-  }
-  for (int64_t e = 0; e < int64_t(sc.size()); ++e) {
-    int64_t r = (e % 4) >> 1;
-    sc[e] = b->create<math::ExpOp>(loc, b->create<arith::SubFOp>(loc, sc[e], mSafe[r]));
-    next[2 + r] = b->create<arith::AddFOp>(loc, next[2 + r], sc[e]);
-  }
-  MutableArrayRef<Value> o = MutableArrayRef<Value>(next).drop_front(4);
-  for (int64_t e = 0; e < int64_t(o.size()); ++e) o[e] = mulf(o[e], corr[(e % 4) >> 1]);
-
   cpAsyncWait(*b, loc, 1); // V(j); K(j + 1) may still be in flight
   kb->barrier();
-  accumulate(sc, o);
+  ArrayRef<Value> p = ArrayRef<Value>(state).take_back(numScores);
+  SmallVector<Value> next(state.begin(), state.end() - numScores);
+  next = ifWarp(active, next, [&] {
+    SmallVector<Value> acc(next);
+    accumulate(p, MutableArrayRef<Value>(acc).drop_front(4));
+    return acc;
+  });
   kb->barrier(); // every warp is done with V(j)
   kb->ifThen(more, [&] { stageTile(vTile, vcPtr, add(tileStart, kb->idx(keyTile)), kLast, s); });
   cpAsyncCommit(*b, loc);
@@ -498,13 +523,26 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
         Value numKeys = b->create<arith::MaxSIOp>(loc, sub(add(kLast, kb->idx(1)), kFirst), kb->idx(0));
         Value numTiles = div(add(numKeys, kb->idx(keyTile - 1)), keyTile);
         Value any = cmp(arith::CmpIPredicate::ugt, numTiles, kb->idx(0));
+        // Does this warp's m tile (query vectors 16 mTile .. +16) hold a token of s? Not in
+        // decode, mostly: one token per sequence leaves the other tile's warps idle.
+        Value vFirst = mul(mTile, kb->idx(16));
+        Value none = b->create<arith::ConstantOp>(loc, b->getBoolAttr(false));
+        Value active = kb->forRangeCarried(
+            kb->idx(0), kb->idx(tokens), kb->idx(1), ValueRange{none},
+            [&](Value i, ValueRange acc) -> SmallVector<Value> {
+              Value v0 = mul(i, kb->idx(group));
+              Value overlaps = both(cmp(arith::CmpIPredicate::ult, v0, add(vFirst, kb->idx(16))),
+                                    cmp(arith::CmpIPredicate::ugt, add(v0, kb->idx(group)), vFirst));
+              Value mine = both(overlaps, cmp(arith::CmpIPredicate::eq, loadIndex(tokSeq, i), s));
+              return {b->create<arith::OrIOp>(loc, acc[0], mine)};
+            })[0];
         kb->ifThen(any, [&] { stageTile(kTile, kcPtr, kFirst, kLast, s); });
         cpAsyncCommit(*b, loc);
         kb->ifThen(any, [&] { stageTile(vTile, vcPtr, kFirst, kLast, s); });
         cpAsyncCommit(*b, loc);
         return kb->forRangeCarried(kb->idx(0), numTiles, kb->idx(1), carried,
                                    [&](Value j, ValueRange c) -> SmallVector<Value> {
-                                     return keyTileStep(s, kFirst, kLast, numTiles, j, c);
+                                     return keyTileStep(s, kFirst, kLast, numTiles, active, j, c);
                                    });
       });
 
