@@ -1,4 +1,4 @@
-//===- GpuAttentionKernel.cpp - paged attention and KV writes for the gpu -===//
+//===- GpuAttentionKernel.cpp - paged flash attention on the tensor cores -===//
 //
 // Attention, flash style on the tensor cores. A block (4 warps) takes 32 query vectors:
 // `tokens` = 32 / group consecutive tokens x the `group` query heads sharing one KV head
@@ -21,11 +21,11 @@
 // tokens of a block may belong to several sequences (decode: one token each): the block
 // runs the key loop once per sequence present, rows of other sequences masked, and the
 // warps holding none of its rows skip the mma work (decode: half the warps idle for G=4).
-// KV write: one block per token, its threads copying the row into the cache slot.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
+#include "compiler/Codegen/CUDA/GpuPagedCache.h"
 
 using namespace mlir;
 
@@ -33,48 +33,6 @@ namespace mvc {
 namespace {
 
 Type elemOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
-
-struct TokenPlace {
-  Value seq, pos;
-};
-
-/// The sequence of token `t` (the last whose first row is <= t) and its absolute position.
-TokenPlace placeToken(GpuKernelBuilder &kb, Value t, Value rowOffsets, Value cacheLens, Value batch) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  auto loadIndex = [&](Value mem, Value at) {
-    return b.create<arith::IndexCastOp>(loc, b.getIndexType(), b.create<memref::LoadOp>(loc, mem, at));
-  };
-  Value seq = kb.forRangeCarried(kb.idx(0), batch, kb.idx(1), ValueRange{kb.idx(0)},
-                                 [&](Value s, ValueRange acc) -> SmallVector<Value> {
-                                   Value le = b.create<arith::CmpIOp>(
-                                       loc, arith::CmpIPredicate::sle, loadIndex(rowOffsets, s), t);
-                                   return {b.create<arith::SelectOp>(loc, le, s, acc[0])};
-                                 })[0];
-  Value start = loadIndex(rowOffsets, seq);
-  Value pos = b.create<arith::AddIOp>(loc, loadIndex(cacheLens, seq),
-                                      b.create<arith::SubIOp>(loc, t, start));
-  return {seq, pos};
-}
-
-/// Element offset of (position, kv head 0) of sequence `seq` in a paged cache.
-Value cacheOffset(GpuKernelBuilder &kb, Value blockTable, Value maxPages, Value seq, Value pos,
-                  int64_t pageSize, int64_t rowElems) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value slotInTable = b.create<arith::AddIOp>(
-      loc, b.create<arith::MulIOp>(loc, seq, maxPages),
-      b.create<arith::DivUIOp>(loc, pos, kb.idx(pageSize)));
-  Value page = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                            b.create<memref::LoadOp>(loc, blockTable, slotInTable));
-  Value slot = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, page, kb.idx(pageSize)),
-                                       b.create<arith::RemUIOp>(loc, pos, kb.idx(pageSize)));
-  return b.create<arith::MulIOp>(loc, slot, kb.idx(rowElems));
-}
-
-} // namespace
-
-namespace {
 
 constexpr int64_t kThreads = 128, kQueryVectors = 32;
 /// Static shared memory a block may use without the opt-in for more (sm_80 and sm_90a).
@@ -571,39 +529,6 @@ FailureOr<LaunchInfo> emitGpuAttentionKernel(gpu::GPUModuleOp module, StringRef 
                                              DispatchRegionOp region, const DispatchSignature &sig,
                                              const DimsOf &dims) {
   return FlashAttentionEmitter(module, name, region, sig, dims).emit();
-}
-
-FailureOr<LaunchInfo> emitGpuKvWriteKernel(gpu::GPUModuleOp module, StringRef name,
-                                           DispatchRegionOp region, const DispatchSignature &sig,
-                                           const DimsOf &dims) {
-  auto op = cast<KvWriteOp>(region.getBody().front().front());
-  auto cacheType = cast<RankedTensorType>(op.getCache().getType());
-  int64_t pageSize = cacheType.getDimSize(1);
-  int64_t rowElems = cacheType.getDimSize(2) * cacheType.getDimSize(3);
-  GpuKernelBuilder kb(module, name, sig.operands.size() + sig.results.size(), 2,
-                      gpuRowBlockSize(rowElems));
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value values = kb.binding(sig.bindingOf(op.getValues()), elemOf(op.getValues()));
-  Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
-  Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
-  Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
-  // The result is the cache itself: the schedule binds the state buffer here.
-  Value cache = kb.binding(sig.operands.size(), cacheType.getElementType());
-  Value batch = kb.push(0), maxPages = kb.push(1);
-  Value t = kb.blockId();
-  TokenPlace place = placeToken(kb, t, ro, cl, batch);
-  Value dst = cacheOffset(kb, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
-  Value src = b.create<arith::MulIOp>(loc, t, kb.idx(rowElems));
-  kb.forThreads(kb.idx(rowElems), [&](Value c) {
-    kb.storeF32(kb.loadF32(values, b.create<arith::AddIOp>(loc, src, c)), cache,
-                b.create<arith::AddIOp>(loc, dst, c));
-  });
-  kb.finish();
-  std::vector<SymExpr> vDims = dims(op.getValues()), btDims = dims(op.getBlockTable());
-  LaunchInfo launch{vDims[0], {btDims[0], btDims[1]}};
-  launch.block = {kb.blockSize(), 1, 1};
-  return launch;
 }
 
 } // namespace mvc
