@@ -9,56 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
+#include "compiler/Codegen/Common/PagedCache.h"
+
+#include <tuple>
 
 using namespace mlir;
 
 namespace mvc {
 namespace {
-
-/// Shared by both kernels: the sequence of token `t` and its absolute position.
-struct TokenPlace {
-  Value seq, pos;
-};
-
-TokenPlace placeToken(KernelBuilder &kb, Value t, Value rowOffsets, Value cacheLens,
-                      Value batch) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  // The last sequence whose first row is <= t (empty sequences are skipped over).
-  auto loop = b.create<scf::ForOp>(loc, kb.idx(0), batch, kb.idx(1), ValueRange{kb.idx(0)});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value s = loop.getInductionVar();
-    Value start = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                               b.create<memref::LoadOp>(loc, rowOffsets, s));
-    Value le = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, start, t);
-    b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::SelectOp>(
-                                    loc, le, s, loop.getRegionIterArgs()[0])});
-  }
-  Value seq = loop.getResult(0);
-  Value start = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                             b.create<memref::LoadOp>(loc, rowOffsets, seq));
-  Value past = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                            b.create<memref::LoadOp>(loc, cacheLens, seq));
-  Value pos = b.create<arith::AddIOp>(loc, past, b.create<arith::SubIOp>(loc, t, start));
-  return {seq, pos};
-}
-
-/// Element offset of (position, kv head 0) of sequence `seq` in a paged cache.
-Value cacheOffset(KernelBuilder &kb, Value blockTable, Value maxPages, Value seq, Value pos,
-                  int64_t pageSize, int64_t rowElems) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value slotInTable = b.create<arith::AddIOp>(
-      loc, b.create<arith::MulIOp>(loc, seq, maxPages),
-      b.create<arith::DivUIOp>(loc, pos, kb.idx(pageSize)));
-  Value page = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                            b.create<memref::LoadOp>(loc, blockTable, slotInTable));
-  Value slot = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, page, kb.idx(pageSize)),
-                                       b.create<arith::RemUIOp>(loc, pos, kb.idx(pageSize)));
-  return b.create<arith::MulIOp>(loc, slot, kb.idx(rowElems));
-}
 
 Type elemOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
@@ -141,15 +99,11 @@ public:
                         Value out, Value maxPages, Value g)
       : kb(kb), b(kb.b()), loc(kb.loc()), op(op), q(q), kc(kc), vc(vc), bt(bt), out(out),
         maxPages(maxPages), g(g) {
-    auto qType = op.getQuery().getType();
-    auto cacheType = op.getKeyCache().getType();
-    heads = qType.getDimSize(1);
-    hd = qType.getDimSize(2);
-    pageSize = cacheType.getDimSize(1);
-    kvHeads = cacheType.getDimSize(2);
-    group = heads / kvHeads;
-    scale = op.getScale().convertToFloat();
-    softcap = op.getSoftcap().convertToFloat();
+    AttentionShape shape = AttentionShape::of(op);
+    std::tie(heads, hd, pageSize, kvHeads, group) =
+        std::tie(shape.heads, shape.hd, shape.pageSize, shape.kvHeads, shape.group);
+    scale = shape.scale;
+    softcap = shape.softcap;
     vl = kb.target().vectorWidth;
     hdp = (hd + vl - 1) / vl * vl;
   }
@@ -196,7 +150,7 @@ public:
         // Keys past the range repeat the last one (in bounds); their scores are masked.
         Value clamped = b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)), kLast);
         Value base = b.create<arith::AddIOp>(
-            loc, cacheOffset(kb, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
+            loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
             b.create<arith::MulIOp>(loc, g, kb.idx(hd)));
         copyRow(kc, base, keys, j * hdp);
         copyRow(vc, base, values, j * hdp);
@@ -380,7 +334,7 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     QueryRow r;
     r.valid = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, t, numRows);
     r.row = b.create<arith::MinUIOp>(loc, t, lastRow);
-    r.place = placeToken(kb, r.row, ro, cl, batch);
+    r.place = placeToken(b, loc, r.row, ro, cl, batch);
     r.last = r.place.pos;
     r.first = kb.idx(0);
     if (window > 0)
@@ -448,8 +402,8 @@ FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp regi
   Value cache = kb.binding(sig.operands.size(), cacheType.getElementType());
   Value batch = kb.push(0), maxPages = kb.push(1);
   Value t = kb.workgroupId();
-  TokenPlace place = placeToken(kb, t, ro, cl, batch);
-  Value dst = cacheOffset(kb, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
+  TokenPlace place = placeToken(b, loc, t, ro, cl, batch);
+  Value dst = cacheOffset(b, loc, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
   Value src = b.create<arith::MulIOp>(loc, t, kb.idx(rowElems));
   kb.forChunks(rowElems, [&](Value c, int l) {
     kb.storeF32(kb.loadF32(values, b.create<arith::AddIOp>(loc, src, c), l), cache,

@@ -25,7 +25,9 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
-#include "compiler/Codegen/CUDA/GpuPagedCache.h"
+#include "compiler/Codegen/Common/PagedCache.h"
+
+#include <tuple>
 
 using namespace mlir;
 
@@ -154,7 +156,7 @@ void FlashAttentionEmitter::stageTokens(Value q) {
   kb->forThreads(kb->idx(tokens), [&](Value i) {
     Value tok = add(firstTok, i);
     Value valid = cmp(arith::CmpIPredicate::ult, tok, numRows);
-    TokenPlace place = placeToken(*kb, b->create<arith::MinUIOp>(loc, tok, sub(numRows, kb->idx(1))),
+    TokenPlace place = placeToken(*b, loc, b->create<arith::MinUIOp>(loc, tok, sub(numRows, kb->idx(1))),
                                   ro, cl, batch);
     // The keys a token sees form one interval [first, last]: causal (and windowed) keys,
     // widened to its bidirectional group (a contiguous span containing it), as the cpu
@@ -197,7 +199,7 @@ void FlashAttentionEmitter::stageTile(Value tile, Value cache, Value tileStart, 
   kb->forThreads(kb->idx(keyTile * chunksPerRow), [&](Value e) {
     Value row = div(e, chunksPerRow), c = mul(rem(e, chunksPerRow), kb->idx(chunkElems));
     Value kpos = b->create<arith::MinSIOp>(loc, add(tileStart, row), kLast);
-    Value base = add(cacheOffset(*kb, bt, maxPages, seq, kpos, pageSize, kvHeads * hd),
+    Value base = add(cacheOffset(*b, loc, bt, maxPages, seq, kpos, pageSize, kvHeads * hd),
                      mul(kvh, kb->idx(hd)));
     cpAsync(*b, loc, sharedElementPointer(*b, loc, tile, add(mul(row, kb->idx(stride)), c)),
             globalElementPointer(*b, loc, cache, cacheElem, add(base, c)), chunk);
@@ -393,15 +395,12 @@ SmallVector<Value> FlashAttentionEmitter::keyTileStep(Value s, Value kFirst, Val
 
 FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   op = cast<AttentionOp>(region.getBody().front().front());
-  auto qType = op.getQuery().getType();
   auto cacheType = op.getKeyCache().getType();
-  heads = qType.getDimSize(1);
-  hd = qType.getDimSize(2);
-  pageSize = cacheType.getDimSize(1);
-  kvHeads = cacheType.getDimSize(2);
-  group = heads / kvHeads;
-  scale = op.getScale().convertToFloat();
-  softcap = op.getSoftcap().convertToFloat();
+  AttentionShape shape = AttentionShape::of(op);
+  std::tie(heads, hd, pageSize, kvHeads, group) =
+      std::tie(shape.heads, shape.hd, shape.pageSize, shape.kvHeads, shape.group);
+  scale = shape.scale;
+  softcap = shape.softcap;
   cacheElem = cacheType.getElementType();
   bf16 = cacheElem.isBF16();
   if ((!bf16 && !cacheElem.isF32()) || op.getValueCache().getType().getElementType() != cacheElem)

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/GpuKernels.h"
-#include "compiler/Codegen/CUDA/GpuPagedCache.h"
+#include "compiler/Codegen/Common/PagedCache.h"
 
 using namespace mlir;
 
@@ -32,8 +32,8 @@ FailureOr<LaunchInfo> emitGpuKvWriteKernel(gpu::GPUModuleOp module, StringRef na
   Value cache = kb.binding(sig.operands.size(), cacheType.getElementType());
   Value batch = kb.push(0), maxPages = kb.push(1);
   Value t = kb.blockId();
-  TokenPlace place = placeToken(kb, t, ro, cl, batch);
-  Value dst = cacheOffset(kb, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
+  TokenPlace place = placeToken(b, loc, t, ro, cl, batch);
+  Value dst = cacheOffset(b, loc, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
   Value src = b.create<arith::MulIOp>(loc, t, kb.idx(rowElems));
   kb.forThreads(kb.idx(rowElems), [&](Value c) {
     kb.storeF32(kb.loadF32(values, b.create<arith::AddIOp>(loc, src, c)), cache,

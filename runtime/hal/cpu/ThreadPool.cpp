@@ -127,8 +127,9 @@ void ThreadPool::parallelFor(int64_t count, absl::FunctionRef<void(int64_t)> fn)
   }
   runIndices(gen, fn, count);
   auto done = [&] { return finished.load(std::memory_order_acquire) == count; };
-  while (!spinUntil(done, kSpinMicros)) {
-  } // a worker running an index lost its core: keep yielding to it
+  // Longer than the spin only when a worker running an index lost its core: keep yielding.
+  while (!spinUntil(done, kSpinMicros))
+    continue;
 }
 
 } // namespace mvc
