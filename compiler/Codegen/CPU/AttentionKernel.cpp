@@ -11,6 +11,8 @@
 #include "compiler/Codegen/CPU/Kernels.h"
 #include "compiler/Codegen/Common/PagedCache.h"
 
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+
 #include <tuple>
 
 using namespace mlir;
@@ -93,6 +95,14 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
 ///     query's probability (broadcast from a scratch row).
 /// Each key and value row is read from the cache once for the rows × query heads of the
 /// group.
+///
+/// bf16 caches on a CPU with vdpbf16ps (dotBf16) skip the f32 copies: Q and each tile's
+/// probabilities are rounded to bf16 (as the bf16 model's own projections and softmax output
+/// are), Q·Kᵀ takes vdpbf16ps straight on the cache rows, and P·V interleaves pairs of value
+/// rows (see interleavedDim) for vdpbf16ps with a pair of probabilities. Tiles are aligned to
+/// the page (vl divides the page size), so a tile whose keys are all in range addresses its
+/// rows from one base; the others look each row up as the f32 path does. The sum of the
+/// probabilities stays a vector of partial sums until the end (no per-tile reduction chain).
 class AttentionBlockEmitter {
 public:
   AttentionBlockEmitter(KernelBuilder &kb, AttentionOp op, Value q, Value kc, Value vc, Value bt,
@@ -106,6 +116,8 @@ public:
     softcap = shape.softcap;
     vl = kb.target().vectorWidth;
     hdp = (hd + vl - 1) / vl * vl;
+    auto isBf16 = [](Value m) { return cast<MemRefType>(m.getType()).getElementType().isBF16(); };
+    dotBf16 = kb.target().bf16Dot && vl == 16 && hd % (2 * vl) == 0 && isBf16(kc) && isBf16(vc);
   }
 
   void emit(ArrayRef<QueryRow> rows) {
@@ -116,9 +128,20 @@ public:
       kFirst = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MinSIOp>(loc, kFirst, r.first), kFirst);
       kLast = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MaxSIOp>(loc, kLast, r.last), kLast);
     }
-    Value qRows = scratch(n * hdp), acc = scratch(n * hdp);
-    Value keys = scratch(vl * hdp), values = scratch(vl * hdp);
-    Value probs = scratch(n * vl), corrs = scratch(n);
+    acc = scratch(n * hdp);
+    corrs = scratch(n);
+    // f32 caches: Q, keys, values and probabilities as f32 rows. bf16 caches with
+    // vdpbf16ps: Q and the probabilities rounded to bf16 (as the bf16 model's own
+    // projections and softmax output are); keys and values are read from the cache as is.
+    if (dotBf16) {
+      qPairs = scratch(n * hd, b.getBF16Type());
+      probPairs = scratch(n * vl / 2, b.getI32Type());
+    } else {
+      qRows = scratch(n * hdp);
+      keys = scratch(vl * hdp);
+      values = scratch(vl * hdp);
+      probs = scratch(n * vl);
+    }
     Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> qBase;
     for (auto [i, r] : llvm::enumerate(rows)) {
@@ -128,82 +151,110 @@ public:
           kb.idx(hd)));
       for (int64_t h = 0; h < group; ++h) {
         int64_t v = int64_t(i) * group + h;
-        copyRow(q, b.create<arith::AddIOp>(loc, qBase.back(), kb.idx(h * hd)), qRows, v * hdp);
+        Value from = b.create<arith::AddIOp>(loc, qBase.back(), kb.idx(h * hd));
+        if (dotBf16) {
+          for (int64_t c = 0; c < hd; c += vl)
+            b.create<vector::StoreOp>(
+                loc, b.create<arith::TruncFOp>(loc, VectorType::get({vl}, b.getBF16Type()),
+                                               kb.loadF32(q, b.create<arith::AddIOp>(loc, from, kb.idx(c)), vl)),
+                qPairs, ValueRange{kb.idx(v * hd + c)});
+        } else {
+          copyRow(q, from, qRows, v * hdp);
+        }
         for (int64_t c = 0; c < hdp; c += vl)
           b.create<vector::StoreOp>(loc, zero, acc, ValueRange{kb.idx(v * hdp + c)});
       }
     }
 
+    // Per query vector: the running max (a scalar) and the running sum of probabilities
+    // (a vector of per-lane partial sums, reduced once at the end).
     SmallVector<Value> init;
     for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(-INFINITY));
-    for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(0.0f));
-    Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
-    Value numTiles = b.create<arith::DivUIOp>(
-        loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(vl - 1)), kb.idx(vl));
+    for (int64_t v = 0; v < n; ++v) init.push_back(zero);
+    // bf16 caches with whole tiles per page: tiles are aligned to vl positions, so each lies
+    // in one page and, when all its keys are in range, its rows are at fixed distances from
+    // one address (no per-key page lookups, no per-key pointers). Elsewhere tiles start at
+    // the first key and every row is looked up (and clamped into the range).
+    bool aligned = dotBf16 && pageSize % vl == 0;
+    Value tile0 = kFirst, numTiles;
+    if (aligned) {
+      Value firstTile = b.create<arith::DivUIOp>(loc, kFirst, kb.idx(vl));
+      tile0 = b.create<arith::MulIOp>(loc, firstTile, kb.idx(vl));
+      numTiles = b.create<arith::AddIOp>(
+          loc, b.create<arith::SubIOp>(loc, b.create<arith::DivUIOp>(loc, kLast, kb.idx(vl)), firstTile),
+          kb.idx(1));
+    } else {
+      Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
+      numTiles = b.create<arith::DivUIOp>(loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(vl - 1)),
+                                          kb.idx(vl));
+    }
     auto loop = b.create<scf::ForOp>(loc, kb.idx(0), numTiles, kb.idx(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value tileStart = b.create<arith::AddIOp>(
-          loc, kFirst, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(vl)));
-      for (int64_t j = 0; j < vl; ++j) {
-        // Keys past the range repeat the last one (in bounds); their scores are masked.
-        Value clamped = b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)), kLast);
-        Value base = b.create<arith::AddIOp>(
-            loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
-            b.create<arith::MulIOp>(loc, g, kb.idx(hd)));
-        copyRow(kc, base, keys, j * hdp);
-        copyRow(vc, base, values, j * hdp);
-      }
-      auto i64Vec = VectorType::get({vl}, b.getI64Type());
-      SmallVector<int64_t> iota(vl);
-      for (int64_t j = 0; j < vl; ++j) iota[j] = j;
-      auto asI64 = [&](Value x) {
-        return b.create<vector::BroadcastOp>(
-            loc, i64Vec, b.create<arith::IndexCastOp>(loc, b.getI64Type(), x));
-      };
-      Value kpos = b.create<arith::AddIOp>(
-          loc, asI64(tileStart),
-          b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota))));
-      SmallVector<Value> maxes, sums;
-      for (int64_t v = 0; v < n; ++v) {
-        const QueryRow &r = rows[v / group];
-        Value sv = b.create<arith::MulFOp>(loc, scores(qRows, v * hdp, keys),
-                                           kb.splatLike(kb.f32(scale), zero));
-        if (softcap > 0.0f) {
-          Value cap = kb.splatLike(kb.f32(softcap), zero);
-          sv = b.create<arith::MulFOp>(loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sv, cap)), cap);
+          loc, tile0, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(vl)));
+      Value headOffset = b.create<arith::MulIOp>(loc, g, kb.idx(hd));
+      auto lookedUp = [&]() {
+        TileRows t;
+        for (int64_t j = 0; j < vl; ++j) {
+          // Keys outside the range repeat its first or last one (in bounds, written); their
+          // scores are masked.
+          Value clamped = b.create<arith::MaxSIOp>(
+              loc, b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)), kLast),
+              kFirst);
+          t.perRow.push_back(b.create<arith::AddIOp>(
+              loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
+              headOffset));
+          if (!dotBf16) {
+            copyRow(kc, t.perRow.back(), keys, j * hdp);
+            copyRow(vc, t.perRow.back(), values, j * hdp);
+          }
         }
-        Value seen = b.create<arith::AndIOp>(
-            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
-            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
-        sv = b.create<arith::SelectOp>(loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
-        Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
-        Value mNew = b.create<arith::MaximumFOp>(
-            loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv));
-        // A row may see no key of this tile yet (its range starts later): subtract 0 then,
-        // so exp(-inf - -inf) never makes a NaN; its probabilities and correction are 0.
-        Value none = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb.f32(-INFINITY));
-        Value mSafe = b.create<arith::SelectOp>(loc, none, kb.f32(0.0f), mNew);
-        Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mSafe));
-        Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, sv, kb.splatLike(mSafe, sv)));
-        Value pSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
-        sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, corr), pSum));
-        maxes.push_back(mNew);
-        b.create<vector::StoreOp>(loc, p, probs, ValueRange{kb.idx(v * vl)});
-        b.create<memref::StoreOp>(loc, corr, corrs, ValueRange{kb.idx(v)});
+        return t;
+      };
+      SmallVector<Value> next;
+      if (aligned) {
+        Value whole = b.create<arith::AndIOp>(
+            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, tileStart, kFirst),
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle,
+                                    b.create<arith::AddIOp>(loc, tileStart, kb.idx(vl - 1)), kLast));
+        auto ifWhole = b.create<scf::IfOp>(loc, TypeRange(ValueRange(init)), whole, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&ifWhole.getThenRegion().front());
+        TileRows t;
+        t.base = b.create<arith::AddIOp>(
+            loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, tileStart, pageSize, kvHeads * hd),
+            headOffset);
+        t.stride = kvHeads * hd;
+        // Few query vectors (decode) wait on memory: prefetch the next tile's rows; past the
+        // last key, the last key's page again (the block table holds no entry beyond it).
+        // Many (a prefill block) reuse each row enough to hide the latency.
+        if (n <= 8) {
+          Value nextStart =
+              b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(vl)), kLast);
+          t.ahead = b.create<arith::AddIOp>(
+              loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, nextStart, pageSize, kvHeads * hd),
+              headOffset);
+        }
+        b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, t));
+        b.setInsertionPointToStart(&ifWhole.getElseRegion().front());
+        b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, lookedUp()));
+        next = SmallVector<Value>(ifWhole.getResults());
+      } else {
+        next = tile(rows, loop, tileStart, lookedUp());
       }
-      accumulate(n, acc, probs, corrs, values);
-      SmallVector<Value> next(maxes);
-      next.append(sums);
       b.create<scf::YieldOp>(loc, next);
     }
+    if (dotBf16) unpermute(n, acc);
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
       auto ifValid = b.create<scf::IfOp>(loc, r.valid, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifValid.getThenRegion().front());
-      Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), loop.getResult(n + v));
+      Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, loop.getResult(n + v),
+                                                arith::FastMathFlags::reassoc);
+      Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), sum);
       Value outBase = b.create<arith::AddIOp>(loc, qBase[v / group], kb.idx((v % group) * hd));
       kb.forChunks(hd, [&](Value c, int l) {
         Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp)), l);
@@ -214,13 +265,93 @@ public:
   }
 
 private:
-  /// An f32 stack buffer of `size` elements, allocated once at the kernel's entry (emit
-  /// may run inside loops).
-  Value scratch(int64_t size) {
+  /// Where a tile's key and value rows are: at base + j·stride, or at perRow[j]. With a
+  /// base, `ahead` is the base of the tile after it, whose rows are prefetched while this
+  /// one is computed (a page is only a few KiB, too short for the hardware prefetcher).
+  struct TileRows {
+    Value base, ahead;
+    int64_t stride = 0;
+    SmallVector<Value> perRow;
+    Value at(OpBuilder &b, Location loc, int64_t j, Value c) const {
+      if (!perRow.empty()) return b.create<arith::AddIOp>(loc, perRow[j], c);
+      return rowOf(b, loc, base, j, c);
+    }
+    /// Prefetches row j of the tile ahead at element c (one cache line of it).
+    void prefetch(OpBuilder &b, Location loc, Value mem, int64_t j, Value c) const {
+      if (ahead)
+        b.create<memref::PrefetchOp>(loc, mem, ValueRange{rowOf(b, loc, ahead, j, c)}, /*isWrite=*/false,
+                                     /*localityHint=*/3, /*isDataCache=*/true);
+    }
+    Value rowOf(OpBuilder &b, Location loc, Value from, int64_t j, Value c) const {
+      return b.create<arith::AddIOp>(
+          loc, b.create<arith::AddIOp>(loc, from, b.create<arith::ConstantIndexOp>(loc, j * stride)), c);
+    }
+  };
+
+  /// One tile of vl keys from tileStart for every query vector: scores, the online softmax
+  /// and P·V. Returns the loop's next (max..., sum...) values.
+  SmallVector<Value> tile(ArrayRef<QueryRow> rows, scf::ForOp loop, Value tileStart, const TileRows &t) {
+    int64_t n = int64_t(rows.size()) * group;
+    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    auto i64Vec = VectorType::get({vl}, b.getI64Type());
+    SmallVector<int64_t> iota(vl);
+    for (int64_t j = 0; j < vl; ++j) iota[j] = j;
+    auto asI64 = [&](Value x) {
+      return b.create<vector::BroadcastOp>(loc, i64Vec, b.create<arith::IndexCastOp>(loc, b.getI64Type(), x));
+    };
+    Value kpos = b.create<arith::AddIOp>(
+        loc, asI64(tileStart),
+        b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota))));
+    SmallVector<Value> maxes, sums;
+    for (int64_t v = 0; v < n; ++v) {
+      const QueryRow &r = rows[v / group];
+      Value raw = dotBf16 ? scoresBf16(qPairs, v * hd, t, /*prefetch=*/v == 0) : scores(qRows, v * hdp, keys);
+      Value sv = b.create<arith::MulFOp>(loc, raw, kb.splatLike(kb.f32(scale), zero));
+      if (softcap > 0.0f) {
+        Value cap = kb.splatLike(kb.f32(softcap), zero);
+        sv = b.create<arith::MulFOp>(loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sv, cap)), cap);
+      }
+      Value seen = b.create<arith::AndIOp>(
+          loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
+      sv = b.create<arith::SelectOp>(loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
+      Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
+      Value mNew = b.create<arith::MaximumFOp>(
+          loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv));
+      // A row may see no key of this tile yet (its range starts later): subtract 0 then,
+      // so exp(-inf - -inf) never makes a NaN; its probabilities and correction are 0.
+      Value none = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb.f32(-INFINITY));
+      Value mSafe = b.create<arith::SelectOp>(loc, none, kb.f32(0.0f), mNew);
+      Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mSafe));
+      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, sv, kb.splatLike(mSafe, sv)));
+      sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, kb.splatLike(corr, p)), p));
+      maxes.push_back(mNew);
+      if (dotBf16) {
+        Value pb = b.create<arith::TruncFOp>(loc, VectorType::get({vl}, b.getBF16Type()), p);
+        b.create<vector::StoreOp>(
+            loc, b.create<vector::BitCastOp>(loc, VectorType::get({vl / 2}, b.getI32Type()), pb),
+            probPairs, ValueRange{kb.idx(v * vl / 2)});
+      } else {
+        b.create<vector::StoreOp>(loc, p, probs, ValueRange{kb.idx(v * vl)});
+      }
+      b.create<memref::StoreOp>(loc, corr, corrs, ValueRange{kb.idx(v)});
+    }
+    if (dotBf16)
+      accumulateBf16(n, acc, probPairs, corrs, t);
+    else
+      accumulate(n, acc, probs, corrs, values);
+    SmallVector<Value> next(maxes);
+    next.append(sums);
+    return next;
+  }
+
+  /// A stack buffer of `size` elements (f32 unless given), allocated once at the kernel's
+  /// entry (emit may run inside loops).
+  Value scratch(int64_t size, Type elem = {}) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&kb.func().getBody().front());
-    return b.create<memref::AllocaOp>(loc, MemRefType::get({size}, b.getF32Type()), ValueRange{},
-                                      b.getI64IntegerAttr(64));
+    return b.create<memref::AllocaOp>(loc, MemRefType::get({size}, elem ? elem : b.getF32Type()),
+                                      ValueRange{}, b.getI64IntegerAttr(64));
   }
 
   /// Copies hd elements of `src` at `from` as f32 into `dst` at the static `to`, and zeros
@@ -291,6 +422,107 @@ private:
     });
   }
 
+  VectorType bf16x32() { return VectorType::get({2 * vl}, b.getBF16Type()); }
+
+  /// scores() on a bf16 cache: vdpbf16ps of the bf16 query (qPairs at qAt) with each key
+  /// row straight from the cache (keyBase[j]), 2·vl elements of the head per step.
+  Value scoresBf16(Value qPairs, int64_t qAt, const TileRows &t, bool prefetch) {
+    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    SmallVector<Value> init(vl, zero);
+    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(hd), kb.idx(2 * vl), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      Value qv = b.create<vector::LoadOp>(loc, bf16x32(), qPairs,
+                                          ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(qAt))});
+      SmallVector<Value> next;
+      for (int64_t j = 0; j < vl; ++j) {
+        Value kv = b.create<vector::LoadOp>(loc, bf16x32(), kc, ValueRange{t.at(b, loc, j, c)});
+        if (prefetch) t.prefetch(b, loc, kc, j, c);
+        next.push_back(b.create<x86vector::DotBF16Op>(loc, loop.getRegionIterArgs()[j], qv, kv));
+      }
+      b.create<scf::YieldOp>(loc, next);
+    }
+    return transposeReduce(b, loc, SmallVector<Value>(loop.getResults()));
+  }
+
+  /// The bf16 head dimension of a pair of value rows, interleaved for vdpbf16ps: half h
+  /// (0 or 1) holds, in lane i, the pair (row0[d], row1[d]) of d = 8·(i/4) + 4·h + i%4 —
+  /// the word interleave of each 128-bit lane (vpunpcklwd / vpunpckhwd), no cross-lane
+  /// moves. The accumulators keep that order; unpermute() restores it at the end.
+  static int64_t interleavedDim(int64_t h, int64_t i) { return 8 * (i / 4) + 4 * h + i % 4; }
+
+  /// accumulate() on a bf16 cache: per 2·vl elements of the head, value rows j and j+1 are
+  /// interleaved (see interleavedDim) and every query vector's accumulators take
+  /// vdpbf16ps with its pair of bf16 probabilities (p_j, p_j+1) broadcast. With more than
+  /// 8 query vectors each half of the chunk is a pass of its own (16 accumulators).
+  void accumulateBf16(int64_t n, Value acc, Value probPairs, Value corrs, const TileRows &t) {
+    auto i32Vec = VectorType::get({vl}, b.getI32Type());
+    SmallVector<int64_t> mask[2];
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < vl; ++i) {
+        mask[h].push_back(interleavedDim(h, i));
+        mask[h].push_back(2 * vl + interleavedDim(h, i));
+      }
+    SmallVector<SmallVector<int64_t>> passes;
+    if (n <= 8) passes = {{0, 1}};
+    else passes = {{0}, {1}};
+    kb.forRange(kb.idx(0), kb.idx(hd), 2 * vl, [&](Value c) {
+      for (ArrayRef<int64_t> halves : passes) {
+        auto at = [&](int64_t v, int64_t h) {
+          return b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp + h * vl)).getResult();
+        };
+        SmallVector<Value> o; // [v][half]
+        for (int64_t v = 0; v < n; ++v) {
+          Value corr = b.create<memref::LoadOp>(loc, corrs, ValueRange{kb.idx(v)});
+          for (int64_t h : halves) {
+            Value a = b.create<vector::LoadOp>(loc, kb.vecType(), acc, ValueRange{at(v, h)});
+            o.push_back(b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)));
+          }
+        }
+        for (int64_t jp = 0; jp < vl / 2; ++jp) {
+          Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp, c)});
+          Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp + 1, c)});
+          if (halves.front() == 0) {
+            t.prefetch(b, loc, vc, 2 * jp, c);
+            t.prefetch(b, loc, vc, 2 * jp + 1, c);
+          }
+          SmallVector<Value> mixed;
+          for (int64_t h : halves) mixed.push_back(b.create<vector::ShuffleOp>(loc, r0, r1, mask[h]));
+          for (int64_t v = 0; v < n; ++v) {
+            Value pair = b.create<memref::LoadOp>(loc, probPairs, ValueRange{kb.idx(v * vl / 2 + jp)});
+            Value pv = b.create<vector::BitCastOp>(loc, bf16x32(),
+                                                   b.create<vector::BroadcastOp>(loc, i32Vec, pair));
+            for (size_t h = 0; h < halves.size(); ++h) {
+              Value &slot = o[v * halves.size() + h];
+              slot = b.create<x86vector::DotBF16Op>(loc, slot, pv, mixed[h]);
+            }
+          }
+        }
+        for (int64_t v = 0; v < n; ++v)
+          for (auto [k, h] : llvm::enumerate(halves))
+            b.create<vector::StoreOp>(loc, o[v * halves.size() + k], acc, ValueRange{at(v, h)});
+      }
+    });
+  }
+
+  /// Puts accumulateBf16's interleaved head dimension back in order, in place.
+  void unpermute(int64_t n, Value acc) {
+    SmallVector<int64_t> lane(2 * vl); // natural d of a chunk -> position in (half 0 ++ half 1)
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < vl; ++i) lane[interleavedDim(h, i)] = h * vl + i;
+    ArrayRef<int64_t> all(lane);
+    for (int64_t v = 0; v < n; ++v)
+      for (int64_t c = 0; c < hd; c += 2 * vl) {
+        Value lo = b.create<vector::LoadOp>(loc, kb.vecType(), acc, ValueRange{kb.idx(v * hdp + c)});
+        Value hi = b.create<vector::LoadOp>(loc, kb.vecType(), acc, ValueRange{kb.idx(v * hdp + c + vl)});
+        for (int64_t h = 0; h < 2; ++h)
+          b.create<vector::StoreOp>(loc, b.create<vector::ShuffleOp>(loc, lo, hi, all.slice(h * vl, vl)), acc,
+                                    ValueRange{kb.idx(v * hdp + c + h * vl)});
+      }
+  }
+
   KernelBuilder &kb;
   OpBuilder &b;
   Location loc;
@@ -298,6 +530,9 @@ private:
   Value q, kc, vc, bt, out, maxPages, g;
   int64_t heads, hd, pageSize, kvHeads, group, vl, hdp;
   float scale, softcap;
+  bool dotBf16; // bf16 caches on a CPU with vdpbf16ps
+  // The scratch buffers of the emit() in progress.
+  Value acc, corrs, qRows, keys, values, probs, qPairs, probPairs;
 };
 
 } // namespace
