@@ -121,19 +121,21 @@ public:
         for (const TensorSignature &t : p.inputs) inputNames.push_back(t.name);
   }
 
-  /// One forward call; sequence b owns pages [b·P, (b+1)·P) of the pool, P = the pages
-  /// `capacity` tokens need (the same for every call of a decode run).
+  /// One forward call over sequences first, first + 1, ...; sequence s owns pages
+  /// [s·P, (s+1)·P) of the pool, P = the pages `capacity` tokens need (the same for every
+  /// call of a decode run).
   double run(const std::vector<int64_t> &newTokens, const std::vector<int64_t> &past,
-             int64_t capacity) {
+             int64_t capacity, size_t first = 0) {
     size_t batch = newTokens.size();
     int64_t pagesPerSequence = (capacity + lm.pageSize - 1) / lm.pageSize;
     std::vector<int32_t> tokens, positions, table, offsets{0}, lens, rows;
     for (size_t b = 0; b < batch; ++b) {
+      size_t seq = first + b;
       for (int64_t i = 0; i < newTokens[b]; ++i) {
-        tokens.push_back(int32_t(3 + (b * 7919 + (past[b] + i) * 104729) % (lm.vocabSize - 3)));
+        tokens.push_back(int32_t(3 + (seq * 7919 + (past[b] + i) * 104729) % (lm.vocabSize - 3)));
         positions.push_back(int32_t(past[b] + i));
       }
-      for (int64_t p = 0; p < pagesPerSequence; ++p) table.push_back(int32_t(b * pagesPerSequence + p));
+      for (int64_t p = 0; p < pagesPerSequence; ++p) table.push_back(int32_t(seq * pagesPerSequence + p));
       offsets.push_back(int32_t(tokens.size()));
       lens.push_back(int32_t(past[b]));
       rows.push_back(int32_t(tokens.size() - 1));
@@ -267,8 +269,16 @@ int main(int argc, char **argv) {
     prefill.push_back(row);
   }
   for (int64_t batch : o.decodeBatches) {
-    std::vector<int64_t> ctx(batch, o.decodeContext), one(batch, 1), zero(batch, 0);
-    driver.run(ctx, zero, decodeCapacity);  // fill the caches (not timed)
+    std::vector<int64_t> one(batch, 1);
+    // Fill the caches (not timed) in calls of at most the longest prompt's tokens, as a
+    // server prefills: one call of batch × context tokens would need activations for all
+    // of them at once, more memory than any timed call.
+    int64_t perCall = std::max<int64_t>(1, longestPrompt / std::max<int64_t>(o.decodeContext, 1));
+    for (int64_t b = 0; b < batch; b += perCall) {
+      int64_t n = std::min(perCall, batch - b);
+      driver.run(std::vector<int64_t>(n, o.decodeContext), std::vector<int64_t>(n, 0), decodeCapacity,
+                 size_t(b));
+    }
     double total = 0;
     startProfile(o, **model);
     for (int64_t s = 0; s < o.decodeSteps; ++s) {
