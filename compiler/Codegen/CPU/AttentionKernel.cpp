@@ -227,12 +227,15 @@ public:
             loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, tileStart, pageSize, kvHeads * hd),
             headOffset);
         t.stride = kvHeads * hd;
-        // Few query vectors (decode) wait on memory: prefetch the next tile's rows; past the
-        // last key, the last key's page again (the block table holds no entry beyond it).
-        // Many (a prefill block) reuse each row enough to hide the latency.
+        // Few query vectors (decode) wait on memory: prefetch the next tile's rows; after
+        // the last tile, the last tile's again (the block table holds no page beyond it, and
+        // an aligned tile's rows all lie in its page). Many (a prefill block) reuse each row
+        // enough to hide the latency.
         if (n <= 8) {
+          Value lastTile = b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, kLast, kb.idx(vl)),
+                                                   kb.idx(vl));
           Value nextStart =
-              b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(vl)), kLast);
+              b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(vl)), lastTile);
           t.ahead = b.create<arith::AddIOp>(
               loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, nextStart, pageSize, kvHeads * hd),
               headOffset);
