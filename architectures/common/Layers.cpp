@@ -48,9 +48,11 @@ Value pagedSelfAttention(GraphBuilder &gb, const LanguageModelInputs &in, Value 
 }
 
 Value gatedMlp(GraphBuilder &gb, Value x, Value gate, Value up, Value down, Activation act) {
+  // The activation comes before the up projection, so act(gate) · up fuses into the up
+  // matmul's epilogue (its other operand is then defined before that region).
   Value g = gb.matmul(x, gate);
-  Value u = gb.matmul(x, up);
   Value a = act == Activation::Silu ? gb.silu(g) : gb.gelu(g, act == Activation::GeluTanh);
+  Value u = gb.matmul(x, up);
   return gb.matmul(gb.mul(a, u), down);
 }
 

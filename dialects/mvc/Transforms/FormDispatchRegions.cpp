@@ -55,6 +55,11 @@ struct Group {
   StringRef kind;
   SmallVector<Operation *> ops;
   llvm::SmallPtrSet<Operation *, 8> members;
+  // The last op (in block order) defining a value the members read from outside, when it
+  // comes after the first member: the region then goes right after it instead of at the
+  // first member (a weight read by a later member is often defined between them). Only
+  // ops that stay outside regions (weights, states, views) qualify, so it never moves.
+  Operation *after = nullptr;
 };
 
 class RegionBuilder {
@@ -94,7 +99,10 @@ private:
       auto it = producer ? groupOf.find(producer) : groupOf.end();
       if (it == groupOf.end()) continue;
       Group *g = it->second;
-      if (!compatible(*g, op) || !operandsAvailable(*g, op)) continue;
+      if (!compatible(*g, op)) continue;
+      Operation *after = placementAfterJoining(*g, op);
+      if (after == kNotPlaceable) continue;
+      g->after = after;
       return g;
     }
     return nullptr;
@@ -116,18 +124,33 @@ private:
     return cast<RankedTensorType>(op->getResult(0).getType()).getShape() == out.getShape();
   }
 
-  /// The region is placed where its first op is, so every operand coming from outside
-  /// must already be defined there.
-  bool operandsAvailable(Group &g, Operation *op) {
-    Operation *first = g.ops.front();
+  /// A region sits at its first member, or right after the last outside definition its
+  /// members read (Group::after) when that comes later. Returns the group's `after` once
+  /// `op` joins, or kNotPlaceable when no position works: moving the region past an op
+  /// that reads one of its values (other than `op`) would break that use.
+  Operation *placementAfterJoining(Group &g, Operation *op) {
+    Operation *first = g.ops.front(), *after = g.after;
     for (Value operand : op->getOperands()) {
       Operation *def = operand.getDefiningOp();
       if (!def || g.members.contains(def)) continue;
-      if (def->getBlock() != first->getBlock() || !def->isBeforeInBlock(first))
-        return false;
+      if (def->getBlock() != first->getBlock()) return kNotPlaceable;
+      if (def->isBeforeInBlock(first)) continue;
+      // Only ops that stay where they are (weights, states, views) can anchor the region;
+      // a kernel op moves into a region of its own.
+      if (!kernelKind(def).empty()) return kNotPlaceable;
+      if (!after || after->isBeforeInBlock(def)) after = def;
     }
-    return true;
+    if (after == g.after) return after;
+    for (Operation *m : g.ops)
+      for (Value r : m->getResults())
+        for (Operation *user : r.getUsers()) {
+          if (user == op || g.members.contains(user)) continue;
+          if (user->getBlock() != after->getBlock() || !after->isBeforeInBlock(user)) return kNotPlaceable;
+        }
+    return after;
   }
+
+  static inline Operation *const kNotPlaceable = reinterpret_cast<Operation *>(uintptr_t(1));
 
   void materializeGroup(Group &g) {
     SmallVector<Value> results;
@@ -137,6 +160,7 @@ private:
           results.push_back(r);
 
     OpBuilder b(g.ops.front());
+    if (g.after) b.setInsertionPointAfter(g.after);
     auto region = b.create<DispatchRegionOp>(g.ops.front()->getLoc(),
                                              ValueRange(results).getTypes(), g.kind);
     Block *body = b.createBlock(&region.getBody());

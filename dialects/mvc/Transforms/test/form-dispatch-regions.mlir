@@ -99,3 +99,46 @@ func.func @merge_image_rows(%ids: tensor<?xi32>, %img: tensor<?x64xf32>, %src: t
   %m = mvc.merge_rows %s, %img, %src : (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
   return %m : tensor<?x64xf32>
 }
+
+// -----
+
+// A weight defined between the members (graph builders create weights where they are
+// first read) does not split a row region: the region goes right after the weight.
+// CHECK-LABEL: func.func @late_weight
+// CHECK: mvc.weight "post"
+// CHECK: mvc.weight "pre"
+// CHECK: %[[ROW:.*]]:2 = mvc.dispatch_region "row" -> tensor<?x64xf32>, tensor<?x64xf32> {
+// CHECK-NEXT:   mvc.rms_norm
+// CHECK-NEXT:   mvc.add
+// CHECK-NEXT:   mvc.rms_norm
+// CHECK-NEXT:   mvc.yield
+func.func @late_weight(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %w1 = mvc.weight "post" : tensor<64xf32>
+  %n1 = mvc.rms_norm %x, %w1 {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  %h = mvc.add %r, %n1 : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  %w2 = mvc.weight "pre" : tensor<64xf32>
+  %n2 = mvc.rms_norm %h, %w2 {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  return %h, %n2 : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// The region cannot move past an op that reads one of its values: here the matmul between
+// the add and the late weight reads the add, so the second norm starts its own region.
+// CHECK-LABEL: func.func @late_weight_blocked
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT:   mvc.add
+// CHECK-NEXT:   mvc.yield
+// CHECK: mvc.dispatch_region "matmul"
+// CHECK: mvc.weight "pre"
+// CHECK: mvc.dispatch_region "row"
+// CHECK-NEXT:   mvc.rms_norm
+// CHECK-NEXT:   mvc.yield
+func.func @late_weight_blocked(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %w = mvc.weight "w" : tensor<64x64xf32>
+  %h = mvc.add %r, %x : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  %y = mvc.matmul %h, %w {transpose_b} : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+  %w2 = mvc.weight "pre" : tensor<64xf32>
+  %n2 = mvc.rms_norm %h, %w2 {eps = 1.0e-6 : f32, offset = 1.0 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  return %y, %n2 : tensor<?x64xf32>, tensor<?x64xf32>
+}
