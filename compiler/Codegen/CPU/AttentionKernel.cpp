@@ -1,6 +1,6 @@
 //===- AttentionKernel.cpp - paged attention and KV-cache writes ---------===//
 //
-// Attention: one workgroup per (block of lowering_config.query_rows query rows, KV head).
+// Attention: one workgroup per (KV head, block of lowering_config.query_rows query rows).
 // The rows of a block (when they belong to one sequence) and the query heads that share the
 // KV head are processed together, so each key and value row is read once for all of them;
 // keys go in tiles with an online softmax (running max and sum per tile), so scores never
@@ -560,9 +560,13 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   Value out = kb.binding(sig.operands.size(), elemOf(op.getResult()));
   Value batch = kb.push(0), maxPages = kb.push(1), numRows = kb.push(2);
 
-  // Workgroup = (block of query_rows consecutive rows, KV head).
-  Value block = b.create<arith::DivUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
-  Value g = b.create<arith::RemUIOp>(loc, kb.workgroupId(), kb.idx(kvHeads));
+  // Workgroup = (KV head, block of query_rows consecutive rows), head-major: the threads
+  // work through one head's blocks together, so that head's keys and values stay in the
+  // shared cache while every block reads them (a SigLIP head is 2.4 MB of f32 K and V).
+  Value blocks = b.create<arith::DivUIOp>(
+      loc, b.create<arith::AddIOp>(loc, numRows, kb.idx(*queryRows - 1)), kb.idx(*queryRows));
+  Value block = b.create<arith::RemUIOp>(loc, kb.workgroupId(), blocks);
+  Value g = b.create<arith::DivUIOp>(loc, kb.workgroupId(), blocks);
   Value firstRow = b.create<arith::MulIOp>(loc, block, kb.idx(*queryRows));
   Value lastRow = b.create<arith::SubIOp>(loc, numRows, kb.idx(1));
 
