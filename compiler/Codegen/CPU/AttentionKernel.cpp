@@ -633,23 +633,10 @@ FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp regi
   auto op = cast<KvWriteOp>(region.getBody().front().front());
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
-  auto cacheType = cast<RankedTensorType>(op.getCache().getType());
-  int64_t pageSize = cacheType.getDimSize(1);
-  int64_t rowElems = cacheType.getDimSize(2) * cacheType.getDimSize(3);
-  Value values = kb.binding(sig.bindingOf(op.getValues()), elemOf(op.getValues()));
-  Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
-  Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
-  Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
-  // The result is the cache itself: the schedule binds the state buffer here.
-  Value cache = kb.binding(sig.operands.size(), cacheType.getElementType());
-  Value batch = kb.push(0), maxPages = kb.push(1);
-  Value t = kb.workgroupId();
-  TokenPlace place = placeToken(b, loc, t, ro, cl, batch);
-  Value dst = cacheOffset(b, loc, bt, maxPages, place.seq, place.pos, pageSize, rowElems);
-  Value src = b.create<arith::MulIOp>(loc, t, kb.idx(rowElems));
-  kb.forChunks(rowElems, [&](Value c, int l) {
-    kb.storeF32(kb.loadF32(values, b.create<arith::AddIOp>(loc, src, c), l), cache,
-                b.create<arith::AddIOp>(loc, dst, c));
+  KvWriteRow r = bindKvWrite(kb, op, sig, kb.workgroupId());
+  kb.forChunks(r.rowElems, [&](Value c, int l) {
+    kb.storeF32(kb.loadF32(r.values, b.create<arith::AddIOp>(loc, r.src, c), l), r.cache,
+                b.create<arith::AddIOp>(loc, r.dst, c));
   });
   kb.finish();
   std::vector<SymExpr> vDims = dims(op.getValues()), btDims = dims(op.getBlockTable());

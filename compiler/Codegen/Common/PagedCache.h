@@ -11,6 +11,7 @@
 #define MVC_COMPILER_CODEGEN_COMMON_PAGEDCACHE_H
 
 #include "dialects/mvc/IR/MvcOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
 namespace mvc {
@@ -36,6 +37,35 @@ TokenPlace placeToken(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
 mlir::Value cacheOffset(mlir::OpBuilder &b, mlir::Location loc, mlir::Value blockTable,
                         mlir::Value maxPages, mlir::Value seq, mlir::Value pos, int64_t pageSize,
                         int64_t rowElems);
+
+/// A KV write's buffers, and token `t`'s row in both: `src` in `values`, `dst` in `cache`
+/// (rowElems elements each). For either backend's kernel builder: anything with
+/// binding(index, elementType), push(index) and b()/loc(); `sig` is its DispatchSignature.
+struct KvWriteRow {
+  mlir::Value values, cache, src, dst;
+  int64_t rowElems;
+};
+
+template <typename KernelBuilderT, typename SignatureT>
+KvWriteRow bindKvWrite(KernelBuilderT &kb, KvWriteOp op, const SignatureT &sig, mlir::Value t) {
+  mlir::OpBuilder &b = kb.b();
+  mlir::Location loc = kb.loc();
+  auto cacheType = mlir::cast<mlir::RankedTensorType>(op.getCache().getType());
+  auto valuesType = mlir::cast<mlir::RankedTensorType>(op.getValues().getType());
+  KvWriteRow r;
+  r.rowElems = cacheType.getDimSize(2) * cacheType.getDimSize(3);
+  r.values = kb.binding(sig.bindingOf(op.getValues()), valuesType.getElementType());
+  mlir::Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
+  mlir::Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
+  mlir::Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  // The result is the cache itself: the schedule binds the state buffer here.
+  r.cache = kb.binding(sig.operands.size(), cacheType.getElementType());
+  mlir::Value batch = kb.push(0), maxPages = kb.push(1);
+  TokenPlace place = placeToken(b, loc, t, ro, cl, batch);
+  r.dst = cacheOffset(b, loc, bt, maxPages, place.seq, place.pos, cacheType.getDimSize(1), r.rowElems);
+  r.src = b.create<mlir::arith::MulIOp>(loc, t, b.create<mlir::arith::ConstantIndexOp>(loc, r.rowElems));
+  return r;
+}
 
 } // namespace mvc
 
