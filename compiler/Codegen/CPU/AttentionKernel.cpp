@@ -249,7 +249,7 @@ public:
       }
       b.create<scf::YieldOp>(loc, next);
     }
-    if (dotBf16) unpermute(n, acc);
+    if (dotBf16) unpermute(n);
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
       auto ifValid = b.create<scf::IfOp>(loc, r.valid, /*withElseRegion=*/false);
@@ -308,7 +308,7 @@ private:
     SmallVector<Value> maxes, sums;
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
-      Value raw = dotBf16 ? scoresBf16(qPairs, v * hd, t, /*prefetch=*/v == 0) : scores(qRows, v * hdp, keys);
+      Value raw = dotBf16 ? scoresBf16(v * hd, t, /*prefetch=*/v == 0) : scores(v * hdp);
       Value sv = b.create<arith::MulFOp>(loc, raw, kb.splatLike(kb.f32(scale), zero));
       if (softcap > 0.0f) {
         Value cap = kb.splatLike(kb.f32(softcap), zero);
@@ -340,9 +340,9 @@ private:
       b.create<memref::StoreOp>(loc, corr, corrs, ValueRange{kb.idx(v)});
     }
     if (dotBf16)
-      accumulateBf16(n, acc, probPairs, corrs, t);
+      accumulateBf16(n, t);
     else
-      accumulate(n, acc, probs, corrs, values);
+      accumulate(n);
     SmallVector<Value> next(maxes);
     next.append(sums);
     return next;
@@ -380,7 +380,7 @@ private:
 
   /// The vl raw scores q · k_j of query vector (qRows at qAt) against the tile's keys, as
   /// one vector.
-  Value scores(Value qRows, int64_t qAt, Value keys) {
+  Value scores(int64_t qAt) {
     Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> init(vl, zero);
     auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(hdp), kb.idx(vl), init);
@@ -403,7 +403,7 @@ private:
 
   /// acc[v] = acc[v] · corr[v] + Σ_j p[v][j] · value_j for every query vector, one chunk of
   /// the head dimension at a time with the n accumulators in registers.
-  void accumulate(int64_t n, Value acc, Value probs, Value corrs, Value values) {
+  void accumulate(int64_t n) {
     kb.forRange(kb.idx(0), kb.idx(hdp), vl, [&](Value c) {
       SmallVector<Value> o;
       for (int64_t v = 0; v < n; ++v) {
@@ -428,8 +428,9 @@ private:
   VectorType bf16x32() { return VectorType::get({2 * vl}, b.getBF16Type()); }
 
   /// scores() on a bf16 cache: vdpbf16ps of the bf16 query (qPairs at qAt) with each key
-  /// row straight from the cache (keyBase[j]), 2·vl elements of the head per step.
-  Value scoresBf16(Value qPairs, int64_t qAt, const TileRows &t, bool prefetch) {
+  /// row straight from the cache (t.at), 2·vl elements of the head per step; `prefetch`
+  /// also fetches the next tile's key rows (t.ahead).
+  Value scoresBf16(int64_t qAt, const TileRows &t, bool prefetch) {
     Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> init(vl, zero);
     auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(hd), kb.idx(2 * vl), init);
@@ -460,7 +461,7 @@ private:
   /// interleaved (see interleavedDim) and every query vector's accumulators take
   /// vdpbf16ps with its pair of bf16 probabilities (p_j, p_j+1) broadcast. With more than
   /// 8 query vectors each half of the chunk is a pass of its own (16 accumulators).
-  void accumulateBf16(int64_t n, Value acc, Value probPairs, Value corrs, const TileRows &t) {
+  void accumulateBf16(int64_t n, const TileRows &t) {
     auto i32Vec = VectorType::get({vl}, b.getI32Type());
     SmallVector<int64_t> mask[2];
     for (int64_t h = 0; h < 2; ++h)
@@ -511,7 +512,7 @@ private:
   }
 
   /// Puts accumulateBf16's interleaved head dimension back in order, in place.
-  void unpermute(int64_t n, Value acc) {
+  void unpermute(int64_t n) {
     SmallVector<int64_t> lane(2 * vl); // natural d of a chunk -> position in (half 0 ++ half 1)
     for (int64_t h = 0; h < 2; ++h)
       for (int64_t i = 0; i < vl; ++i) lane[interleavedDim(h, i)] = h * vl + i;

@@ -11,6 +11,8 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <optional>
+
 namespace mvc {
 #define GEN_PASS_DEF_FORMDISPATCHREGIONS
 #include "dialects/mvc/Transforms/Passes.h.inc"
@@ -100,9 +102,9 @@ private:
       if (it == groupOf.end()) continue;
       Group *g = it->second;
       if (!compatible(*g, op)) continue;
-      Operation *after = placementAfterJoining(*g, op);
-      if (after == kNotPlaceable) continue;
-      g->after = after;
+      std::optional<Operation *> after = placementAfterJoining(*g, op);
+      if (!after) continue;
+      g->after = *after;
       return g;
     }
     return nullptr;
@@ -126,18 +128,18 @@ private:
 
   /// A region sits at its first member, or right after the last outside definition its
   /// members read (Group::after) when that comes later. Returns the group's `after` once
-  /// `op` joins, or kNotPlaceable when no position works: moving the region past an op
+  /// `op` joins, or nothing when no position works: moving the region past an op
   /// that reads one of its values (other than `op`) would break that use.
-  Operation *placementAfterJoining(Group &g, Operation *op) {
+  std::optional<Operation *> placementAfterJoining(Group &g, Operation *op) {
     Operation *first = g.ops.front(), *after = g.after;
     for (Value operand : op->getOperands()) {
       Operation *def = operand.getDefiningOp();
       if (!def || g.members.contains(def)) continue;
-      if (def->getBlock() != first->getBlock()) return kNotPlaceable;
+      if (def->getBlock() != first->getBlock()) return std::nullopt;
       if (def->isBeforeInBlock(first)) continue;
       // Only ops that stay where they are (weights, states, views) can anchor the region;
       // a kernel op moves into a region of its own.
-      if (!kernelKind(def).empty()) return kNotPlaceable;
+      if (!kernelKind(def).empty()) return std::nullopt;
       if (!after || after->isBeforeInBlock(def)) after = def;
     }
     if (after == g.after) return after;
@@ -145,12 +147,10 @@ private:
       for (Value r : m->getResults())
         for (Operation *user : r.getUsers()) {
           if (user == op || g.members.contains(user)) continue;
-          if (user->getBlock() != after->getBlock() || !after->isBeforeInBlock(user)) return kNotPlaceable;
+          if (user->getBlock() != after->getBlock() || !after->isBeforeInBlock(user)) return std::nullopt;
         }
     return after;
   }
-
-  static inline Operation *const kNotPlaceable = reinterpret_cast<Operation *>(uintptr_t(1));
 
   void materializeGroup(Group &g) {
     SmallVector<Value> results;
