@@ -1,5 +1,7 @@
 //===- ScheduleDump.cpp - printing schedules and profiles -----------------===//
 #include <algorithm>
+#include <cctype>
+#include <map>
 #include <iomanip>
 
 #include "absl/strings/str_cat.h"
@@ -86,6 +88,17 @@ void dumpProgram(std::ostream &os, const Manifest &manifest, const ProgramInfo &
   }
 }
 
+/// The kind of a dispatch kernel named <function>_d<N>_<kind> by the compiler; other
+/// names (copies, hand-written test kernels) are their own kind.
+std::string kernelKind(const std::string &name) {
+  for (size_t at = name.find("_d"); at != std::string::npos; at = name.find("_d", at + 1)) {
+    size_t end = at + 2;
+    while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+    if (end > at + 2 && end < name.size() && name[end] == '_') return name.substr(end + 1);
+  }
+  return name;
+}
+
 } // namespace
 
 void Model::dumpSchedule(std::ostream &os) const {
@@ -128,6 +141,7 @@ void Model::printProfile(std::ostream &os, size_t maxRows) const {
                    [](const Row &a, const Row &b) { return a.seconds > b.seconds; });
   os << std::fixed << std::setprecision(1) << std::setw(12) << "total us" << std::setw(7)
      << "%" << std::setw(8) << "calls" << std::setw(12) << "avg us" << "  program:step  kernel\n";
+  const std::vector<Row> allRows = rows;
   if (rows.size() > maxRows)
     rows.resize(maxRows);
   for (const Row &row : rows)
@@ -136,6 +150,17 @@ void Model::printProfile(std::ostream &os, size_t maxRows) const {
        << std::setw(12) << row.seconds * 1e6 / row.calls << "  " << row.program << ":"
        << row.step << "  " << row.what << "\n";
   os << std::setw(12) << total * 1e6 << "  total\n";
+  // Totals per kind of kernel: the compiler names dispatch kernels <function>_d<N>_<kind>.
+  std::map<std::string, double> kinds;
+  for (const Row &row : allRows) kinds[kernelKind(row.what)] += row.seconds;
+  std::vector<std::pair<std::string, double>> byKind(kinds.begin(), kinds.end());
+  std::stable_sort(byKind.begin(), byKind.end(),
+                   [](const auto &a, const auto &b) { return a.second > b.second; });
+  os << "by kind:";
+  for (const auto &[kind, seconds] : byKind)
+    os << " " << kind << " " << seconds * 1e6 << " us (" << (total > 0 ? 100 * seconds / total : 0)
+       << "%)";
+  os << "\n";
 }
 
 void Model::resetProfile() {

@@ -309,22 +309,24 @@ def matmuls(dtype):
     bf = dtype == "bf16"
     c = Case(f"matmul_{dtype}",
              f"Matmuls with {dtype} weights: a partial last panel (N=40), a gated-GELU epilogue\n"
-             "fused into the second matmul, a non-transposed weight with a bias epilogue; 13\n"
-             "rows = two 6-row tiles and a single-row tail." +
+             "fused into the second matmul, a non-transposed weight with a bias epilogue.\n"
+             "13 rows take the small-batch microkernel (all rows, one panel at a time); 53 rows\n"
+             "take row tiles: 8 six-row tiles in the first 48-row workgroup, a 5-row tail in the next." +
              ("\nbf16: both operands are rounded to bf16, products accumulate in f32." if bf else ""))
-    T, K = 13, 72
-    x = c.randn(T, K)
+    K = 72
     w1 = c.weight("w1", c.randn(40, K, scale=0.2))
     wg = c.weight("wg", c.randn(80, K, scale=0.2))
     wu = c.weight("wu", c.randn(80, K, scale=0.2))
     w2 = c.weight("w2", c.randn(K, 24, scale=0.2))
     b2 = c.weight("b2", c.randn(24))
     r = bf16_round if bf else (lambda a: a)
-    xa = r(x).astype(np.float64)
-    o0 = xa @ r(w1).astype(np.float64).T
-    o1 = gelu_tanh(xa @ r(wg).astype(np.float64).T) * (xa @ r(wu).astype(np.float64).T)
-    o2 = xa @ r(w2).astype(np.float64) + b2
-    c.call("main", [x], [o0, o1, o2])
+    for T in (13, 53):
+        x = c.randn(T, K)
+        xa = r(x).astype(np.float64)
+        o0 = xa @ r(w1).astype(np.float64).T
+        o1 = gelu_tanh(xa @ r(wg).astype(np.float64).T) * (xa @ r(wu).astype(np.float64).T)
+        o2 = xa @ r(w2).astype(np.float64) + b2
+        c.call("main", [x], [o0, o1, o2])
     c.cpus = ["native", "x86-64-v4", "x86-64-v3"]
     wt = "bf16" if bf else "f32"
     c.write(f"""

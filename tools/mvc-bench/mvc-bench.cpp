@@ -74,7 +74,8 @@ void usage() {
                "  --roofline             also measure memory bandwidth and FMA peak, and report\n"
                "                         decode as a fraction of bandwidth, prefill of peak\n"
                "  --profile              after each measurement, its 12 most expensive dispatches\n"
-               "                         (time summed over the timed calls) on stderr\n"
+               "                         (time summed over the timed calls) and the totals per\n"
+               "                         kind of kernel, on stderr\n"
                "  --json FILE            write the results as JSON (default: none)\n"
                "  --help                 this text\n";
 }

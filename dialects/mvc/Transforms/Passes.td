@@ -31,6 +31,9 @@ def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
            "Rows of a matmul microkernel (accumulators = rows x panels)">,
     Option<"panelsPerWorkgroup", "panels-per-workgroup", "int64_t", "4",
            "16-column weight panels per matmul workgroup">,
+    Option<"smallBatchRows", "small-batch-rows", "int64_t", "16",
+           "Up to this many rows, a matmul runs all rows in one microkernel per panel "
+           "(weights streamed once); 0 turns it off">,
   ];
   let dependentDialects = ["mvc::MvcDialect"];
 }

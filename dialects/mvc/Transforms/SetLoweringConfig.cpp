@@ -46,6 +46,17 @@ struct SetLoweringConfigPass
         config.push_back(b.getNamedAttr("panels_per_workgroup", b.getI64IntegerAttr(panelsPerWorkgroup)));
         // Eight microkernel tiles of rows: the weight panels stay in L2 across them.
         config.push_back(b.getNamedAttr("rows_per_workgroup", b.getI64IntegerAttr(8 * microkernelRows)));
+        // A small batch (decode) streams each weight panel once for all its rows: 16 rows x
+        // one panel is 16 accumulators, and each 64-byte weight load feeds 16 dot products.
+        // Every panel reads all of those rows again, so they must stay in L1 (32 KiB of it,
+        // the rest for the weight stream): the kernel holds a row as 2 bytes per element
+        // when the weights are bf16 (dot-product pairs) and reads f32 rows otherwise.
+        auto matmul = cast<MatmulOp>(region.getBody().front().front());
+        auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
+        auto rhs = cast<RankedTensorType>(matmul.getRhs().getType());
+        int64_t rowBytes = lhs.getShape().back() * (rhs.getElementType().isBF16() ? 2 : 4);
+        int64_t smallBatch = std::min<int64_t>(smallBatchRows, 32768 / std::max<int64_t>(rowBytes, 1));
+        config.push_back(b.getNamedAttr("small_batch_rows", b.getI64IntegerAttr(smallBatch)));
       } else if (region.getKind() == "attention") {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB

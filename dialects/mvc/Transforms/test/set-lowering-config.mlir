@@ -2,10 +2,10 @@
 // RUN: mvc-opt %s --mvc-set-lowering-config="microkernel-rows=4 panels-per-workgroup=2" | FileCheck %s --check-prefix=OPTS
 
 // CHECK-LABEL: func.func @configs
-// CHECK: mvc.dispatch_region "matmul" -> tensor<?x64xf32> attributes {lowering_config = {microkernel_rows = 6 : i64, panels_per_workgroup = 4 : i64, rows_per_workgroup = 48 : i64}}
+// CHECK: mvc.dispatch_region "matmul" -> tensor<?x64xf32> attributes {lowering_config = {microkernel_rows = 6 : i64, panels_per_workgroup = 4 : i64, rows_per_workgroup = 48 : i64, small_batch_rows = 16 : i64}}
 // CHECK: mvc.dispatch_region "row" -> tensor<?x2048xf32> attributes {lowering_config = {rows_per_workgroup = 4 : i64}}
 // CHECK: mvc.dispatch_region "row" -> tensor<?x64xf32> attributes {lowering_config = {rows_per_workgroup = 128 : i64}}
-// OPTS: lowering_config = {microkernel_rows = 4 : i64, panels_per_workgroup = 2 : i64, rows_per_workgroup = 32 : i64}
+// OPTS: lowering_config = {microkernel_rows = 4 : i64, panels_per_workgroup = 2 : i64, rows_per_workgroup = 32 : i64, small_batch_rows = 16 : i64}
 func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor<?x2048xf32>, tensor<?x64xf32>) {
   %w = mvc.weight "w" : tensor<64x64xf32>
   %m = mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
@@ -21,6 +21,25 @@ func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64
     mvc.yield %0 : tensor<?x64xf32>
   }
   return %m, %r, %s : tensor<?x64xf32>, tensor<?x2048xf32>, tensor<?x64xf32>
+}
+
+// The small-batch microkernel rereads all its rows for every panel, so they must fit
+// 32 KiB: a 2048-long contraction allows 8 rows of bf16 pairs (bf16 weights), 4 of f32.
+// CHECK-LABEL: func.func @small_batch_rows
+// CHECK: small_batch_rows = 8 : i64
+// CHECK: small_batch_rows = 4 : i64
+func.func @small_batch_rows(%x: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %wb = mvc.weight "wb" : tensor<64x2048xbf16>
+  %wf = mvc.weight "wf" : tensor<64x2048xf32>
+  %b = mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+    %0 = mvc.matmul %x, %wb {transpose_b} : (tensor<?x2048xf32>, tensor<64x2048xbf16>) -> tensor<?x64xf32>
+    mvc.yield %0 : tensor<?x64xf32>
+  }
+  %f = mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+    %0 = mvc.matmul %x, %wf {transpose_b} : (tensor<?x2048xf32>, tensor<64x2048xf32>) -> tensor<?x64xf32>
+    mvc.yield %0 : tensor<?x64xf32>
+  }
+  return %b, %f : tensor<?x64xf32>, tensor<?x64xf32>
 }
 
 // Attention blocks query rows so their accumulators (rows x query heads per KV head x
