@@ -217,9 +217,9 @@ absl::StatusOr<HostTensor> Generator::forward(const Batch &batch) {
   return std::move(logits);
 }
 
-absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int32_t>> &prompts,
+absl::Status Generator::checkActivationMemory(const std::vector<Batch> &calls,
                                               const std::vector<std::vector<HostTensor>> &images,
-                                              bool allRows, uint64_t limit) const {
+                                              uint64_t limit) const {
   const LanguageModelInfo &lm = *languageModel;
   if (limit == 0) {
     long pages = sysconf(_SC_PHYS_PAGES), pageBytes = sysconf(_SC_PAGE_SIZE);
@@ -227,23 +227,28 @@ absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int3
       return absl::OkStatus(); // unknown machine size: no default limit
     limit = static_cast<uint64_t>(pages) / 4 * 3 * static_cast<uint64_t>(pageBytes);
   }
-  int64_t tokens = 0, maxPages = 1, numImages = 0;
-  for (const std::vector<int32_t> &prompt : prompts) {
-    tokens += static_cast<int64_t>(prompt.size());
-    maxPages = std::max<int64_t>(maxPages, (static_cast<int64_t>(prompt.size()) + lm.pageSize - 1) /
-                                               lm.pageSize);
-  }
+  int64_t numImages = 0, promptTokens = 0;
   for (const auto &list : images)
     numImages += static_cast<int64_t>(list.size());
-  int64_t batch = static_cast<int64_t>(prompts.size());
   int64_t imageRows = lm.vision ? numImages * lm.vision->tokensPerImage : 0;
-  std::vector<int64_t> bySlot[] = {{tokens}, {tokens}, {batch, maxPages}, {batch + 1}, {batch},
-                                   {allRows ? tokens : batch}, {imageRows, imageHidden},
-                                   {tokens}, {tokens, 2}};
-  std::vector<std::vector<int64_t>> shapes;
-  for (size_t slot : inputOrder)
-    shapes.push_back(bySlot[slot]);
-  MVC_ASSIGN_OR_RETURN(uint64_t forward, model->estimateActivationBytes(lm.program, shapes));
+  uint64_t forward = 0;
+  for (const Batch &call : calls) {
+    int64_t tokens = static_cast<int64_t>(call.tokens.size()), maxPages = 1;
+    int64_t batch = static_cast<int64_t>(call.sequences.size());
+    for (int64_t s = 0; s < batch; ++s)
+      maxPages = std::max<int64_t>(
+          maxPages, (call.cacheLens[s] + call.rowOffsets[s + 1] - call.rowOffsets[s] + lm.pageSize - 1) /
+                        lm.pageSize);
+    promptTokens += tokens;
+    std::vector<int64_t> bySlot[] = {{tokens}, {tokens}, {batch, maxPages}, {batch + 1}, {batch},
+                                     {static_cast<int64_t>(call.logitRows.size())},
+                                     {imageRows, imageHidden}, {tokens}, {tokens, 2}};
+    std::vector<std::vector<int64_t>> shapes;
+    for (size_t slot : inputOrder)
+      shapes.push_back(bySlot[slot]);
+    MVC_ASSIGN_OR_RETURN(uint64_t bytes, model->estimateActivationBytes(lm.program, shapes));
+    forward = std::max(forward, bytes);
+  }
   uint64_t vision = 0;
   if (lm.vision && numImages > 0) {
     MVC_ASSIGN_OR_RETURN(vision, model->estimateActivationBytes(
@@ -255,7 +260,7 @@ absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int3
   uint64_t need = std::max(forward, vision) + static_cast<uint64_t>(imageRows * imageHidden) * 4;
   if (need > limit)
     return absl::ResourceExhaustedError(absl::StrCat(
-        "the batch needs ", humanBytes(need), " of activation memory (", tokens, " prompt tokens",
+        "the batch needs ", humanBytes(need), " of activation memory (", promptTokens, " prompt tokens",
         lm.vision ? absl::StrCat(", ", numImages, " image", numImages == 1 ? "" : "s") : "",
         "), more than the limit of ", humanBytes(limit), "; pass fewer ",
         lm.vision ? "images or " : "", "prompts per call"));
@@ -331,6 +336,31 @@ absl::Status Generator::addImages(Batch &prefill, const std::vector<std::vector<
   return absl::OkStatus();
 }
 
+std::vector<Generator::Batch> Generator::prefillBatches(const std::vector<std::vector<int32_t>> &prompts,
+                                                        bool allRows, int64_t chunk) const {
+  std::vector<Batch> calls(1);
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    absl::Span<const int32_t> prompt(prompts[b]);
+    for (size_t at = 0; at < prompt.size();) {
+      if (chunk > 0 && static_cast<int64_t>(calls.back().tokens.size()) == chunk)
+        calls.emplace_back();
+      Batch &call = calls.back();
+      size_t take = prompt.size() - at;
+      if (chunk > 0)
+        take = std::min<size_t>(take, static_cast<size_t>(chunk) - call.tokens.size());
+      call.add(static_cast<SequenceId>(b), static_cast<int64_t>(at), prompt.subspan(at, take));
+      at += take;
+      int32_t end = call.rowOffsets.back();
+      if (allRows)
+        for (int32_t row = end - static_cast<int32_t>(take); row < end; ++row)
+          call.logitRows.push_back(row);
+      else if (at == prompt.size())
+        call.logitRows.push_back(end - 1);
+    }
+  }
+  return calls;
+}
+
 absl::StatusOr<GenerationResult>
 Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
                     const GenerationOptions &options,
@@ -372,28 +402,53 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
     return absl::OkStatus();
   };
 
-  Batch prefill;
-  for (size_t b = 0; b < numPrompts; ++b)
-    prefill.add(static_cast<SequenceId>(b), 0, prompts[b]);
+  // Prompts with images (or image tokens) prefill in one call: an image's span attends to
+  // itself both ways. Text prompts go in calls of at most prefillChunk tokens.
   bool allRows = options.promptLogits == PromptLogits::All;
-  for (size_t b = 0; b < numPrompts; ++b) {
-    if (allRows)
-      for (int32_t row = prefill.rowOffsets[b]; row < prefill.rowOffsets[b + 1]; ++row)
-        prefill.logitRows.push_back(row);
-    else
-      prefill.logitRows.push_back(prefill.rowOffsets[b + 1] - 1);
-  }
-  MVC_RETURN_IF_ERROR(checkActivationMemory(prompts, images, allRows, options.activationMemoryLimit));
+  bool withImages = false;
+  for (const auto &list : images)
+    withImages = withImages || !list.empty();
+  if (lm.vision)
+    for (const std::vector<int32_t> &prompt : prompts)
+      withImages = withImages ||
+                   std::find(prompt.begin(), prompt.end(), lm.vision->imageTokenId) != prompt.end();
+  std::vector<Batch> calls = prefillBatches(prompts, allRows, withImages ? 0 : options.prefillChunk);
+  MVC_RETURN_IF_ERROR(checkActivationMemory(calls, images, options.activationMemoryLimit));
   Clock::time_point prefillStart = Clock::now();
-  MVC_RETURN_IF_ERROR(addImages(prefill, prompts, images));
-  MVC_ASSIGN_OR_RETURN(HostTensor logits, forward(prefill));
+  if (withImages)
+    MVC_RETURN_IF_ERROR(addImages(calls.front(), prompts, images));
+  std::vector<HostTensor> parts;
+  int64_t logitRows = 0;
+  for (const Batch &call : calls) {
+    MVC_ASSIGN_OR_RETURN(HostTensor part, forward(call));
+    logitRows += part.shape()[0];
+    parts.push_back(std::move(part));
+  }
+  HostTensor logits;
+  if (parts.size() == 1) {
+    logits = std::move(parts.front());
+  } else {
+    logits = HostTensor::allocate(DType::F32, {logitRows, vocab});
+    uint8_t *to = logits.data();
+    for (const HostTensor &part : parts) {
+      std::memcpy(to, part.data(), part.byteSize());
+      to += part.byteSize();
+    }
+  }
   result.stats.prefillSeconds = secondsSince(prefillStart);
-  result.stats.promptTokens = static_cast<int64_t>(prefill.tokens.size());
+  result.stats.prefillCalls = static_cast<int64_t>(calls.size());
+  // Each prompt's last logit row: its index among the prompts, or with every row, the end
+  // of its rows.
+  std::vector<int64_t> lastRow(numPrompts);
+  for (size_t b = 0; b < numPrompts; ++b) {
+    result.stats.promptTokens += static_cast<int64_t>(prompts[b].size());
+    lastRow[b] = allRows ? result.stats.promptTokens - 1 : static_cast<int64_t>(b);
+  }
   for (size_t b = 0; b < numPrompts; ++b)
     cacheLens[b] = static_cast<int64_t>(prompts[b].size());
   if (options.maxNewTokens > 0) {
     for (size_t b = 0; b < numPrompts; ++b)
-      MVC_RETURN_IF_ERROR(choose(b, logits, allRows ? prefill.rowOffsets[b + 1] - 1 : b));
+      MVC_RETURN_IF_ERROR(choose(b, logits, lastRow[b]));
     result.stats.timeToFirstToken = secondsSince(start);
   } else {
     finished.assign(numPrompts, true);

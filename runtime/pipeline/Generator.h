@@ -2,8 +2,10 @@
 //
 // Generator drives the `forward` program of a language-model artifact (FORMAT.md
 // "Language-model artifacts") over the model's paged KV cache:
-//   prefill  one call for the whole batch: every prompt's tokens, ragged, with
-//            logit_rows = each sequence's last row (or every row, for prompt logits);
+//   prefill  calls of at most prefill_chunk tokens over the batch's prompts, ragged
+//            and in order (a prompt longer than a chunk continues in the next call on
+//            the cache the previous one wrote), with logit_rows = each sequence's last
+//            row (or every row, for prompt logits); prompts with images in one call;
 //   decode   one call per step with one token per unfinished sequence; a sequence
 //            leaves the batch when it samples an EOS id (kept in its output, as
 //            transformers' generate does) or has max_new_tokens tokens.
@@ -43,13 +45,18 @@ struct GenerationOptions {
   /// batch's size, the vision program's, the image features), planned before anything runs;
   /// a larger batch is refused. 0: three quarters of the machine's physical memory.
   uint64_t activationMemoryLimit = 0;
+  /// Most prompt tokens one prefill call takes (the activations grow with it; the work
+  /// does not). A batch with images runs in one call: an image's span attends to itself
+  /// both ways and must not be split. 0: one call.
+  int64_t prefillChunk = 512;
 };
 
 enum class FinishReason { Eos, MaxNewTokens };
 
 struct GenerationStats {
   int64_t promptTokens = 0;
-  double prefillSeconds = 0; // the prefill call, from inputs to logits
+  double prefillSeconds = 0; // the prefill calls, from inputs to logits
+  int64_t prefillCalls = 0;
   int64_t decodeTokens = 0;  // tokens chosen from decode calls (the first comes from prefill)
   int64_t decodeSteps = 0;
   double decodeSeconds = 0;    // every decode step, sampling included
@@ -83,8 +90,8 @@ public:
   absl::StatusOr<GenerationResult> generate(const std::vector<std::vector<int32_t>> &prompts,
                                             const GenerationOptions &options,
                                             const std::vector<std::vector<HostTensor>> &images = {});
-  /// The logits of every prompt position, [total prompt tokens, vocab]: one prefill call
-  /// with logit_rows = all rows.
+  /// The logits of every prompt position, [total prompt tokens, vocab]: the prefill with
+  /// logit_rows = all rows.
   absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts,
                                           const std::vector<std::vector<HostTensor>> &images = {});
 
@@ -97,10 +104,14 @@ private:
   absl::StatusOr<HostTensor> forward(const Batch &batch);
   absl::Status checkPrompts(const std::vector<std::vector<int32_t>> &prompts,
                             int64_t maxNewTokens) const;
-  /// Refuses a prefill whose planned activation memory exceeds the limit.
-  absl::Status checkActivationMemory(const std::vector<std::vector<int32_t>> &prompts,
+  /// Refuses a prefill whose largest call plans more activation memory than the limit.
+  absl::Status checkActivationMemory(const std::vector<Batch> &calls,
                                      const std::vector<std::vector<HostTensor>> &images,
-                                     bool allRows, uint64_t limit) const;
+                                     uint64_t limit) const;
+  /// The prefill calls' batches: prompts in order, each call at most `chunk` tokens (0: all
+  /// in one), logit rows as generate() needs them.
+  std::vector<Batch> prefillBatches(const std::vector<std::vector<int32_t>> &prompts, bool allRows,
+                                    int64_t chunk) const;
   /// Runs the vision program on every image and fills the prefill batch's image inputs.
   absl::Status addImages(Batch &prefill, const std::vector<std::vector<int32_t>> &prompts,
                          const std::vector<std::vector<HostTensor>> &images);

@@ -37,6 +37,7 @@ struct Options {
   std::vector<int64_t> decodeBatches = {1, 4, 16};
   int64_t decodeContext = 512;
   int64_t decodeSteps = 16;
+  int64_t prefillChunk = 512;
   int reps = 3;
   bool roofline = false;
   bool profile = false;
@@ -71,6 +72,9 @@ void usage() {
                "  --decode-context N     tokens in each sequence's cache when decoding (default: 512)\n"
                "  --decode-steps N       timed decode steps per batch size (default: 16)\n"
                "  --reps N               prefill repetitions, the median is reported (default: 3)\n"
+               "  --prefill-chunk N      prompt tokens per forward call at most, as mvc-run\n"
+               "                         prefills (default: 512; 0: a prompt in one call); a\n"
+               "                         prompt's time is the sum of its calls\n"
                "  --roofline             also measure memory bandwidth and FMA peak, and report\n"
                "                         decode as a fraction of bandwidth, prefill of peak\n"
                "  --profile              after each measurement, its 12 most expensive dispatches\n"
@@ -95,6 +99,10 @@ Options parseOptions(int argc, char **argv) {
     else if (a == "--decode-context") o.decodeContext = parseList(value(), "--decode-context")[0];
     else if (a == "--decode-steps") o.decodeSteps = parseList(value(), "--decode-steps")[0];
     else if (a == "--reps") o.reps = int(parseList(value(), "--reps")[0]);
+    else if (a == "--prefill-chunk") {
+      std::string text = value();
+      o.prefillChunk = text == "0" ? 0 : parseList(text, "--prefill-chunk")[0];
+    }
     else if (a == "--roofline") o.roofline = true;
     else if (a == "--profile") o.profile = true;
     else if (a == "--json") o.jsonPath = value();
@@ -125,8 +133,10 @@ public:
   /// One forward call over sequences first, first + 1, ...; sequence s owns pages
   /// [s·P, (s+1)·P) of the pool, P = the pages `capacity` tokens need (the same for every
   /// call of a decode run).
+  /// Without `logits`, the call asks for no logit rows (a prefill chunk that does not end
+  /// its prompt).
   double run(const std::vector<int64_t> &newTokens, const std::vector<int64_t> &past,
-             int64_t capacity, size_t first = 0) {
+             int64_t capacity, size_t first = 0, bool logits = true) {
     size_t batch = newTokens.size();
     int64_t pagesPerSequence = (capacity + lm.pageSize - 1) / lm.pageSize;
     std::vector<int32_t> tokens, positions, table, offsets{0}, lens, rows;
@@ -139,10 +149,10 @@ public:
       for (int64_t p = 0; p < pagesPerSequence; ++p) table.push_back(int32_t(seq * pagesPerSequence + p));
       offsets.push_back(int32_t(tokens.size()));
       lens.push_back(int32_t(past[b]));
-      rows.push_back(int32_t(tokens.size() - 1));
+      if (logits) rows.push_back(int32_t(tokens.size() - 1));
     }
     std::map<std::string, HostTensor> byName;
-    int64_t t = tokens.size(), n = batch;
+    int64_t t = tokens.size(), n = rows.size();
     byName["tokens"] = i32Tensor(tokens, {t});
     byName["positions"] = i32Tensor(positions, {t});
     byName["block_table"] = i32Tensor(table, {int64_t(batch), pagesPerSequence});
@@ -249,20 +259,33 @@ int main(int argc, char **argv) {
   const LanguageModelInfo &lm = *(*model)->languageModel();
   ForwardDriver driver(**model, lm);
   ModelBytes bytes = modelBytes(**reader, lm);
+  // Sequence `seq` from position 0 to `length` in calls of at most prefillChunk tokens,
+  // logits from the last only, as the Generator prefills; the seconds of all its calls.
+  auto prefillSequence = [&](size_t seq, int64_t length, int64_t capacity) {
+    int64_t chunk = o.prefillChunk > 0 ? o.prefillChunk : length;
+    double seconds = 0;
+    for (int64_t done = 0; done < length; done += chunk) {
+      int64_t n = std::min(chunk, length - done);
+      seconds += driver.run({n}, {done}, capacity, seq, /*logits=*/done + n == length);
+    }
+    return seconds;
+  };
 
   // The first token after loading: the weights are faulted in by this call.
-  double firstPrefill = driver.run({o.promptLengths.front()}, {0}, o.promptLengths.front());
+  double firstPrefill = prefillSequence(0, o.promptLengths.front(), o.promptLengths.front());
   double timeToFirstToken = loadSeconds + firstPrefill;
 
   json result = {{"artifact", o.artifact}, {"threads", (*session)->numThreads()},
+                 {"prefill_chunk", o.prefillChunk},
                  {"load_s", loadSeconds}, {"time_to_first_token_s", timeToFirstToken},
                  {"first_prompt_tokens", o.promptLengths.front()}};
   json prefill = json::array(), decode = json::array();
   for (int64_t len : o.promptLengths) {
     std::vector<double> times;
     startProfile(o, **model);
-    for (int r = 0; r < o.reps; ++r) times.push_back(driver.run({len}, {0}, len));
-    endProfile(o, **model, "prefill " + std::to_string(len) + ", " + std::to_string(o.reps) + " calls");
+    for (int r = 0; r < o.reps; ++r) times.push_back(prefillSequence(0, len, len));
+    int64_t calls = o.reps * (o.prefillChunk > 0 ? (len + o.prefillChunk - 1) / o.prefillChunk : 1);
+    endProfile(o, **model, "prefill " + std::to_string(len) + ", " + std::to_string(calls) + " calls");
     double s = median(times);
     double flops = 2.0 * double(len) * (bytes.matmulParams - bytes.headParams) + 2.0 * bytes.headParams;
     json row = {{"prompt_tokens", len}, {"seconds", s}, {"tokens_per_s", len / s},
@@ -271,15 +294,9 @@ int main(int argc, char **argv) {
   }
   for (int64_t batch : o.decodeBatches) {
     std::vector<int64_t> one(batch, 1);
-    // Fill the caches (not timed) in calls of at most the longest prompt's tokens, as a
-    // server prefills: one call of batch × context tokens would need activations for all
-    // of them at once, more memory than any timed call.
-    int64_t perCall = std::max<int64_t>(1, longestPrompt / std::max<int64_t>(o.decodeContext, 1));
-    for (int64_t b = 0; b < batch; b += perCall) {
-      int64_t n = std::min(perCall, batch - b);
-      driver.run(std::vector<int64_t>(n, o.decodeContext), std::vector<int64_t>(n, 0), decodeCapacity,
-                 size_t(b));
-    }
+    // Fill the caches (not timed) a sequence at a time, as the prompts are prefilled: one
+    // call of batch × context tokens would need activations for all of them at once.
+    for (int64_t b = 0; b < batch; ++b) prefillSequence(size_t(b), o.decodeContext, decodeCapacity);
     double total = 0;
     startProfile(o, **model);
     for (int64_t s = 0; s < o.decodeSteps; ++s) {
@@ -343,7 +360,9 @@ int main(int argc, char **argv) {
   auto fraction = [&](const json &r, const char *key) {
     return r.contains(key) ? 100.0 * r[key].get<double>() : 0.0;
   };
-  std::printf("%-22s %10s %12s %12s %10s\n", "prefill", "seconds", "tokens/s", "GFLOP/s",
+  std::string prefillTitle =
+      o.prefillChunk > 0 ? "prefill (chunks " + std::to_string(o.prefillChunk) + ")" : "prefill";
+  std::printf("%-22s %10s %12s %12s %10s\n", prefillTitle.c_str(), "seconds", "tokens/s", "GFLOP/s",
               o.roofline ? "% peak" : "");
   for (auto &r : prefill)
     std::printf("%-22s %10.4f %12.1f %12.1f %10s\n", ("prompt " + std::to_string(r["prompt_tokens"].get<int64_t>())).c_str(),

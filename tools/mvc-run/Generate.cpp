@@ -35,8 +35,10 @@ void printStats(const GenerationResult &result) {
         eos ? absl::StrCat("EOS id ", result.tokens[b].back()) : "--max-new-tokens");
   }
   const GenerationStats &stats = result.stats;
-  std::cerr << absl::StrFormat("prefill: %d tokens in %.4f s (%.1f tokens/s)\n", stats.promptTokens,
-                               stats.prefillSeconds, stats.prefillTokensPerSecond());
+  std::cerr << absl::StrFormat("prefill: %d tokens in %d call%s, %.4f s (%.1f tokens/s)\n",
+                               stats.promptTokens, stats.prefillCalls,
+                               stats.prefillCalls == 1 ? "" : "s", stats.prefillSeconds,
+                               stats.prefillTokensPerSecond());
   std::cerr << absl::StrFormat("decode: %d tokens in %d steps, %.4f s (%.1f tokens/s)\n",
                                stats.decodeTokens, stats.decodeSteps, stats.decodeSeconds,
                                stats.decodeTokensPerSecond());
@@ -185,6 +187,7 @@ absl::Status generate(const Options &options, Model &model) {
 
   GenerationOptions generation;
   generation.maxNewTokens = options.maxNewTokens;
+  generation.prefillChunk = options.prefillChunk;
   generation.sampling = options.sampling;
   generation.activationMemoryLimit = options.maxActivationMemory;
   if (!options.logitsOut.empty())

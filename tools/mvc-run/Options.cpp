@@ -21,14 +21,14 @@ void printHelp() {
          "       mvc-run ARTIFACT [--function NAME [--input FILE.npy]...]... [options]\n"
          "\n"
          "Generation (language-model artifacts): each -p/--prompt or --prompt-ids is one\n"
-         "prompt; several run as one batch (one prefill call, then one decode call per step,\n"
-         "each prompt leaving the batch when it stops). Greedy unless --temperature > 0. A\n"
-         "prompt stops at one of the artifact's EOS ids (included in its output) or\n"
-         "--max-new-tokens. Text prompts need the tokenizer compiled into the artifact (from\n"
-         "the checkpoint's tokenizer.json) and are encoded as transformers does: plain, as\n"
-         "tokenizer(text) (the tokenizer's BOS added); with --chat, rendered by the chat\n"
-         "template as one user message and the generation prompt, then encoded without\n"
-         "adding special tokens again (apply_chat_template(tokenize=True)).\n"
+         "prompt; several run as one batch (prefill calls of up to --prefill-chunk tokens, then\n"
+         "one decode call per step, each prompt leaving the batch when it stops). Greedy\n"
+         "unless --temperature > 0. A prompt stops at one of the artifact's EOS ids (included\n"
+         "in its output) or --max-new-tokens. Text prompts need the tokenizer compiled into\n"
+         "the artifact (from the checkpoint's tokenizer.json) and are encoded as transformers\n"
+         "does: plain, as tokenizer(text) (the tokenizer's BOS added); with --chat, rendered\n"
+         "by the chat template as one user message and the generation prompt, then encoded\n"
+         "without adding special tokens again (apply_chat_template(tokenize=True)).\n"
          "  stdout: the generated text, special tokens left out, the prompt not repeated:\n"
          "          with one prompt, streamed as it is generated, then a newline; with\n"
          "          several, once the batch is done, each prompt's text, then a newline and\n"
@@ -50,6 +50,8 @@ void printHelp() {
          "  --prompt-ids IDS       comma-separated token ids of one prompt, e.g. 2,10,11\n"
          "                         (repeatable: a batch)\n"
          "  --max-new-tokens N     new tokens per prompt at most (default: 32)\n"
+         "  --prefill-chunk N      prompt tokens per prefill call at most (default: 512; 0: the\n"
+         "                         whole batch in one call); prompts with images take one call\n"
          "  --temperature T        0 = greedy (argmax, lowest id on ties); > 0 samples\n"
          "                         (default: 0)\n"
          "  --top-k K              keep the K most likely tokens (default: 0 = off)\n"
@@ -204,6 +206,11 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       MVC_ASSIGN_OR_RETURN(options.maxNewTokens,
                            parseNumber<int64_t>(arg, text, "an integer >= 0"));
       generationFlags.push_back(arg);
+    } else if (arg == "--prefill-chunk") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(options.prefillChunk,
+                           parseNumber<int64_t>(arg, text, "an integer >= 0"));
+      generationFlags.push_back(arg);
     } else if (arg == "--temperature") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(options.sampling.temperature,
@@ -323,6 +330,9 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
   if (options.maxNewTokens < 0)
     return absl::InvalidArgumentError(
         absl::StrCat("--max-new-tokens expects an integer >= 0, got ", options.maxNewTokens));
+  if (options.prefillChunk < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--prefill-chunk expects an integer >= 0, got ", options.prefillChunk));
   MVC_RETURN_IF_ERROR(options.sampling.validate());
   if (!options.looseInputs.empty() && !options.invocations.empty())
     return absl::InvalidArgumentError(

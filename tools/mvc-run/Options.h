@@ -46,6 +46,7 @@ struct Options {
   bool chat = false;           // text prompts through the chat template
   std::string system;          // with chat: a system message (none if empty)
   int64_t maxNewTokens = 32;
+  int64_t prefillChunk = 512;  // prompt tokens per prefill call (0: one call)
   SamplingOptions sampling;
   bool printIds = false;
   std::string logitsOut;
