@@ -285,7 +285,7 @@ int runCompile(const CompileOptions &opts) {
     kernelSections = std::move(built->sections);
     target = built->target;
   } else {
-    if (failed(lowerKernelsToLLVMDialect(*kernels))) return fail("lowering the kernels to LLVM failed");
+    if (failed(lowerKernelsToLLVMDialect(*kernels, *cpu))) return fail("lowering the kernels to LLVM failed");
     std::string llvmIr;
     auto so = buildSharedObject(*kernels, *cpu, kernelNames,
                                 opts.compileTo == "llvm" || opts.dumpAfter == "llvm" ? &llvmIr : nullptr,

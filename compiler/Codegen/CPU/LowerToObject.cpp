@@ -83,14 +83,19 @@ struct ApproximateMathPass : PassWrapper<ApproximateMathPass, OperationPass<Modu
 
 std::unique_ptr<Pass> createApproximateMathPass() { return std::make_unique<ApproximateMathPass>(); }
 
-LogicalResult lowerKernelsToLLVMDialect(ModuleOp kernels) {
+LogicalResult lowerKernelsToLLVMDialect(ModuleOp kernels, const CpuSpec &cpu) {
   static bool registered = (registerAllPasses(), true);
   (void)registered;
   PassManager pm(kernels.getContext());
   pm.addPass(std::make_unique<ApproximateMathPass>());
   pm.addPass(createCanonicalizerPass());
+  // f32 -> bf16 truncations: one vcvtneps2bf16 per 16 lanes where the CPU has avx512bf16
+  // (round to nearest even, as the expansion; it also flushes f32 denormals, below 1.2e-38,
+  // to zero); elsewhere integer ops, since LLVM would call __truncsfbf2, which the
+  // kernels' shared object does not link.
   std::string pipeline =
-      "arith-expand{include-bf16=true},convert-scf-to-cf,"
+      std::string(cpu.codegen.bf16Dot ? "arith-expand{include-bf16=false}," : "arith-expand{include-bf16=true},") +
+      "convert-scf-to-cf,"
       "convert-vector-to-llvm{enable-x86vector=true},expand-strided-metadata,"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
       "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts";

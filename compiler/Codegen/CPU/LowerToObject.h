@@ -26,8 +26,8 @@ mlir::FailureOr<CpuSpec> resolveCpu(const std::string &name, std::string &error)
 /// backends use it, so cpu and gpu kernels compute the same formulas.
 std::unique_ptr<mlir::Pass> createApproximateMathPass();
 
-/// Lowers the kernels to the LLVM dialect (in place).
-mlir::LogicalResult lowerKernelsToLLVMDialect(mlir::ModuleOp kernels);
+/// Lowers the kernels to the LLVM dialect (in place) for `cpu`.
+mlir::LogicalResult lowerKernelsToLLVMDialect(mlir::ModuleOp kernels, const CpuSpec &cpu);
 
 /// Translates, optimizes (O3) and links the lowered kernels into a shared object; returns
 /// its bytes. `llvmIrOut`, when non-null, receives the optimized LLVM IR.

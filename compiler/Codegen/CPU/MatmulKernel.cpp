@@ -83,8 +83,8 @@ public:
         for (int64_t r = kMr + 1; r <= kSmallBatch; ++r) rows.push_back(r);
         emitRowSwitch(rowsHere, rows, [&](int64_t r) {
           streaming = true;
-        kb.forRange(p0, p1, 1, [&](Value p) { emitMicroKernel(m0, r, p, 1); });
-        streaming = false;
+          kb.forRange(p0, p1, 1, [&](Value p) { emitMicroKernel(m0, r, p, 1); });
+          streaming = false;
         });
         b.setInsertionPointToStart(&ifOp.getElseRegion().front());
       }
