@@ -485,23 +485,51 @@ private:
             o.push_back(b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)));
           }
         }
-        for (int64_t jp = 0; jp < vl / 2; ++jp) {
-          Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp, c)});
-          Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp + 1, c)});
-          if (halves.front() == 0) {
-            t.prefetch(b, loc, vc, 2 * jp, c);
-            t.prefetch(b, loc, vc, 2 * jp + 1, c);
-          }
-          SmallVector<Value> mixed;
+        // One pair of value rows (r0, r1) and the probability pairs at `jp` into every
+        // accumulator.
+        auto pairStep = [&](ArrayRef<Value> in, Value r0, Value r1, Value jp) {
+          SmallVector<Value> mixed, next(in.begin(), in.end());
           for (int64_t h : halves) mixed.push_back(b.create<vector::ShuffleOp>(loc, r0, r1, mask[h]));
           for (int64_t v = 0; v < n; ++v) {
-            Value pair = b.create<memref::LoadOp>(loc, probPairs, ValueRange{kb.idx(v * vl / 2 + jp)});
+            Value pair = b.create<memref::LoadOp>(
+                loc, probPairs, ValueRange{b.create<arith::AddIOp>(loc, jp, kb.idx(v * vl / 2))});
             Value pv = b.create<vector::BitCastOp>(loc, bf16x32(),
                                                    b.create<vector::BroadcastOp>(loc, i32Vec, pair));
             for (size_t h = 0; h < halves.size(); ++h) {
-              Value &slot = o[v * halves.size() + h];
+              Value &slot = next[v * halves.size() + h];
               slot = b.create<x86vector::DotBF16Op>(loc, slot, pv, mixed[h]);
             }
+          }
+          return next;
+        };
+        bool prefetch = halves.front() == 0;
+        if (t.perRow.empty()) {
+          // Rows at fixed distances: a loop over the pairs. Unrolled, the probability
+          // broadcasts (the same for every chunk of the head) would be hoisted out of the
+          // chunk loop and spilled, each dot product then waiting on a reload instead of
+          // taking its broadcast from memory.
+          auto pairs = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(vl / 2), kb.idx(1), o);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(pairs.getBody());
+          Value jp = pairs.getInductionVar();
+          Value row0 = b.create<arith::MulIOp>(loc, jp, kb.idx(2 * t.stride));
+          Value at0 = b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, t.base, row0), c);
+          Value at1 = b.create<arith::AddIOp>(loc, at0, kb.idx(t.stride));
+          Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at0});
+          Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at1});
+          if (prefetch && t.ahead) {
+            Value ahead0 = b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, t.ahead, row0), c);
+            for (Value at : {ahead0, b.create<arith::AddIOp>(loc, ahead0, kb.idx(t.stride)).getResult()})
+              b.create<memref::PrefetchOp>(loc, vc, ValueRange{at}, /*isWrite=*/false,
+                                           /*localityHint=*/3, /*isDataCache=*/true);
+          }
+          b.create<scf::YieldOp>(loc, pairStep(SmallVector<Value>(pairs.getRegionIterArgs()), r0, r1, jp));
+          o.assign(pairs.getResults().begin(), pairs.getResults().end());
+        } else {
+          for (int64_t jp = 0; jp < vl / 2; ++jp) {
+            Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp, c)});
+            Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp + 1, c)});
+            o = pairStep(o, r0, r1, kb.idx(jp));
           }
         }
         for (int64_t v = 0; v < n; ++v)
