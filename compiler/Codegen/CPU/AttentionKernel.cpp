@@ -172,9 +172,10 @@ public:
     for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(-INFINITY));
     for (int64_t v = 0; v < n; ++v) init.push_back(zero);
     // bf16 caches with whole tiles per page: tiles are aligned to vl positions, so each lies
-    // in one page and, when all its keys are in range, its rows are at fixed distances from
-    // one address (no per-key page lookups, no per-key pointers). Elsewhere tiles start at
-    // the first key and every row is looked up (and clamped into the range).
+    // in one page of the sequence and its rows are at fixed distances from one address (no
+    // per-key page lookups, no per-key pointers), whether or not all its keys are in range.
+    // Elsewhere tiles start at the first key and every row is looked up (and clamped into
+    // the range).
     bool aligned = dotBf16 && pageSize % vl == 0;
     Value tile0 = kFirst, numTiles;
     if (aligned) {
@@ -222,11 +223,15 @@ public:
         auto ifWhole = b.create<scf::IfOp>(loc, TypeRange(ValueRange(init)), whole, /*withElseRegion=*/true);
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(&ifWhole.getThenRegion().front());
-        TileRows t;
-        t.base = b.create<arith::AddIOp>(
-            loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, tileStart, pageSize, kvHeads * hd),
-            headOffset);
-        t.stride = kvHeads * hd;
+        auto inPage = [&]() {
+          TileRows t;
+          t.base = b.create<arith::AddIOp>(
+              loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, tileStart, pageSize, kvHeads * hd),
+              headOffset);
+          t.stride = kvHeads * hd;
+          return t;
+        };
+        TileRows t = inPage();
         // Few query vectors (decode) wait on memory: prefetch the next tile's rows; after
         // the last tile, the last tile's again (the block table holds no page beyond it, and
         // an aligned tile's rows all lie in its page). Many (a prefill block) reuse each row
@@ -241,8 +246,15 @@ public:
               headOffset);
         }
         b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, t));
+        // A tile that is partly out of range reads its page's other rows too: their scores
+        // are masked, and their value rows are zeroed (probability 0 times a stale value
+        // of the page could still be NaN).
         b.setInsertionPointToStart(&ifWhole.getElseRegion().front());
-        b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, lookedUp()));
+        TileRows partial = inPage();
+        partial.start = tileStart;
+        partial.first = kFirst;
+        partial.last = kLast;
+        b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, partial));
         next = SmallVector<Value>(ifWhole.getResults());
       } else {
         next = tile(rows, loop, tileStart, lookedUp());
@@ -273,6 +285,7 @@ private:
   /// one is computed (a page is only a few KiB, too short for the hardware prefetcher).
   struct TileRows {
     Value base, ahead;
+    Value start, first, last; // a partial in-page tile: its first key and the keys in range
     int64_t stride = 0;
     SmallVector<Value> perRow;
     Value at(OpBuilder &b, Location loc, int64_t j, Value c) const {
@@ -497,7 +510,8 @@ private:
                                                    b.create<vector::BroadcastOp>(loc, i32Vec, pair));
             for (size_t h = 0; h < halves.size(); ++h) {
               Value &slot = next[v * halves.size() + h];
-              slot = b.create<x86vector::DotBF16Op>(loc, slot, pv, mixed[h]);
+              // The broadcast last: vdpbf16ps can take it from memory ({1to16}).
+              slot = b.create<x86vector::DotBF16Op>(loc, slot, mixed[h], pv);
             }
           }
           return next;
@@ -517,6 +531,19 @@ private:
           Value at1 = b.create<arith::AddIOp>(loc, at0, kb.idx(t.stride));
           Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at0});
           Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at1});
+          if (t.start) {
+            Value none = b.create<arith::ConstantOp>(
+                loc, DenseElementsAttr::get(bf16x32(), b.getZeroAttr(b.getBF16Type())));
+            Value key0 = b.create<arith::AddIOp>(loc, t.start, b.create<arith::MulIOp>(loc, jp, kb.idx(2)));
+            auto keep = [&](Value key, Value row) -> Value {
+              Value in = b.create<arith::AndIOp>(
+                  loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, key, t.first),
+                  b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, key, t.last));
+              return b.create<arith::SelectOp>(loc, in, row, none);
+            };
+            r0 = keep(key0, r0);
+            r1 = keep(b.create<arith::AddIOp>(loc, key0, kb.idx(1)), r1);
+          }
           if (prefetch && t.ahead) {
             Value ahead0 = b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, t.ahead, row0), c);
             for (Value at : {ahead0, b.create<arith::AddIOp>(loc, ahead0, kb.idx(t.stride)).getResult()})
