@@ -100,8 +100,8 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
 /// probabilities are rounded to bf16 (as the bf16 model's own projections and softmax output
 /// are), Q·Kᵀ takes vdpbf16ps straight on the cache rows, and P·V interleaves pairs of value
 /// rows (see interleavedDim) for vdpbf16ps with a pair of probabilities. Tiles are aligned to
-/// the page (vl divides the page size), so a tile whose keys are all in range addresses its
-/// rows from one base; the others look each row up as the f32 path does. The sum of the
+/// the page (vl divides the page size), so every tile addresses its rows from one base; in
+/// a tile partly out of range the other rows' scores are masked and their values zeroed. The sum of the
 /// probabilities stays a vector of partial sums until the end (no per-tile reduction chain).
 class AttentionBlockEmitter {
 public:
@@ -516,7 +516,6 @@ private:
           }
           return next;
         };
-        bool prefetch = halves.front() == 0;
         if (t.perRow.empty()) {
           // Rows at fixed distances: a loop over the pairs. Unrolled, the probability
           // broadcasts (the same for every chunk of the head) would be hoisted out of the
@@ -544,7 +543,7 @@ private:
             r0 = keep(key0, r0);
             r1 = keep(b.create<arith::AddIOp>(loc, key0, kb.idx(1)), r1);
           }
-          if (prefetch && t.ahead) {
+          if (halves.front() == 0 && t.ahead) {
             Value ahead0 = b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, t.ahead, row0), c);
             for (Value at : {ahead0, b.create<arith::AddIOp>(loc, ahead0, kb.idx(t.stride)).getResult()})
               b.create<memref::PrefetchOp>(loc, vc, ValueRange{at}, /*isWrite=*/false,
