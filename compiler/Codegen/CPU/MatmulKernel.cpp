@@ -276,8 +276,10 @@ private:
             ValueRange{b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r, kb.idx(k / 2)), kk)});
         Value av = b.create<vector::BitCastOp>(
             loc, bf16x32, b.create<vector::BroadcastOp>(loc, i32x16, scalar));
+        // The broadcast last: with one panel it is used once, and vdpbf16ps takes it from
+        // memory ({1to16}) instead of a separate vbroadcastss.
         for (int64_t j = 0; j < np; ++j)
-          next[i * np + j] = b.create<x86vector::DotBF16Op>(loc, acc[i * np + j], av, bv[j]);
+          next[i * np + j] = b.create<x86vector::DotBF16Op>(loc, acc[i * np + j], bv[j], av);
         continue;
       }
       // Same semantics as vdpbf16ps: the activation is rounded to bf16 too.
