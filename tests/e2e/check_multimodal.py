@@ -46,7 +46,7 @@ def main():
             print(f"{what}: shape {got.shape}, expected {want.shape} MISMATCH")
             return
         err = np.abs(got - want)
-        bad = err > args.atol + args.rtol * np.abs(want)
+        bad = ~(err <= args.atol + args.rtol * np.abs(want))  # a NaN is never within
         failures += int(bad.any())
         print(f"{what}: max abs error {err.max():.3g} {'MISMATCH' if bad.any() else 'ok'}")
 

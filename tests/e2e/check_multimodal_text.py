@@ -72,7 +72,7 @@ def main():
                 print(f"{tag}: {got.shape[0]} positions, expected {want.shape[0]} MISMATCH")
             else:
                 err = np.abs(got - want)
-                bad = (err > args.atol + args.rtol * np.abs(want)).any()
+                bad = (~(err <= args.atol + args.rtol * np.abs(want))).any()  # NaN: not within
                 failures += int(bad)
                 print(f"{tag}: logits at {want.shape[0]} positions: max abs error {err.max():.3g} "
                       f"{'MISMATCH' if bad else 'ok'}")
