@@ -20,7 +20,7 @@ public:
   explicit CpuDevice(std::shared_ptr<ThreadPool> pool) : pool(std::move(pool)) {}
 
   absl::Status load(Model::Impl &model, const std::string &path,
-                    const std::vector<uint64_t> &stateBytes) override {
+                    const std::vector<uint64_t> &stateBytes, uint8_t stateFill) override {
     auto withPath = [&](const absl::Status &status) {
       return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
     };
@@ -41,6 +41,8 @@ public:
             "states[", i, "] ('", states[i].name, "'): cannot allocate ", stateBytes[i],
             " bytes")));
       }
+      if (stateFill)
+        std::memset(this->states.back().data(), stateFill, stateBytes[i]);
     }
     return absl::OkStatus();
   }

@@ -73,7 +73,7 @@ public:
   }
 
   absl::Status load(Model::Impl &model, const std::string &path,
-                    const std::vector<uint64_t> &stateBytes) override {
+                    const std::vector<uint64_t> &stateBytes, uint8_t stateFill) override {
     auto withPath = [&](const absl::Status &status) {
       return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
     };
@@ -95,8 +95,8 @@ public:
         return withPath(absl::ResourceExhaustedError(absl::StrCat(
             "states[", i, "] ('", states[i].name, "'): ", state.status().message())));
       this->states.push_back({*state, stateBytes[i]});
-      MVC_RETURN_IF_ERROR(driver->check(api.cuMemsetD8Async(*state, 0, stateBytes[i], stream),
-                                        "zeroing a state"));
+      MVC_RETURN_IF_ERROR(driver->check(api.cuMemsetD8Async(*state, stateFill, stateBytes[i], stream),
+                                        "filling a state"));
     }
     return driver->check(api.cuStreamSynchronize(stream), "uploading the weights");
   }

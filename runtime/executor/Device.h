@@ -27,9 +27,10 @@ class Device {
 public:
   virtual ~Device() = default;
   /// Once per loaded model: the kernel of every dispatch step, the weights, the states
-  /// (zeroed, `stateBytes` each). Errors name the artifact (`path`), program and step.
+  /// (`stateBytes` each, every byte `stateFill`: 0, or 0xFF for LoadOptions::poisonStates).
+  /// Errors name the artifact (`path`), program and step.
   virtual absl::Status load(Model::Impl &model, const std::string &path,
-                            const std::vector<uint64_t> &stateBytes) = 0;
+                            const std::vector<uint64_t> &stateBytes, uint8_t stateFill) = 0;
   /// Runs the steps of program `index` under `plan`: `inputs` in, `outputs` (allocated by
   /// the caller at the plan's shapes) filled. With `profile`, adds each step's time to it.
   virtual absl::Status run(Model::Impl &model, size_t index, const ResolvedPlan &plan,

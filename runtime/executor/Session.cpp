@@ -162,7 +162,8 @@ absl::StatusOr<std::unique_ptr<Model>> Session::load(const std::string &path,
   if (absl::Status status = sizeStates(*impl); !status.ok())
     return withPath(status);
   if (impl->device)
-    MVC_RETURN_IF_ERROR(impl->device->load(*impl, path, impl->stateBytes));
+    MVC_RETURN_IF_ERROR(
+        impl->device->load(*impl, path, impl->stateBytes, options.poisonStates ? 0xFF : 0));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 

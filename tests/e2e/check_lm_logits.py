@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """check_lm_logits.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R [--device DEVICE]
+                     [--poison-states]
 
 Drives a language-model artifact's `forward` program (runtime/artifact/FORMAT.md) with
 mvc-run and compares its logits with the transformers reference of FIXTURE_DIR
@@ -12,7 +13,9 @@ KV cache carries over between calls:
   decode   each prompt prefilled up to half its length, then one token per call, all
            prompts decoding together, the logits of each new token checked.
 
-Each check compares against the reference rows of the same positions.
+Each check compares against the reference rows of the same positions. With --poison-states
+the KV caches start as NaN bytes (mvc-run --poison-states): the partly filled pages of every
+call then hold NaNs past the written positions, which must not reach any logit.
 
 With --bf16-reference (a bf16 artifact; FIXTURE_DIR also holds prompt{i}.logits.bf16.npy,
 transformers' own bf16 logits, from tests/fixtures/gen_gemma3_text_bf16.py) there is no fixed
@@ -41,6 +44,7 @@ def main():
     p.add_argument("--bf16-reference", action="store_true",
                    help="hold the artifact to transformers' bf16 distance from the f32 logits")
     p.add_argument("--device", default="cpu", help="mvc-run --device")
+    p.add_argument("--poison-states", action="store_true", help="mvc-run --poison-states")
     a = p.parse_args()
     if not a.bf16_reference and (a.atol is None or a.rtol is None):
         p.error("--atol and --rtol are required (or --bf16-reference)")
@@ -101,6 +105,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         args = [a.mvc_run, a.artifact, "--device", a.device,
                 "--load-symbol", f"num_pages={next_page[0] + 1}"]
+        if a.poison_states:
+            args.append("--poison-states")
         for c, (inputs, _) in enumerate(calls):
             args += ["--function", "forward"]
             for i, x in enumerate(inputs):
@@ -117,6 +123,10 @@ def main():
         count = 0
         for c, (_, expected) in enumerate(calls):
             got = np.load(os.path.join(tmp, f"forward.{c}.logits.npy")).astype(np.float64)
+            # Every comparison below is false for a NaN: reject non-finite logits first.
+            if not np.isfinite(got).all():
+                sys.exit(f"FAIL: call {c}: {int((~np.isfinite(got)).sum())} of {got.size} logits "
+                         f"are not finite")
             if a.bf16_reference:
                 vocab = expected.shape[-1] // 2
                 f32, hf = expected[..., :vocab].astype(np.float64), expected[..., vocab:].astype(np.float64)
@@ -131,7 +141,7 @@ def main():
                 sys.exit(f"call {c}: logits shape {got.shape}, expected {expected.shape}")
             err = np.abs(got - expected)
             worst = max(worst, err.max())
-            bad = err > a.atol + a.rtol * np.abs(expected)
+            bad = ~(err <= a.atol + a.rtol * np.abs(expected))
             if bad.any():
                 failed += 1
                 print(f"call {c}: {bad.sum()} logits beyond tolerance, max err {err.max():.3g}")

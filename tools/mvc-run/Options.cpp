@@ -114,6 +114,8 @@ void printHelp() {
          "  --profile              per-step time table on stderr at exit (default: off)\n"
          "  --verify               verify the weights checksum before running\n"
          "                         (default: off; manifest and kernels are always checked)\n"
+         "  --poison-states        KV caches start as NaN bytes instead of zeros, so a kernel\n"
+         "                         that uses a slot nothing wrote shows NaN (a test check)\n"
          "  --help                 this text\n";
 }
 
@@ -297,6 +299,9 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
     } else if (arg == "--verify") {
       MVC_RETURN_IF_ERROR(flagOnly());
       options.verify = true;
+    } else if (arg == "--poison-states") {
+      MVC_RETURN_IF_ERROR(flagOnly());
+      options.poisonStates = true;
     } else if (arg.rfind("-", 0) == 0 && arg != "-") {
       return absl::InvalidArgumentError("unknown flag '" + arg + "' (see --help)");
     } else if (options.artifact.empty()) {

@@ -60,6 +60,7 @@ struct Options {
   bool dumpSchedule = false;
   bool profile = false;
   bool verify = false;
+  bool poisonStates = false;
   bool help = false;
 
   bool generating() const { return !prompts.empty(); }

@@ -147,6 +147,7 @@ absl::Status runArtifact(Options options) {
   LoadOptions loadOptions;
   loadOptions.loadSymbols = options.loadSymbols;
   loadOptions.verifyWeights = options.verify;
+  loadOptions.poisonStates = options.poisonStates;
   // --dump-schedule alone needs no device: a cuda artifact dumps on a machine without one.
   loadOptions.scheduleOnly = options.dumpSchedule && !options.generating() &&
                              options.invocations.empty() && options.looseInputs.empty();

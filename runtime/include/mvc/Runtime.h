@@ -88,6 +88,10 @@ struct LoadOptions {
   std::vector<std::pair<std::string, int64_t>> loadSymbols;
   /// Verify the weights checksum (reads every weight byte once).
   bool verifyWeights = false;
+  /// States (KV caches) start as 0xFF bytes, a NaN in f32 and bf16, instead of zeros: a
+  /// kernel that lets a slot nothing wrote reach its result then makes it NaN (a check
+  /// for tests; generation itself never reads such a slot).
+  bool poisonStates = false;
   /// Read the schedule only (for dumpSchedule): no device, kernels or weights are touched,
   /// so any artifact opens whatever the session's device; execute() then fails.
   bool scheduleOnly = false;
