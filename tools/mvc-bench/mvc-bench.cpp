@@ -49,14 +49,16 @@ struct Options {
   std::exit(1);
 }
 
-std::vector<int64_t> parseList(const std::string &text, const char *flag) {
+/// Comma-separated integers, each at least `minimum`.
+std::vector<int64_t> parseList(const std::string &text, const char *flag, int64_t minimum = 1) {
   std::vector<int64_t> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     char *end = nullptr;
     long long v = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end || v <= 0) die(std::string(flag) + " expects positive integers, got '" + text + "'");
+    if (item.empty() || *end || v < minimum)
+      die(std::string(flag) + " expects integers >= " + std::to_string(minimum) + ", got '" + text + "'");
     out.push_back(v);
   }
   return out;
@@ -99,10 +101,7 @@ Options parseOptions(int argc, char **argv) {
     else if (a == "--decode-context") o.decodeContext = parseList(value(), "--decode-context")[0];
     else if (a == "--decode-steps") o.decodeSteps = parseList(value(), "--decode-steps")[0];
     else if (a == "--reps") o.reps = int(parseList(value(), "--reps")[0]);
-    else if (a == "--prefill-chunk") {
-      std::string text = value();
-      o.prefillChunk = text == "0" ? 0 : parseList(text, "--prefill-chunk")[0];
-    }
+    else if (a == "--prefill-chunk") o.prefillChunk = parseList(value(), "--prefill-chunk", 0)[0];
     else if (a == "--roofline") o.roofline = true;
     else if (a == "--profile") o.profile = true;
     else if (a == "--json") o.jsonPath = value();

@@ -101,8 +101,9 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
 /// are), Q·Kᵀ takes vdpbf16ps straight on the cache rows, and P·V interleaves pairs of value
 /// rows (see interleavedDim) for vdpbf16ps with a pair of probabilities. Tiles are aligned to
 /// the page (vl divides the page size), so every tile addresses its rows from one base; in
-/// a tile partly out of range the other rows' scores are masked and their values zeroed. The sum of the
-/// probabilities stays a vector of partial sums until the end (no per-tile reduction chain).
+/// a tile partly out of range the other rows' scores are masked and their values zeroed.
+/// The sum of the probabilities stays a vector of partial sums until the end (no per-tile
+/// reduction chain).
 class AttentionBlockEmitter {
 public:
   AttentionBlockEmitter(KernelBuilder &kb, AttentionOp op, Value q, Value kc, Value vc, Value bt,
@@ -294,13 +295,20 @@ private:
     }
     /// Prefetches row j of the tile ahead at element c (one cache line of it).
     void prefetch(OpBuilder &b, Location loc, Value mem, int64_t j, Value c) const {
-      if (ahead)
-        b.create<memref::PrefetchOp>(loc, mem, ValueRange{rowOf(b, loc, ahead, j, c)}, /*isWrite=*/false,
-                                     /*localityHint=*/3, /*isDataCache=*/true);
+      if (ahead) prefetchAt(b, loc, mem, rowOf(b, loc, ahead, j, c));
     }
+    static void prefetchAt(OpBuilder &b, Location loc, Value mem, Value at) {
+      b.create<memref::PrefetchOp>(loc, mem, ValueRange{at}, /*isWrite=*/false,
+                                   /*localityHint=*/3, /*isDataCache=*/true);
+    }
+    /// Element c of row j (static, or a run-time index) of the tile based at `from`.
     Value rowOf(OpBuilder &b, Location loc, Value from, int64_t j, Value c) const {
       return b.create<arith::AddIOp>(
           loc, b.create<arith::AddIOp>(loc, from, b.create<arith::ConstantIndexOp>(loc, j * stride)), c);
+    }
+    Value rowOf(OpBuilder &b, Location loc, Value from, Value j, Value c) const {
+      Value offset = b.create<arith::MulIOp>(loc, j, b.create<arith::ConstantIndexOp>(loc, stride));
+      return b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, from, offset), c);
     }
   };
 
@@ -525,15 +533,19 @@ private:
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(pairs.getBody());
           Value jp = pairs.getInductionVar();
-          Value row0 = b.create<arith::MulIOp>(loc, jp, kb.idx(2 * t.stride));
-          Value at0 = b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, t.base, row0), c);
-          Value at1 = b.create<arith::AddIOp>(loc, at0, kb.idx(t.stride));
+          // Rows j0 = 2·jp and j0 + 1 (one stride further).
+          Value j0 = b.create<arith::MulIOp>(loc, jp, kb.idx(2));
+          auto pair = [&](Value from) {
+            Value at0 = t.rowOf(b, loc, from, j0, c);
+            return std::make_pair(at0, b.create<arith::AddIOp>(loc, at0, kb.idx(t.stride)).getResult());
+          };
+          auto [at0, at1] = pair(t.base);
           Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at0});
           Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at1});
           if (t.start) {
             Value none = b.create<arith::ConstantOp>(
                 loc, DenseElementsAttr::get(bf16x32(), b.getZeroAttr(b.getBF16Type())));
-            Value key0 = b.create<arith::AddIOp>(loc, t.start, b.create<arith::MulIOp>(loc, jp, kb.idx(2)));
+            Value key0 = b.create<arith::AddIOp>(loc, t.start, j0);
             auto keep = [&](Value key, Value row) -> Value {
               Value in = b.create<arith::AndIOp>(
                   loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, key, t.first),
@@ -544,10 +556,8 @@ private:
             r1 = keep(b.create<arith::AddIOp>(loc, key0, kb.idx(1)), r1);
           }
           if (halves.front() == 0 && t.ahead) {
-            Value ahead0 = b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, t.ahead, row0), c);
-            for (Value at : {ahead0, b.create<arith::AddIOp>(loc, ahead0, kb.idx(t.stride)).getResult()})
-              b.create<memref::PrefetchOp>(loc, vc, ValueRange{at}, /*isWrite=*/false,
-                                           /*localityHint=*/3, /*isDataCache=*/true);
+            auto [ahead0, ahead1] = pair(t.ahead);
+            for (Value at : {ahead0, ahead1}) TileRows::prefetchAt(b, loc, vc, at);
           }
           b.create<scf::YieldOp>(loc, pairStep(SmallVector<Value>(pairs.getRegionIterArgs()), r0, r1, jp));
           o.assign(pairs.getResults().begin(), pairs.getResults().end());

@@ -94,7 +94,7 @@ LogicalResult lowerKernelsToLLVMDialect(ModuleOp kernels, const CpuSpec &cpu) {
   // to zero); elsewhere integer ops, since LLVM would call __truncsfbf2, which the
   // kernels' shared object does not link.
   std::string pipeline =
-      std::string(cpu.codegen.bf16Dot ? "arith-expand{include-bf16=false}," : "arith-expand{include-bf16=true},") +
+      std::string("arith-expand{include-bf16=") + (cpu.codegen.bf16Dot ? "false" : "true") + "}," +
       "convert-scf-to-cf,"
       "convert-vector-to-llvm{enable-x86vector=true},expand-strided-metadata,"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
