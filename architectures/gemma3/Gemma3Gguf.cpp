@@ -1,5 +1,6 @@
 //===- Gemma3Gguf.cpp - a gemma3 GGUF as an HF Gemma 3 checkpoint ---------===//
 #include "architectures/gemma3/Gemma3Gguf.h"
+#include "architectures/gemma3/Gemma3GgufTokenizer.h"
 
 #include <charconv>
 #include <cstdlib>
@@ -204,6 +205,14 @@ absl::StatusOr<std::vector<float>> Gemma3GgufImport::readAsF32(const std::string
   if (isNorm(t->name))
     for (float &v : values) v -= 1.0f;
   return values;
+}
+
+absl::StatusOr<std::optional<GgufImport::Tokenizer>> Gemma3GgufImport::tokenizer() const {
+  if (!ggufHasTokenizer(*reader))
+    return std::nullopt;
+  MVC_ASSIGN_OR_RETURN(std::string json, ggufGemmaTokenizerJson(*reader));
+  MVC_ASSIGN_OR_RETURN(OrderedJson config, ggufGemmaTokenizerConfig(*reader));
+  return Tokenizer{std::move(json), std::move(config)};
 }
 
 } // namespace mvc

@@ -29,12 +29,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "architectures/common/GgufImport.h"
 #include "architectures/common/HfConfig.h"
 #include "runtime/weights/Gguf.h"
 
 namespace mvc {
 
-class Gemma3GgufImport {
+class Gemma3GgufImport : public GgufImport {
 public:
   /// Checks the architecture, that every tensor has an HF counterpart and a type mvc
   /// dequantizes, that every layer is complete, and derives the config. `reader` must
@@ -42,17 +43,20 @@ public:
   static absl::StatusOr<Gemma3GgufImport> fromGguf(const GgufReader &reader);
 
   /// config.json as HF writes it for Gemma3ForCausalLM (v4 keys).
-  const OrderedJson &config() const { return configJson; }
+  const OrderedJson &config() const override { return configJson; }
   /// generation_config.json: eos_token_id lists EOS and the <end_of_turn> control token.
-  const OrderedJson &generationConfig() const { return generationJson; }
+  const OrderedJson &generationConfig() const override { return generationJson; }
   /// HF tensor name -> GGUF tensor name, for every tensor of the file.
   const std::map<std::string, std::string> &hfToGguf() const { return names; }
-  bool contains(const std::string &hfName) const { return names.count(hfName) != 0; }
+  bool contains(const std::string &hfName) const override { return names.count(hfName) != 0; }
   /// The HF shape of an HF-named tensor.
-  absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const;
+  absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const override;
   /// The f32 values of an HF-named tensor in HF layout, as the HF checkpoint holds them
   /// (dequantized; norm weights with the converter's + 1 taken out).
-  absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const;
+  absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
+  /// The vocabulary as Gemma's tokenizer.json and tokenizer_config.json
+  /// (Gemma3GgufTokenizer.h).
+  absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;
 
 private:
   explicit Gemma3GgufImport(const GgufReader &reader) : reader(&reader) {}

@@ -98,7 +98,7 @@ absl::StatusOr<ArchitectureBuild> compileGemma3ForCausalLM(const ArchitectureInp
   buildGemma3Text(gb, *config, names, input.options);
   ArchitectureBuild out;
   out.config = config->toJson();
-  out.languageModel = {{"program", "forward"}, {"vocab_size", config->vocabSize},
+  out.languageModel = {{"architecture", "gemma3"}, {"program", "forward"}, {"vocab_size", config->vocabSize},
                        {"page_size", input.options.pageSize},
                        {"bos_token_id", config->bosTokenId}, {"pad_token_id", config->padTokenId},
                        {"eos_token_ids", config->eosTokenIds},

@@ -71,7 +71,7 @@ absl::StatusOr<ArchitectureBuild> compileGemma3ForConditionalGeneration(
   const Gemma3TextConfig &t = config->text;
   ArchitectureBuild out;
   out.config = config->toJson();
-  out.languageModel = {{"program", "forward"}, {"vocab_size", t.vocabSize},
+  out.languageModel = {{"architecture", "gemma3_multimodal"}, {"program", "forward"}, {"vocab_size", t.vocabSize},
                        {"page_size", input.options.pageSize},
                        {"bos_token_id", t.bosTokenId}, {"pad_token_id", t.padTokenId},
                        {"eos_token_ids", t.eosTokenIds},

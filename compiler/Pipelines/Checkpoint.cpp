@@ -2,8 +2,7 @@
 #include "compiler/Pipelines/Checkpoint.h"
 
 #include "architectures/common/Architecture.h"
-#include "architectures/gemma3/Gemma3Gguf.h"
-#include "architectures/gemma3/Gemma3GgufTokenizer.h"
+#include "architectures/common/GgufImport.h"
 #include "compiler/Builder/GraphBuilder.h"
 #include "runtime/text/chat_template.h"
 #include "runtime/text/tokenizer.h"
@@ -41,26 +40,25 @@ private:
   std::unique_ptr<SafetensorsReader> reader;
 };
 
-class Gemma3GgufSource : public CheckpointSource {
+/// A GGUF through its architecture's import (architectures/common/GgufImport.h).
+class GgufSource : public CheckpointSource {
 public:
-  Gemma3GgufSource(std::unique_ptr<GgufReader> reader, std::string file, Gemma3GgufImport import)
-      : reader(std::move(reader)), file(std::move(file)), import(std::move(import)) {}
-  std::string path() const override { return file; }
-  bool contains(const std::string &name) const override { return import.contains(name); }
+  GgufSource(std::unique_ptr<GgufReader> reader, std::unique_ptr<GgufImport> import)
+      : reader(std::move(reader)), import(std::move(import)) {}
+  std::string path() const override { return reader->path(); }
+  bool contains(const std::string &name) const override { return import->contains(name); }
   absl::StatusOr<std::vector<int64_t>> shape(const std::string &name) const override {
-    return import.shape(name);
+    return import->shape(name);
   }
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &name) const override {
-    return import.readAsF32(name);
+    return import->readAsF32(name);
   }
-  const GgufReader &gguf() const { return *reader; }
+  const GgufImport &gguf() const { return *import; }
 
 private:
   std::unique_ptr<GgufReader> reader;  // owned before `import`, which points into it
-  std::string file;
-  Gemma3GgufImport import;
+  std::unique_ptr<GgufImport> import;
 };
-
 
 /// A checkpoint's tokenizer as the artifact will hold it; `where` names each source in errors.
 struct TokenizerFiles {
@@ -98,15 +96,13 @@ absl::StatusOr<TokenizerFiles> directoryTokenizer(const std::string &dir) {
 }
 
 /// The tokenizer converted from a GGUF's vocabulary (none when the file has no vocabulary).
-absl::StatusOr<TokenizerFiles> ggufTokenizer(const GgufReader &reader) {
-  TokenizerFiles files;
-  if (!ggufHasTokenizer(reader)) return files;
-  auto tokenizer = ggufGemmaTokenizerJson(reader);
+absl::StatusOr<TokenizerFiles> ggufTokenizer(const GgufSource &source) {
+  auto tokenizer = source.gguf().tokenizer();
   if (!tokenizer.ok()) return tokenizer.status();
-  auto config = ggufGemmaTokenizerConfig(reader);
-  if (!config.ok()) return config.status();
-  return TokenizerFiles{std::move(*tokenizer), reader.path() + ": converted tokenizer.json",
-                        config->dump(), reader.path() + ": converted tokenizer_config.json"};
+  if (!*tokenizer) return TokenizerFiles{};
+  return TokenizerFiles{std::move((*tokenizer)->tokenizerJson),
+                        source.path() + ": converted tokenizer.json", (*tokenizer)->config.dump(),
+                        source.path() + ": converted tokenizer_config.json"};
 }
 
 /// The chat template of --chat-template FILE: a tokenizer_config.json's chat_template, or
@@ -130,7 +126,7 @@ absl::StatusOr<std::string> readChatTemplate(const std::string &path) {
 
 /// Adds the checkpoint's preprocessor_config.json (checked by parsing it as the runtime
 /// will, and against the vision program's image size) for mvc-run --image.
-absl::Status collectProcessorConfig(const std::string &dir, json &vision,
+absl::Status collectProcessorConfig(const std::string &dir, json &languageModel,
                                     std::vector<std::pair<std::string, std::string>> &sections) {
   std::string path = dir + "/preprocessor_config.json";
   if (!llvm::sys::fs::exists(path)) return absl::OkStatus();
@@ -139,13 +135,13 @@ absl::Status collectProcessorConfig(const std::string &dir, json &vision,
   text << in.rdbuf();
   auto config = vision::ImageProcessorConfig::parse(text.str(), path);
   if (!config.ok()) return config.status();
-  int64_t size = vision["image_size"].get<int64_t>();
+  int64_t size = languageModel["vision"]["image_size"].get<int64_t>();
   if (config->doResize && (config->height != size || config->width != size))
     return absl::InvalidArgumentError(path + ": resizes to " + std::to_string(config->height) + "x" +
                                       std::to_string(config->width) + ", but the vision model takes " +
                                       std::to_string(size) + "x" + std::to_string(size) + " images");
   sections.push_back({"preprocessor_config.json", text.str()});
-  vision["processor_config"] = "preprocessor_config.json";
+  languageModel["processor_config"] = "preprocessor_config.json";
   return absl::OkStatus();
 }
 
@@ -233,12 +229,12 @@ absl::Status readGguf(const CompileOptions &opts, json &config, json &generation
                       std::string &configPath, std::unique_ptr<CheckpointSource> &weights) {
   auto reader = GgufReader::open(opts.input);
   if (!reader.ok()) return reader.status();
-  auto import = Gemma3GgufImport::fromGguf(**reader);
+  auto import = importGguf(**reader);
   if (!import.ok()) return import.status();
-  config = import->config();
-  generation = import->generationConfig();
+  config = (*import)->config();
+  generation = (*import)->generationConfig();
   configPath = opts.input;
-  weights = std::make_unique<Gemma3GgufSource>(std::move(*reader), opts.input, std::move(*import));
+  weights = std::make_unique<GgufSource>(std::move(*reader), std::move(*import));
   return absl::OkStatus();
 }
 
@@ -288,7 +284,7 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   out.languageModel = built->languageModel;
   TokenizerFiles tokenizer;
   if (gguf) {
-    auto converted = ggufTokenizer(static_cast<Gemma3GgufSource &>(*out.weights).gguf());
+    auto converted = ggufTokenizer(static_cast<GgufSource &>(*out.weights));
     if (!converted.ok()) return converted.status();
     tokenizer = std::move(*converted);
   } else {
@@ -303,7 +299,7 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!tok.ok()) return tok;
   if (!text.is_null()) out.languageModel["text"] = text;
   if (out.languageModel.contains("vision") && !gguf) {
-    absl::Status processor = collectProcessorConfig(opts.input, out.languageModel["vision"], out.sections);
+    absl::Status processor = collectProcessorConfig(opts.input, out.languageModel, out.sections);
     if (!processor.ok()) return processor;
   }
   return out;

@@ -43,39 +43,28 @@ absl::StatusOr<std::optional<int32_t>> optionalTokenField(const Json &entry, con
   return static_cast<int32_t>(id);
 }
 
-/// The forward program's interface (FORMAT.md): six i32 inputs by name (nine with the image
-/// inputs of a multimodal model), logits f32 [N, V].
-absl::Status checkProgram(const ProgramInfo &program, int64_t vocab, bool images) {
+/// The interface every language model's forward program has (FORMAT.md): six i32 inputs
+/// by name, logits f32 [N, V]. Inputs beyond these are the run half's to check.
+absl::Status checkProgram(const ProgramInfo &program, int64_t vocab) {
   struct Expected {
     const char *name;
     size_t rank;
-    DType dtype;
   };
-  static constexpr Expected kInputs[] = {
-      {"tokens", 1, DType::I32},         {"positions", 1, DType::I32},
-      {"block_table", 2, DType::I32},    {"row_offsets", 1, DType::I32},
-      {"cache_lens", 1, DType::I32},     {"logit_rows", 1, DType::I32},
-      {"image_features", 2, DType::F32}, {"embed_source", 1, DType::I32},
-      {"group_spans", 2, DType::I32}};
-  size_t count = images ? 9 : 6;
+  static constexpr Expected kInputs[] = {{"tokens", 1},      {"positions", 1},
+                                         {"block_table", 2}, {"row_offsets", 1},
+                                         {"cache_lens", 1},  {"logit_rows", 1}};
   std::string where = absl::StrCat("program '", program.name, "'");
-  if (program.inputs.size() != count)
-    return fieldError("program",
-                      absl::StrCat(where, " has ", program.inputs.size(), " inputs; a ",
-                                   images ? "multimodal " : "", "language model's has ", count,
-                                   " (tokens, positions, block_table, row_offsets, cache_lens, "
-                                   "logit_rows", images ? ", image_features, embed_source, group_spans" : "",
-                                   ")"));
-  for (size_t i = 0; i < count; ++i) {
-    const Expected &expected = kInputs[i];
+  for (const Expected &expected : kInputs) {
     auto input = std::find_if(program.inputs.begin(), program.inputs.end(),
                               [&](const TensorInfo &t) { return t.name == expected.name; });
     if (input == program.inputs.end())
-      return fieldError("program", absl::StrCat(where, " has no input '", expected.name, "'"));
-    if (input->dtype != expected.dtype || input->shape.size() != expected.rank)
-      return fieldError("program", absl::StrCat(where, " input '", expected.name, "' must be ",
-                                                expected.dtype == DType::I32 ? "i32" : "f32",
-                                                " of rank ", expected.rank));
+      return fieldError("program", absl::StrCat(where, " has no input '", expected.name,
+                                                "' (a language model's forward takes tokens, "
+                                                "positions, block_table, row_offsets, "
+                                                "cache_lens, logit_rows)"));
+    if (input->dtype != DType::I32 || input->shape.size() != expected.rank)
+      return fieldError("program", absl::StrCat(where, " input '", expected.name,
+                                                "' must be i32 of rank ", expected.rank));
   }
   auto logits = std::find_if(program.outputs.begin(), program.outputs.end(),
                              [](const TensorInfo &t) { return t.name == "logits"; });
@@ -93,8 +82,9 @@ absl::Status checkProgram(const ProgramInfo &program, int64_t vocab, bool images
 /// The section that `text.<key>` names: it must exist and be non-empty. Empty if the key is
 /// absent and optional.
 absl::StatusOr<absl::string_view> textSection(const ArtifactReader &artifact, const Json &text,
-                                              const char *key, bool required) {
-  std::string field = absl::StrCat("text.", key);
+                                              const char *key, bool required,
+                                              absl::string_view prefix = "text.") {
+  std::string field = absl::StrCat(prefix, key);
   auto it = text.find(key);
   if (it == text.end() && !required)
     return absl::string_view();
@@ -110,59 +100,6 @@ absl::StatusOr<absl::string_view> textSection(const ArtifactReader &artifact, co
     return fieldError(field, absl::StrCat("section '", section->name, "' is empty"));
   return absl::string_view(reinterpret_cast<const char *>(section->bytes.data()),
                            section->bytes.size());
-}
-
-/// The "vision" entry: its program takes pixel_values [1, C, S, S] f32 and returns
-/// image_features [tokens_per_image, H] f32.
-absl::StatusOr<LanguageModelInfo::Vision> parseVision(const Json &entry, const Manifest &manifest) {
-  if (!entry.is_object())
-    return fieldError("vision", "expected an object");
-  LanguageModelInfo::Vision v;
-  auto program = entry.find("program");
-  if (program == entry.end() || !program->is_string())
-    return fieldError("vision.program", "expected a program name");
-  v.program = program->get<std::string>();
-  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-  auto field = [&](const char *key) -> absl::StatusOr<int64_t> {
-    auto value = integerField(entry, key, 0, kInt32Max);
-    if (!value.ok())
-      return absl::InvalidArgumentError(absl::StrReplaceAll(value.status().message(),
-                                                            {{"language_model.", "language_model.vision."}}));
-    return value;
-  };
-  MVC_ASSIGN_OR_RETURN(int64_t image, field("image_token_id"));
-  MVC_ASSIGN_OR_RETURN(int64_t boi, field("boi_token_id"));
-  MVC_ASSIGN_OR_RETURN(int64_t eoi, field("eoi_token_id"));
-  MVC_ASSIGN_OR_RETURN(v.tokensPerImage, field("tokens_per_image"));
-  MVC_ASSIGN_OR_RETURN(v.imageSize, field("image_size"));
-  MVC_ASSIGN_OR_RETURN(v.numChannels, field("num_channels"));
-  v.imageTokenId = int32_t(image);
-  v.boiTokenId = int32_t(boi);
-  v.eoiTokenId = int32_t(eoi);
-  const ProgramInfo *info = manifest.findProgram(v.program);
-  if (!info)
-    return fieldError("vision.program", absl::StrCat("no program named '", v.program, "'"));
-  std::string where = absl::StrCat("program '", v.program, "'");
-  auto shapeIs = [](const TensorInfo &t, std::vector<int64_t> dims) {
-    if (t.shape.size() != dims.size()) return false;
-    for (size_t i = 0; i < dims.size(); ++i)
-      if (!t.shape[i].isConstant() || t.shape[i].leaf().value != dims[i]) return false;
-    return true;
-  };
-  if (info->inputs.size() != 1 || info->inputs[0].name != "pixel_values" ||
-      info->inputs[0].dtype != DType::F32 ||
-      !shapeIs(info->inputs[0], {1, v.numChannels, v.imageSize, v.imageSize}))
-    return fieldError("vision.program",
-                      absl::StrCat(where, " must take one input pixel_values f32 [1, ",
-                                   v.numChannels, ", ", v.imageSize, ", ", v.imageSize, "]"));
-  if (info->outputs.size() != 1 || info->outputs[0].name != "image_features" ||
-      info->outputs[0].dtype != DType::F32 || info->outputs[0].shape.size() != 2 ||
-      !info->outputs[0].shape[0].isConstant() ||
-      info->outputs[0].shape[0].leaf().value != v.tokensPerImage)
-    return fieldError("vision.program",
-                      absl::StrCat(where, " must return image_features f32 [", v.tokensPerImage,
-                                   ", H]"));
-  return v;
 }
 
 } // namespace
@@ -186,6 +123,12 @@ parseLanguageModel(const ArtifactReader &artifact,
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 
   LanguageModelInfo info;
+  info.entryJson = entry.dump();
+  auto architecture = entry.find("architecture");
+  if (architecture == entry.end() || !architecture->is_string() ||
+      architecture->get<std::string>().empty())
+    return fieldError("architecture", "expected the id of the architecture's run half");
+  info.architecture = architecture->get<std::string>();
   auto program = entry.find("program");
   if (program == entry.end() || !program->is_string())
     return fieldError("program", "expected a program name");
@@ -194,12 +137,9 @@ parseLanguageModel(const ArtifactReader &artifact,
   if (!programInfo)
     return fieldError("program", absl::StrCat("no program named '", info.program, "'"));
   MVC_ASSIGN_OR_RETURN(info.vocabSize, integerField(entry, "vocab_size", 1, kInt32Max));
-  if (auto vision = entry.find("vision"); vision != entry.end()) {
-    MVC_ASSIGN_OR_RETURN(info.vision, parseVision(*vision, manifest));
-    MVC_ASSIGN_OR_RETURN(info.processorConfigJson,
-                         textSection(artifact, *vision, "processor_config", false));
-  }
-  MVC_RETURN_IF_ERROR(checkProgram(*programInfo, info.vocabSize, info.vision.has_value()));
+  MVC_ASSIGN_OR_RETURN(info.processorConfigJson,
+                       textSection(artifact, entry, "processor_config", false, ""));
+  MVC_RETURN_IF_ERROR(checkProgram(*programInfo, info.vocabSize));
   MVC_ASSIGN_OR_RETURN(int64_t pageSize, integerField(entry, "page_size", 1, kInt32Max));
   info.pageSize = static_cast<int32_t>(pageSize);
   MVC_ASSIGN_OR_RETURN(info.maxPositions, integerField(entry, "max_positions", 1, kInt32Max));

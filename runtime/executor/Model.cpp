@@ -215,6 +215,8 @@ const LanguageModelInfo *Model::languageModel() const {
   return impl->languageModel ? &*impl->languageModel : nullptr;
 }
 
+KvPageTable *Model::kvPages() { return impl->kvPages ? &*impl->kvPages : nullptr; }
+
 std::vector<ProgramSignature> Model::programs() const {
   std::vector<ProgramSignature> result;
   auto convert = [](const std::vector<TensorInfo> &tensors) {

@@ -11,6 +11,7 @@
 #include "mvc/Runtime.h"
 #include "runtime/artifact/ArtifactReader.h"
 #include "runtime/executor/Device.h"
+#include "runtime/kv_cache/KvPageTable.h"
 
 namespace mvc {
 
@@ -61,6 +62,7 @@ struct Model::Impl {
   std::vector<uint64_t> stateBytes;                          // manifest order
   std::vector<LoadedProgram> programs;                       // manifest order
   std::optional<LanguageModelInfo> languageModel;            // the manifest entry, if any
+  std::optional<KvPageTable> kvPages;                        // over the states' num_pages
   bool profiling = false;
   uint64_t plansMade = 0;
   std::mutex mutex; // one execute at a time: the device's arena and states are shared

@@ -159,6 +159,13 @@ absl::StatusOr<std::unique_ptr<Model>> Session::load(const std::string &path,
   if (!languageModel.ok())
     return withPath(languageModel.status());
   impl->languageModel = std::move(*languageModel);
+  if (impl->languageModel) {
+    absl::StatusOr<KvPageTable> pages =
+        KvPageTable::create(impl->languageModel->numPages, impl->languageModel->pageSize);
+    if (!pages.ok())
+      return withPath(pages.status());
+    impl->kvPages.emplace(std::move(*pages));
+  }
   if (absl::Status status = sizeStates(*impl); !status.ok())
     return withPath(status);
   if (impl->device)

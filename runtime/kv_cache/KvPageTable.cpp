@@ -17,7 +17,7 @@ absl::StatusOr<KvPageTable> KvPageTable::create(int32_t numPages, int32_t pageSi
 }
 
 KvPageTable::KvPageTable(int32_t numPages, int32_t pageSize)
-    : totalPages(numPages), tokensPerPage(pageSize) {
+    : totalPages(numPages), tokensPerPage(pageSize), refCounts(numPages, 0) {
   freePages.reserve(numPages);
   for (int32_t page = numPages - 1; page >= 0; --page)
     freePages.push_back(page);
@@ -30,27 +30,79 @@ absl::StatusOr<const KvPageTable::Sequence *> KvPageTable::find(SequenceId seque
   return &it->second;
 }
 
-absl::Status KvPageTable::reserve(SequenceId sequence, int64_t numTokens) {
+absl::StatusOr<int64_t> KvPageTable::growth(SequenceId sequence, int64_t numTokens) const {
   auto it = sequences.find(sequence);
   int64_t current = it == sequences.end() ? 0 : it->second.length;
   if (numTokens < current)
     return absl::InvalidArgumentError(absl::StrCat("KV cache: sequence ", sequence, " holds ",
                                                    current, " tokens, cannot shrink to ",
                                                    numTokens));
-  int64_t needed = (numTokens + tokensPerPage - 1) / tokensPerPage;
   int64_t have = it == sequences.end() ? 0 : static_cast<int64_t>(it->second.pages.size());
-  if (needed - have > static_cast<int64_t>(freePages.size()))
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "KV cache: out of pages: sequence ", sequence, " needs ", needed - have,
-        " more pages for ", numTokens, " tokens, ", freePages.size(), " of ", totalPages,
-        " are free"));
+  return std::max<int64_t>(pagesFor(numTokens) - have, 0);
+}
+
+void KvPageTable::grow(SequenceId sequence, int64_t numTokens) {
   Sequence &entry = sequences[sequence];
-  for (int64_t i = have; i < needed; ++i) {
-    entry.pages.push_back(freePages.back());
+  for (int64_t i = static_cast<int64_t>(entry.pages.size()); i < pagesFor(numTokens); ++i) {
+    int32_t page = freePages.back();
     freePages.pop_back();
+    refCounts[page] = 1;
+    entry.pages.push_back(page);
   }
   entry.length = numTokens;
+}
+
+absl::Status KvPageTable::reserve(SequenceId sequence, int64_t numTokens) {
+  std::pair<SequenceId, int64_t> request(sequence, numTokens);
+  return reserveAll(absl::MakeConstSpan(&request, 1));
+}
+
+absl::Status KvPageTable::reserveAll(absl::Span<const std::pair<SequenceId, int64_t>> requests) {
+  int64_t needed = 0;
+  std::set<SequenceId> seen;
+  for (const auto &[sequence, numTokens] : requests) {
+    if (!seen.insert(sequence).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat("KV cache: sequence ", sequence, " is reserved twice in one request"));
+    absl::StatusOr<int64_t> more = growth(sequence, numTokens);
+    if (!more.ok())
+      return more.status();
+    needed += *more;
+  }
+  if (needed > static_cast<int64_t>(freePages.size())) {
+    std::string who = requests.size() == 1
+                          ? absl::StrCat("sequence ", requests[0].first, " needs ", needed,
+                                         " more pages for ", requests[0].second, " tokens")
+                          : absl::StrCat(requests.size(), " sequences need ", needed, " more pages");
+    return absl::ResourceExhaustedError(absl::StrCat("KV cache: out of pages: ", who, ", ",
+                                                     freePages.size(), " of ", totalPages,
+                                                     " are free"));
+  }
+  for (const auto &[sequence, numTokens] : requests)
+    grow(sequence, numTokens);
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> KvPageTable::share(SequenceId from, SequenceId to, int64_t numTokens) {
+  absl::StatusOr<const Sequence *> source = find(from);
+  if (!source.ok())
+    return source.status();
+  if (contains(to))
+    return absl::InvalidArgumentError(
+        absl::StrCat("KV cache: sequence ", to, " exists; only a new sequence can share pages"));
+  if (numTokens < 0 || numTokens > (*source)->length)
+    return absl::InvalidArgumentError(absl::StrCat("KV cache: sequence ", from, " holds ",
+                                                   (*source)->length, " tokens, cannot share ",
+                                                   numTokens));
+  int64_t fullPages = numTokens / tokensPerPage;
+  Sequence entry;
+  entry.pages.assign((*source)->pages.begin(), (*source)->pages.begin() + fullPages);
+  entry.length = fullPages * tokensPerPage;
+  for (int32_t page : entry.pages)
+    ++refCounts[page];
+  int64_t shared = entry.length;
+  sequences.emplace(to, std::move(entry));
+  return shared;
 }
 
 absl::Status KvPageTable::release(SequenceId sequence) {
@@ -59,7 +111,8 @@ absl::Status KvPageTable::release(SequenceId sequence) {
     return absl::NotFoundError(absl::StrCat("KV cache: no sequence ", sequence));
   // Push in reverse so the sequence's first page is the next one handed out.
   for (auto page = it->second.pages.rbegin(); page != it->second.pages.rend(); ++page)
-    freePages.push_back(*page);
+    if (--refCounts[*page] == 0)
+      freePages.push_back(*page);
   sequences.erase(it);
   return absl::OkStatus();
 }

@@ -3,7 +3,14 @@
 // A paged KV cache is a pool of `numPages` pages of `pageSize` tokens (the state tensors'
 // leading "num_pages" dimension). KvPageTable is the bookkeeping only: it hands pages to
 // sequences as they grow, takes them back when they finish, and exports the int32 block
-// table and cache lengths that attention kernels read. It owns no tensors.
+// table and cache lengths that attention kernels read. It owns no tensors; the Model that
+// owns the states owns one KvPageTable for them (Model::kvPages()).
+//
+// Pages are reference counted. share() lets a new sequence start on the full pages of
+// another's cached prefix (prefix caching, n > 1 continuations of one prompt): both read
+// them, neither writes them (a kernel writes only at positions >= the cache length, and a
+// shared prefix ends on a page boundary), and a page returns to the pool when its last
+// holder is released.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_KV_CACHE_KVPAGETABLE_H
@@ -11,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,7 +45,15 @@ public:
   /// needed. All or nothing: without enough free pages nothing changes. A sequence cannot
   /// shrink.
   absl::Status reserve(SequenceId sequence, int64_t numTokens);
-  /// Returns the sequence's pages to the pool and forgets it.
+  /// reserve() for several sequences at once, all or nothing: either every sequence gets
+  /// its tokens or nothing changes (a step of a batch never half-allocates).
+  absl::Status reserveAll(absl::Span<const std::pair<SequenceId, int64_t>> requests);
+  /// Starts the new sequence `to` on the first floor(numTokens / pageSize) pages of `from`
+  /// (which must hold at least numTokens tokens), shared with it; returns the tokens
+  /// shared (a multiple of the page size, possibly 0). `to` must not exist.
+  absl::StatusOr<int64_t> share(SequenceId from, SequenceId to, int64_t numTokens);
+  /// Drops the sequence's hold on its pages (a page nobody else holds returns to the pool)
+  /// and forgets it.
   absl::Status release(SequenceId sequence);
 
   bool contains(SequenceId sequence) const { return sequences.count(sequence) != 0; }
@@ -45,6 +61,8 @@ public:
   absl::StatusOr<absl::Span<const int32_t>> pages(SequenceId sequence) const;
   /// Tokens reserved for the sequence.
   absl::StatusOr<int64_t> length(SequenceId sequence) const;
+  /// How many sequences hold `page` (0: free).
+  int32_t holders(int32_t page) const { return refCounts[page]; }
 
   /// Block table and lengths for `batch`, in that order. `maxPages` = 0 sizes the table to
   /// the longest sequence; a larger value pads (fixed shapes); a smaller one is an error.
@@ -54,6 +72,11 @@ public:
   int32_t numPages() const { return totalPages; }
   int32_t pageSize() const { return tokensPerPage; }
   int32_t numFreePages() const { return static_cast<int32_t>(freePages.size()); }
+  size_t numSequences() const { return sequences.size(); }
+  /// Pages `numTokens` tokens take.
+  int64_t pagesFor(int64_t numTokens) const {
+    return (numTokens + tokensPerPage - 1) / tokensPerPage;
+  }
 
 private:
   KvPageTable(int32_t numPages, int32_t pageSize);
@@ -63,10 +86,14 @@ private:
     int64_t length = 0;
   };
   absl::StatusOr<const Sequence *> find(SequenceId sequence) const;
+  /// New pages `sequence` needs to hold `numTokens`, or an error if it would shrink.
+  absl::StatusOr<int64_t> growth(SequenceId sequence, int64_t numTokens) const;
+  void grow(SequenceId sequence, int64_t numTokens);
 
   int32_t totalPages;
   int32_t tokensPerPage;
   std::vector<int32_t> freePages; // a stack; the lowest ids are handed out first
+  std::vector<int32_t> refCounts; // per page
   std::map<SequenceId, Sequence> sequences;
 };
 

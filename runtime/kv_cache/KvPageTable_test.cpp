@@ -127,5 +127,83 @@ TEST(KvPageTable, RandomTrafficKeepsPagesExclusive) {
   }
 }
 
+// A shared prefix: both sequences hold its full pages; a page goes back to the pool only
+// when its last holder is released.
+TEST(KvPageTable, SharedPagesAreReferenceCounted) {
+  KvPageTable table = *KvPageTable::create(8, 4);
+  ASSERT_TRUE(table.reserve(1, 10).ok()); // pages 0 1 2, the last partly filled
+  absl::StatusOr<int64_t> shared = table.share(1, 2, 10);
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  EXPECT_EQ(*shared, 8); // the full pages only: page 2 is still being written by sequence 1
+  EXPECT_EQ(pagesOf(table, 2), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(*table.length(2), 8);
+  EXPECT_EQ(table.holders(0), 2);
+  EXPECT_EQ(table.holders(2), 1);
+  ASSERT_TRUE(table.reserve(2, 12).ok()); // its own third page
+  EXPECT_EQ(pagesOf(table, 2), (std::vector<int32_t>{0, 1, 3}));
+  EXPECT_EQ(table.numFreePages(), 4);
+  ASSERT_TRUE(table.release(1).ok());
+  EXPECT_EQ(table.numFreePages(), 5); // page 2 only; 0 and 1 are still sequence 2's
+  EXPECT_EQ(table.holders(0), 1);
+  ASSERT_TRUE(table.release(2).ok());
+  EXPECT_EQ(table.numFreePages(), 8);
+
+  ASSERT_TRUE(table.reserve(3, 4).ok());
+  EXPECT_EQ(table.share(3, 3, 4).status().message(),
+            "KV cache: sequence 3 exists; only a new sequence can share pages");
+  EXPECT_EQ(table.share(3, 4, 5).status().message(),
+            "KV cache: sequence 3 holds 4 tokens, cannot share 5");
+  EXPECT_EQ(table.share(9, 4, 0).status().message(), "KV cache: no sequence 9");
+}
+
+TEST(KvPageTable, ReserveAllIsAllOrNothing) {
+  KvPageTable table = *KvPageTable::create(4, 4);
+  ASSERT_TRUE(table.reserve(1, 4).ok());
+  std::vector<std::pair<SequenceId, int64_t>> step = {{1, 8}, {2, 12}};
+  absl::Status status = table.reserveAll(step);
+  EXPECT_EQ(status.message(), "KV cache: out of pages: 2 sequences need 4 more pages, 3 of 4 are free");
+  EXPECT_EQ(*table.length(1), 4);
+  EXPECT_FALSE(table.contains(2));
+  EXPECT_EQ(table.numFreePages(), 3);
+  step = {{1, 8}, {2, 8}};
+  ASSERT_TRUE(table.reserveAll(step).ok());
+  EXPECT_EQ(table.numFreePages(), 0);
+  step = {{1, 8}, {1, 8}};
+  EXPECT_EQ(table.reserveAll(step).message(),
+            "KV cache: sequence 1 is reserved twice in one request");
+}
+
+// Random reserve/share/release: a page's holder count is the number of sequences whose
+// table names it, and pages are conserved.
+TEST(KvPageTable, RandomSharingKeepsCountsExact) {
+  KvPageTable table = *KvPageTable::create(32, 4);
+  std::mt19937 random(5);
+  for (int step = 0; step < 3000; ++step) {
+    SequenceId sequence = random() % 8;
+    int op = random() % 5;
+    if (op == 0) {
+      (void)table.release(sequence);
+    } else if (op == 1 && !table.contains(sequence)) {
+      SequenceId from = random() % 8;
+      if (table.contains(from))
+        ASSERT_TRUE(table.share(from, sequence, *table.length(from)).ok());
+    } else {
+      int64_t current = table.contains(sequence) ? *table.length(sequence) : 0;
+      (void)table.reserve(sequence, current + random() % 9);
+    }
+    std::map<int32_t, int32_t> counts;
+    for (SequenceId id = 0; id < 8; ++id)
+      if (table.contains(id))
+        for (int32_t page : pagesOf(table, id))
+          ++counts[page];
+    int32_t held = 0;
+    for (int32_t page = 0; page < 32; ++page) {
+      ASSERT_EQ(table.holders(page), counts[page]) << "page " << page << " at step " << step;
+      held += counts[page] > 0;
+    }
+    ASSERT_EQ(held + table.numFreePages(), 32);
+  }
+}
+
 } // namespace
 } // namespace mvc

@@ -36,7 +36,7 @@ nlohmann::ordered_json FakeLanguageModel::manifest() const {
        "steps": [{"kind": "dispatch", "kernel": "fake_forward", "workgroups": 1,
                   "bindings": [0, 1, 2, 3, 4, 5, 6, 7],
                   "push": ["T", "B", "P", "N", 0, 0, "num_pages"]}]}],
-    "language_model": {"program": "forward", "bos_token_id": 2, "pad_token_id": 0}
+    "language_model": {"architecture": "gemma3", "program": "forward", "bos_token_id": 2, "pad_token_id": 0}
   })");
   manifest["states"] = {{{"name", "kv"}, {"dtype", "i32"}, {"shape", {"num_pages", pageSize}}}};
   manifest["load_symbols"]["num_pages"] = numPages;

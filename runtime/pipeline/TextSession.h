@@ -7,6 +7,8 @@
 //   chat   apply_chat_template(messages, add_generation_prompt=True, tokenize=True): the
 //          template writes the special tokens itself (BOS included), so the rendered text is
 //          encoded without the post-processor's.
+// Images: the architecture's run half expands each image marker into the image's tokens
+// (what the HF processor does to the text) before encoding.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_PIPELINE_TEXTSESSION_H
@@ -23,6 +25,8 @@
 #include "absl/types/span.h"
 #include "mvc/Runtime.h"
 #include "nlohmann/json.hpp"
+#include "runtime/pipeline/Conversation.h"
+#include "runtime/pipeline/RunHalf.h"
 #include "runtime/text/chat_template.h"
 #include "runtime/text/tokenizer.h"
 
@@ -34,17 +38,12 @@ struct PromptOptions {
   bool chat = false;
   /// With `chat`: a system message before the user's; none when empty.
   std::string system;
-  /// Images of the prompt (multimodal models). Each begin-of-image string in the text (the
-  /// model's boi token) marks where the next image goes; with `chat` and no marker, the
-  /// images go at the start of the user message, as the template places image items. Each
-  /// marker becomes "\n\n" boi (image token × tokens_per_image) eoi "\n\n", as Gemma 3's
-  /// processor expands it. The number of markers must equal `numImages`.
-  int64_t numImages = 0;
-  const LanguageModelInfo::Vision *vision = nullptr;
-  /// Pan-and-scan crops of each image (empty: none): an image with crops expands to
-  /// "Here is the original image " SPAN " and here are some crops to help you see better "
-  /// and one SPAN per crop, space-separated, as Gemma 3's processor does.
-  std::vector<int64_t> numCrops;
+  /// Images of the prompt, prepared by `runHalf` (which must be set when there are any).
+  /// Each image marker in the text (runHalf->imageMarker()) is where the next image goes;
+  /// with `chat` and no marker, the images come first in the user message, as image parts
+  /// (the template places them). The run half expands each marker into the image's tokens.
+  absl::Span<const PreparedImage> images;
+  const RunHalf *runHalf = nullptr;
 };
 
 class TextSession {
@@ -60,6 +59,13 @@ public:
   /// template.
   absl::StatusOr<std::vector<int32_t>> encodePrompt(absl::string_view text,
                                                     const PromptOptions &options = {}) const;
+  /// A conversation's token ids: the chat template applied with add_generation_prompt,
+  /// image parts expanded by `runHalf` (`images` in the order of the conversation's media).
+  absl::StatusOr<std::vector<int32_t>> encodeConversation(const Conversation &conversation,
+                                                          absl::Span<const PreparedImage> images,
+                                                          const RunHalf *runHalf) const;
+  /// The chat template applied to a conversation with add_generation_prompt.
+  absl::StatusOr<std::string> renderConversation(const Conversation &conversation) const;
   /// The chat template applied to [system,] user messages with add_generation_prompt.
   absl::StatusOr<std::string> renderChat(absl::string_view user, absl::string_view system) const;
   /// Text for display: special tokens (BOS, end of turn, ...) are left out.

@@ -31,6 +31,8 @@ def main():
     p.add_argument("--atol", type=float, required=True)
     p.add_argument("--rtol", type=float, required=True)
     p.add_argument("--device", default="cpu", help="mvc-run --device")
+    p.add_argument("--prefill-chunk", type=int, default=0,
+                   help="also run the batch with mvc-run --prefill-chunk N (image spans are never cut)")
     args = p.parse_args()
     features_dir = args.features_dir or args.fixture
     with open(os.path.join(args.fixture, "reference.json")) as f:
@@ -68,10 +70,12 @@ def main():
                                     for j in prompt["images"]]))
             return path
 
-        def run(indices, tag):
+        def run(indices, tag, chunk=None):
             logits = os.path.join(tmp, f"{tag}.logits.npy")
             cmd = [args.mvc_run, args.artifact, "--device", args.device, "--max-new-tokens", str(new_tokens), "--print-ids",
                    "--logits-out", logits, "--all-logits"]
+            if chunk:
+                cmd += ["--prefill-chunk", str(chunk)]
             for i in indices:
                 cmd += ["--prompt-ids", ",".join(map(str, prompts[i]["ids"])),
                         "--pixel-values", pixel_file(i, prompts[i])]
@@ -79,9 +83,9 @@ def main():
             lines = [line for line in out.splitlines() if line.strip()][-len(indices):]
             return np.load(logits), [[int(t) for t in line.split()] for line in lines]
 
-        def check(indices, tag):
+        def check(indices, tag, chunk=None):
             nonlocal failures
-            logits, tokens = run(indices, tag)
+            logits, tokens = run(indices, tag, chunk)
             want = np.concatenate([np.load(os.path.join(args.fixture, prompts[i]["logits"]))
                                    for i in indices])
             compare(f"{tag}: logits at {want.shape[0]} positions", logits, want)
@@ -94,6 +98,9 @@ def main():
         for i in range(len(prompts)):
             check([i], f"prompt {i} alone")
         check(list(range(len(prompts))), f"batch of {len(prompts)}")
+        if args.prefill_chunk:
+            check(list(range(len(prompts))), f"batch of {len(prompts)} in chunks of {args.prefill_chunk}",
+                  args.prefill_chunk)
     if failures:
         sys.exit(f"FAIL: {failures} checks differ from transformers")
 

@@ -15,9 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "runtime/pipeline/Conversation.h"
 #include "runtime/pipeline/Generator.h"
 #include "runtime/pipeline/IncrementalDecoder.h"
 #include "runtime/pipeline/TextSession.h"
+#include "runtime/util/MappedFile.h"
 #include "runtime/util/Npy.h"
 #include "runtime/util/StatusMacros.h"
 #include "runtime/vision/Decode.h"
@@ -57,100 +59,103 @@ absl::StatusOr<std::optional<TextSession>> loadText(const Options &options, Mode
   return std::move(*text);
 }
 
-/// The image processor for --image: the artifact's preprocessor_config.json, else the
-/// vision program's size with Gemma 3's defaults (bilinear, rescale 1/255, mean = std = 0.5).
-absl::StatusOr<vision::ImageProcessorConfig> imageProcessor(const Options &options,
-                                                            const LanguageModelInfo &lm) {
-  if (!lm.processorConfigJson.empty())
-    return vision::ImageProcessorConfig::parse(std::string(lm.processorConfigJson),
-                                               options.artifact + ": preprocessor_config.json");
-  vision::ImageProcessorConfig config;
-  config.height = config.width = lm.vision->imageSize;
-  return config;
+/// A conversation file, read whole: a regular file (no FIFO or device) of at most 256 MiB
+/// (inline images included).
+absl::StatusOr<std::string> readConversationFile(const std::string &path) {
+  constexpr size_t kMaxBytes = size_t{256} << 20;
+  MVC_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::open(path));
+  if (file->size() > kMaxBytes)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", file->size(), " bytes, more than a conversation may hold (",
+                     kMaxBytes, ")"));
+  return std::string(reinterpret_cast<const char *>(file->data()), file->size());
 }
 
-/// Each prompt's images as pixel values: --image files decoded and preprocessed, or
-/// --pixel-values arrays ([C, S, S] is one image, [N, C, S, S] N of them).
-absl::StatusOr<std::vector<std::vector<HostTensor>>> loadImages(const Options &options,
-                                                                const LanguageModelInfo &lm,
-                                                                std::vector<std::vector<int64_t>> &crops) {
-  std::vector<std::vector<HostTensor>> images(options.prompts.size());
-  crops.assign(options.prompts.size(), {});
-  bool any = false;
-  for (size_t b = 0; b < options.prompts.size(); ++b) {
-    const Prompt &prompt = options.prompts[b];
-    if (prompt.images.empty() && prompt.pixelValues.empty())
-      continue;
-    any = true;
-    if (!lm.vision)
-      return absl::InvalidArgumentError(
-          absl::StrCat(options.artifact, ": this model takes no images (it is a text-only model)"));
-    for (const std::string &path : prompt.pixelValues) {
-      MVC_ASSIGN_OR_RETURN(NpyArray array, readNpy(path));
-      std::vector<int64_t> shape = array.shape;
-      if (shape.size() == 3)
-        shape.insert(shape.begin(), 1);
-      int64_t c = lm.vision->numChannels, size = lm.vision->imageSize;
-      if (array.dtype != DType::F32 || shape.size() != 4 || shape[1] != c || shape[2] != size ||
-          shape[3] != size)
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ": pixel values must be f32 [", c, ", ", size, ", ", size, "] or [N, ", c, ", ",
-            size, ", ", size, "], got ", dtypeName(array.dtype), " [",
-            absl::StrJoin(array.shape, ", "), "]"));
-      size_t bytes = static_cast<size_t>(c * size * size) * sizeof(float);
-      for (int64_t i = 0; i < shape[0]; ++i) {
-        MVC_ASSIGN_OR_RETURN(HostTensor pixels,
-                             HostTensor::fromBytes(DType::F32, {c, size, size},
-                                                   array.data.data() + i * bytes, bytes));
-        images[b].push_back(std::move(pixels));
-      }
-    }
-    if (!prompt.images.empty()) {
-      MVC_ASSIGN_OR_RETURN(vision::ImageProcessorConfig config, imageProcessor(options, lm));
-      if (options.panAndScan && !config.panAndScan)
-        config.panAndScan = vision::PanAndScan{};
-      if (config.height != lm.vision->imageSize || config.width != lm.vision->imageSize)
-        return absl::InvalidArgumentError(absl::StrCat(
-            options.artifact, ": the preprocessor resizes to ", config.height, "x", config.width,
-            " but the vision model takes ", lm.vision->imageSize, "x", lm.vision->imageSize));
-      for (const std::string &path : prompt.images) {
-        MVC_ASSIGN_OR_RETURN(vision::RgbImage image, vision::loadImage(path));
-        // The image, then its pan-and-scan crops: each one image of the vision program.
-        vision::ProcessedImage processed = vision::preprocess(image, config);
-        size_t floats = static_cast<size_t>(3 * config.height * config.width);
-        for (int64_t i = 0; i <= processed.numCrops; ++i) {
-          MVC_ASSIGN_OR_RETURN(HostTensor pixels,
-                               HostTensor::fromBytes(DType::F32, {3, config.height, config.width},
-                                                     processed.pixelValues.data() + i * floats,
-                                                     floats * sizeof(float)));
-          images[b].push_back(std::move(pixels));
-        }
-        crops[b].push_back(processed.numCrops);
-      }
+/// One prompt's images, prepared by the run half: --image files decoded and put through
+/// the model's image processor, --pixel-values arrays ([C, S, S] one image, [N, C, S, S] N),
+/// or a conversation's image parts.
+absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, const Prompt &prompt,
+                                                      const Conversation *conversation,
+                                                      const RunHalf &half) {
+  std::vector<PreparedImage> images;
+  bool any = !prompt.images.empty() || !prompt.pixelValues.empty() ||
+             (conversation && !conversation->media.empty());
+  if (any && !half.takesImages())
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.artifact, ": this model takes no images (it is a text-only model)"));
+  for (const std::string &path : prompt.pixelValues) {
+    MVC_ASSIGN_OR_RETURN(NpyArray array, readNpy(path));
+    std::vector<int64_t> shape = array.shape;
+    int64_t count = shape.size() == 4 ? shape[0] : 1;
+    if (shape.size() == 4)
+      shape.erase(shape.begin());
+    size_t bytes = count > 0 ? array.data.size() / static_cast<size_t>(count) : 0;
+    for (int64_t i = 0; i < count || (count == 0 && i == 0); ++i) {
+      absl::StatusOr<HostTensor> pixels =
+          HostTensor::fromBytes(array.dtype, shape, array.data.data() + i * bytes, bytes);
+      absl::StatusOr<PreparedImage> image =
+          pixels.ok() ? half.imageFromPixels(*pixels) : absl::StatusOr<PreparedImage>(pixels.status());
+      if (!image.ok())
+        return absl::Status(image.status().code(),
+                            absl::StrCat(path, ": ", image.status().message(),
+                                         " (a file holds one image, or N on a leading axis)"));
+      images.push_back(std::move(*image));
     }
   }
-  if (!any)
-    images.clear();
+  for (const std::string &path : prompt.images) {
+    MVC_ASSIGN_OR_RETURN(vision::RgbImage image, vision::loadImage(path));
+    absl::StatusOr<PreparedImage> prepared = half.prepareImage(image, options.panAndScan);
+    if (!prepared.ok())
+      return absl::Status(prepared.status().code(),
+                          absl::StrCat(options.artifact, ": ", prepared.status().message()));
+    images.push_back(std::move(*prepared));
+  }
+  if (conversation)
+    for (const ConversationMedia &media : conversation->media) {
+      std::string where = absl::StrCat(*prompt.messagesFile, ": ", media.where);
+      if (media.kind == ConversationMedia::Kind::Video)
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": this model takes no videos"));
+      absl::StatusOr<vision::RgbImage> image =
+          media.path.empty()
+              ? vision::decodeImage(absl::MakeConstSpan(reinterpret_cast<const uint8_t *>(
+                                                            media.bytes.data()),
+                                                        media.bytes.size()),
+                                    "the data: URL")
+              : vision::loadImage(media.path);
+      if (!image.ok())
+        return absl::Status(image.status().code(),
+                            absl::StrCat(where, ": ", image.status().message()));
+      absl::StatusOr<PreparedImage> prepared = half.prepareImage(*image, options.panAndScan);
+      if (!prepared.ok())
+        return absl::Status(prepared.status().code(),
+                            absl::StrCat(where, ": ", prepared.status().message()));
+      images.push_back(std::move(*prepared));
+    }
   return images;
 }
 
-/// The token ids of every prompt; text prompts through `text` (with their images'
-/// placeholders expanded).
-absl::StatusOr<std::vector<std::vector<int32_t>>>
-encodePrompts(const Options &options, const std::optional<TextSession> &text,
-              const LanguageModelInfo &lm, const std::vector<std::vector<HostTensor>> &images,
-              const std::vector<std::vector<int64_t>> &crops) {
-  std::vector<std::vector<int32_t>> prompts;
+/// Every prompt's token ids and its images as the vision program takes them.
+absl::Status encodePrompts(const Options &options, const std::optional<TextSession> &text,
+                           const RunHalf &half, std::vector<std::vector<int32_t>> &prompts,
+                           std::vector<std::vector<HostTensor>> &pixels) {
+  bool anyImages = false;
   for (size_t b = 0; b < options.prompts.size(); ++b) {
     const Prompt &prompt = options.prompts[b];
-    PromptOptions promptOptions{.chat = options.chat, .system = options.system};
-    promptOptions.vision = lm.vision ? &*lm.vision : nullptr;
-    promptOptions.numCrops = crops.empty() ? std::vector<int64_t>() : crops[b];
-    int64_t tensors = images.empty() ? 0 : static_cast<int64_t>(images[b].size());
-    for (int64_t c : promptOptions.numCrops)
-      tensors -= c; // crops follow their image; the markers count images
-    promptOptions.numImages = tensors;
-    if (!prompt.text) {
+    std::string which = options.prompts.size() > 1 ? absl::StrCat("prompt ", b, ": ") : "";
+    std::optional<Conversation> conversation;
+    if (prompt.messagesFile) {
+      MVC_ASSIGN_OR_RETURN(std::string json, readConversationFile(*prompt.messagesFile));
+      MVC_ASSIGN_OR_RETURN(conversation, parseConversation(json, *prompt.messagesFile));
+    }
+    MVC_ASSIGN_OR_RETURN(std::vector<PreparedImage> images,
+                         loadImages(options, prompt, conversation ? &*conversation : nullptr, half));
+    pixels.emplace_back();
+    for (PreparedImage &image : images)
+      for (HostTensor &tensor : image.pixels)
+        pixels.back().push_back(std::move(tensor));
+    anyImages |= !pixels.back().empty();
+    if (!prompt.text && !conversation) {
       prompts.push_back(prompt.ids);
       continue;
     }
@@ -158,15 +163,26 @@ encodePrompts(const Options &options, const std::optional<TextSession> &text,
       return absl::FailedPreconditionError(
           absl::StrCat(options.artifact, ": this artifact has no tokenizer (compile a checkpoint "
                                          "directory with tokenizer.json); use --prompt-ids"));
-    absl::StatusOr<std::vector<int32_t>> ids = text->encodePrompt(*prompt.text, promptOptions);
-    if (!ids.ok())
-      return absl::Status(ids.status().code(),
-                          absl::StrCat(options.chat ? "--chat: " : "",
-                                       options.prompts.size() > 1 ? absl::StrCat("prompt ", b, ": ") : "",
-                                       ids.status().message()));
+    absl::StatusOr<std::vector<int32_t>> ids;
+    if (conversation) {
+      ids = text->encodeConversation(*conversation, images, &half);
+      if (!ids.ok())
+        return absl::Status(ids.status().code(), absl::StrCat(which, *prompt.messagesFile, ": ",
+                                                              ids.status().message()));
+    } else {
+      PromptOptions promptOptions{.chat = options.chat, .system = options.system};
+      promptOptions.images = images;
+      promptOptions.runHalf = &half;
+      ids = text->encodePrompt(*prompt.text, promptOptions);
+      if (!ids.ok())
+        return absl::Status(ids.status().code(), absl::StrCat(options.chat ? "--chat: " : "",
+                                                              which, ids.status().message()));
+    }
     prompts.push_back(std::move(*ids));
   }
-  return prompts;
+  if (!anyImages)
+    pixels.clear();
+  return absl::OkStatus();
 }
 
 } // namespace
@@ -179,11 +195,9 @@ absl::Status generate(const Options &options, Model &model) {
                                      "; run its programs with --function"));
   Generator &generator = *created;
   MVC_ASSIGN_OR_RETURN(std::optional<TextSession> text, loadText(options, model));
-  const LanguageModelInfo &lm = *model.languageModel();
-  std::vector<std::vector<int64_t>> crops;
-  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<HostTensor>> images, loadImages(options, lm, crops));
-  MVC_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> prompts,
-                       encodePrompts(options, text, lm, images, crops));
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<std::vector<HostTensor>> images;
+  MVC_RETURN_IF_ERROR(encodePrompts(options, text, generator.runHalf(), prompts, images));
 
   GenerationOptions generation;
   generation.maxNewTokens = options.maxNewTokens;

@@ -17,12 +17,14 @@ namespace mvc::run {
 void printHelp() {
   std::cout
       << "usage: mvc-run ARTIFACT -p TEXT [--chat] [options]\n"
+         "       mvc-run ARTIFACT --messages FILE.json [options]\n"
          "       mvc-run ARTIFACT --prompt-ids IDS [--prompt-ids IDS]... [options]\n"
          "       mvc-run ARTIFACT [--function NAME [--input FILE.npy]...]... [options]\n"
          "\n"
-         "Generation (language-model artifacts): each -p/--prompt or --prompt-ids is one\n"
-         "prompt; several run as one batch (prefill calls of up to --prefill-chunk tokens, then\n"
-         "one decode call per step, each prompt leaving the batch when it stops). Greedy\n"
+         "Generation (language-model artifacts): each -p/--prompt, --prompt-ids or --messages\n"
+         "is one prompt; several run as one batch (calls of up to --prefill-chunk tokens, each\n"
+         "decoding the prompts that are done and prefilling the next, each prompt leaving\n"
+         "the batch when it stops). Greedy\n"
          "unless --temperature > 0. A prompt stops at one of the artifact's EOS ids (included\n"
          "in its output) or --max-new-tokens. Text prompts need the tokenizer compiled into\n"
          "the artifact (from the checkpoint's tokenizer.json) and are encoded as transformers\n"
@@ -49,9 +51,18 @@ void printHelp() {
          "                         (default: none)\n"
          "  --prompt-ids IDS       comma-separated token ids of one prompt, e.g. 2,10,11\n"
          "                         (repeatable: a batch)\n"
+         "  --messages FILE.json   a conversation, OpenAI style: a messages array (or\n"
+         "                         {\"messages\": [...], \"tools\": [...]}) of {\"role\", \"content\"}\n"
+         "                         with content a string or parts {\"type\": \"text\", \"text\"},\n"
+         "                         {\"type\": \"image\", \"image\": PATH}, {\"type\": \"image_url\",\n"
+         "                         \"image_url\": {\"url\": \"data:image/png;base64,...\" or PATH}},\n"
+         "                         {\"type\": \"video\", \"video\": PATH}; rendered with the chat\n"
+         "                         template and the generation prompt, images where the template\n"
+         "                         puts them (repeatable: a batch). -p --chat [--system] is a\n"
+         "                         one-turn conversation\n"
          "  --max-new-tokens N     new tokens per prompt at most (default: 32)\n"
-         "  --prefill-chunk N      prompt tokens per prefill call at most (default: 512; 0: the\n"
-         "                         whole batch in one call); prompts with images take one call\n"
+         "  --prefill-chunk N      tokens per call at most (default: 512; 0: the whole batch in\n"
+         "                         one call); a call may exceed it to hold a whole image span\n"
          "  --temperature T        0 = greedy (argmax, lowest id on ties); > 0 samples\n"
          "                         (default: 0)\n"
          "  --top-k K              keep the K most likely tokens (default: 0 = off)\n"
@@ -188,6 +199,11 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(std::vector<int32_t> ids, parseIds(text));
       options.prompts.push_back({std::nullopt, std::move(ids)});
+    } else if (arg == "--messages") {
+      MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
+      Prompt prompt;
+      prompt.messagesFile = std::move(file);
+      options.prompts.push_back(std::move(prompt));
     } else if (arg == "--image" || arg == "--pixel-values") {
       MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
       if (options.prompts.empty())
@@ -195,6 +211,10 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
             absl::StrCat(arg, " ", file, " comes before any -p/--prompt or --prompt-ids (an "
                                          "image belongs to the prompt before it)"));
       Prompt &prompt = options.prompts.back();
+      if (prompt.messagesFile)
+        return absl::InvalidArgumentError(absl::StrCat(
+            arg, " ", file, " follows --messages ", *prompt.messagesFile,
+            ": a conversation's images are its image parts"));
       (arg == "--image" ? prompt.images : prompt.pixelValues).push_back(file);
       if (!prompt.images.empty() && !prompt.pixelValues.empty())
         return absl::InvalidArgumentError(

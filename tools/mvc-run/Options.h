@@ -25,10 +25,11 @@ struct Invocation {
 };
 
 /// One prompt of the batch as given: text (-p/--prompt, encoded with the artifact's
-/// tokenizer) or token ids (--prompt-ids).
+/// tokenizer), token ids (--prompt-ids) or a conversation (--messages FILE.json).
 struct Prompt {
   std::optional<std::string> text;
   std::vector<int32_t> ids; // for --prompt-ids
+  std::optional<std::string> messagesFile;
   // Its images, in order: files to decode and preprocess (--image) or preprocessed pixel
   // values (--pixel-values .npy, [C, S, S] or [N, C, S, S]); one kind per prompt.
   std::vector<std::string> images;

@@ -98,10 +98,14 @@ struct LoadOptions {
 };
 
 /// How the generation pipeline drives a causal language model: the manifest's
-/// "language_model" entry (FORMAT.md "Language-model artifacts"), validated at load.
+/// "language_model" entry (FORMAT.md "Language-model artifacts"), validated at load. What
+/// is specific to the architecture (its extra program inputs, images, prompt expansion)
+/// belongs to its run half (runtime/pipeline/RunHalf.h), named by `architecture`.
 struct LanguageModelInfo {
+  std::string architecture;             // the run half's id, e.g. "gemma3"
   std::string program;                  // takes tokens, positions, block_table, row_offsets,
-                                        // cache_lens, logit_rows; returns logits [N, vocab]
+                                        // cache_lens, logit_rows (and what the run half
+                                        // adds); returns logits [N, vocab]
   int64_t vocabSize = 0;
   int32_t pageSize = 0;                 // tokens per KV page
   int32_t numPages = 0;                 // the loaded value of load symbol "num_pages"
@@ -113,20 +117,14 @@ struct LanguageModelInfo {
   /// loaded artifact, valid while the Model lives; empty when the artifact has none.
   absl::string_view tokenizerJson;       // HF tokenizer.json
   absl::string_view tokenizerConfigJson; // tokenizer_config.json (chat template, specials)
-  /// The vision half of a multimodal model (the entry's "vision"): its program takes one
-  /// image's pixel_values [1, C, S, S] and returns image_features [tokens_per_image, H];
-  /// the language-model program then also takes image_features [I, H], embed_source [T]
-  /// and group_spans [T, 2] (FORMAT.md).
-  struct Vision {
-    std::string program;
-    int32_t imageTokenId = 0, boiTokenId = 0, eoiTokenId = 0;
-    int64_t tokensPerImage = 0, imageSize = 0, numChannels = 0;
-  };
-  std::optional<Vision> vision;
-  /// Preprocessor settings (HF preprocessor_config.json), a view of its section; empty when
-  /// the artifact has none.
+  /// Preprocessor settings (HF preprocessor_config.json, the entry's "processor_config"),
+  /// a view of its section; empty when the artifact has none.
   absl::string_view processorConfigJson;
+  /// The whole entry as JSON text, for the run half to read its own keys from.
+  std::string entryJson;
 };
+
+class KvPageTable;
 
 class Model {
 public:
@@ -137,6 +135,9 @@ public:
   std::vector<ProgramSignature> programs() const;
   /// The language-model entry, or nullptr if the artifact is not a language model.
   const LanguageModelInfo *languageModel() const;
+  /// The pages of the model's KV caches (language models; nullptr otherwise): which page
+  /// holds which sequence. One engine at a time drives them.
+  KvPageTable *kvPages();
   /// Runs `program` on `inputs` (one per program input, in order). Errors name the input
   /// and dimension at fault. Calls on one model are serialized.
   absl::StatusOr<std::vector<HostTensor>> execute(absl::string_view program,

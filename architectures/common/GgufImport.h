@@ -1,0 +1,52 @@
+//===- GgufImport.h - a GGUF as the HF checkpoint it came from ----*- C++ -*-===//
+//
+// Each architecture that mvc imports from GGUF presents the file as the HF checkpoint
+// llama.cpp's converter made it from: config.json and generation_config.json, HF tensor
+// names, HF shapes and f32 values, and the vocabulary rebuilt as tokenizer.json and
+// tokenizer_config.json. The compiler then sees one kind of input. importGguf() dispatches
+// on the file's general.architecture, as HF checkpoints dispatch on config.json's
+// "architectures". MLIR-free.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_ARCHITECTURES_COMMON_GGUFIMPORT_H
+#define MVC_ARCHITECTURES_COMMON_GGUFIMPORT_H
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "architectures/common/HfConfig.h"
+#include "runtime/weights/Gguf.h"
+
+namespace mvc {
+
+class GgufImport {
+public:
+  virtual ~GgufImport() = default;
+  /// config.json as HF writes it for the model class the file came from.
+  virtual const OrderedJson &config() const = 0;
+  /// generation_config.json (EOS ids and the like).
+  virtual const OrderedJson &generationConfig() const = 0;
+  virtual bool contains(const std::string &hfName) const = 0;
+  /// The HF shape of an HF-named tensor.
+  virtual absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const = 0;
+  /// The f32 values of an HF-named tensor in HF layout, as the HF checkpoint holds them.
+  virtual absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const = 0;
+
+  struct Tokenizer {
+    std::string tokenizerJson; // HF tokenizer.json
+    OrderedJson config;        // tokenizer_config.json (chat template, special tokens)
+  };
+  /// The file's vocabulary as HF tokenizer files; nullopt when it has none.
+  virtual absl::StatusOr<std::optional<Tokenizer>> tokenizer() const = 0;
+};
+
+/// The import for the file's general.architecture; `reader` must outlive it. An
+/// architecture mvc does not import is refused naming it and the ones it does.
+absl::StatusOr<std::unique_ptr<GgufImport>> importGguf(const GgufReader &reader);
+
+} // namespace mvc
+
+#endif // MVC_ARCHITECTURES_COMMON_GGUFIMPORT_H

@@ -1,0 +1,150 @@
+//===- Engine.h - the step engine: sequences in, one forward call per step -===//
+//
+// The Engine drives a language model's `forward` program over the model's paged KV cache
+// (Model::kvPages()) for any number of sequences that come and go between steps:
+//
+//   auto engine = Engine::create(model, {.maxStepTokens = 512});
+//   SequenceId a = *engine->add({.prompt = ids, .maxNewTokens = 64});
+//   while (!engine->idle()) {
+//     StepResult step = *engine->step();    // one forward call
+//     for (const SequenceEvent &e : step.events) ...  // tokens chosen, sequences finished
+//   }
+//
+// A step is one ragged batch: first one token for every sequence that is decoding, then
+// prefill chunks of waiting sequences in arrival order, until the step holds maxStepTokens
+// tokens (a sequence may be cut anywhere the architecture's run half allows; an image's
+// span stays whole). Pages are taken per step, all or nothing, and a finished or
+// cancelled sequence's pages are released at once. Everything model-specific (extra
+// inputs, images) is the run half's (RunHalf.h). mvc-run's Generator and mvc-serve are
+// loops over this.
+//
+// Pool exhaustion: a prefill chunk is shortened (or waits) to fit the free pages; a step
+// that cannot go on at all (decodes needing pages no one will free) fails with
+// ResourceExhausted and changes nothing: the caller cancels a sequence (or preempts it)
+// and steps again.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_RUNTIME_PIPELINE_ENGINE_H
+#define MVC_RUNTIME_PIPELINE_ENGINE_H
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mvc/Runtime.h"
+#include "runtime/kv_cache/KvPageTable.h"
+#include "runtime/pipeline/RunHalf.h"
+#include "runtime/pipeline/Sampler.h"
+
+namespace mvc {
+
+/// Which prompt logits a sequence reports besides its tokens.
+enum class PromptLogits {
+  None,
+  Last, // the prompt's last position
+  All,  // every prompt position
+};
+
+enum class FinishReason { Eos, MaxNewTokens, Cancelled };
+
+struct EngineOptions {
+  /// Most tokens one step takes (decodes first, then prefill chunks); 0: no limit. A step
+  /// holds at least one token of work if there is any.
+  int64_t maxStepTokens = 512;
+  /// Most sequences holding KV pages at once; later ones wait. 0: no limit.
+  int64_t maxRunning = 0;
+};
+
+struct SequenceRequest {
+  std::vector<int32_t> prompt;      // token ids, image placeholders included
+  std::vector<HostTensor> images;   // the vision program's images, in prompt order
+  int64_t maxNewTokens = 32;        // 0: prefill only (e.g. for prompt logits)
+  SamplingOptions sampling;
+  uint64_t rngStream = 0;           // the sequence's random stream: SequenceRng(seed, this)
+  PromptLogits promptLogits = PromptLogits::None;
+  /// Start on the cached pages of this sequence where its tokens equal this prompt's
+  /// (whole pages only; the rest is prefilled). The source must still be in the engine.
+  std::optional<SequenceId> sharePrefixWith;
+  /// Names the sequence in errors ("prompt 2"); default "sequence <id>".
+  std::string label;
+};
+
+/// What one step did for one sequence.
+struct SequenceEvent {
+  SequenceId id = 0;
+  std::optional<int32_t> token;     // the token chosen this step
+  HostTensor promptLogits;          // f32 [rows, vocab]: prompt rows this step computed
+  int64_t promptTokens = 0;         // prompt tokens this step prefilled
+  bool finished = false;
+  FinishReason reason = FinishReason::MaxNewTokens;
+};
+
+struct StepResult {
+  std::vector<SequenceEvent> events; // one per sequence in the step, in batch order
+  int64_t prefillTokens = 0, decodeTokens = 0;
+  double seconds = 0;                // inputs, forward and sampling
+};
+
+class Engine {
+public:
+  /// Fails unless `model` (which must outlive the engine) is a language model whose run
+  /// half this runtime has.
+  static absl::StatusOr<std::unique_ptr<Engine>> create(Model &model,
+                                                        const EngineOptions &options = {});
+  ~Engine();
+
+  /// Queues a sequence. Errors (nothing queued): an empty prompt, a token outside the
+  /// vocabulary, prompt + max_new_tokens beyond the model's positions or its KV pool,
+  /// images the run half refuses, bad sampling options.
+  absl::StatusOr<SequenceId> add(SequenceRequest request);
+  /// Checks a request as add() would (but for the pool's size), without queueing it.
+  absl::Status check(const SequenceRequest &request) const;
+  /// ResourceExhausted if the request could never fit the KV pool, even alone.
+  absl::Status checkFits(const SequenceRequest &request) const;
+  /// Drops a sequence now and releases its pages.
+  absl::Status cancel(SequenceId id);
+  /// One forward call over the scheduled work; an empty result when there is none.
+  absl::StatusOr<StepResult> step();
+
+  /// Applies from the next step on.
+  void setOptions(const EngineOptions &newOptions) { options = newOptions; }
+
+  bool idle() const { return sequences.empty(); }
+  size_t numSequences() const { return sequences.size(); }
+  const LanguageModelInfo &info() const { return *languageModel; }
+  const RunHalf &runHalf() const { return *half; }
+  const KvPageTable &pages() const { return *kvPages; }
+  Model &model() const { return *target; }
+
+  /// Activation memory of a forward call of `tokens` tokens over `sequences` sequences
+  /// whose longest holds `maxTokens` tokens, with `logitRows` logit rows and `images`
+  /// images; planned, not run.
+  absl::StatusOr<uint64_t> forwardActivationBytes(int64_t tokens, int64_t sequences,
+                                                  int64_t maxTokens, int64_t logitRows,
+                                                  int64_t images) const;
+
+private:
+  struct Sequence;
+  struct Scheduled;
+  Engine(Model &model, std::unique_ptr<RunHalf> half, const EngineOptions &options);
+  std::vector<Scheduled> schedule();
+  absl::StatusOr<HostTensor> forward(const ForwardBatch &batch);
+
+  Model *target;
+  const LanguageModelInfo *languageModel;
+  KvPageTable *kvPages;
+  std::unique_ptr<RunHalf> half;
+  EngineOptions options;
+  std::vector<std::string> inputOrder; // the forward program's inputs, in program order
+  size_t logitsOutput = 0;
+  SequenceId nextId = 0;
+  std::map<SequenceId, std::unique_ptr<Sequence>> sequences; // arrival order
+};
+
+} // namespace mvc
+
+#endif // MVC_RUNTIME_PIPELINE_ENGINE_H

@@ -1,0 +1,254 @@
+// The step engine over the fake language model (FakeLanguageModel.h), whose greedy output
+// is known in advance and changes with any error in positions, cache lengths, row offsets,
+// block tables or the contents of shared pages: sequences arriving and leaving between
+// steps, cancellation, a shared prefix on reference-counted pages, pool exhaustion, the
+// per-step token budget, and the run-half registry refusing an unknown architecture.
+#include "runtime/pipeline/Engine.h"
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "runtime/pipeline/FakeLanguageModel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace mvc {
+namespace {
+
+using ::testing::HasSubstr;
+
+class EngineTest : public ::testing::Test {
+protected:
+  void TearDown() override {
+    engine.reset();
+    model.reset();
+    if (!path.empty())
+      std::filesystem::remove(path);
+  }
+
+  /// Loads `manifest` (with `numPages` pages if > 0).
+  absl::StatusOr<std::unique_ptr<Model>> loadManifest(const nlohmann::ordered_json &manifest,
+                                                      int64_t numPages = 0) {
+    path = (std::filesystem::path(::testing::TempDir()) /
+            ("engine." + std::to_string(getpid()) + ".mvc"))
+               .string();
+    EXPECT_TRUE(testing::writeFakeLanguageModel(path, manifest, MVC_FAKE_LM_KERNELS_PATH).ok());
+    session = *Session::create({.device = "cpu", .numThreads = 1});
+    LoadOptions options;
+    if (numPages > 0)
+      options.loadSymbols.emplace_back("num_pages", numPages);
+    return session->load(path, options);
+  }
+
+  Engine &load(int64_t numPages = 0, EngineOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<Model>> loaded = loadManifest(fake.manifest(), numPages);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    model = std::move(*loaded);
+    absl::StatusOr<std::unique_ptr<Engine>> created = Engine::create(*model, options);
+    EXPECT_TRUE(created.ok()) << created.status();
+    engine = std::move(*created);
+    return *engine;
+  }
+
+  SequenceId add(std::vector<int32_t> prompt, int64_t maxNewTokens,
+                 std::optional<SequenceId> shareWith = std::nullopt) {
+    SequenceRequest request;
+    request.prompt = std::move(prompt);
+    request.maxNewTokens = maxNewTokens;
+    request.sharePrefixWith = shareWith;
+    absl::StatusOr<SequenceId> id = engine->add(std::move(request));
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.value_or(-1);
+  }
+
+  /// One step; its tokens appended to `outputs`, finished ids to `done`.
+  StepResult step() {
+    absl::StatusOr<StepResult> result = engine->step();
+    EXPECT_TRUE(result.ok()) << result.status();
+    if (!result.ok())
+      return {};
+    for (const SequenceEvent &event : result->events) {
+      if (event.token)
+        outputs[event.id].push_back(*event.token);
+      if (event.finished)
+        done.push_back(event.id);
+    }
+    return std::move(*result);
+  }
+
+  void runToIdle() {
+    for (int guard = 0; !engine->idle() && guard < 1000; ++guard)
+      step();
+    EXPECT_TRUE(engine->idle());
+  }
+
+  testing::FakeLanguageModel fake;
+  std::string path;
+  std::unique_ptr<Session> session;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Engine> engine;
+  std::map<SequenceId, std::vector<int32_t>> outputs;
+  std::vector<SequenceId> done;
+};
+
+TEST_F(EngineTest, SequencesJoinAndLeaveBetweenSteps) {
+  load();
+  SequenceId a = add({2, 9, 4, 4, 1}, 6);
+  step(); // a's prefill: its first token
+  step(); // a decodes
+  SequenceId b = add({2, 13, 7}, 4);
+  StepResult mixed = step(); // a decodes, b prefills, in one call
+  EXPECT_EQ(mixed.decodeTokens, 1);
+  EXPECT_EQ(mixed.prefillTokens, 3);
+  step();
+  SequenceId c = add({3}, 8);
+  runToIdle();
+  EXPECT_EQ(outputs[a], fake.continuation({2, 9, 4, 4, 1}, 6));
+  EXPECT_EQ(outputs[b], fake.continuation({2, 13, 7}, 4));
+  EXPECT_EQ(outputs[c], fake.continuation({3}, 8));
+  EXPECT_EQ(done, (std::vector<SequenceId>{a, b, c})); // a and b finish in one step, a first
+  EXPECT_EQ(engine->pages().numFreePages(), engine->pages().numPages());
+}
+
+TEST_F(EngineTest, ACancelledSequenceLeavesAtOnceAndFreesItsPages) {
+  load();
+  SequenceId a = add({2, 5, 7, 1, 1, 1}, 20);
+  SequenceId b = add({2, 6}, 10);
+  step();
+  step();
+  int32_t before = engine->pages().numFreePages();
+  ASSERT_TRUE(engine->cancel(a).ok());
+  EXPECT_EQ(engine->pages().numFreePages(), before + 2); // a held 7 tokens: 2 pages
+  EXPECT_EQ(engine->cancel(a).message(), "no sequence 0");
+  runToIdle();
+  EXPECT_EQ(outputs[b], fake.continuation({2, 6}, 10));
+  EXPECT_EQ(outputs[a].size(), 2u);
+  EXPECT_EQ(engine->pages().numFreePages(), engine->pages().numPages());
+}
+
+TEST_F(EngineTest, ASharedPrefixReadsTheSamePagesAndEachHoldsThem) {
+  load();
+  std::vector<int32_t> system = {2, 9, 4, 4, 1, 3, 8, 11, 6, 5}; // two full pages and 2
+  std::vector<int32_t> first = system, second = system;
+  first.insert(first.end(), {7, 7});
+  second.insert(second.end(), {1, 12, 3});
+  SequenceId a = add(first, 5);
+  step(); // a's prompt is cached
+  SequenceId b = add(second, 5, a);
+  const KvPageTable &pages = engine->pages();
+  absl::Span<const int32_t> view = *pages.pages(b);
+  std::vector<int32_t> shared(view.begin(), view.end());
+  ASSERT_EQ(shared.size(), 2u); // whole pages of the 10 common tokens: 8
+  EXPECT_EQ(*pages.length(b), 8);
+  EXPECT_EQ(pages.holders(shared[0]), 2);
+  StepResult next = step();
+  EXPECT_EQ(next.prefillTokens, 5); // b runs only what it does not share
+  ASSERT_TRUE(engine->cancel(a).ok());
+  EXPECT_EQ(pages.holders(shared[0]), 1); // b still holds them
+  runToIdle();
+  EXPECT_EQ(outputs[b], fake.continuation(second, 5));
+  EXPECT_EQ(pages.numFreePages(), pages.numPages());
+}
+
+TEST_F(EngineTest, PoolExhaustionFailsTheStepCleanly) {
+  // 4 pages of 4 tokens. Two sequences decoding past 8 tokens each need a third page.
+  load(/*numPages=*/4);
+  SequenceId a = add({2, 3, 4, 5, 6, 7, 8}, 6);
+  SequenceId b = add({2, 9, 9, 9, 9, 9, 9}, 6);
+  step(); // both prompts: 2 pages each, the pool is full
+  step(); // both decode at position 7: still within their pages
+  EXPECT_EQ(engine->pages().numFreePages(), 0);
+  absl::StatusOr<StepResult> stuck = engine->step();
+  ASSERT_FALSE(stuck.ok());
+  EXPECT_EQ(stuck.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(stuck.status().message(), HasSubstr("KV cache: out of pages"));
+  // Nothing moved: after freeing b, a goes on as if nothing happened.
+  ASSERT_TRUE(engine->cancel(b).ok());
+  runToIdle();
+  EXPECT_EQ(outputs[a], fake.continuation({2, 3, 4, 5, 6, 7, 8}, 6));
+  // A prompt that can never fit is refused when it is added.
+  SequenceRequest huge;
+  huge.prompt.assign(20, 1);
+  huge.maxNewTokens = 1;
+  EXPECT_THAT(engine->add(huge).status().message(), HasSubstr("needs 5 KV pages of 4 tokens"));
+}
+
+TEST_F(EngineTest, APromptWaitsForPagesAndThenRuns) {
+  load(/*numPages=*/3);
+  SequenceId a = add({2, 3, 4, 5, 6}, 3); // 7 tokens cached at most: 2 pages
+  SequenceId b = add({2, 8, 8, 8, 8}, 3); // waits: 1 page left is not enough for 5 tokens
+  StepResult first = step();
+  EXPECT_EQ(first.prefillTokens, 5 + 4); // b starts with the 4 tokens its page holds
+  runToIdle();
+  EXPECT_EQ(outputs[a], fake.continuation({2, 3, 4, 5, 6}, 3));
+  EXPECT_EQ(outputs[b], fake.continuation({2, 8, 8, 8, 8}, 3));
+}
+
+TEST_F(EngineTest, TheTokenBudgetCutsPromptsIntoChunks) {
+  load(0, {.maxStepTokens = 3});
+  std::vector<int32_t> longPrompt = {2, 9, 4, 4, 1, 3, 8, 11, 6};
+  SequenceId a = add(longPrompt, 4);
+  SequenceId b = add({2, 5}, 4);
+  std::vector<int64_t> prefilled;
+  while (!engine->idle()) {
+    StepResult result = step();
+    EXPECT_LE(result.prefillTokens + result.decodeTokens, 3);
+    prefilled.push_back(result.prefillTokens);
+  }
+  EXPECT_EQ(prefilled[0], 3);
+  EXPECT_EQ(outputs[a], fake.continuation(longPrompt, 4));
+  EXPECT_EQ(outputs[b], fake.continuation({2, 5}, 4));
+}
+
+TEST_F(EngineTest, PromptLogitsComeWithTheirChunks) {
+  load(0, {.maxStepTokens = 2});
+  SequenceRequest request;
+  request.prompt = {2, 5, 7, 1, 3};
+  request.maxNewTokens = 1;
+  request.promptLogits = PromptLogits::All;
+  ASSERT_TRUE(engine->add(request).ok());
+  int64_t rows = 0;
+  while (!engine->idle()) {
+    absl::StatusOr<StepResult> result = engine->step();
+    ASSERT_TRUE(result.ok()) << result.status();
+    for (const SequenceEvent &event : result->events)
+      if (event.promptLogits.numElements() > 0) {
+        // Row i is one-hot at the fake's prediction after prompt[0..i].
+        for (int64_t r = 0; r < event.promptLogits.shape()[0]; ++r, ++rows) {
+          std::vector<int32_t> prefix(request.prompt.begin(), request.prompt.begin() + rows + 1);
+          EXPECT_EQ(event.promptLogits.dataAs<float>()[r * fake.vocabSize + fake.next(prefix)], 1.0f);
+        }
+      }
+  }
+  EXPECT_EQ(rows, 5);
+}
+
+TEST_F(EngineTest, RefusesAnArchitectureItHasNoRunHalfFor) {
+  nlohmann::ordered_json manifest = fake.manifest();
+  manifest["language_model"]["architecture"] = "llama9";
+  absl::StatusOr<std::unique_ptr<Model>> loaded = loadManifest(manifest);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  absl::Status refused = Engine::create(**loaded).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("needs the run half of architecture 'llama9', which this runtime does "
+                        "not have (it has: gemma3, gemma3_multimodal)"));
+}
+
+TEST_F(EngineTest, RefusesBadRequestsNamingThem) {
+  load();
+  SequenceRequest request;
+  request.label = "request 7";
+  EXPECT_EQ(engine->add(request).status().message(), "request 7 is empty");
+  request.prompt = {2, 99};
+  EXPECT_THAT(engine->add(request).status().message(),
+              HasSubstr("request 7, position 1: token id 99 is outside the vocabulary [0, 16)"));
+  request.prompt = {2};
+  request.images.push_back(HostTensor::allocate(DType::F32, {3, 4, 4}));
+  EXPECT_THAT(engine->add(request).status().message(),
+              HasSubstr("the model takes no images"));
+  EXPECT_TRUE(engine->idle());
+}
+
+} // namespace
+} // namespace mvc

@@ -1,0 +1,52 @@
+//===- RunHalf.cpp - the defaults: a text-only language model -------------===//
+#include "runtime/pipeline/RunHalf.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace mvc {
+
+namespace {
+
+absl::Status noImages() {
+  return absl::InvalidArgumentError("the model takes no images (it is a text-only model)");
+}
+
+} // namespace
+
+RunHalf::~RunHalf() = default;
+
+std::string RunHalf::imageMarker(const text::Tokenizer &) const { return ""; }
+
+absl::StatusOr<PreparedImage> RunHalf::prepareImage(const vision::RgbImage &, bool) const {
+  return noImages();
+}
+
+absl::StatusOr<PreparedImage> RunHalf::imageFromPixels(const HostTensor &) const {
+  return noImages();
+}
+
+absl::StatusOr<std::string> RunHalf::expandImages(absl::string_view text,
+                                                  absl::Span<const PreparedImage> images,
+                                                  const text::Tokenizer &) const {
+  if (!images.empty())
+    return noImages();
+  return std::string(text);
+}
+
+absl::Status RunHalf::checkPrompt(absl::Span<const int32_t>,
+                                  absl::Span<const HostTensor> images) const {
+  if (!images.empty())
+    return noImages();
+  return absl::OkStatus();
+}
+
+HostTensor i32Tensor(absl::Span<const int32_t> values, std::vector<int64_t> shape) {
+  HostTensor tensor = HostTensor::allocate(DType::I32, std::move(shape));
+  if (!values.empty())
+    std::memcpy(tensor.data(), values.data(), values.size() * sizeof(int32_t));
+  return tensor;
+}
+
+} // namespace mvc
