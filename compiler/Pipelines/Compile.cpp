@@ -4,6 +4,7 @@
 #include "compiler/Artifact/ArtifactWriter.h"
 #include "compiler/Pipelines/Checkpoint.h"
 #include "compiler/Codegen/CPU/LowerToObject.h"
+#include "compiler/Codegen/Common/Passes.h"
 #include "compiler/Codegen/CUDA/GpuArtifact.h"
 #include "compiler/Codegen/CUDA/GpuCodegen.h"
 #include "compiler/Pipelines/Targets.h"
@@ -271,6 +272,20 @@ int runCompile(const CompileOptions &opts) {
   }
   if (programs.empty()) return fail("'" + opts.input + "' defines no func.func program");
   if (failed(verify(*kernels))) return fail("internal error: generated kernels do not verify");
+  // Repeated layers emit the same kernel many times: keep one of each before codegen, and
+  // point the steps of the others at it.
+  PassManager dedupPm(&context);
+  dedupPm.addPass(createDeduplicateKernels());
+  if (failed(dedupPm.run(*kernels))) return fail("internal error: deduplicating the kernels failed");
+  std::map<std::string, std::string> aliases = kernelAliases(*kernels);
+  for (auto &program : programs)
+    for (auto &step : program["steps"])
+      if (step["kind"] == "dispatch")
+        if (auto alias = aliases.find(step["kernel"].get<std::string>()); alias != aliases.end())
+          step["kernel"] = alias->second;
+  kernelNames.erase(std::remove_if(kernelNames.begin(), kernelNames.end(),
+                                   [&](const std::string &name) { return aliases.count(name) != 0; }),
+                    kernelNames.end());
   if (phases.emit("kernels", printModule(*kernels), exitCode)) return exitCode;
 
   std::vector<std::pair<std::string, std::string>> kernelSections;

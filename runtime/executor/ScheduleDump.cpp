@@ -3,6 +3,7 @@
 #include <cctype>
 #include <map>
 #include <iomanip>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -64,7 +65,14 @@ void dumpProgram(std::ostream &os, const Manifest &manifest, const ProgramInfo &
          << manifest.weights[buffer.index].layout;
     os << "\n";
   }
-  os << "  steps:\n";
+  std::set<std::string> kernels;
+  size_t dispatches = 0;
+  for (const StepInfo &step : program.steps)
+    if (step.kind == StepKind::Dispatch) {
+      kernels.insert(step.kernel);
+      ++dispatches;
+    }
+  os << "  steps: " << dispatches << " dispatches of " << kernels.size() << " distinct kernels\n";
   for (size_t s = 0; s < program.steps.size(); ++s) {
     const StepInfo &step = program.steps[s];
     if (step.kind == StepKind::Copy) {

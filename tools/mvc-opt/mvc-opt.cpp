@@ -1,4 +1,5 @@
 //===- mvc-opt.cpp - mlir-opt with the mvc dialect and passes -------------===//
+#include "compiler/Codegen/Common/Passes.h"
 #include "compiler/Codegen/Emu/Passes.h"
 #include "dialects/mvc/IR/MvcDialect.h"
 #include "dialects/mvc/Transforms/Passes.h"
@@ -20,6 +21,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mvc::registerMvcPasses();
   mvc::registerMvcEmuPasses();
+  mvc::registerMvcCodegenPasses();
   return mlir::failed(
       mlir::MlirOptMain(argc, argv, "mvc optimizer driver\n", registry)) ? 1 : 0;
 }
