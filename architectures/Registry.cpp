@@ -2,6 +2,7 @@
 #include "architectures/common/Architecture.h"
 #include "architectures/gemma3/Gemma3Graph.h"
 #include "architectures/gemma3multimodal/Gemma3MultimodalGraph.h"
+#include "architectures/llama/LlamaGraph.h"
 
 #include <cstring>
 #include <map>
@@ -12,6 +13,7 @@ absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName)
   static const std::map<std::string, ArchitectureCompiler> registry = {
       {"Gemma3ForCausalLM", compileGemma3ForCausalLM},
       {"Gemma3ForConditionalGeneration", compileGemma3ForConditionalGeneration},
+      {"LlamaForCausalLM", compileLlamaForCausalLM},
   };
   auto it = registry.find(hfName);
   if (it != registry.end()) return it->second;

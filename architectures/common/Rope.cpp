@@ -12,9 +12,16 @@ RopeParams readRopeParams(ConfigFields &fields, double defaultTheta) {
   p.theta = fields.number("rope_theta", defaultTheta);
   p.factor = fields.number("factor", 1.0);
   p.partialRotaryFactor = fields.number("partial_rotary_factor", 1.0);
-  if (p.type != "default" && p.type != "linear" && p.type != "proportional")
+  if (p.type == "llama3") {
+    p.lowFreqFactor = fields.number("low_freq_factor");
+    p.highFreqFactor = fields.number("high_freq_factor");
+    p.originalMaxPositions = fields.positive("original_max_position_embeddings");
+    if (!(p.highFreqFactor > p.lowFreqFactor) || !(p.lowFreqFactor > 0))
+      fields.fail("high_freq_factor", "llama3 RoPE needs 0 < low_freq_factor < high_freq_factor");
+  }
+  if (p.type != "default" && p.type != "linear" && p.type != "proportional" && p.type != "llama3")
     fields.fail("rope_type", "unsupported rope type '" + p.type +
-                                 "' (supported: default, linear, proportional)");
+                                 "' (supported: default, linear, proportional, llama3)");
   if (!(p.theta > 0)) fields.fail("rope_theta", "must be positive");
   if (!(p.factor > 0)) fields.fail("factor", "must be positive");
   return p;
@@ -38,6 +45,22 @@ std::vector<float> ropeInvFreq(const RopeParams &params, int64_t headDim) {
     float e = float(2 * i) / float(dim);
     inv[i] = 1.0f / std::pow(float(params.theta), e);
     if (params.type == "linear") inv[i] = inv[i] / float(params.factor);
+  }
+  if (params.type == "llama3") {
+    // transformers' _compute_llama3_parameters, in its f32 tensor arithmetic.
+    float factor = float(params.factor), low = float(params.lowFreqFactor),
+          high = float(params.highFreqFactor), old = float(params.originalMaxPositions);
+    float lowWavelen = old / low, highWavelen = old / high;
+    for (float &f : inv) {
+      float wavelen = float(2 * M_PI) / f;
+      float scaled = wavelen > lowWavelen ? f / factor : f;
+      bool medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+      if (medium) {
+        float smooth = (old / wavelen - low) / (high - low);
+        scaled = (1 - smooth) * scaled / factor + smooth * scaled;
+      }
+      f = scaled;
+    }
   }
   return inv;
 }

@@ -10,10 +10,14 @@
 namespace mvc {
 
 struct RopeParams {
-  std::string type = "default";   // default | linear | proportional
+  std::string type = "default";   // default | linear | proportional | llama3
   double theta = 10000.0;
-  double factor = 1.0;            // linear / proportional scaling
+  double factor = 1.0;            // linear / proportional / llama3 scaling
   double partialRotaryFactor = 1.0;
+  // llama3: wavelengths above originalMaxPositions / lowFreqFactor are divided by factor,
+  // those below originalMaxPositions / highFreqFactor kept, the ones between blended.
+  double lowFreqFactor = 1.0, highFreqFactor = 4.0;
+  int64_t originalMaxPositions = 8192;
 };
 
 /// Reads one `rope_parameters` entry (or a v4 `rope_scaling` merged over a theta);
