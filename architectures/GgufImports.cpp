@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "architectures/gemma3/Gemma3Gguf.h"
+#include "architectures/llama/LlamaGguf.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc {
@@ -25,6 +26,7 @@ absl::StatusOr<std::unique_ptr<GgufImport>> importGguf(const GgufReader &reader)
   using Factory = std::function<absl::StatusOr<std::unique_ptr<GgufImport>>(const GgufReader &)>;
   static const std::map<std::string, Factory> registry = {
       {"gemma3", importAs<Gemma3GgufImport>},
+      {"llama", importAs<LlamaGgufImport>},
   };
   MVC_ASSIGN_OR_RETURN(absl::string_view arch, reader.getString("general.architecture"));
   auto it = registry.find(std::string(arch));

