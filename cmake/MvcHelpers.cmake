@@ -2,7 +2,10 @@
 # instant). Runtime targets must never call this; tests/runtime_no_mlir checks the binaries.
 function(mvc_link_mlir target)
   target_include_directories(${target} SYSTEM PUBLIC ${MVC_MLIR_INCLUDE_DIRS})
-  target_compile_definitions(${target} PUBLIC ${LLVM_DEFINITIONS})
+  # LLVM_DEFINITIONS is one string of -D flags; as a single item it would become one
+  # malformed define.
+  separate_arguments(llvm_definitions NATIVE_COMMAND "${LLVM_DEFINITIONS}")
+  target_compile_definitions(${target} PUBLIC ${llvm_definitions})
   target_link_libraries(${target} PUBLIC MLIR LLVM)
   if(NOT LLVM_ENABLE_RTTI)
     target_compile_options(${target} PRIVATE -fno-rtti)

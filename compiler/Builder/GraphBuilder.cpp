@@ -19,7 +19,7 @@ std::vector<Value> GraphBuilder::beginProgram(const std::string &name,
     types.push_back(RankedTensorType::get(shape, in.elementType));
   }
   b.setInsertionPointToEnd(module.getBody());
-  current = b.create<func::FuncOp>(loc, name, b.getFunctionType(types, {}));
+  current = func::FuncOp::create(b, loc, name, b.getFunctionType(types, {}));
   Block *entry = current.addEntryBlock();
   for (auto [i, in] : llvm::enumerate(inputs)) {
     current.setArgAttr(i, "mvc.name", b.getStringAttr(in.name));
@@ -39,107 +39,107 @@ void GraphBuilder::endProgram(const std::vector<std::pair<std::string, Value>> &
     values.push_back(v);
     types.push_back(v.getType());
   }
-  b.create<func::ReturnOp>(loc, values);
+  func::ReturnOp::create(b, loc, values);
   current.setFunctionType(b.getFunctionType(current.getArgumentTypes(), types));
   for (auto [i, out] : llvm::enumerate(outputs))
     current.setResultAttr(i, "mvc.name", b.getStringAttr(out.first));
 }
 
 Value GraphBuilder::weight(const std::string &name, ArrayRef<int64_t> shape, Type type) {
-  return b.create<WeightOp>(loc, RankedTensorType::get(shape, type), name, DenseI64ArrayAttr());
+  return WeightOp::create(b, loc, RankedTensorType::get(shape, type), name, DenseI64ArrayAttr());
 }
 
 Value GraphBuilder::reshapedWeight(const std::string &name, ArrayRef<int64_t> shape,
                                    ArrayRef<int64_t> sourceShape, Type type) {
-  return b.create<WeightOp>(loc, RankedTensorType::get(shape, type), name,
-                            b.getDenseI64ArrayAttr(sourceShape));
+  return WeightOp::create(b, loc, RankedTensorType::get(shape, type), name,
+                          b.getDenseI64ArrayAttr(sourceShape));
 }
 
 Value GraphBuilder::state(const std::string &name, ArrayRef<int64_t> shape, Type type) {
-  return b.create<StateOp>(loc, RankedTensorType::get(shape, type), name);
+  return StateOp::create(b, loc, RankedTensorType::get(shape, type), name);
 }
 
 Value GraphBuilder::constant(ArrayRef<float> values) {
   auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
-  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
 }
 
 Value GraphBuilder::constant(ArrayRef<float> values, ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, b.getF32Type());
-  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
 }
 
 Value GraphBuilder::constantI32(ArrayRef<int32_t> values, ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, b.getI32Type());
-  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
 }
 
 Value GraphBuilder::matmul(Value x, Value w, bool transposeB) {
   auto wt = typeOf(w);
   int64_t n = transposeB ? wt.getDimSize(0) : wt.getDimSize(1);
   auto type = RankedTensorType::get({typeOf(x).getDimSize(0), n}, b.getF32Type());
-  auto op = b.create<MatmulOp>(loc, type, x, w);
+  auto op = MatmulOp::create(b, loc, type, x, w);
   if (transposeB) op.setTransposeB(true);
   return op;
 }
 
-Value GraphBuilder::add(Value a, Value c) { return b.create<AddOp>(loc, a.getType(), a, c); }
-Value GraphBuilder::mul(Value a, Value c) { return b.create<MulOp>(loc, a.getType(), a, c); }
+Value GraphBuilder::add(Value a, Value c) { return AddOp::create(b, loc, a.getType(), a, c); }
+Value GraphBuilder::mul(Value a, Value c) { return MulOp::create(b, loc, a.getType(), a, c); }
 Value GraphBuilder::gelu(Value x, bool tanhApprox) {
-  return b.create<GeluOp>(loc, x, tanhApprox ? "tanh" : "none");
+  return GeluOp::create(b, loc, x, tanhApprox ? "tanh" : "none");
 }
-Value GraphBuilder::silu(Value x) { return b.create<SiluOp>(loc, x); }
+Value GraphBuilder::silu(Value x) { return SiluOp::create(b, loc, x); }
 Value GraphBuilder::scale(Value x, float factor) {
-  return b.create<ScaleOp>(loc, x, b.getF32FloatAttr(factor));
+  return ScaleOp::create(b, loc, x, b.getF32FloatAttr(factor));
 }
 Value GraphBuilder::softcap(Value x, float cap) {
-  return b.create<SoftcapOp>(loc, x, b.getF32FloatAttr(cap));
+  return SoftcapOp::create(b, loc, x, b.getF32FloatAttr(cap));
 }
 Value GraphBuilder::rmsNorm(Value x, Value w, float eps, float offset) {
-  return b.create<RmsNormOp>(loc, x.getType(), x, w, b.getF32FloatAttr(eps),
-                             b.getF32FloatAttr(offset));
+  return RmsNormOp::create(b, loc, x.getType(), x, w, b.getF32FloatAttr(eps),
+                           b.getF32FloatAttr(offset));
 }
 Value GraphBuilder::layerNorm(Value x, Value gamma, Value beta, float eps) {
-  return b.create<LayerNormOp>(loc, x.getType(), x, gamma, beta, b.getF32FloatAttr(eps));
+  return LayerNormOp::create(b, loc, x.getType(), x, gamma, beta, b.getF32FloatAttr(eps));
 }
 Value GraphBuilder::ropeTable(Value positions, Value invFreq) {
   auto type = RankedTensorType::get({typeOf(positions).getDimSize(0), 2 * typeOf(invFreq).getDimSize(0)},
                                     b.getF32Type());
-  return b.create<RopeTableOp>(loc, type, positions, invFreq);
+  return RopeTableOp::create(b, loc, type, positions, invFreq);
 }
 Value GraphBuilder::rope(Value x, Value table) {
-  return b.create<RopeOp>(loc, x.getType(), x, table, "rotate_half");
+  return RopeOp::create(b, loc, x.getType(), x, table, "rotate_half");
 }
 Value GraphBuilder::gather(Value table, Value ids) {
   auto type = RankedTensorType::get({typeOf(ids).getDimSize(0), typeOf(table).getDimSize(1)},
                                     b.getF32Type());
-  return b.create<GatherOp>(loc, type, table, ids);
+  return GatherOp::create(b, loc, type, table, ids);
 }
 Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   SmallVector<int64_t> dims;
   for (int64_t d : shape) dims.push_back(d < 0 ? ShapedType::kDynamic : d);
-  return b.create<ReshapeOp>(loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x);
+  return ReshapeOp::create(b, loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x);
 }
 Value GraphBuilder::transpose(Value x, ArrayRef<int64_t> permutation) {
   SmallVector<int64_t> dims;
   for (int64_t p : permutation) dims.push_back(typeOf(x).getDimSize(p));
-  return b.create<TransposeOp>(loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
-                               permutation);
+  return TransposeOp::create(b, loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
+                             permutation);
 }
 Value GraphBuilder::mergeRows(Value base, Value rows, Value source) {
-  return b.create<MergeRowsOp>(loc, base.getType(), base, rows, source);
+  return MergeRowsOp::create(b, loc, base.getType(), base, rows, source);
 }
 Value GraphBuilder::kvWrite(Value values, Value cache, Value blockTable, Value rowOffsets,
                             Value cacheLens) {
-  return b.create<KvWriteOp>(loc, cache.getType(), values, cache, blockTable, rowOffsets,
-                             cacheLens);
+  return KvWriteOp::create(b, loc, cache.getType(), values, cache, blockTable, rowOffsets,
+                           cacheLens);
 }
 Value GraphBuilder::attention(Value q, Value kCache, Value vCache, Value blockTable,
                               Value rowOffsets, Value cacheLens, const AttentionOptions &o) {
-  return b.create<AttentionOp>(loc, q.getType(), q, kCache, vCache, blockTable, rowOffsets,
-                               cacheLens, o.groupSpans, b.getF32FloatAttr(o.scale),
-                               b.getF32FloatAttr(o.softcap), b.getI64IntegerAttr(o.slidingWindow),
-                               o.groupWindowClip ? b.getUnitAttr() : UnitAttr());
+  return AttentionOp::create(b, loc, q.getType(), q, kCache, vCache, blockTable, rowOffsets,
+                             cacheLens, o.groupSpans, b.getF32FloatAttr(o.scale),
+                             b.getF32FloatAttr(o.softcap), b.getI64IntegerAttr(o.slidingWindow),
+                             o.groupWindowClip ? b.getUnitAttr() : UnitAttr());
 }
 
 } // namespace mvc

@@ -18,6 +18,7 @@
 #ifndef MVC_RUNTIME_UTIL_HASH_H
 #define MVC_RUNTIME_UTIL_HASH_H
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -34,18 +35,24 @@ public:
     const auto *bytes = static_cast<const unsigned char *>(data);
     length += size;
     // Finish a word left partial by the previous update.
-    while (pendingSize != 0 && size != 0) {
-      pending[pendingSize++] = *bytes++;
-      --size;
-      if (pendingSize == 8) {
-        state = step(state, load(pending));
-        pendingSize = 0;
-      }
+    if (pendingSize != 0 && size != 0) {
+      size_t take = std::min(size, sizeof pending - pendingSize);
+      std::memcpy(pending + pendingSize, bytes, take);
+      pendingSize += take;
+      bytes += take;
+      size -= take;
+      if (pendingSize != sizeof pending)
+        return;
+      state = step(state, load(pending));
+      pendingSize = 0;
     }
     for (; size >= 8; bytes += 8, size -= 8)
       state = step(state, load(bytes));
-    for (; size != 0; --size)
-      pending[pendingSize++] = *bytes++;
+    // Fewer than 8 bytes remain and no word is partial: keep them for the next update.
+    if (size != 0) {
+      std::memcpy(pending, bytes, size);
+      pendingSize = size;
+    }
   }
 
   uint64_t finish() const {

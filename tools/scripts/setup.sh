@@ -32,5 +32,6 @@ python3 -m pip show -q "${cuda_tools[@]}" >/dev/null 2>&1 ||
   python3 -m pip install -q "${cuda_tools[@]}" 2>/dev/null ||
   python3 -m pip install -q --break-system-packages "${cuda_tools[@]}"
 
-cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# -Werror for mvc's own sources only (MVC_WERROR): a new warning fails the build here and in CI.
+cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release -DMVC_WERROR=ON >/dev/null
 cmake --build build

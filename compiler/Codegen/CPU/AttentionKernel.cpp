@@ -75,9 +75,9 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
     }
     SmallVector<Value> next;
     for (size_t i = 0; i < cur.size(); i += 2)
-      next.push_back(b.create<arith::AddFOp>(
-          loc, b.create<vector::ShuffleOp>(loc, cur[i], cur[i + 1], lo),
-          b.create<vector::ShuffleOp>(loc, cur[i], cur[i + 1], hi)));
+      next.push_back(
+          arith::AddFOp::create(b, loc, vector::ShuffleOp::create(b, loc, cur[i], cur[i + 1], lo),
+                                vector::ShuffleOp::create(b, loc, cur[i], cur[i + 1], hi)));
     cur = next;
   }
   return cur[0];
@@ -126,8 +126,10 @@ public:
     Value kFirst = rows[0].first, kLast = rows[0].last;
     for (const QueryRow &r : rows.drop_front()) {
       // Rows past the end do not widen the range.
-      kFirst = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MinSIOp>(loc, kFirst, r.first), kFirst);
-      kLast = b.create<arith::SelectOp>(loc, r.valid, b.create<arith::MaxSIOp>(loc, kLast, r.last), kLast);
+      kFirst = arith::SelectOp::create(b, loc, r.valid,
+                                       arith::MinSIOp::create(b, loc, kFirst, r.first), kFirst);
+      kLast = arith::SelectOp::create(b, loc, r.valid,
+                                      arith::MaxSIOp::create(b, loc, kLast, r.last), kLast);
     }
     acc = scratch(n * hdp);
     corrs = scratch(n);
@@ -143,27 +145,30 @@ public:
       values = scratch(vl * hdp);
       probs = scratch(n * vl);
     }
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> qBase;
     for (auto [i, r] : llvm::enumerate(rows)) {
-      qBase.push_back(b.create<arith::MulIOp>(
-          loc, b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r.row, kb.idx(heads)),
-                                       b.create<arith::MulIOp>(loc, g, kb.idx(group))),
+      qBase.push_back(arith::MulIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, r.row, kb.idx(heads)),
+                                arith::MulIOp::create(b, loc, g, kb.idx(group))),
           kb.idx(hd)));
       for (int64_t h = 0; h < group; ++h) {
         int64_t v = int64_t(i) * group + h;
-        Value from = b.create<arith::AddIOp>(loc, qBase.back(), kb.idx(h * hd));
+        Value from = arith::AddIOp::create(b, loc, qBase.back(), kb.idx(h * hd));
         if (dotBf16) {
           for (int64_t c = 0; c < hd; c += vl)
-            b.create<vector::StoreOp>(
-                loc, b.create<arith::TruncFOp>(loc, VectorType::get({vl}, b.getBF16Type()),
-                                               kb.loadF32(q, b.create<arith::AddIOp>(loc, from, kb.idx(c)), vl)),
+            vector::StoreOp::create(
+                b, loc,
+                arith::TruncFOp::create(
+                    b, loc, VectorType::get({vl}, b.getBF16Type()),
+                    kb.loadF32(q, arith::AddIOp::create(b, loc, from, kb.idx(c)), vl)),
                 qPairs, ValueRange{kb.idx(v * hd + c)});
         } else {
           copyRow(q, from, qRows, v * hdp);
         }
         for (int64_t c = 0; c < hdp; c += vl)
-          b.create<vector::StoreOp>(loc, zero, acc, ValueRange{kb.idx(v * hdp + c)});
+          vector::StoreOp::create(b, loc, zero, acc, ValueRange{kb.idx(v * hdp + c)});
       }
     }
 
@@ -180,33 +185,39 @@ public:
     bool aligned = dotBf16 && pageSize % vl == 0;
     Value tile0 = kFirst, numTiles;
     if (aligned) {
-      Value firstTile = b.create<arith::DivUIOp>(loc, kFirst, kb.idx(vl));
-      tile0 = b.create<arith::MulIOp>(loc, firstTile, kb.idx(vl));
-      numTiles = b.create<arith::AddIOp>(
-          loc, b.create<arith::SubIOp>(loc, b.create<arith::DivUIOp>(loc, kLast, kb.idx(vl)), firstTile),
+      Value firstTile = arith::DivUIOp::create(b, loc, kFirst, kb.idx(vl));
+      tile0 = arith::MulIOp::create(b, loc, firstTile, kb.idx(vl));
+      numTiles = arith::AddIOp::create(
+          b, loc,
+          arith::SubIOp::create(b, loc, arith::DivUIOp::create(b, loc, kLast, kb.idx(vl)),
+                                firstTile),
           kb.idx(1));
     } else {
-      Value numKeys = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, kLast, kb.idx(1)), kFirst);
-      numTiles = b.create<arith::DivUIOp>(loc, b.create<arith::AddIOp>(loc, numKeys, kb.idx(vl - 1)),
-                                          kb.idx(vl));
+      Value numKeys =
+          arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, kLast, kb.idx(1)), kFirst);
+      numTiles = arith::DivUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, numKeys, kb.idx(vl - 1)), kb.idx(vl));
     }
-    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), numTiles, kb.idx(1), init);
+    auto loop = scf::ForOp::create(b, loc, kb.idx(0), numTiles, kb.idx(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value tileStart = b.create<arith::AddIOp>(
-          loc, tile0, b.create<arith::MulIOp>(loc, loop.getInductionVar(), kb.idx(vl)));
-      Value headOffset = b.create<arith::MulIOp>(loc, g, kb.idx(hd));
+      Value tileStart = arith::AddIOp::create(
+          b, loc, tile0, arith::MulIOp::create(b, loc, loop.getInductionVar(), kb.idx(vl)));
+      Value headOffset = arith::MulIOp::create(b, loc, g, kb.idx(hd));
       auto lookedUp = [&]() {
         TileRows t;
         for (int64_t j = 0; j < vl; ++j) {
           // Keys outside the range repeat its first or last one (in bounds, written); their
           // scores are masked.
-          Value clamped = b.create<arith::MaxSIOp>(
-              loc, b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(j)), kLast),
+          Value clamped = arith::MaxSIOp::create(
+              b, loc,
+              arith::MinSIOp::create(b, loc, arith::AddIOp::create(b, loc, tileStart, kb.idx(j)),
+                                     kLast),
               kFirst);
-          t.perRow.push_back(b.create<arith::AddIOp>(
-              loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
+          t.perRow.push_back(arith::AddIOp::create(
+              b, loc,
+              cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
               headOffset));
           if (!dotBf16) {
             copyRow(kc, t.perRow.back(), keys, j * hdp);
@@ -217,18 +228,20 @@ public:
       };
       SmallVector<Value> next;
       if (aligned) {
-        Value whole = b.create<arith::AndIOp>(
-            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, tileStart, kFirst),
-            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle,
-                                    b.create<arith::AddIOp>(loc, tileStart, kb.idx(vl - 1)), kLast));
-        auto ifWhole = b.create<scf::IfOp>(loc, TypeRange(ValueRange(init)), whole, /*withElseRegion=*/true);
+        Value whole = arith::AndIOp::create(
+            b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, tileStart, kFirst),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
+                                  arith::AddIOp::create(b, loc, tileStart, kb.idx(vl - 1)), kLast));
+        auto ifWhole =
+            scf::IfOp::create(b, loc, TypeRange(ValueRange(init)), whole, /*withElseRegion=*/true);
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(&ifWhole.getThenRegion().front());
         auto inPage = [&]() {
           TileRows t;
-          t.base = b.create<arith::AddIOp>(
-              loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, tileStart, pageSize, kvHeads * hd),
-              headOffset);
+          t.base = arith::AddIOp::create(b, loc,
+                                         cacheOffset(b, loc, bt, maxPages, rows[0].place.seq,
+                                                     tileStart, pageSize, kvHeads * hd),
+                                         headOffset);
           t.stride = kvHeads * hd;
           return t;
         };
@@ -238,15 +251,16 @@ public:
         // an aligned tile's rows all lie in its page). Many (a prefill block) reuse each row
         // enough to hide the latency.
         if (n <= 8) {
-          Value lastTile = b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, kLast, kb.idx(vl)),
-                                                   kb.idx(vl));
-          Value nextStart =
-              b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, tileStart, kb.idx(vl)), lastTile);
-          t.ahead = b.create<arith::AddIOp>(
-              loc, cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, nextStart, pageSize, kvHeads * hd),
-              headOffset);
+          Value lastTile = arith::MulIOp::create(
+              b, loc, arith::DivUIOp::create(b, loc, kLast, kb.idx(vl)), kb.idx(vl));
+          Value nextStart = arith::MinSIOp::create(
+              b, loc, arith::AddIOp::create(b, loc, tileStart, kb.idx(vl)), lastTile);
+          t.ahead = arith::AddIOp::create(b, loc,
+                                          cacheOffset(b, loc, bt, maxPages, rows[0].place.seq,
+                                                      nextStart, pageSize, kvHeads * hd),
+                                          headOffset);
         }
-        b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, t));
+        scf::YieldOp::create(b, loc, tile(rows, loop, tileStart, t));
         // A tile that is partly out of range reads its page's other rows too: their scores
         // are masked, and their value rows are zeroed (probability 0 times a stale value
         // of the page could still be NaN).
@@ -255,27 +269,27 @@ public:
         partial.start = tileStart;
         partial.first = kFirst;
         partial.last = kLast;
-        b.create<scf::YieldOp>(loc, tile(rows, loop, tileStart, partial));
+        scf::YieldOp::create(b, loc, tile(rows, loop, tileStart, partial));
         next = SmallVector<Value>(ifWhole.getResults());
       } else {
         next = tile(rows, loop, tileStart, lookedUp());
       }
-      b.create<scf::YieldOp>(loc, next);
+      scf::YieldOp::create(b, loc, next);
     }
     if (dotBf16) unpermute(n);
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
-      auto ifValid = b.create<scf::IfOp>(loc, r.valid, /*withElseRegion=*/false);
+      auto ifValid = scf::IfOp::create(b, loc, r.valid, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifValid.getThenRegion().front());
-      Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, loop.getResult(n + v),
-                                                arith::FastMathFlags::reassoc);
-      Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), sum);
-      Value outBase = b.create<arith::AddIOp>(loc, qBase[v / group], kb.idx((v % group) * hd));
+      Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                              loop.getResult(n + v), arith::FastMathFlags::reassoc);
+      Value inv = arith::DivFOp::create(b, loc, kb.f32(1.0f), sum);
+      Value outBase = arith::AddIOp::create(b, loc, qBase[v / group], kb.idx((v % group) * hd));
       kb.forChunks(hd, [&](Value c, int l) {
-        Value a = kb.loadF32(acc, b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp)), l);
-        kb.storeF32(b.create<arith::MulFOp>(loc, a, kb.splatLike(inv, a)), out,
-                    b.create<arith::AddIOp>(loc, outBase, c));
+        Value a = kb.loadF32(acc, arith::AddIOp::create(b, loc, c, kb.idx(v * hdp)), l);
+        kb.storeF32(arith::MulFOp::create(b, loc, a, kb.splatLike(inv, a)), out,
+                    arith::AddIOp::create(b, loc, outBase, c));
       });
     }
   }
@@ -290,7 +304,7 @@ private:
     int64_t stride = 0;
     SmallVector<Value> perRow;
     Value at(OpBuilder &b, Location loc, int64_t j, Value c) const {
-      if (!perRow.empty()) return b.create<arith::AddIOp>(loc, perRow[j], c);
+      if (!perRow.empty()) return arith::AddIOp::create(b, loc, perRow[j], c);
       return rowOf(b, loc, base, j, c);
     }
     /// Prefetches row j of the tile ahead at element c (one cache line of it).
@@ -298,17 +312,20 @@ private:
       if (ahead) prefetchAt(b, loc, mem, rowOf(b, loc, ahead, j, c));
     }
     static void prefetchAt(OpBuilder &b, Location loc, Value mem, Value at) {
-      b.create<memref::PrefetchOp>(loc, mem, ValueRange{at}, /*isWrite=*/false,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
+      memref::PrefetchOp::create(b, loc, mem, ValueRange{at}, /*isWrite=*/false,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
     }
     /// Element c of row j (static, or a run-time index) of the tile based at `from`.
     Value rowOf(OpBuilder &b, Location loc, Value from, int64_t j, Value c) const {
-      return b.create<arith::AddIOp>(
-          loc, b.create<arith::AddIOp>(loc, from, b.create<arith::ConstantIndexOp>(loc, j * stride)), c);
+      return arith::AddIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, from, arith::ConstantIndexOp::create(b, loc, j * stride)),
+          c);
     }
     Value rowOf(OpBuilder &b, Location loc, Value from, Value j, Value c) const {
-      Value offset = b.create<arith::MulIOp>(loc, j, b.create<arith::ConstantIndexOp>(loc, stride));
-      return b.create<arith::AddIOp>(loc, b.create<arith::AddIOp>(loc, from, offset), c);
+      Value offset =
+          arith::MulIOp::create(b, loc, j, arith::ConstantIndexOp::create(b, loc, stride));
+      return arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, from, offset), c);
     }
   };
 
@@ -316,49 +333,55 @@ private:
   /// and P·V. Returns the loop's next (max..., sum...) values.
   SmallVector<Value> tile(ArrayRef<QueryRow> rows, scf::ForOp loop, Value tileStart, const TileRows &t) {
     int64_t n = int64_t(rows.size()) * group;
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     auto i64Vec = VectorType::get({vl}, b.getI64Type());
     SmallVector<int64_t> iota(vl);
     for (int64_t j = 0; j < vl; ++j) iota[j] = j;
     auto asI64 = [&](Value x) {
-      return b.create<vector::BroadcastOp>(loc, i64Vec, b.create<arith::IndexCastOp>(loc, b.getI64Type(), x));
+      return vector::BroadcastOp::create(b, loc, i64Vec,
+                                         arith::IndexCastOp::create(b, loc, b.getI64Type(), x));
     };
-    Value kpos = b.create<arith::AddIOp>(
-        loc, asI64(tileStart),
-        b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota))));
+    Value kpos = arith::AddIOp::create(
+        b, loc, asI64(tileStart),
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota))));
     SmallVector<Value> maxes, sums;
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
       Value raw = dotBf16 ? scoresBf16(v * hd, t, /*prefetch=*/v == 0) : scores(v * hdp);
-      Value sv = b.create<arith::MulFOp>(loc, raw, kb.splatLike(kb.f32(scale), zero));
+      Value sv = arith::MulFOp::create(b, loc, raw, kb.splatLike(kb.f32(scale), zero));
       if (softcap > 0.0f) {
         Value cap = kb.splatLike(kb.f32(softcap), zero);
-        sv = b.create<arith::MulFOp>(loc, b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, sv, cap)), cap);
+        sv = arith::MulFOp::create(
+            b, loc, math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, sv, cap)), cap);
       }
-      Value seen = b.create<arith::AndIOp>(
-          loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
-          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
-      sv = b.create<arith::SelectOp>(loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
+      Value seen = arith::AndIOp::create(
+          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
+      sv = arith::SelectOp::create(b, loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
       Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
-      Value mNew = b.create<arith::MaximumFOp>(
-          loc, mOld, b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv));
+      Value mNew = arith::MaximumFOp::create(
+          b, loc, mOld, vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF, sv));
       // A row may see no key of this tile yet (its range starts later): subtract 0 then,
       // so exp(-inf - -inf) never makes a NaN; its probabilities and correction are 0.
-      Value none = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb.f32(-INFINITY));
-      Value mSafe = b.create<arith::SelectOp>(loc, none, kb.f32(0.0f), mNew);
-      Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, mSafe));
-      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, sv, kb.splatLike(mSafe, sv)));
-      sums.push_back(b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, lOld, kb.splatLike(corr, p)), p));
+      Value none =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, kb.f32(-INFINITY));
+      Value mSafe = arith::SelectOp::create(b, loc, none, kb.f32(0.0f), mNew);
+      Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mSafe));
+      Value p =
+          math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv, kb.splatLike(mSafe, sv)));
+      sums.push_back(arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, lOld, kb.splatLike(corr, p)), p));
       maxes.push_back(mNew);
       if (dotBf16) {
-        Value pb = b.create<arith::TruncFOp>(loc, VectorType::get({vl}, b.getBF16Type()), p);
-        b.create<vector::StoreOp>(
-            loc, b.create<vector::BitCastOp>(loc, VectorType::get({vl / 2}, b.getI32Type()), pb),
+        Value pb = arith::TruncFOp::create(b, loc, VectorType::get({vl}, b.getBF16Type()), p);
+        vector::StoreOp::create(
+            b, loc,
+            vector::BitCastOp::create(b, loc, VectorType::get({vl / 2}, b.getI32Type()), pb),
             probPairs, ValueRange{kb.idx(v * vl / 2)});
       } else {
-        b.create<vector::StoreOp>(loc, p, probs, ValueRange{kb.idx(v * vl)});
+        vector::StoreOp::create(b, loc, p, probs, ValueRange{kb.idx(v * vl)});
       }
-      b.create<memref::StoreOp>(loc, corr, corrs, ValueRange{kb.idx(v)});
+      memref::StoreOp::create(b, loc, corr, corrs, ValueRange{kb.idx(v)});
     }
     if (dotBf16)
       accumulateBf16(n, t);
@@ -374,8 +397,8 @@ private:
   Value scratch(int64_t size, Type elem = {}) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&kb.func().getBody().front());
-    return b.create<memref::AllocaOp>(loc, MemRefType::get({size}, elem ? elem : b.getF32Type()),
-                                      ValueRange{}, b.getI64IntegerAttr(64));
+    return memref::AllocaOp::create(b, loc, MemRefType::get({size}, elem ? elem : b.getF32Type()),
+                                    ValueRange{}, b.getI64IntegerAttr(64));
   }
 
   /// Copies hd elements of `src` at `from` as f32 into `dst` at the static `to`, and zeros
@@ -383,41 +406,43 @@ private:
   void copyRow(Value src, Value from, Value dst, int64_t to) {
     Type elem = cast<MemRefType>(src.getType()).getElementType();
     for (int64_t c = 0; c < hdp; c += vl) {
-      Value at = b.create<arith::AddIOp>(loc, from, kb.idx(c));
+      Value at = arith::AddIOp::create(b, loc, from, kb.idx(c));
       Value x;
       if (c + vl <= hd) {
         x = kb.loadF32(src, at, vl);
       } else {
         auto vt = VectorType::get({vl}, elem);
-        Value mask = b.create<vector::ConstantMaskOp>(
-            loc, VectorType::get({vl}, b.getI1Type()), ArrayRef<int64_t>{hd - c});
-        Value pass = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vt, b.getZeroAttr(elem)));
-        x = b.create<vector::MaskedLoadOp>(loc, vt, src, ValueRange{at}, mask, pass);
-        if (!elem.isF32()) x = b.create<arith::ExtFOp>(loc, kb.vecType(), x);
+        Value mask = vector::ConstantMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()),
+                                                    ArrayRef<int64_t>{hd - c});
+        Value pass =
+            arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vt, b.getZeroAttr(elem)));
+        x = vector::MaskedLoadOp::create(b, loc, vt, src, ValueRange{at}, mask, pass);
+        if (!elem.isF32()) x = arith::ExtFOp::create(b, loc, kb.vecType(), x);
       }
-      b.create<vector::StoreOp>(loc, x, dst, ValueRange{kb.idx(to + c)});
+      vector::StoreOp::create(b, loc, x, dst, ValueRange{kb.idx(to + c)});
     }
   }
 
   /// The vl raw scores q · k_j of query vector (qRows at qAt) against the tile's keys, as
   /// one vector.
   Value scores(int64_t qAt) {
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> init(vl, zero);
-    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(hdp), kb.idx(vl), init);
+    auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(hdp), kb.idx(vl), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value c = loop.getInductionVar();
-      Value qv = b.create<vector::LoadOp>(loc, kb.vecType(), qRows,
-                                          ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(qAt))});
+      Value qv = vector::LoadOp::create(b, loc, kb.vecType(), qRows,
+                                        ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(qAt))});
       SmallVector<Value> next;
       for (int64_t j = 0; j < vl; ++j) {
-        Value kv = b.create<vector::LoadOp>(loc, kb.vecType(), keys,
-                                            ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(j * hdp))});
-        next.push_back(b.create<vector::FMAOp>(loc, qv, kv, loop.getRegionIterArgs()[j]));
+        Value kv =
+            vector::LoadOp::create(b, loc, kb.vecType(), keys,
+                                   ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
+        next.push_back(vector::FMAOp::create(b, loc, qv, kv, loop.getRegionIterArgs()[j]));
       }
-      b.create<scf::YieldOp>(loc, next);
+      scf::YieldOp::create(b, loc, next);
     }
     return transposeReduce(b, loc, SmallVector<Value>(loop.getResults()));
   }
@@ -428,21 +453,24 @@ private:
     kb.forRange(kb.idx(0), kb.idx(hdp), vl, [&](Value c) {
       SmallVector<Value> o;
       for (int64_t v = 0; v < n; ++v) {
-        Value a = b.create<vector::LoadOp>(loc, kb.vecType(), acc,
-                                           ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp))});
-        Value corr = b.create<memref::LoadOp>(loc, corrs, ValueRange{kb.idx(v)});
-        o.push_back(b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)));
+        Value a =
+            vector::LoadOp::create(b, loc, kb.vecType(), acc,
+                                   ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(v * hdp))});
+        Value corr = memref::LoadOp::create(b, loc, corrs, ValueRange{kb.idx(v)});
+        o.push_back(arith::MulFOp::create(b, loc, a, kb.splatLike(corr, a)));
       }
       for (int64_t j = 0; j < vl; ++j) {
-        Value val = b.create<vector::LoadOp>(loc, kb.vecType(), values,
-                                             ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(j * hdp))});
+        Value val =
+            vector::LoadOp::create(b, loc, kb.vecType(), values,
+                                   ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
         for (int64_t v = 0; v < n; ++v) {
-          Value p = b.create<memref::LoadOp>(loc, probs, ValueRange{kb.idx(v * vl + j)});
-          o[v] = b.create<vector::FMAOp>(loc, kb.splatLike(p, val), val, o[v]);
+          Value p = memref::LoadOp::create(b, loc, probs, ValueRange{kb.idx(v * vl + j)});
+          o[v] = vector::FMAOp::create(b, loc, kb.splatLike(p, val), val, o[v]);
         }
       }
       for (int64_t v = 0; v < n; ++v)
-        b.create<vector::StoreOp>(loc, o[v], acc, ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp))});
+        vector::StoreOp::create(b, loc, o[v], acc,
+                                ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(v * hdp))});
     });
   }
 
@@ -452,22 +480,22 @@ private:
   /// row straight from the cache (t.at), 2·vl elements of the head per step; `prefetch`
   /// also fetches the next tile's key rows (t.ahead).
   Value scoresBf16(int64_t qAt, const TileRows &t, bool prefetch) {
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> init(vl, zero);
-    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(hd), kb.idx(2 * vl), init);
+    auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(hd), kb.idx(2 * vl), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value c = loop.getInductionVar();
-      Value qv = b.create<vector::LoadOp>(loc, bf16x32(), qPairs,
-                                          ValueRange{b.create<arith::AddIOp>(loc, c, kb.idx(qAt))});
+      Value qv = vector::LoadOp::create(b, loc, bf16x32(), qPairs,
+                                        ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(qAt))});
       SmallVector<Value> next;
       for (int64_t j = 0; j < vl; ++j) {
-        Value kv = b.create<vector::LoadOp>(loc, bf16x32(), kc, ValueRange{t.at(b, loc, j, c)});
+        Value kv = vector::LoadOp::create(b, loc, bf16x32(), kc, ValueRange{t.at(b, loc, j, c)});
         if (prefetch) t.prefetch(b, loc, kc, j, c);
-        next.push_back(b.create<x86vector::DotBF16Op>(loc, loop.getRegionIterArgs()[j], qv, kv));
+        next.push_back(x86vector::DotBF16Op::create(b, loc, loop.getRegionIterArgs()[j], qv, kv));
       }
-      b.create<scf::YieldOp>(loc, next);
+      scf::YieldOp::create(b, loc, next);
     }
     return transposeReduce(b, loc, SmallVector<Value>(loop.getResults()));
   }
@@ -496,30 +524,32 @@ private:
     kb.forRange(kb.idx(0), kb.idx(hd), 2 * vl, [&](Value c) {
       for (ArrayRef<int64_t> halves : passes) {
         auto at = [&](int64_t v, int64_t h) {
-          return b.create<arith::AddIOp>(loc, c, kb.idx(v * hdp + h * vl)).getResult();
+          return arith::AddIOp::create(b, loc, c, kb.idx(v * hdp + h * vl)).getResult();
         };
         SmallVector<Value> o; // [v][half]
         for (int64_t v = 0; v < n; ++v) {
-          Value corr = b.create<memref::LoadOp>(loc, corrs, ValueRange{kb.idx(v)});
+          Value corr = memref::LoadOp::create(b, loc, corrs, ValueRange{kb.idx(v)});
           for (int64_t h : halves) {
-            Value a = b.create<vector::LoadOp>(loc, kb.vecType(), acc, ValueRange{at(v, h)});
-            o.push_back(b.create<arith::MulFOp>(loc, a, kb.splatLike(corr, a)));
+            Value a = vector::LoadOp::create(b, loc, kb.vecType(), acc, ValueRange{at(v, h)});
+            o.push_back(arith::MulFOp::create(b, loc, a, kb.splatLike(corr, a)));
           }
         }
         // One pair of value rows (r0, r1) and the probability pairs at `jp` into every
         // accumulator.
         auto pairStep = [&](ArrayRef<Value> in, Value r0, Value r1, Value jp) {
           SmallVector<Value> mixed, next(in.begin(), in.end());
-          for (int64_t h : halves) mixed.push_back(b.create<vector::ShuffleOp>(loc, r0, r1, mask[h]));
+          for (int64_t h : halves)
+            mixed.push_back(vector::ShuffleOp::create(b, loc, r0, r1, mask[h]));
           for (int64_t v = 0; v < n; ++v) {
-            Value pair = b.create<memref::LoadOp>(
-                loc, probPairs, ValueRange{b.create<arith::AddIOp>(loc, jp, kb.idx(v * vl / 2))});
-            Value pv = b.create<vector::BitCastOp>(loc, bf16x32(),
-                                                   b.create<vector::BroadcastOp>(loc, i32Vec, pair));
+            Value pair = memref::LoadOp::create(
+                b, loc, probPairs,
+                ValueRange{arith::AddIOp::create(b, loc, jp, kb.idx(v * vl / 2))});
+            Value pv = vector::BitCastOp::create(b, loc, bf16x32(),
+                                                 vector::BroadcastOp::create(b, loc, i32Vec, pair));
             for (size_t h = 0; h < halves.size(); ++h) {
               Value &slot = next[v * halves.size() + h];
               // The broadcast last: vdpbf16ps can take it from memory ({1to16}).
-              slot = b.create<x86vector::DotBF16Op>(loc, slot, mixed[h], pv);
+              slot = x86vector::DotBF16Op::create(b, loc, slot, mixed[h], pv);
             }
           }
           return next;
@@ -529,48 +559,52 @@ private:
           // broadcasts (the same for every chunk of the head) would be hoisted out of the
           // chunk loop and spilled, each dot product then waiting on a reload instead of
           // taking its broadcast from memory.
-          auto pairs = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(vl / 2), kb.idx(1), o);
+          auto pairs = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(vl / 2), kb.idx(1), o);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(pairs.getBody());
           Value jp = pairs.getInductionVar();
           // Rows j0 = 2·jp and j0 + 1 (one stride further).
-          Value j0 = b.create<arith::MulIOp>(loc, jp, kb.idx(2));
+          Value j0 = arith::MulIOp::create(b, loc, jp, kb.idx(2));
           auto pair = [&](Value from) {
             Value at0 = t.rowOf(b, loc, from, j0, c);
-            return std::make_pair(at0, b.create<arith::AddIOp>(loc, at0, kb.idx(t.stride)).getResult());
+            return std::make_pair(at0,
+                                  arith::AddIOp::create(b, loc, at0, kb.idx(t.stride)).getResult());
           };
           auto [at0, at1] = pair(t.base);
-          Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at0});
-          Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{at1});
+          Value r0 = vector::LoadOp::create(b, loc, bf16x32(), vc, ValueRange{at0});
+          Value r1 = vector::LoadOp::create(b, loc, bf16x32(), vc, ValueRange{at1});
           if (t.start) {
-            Value none = b.create<arith::ConstantOp>(
-                loc, DenseElementsAttr::get(bf16x32(), b.getZeroAttr(b.getBF16Type())));
-            Value key0 = b.create<arith::AddIOp>(loc, t.start, j0);
+            Value none = arith::ConstantOp::create(
+                b, loc, DenseElementsAttr::get(bf16x32(), b.getZeroAttr(b.getBF16Type())));
+            Value key0 = arith::AddIOp::create(b, loc, t.start, j0);
             auto keep = [&](Value key, Value row) -> Value {
-              Value in = b.create<arith::AndIOp>(
-                  loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, key, t.first),
-                  b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, key, t.last));
-              return b.create<arith::SelectOp>(loc, in, row, none);
+              Value in = arith::AndIOp::create(
+                  b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, t.first),
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, key, t.last));
+              return arith::SelectOp::create(b, loc, in, row, none);
             };
             r0 = keep(key0, r0);
-            r1 = keep(b.create<arith::AddIOp>(loc, key0, kb.idx(1)), r1);
+            r1 = keep(arith::AddIOp::create(b, loc, key0, kb.idx(1)), r1);
           }
           if (halves.front() == 0 && t.ahead) {
             auto [ahead0, ahead1] = pair(t.ahead);
             for (Value at : {ahead0, ahead1}) TileRows::prefetchAt(b, loc, vc, at);
           }
-          b.create<scf::YieldOp>(loc, pairStep(SmallVector<Value>(pairs.getRegionIterArgs()), r0, r1, jp));
+          scf::YieldOp::create(b, loc,
+                               pairStep(SmallVector<Value>(pairs.getRegionIterArgs()), r0, r1, jp));
           o.assign(pairs.getResults().begin(), pairs.getResults().end());
         } else {
           for (int64_t jp = 0; jp < vl / 2; ++jp) {
-            Value r0 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp, c)});
-            Value r1 = b.create<vector::LoadOp>(loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp + 1, c)});
+            Value r0 =
+                vector::LoadOp::create(b, loc, bf16x32(), vc, ValueRange{t.at(b, loc, 2 * jp, c)});
+            Value r1 = vector::LoadOp::create(b, loc, bf16x32(), vc,
+                                              ValueRange{t.at(b, loc, 2 * jp + 1, c)});
             o = pairStep(o, r0, r1, kb.idx(jp));
           }
         }
         for (int64_t v = 0; v < n; ++v)
           for (auto [k, h] : llvm::enumerate(halves))
-            b.create<vector::StoreOp>(loc, o[v * halves.size() + k], acc, ValueRange{at(v, h)});
+            vector::StoreOp::create(b, loc, o[v * halves.size() + k], acc, ValueRange{at(v, h)});
       }
     });
   }
@@ -583,11 +617,14 @@ private:
     ArrayRef<int64_t> all(lane);
     for (int64_t v = 0; v < n; ++v)
       for (int64_t c = 0; c < hd; c += 2 * vl) {
-        Value lo = b.create<vector::LoadOp>(loc, kb.vecType(), acc, ValueRange{kb.idx(v * hdp + c)});
-        Value hi = b.create<vector::LoadOp>(loc, kb.vecType(), acc, ValueRange{kb.idx(v * hdp + c + vl)});
+        Value lo =
+            vector::LoadOp::create(b, loc, kb.vecType(), acc, ValueRange{kb.idx(v * hdp + c)});
+        Value hi =
+            vector::LoadOp::create(b, loc, kb.vecType(), acc, ValueRange{kb.idx(v * hdp + c + vl)});
         for (int64_t h = 0; h < 2; ++h)
-          b.create<vector::StoreOp>(loc, b.create<vector::ShuffleOp>(loc, lo, hi, all.slice(h * vl, vl)), acc,
-                                    ValueRange{kb.idx(v * hdp + c + h * vl)});
+          vector::StoreOp::create(b, loc,
+                                  vector::ShuffleOp::create(b, loc, lo, hi, all.slice(h * vl, vl)),
+                                  acc, ValueRange{kb.idx(v * hdp + c + h * vl)});
       }
   }
 
@@ -628,40 +665,43 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   // Workgroup = (KV head, block of query_rows consecutive rows), head-major: the threads
   // work through one head's blocks together, so that head's keys and values stay in the
   // shared cache while every block reads them (a SigLIP head is 2.4 MB of f32 K and V).
-  Value blocks = b.create<arith::DivUIOp>(
-      loc, b.create<arith::AddIOp>(loc, numRows, kb.idx(*queryRows - 1)), kb.idx(*queryRows));
-  Value block = b.create<arith::RemUIOp>(loc, kb.workgroupId(), blocks);
-  Value g = b.create<arith::DivUIOp>(loc, kb.workgroupId(), blocks);
-  Value firstRow = b.create<arith::MulIOp>(loc, block, kb.idx(*queryRows));
-  Value lastRow = b.create<arith::SubIOp>(loc, numRows, kb.idx(1));
+  Value blocks = arith::DivUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, numRows, kb.idx(*queryRows - 1)), kb.idx(*queryRows));
+  Value block = arith::RemUIOp::create(b, loc, kb.workgroupId(), blocks);
+  Value g = arith::DivUIOp::create(b, loc, kb.workgroupId(), blocks);
+  Value firstRow = arith::MulIOp::create(b, loc, block, kb.idx(*queryRows));
+  Value lastRow = arith::SubIOp::create(b, loc, numRows, kb.idx(1));
 
   // The keys row t sees form one interval [first, last]: causal (and windowed) keys,
   // widened to its bidirectional group (a contiguous span containing it).
   auto queryRow = [&](Value t) {
     QueryRow r;
-    r.valid = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, t, numRows);
-    r.row = b.create<arith::MinUIOp>(loc, t, lastRow);
+    r.valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, numRows);
+    r.row = arith::MinUIOp::create(b, loc, t, lastRow);
     r.place = placeToken(b, loc, r.row, ro, cl, batch);
     r.last = r.place.pos;
     r.first = kb.idx(0);
     if (window > 0)
-      r.first = b.create<arith::MaxSIOp>(
-          loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, r.last, kb.idx(1)),
-                                       kb.idx(window)),
+      r.first = arith::MaxSIOp::create(
+          b, loc,
+          arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, r.last, kb.idx(1)),
+                                kb.idx(window)),
           kb.idx(0));
     if (sp) {
       auto load = [&](int64_t i) -> Value {
-        Value at = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r.row, kb.idx(2)), kb.idx(i));
-        return b.create<arith::IndexCastOp>(loc, b.getIndexType(), b.create<memref::LoadOp>(loc, sp, at));
+        Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, r.row, kb.idx(2)),
+                                         kb.idx(i));
+        return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          memref::LoadOp::create(b, loc, sp, at));
       };
       Value start = load(0), end = load(1);
-      Value inGroup = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, start, end);
-      Value groupLast = b.create<arith::SubIOp>(loc, end, kb.idx(1));
-      r.last = b.create<arith::SelectOp>(loc, inGroup, b.create<arith::MaxSIOp>(loc, r.last, groupLast),
-                                         r.last);
+      Value inGroup = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, start, end);
+      Value groupLast = arith::SubIOp::create(b, loc, end, kb.idx(1));
+      r.last = arith::SelectOp::create(b, loc, inGroup,
+                                       arith::MaxSIOp::create(b, loc, r.last, groupLast), r.last);
       if (window > 0 && !op.getGroupWindowClip())
-        r.first = b.create<arith::SelectOp>(loc, inGroup,
-                                            b.create<arith::MinSIOp>(loc, r.first, start), r.first);
+        r.first = arith::SelectOp::create(b, loc, inGroup,
+                                          arith::MinSIOp::create(b, loc, r.first, start), r.first);
     }
     return r;
   };
@@ -674,18 +714,18 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     // last one) goes row by row.
     SmallVector<QueryRow> rows;
     for (int64_t i = 0; i < *queryRows; ++i)
-      rows.push_back(queryRow(b.create<arith::AddIOp>(loc, firstRow, kb.idx(i))));
-    Value shared = b.create<arith::AndIOp>(
-        loc, rows.back().valid,
-        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, rows.front().place.seq,
-                                rows.back().place.seq));
-    auto ifShared = b.create<scf::IfOp>(loc, shared, /*withElseRegion=*/true);
+      rows.push_back(queryRow(arith::AddIOp::create(b, loc, firstRow, kb.idx(i))));
+    Value shared =
+        arith::AndIOp::create(b, loc, rows.back().valid,
+                              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                                    rows.front().place.seq, rows.back().place.seq));
+    auto ifShared = scf::IfOp::create(b, loc, shared, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifShared.getThenRegion().front());
     emitter.emit(rows);
     b.setInsertionPointToStart(&ifShared.getElseRegion().front());
-    Value end = b.create<arith::MinUIOp>(
-        loc, b.create<arith::AddIOp>(loc, firstRow, kb.idx(*queryRows)), numRows);
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, firstRow, kb.idx(*queryRows)), numRows);
     kb.forRange(firstRow, end, 1, [&](Value t) { emitter.emit({queryRow(t)}); });
   }
   kb.finish();
@@ -700,8 +740,8 @@ FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp regi
   Location loc = kb.loc();
   KvWriteRow r = bindKvWrite(kb, op, sig, kb.workgroupId());
   kb.forChunks(r.rowElems, [&](Value c, int l) {
-    kb.storeF32(kb.loadF32(r.values, b.create<arith::AddIOp>(loc, r.src, c), l), r.cache,
-                b.create<arith::AddIOp>(loc, r.dst, c));
+    kb.storeF32(kb.loadF32(r.values, arith::AddIOp::create(b, loc, r.src, c), l), r.cache,
+                arith::AddIOp::create(b, loc, r.dst, c));
   });
   kb.finish();
   std::vector<SymExpr> vDims = dims(op.getValues()), btDims = dims(op.getBlockTable());

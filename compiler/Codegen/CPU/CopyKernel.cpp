@@ -43,9 +43,9 @@ public:
 
     SymExpr rows = mvc::product(outDims, 0, rank - 1);
     Value numRows = rank > 1 ? product(outSize, 0, rank - 1) : kb.idx(1);
-    Value begin = b.create<arith::MulIOp>(loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
-    Value end = b.create<arith::MinUIOp>(
-        loc, b.create<arith::AddIOp>(loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
+    Value begin = arith::MulIOp::create(b, loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
     Value outMem = kb.binding(sig.operands.size(), outType.getElementType());
     kb.forRange(begin, end, 1, [&](Value r) { emitRow(r, outMem); });
     kb.finish();
@@ -56,7 +56,7 @@ public:
 private:
   Value product(ArrayRef<Value> v, int64_t from, int64_t to) {
     Value p = kb.idx(1);
-    for (int64_t i = from; i < to; ++i) p = b.create<arith::MulIOp>(loc, p, v[i]);
+    for (int64_t i = from; i < to; ++i) p = arith::MulIOp::create(b, loc, p, v[i]);
     return p;
   }
   SmallVector<Value> strides(ArrayRef<Value> size) {
@@ -64,20 +64,20 @@ private:
     Value acc = kb.idx(1);
     for (int64_t i = size.size() - 1; i >= 0; --i) {
       s[i] = acc;
-      acc = b.create<arith::MulIOp>(loc, acc, size[i]);
+      acc = arith::MulIOp::create(b, loc, acc, size[i]);
     }
     return s;
   }
-  Value mul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
-  Value add(Value a, Value c) { return b.create<arith::AddIOp>(loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
 
   /// Copies output row `r` (leading coordinates decomposed from r).
   void emitRow(Value r, Value outMem) {
     SmallVector<Value> coord(rank);
     Value rest = r;
     for (int64_t i = rank - 2; i >= 0; --i) {
-      coord[i] = b.create<arith::RemUIOp>(loc, rest, outSize[i]);
-      rest = b.create<arith::DivUIOp>(loc, rest, outSize[i]);
+      coord[i] = arith::RemUIOp::create(b, loc, rest, outSize[i]);
+      rest = arith::DivUIOp::create(b, loc, rest, outSize[i]);
     }
     Value outRow = mul(r, outSize[rank - 1]);
     auto copyFrom = [&](int input, ArrayRef<Value> inCoordLeading, int64_t lastAxisSource) {
@@ -90,8 +90,8 @@ private:
         if (j != lastAxisSource) base = add(base, mul(inCoordLeading[j], inStrides[input][j]));
       Value step = inStrides[input][lastAxisSource];
       kb.forRange(kb.idx(0), outSize[rank - 1], 1, [&](Value c) {
-        Value v = b.create<memref::LoadOp>(loc, inMem, ValueRange{add(base, mul(c, step))});
-        b.create<memref::StoreOp>(loc, v, outMem, ValueRange{add(outRow, c)});
+        Value v = memref::LoadOp::create(b, loc, inMem, ValueRange{add(base, mul(c, step))});
+        memref::StoreOp::create(b, loc, v, outMem, ValueRange{add(outRow, c)});
       });
     };
     if (auto tr = dyn_cast<TransposeOp>(op)) {
@@ -109,14 +109,16 @@ private:
       int64_t axis = concat.getAxis(), offset = 0;
       for (auto [k, in] : llvm::enumerate(concat.getInputs())) {
         int64_t size = cast<RankedTensorType>(in.getType()).getDimSize(axis);
-        Value inside = b.create<arith::AndIOp>(
-            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, coord[axis], kb.idx(offset)),
-            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, coord[axis], kb.idx(offset + size)));
-        auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
+        Value inside = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, coord[axis], kb.idx(offset)),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, coord[axis],
+                                  kb.idx(offset + size)));
+        auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&ifOp.getThenRegion().front());
         SmallVector<Value> inCoord(coord.begin(), coord.end());
-        inCoord[axis] = b.create<arith::SubIOp>(loc, coord[axis], kb.idx(offset));
+        inCoord[axis] = arith::SubIOp::create(b, loc, coord[axis], kb.idx(offset));
         copyFrom(k, inCoord, rank - 1);
         offset += size;
       }

@@ -15,70 +15,72 @@ KernelBuilder::KernelBuilder(ModuleOp module, StringRef name, const CpuTarget &t
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   auto i64 = builder.getI64Type();
   builder.setInsertionPointToEnd(module.getBody());
-  fn = builder.create<func::FuncOp>(location, name,
-                                    builder.getFunctionType({ptr, ptr, i64, i64}, {}));
+  fn = func::FuncOp::create(builder, location, name,
+                            builder.getFunctionType({ptr, ptr, i64, i64}, {}));
   Block *entry = fn.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   bindingsArg = entry->getArgument(0);
   pushArg = entry->getArgument(1);
-  wgId = builder.create<arith::IndexCastOp>(location, builder.getIndexType(), entry->getArgument(2));
-  wgCount = builder.create<arith::IndexCastOp>(location, builder.getIndexType(), entry->getArgument(3));
+  wgId =
+      arith::IndexCastOp::create(builder, location, builder.getIndexType(), entry->getArgument(2));
+  wgCount =
+      arith::IndexCastOp::create(builder, location, builder.getIndexType(), entry->getArgument(3));
 }
 
 Value KernelBuilder::binding(int i, Type elementType) {
   MLIRContext *ctx = builder.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   auto i64 = builder.getI64Type();
-  Value slot = builder.create<LLVM::GEPOp>(location, ptr, ptr, bindingsArg,
-                                           ArrayRef<LLVM::GEPArg>{i});
-  Value base = builder.create<LLVM::LoadOp>(location, ptr, slot);
+  Value slot =
+      LLVM::GEPOp::create(builder, location, ptr, ptr, bindingsArg, ArrayRef<LLVM::GEPArg>{i});
+  Value base = LLVM::LoadOp::create(builder, location, ptr, slot);
   // A flat memref descriptor {allocated, aligned, offset, sizes[1], strides[1]}: the
   // kernels index it themselves, so the size only has to be large.
   auto arr = LLVM::LLVMArrayType::get(i64, 1);
   auto descType = LLVM::LLVMStructType::getLiteral(ctx, {ptr, ptr, i64, arr, arr});
-  Value desc = builder.create<LLVM::UndefOp>(location, descType);
+  Value desc = LLVM::UndefOp::create(builder, location, descType);
   auto c64 = [&](int64_t v) {
-    return builder.create<LLVM::ConstantOp>(location, i64, builder.getI64IntegerAttr(v));
+    return LLVM::ConstantOp::create(builder, location, i64, builder.getI64IntegerAttr(v));
   };
-  desc = builder.create<LLVM::InsertValueOp>(location, desc, base, ArrayRef<int64_t>{0});
-  desc = builder.create<LLVM::InsertValueOp>(location, desc, base, ArrayRef<int64_t>{1});
-  desc = builder.create<LLVM::InsertValueOp>(location, desc, c64(0), ArrayRef<int64_t>{2});
-  desc = builder.create<LLVM::InsertValueOp>(location, desc, c64(int64_t(1) << 40),
-                                             ArrayRef<int64_t>{3, 0});
-  desc = builder.create<LLVM::InsertValueOp>(location, desc, c64(1), ArrayRef<int64_t>{4, 0});
+  desc = LLVM::InsertValueOp::create(builder, location, desc, base, ArrayRef<int64_t>{0});
+  desc = LLVM::InsertValueOp::create(builder, location, desc, base, ArrayRef<int64_t>{1});
+  desc = LLVM::InsertValueOp::create(builder, location, desc, c64(0), ArrayRef<int64_t>{2});
+  desc = LLVM::InsertValueOp::create(builder, location, desc, c64(int64_t(1) << 40),
+                                     ArrayRef<int64_t>{3, 0});
+  desc = LLVM::InsertValueOp::create(builder, location, desc, c64(1), ArrayRef<int64_t>{4, 0});
   auto memrefType = MemRefType::get({ShapedType::kDynamic}, elementType);
-  return builder.create<UnrealizedConversionCastOp>(location, memrefType, desc).getResult(0);
+  return UnrealizedConversionCastOp::create(builder, location, memrefType, desc).getResult(0);
 }
 
 Value KernelBuilder::push(int i) {
   auto ptr = LLVM::LLVMPointerType::get(builder.getContext());
   auto i64 = builder.getI64Type();
-  Value slot = builder.create<LLVM::GEPOp>(location, ptr, i64, pushArg, ArrayRef<LLVM::GEPArg>{i});
-  Value v = builder.create<LLVM::LoadOp>(location, i64, slot);
-  return builder.create<arith::IndexCastOp>(location, builder.getIndexType(), v);
+  Value slot = LLVM::GEPOp::create(builder, location, ptr, i64, pushArg, ArrayRef<LLVM::GEPArg>{i});
+  Value v = LLVM::LoadOp::create(builder, location, i64, slot);
+  return arith::IndexCastOp::create(builder, location, builder.getIndexType(), v);
 }
 
-Value KernelBuilder::idx(int64_t v) { return builder.create<arith::ConstantIndexOp>(location, v); }
+Value KernelBuilder::idx(int64_t v) { return arith::ConstantIndexOp::create(builder, location, v); }
 Value KernelBuilder::f32(float v) {
-  return builder.create<arith::ConstantOp>(location, builder.getF32FloatAttr(v));
+  return arith::ConstantOp::create(builder, location, builder.getF32FloatAttr(v));
 }
 Value KernelBuilder::i32(int32_t v) {
-  return builder.create<arith::ConstantOp>(location, builder.getI32IntegerAttr(v));
+  return arith::ConstantOp::create(builder, location, builder.getI32IntegerAttr(v));
 }
 
 Value KernelBuilder::loadF32(Value memref, Value index, int lanes) {
   Type elem = cast<MemRefType>(memref.getType()).getElementType();
   Value v;
   if (lanes == 0) {
-    v = builder.create<memref::LoadOp>(location, memref, index);
+    v = memref::LoadOp::create(builder, location, memref, index);
   } else {
-    v = builder.create<vector::LoadOp>(location, VectorType::get({lanes}, elem), memref, index);
+    v = vector::LoadOp::create(builder, location, VectorType::get({lanes}, elem), memref, index);
   }
   if (elem.isF32()) return v;
   Type f32Type = builder.getF32Type();
   Type target = lanes ? Type(VectorType::get({lanes}, f32Type)) : f32Type;
-  if (isa<FloatType>(elem)) return builder.create<arith::ExtFOp>(location, target, v);
-  return builder.create<arith::SIToFPOp>(location, target, v);
+  if (isa<FloatType>(elem)) return arith::ExtFOp::create(builder, location, target, v);
+  return arith::SIToFPOp::create(builder, location, target, v);
 }
 
 void KernelBuilder::storeF32(Value value, Value memref, Value index) {
@@ -86,23 +88,23 @@ void KernelBuilder::storeF32(Value value, Value memref, Value index) {
   if (!elem.isF32()) {
     Type target = elem;
     if (auto vt = dyn_cast<VectorType>(value.getType())) target = VectorType::get(vt.getShape(), elem);
-    value = builder.create<arith::TruncFOp>(location, target, value);
+    value = arith::TruncFOp::create(builder, location, target, value);
   }
   if (isa<VectorType>(value.getType()))
-    builder.create<vector::StoreOp>(location, value, memref, index);
+    vector::StoreOp::create(builder, location, value, memref, index);
   else
-    builder.create<memref::StoreOp>(location, value, memref, index);
+    memref::StoreOp::create(builder, location, value, memref, index);
 }
 
 Value KernelBuilder::splatLike(Value scalar, Value like) {
   if (auto vt = dyn_cast<VectorType>(like.getType()))
-    return builder.create<vector::BroadcastOp>(location, vt, scalar);
+    return vector::BroadcastOp::create(builder, location, vt, scalar);
   return scalar;
 }
 
 void KernelBuilder::forRange(Value lo, Value hi, int64_t step,
                              const std::function<void(Value)> &body) {
-  auto loop = builder.create<scf::ForOp>(location, lo, hi, idx(step));
+  auto loop = scf::ForOp::create(builder, location, lo, hi, idx(step));
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(loop.getBody());
   body(loop.getInductionVar());
@@ -121,29 +123,31 @@ Value KernelBuilder::reduceChunks(int64_t count, bool isMax,
   int64_t main = count / vl * vl;
   float init = isMax ? -INFINITY : 0.0f;
   auto combine = [&](Value a, Value c) -> Value {
-    if (isMax) return builder.create<arith::MaximumFOp>(location, a, c);
-    return builder.create<arith::AddFOp>(location, a, c);
+    if (isMax) return arith::MaximumFOp::create(builder, location, a, c);
+    return arith::AddFOp::create(builder, location, a, c);
   };
   Value acc = f32(init);
   if (main > 0) {
-    Value vinit = builder.create<vector::BroadcastOp>(location, vecType(), f32(init));
-    auto loop = builder.create<scf::ForOp>(location, idx(0), idx(main), idx(vl), ValueRange{vinit});
+    Value vinit = vector::BroadcastOp::create(builder, location, vecType(), f32(init));
+    auto loop =
+        scf::ForOp::create(builder, location, idx(0), idx(main), idx(vl), ValueRange{vinit});
     {
       OpBuilder::InsertionGuard guard(builder);
       builder.setInsertionPointToStart(loop.getBody());
       Value next = combine(loop.getRegionIterArgs()[0], body(loop.getInductionVar(), vl));
-      builder.create<scf::YieldOp>(location, next);
+      scf::YieldOp::create(builder, location, next);
     }
-    acc = builder.create<vector::ReductionOp>(
-        location, isMax ? vector::CombiningKind::MAXIMUMF : vector::CombiningKind::ADD,
+    acc = vector::ReductionOp::create(
+        builder, location, isMax ? vector::CombiningKind::MAXIMUMF : vector::CombiningKind::ADD,
         loop.getResult(0));
   }
   if (main < count) {
-    auto loop = builder.create<scf::ForOp>(location, idx(main), idx(count), idx(1), ValueRange{acc});
+    auto loop =
+        scf::ForOp::create(builder, location, idx(main), idx(count), idx(1), ValueRange{acc});
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(loop.getBody());
-    builder.create<scf::YieldOp>(location,
-                                 combine(loop.getRegionIterArgs()[0], body(loop.getInductionVar(), 0)));
+    scf::YieldOp::create(builder, location,
+                         combine(loop.getRegionIterArgs()[0], body(loop.getInductionVar(), 0)));
     builder.setInsertionPointAfter(loop);
     acc = loop.getResult(0);
   }
@@ -152,44 +156,44 @@ Value KernelBuilder::reduceChunks(int64_t count, bool isMax,
 
 std::pair<Value, Value> KernelBuilder::workgroupSlice(Value total) {
   // Even split, remainder spread over the first workgroups.
-  Value per = builder.create<arith::DivUIOp>(location, total, wgCount);
-  Value rem = builder.create<arith::RemUIOp>(location, total, wgCount);
-  Value extraBefore = builder.create<arith::MinUIOp>(location, wgId, rem);
-  Value begin = builder.create<arith::AddIOp>(
-      location, builder.create<arith::MulIOp>(location, wgId, per), extraBefore);
-  Value hasExtra = builder.create<arith::CmpIOp>(location, arith::CmpIPredicate::ult, wgId, rem);
-  Value size = builder.create<arith::AddIOp>(
-      location, per, builder.create<arith::SelectOp>(location, hasExtra, idx(1), idx(0)));
-  return {begin, builder.create<arith::AddIOp>(location, begin, size)};
+  Value per = arith::DivUIOp::create(builder, location, total, wgCount);
+  Value rem = arith::RemUIOp::create(builder, location, total, wgCount);
+  Value extraBefore = arith::MinUIOp::create(builder, location, wgId, rem);
+  Value begin = arith::AddIOp::create(
+      builder, location, arith::MulIOp::create(builder, location, wgId, per), extraBefore);
+  Value hasExtra = arith::CmpIOp::create(builder, location, arith::CmpIPredicate::ult, wgId, rem);
+  Value size = arith::AddIOp::create(
+      builder, location, per, arith::SelectOp::create(builder, location, hasExtra, idx(1), idx(0)));
+  return {begin, arith::AddIOp::create(builder, location, begin, size)};
 }
 
-void KernelBuilder::finish() { builder.create<func::ReturnOp>(location); }
+void KernelBuilder::finish() { func::ReturnOp::create(builder, location); }
 
 Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value> v) {
   auto splat = [&](float c) -> Value {
-    Value s = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(c));
+    Value s = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(c));
     if (auto vt = dyn_cast<VectorType>(v[0].getType()))
-      return b.create<vector::BroadcastOp>(loc, vt, s);
+      return vector::BroadcastOp::create(b, loc, vt, s);
     return s;
   };
-  auto mul = [&](Value x, Value y) -> Value { return b.create<arith::MulFOp>(loc, x, y); };
-  auto add = [&](Value x, Value y) -> Value { return b.create<arith::AddFOp>(loc, x, y); };
+  auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
+  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
   if (isa<AddOp>(op)) return add(v[0], v[1]);
-  if (isa<SubOp>(op)) return b.create<arith::SubFOp>(loc, v[0], v[1]);
+  if (isa<SubOp>(op)) return arith::SubFOp::create(b, loc, v[0], v[1]);
   if (isa<MulOp>(op)) return mul(v[0], v[1]);
-  if (isa<DivOp>(op)) return b.create<arith::DivFOp>(loc, v[0], v[1]);
-  if (isa<NegOp>(op)) return b.create<arith::NegFOp>(loc, v[0]);
-  if (isa<ExpOp>(op)) return b.create<math::ExpOp>(loc, v[0]);
-  if (isa<TanhOp>(op)) return b.create<math::TanhOp>(loc, v[0]);
+  if (isa<DivOp>(op)) return arith::DivFOp::create(b, loc, v[0], v[1]);
+  if (isa<NegOp>(op)) return arith::NegFOp::create(b, loc, v[0]);
+  if (isa<ExpOp>(op)) return math::ExpOp::create(b, loc, v[0]);
+  if (isa<TanhOp>(op)) return math::TanhOp::create(b, loc, v[0]);
   if (auto s = dyn_cast<ScaleOp>(op)) return mul(v[0], splat(s.getFactor().convertToFloat()));
   if (auto s = dyn_cast<SoftcapOp>(op)) {
     float cap = s.getCap().convertToFloat();
-    Value t = b.create<math::TanhOp>(loc, b.create<arith::DivFOp>(loc, v[0], splat(cap)));
+    Value t = math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, v[0], splat(cap)));
     return mul(t, splat(cap));
   }
   if (isa<SiluOp>(op)) {
-    Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, v[0]));
-    return b.create<arith::DivFOp>(loc, v[0], add(splat(1.0f), e));
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
+    return arith::DivFOp::create(b, loc, v[0], add(splat(1.0f), e));
   }
   if (auto g = dyn_cast<GeluOp>(op)) {
     Value x = v[0];
@@ -198,9 +202,9 @@ Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value>
       // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
       Value x3 = mul(mul(x, x), x);
       Value u = mul(splat(0.7978845608028654f), add(x, mul(splat(0.044715f), x3)));
-      inner = b.create<math::TanhOp>(loc, u);
+      inner = math::TanhOp::create(b, loc, u);
     } else {
-      inner = b.create<math::ErfOp>(loc, mul(x, splat(0.7071067811865476f)));
+      inner = math::ErfOp::create(b, loc, mul(x, splat(0.7071067811865476f)));
     }
     return mul(mul(splat(0.5f), x), add(splat(1.0f), inner));
   }
@@ -210,8 +214,8 @@ Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value>
     // Round through the narrower type so later f32 math sees what a bf16/f16 tensor holds.
     Type narrow = elem;
     if (auto vt = dyn_cast<VectorType>(v[0].getType())) narrow = VectorType::get(vt.getShape(), elem);
-    Value t = b.create<arith::TruncFOp>(loc, narrow, v[0]);
-    return b.create<arith::ExtFOp>(loc, v[0].getType(), t);
+    Value t = arith::TruncFOp::create(b, loc, narrow, v[0]);
+    return arith::ExtFOp::create(b, loc, v[0].getType(), t);
   }
   llvm_unreachable("not an elementwise op");
 }

@@ -57,16 +57,17 @@ public:
     lhs = kb.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
     rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
     m = kb.push(0);
-    Value mb = b.create<arith::DivUIOp>(loc, kb.workgroupId(), kb.idx(blocks));
-    Value nb = b.create<arith::RemUIOp>(loc, kb.workgroupId(), kb.idx(blocks));
-    Value m0 = b.create<arith::MulIOp>(loc, mb, kb.idx(kRowBlock));
-    Value m1 = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, m0, kb.idx(kRowBlock)), m);
-    Value p0 = b.create<arith::MulIOp>(loc, nb, kb.idx(kPanelsPerBlock));
-    Value p1 = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, p0, kb.idx(kPanelsPerBlock)),
-                                        kb.idx(panels));
+    Value mb = arith::DivUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
+    Value nb = arith::RemUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
+    Value m0 = arith::MulIOp::create(b, loc, mb, kb.idx(kRowBlock));
+    Value m1 =
+        arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, m0, kb.idx(kRowBlock)), m);
+    Value p0 = arith::MulIOp::create(b, loc, nb, kb.idx(kPanelsPerBlock));
+    Value p1 = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, p0, kb.idx(kPanelsPerBlock)), kb.idx(panels));
     if (bf16 && kb.target().bf16Dot) packLhsPairs(m0, m1);
     rowBase = m0;
-    Value rowsHere = b.create<arith::SubIOp>(loc, m1, m0);
+    Value rowsHere = arith::SubIOp::create(b, loc, m1, m0);
     // A small batch (more rows than one tile, at most small_batch_rows) takes every row in
     // one microkernel per panel: each weight row is loaded once and used by all rows while
     // the next is streaming in. Tiles of kMr rows over a block of panels would stream the
@@ -74,10 +75,11 @@ public:
     {
       OpBuilder::InsertionGuard guard(b);
       if (kSmallBatch > kMr) {
-        Value small = b.create<arith::AndIOp>(
-            loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, rowsHere, kb.idx(kMr)),
-            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, rowsHere, kb.idx(kSmallBatch)));
-        auto ifOp = b.create<scf::IfOp>(loc, small, /*withElseRegion=*/true);
+        Value small = arith::AndIOp::create(
+            b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, rowsHere, kb.idx(kMr)),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rowsHere,
+                                  kb.idx(kSmallBatch)));
+        auto ifOp = scf::IfOp::create(b, loc, small, /*withElseRegion=*/true);
         b.setInsertionPointToStart(&ifOp.getThenRegion().front());
         SmallVector<int64_t> rows;
         for (int64_t r = kMr + 1; r <= kSmallBatch; ++r) rows.push_back(r);
@@ -98,26 +100,27 @@ public:
 private:
   /// One case per static row count in `rows`, selected by `count` at run time.
   void emitRowSwitch(Value count, ArrayRef<int64_t> rows, llvm::function_ref<void(int64_t)> body) {
-    auto sw = b.create<scf::IndexSwitchOp>(loc, TypeRange{}, count, rows, rows.size());
+    auto sw = scf::IndexSwitchOp::create(b, loc, TypeRange{}, count, rows, rows.size());
     OpBuilder::InsertionGuard guard(b);
     b.createBlock(&sw.getDefaultRegion());
-    b.create<scf::YieldOp>(loc);
+    scf::YieldOp::create(b, loc);
     for (auto [i, r] : llvm::enumerate(rows)) {
       b.createBlock(&sw.getCaseRegions()[i]);
       body(r);
-      b.create<scf::YieldOp>(loc);
+      scf::YieldOp::create(b, loc);
     }
   }
 
   /// Rows [m0, m1) in tiles of kMr rows over the workgroup's panels, then the leftover rows.
   void emitRowTiles(Value m0, Value m1, Value rowsHere, Value p0, Value p1) {
-    Value mMain = b.create<arith::AddIOp>(
-        loc, m0, b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, rowsHere, kb.idx(kMr)),
-                                         kb.idx(kMr)));
+    Value mMain = arith::AddIOp::create(
+        b, loc, m0,
+        arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, rowsHere, kb.idx(kMr)),
+                              kb.idx(kMr)));
     kb.forRange(m0, mMain, kMr, [&](Value row) { emitPanels(row, kMr, p0, p1); });
     // The leftover rows (fewer than a tile) in one microkernel of exactly that many rows,
     // so every row shares each weight load: small batches read the weights once.
-    Value leftover = b.create<arith::SubIOp>(loc, m1, mMain);
+    Value leftover = arith::SubIOp::create(b, loc, m1, mMain);
     SmallVector<int64_t> cases;
     for (int64_t r = 1; r < kMr; ++r) cases.push_back(r);
     emitRowSwitch(leftover, cases, [&](int64_t r) { emitPanels(mMain, r, p0, p1); });
@@ -125,10 +128,10 @@ private:
 
   /// A full block of panels in one microkernel, else one panel at a time.
   void emitPanels(Value row, int64_t mr, Value p0, Value p1) {
-    Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
-                                         b.create<arith::SubIOp>(loc, p1, p0),
-                                         kb.idx(kPanelsPerBlock));
-    auto ifOp = b.create<scf::IfOp>(loc, full, /*withElseRegion=*/true);
+    Value full =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              arith::SubIOp::create(b, loc, p1, p0), kb.idx(kPanelsPerBlock));
+    auto ifOp = scf::IfOp::create(b, loc, full, /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -146,40 +149,42 @@ private:
     int64_t tile = mr * np;
     int64_t split = tile >= 8 ? 1 : std::min<int64_t>(4, 8 / tile);
     int64_t steps = bf16 ? k / 2 : k;
-    Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(accType(), 0.0f));
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType(), 0.0f));
     auto step = [&](Value kk, ArrayRef<Value> acc) {
       return bf16 ? bf16Step(row, mr, panel, np, kk, acc) : f32Step(row, mr, panel, np, kk, acc);
     };
     SmallVector<Value> init(tile * split, zero);
-    auto loop = b.create<scf::ForOp>(loc, kb.idx(0), kb.idx(steps / split * split), kb.idx(split), init);
+    auto loop =
+        scf::ForOp::create(b, loc, kb.idx(0), kb.idx(steps / split * split), kb.idx(split), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       SmallVector<Value> acc(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
       SmallVector<Value> next;
       for (int64_t s = 0; s < split; ++s) {
-        Value kk = b.create<arith::AddIOp>(loc, loop.getInductionVar(), kb.idx(s));
+        Value kk = arith::AddIOp::create(b, loc, loop.getInductionVar(), kb.idx(s));
         next.append(step(kk, ArrayRef<Value>(acc).slice(s * tile, tile)));
       }
-      b.create<scf::YieldOp>(loc, next);
+      scf::YieldOp::create(b, loc, next);
     }
     SmallVector<Value> sums(loop.getResults().begin(), loop.getResults().begin() + tile);
     for (int64_t s = 1; s < split; ++s)
       for (int64_t t = 0; t < tile; ++t)
-        sums[t] = b.create<arith::AddFOp>(loc, sums[t], loop.getResult(s * tile + t));
+        sums[t] = arith::AddFOp::create(b, loc, sums[t], loop.getResult(s * tile + t));
     if (steps % split) {
-      auto rest = b.create<scf::ForOp>(loc, kb.idx(steps / split * split), kb.idx(steps), kb.idx(1), sums);
+      auto rest =
+          scf::ForOp::create(b, loc, kb.idx(steps / split * split), kb.idx(steps), kb.idx(1), sums);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(rest.getBody());
       SmallVector<Value> acc(rest.getRegionIterArgs().begin(), rest.getRegionIterArgs().end());
-      b.create<scf::YieldOp>(loc, step(rest.getInductionVar(), acc));
+      scf::YieldOp::create(b, loc, step(rest.getInductionVar(), acc));
       b.setInsertionPointAfter(rest);
       sums.assign(rest.getResults().begin(), rest.getResults().end());
     }
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < np; ++j)
-        emitEpilogue(b.create<arith::AddIOp>(loc, row, kb.idx(i)),
-                     b.create<arith::AddIOp>(loc, panel, kb.idx(j)), sums[i * np + j]);
+        emitEpilogue(arith::AddIOp::create(b, loc, row, kb.idx(i)),
+                     arith::AddIOp::create(b, loc, panel, kb.idx(j)), sums[i * np + j]);
   }
 
   /// vdpbf16ps takes the activation as bf16 pairs broadcast to every lane: convert this
@@ -190,47 +195,52 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&kb.func().getBody().front());
-      lhsPairs = b.create<memref::AllocaOp>(loc, MemRefType::get({kRowBlock * pairs}, b.getI32Type()));
+      lhsPairs =
+          memref::AllocaOp::create(b, loc, MemRefType::get({kRowBlock * pairs}, b.getI32Type()));
     }
     auto lhsElem = cast<MemRefType>(lhs.getType()).getElementType();
     kb.forRange(m0, m1, 1, [&](Value row) {
-      Value src = b.create<arith::MulIOp>(loc, row, kb.idx(k));
-      Value dst = b.create<arith::MulIOp>(loc, b.create<arith::SubIOp>(loc, row, m0), kb.idx(pairs));
+      Value src = arith::MulIOp::create(b, loc, row, kb.idx(k));
+      Value dst =
+          arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, row, m0), kb.idx(pairs));
       auto packChunk = [&](Value p, int64_t width) {
-        Value at = b.create<arith::AddIOp>(loc, src, b.create<arith::MulIOp>(loc, p, kb.idx(2)));
-        Value x = b.create<vector::LoadOp>(loc, VectorType::get({2 * width}, lhsElem), lhs, at);
+        Value at = arith::AddIOp::create(b, loc, src, arith::MulIOp::create(b, loc, p, kb.idx(2)));
+        Value x = vector::LoadOp::create(b, loc, VectorType::get({2 * width}, lhsElem), lhs, at);
         if (!lhsElem.isBF16())
-          x = b.create<arith::TruncFOp>(loc, VectorType::get({2 * width}, b.getBF16Type()), x);
-        Value words = b.create<vector::BitCastOp>(loc, VectorType::get({width}, b.getI32Type()), x);
-        b.create<vector::StoreOp>(loc, words, lhsPairs,
-                                  ValueRange{b.create<arith::AddIOp>(loc, dst, p)});
+          x = arith::TruncFOp::create(b, loc, VectorType::get({2 * width}, b.getBF16Type()), x);
+        Value words =
+            vector::BitCastOp::create(b, loc, VectorType::get({width}, b.getI32Type()), x);
+        vector::StoreOp::create(b, loc, words, lhsPairs,
+                                ValueRange{arith::AddIOp::create(b, loc, dst, p)});
       };
       int64_t main = pairs / kPanel * kPanel;
-      if (main) kb.forRange(kb.idx(0), kb.idx(main), kPanel, [&](Value p) { packChunk(p, kPanel); });
-      if (main < pairs) kb.forRange(kb.idx(main), kb.idx(pairs), 1, [&](Value p) { packChunk(p, 1); });
+      if (main)
+        kb.forRange(kb.idx(0), kb.idx(main), kPanel, [&](Value p) { packChunk(p, kPanel); });
+      if (main < pairs)
+        kb.forRange(kb.idx(main), kb.idx(pairs), 1, [&](Value p) { packChunk(p, 1); });
     });
   }
 
   Value lhsIndex(Value row, int64_t i, Value kIndex) {
-    Value r = b.create<arith::AddIOp>(loc, row, kb.idx(i));
-    return b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r, kb.idx(k)), kIndex);
+    Value r = arith::AddIOp::create(b, loc, row, kb.idx(i));
+    return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, r, kb.idx(k)), kIndex);
   }
 
   SmallVector<Value> f32Step(Value row, int64_t mr, Value panel, int64_t np, Value kk,
                              ArrayRef<Value> acc) {
     SmallVector<Value> bv, next(acc.begin(), acc.end());
     for (int64_t j = 0; j < np; ++j) {
-      Value p = b.create<arith::AddIOp>(loc, panel, kb.idx(j));
-      Value off = b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, p, kb.idx(k * kPanel)),
-          b.create<arith::MulIOp>(loc, kk, kb.idx(kPanel)));
+      Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
+      Value off =
+          arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(k * kPanel)),
+                                arith::MulIOp::create(b, loc, kk, kb.idx(kPanel)));
       bv.push_back(loadWeights(accType(), off));
     }
     for (int64_t i = 0; i < mr; ++i) {
       Value a = kb.loadF32(lhs, lhsIndex(row, i, kk), 0);
-      Value av = b.create<vector::BroadcastOp>(loc, accType(), a);
+      Value av = vector::BroadcastOp::create(b, loc, accType(), a);
       for (int64_t j = 0; j < np; ++j)
-        next[i * np + j] = b.create<vector::FMAOp>(loc, av, bv[j], acc[i * np + j]);
+        next[i * np + j] = vector::FMAOp::create(b, loc, av, bv[j], acc[i * np + j]);
     }
     return next;
   }
@@ -241,14 +251,14 @@ private:
   /// few lines ahead of. The address
   /// is clamped to the last weight, so it never leaves the buffer.
   Value loadWeights(VectorType type, Value off) {
-    Value v = b.create<vector::LoadOp>(loc, type, rhs, off);
+    Value v = vector::LoadOp::create(b, loc, type, rhs, off);
     if (streaming) {
       int64_t elemBytes = bf16 ? 2 : 4;
-      Value ahead = b.create<arith::MinUIOp>(
-          loc, b.create<arith::AddIOp>(loc, off, kb.idx(kStreamAheadBytes / elemBytes)),
+      Value ahead = arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, off, kb.idx(kStreamAheadBytes / elemBytes)),
           kb.idx(panels * k * kPanel - 1));
-      b.create<memref::PrefetchOp>(loc, rhs, ValueRange{ahead}, /*isWrite=*/false,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
+      memref::PrefetchOp::create(b, loc, rhs, ValueRange{ahead}, /*isWrite=*/false,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
     }
     return v;
   }
@@ -260,48 +270,51 @@ private:
     auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
     SmallVector<Value> bv, next(acc.begin(), acc.end());
     for (int64_t j = 0; j < np; ++j) {
-      Value p = b.create<arith::AddIOp>(loc, panel, kb.idx(j));
-      Value off = b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, p, kb.idx(k * kPanel)),
-          b.create<arith::MulIOp>(loc, kk, kb.idx(2 * kPanel)));
+      Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
+      Value off =
+          arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(k * kPanel)),
+                                arith::MulIOp::create(b, loc, kk, kb.idx(2 * kPanel)));
       bv.push_back(loadWeights(bf16x32, off));
     }
-    Value k2 = b.create<arith::MulIOp>(loc, kk, kb.idx(2));
+    Value k2 = arith::MulIOp::create(b, loc, kk, kb.idx(2));
     for (int64_t i = 0; i < mr; ++i) {
       Value idx = lhsIndex(row, i, k2);
       if (kb.target().bf16Dot) {
-        Value r = b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, row, kb.idx(i)), rowBase);
-        Value scalar = b.create<memref::LoadOp>(
-            loc, lhsPairs,
-            ValueRange{b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, r, kb.idx(k / 2)), kk)});
-        Value av = b.create<vector::BitCastOp>(
-            loc, bf16x32, b.create<vector::BroadcastOp>(loc, i32x16, scalar));
+        Value r =
+            arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, row, kb.idx(i)), rowBase);
+        Value scalar = memref::LoadOp::create(
+            b, loc, lhsPairs,
+            ValueRange{arith::AddIOp::create(b, loc,
+                                             arith::MulIOp::create(b, loc, r, kb.idx(k / 2)), kk)});
+        Value av = vector::BitCastOp::create(b, loc, bf16x32,
+                                             vector::BroadcastOp::create(b, loc, i32x16, scalar));
         // The broadcast last: with one panel it is used once, and vdpbf16ps takes it from
         // memory ({1to16}) instead of a separate vbroadcastss.
         for (int64_t j = 0; j < np; ++j)
-          next[i * np + j] = b.create<x86vector::DotBF16Op>(loc, acc[i * np + j], bv[j], av);
+          next[i * np + j] = x86vector::DotBF16Op::create(b, loc, acc[i * np + j], bv[j], av);
         continue;
       }
       // Same semantics as vdpbf16ps: the activation is rounded to bf16 too.
       auto roundBf16 = [&](Value x) -> Value {
-        Value t = b.create<arith::TruncFOp>(loc, b.getBF16Type(), x);
-        return b.create<arith::ExtFOp>(loc, b.getF32Type(), t);
+        Value t = arith::TruncFOp::create(b, loc, b.getBF16Type(), x);
+        return arith::ExtFOp::create(b, loc, b.getF32Type(), t);
       };
-      Value a0 = b.create<vector::BroadcastOp>(loc, accType(), roundBf16(kb.loadF32(lhs, idx, 0)));
-      Value a1 = b.create<vector::BroadcastOp>(
-          loc, accType(),
-          roundBf16(kb.loadF32(lhs, b.create<arith::AddIOp>(loc, idx, kb.idx(1)), 0)));
+      Value a0 = vector::BroadcastOp::create(b, loc, accType(), roundBf16(kb.loadF32(lhs, idx, 0)));
+      Value a1 = vector::BroadcastOp::create(
+          b, loc, accType(),
+          roundBf16(kb.loadF32(lhs, arith::AddIOp::create(b, loc, idx, kb.idx(1)), 0)));
       for (int64_t j = 0; j < np; ++j) {
-        Value words = b.create<vector::BitCastOp>(loc, i32x16, bv[j]);
-        Value sixteen = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i32x16, int32_t(16)));
-        Value himask = b.create<arith::ConstantOp>(
-            loc, DenseElementsAttr::get(i32x16, int32_t(0xffff0000u)));
-        Value even = b.create<vector::BitCastOp>(loc, accType(),
-                                                 b.create<arith::ShLIOp>(loc, words, sixteen));
-        Value odd = b.create<vector::BitCastOp>(loc, accType(),
-                                                b.create<arith::AndIOp>(loc, words, himask));
-        Value s = b.create<vector::FMAOp>(loc, a0, even, acc[i * np + j]);
-        next[i * np + j] = b.create<vector::FMAOp>(loc, a1, odd, s);
+        Value words = vector::BitCastOp::create(b, loc, i32x16, bv[j]);
+        Value sixteen =
+            arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(16)));
+        Value himask =
+            arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(0xffff0000u)));
+        Value even = vector::BitCastOp::create(b, loc, accType(),
+                                               arith::ShLIOp::create(b, loc, words, sixteen));
+        Value odd = vector::BitCastOp::create(b, loc, accType(),
+                                              arith::AndIOp::create(b, loc, words, himask));
+        Value s = vector::FMAOp::create(b, loc, a0, even, acc[i * np + j]);
+        next[i * np + j] = vector::FMAOp::create(b, loc, a1, odd, s);
       }
     }
     return next;
@@ -309,15 +322,15 @@ private:
 
   /// Applies the fused elementwise ops to one 16-column tile and stores region results.
   void emitEpilogue(Value row, Value panel, Value acc) {
-    Value col = b.create<arith::MulIOp>(loc, panel, kb.idx(kPanel));
-    Value at = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, row, kb.idx(n)), col);
+    Value col = arith::MulIOp::create(b, loc, panel, kb.idx(kPanel));
+    Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, kb.idx(n)), col);
     // A partial last panel is read and written under a mask.
     Value mask;
     if (n % kPanel) {
-      Value valid = b.create<arith::MinSIOp>(loc, b.create<arith::SubIOp>(loc, kb.idx(n), col),
-                                             kb.idx(kPanel));
-      mask = b.create<vector::CreateMaskOp>(loc, VectorType::get({kPanel}, b.getI1Type()),
-                                            ValueRange{valid});
+      Value valid = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, kb.idx(n), col),
+                                           kb.idx(kPanel));
+      mask = vector::CreateMaskOp::create(b, loc, VectorType::get({kPanel}, b.getI1Type()),
+                                          ValueRange{valid});
     }
     llvm::DenseMap<Value, Value> tile;
     tile[matmul.getResult()] = acc;
@@ -329,13 +342,13 @@ private:
       auto vt = VectorType::get({kPanel}, type.getElementType());
       Value x;
       if (mask) {
-        Value pass = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(
-                                                          vt, b.getZeroAttr(type.getElementType())));
-        x = b.create<vector::MaskedLoadOp>(loc, vt, mem, ValueRange{index}, mask, pass);
+        Value pass = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(vt, b.getZeroAttr(type.getElementType())));
+        x = vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{index}, mask, pass);
       } else {
-        x = b.create<vector::LoadOp>(loc, vt, mem, index);
+        x = vector::LoadOp::create(b, loc, vt, mem, index);
       }
-      if (!type.getElementType().isF32()) x = b.create<arith::ExtFOp>(loc, accType(), x);
+      if (!type.getElementType().isF32()) x = arith::ExtFOp::create(b, loc, accType(), x);
       return x;
     };
     for (Operation &op : region.getBody().front().without_terminator()) {
@@ -350,11 +363,11 @@ private:
       Value mem = kb.binding(sig.operands.size() + i, type.getElementType());
       Value x = tile[v];
       if (!type.getElementType().isF32())
-        x = b.create<arith::TruncFOp>(loc, VectorType::get({kPanel}, type.getElementType()), x);
+        x = arith::TruncFOp::create(b, loc, VectorType::get({kPanel}, type.getElementType()), x);
       if (mask)
-        b.create<vector::MaskedStoreOp>(loc, mem, ValueRange{at}, mask, x);
+        vector::MaskedStoreOp::create(b, loc, mem, ValueRange{at}, mask, x);
       else
-        b.create<vector::StoreOp>(loc, x, mem, at);
+        vector::StoreOp::create(b, loc, x, mem, at);
     }
   }
 

@@ -63,12 +63,13 @@ public:
     for (Operation &op : region.getBody().front().without_terminator())
       for (Value r : op.getResults())
         if (!outputOf.count(r))
-          scratch[r] = b.create<memref::AllocaOp>(loc, MemRefType::get({lastDim(r)}, b.getF32Type()));
+          scratch[r] =
+              memref::AllocaOp::create(b, loc, MemRefType::get({lastDim(r)}, b.getF32Type()));
 
     Value numRows = kb.push(0);
-    Value begin = b.create<arith::MulIOp>(loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
-    Value end = b.create<arith::MinUIOp>(
-        loc, b.create<arith::AddIOp>(loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
+    Value begin = arith::MulIOp::create(b, loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
     LogicalResult status = success();
     kb.forRange(begin, end, 1, [&](Value r) {
       row = r;
@@ -101,25 +102,25 @@ private:
     Value r = row;
     if (!(vRows == rows)) {
       auto c = vRows.constant();
-      r = (c && *c == 1) ? kb.idx(0) : b.create<arith::RemUIOp>(loc, row, kb.idx(c.value_or(1)));
+      r = (c && *c == 1) ? kb.idx(0) : arith::RemUIOp::create(b, loc, row, kb.idx(c.value_or(1)));
     }
-    Value base = b.create<arith::MulIOp>(loc, r, kb.idx(lastDim(v)));
+    Value base = arith::MulIOp::create(b, loc, r, kb.idx(lastDim(v)));
     rowBases[v] = {mem, base};
     return {mem, base};
   }
 
   Value read(Value v, Value at, int lanes) {
     auto [mem, base] = rowOf(v);
-    return kb.loadF32(mem, b.create<arith::AddIOp>(loc, base, at), lanes);
+    return kb.loadF32(mem, arith::AddIOp::create(b, loc, base, at), lanes);
   }
   void write(Value v, Value at, Value value) {
     auto [mem, base] = rowOf(v);
-    kb.storeF32(value, mem, b.create<arith::AddIOp>(loc, base, at));
+    kb.storeF32(value, mem, arith::AddIOp::create(b, loc, base, at));
   }
-  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
-  Value mulf(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); }
-  Value addf(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y); }
-  Value subf(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value addf(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
 
   LogicalResult emitOp(Operation *op) {
     Value out = op->getResult(0);
@@ -130,10 +131,10 @@ private:
         Value v = read(x, c, l);
         return mulf(v, v);
       });
-      Value mean = b.create<arith::DivFOp>(loc, ss, kb.f32(float(n)));
-      Value inv = b.create<arith::DivFOp>(
-          loc, kb.f32(1.0f),
-          b.create<math::SqrtOp>(loc, addf(mean, kb.f32(norm.getEps().convertToFloat()))));
+      Value mean = arith::DivFOp::create(b, loc, ss, kb.f32(float(n)));
+      Value inv = arith::DivFOp::create(
+          b, loc, kb.f32(1.0f),
+          math::SqrtOp::create(b, loc, addf(mean, kb.f32(norm.getEps().convertToFloat()))));
       float offset = norm.getOffset().convertToFloat();
       kb.forChunks(n, [&](Value c, int l) {
         Value y = mulf(read(x, c, l), kb.splatLike(inv, read(x, c, l)));
@@ -149,15 +150,15 @@ private:
     if (auto ln = dyn_cast<LayerNormOp>(op)) {
       Value x = ln.getInput();
       Value sum = kb.reduceChunks(n, false, [&](Value c, int l) { return read(x, c, l); });
-      Value mean = b.create<arith::DivFOp>(loc, sum, kb.f32(float(n)));
+      Value mean = arith::DivFOp::create(b, loc, sum, kb.f32(float(n)));
       Value ss = kb.reduceChunks(n, false, [&](Value c, int l) {
         Value d = subf(read(x, c, l), kb.splatLike(mean, read(x, c, l)));
         return mulf(d, d);
       });
-      Value var = b.create<arith::DivFOp>(loc, ss, kb.f32(float(n)));
-      Value inv = b.create<arith::DivFOp>(
-          loc, kb.f32(1.0f),
-          b.create<math::SqrtOp>(loc, addf(var, kb.f32(ln.getEps().convertToFloat()))));
+      Value var = arith::DivFOp::create(b, loc, ss, kb.f32(float(n)));
+      Value inv = arith::DivFOp::create(
+          b, loc, kb.f32(1.0f),
+          math::SqrtOp::create(b, loc, addf(var, kb.f32(ln.getEps().convertToFloat()))));
       kb.forChunks(n, [&](Value c, int l) {
         Value v = read(x, c, l);
         Value y = mulf(subf(v, kb.splatLike(mean, v)), kb.splatLike(inv, v));
@@ -170,10 +171,10 @@ private:
       Value mx = kb.reduceChunks(n, true, [&](Value c, int l) { return read(x, c, l); });
       auto expAt = [&](Value c, int l) {
         Value v = read(x, c, l);
-        return b.create<math::ExpOp>(loc, subf(v, kb.splatLike(mx, v))).getResult();
+        return math::ExpOp::create(b, loc, subf(v, kb.splatLike(mx, v))).getResult();
       };
       Value sum = kb.reduceChunks(n, false, expAt);
-      Value inv = b.create<arith::DivFOp>(loc, kb.f32(1.0f), sum);
+      Value inv = arith::DivFOp::create(b, loc, kb.f32(1.0f), sum);
       kb.forChunks(n, [&](Value c, int l) {
         Value e = expAt(c, l);
         write(out, c, mulf(e, kb.splatLike(inv, e)));
@@ -185,17 +186,17 @@ private:
     if (auto gather = dyn_cast<GatherOp>(op)) {
       auto tableType = cast<RankedTensorType>(gather.getTable().getType());
       Value ids = kb.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
-      Value id = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                               b.create<memref::LoadOp>(loc, ids, row));
+      Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                            memref::LoadOp::create(b, loc, ids, row));
       // Out-of-range ids of a weight table are refused by the runtime before launch;
       // clamp as a backstop. (Rows of an activation are chosen by the runtime itself.)
       if (!tableType.isDynamicDim(0))
-        id = b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, id, kb.idx(0)),
-                                      kb.idx(tableType.getDimSize(0) - 1));
+        id = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, id, kb.idx(0)),
+                                    kb.idx(tableType.getDimSize(0) - 1));
       Value table = kb.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
       auto layout = gather->getAttrOfType<StringAttr>("mvc.table_layout");
       if (!layout) {
-        Value base = b.create<arith::MulIOp>(loc, id, kb.idx(n));
+        Value base = arith::MulIOp::create(b, loc, id, kb.idx(n));
         kb.forChunks(n, [&](Value c, int l) { write(out, c, kb.loadF32(table, add(base, c), l)); });
         return success();
       }
@@ -203,19 +204,18 @@ private:
       // spread across its panel, 16 (or, with bf16 pairs, 32) elements apart.
       bool pairs = layout.getValue() == "packed_n16_k2";
       int64_t kp = pairs ? (n + 1) / 2 * 2 : n;
-      Value panel = b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, id, kb.idx(16)),
-                                            kb.idx(kp * 16));
-      Value lane = b.create<arith::RemUIOp>(loc, id, kb.idx(16));
+      Value panel = arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, id, kb.idx(16)),
+                                          kb.idx(kp * 16));
+      Value lane = arith::RemUIOp::create(b, loc, id, kb.idx(16));
       kb.forRange(kb.idx(0), kb.idx(n), 1, [&](Value c) {
         Value at;
         if (pairs) {
-          Value pairBase = b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, c, kb.idx(2)),
-                                                   kb.idx(32));
-          at = add(add(panel, pairBase),
-                   add(b.create<arith::MulIOp>(loc, lane, kb.idx(2)),
-                       b.create<arith::RemUIOp>(loc, c, kb.idx(2))));
+          Value pairBase = arith::MulIOp::create(
+              b, loc, arith::DivUIOp::create(b, loc, c, kb.idx(2)), kb.idx(32));
+          at = add(add(panel, pairBase), add(arith::MulIOp::create(b, loc, lane, kb.idx(2)),
+                                             arith::RemUIOp::create(b, loc, c, kb.idx(2))));
         } else {
-          at = add(add(panel, b.create<arith::MulIOp>(loc, c, kb.idx(16))), lane);
+          at = add(add(panel, arith::MulIOp::create(b, loc, c, kb.idx(16))), lane);
         }
         write(out, c, kb.loadF32(table, at, 0));
       });
@@ -226,17 +226,18 @@ private:
       Value source = kb.binding(sig.bindingOf(merge.getSource()), b.getI32Type());
       Value rowsMem = kb.binding(sig.bindingOf(merge.getRows()),
                                  cast<RankedTensorType>(merge.getRows().getType()).getElementType());
-      Value s = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                             b.create<memref::LoadOp>(loc, source, row));
-      Value fromRows = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, s, kb.idx(0));
+      Value s = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                           memref::LoadOp::create(b, loc, source, row));
+      Value fromRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, s, kb.idx(0));
       // The number of `rows` comes in as an extra push constant.
       extraPush.push_back(dims(merge.getRows())[0]);
-      Value last = b.create<arith::SubIOp>(loc, kb.push(extraPush.size()), kb.idx(1));
-      auto ifOp = b.create<scf::IfOp>(loc, fromRows, /*withElseRegion=*/true);
+      Value last = arith::SubIOp::create(b, loc, kb.push(extraPush.size()), kb.idx(1));
+      auto ifOp = scf::IfOp::create(b, loc, fromRows, /*withElseRegion=*/true);
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        Value base = b.create<arith::MulIOp>(loc, b.create<arith::MinSIOp>(loc, s, last), kb.idx(n));
+        Value base =
+            arith::MulIOp::create(b, loc, arith::MinSIOp::create(b, loc, s, last), kb.idx(n));
         kb.forChunks(n, [&](Value c, int l) { write(out, c, kb.loadF32(rowsMem, add(base, c), l)); });
         b.setInsertionPointToStart(&ifOp.getElseRegion().front());
         kb.forChunks(n, [&](Value c, int l) { write(out, c, read(merge.getBase(), c, l)); });
@@ -274,14 +275,14 @@ private:
   LogicalResult emitRopeTable(RopeTableOp table) {
     int64_t half = cast<RankedTensorType>(table.getInvFreq().getType()).getDimSize(0);
     Value positions = kb.binding(sig.bindingOf(table.getPositions()), b.getI32Type());
-    Value pos = b.create<arith::SIToFPOp>(loc, b.getF32Type(),
-                                          b.create<memref::LoadOp>(loc, positions, row));
+    Value pos = arith::SIToFPOp::create(b, loc, b.getF32Type(),
+                                        memref::LoadOp::create(b, loc, positions, row));
     Value freqs = kb.binding(sig.bindingOf(table.getInvFreq()), b.getF32Type());
     Value out = table.getResult();
     kb.forRange(kb.idx(0), kb.idx(half), 1, [&](Value i) {
-      Value angle = mulf(pos, b.create<memref::LoadOp>(loc, freqs, i));
-      write(out, i, b.create<math::CosOp>(loc, angle));
-      write(out, add(i, kb.idx(half)), b.create<math::SinOp>(loc, angle));
+      Value angle = mulf(pos, memref::LoadOp::create(b, loc, freqs, i));
+      write(out, i, math::CosOp::create(b, loc, angle));
+      write(out, add(i, kb.idx(half)), math::SinOp::create(b, loc, angle));
     });
     return success();
   }
@@ -292,10 +293,10 @@ private:
     auto type = cast<RankedTensorType>(rope.getInput().getType());
     int64_t heads = type.getDimSize(1), d = type.getDimSize(2);
     int64_t half = cast<RankedTensorType>(rope.getTable().getType()).getDimSize(1) / 2;
-    Value t = b.create<arith::DivUIOp>(loc, row, kb.idx(heads));
+    Value t = arith::DivUIOp::create(b, loc, row, kb.idx(heads));
     // The table has one row per token, so it never shares a row region with the rope.
     Value tableMem = kb.binding(sig.bindingOf(rope.getTable()), b.getF32Type());
-    Value tableBase = b.create<arith::MulIOp>(loc, t, kb.idx(2 * half));
+    Value tableBase = arith::MulIOp::create(b, loc, t, kb.idx(2 * half));
     Value x = rope.getInput(), out = rope.getResult();
     kb.forChunks(half, [&](Value i, int l) {
       Value iHi = add(i, kb.idx(half));

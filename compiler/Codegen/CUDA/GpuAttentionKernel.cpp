@@ -57,29 +57,34 @@ public:
   FailureOr<LaunchInfo> emit();
 
 private:
-  Value add(Value x, Value y) { return b->create<arith::AddIOp>(loc, x, y); }
-  Value sub(Value x, Value y) { return b->create<arith::SubIOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b->create<arith::MulIOp>(loc, x, y); }
-  Value div(Value x, int64_t d) { return b->create<arith::DivUIOp>(loc, x, kb->idx(d)); }
-  Value rem(Value x, int64_t d) { return b->create<arith::RemUIOp>(loc, x, kb->idx(d)); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) { return b->create<arith::CmpIOp>(loc, p, x, y); }
-  Value both(Value x, Value y) { return b->create<arith::AndIOp>(loc, x, y); }
-  Value select(Value c, Value x, Value y) { return b->create<arith::SelectOp>(loc, c, x, y); }
-  Value mulf(Value x, Value y) { return b->create<arith::MulFOp>(loc, x, y); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(*b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(*b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(*b, loc, x, y); }
+  Value div(Value x, int64_t d) { return arith::DivUIOp::create(*b, loc, x, kb->idx(d)); }
+  Value rem(Value x, int64_t d) { return arith::RemUIOp::create(*b, loc, x, kb->idx(d)); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(*b, loc, p, x, y);
+  }
+  Value both(Value x, Value y) { return arith::AndIOp::create(*b, loc, x, y); }
+  Value select(Value c, Value x, Value y) { return arith::SelectOp::create(*b, loc, c, x, y); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(*b, loc, x, y); }
   Value loadIndex(Value mem, Value at) {
-    return b->create<arith::IndexCastOp>(loc, b->getIndexType(), b->create<memref::LoadOp>(loc, mem, at));
+    return arith::IndexCastOp::create(*b, loc, b->getIndexType(),
+                                      memref::LoadOp::create(*b, loc, mem, at));
   }
   void storeIndex(Value v, Value mem, Value at) {
-    b->create<memref::StoreOp>(loc, b->create<arith::IndexCastOp>(loc, b->getI64Type(), v), mem, at);
+    memref::StoreOp::create(*b, loc, arith::IndexCastOp::create(*b, loc, b->getI64Type(), v), mem,
+                            at);
   }
   /// Max (or sum) of `v` over the 4 lanes of this thread's quad (one accumulator row).
   Value quadReduce(Value v, bool isMax) {
-    Value width = b->create<arith::ConstantOp>(loc, b->getI32IntegerAttr(kWarpSize));
+    Value width = arith::ConstantOp::create(*b, loc, b->getI32IntegerAttr(kWarpSize));
     for (int offset : {1, 2}) {
-      Value off = b->create<arith::ConstantOp>(loc, b->getI32IntegerAttr(offset));
-      Value other = b->create<gpu::ShuffleOp>(loc, v, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
-      v = isMax ? Value(b->create<arith::MaximumFOp>(loc, v, other))
-                : Value(b->create<arith::AddFOp>(loc, v, other));
+      Value off = arith::ConstantOp::create(*b, loc, b->getI32IntegerAttr(offset));
+      Value other =
+          gpu::ShuffleOp::create(*b, loc, v, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
+      v = isMax ? Value(arith::MaximumFOp::create(*b, loc, v, other))
+                : Value(arith::AddFOp::create(*b, loc, v, other));
     }
     return v;
   }
@@ -97,12 +102,12 @@ private:
   SmallVector<Value> ifWarp(Value cond, ValueRange otherwise, const std::function<SmallVector<Value>()> &body) {
     SmallVector<Type> types;
     for (Value v : otherwise) types.push_back(v.getType());
-    auto ifOp = b->create<scf::IfOp>(loc, types, cond, /*withElseRegion=*/true);
+    auto ifOp = scf::IfOp::create(*b, loc, types, cond, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(*b);
     b->setInsertionPointToStart(&ifOp.getThenRegion().front());
-    b->create<scf::YieldOp>(loc, body());
+    scf::YieldOp::create(*b, loc, body());
     b->setInsertionPointToStart(&ifOp.getElseRegion().front());
-    b->create<scf::YieldOp>(loc, otherwise);
+    scf::YieldOp::create(*b, loc, otherwise);
     return SmallVector<Value>(ifOp.getResults());
   }
 
@@ -143,35 +148,36 @@ void FlashAttentionEmitter::stageTokens(Value q) {
       Value ok = both(both(cmp(arith::CmpIPredicate::ult, v, kb->idx(tokens * group)),
                            cmp(arith::CmpIPredicate::ult, tok, numRows)),
                       cmp(arith::CmpIPredicate::ult, d, kb->idx(hd)));
-      Value row = b->create<arith::MinUIOp>(loc, tok, sub(numRows, kb->idx(1)));
+      Value row = arith::MinUIOp::create(*b, loc, tok, sub(numRows, kb->idx(1)));
       Value at = add(mul(add(mul(row, kb->idx(heads)), head), kb->idx(hd)),
-                     b->create<arith::MinUIOp>(loc, d, kb->idx(hd - 1)));
+                     arith::MinUIOp::create(*b, loc, d, kb->idx(hd - 1)));
       Value x = select(ok, kb->loadF32(q, at), kb->f32(0.0f));
       // Stored as the bf16 bits: a bf16-typed store lets the host compiler of cuda-emu
       // re-form an f32 -> bf16 truncation that needs __truncsfbf2.
-      Value bits = b->create<arith::BitcastOp>(loc, b->getI16Type(),
-                                               b->create<arith::TruncFOp>(loc, b->getBF16Type(), x));
-      b->create<memref::StoreOp>(loc, bits, qTile, add(mul(v, kb->idx(stride)), d));
+      Value bits = arith::BitcastOp::create(*b, loc, b->getI16Type(),
+                                            arith::TruncFOp::create(*b, loc, b->getBF16Type(), x));
+      memref::StoreOp::create(*b, loc, bits, qTile, add(mul(v, kb->idx(stride)), d));
     });
   kb->forThreads(kb->idx(tokens), [&](Value i) {
     Value tok = add(firstTok, i);
     Value valid = cmp(arith::CmpIPredicate::ult, tok, numRows);
-    TokenPlace place = placeToken(*b, loc, b->create<arith::MinUIOp>(loc, tok, sub(numRows, kb->idx(1))),
-                                  ro, cl, batch);
+    TokenPlace place = placeToken(
+        *b, loc, arith::MinUIOp::create(*b, loc, tok, sub(numRows, kb->idx(1))), ro, cl, batch);
     // The keys a token sees form one interval [first, last]: causal (and windowed) keys,
     // widened to its bidirectional group (a contiguous span containing it), as the cpu
     // kernel. With a group, last may lie past the token's own position (in the cache).
     Value last = place.pos, first = kb->idx(0);
     if (window > 0)
-      first = b->create<arith::MaxSIOp>(loc, sub(add(last, kb->idx(1)), kb->idx(window)), kb->idx(0));
+      first =
+          arith::MaxSIOp::create(*b, loc, sub(add(last, kb->idx(1)), kb->idx(window)), kb->idx(0));
     if (sp) {
-      Value row = b->create<arith::MinUIOp>(loc, tok, sub(numRows, kb->idx(1)));
+      Value row = arith::MinUIOp::create(*b, loc, tok, sub(numRows, kb->idx(1)));
       Value start = loadIndex(sp, mul(row, kb->idx(2)));
       Value end = loadIndex(sp, add(mul(row, kb->idx(2)), kb->idx(1)));
       Value inGroup = cmp(arith::CmpIPredicate::slt, start, end);
-      last = select(inGroup, b->create<arith::MaxSIOp>(loc, last, sub(end, kb->idx(1))), last);
+      last = select(inGroup, arith::MaxSIOp::create(*b, loc, last, sub(end, kb->idx(1))), last);
       if (window > 0 && !op.getGroupWindowClip())
-        first = select(inGroup, b->create<arith::MinSIOp>(loc, first, start), first);
+        first = select(inGroup, arith::MinSIOp::create(*b, loc, first, start), first);
     }
     storeIndex(select(valid, place.seq, kb->idx(-1)), tokSeq, i);
     storeIndex(first, tokFirst, i);
@@ -184,11 +190,11 @@ QueryVector FlashAttentionEmitter::queryVector(int64_t r) {
   QueryVector qv;
   Value v = add(mul(mTile, kb->idx(16)), add(g, kb->idx(8 * r)));
   qv.inTile = cmp(arith::CmpIPredicate::ult, v, kb->idx(tokens * group));
-  Value tokIdx = b->create<arith::MinUIOp>(loc, div(v, group), kb->idx(tokens - 1));
+  Value tokIdx = arith::MinUIOp::create(*b, loc, div(v, group), kb->idx(tokens - 1));
   qv.seq = select(qv.inTile, loadIndex(tokSeq, tokIdx), kb->idx(-1));
   qv.first = loadIndex(tokFirst, tokIdx);
   qv.last = loadIndex(tokLast, tokIdx);
-  Value row = b->create<arith::MinUIOp>(loc, add(firstTok, tokIdx), sub(numRows, kb->idx(1)));
+  Value row = arith::MinUIOp::create(*b, loc, add(firstTok, tokIdx), sub(numRows, kb->idx(1)));
   Value head = add(mul(kvh, kb->idx(group)), rem(v, group));
   qv.base = mul(add(mul(row, kb->idx(heads)), head), kb->idx(hd));
   return qv;
@@ -198,7 +204,7 @@ void FlashAttentionEmitter::stageTile(Value tile, Value cache, Value tileStart, 
   int64_t chunksPerRow = hd * elemBytes / chunk, chunkElems = chunk / elemBytes;
   kb->forThreads(kb->idx(keyTile * chunksPerRow), [&](Value e) {
     Value row = div(e, chunksPerRow), c = mul(rem(e, chunksPerRow), kb->idx(chunkElems));
-    Value kpos = b->create<arith::MinSIOp>(loc, add(tileStart, row), kLast);
+    Value kpos = arith::MinSIOp::create(*b, loc, add(tileStart, row), kLast);
     Value base = add(cacheOffset(*b, loc, bt, maxPages, seq, kpos, pageSize, kvHeads * hd),
                      mul(kvh, kb->idx(hd)));
     cpAsync(*b, loc, sharedElementPointer(*b, loc, tile, add(mul(row, kb->idx(stride)), c)),
@@ -243,7 +249,7 @@ SmallVector<Value> FlashAttentionEmitter::scores() {
         x = select(rows[r].inTile, kb->loadF32(q, add(rows[r].base, d)), kb->f32(0.0f));
       } else {
         Value inside = both(rows[r].inTile, cmp(arith::CmpIPredicate::ult, d, kb->idx(hd)));
-        Value at = add(rows[r].base, b->create<arith::MinUIOp>(loc, d, kb->idx(hd - 1)));
+        Value at = add(rows[r].base, arith::MinUIOp::create(*b, loc, d, kb->idx(hd - 1)));
         x = select(inside, kb->loadF32(q, at), kb->f32(0.0f));
       }
       auto [big, small] = splitTf32(*b, loc, x);
@@ -254,7 +260,7 @@ SmallVector<Value> FlashAttentionEmitter::scores() {
       SmallVector<Value> bBig, bSmall;
       for (int64_t dk : {0, 4}) {
         Value at = add(mul(add(g, kb->idx(8 * jn)), kb->idx(stride)), add(t, kb->idx(ks + dk)));
-        auto [big, small] = splitTf32(*b, loc, b->create<memref::LoadOp>(loc, kTile, at));
+        auto [big, small] = splitTf32(*b, loc, memref::LoadOp::create(*b, loc, kTile, at));
         bBig.push_back(big);
         bSmall.push_back(small);
       }
@@ -312,7 +318,7 @@ void FlashAttentionEmitter::accumulate(ArrayRef<Value> p, MutableArrayRef<Value>
       SmallVector<Value> bBig, bSmall;
       for (int64_t dk : {0, 1}) {
         Value at = add(mul(add(key, kb->idx(dk)), kb->idx(stride)), col);
-        auto [big, small] = splitTf32(*b, loc, b->create<memref::LoadOp>(loc, vTile, at));
+        auto [big, small] = splitTf32(*b, loc, memref::LoadOp::create(*b, loc, vTile, at));
         bBig.push_back(big);
         bSmall.push_back(small);
       }
@@ -347,28 +353,30 @@ SmallVector<Value> FlashAttentionEmitter::keyTileStep(Value s, Value kFirst, Val
         Value kpos = add(tileStart, add(mul(t, kb->idx(2)), kb->idx(8 * jn + (i & 1))));
         Value x = mulf(sc[4 * jn + i], kb->f32(scale));
         if (softcap > 0.0f)
-          x = mulf(b->create<math::TanhOp>(loc, b->create<arith::DivFOp>(loc, x, kb->f32(softcap))),
-                   kb->f32(softcap));
+          x = mulf(
+              math::TanhOp::create(*b, loc, arith::DivFOp::create(*b, loc, x, kb->f32(softcap))),
+              kb->f32(softcap));
         Value seen = both(cmp(arith::CmpIPredicate::eq, r.seq, s),
                           both(cmp(arith::CmpIPredicate::sge, kpos, r.first),
                                cmp(arith::CmpIPredicate::sle, kpos, r.last)));
         sc[4 * jn + i] = select(seen, x, kb->f32(-INFINITY));
-        tileMax[i >> 1] = b->create<arith::MaximumFOp>(loc, tileMax[i >> 1], sc[4 * jn + i]);
+        tileMax[i >> 1] = arith::MaximumFOp::create(*b, loc, tileMax[i >> 1], sc[4 * jn + i]);
       }
     Value corr[2], mSafe[2];
     for (int64_t r = 0; r < 2; ++r) {
-      Value mNew = b->create<arith::MaximumFOp>(loc, carried[r], quadReduce(tileMax[r], true));
+      Value mNew = arith::MaximumFOp::create(*b, loc, carried[r], quadReduce(tileMax[r], true));
       // A row that has seen no key yet subtracts 0, so exp(-inf - -inf) never makes a NaN.
-      Value none = b->create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, mNew, kb->f32(-INFINITY));
+      Value none =
+          arith::CmpFOp::create(*b, loc, arith::CmpFPredicate::OEQ, mNew, kb->f32(-INFINITY));
       mSafe[r] = select(none, kb->f32(0.0f), mNew);
-      corr[r] = b->create<math::ExpOp>(loc, b->create<arith::SubFOp>(loc, carried[r], mSafe[r]));
+      corr[r] = math::ExpOp::create(*b, loc, arith::SubFOp::create(*b, loc, carried[r], mSafe[r]));
       next[r] = mNew;
       next[2 + r] = mulf(carried[2 + r], corr[r]);
     }
     for (int64_t e = 0; e < numScores; ++e) {
       int64_t r = (e % 4) >> 1;
-      sc[e] = b->create<math::ExpOp>(loc, b->create<arith::SubFOp>(loc, sc[e], mSafe[r]));
-      next[2 + r] = b->create<arith::AddFOp>(loc, next[2 + r], sc[e]);
+      sc[e] = math::ExpOp::create(*b, loc, arith::SubFOp::create(*b, loc, sc[e], mSafe[r]));
+      next[2 + r] = arith::AddFOp::create(*b, loc, next[2 + r], sc[e]);
     }
     for (int64_t e = 4; e < int64_t(next.size()); ++e) next[e] = mulf(next[e], corr[((e - 4) % 4) >> 1]);
     next.append(sc);
@@ -460,10 +468,11 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
 
   // The sequences of the block's tokens: consecutive, from the first token's to the last's.
   Value sFirst = loadIndex(tokSeq, kb->idx(0));
-  Value sLast = builder.forRangeCarried(kb->idx(0), kb->idx(tokens), kb->idx(1), ValueRange{sFirst},
-                                        [&](Value i, ValueRange acc) -> SmallVector<Value> {
-                                          return {b->create<arith::MaxSIOp>(loc, acc[0], loadIndex(tokSeq, i))};
-                                        })[0];
+  Value sLast = builder.forRangeCarried(
+      kb->idx(0), kb->idx(tokens), kb->idx(1), ValueRange{sFirst},
+      [&](Value i, ValueRange acc) -> SmallVector<Value> {
+        return {arith::MaxSIOp::create(*b, loc, acc[0], loadIndex(tokSeq, i))};
+      })[0];
   SmallVector<Value> init = {kb->f32(-INFINITY), kb->f32(-INFINITY), kb->f32(0.0f), kb->f32(0.0f)};
   init.append((paddedHd / 16) * 4, kb->f32(0.0f));
   auto final = builder.forRangeCarried(
@@ -473,17 +482,20 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
             kb->idx(0), kb->idx(tokens), kb->idx(1), ValueRange{kb->idx(int64_t(1) << 40), kb->idx(-1)},
             [&](Value i, ValueRange acc) -> SmallVector<Value> {
               Value mine = cmp(arith::CmpIPredicate::eq, loadIndex(tokSeq, i), s);
-              return {select(mine, b->create<arith::MinSIOp>(loc, acc[0], loadIndex(tokFirst, i)), acc[0]),
-                      select(mine, b->create<arith::MaxSIOp>(loc, acc[1], loadIndex(tokLast, i)), acc[1])};
+              return {select(mine, arith::MinSIOp::create(*b, loc, acc[0], loadIndex(tokFirst, i)),
+                             acc[0]),
+                      select(mine, arith::MaxSIOp::create(*b, loc, acc[1], loadIndex(tokLast, i)),
+                             acc[1])};
             });
         Value kFirst = range[0], kLast = range[1];
-        Value numKeys = b->create<arith::MaxSIOp>(loc, sub(add(kLast, kb->idx(1)), kFirst), kb->idx(0));
+        Value numKeys =
+            arith::MaxSIOp::create(*b, loc, sub(add(kLast, kb->idx(1)), kFirst), kb->idx(0));
         Value numTiles = div(add(numKeys, kb->idx(keyTile - 1)), keyTile);
         Value any = cmp(arith::CmpIPredicate::ugt, numTiles, kb->idx(0));
         // Does this warp's m tile (query vectors 16 mTile .. +16) hold a token of s? Not in
         // decode, mostly: one token per sequence leaves the other tile's warps idle.
         Value vFirst = mul(mTile, kb->idx(16));
-        Value none = b->create<arith::ConstantOp>(loc, b->getBoolAttr(false));
+        Value none = arith::ConstantOp::create(*b, loc, b->getBoolAttr(false));
         Value active = kb->forRangeCarried(
             kb->idx(0), kb->idx(tokens), kb->idx(1), ValueRange{none},
             [&](Value i, ValueRange acc) -> SmallVector<Value> {
@@ -491,7 +503,7 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
               Value overlaps = both(cmp(arith::CmpIPredicate::ult, v0, add(vFirst, kb->idx(16))),
                                     cmp(arith::CmpIPredicate::ugt, add(v0, kb->idx(group)), vFirst));
               Value mine = both(overlaps, cmp(arith::CmpIPredicate::eq, loadIndex(tokSeq, i), s));
-              return {b->create<arith::OrIOp>(loc, acc[0], mine)};
+              return {arith::OrIOp::create(*b, loc, acc[0], mine)};
             })[0];
         kb->ifThen(any, [&] { stageTile(kTile, kcPtr, kFirst, kLast, s); });
         cpAsyncCommit(*b, loc);
@@ -512,7 +524,8 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
       Value ok = both(cmp(arith::CmpIPredicate::sge, r.seq, kb->idx(0)),
                       cmp(arith::CmpIPredicate::ult, col, kb->idx(hd)));
       kb->ifThen(ok, [&] {
-        kb->storeF32(b->create<arith::DivFOp>(loc, final[4 + 4 * n + i], sum[i >> 1]), out, add(r.base, col));
+        kb->storeF32(arith::DivFOp::create(*b, loc, final[4 + 4 * n + i], sum[i >> 1]), out,
+                     add(r.base, col));
       });
     }
   builder.finish();

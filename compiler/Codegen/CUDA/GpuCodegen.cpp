@@ -40,7 +40,7 @@ public:
       OpBuilder b(host.getContext());
       b.setInsertionPointToEnd(host.getBody());
       host->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
-      module = b.create<gpu::GPUModuleOp>(host.getLoc(), kGpuKernelModuleName);
+      module = gpu::GPUModuleOp::create(b, host.getLoc(), kGpuKernelModuleName);
     }
     StringRef kind = region.getKind();
     if (kind == "row") return emitGpuRowKernel(module, name, region, sig, dims);
@@ -85,10 +85,13 @@ static void replaceLibdeviceWithIntrinsics(ModuleOp host) {
     OpBuilder b(call);
     Value x = call.getOperand(0), r;
     if (*callee == "__nv_fmaf" || *callee == "__nv_fma")
-      r = b.create<LLVM::FMAOp>(call.getLoc(), x, call.getOperand(1), call.getOperand(2));
-    else if (*callee == "__nv_sqrtf" || *callee == "__nv_sqrt") r = b.create<LLVM::SqrtOp>(call.getLoc(), x);
-    else if (*callee == "__nv_floorf" || *callee == "__nv_floor") r = b.create<LLVM::FFloorOp>(call.getLoc(), x);
-    else if (*callee == "__nv_fabsf" || *callee == "__nv_fabs") r = b.create<LLVM::FAbsOp>(call.getLoc(), x);
+      r = LLVM::FMAOp::create(b, call.getLoc(), x, call.getOperand(1), call.getOperand(2));
+    else if (*callee == "__nv_sqrtf" || *callee == "__nv_sqrt")
+      r = LLVM::SqrtOp::create(b, call.getLoc(), x);
+    else if (*callee == "__nv_floorf" || *callee == "__nv_floor")
+      r = LLVM::FFloorOp::create(b, call.getLoc(), x);
+    else if (*callee == "__nv_fabsf" || *callee == "__nv_fabs")
+      r = LLVM::FAbsOp::create(b, call.getLoc(), x);
     else continue;
     call.getResult().replaceAllUsesWith(r);
     call.erase();

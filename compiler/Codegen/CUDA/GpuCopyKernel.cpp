@@ -47,7 +47,7 @@ public:
     Value numRows = rank > 1 ? product(outSize, 0, rank - 1) : kb->idx(1);
     Value outMem = builder.binding(sig.operands.size(), outType.getElementType());
     Value r = builder.blockId();
-    builder.ifThen(b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, r, numRows),
+    builder.ifThen(arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, r, numRows),
                    [&] { emitRow(r, outMem); });
     builder.finish();
     launch.workgroups = mvc::product(outDims, 0, rank - 1);
@@ -70,16 +70,16 @@ private:
     }
     return s;
   }
-  Value mul(Value a, Value c) { return b->create<arith::MulIOp>(loc, a, c); }
-  Value add(Value a, Value c) { return b->create<arith::AddIOp>(loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(*b, loc, a, c); }
+  Value add(Value a, Value c) { return arith::AddIOp::create(*b, loc, a, c); }
 
   /// Copies output row `r` (leading coordinates decomposed from r).
   void emitRow(Value r, Value outMem) {
     SmallVector<Value> coord(rank);
     Value rest = r;
     for (int64_t i = rank - 2; i >= 0; --i) {
-      coord[i] = b->create<arith::RemUIOp>(loc, rest, outSize[i]);
-      rest = b->create<arith::DivUIOp>(loc, rest, outSize[i]);
+      coord[i] = arith::RemUIOp::create(*b, loc, rest, outSize[i]);
+      rest = arith::DivUIOp::create(*b, loc, rest, outSize[i]);
     }
     Value outRow = mul(r, outSize[rank - 1]);
     auto copyFrom = [&](int input, ArrayRef<Value> inCoordLeading, int64_t lastAxisSource) {
@@ -90,8 +90,8 @@ private:
         if (j != lastAxisSource) base = add(base, mul(inCoordLeading[j], inStrides[input][j]));
       Value step = inStrides[input][lastAxisSource];
       kb->forThreads(outSize[rank - 1], [&](Value c) {
-        Value v = b->create<memref::LoadOp>(loc, inMem, ValueRange{add(base, mul(c, step))});
-        b->create<memref::StoreOp>(loc, v, outMem, ValueRange{add(outRow, c)});
+        Value v = memref::LoadOp::create(*b, loc, inMem, ValueRange{add(base, mul(c, step))});
+        memref::StoreOp::create(*b, loc, v, outMem, ValueRange{add(outRow, c)});
       });
     };
     if (auto tr = dyn_cast<TransposeOp>(op)) {
@@ -108,12 +108,14 @@ private:
       int64_t axis = concat.getAxis(), offset = 0;
       for (auto [k, in] : llvm::enumerate(concat.getInputs())) {
         int64_t size = cast<RankedTensorType>(in.getType()).getDimSize(axis);
-        Value inside = b->create<arith::AndIOp>(
-            loc, b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, coord[axis], kb->idx(offset)),
-            b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, coord[axis], kb->idx(offset + size)));
+        Value inside = arith::AndIOp::create(
+            *b, loc,
+            arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::uge, coord[axis], kb->idx(offset)),
+            arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, coord[axis],
+                                  kb->idx(offset + size)));
         kb->ifThen(inside, [&] {
           SmallVector<Value> inCoord(coord.begin(), coord.end());
-          inCoord[axis] = b->create<arith::SubIOp>(loc, coord[axis], kb->idx(offset));
+          inCoord[axis] = arith::SubIOp::create(*b, loc, coord[axis], kb->idx(offset));
           copyFrom(k, inCoord, rank - 1);
         });
         offset += size;

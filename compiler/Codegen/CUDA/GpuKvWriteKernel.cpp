@@ -24,8 +24,8 @@ FailureOr<LaunchInfo> emitGpuKvWriteKernel(gpu::GPUModuleOp module, StringRef na
   Location loc = kb.loc();
   KvWriteRow r = bindKvWrite(kb, op, sig, kb.blockId());
   kb.forThreads(kb.idx(rowElems), [&](Value c) {
-    kb.storeF32(kb.loadF32(r.values, b.create<arith::AddIOp>(loc, r.src, c)), r.cache,
-                b.create<arith::AddIOp>(loc, r.dst, c));
+    kb.storeF32(kb.loadF32(r.values, arith::AddIOp::create(b, loc, r.src, c)), r.cache,
+                arith::AddIOp::create(b, loc, r.dst, c));
   });
   kb.finish();
   std::vector<SymExpr> vDims = dims(op.getValues()), btDims = dims(op.getBlockTable());

@@ -82,13 +82,14 @@ public:
     aTile = sharedTile(kTileM, kTileK, lhsElem);
     bTile = transposed ? sharedTile(kTileN, kTileK, rhsElem) : sharedTile(kTileK, kTileN, rhsElem);
     Value m0 = mul(div(builder.blockId(), nBlocks), kb->idx(kTileM));
-    Value n0 = mul(b->create<arith::RemUIOp>(loc, builder.blockId(), kb->idx(nBlocks)), kb->idx(kTileN));
+    Value n0 =
+        mul(arith::RemUIOp::create(*b, loc, builder.blockId(), kb->idx(nBlocks)), kb->idx(kTileN));
     Value warp = builder.warpId();
     lane = builder.laneId();
     warpRow = mul(div(warp, 2), kb->idx(kWarpTileM));
-    warpCol = mul(b->create<arith::RemUIOp>(loc, warp, kb->idx(2)), kb->idx(kWarpTileN));
+    warpCol = mul(arith::RemUIOp::create(*b, loc, warp, kb->idx(2)), kb->idx(kWarpTileN));
     group = div(lane, 4);
-    inGroup = b->create<arith::RemUIOp>(loc, lane, kb->idx(4));
+    inGroup = arith::RemUIOp::create(*b, loc, lane, kb->idx(4));
 
     int64_t steps = (k + kTileK - 1) / kTileK;
     stage(kb->idx(0), m0, n0, kb->idx(0));
@@ -100,12 +101,13 @@ public:
           Value next = add(step, kb->idx(1));
           // The other stage was last read in the previous step, before its closing barrier.
           builder.ifThen(lt(next, kb->idx(steps)), [&] {
-            stage(b->create<arith::RemUIOp>(loc, next, kb->idx(kStages)), m0, n0, mul(next, kb->idx(kTileK)));
+            stage(arith::RemUIOp::create(*b, loc, next, kb->idx(kStages)), m0, n0,
+                  mul(next, kb->idx(kTileK)));
           });
           cpAsyncCommit(*b, loc);
           cpAsyncWait(*b, loc, 1); // this step's group has landed (the next one may not)
           builder.barrier();
-          current = b->create<arith::RemUIOp>(loc, step, kb->idx(kStages));
+          current = arith::RemUIOp::create(*b, loc, step, kb->idx(kStages));
           SmallVector<Value> accs(carried.begin(), carried.end());
           int64_t kStep = bf16 ? 16 : 8;
           for (int64_t ks = 0; ks < kTileK; ks += kStep) {
@@ -138,15 +140,17 @@ public:
 private:
   static constexpr int64_t kAccs = (kWarpTileM / kMmaM) * (kWarpTileN / kMmaN);
 
-  Value add(Value x, Value y) { return b->create<arith::AddIOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b->create<arith::MulIOp>(loc, x, y); }
-  Value div(Value x, int64_t d) { return b->create<arith::DivUIOp>(loc, x, kb->idx(d)); }
-  Value lt(Value x, Value y) { return b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, y); }
-  Value both(Value x, Value y) { return b->create<arith::AndIOp>(loc, x, y); }
-  Value i32(Value x) { return b->create<arith::IndexCastOp>(loc, b->getI32Type(), x); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(*b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(*b, loc, x, y); }
+  Value div(Value x, int64_t d) { return arith::DivUIOp::create(*b, loc, x, kb->idx(d)); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value both(Value x, Value y) { return arith::AndIOp::create(*b, loc, x, y); }
+  Value i32(Value x) { return arith::IndexCastOp::create(*b, loc, b->getI32Type(), x); }
   /// min(x, bound - 1): an address that is always inside the matrix.
   Value clamp(Value x, Value bound) {
-    return b->create<arith::MinUIOp>(loc, x, b->create<arith::SubIOp>(loc, bound, kb->idx(1)));
+    return arith::MinUIOp::create(*b, loc, x, arith::SubIOp::create(*b, loc, bound, kb->idx(1)));
   }
 
   SharedTile sharedTile(int64_t rows, int64_t cols, Type type) {
@@ -171,11 +175,12 @@ private:
       Value e = add(kb->threadId(), kb->idx(i * kThreads));
       auto body = [&] {
         Value r = div(e, perRow);
-        Value c = mul(b->create<arith::RemUIOp>(loc, e, kb->idx(perRow)), kb->idx(chunkElems));
+        Value c = mul(arith::RemUIOp::create(*b, loc, e, kb->idx(perRow)), kb->idx(chunkElems));
         Value row = add(r0, r), col = add(c0, c);
         Value inside = both(lt(row, numRows), lt(col, kb->idx(numCols)));
         Value at = add(mul(clamp(row, numRows), kb->idx(numCols)), clamp(col, kb->idx(numCols)));
-        Value bytes = b->create<arith::SelectOp>(loc, inside, i32(kb->idx(chunk)), i32(kb->idx(0)));
+        Value bytes =
+            arith::SelectOp::create(*b, loc, inside, i32(kb->idx(chunk)), i32(kb->idx(0)));
         cpAsync(*b, loc, sharedElementPointer(*b, loc, tile.mem, add(stageBase, add(mul(r, kb->idx(tile.stride)), c))),
                 globalElementPointer(*b, loc, src, elem, at), chunk, bytes);
       };
@@ -218,8 +223,8 @@ private:
         a.push_back(packBf16(*b, loc, tileAt(aTile, row, dr, k2, ks + dk), tileAt(aTile, row, dr, k2, ks + dk + 1)));
       aFrags.push_back(a);
     }
-    Value quarter = div(lane, 8), row8 = b->create<arith::RemUIOp>(loc, lane, kb->idx(8));
-    Value kHalf = mul(b->create<arith::RemUIOp>(loc, quarter, kb->idx(2)), kb->idx(8));
+    Value quarter = div(lane, 8), row8 = arith::RemUIOp::create(*b, loc, lane, kb->idx(8));
+    Value kHalf = mul(arith::RemUIOp::create(*b, loc, quarter, kb->idx(2)), kb->idx(8));
     Value nHalf = mul(div(quarter, 2), kb->idx(8));
     Value stageBase = mul(current, kb->idx(bTile.stageElems()));
     for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ni += 2) {

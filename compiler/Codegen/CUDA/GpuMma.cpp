@@ -10,27 +10,29 @@ using namespace mlir;
 namespace mvc {
 
 static Value i32Const(OpBuilder &b, Location loc, int64_t v) {
-  return b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(static_cast<int32_t>(v)));
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(v)));
 }
 
 Value packBf16(OpBuilder &b, Location loc, Value lo, Value hi) {
   auto bits = [&](Value v) -> Value {
-    Value h = b.create<arith::TruncFOp>(loc, b.getBF16Type(), v);
-    Value i = b.create<arith::BitcastOp>(loc, b.getI16Type(), h);
-    return b.create<arith::ExtUIOp>(loc, b.getI32Type(), i);
+    Value h = arith::TruncFOp::create(b, loc, b.getBF16Type(), v);
+    Value i = arith::BitcastOp::create(b, loc, b.getI16Type(), h);
+    return arith::ExtUIOp::create(b, loc, b.getI32Type(), i);
   };
-  return b.create<arith::OrIOp>(loc, bits(lo), b.create<arith::ShLIOp>(loc, bits(hi), i32Const(b, loc, 16)));
+  return arith::OrIOp::create(b, loc, bits(lo),
+                              arith::ShLIOp::create(b, loc, bits(hi), i32Const(b, loc, 16)));
 }
 
 Value tf32Bits(OpBuilder &b, Location loc, Value v) {
-  Value i = b.create<arith::BitcastOp>(loc, b.getI32Type(), v);
-  i = b.create<arith::AddIOp>(loc, i, i32Const(b, loc, 0x1000));
-  return b.create<arith::AndIOp>(loc, i, i32Const(b, loc, int32_t(0xffffe000)));
+  Value i = arith::BitcastOp::create(b, loc, b.getI32Type(), v);
+  i = arith::AddIOp::create(b, loc, i, i32Const(b, loc, 0x1000));
+  return arith::AndIOp::create(b, loc, i, i32Const(b, loc, int32_t(0xffffe000)));
 }
 
 std::pair<Value, Value> splitTf32(OpBuilder &b, Location loc, Value v) {
   Value big = tf32Bits(b, loc, v);
-  Value rest = b.create<arith::SubFOp>(loc, v, b.create<arith::BitcastOp>(loc, b.getF32Type(), big));
+  Value rest =
+      arith::SubFOp::create(b, loc, v, arith::BitcastOp::create(b, loc, b.getF32Type(), big));
   return {big, tf32Bits(b, loc, rest)};
 }
 
@@ -39,27 +41,27 @@ void mmaSync(OpBuilder &b, Location loc, ArrayRef<Value> a, ArrayRef<Value> bFra
   Type f32 = b.getF32Type();
   int64_t k = type == NVVM::MMATypes::tf32 ? 8 : 16;
   auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  auto op = b.create<NVVM::MmaOp>(
-      loc, resultType, a, bFrag, ValueRange(acc), ArrayRef<int64_t>{16, 8, k}, std::nullopt,
+  auto op = NVVM::MmaOp::create(
+      b, loc, resultType, a, bFrag, ValueRange(acc), ArrayRef<int64_t>{16, 8, k}, std::nullopt,
       std::nullopt, std::array<NVVM::MMATypes, 2>{type, type},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
   for (int64_t r = 0; r < 4; ++r)
-    acc[r] = b.create<LLVM::ExtractValueOp>(loc, op.getRes(), ArrayRef<int64_t>{r});
+    acc[r] = LLVM::ExtractValueOp::create(b, loc, op.getRes(), ArrayRef<int64_t>{r});
 }
 
 Value sharedElementPointer(OpBuilder &b, Location loc, Value memref, Value index) {
   auto type = cast<MemRefType>(memref.getType());
   auto ptr3 = LLVM::LLVMPointerType::get(b.getContext(), 3);
-  Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
-  base = b.create<arith::IndexCastOp>(loc, b.getI64Type(), base);
-  Value p = b.create<LLVM::IntToPtrOp>(loc, ptr3, base);
-  Value i = b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
-  return b.create<LLVM::GEPOp>(loc, ptr3, type.getElementType(), p, ValueRange{i});
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  base = arith::IndexCastOp::create(b, loc, b.getI64Type(), base);
+  Value p = LLVM::IntToPtrOp::create(b, loc, ptr3, base);
+  Value i = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::GEPOp::create(b, loc, ptr3, type.getElementType(), p, ValueRange{i});
 }
 
 Value globalElementPointer(OpBuilder &b, Location loc, Value base, Type elementType, Value index) {
-  Value i = b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
-  return b.create<LLVM::GEPOp>(loc, base.getType(), elementType, base, ValueRange{i});
+  Value i = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::GEPOp::create(b, loc, base.getType(), elementType, base, ValueRange{i});
 }
 
 SmallVector<Value> ldmatrix(OpBuilder &b, Location loc, Value ptr, int num, bool trans) {
@@ -67,26 +69,26 @@ SmallVector<Value> ldmatrix(OpBuilder &b, Location loc, Value ptr, int num, bool
   Type resultType = num == 1 ? i32
                              : Type(LLVM::LLVMStructType::getLiteral(
                                    b.getContext(), SmallVector<Type>(num, i32)));
-  Value res = b.create<NVVM::LdMatrixOp>(
-      loc, resultType, ptr, num, trans ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+  Value res = NVVM::LdMatrixOp::create(
+      b, loc, resultType, ptr, num, trans ? NVVM::MMALayout::col : NVVM::MMALayout::row,
       NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8), NVVM::LdStMatrixEltType::B16);
   if (num == 1) return {res};
   SmallVector<Value> words;
   for (int64_t i = 0; i < num; ++i)
-    words.push_back(b.create<LLVM::ExtractValueOp>(loc, res, ArrayRef<int64_t>{i}));
+    words.push_back(LLVM::ExtractValueOp::create(b, loc, res, ArrayRef<int64_t>{i}));
   return words;
 }
 
 void cpAsync(OpBuilder &b, Location loc, Value dst, Value src, int bytes, Value srcBytes) {
   // .cg (L2 only) exists for 16-byte copies; smaller ones go through L1 (.ca).
   auto cache = bytes == 16 ? NVVM::LoadCacheModifierKind::CG : NVVM::LoadCacheModifierKind::CA;
-  b.create<NVVM::CpAsyncOp>(loc, dst, src, static_cast<uint32_t>(bytes), cache, srcBytes);
+  NVVM::CpAsyncOp::create(b, loc, dst, src, static_cast<uint32_t>(bytes), cache, srcBytes);
 }
 
-void cpAsyncCommit(OpBuilder &b, Location loc) { b.create<NVVM::CpAsyncCommitGroupOp>(loc); }
+void cpAsyncCommit(OpBuilder &b, Location loc) { NVVM::CpAsyncCommitGroupOp::create(b, loc); }
 
 void cpAsyncWait(OpBuilder &b, Location loc, int pending) {
-  b.create<NVVM::CpAsyncWaitGroupOp>(loc, static_cast<uint32_t>(pending));
+  NVVM::CpAsyncWaitGroupOp::create(b, loc, static_cast<uint32_t>(pending));
 }
 
 } // namespace mvc

@@ -24,14 +24,16 @@ int64_t gpuRowBlockSize(int64_t n) {
 
 std::pair<Value, Value> emitSinCos(OpBuilder &b, Location loc, Value angle) {
   Type f64 = b.getF64Type();
-  auto c = [&](double v) -> Value { return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v)); };
-  auto mul = [&](Value x, Value y) -> Value { return b.create<arith::MulFOp>(loc, x, y); };
-  auto add = [&](Value x, Value y) -> Value { return b.create<arith::AddFOp>(loc, x, y); };
-  Value x = b.create<arith::ExtFOp>(loc, f64, angle);
+  auto c = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  };
+  auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
+  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
+  Value x = arith::ExtFOp::create(b, loc, f64, angle);
   // x = k·π/2 + r with |r| <= π/4; π/2 in two parts keeps r exact enough for |x| < 2^20.
-  Value k = b.create<math::FloorOp>(loc, add(mul(x, c(0.63661977236758134308)), c(0.5)));
-  Value r = b.create<arith::SubFOp>(loc, x, mul(k, c(1.5707963267948966)));
-  r = b.create<arith::SubFOp>(loc, r, mul(k, c(6.123233995736766e-17)));
+  Value k = math::FloorOp::create(b, loc, add(mul(x, c(0.63661977236758134308)), c(0.5)));
+  Value r = arith::SubFOp::create(b, loc, x, mul(k, c(1.5707963267948966)));
+  r = arith::SubFOp::create(b, loc, r, mul(k, c(6.123233995736766e-17)));
   Value r2 = mul(r, r);
   // Taylor series to r^13 / r^14: the truncation error is below 1e-13 on |r| <= π/4.
   auto horner = [&](ArrayRef<double> coeffs) {
@@ -43,20 +45,19 @@ std::pair<Value, Value> emitSinCos(OpBuilder &b, Location loc, Value angle) {
                                -1.0 / 39916800, 1.0 / 6227020800.0}));
   Value cosR = horner({1.0, -1.0 / 2, 1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800,
                        1.0 / 479001600, -1.0 / 87178291200.0});
-  Value quadrant = b.create<arith::AndIOp>(
-      loc, b.create<arith::FPToSIOp>(loc, b.getI64Type(), k),
-      b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(3)));
+  Value quadrant = arith::AndIOp::create(b, loc, arith::FPToSIOp::create(b, loc, b.getI64Type(), k),
+                                         arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(3)));
   auto is = [&](int64_t q) {
-    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, quadrant,
-                                   b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(q)));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, quadrant,
+                                 arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(q)));
   };
   auto pick = [&](Value q0, Value q1, Value q2, Value q3) -> Value {
-    Value v = b.create<arith::SelectOp>(loc, is(2), q2, q3);
-    v = b.create<arith::SelectOp>(loc, is(1), q1, v);
-    v = b.create<arith::SelectOp>(loc, is(0), q0, v);
-    return b.create<arith::TruncFOp>(loc, b.getF32Type(), v);
+    Value v = arith::SelectOp::create(b, loc, is(2), q2, q3);
+    v = arith::SelectOp::create(b, loc, is(1), q1, v);
+    v = arith::SelectOp::create(b, loc, is(0), q0, v);
+    return arith::TruncFOp::create(b, loc, b.getF32Type(), v);
   };
-  Value negSin = b.create<arith::NegFOp>(loc, sinR), negCos = b.create<arith::NegFOp>(loc, cosR);
+  Value negSin = arith::NegFOp::create(b, loc, sinR), negCos = arith::NegFOp::create(b, loc, cosR);
   return {pick(sinR, cosR, negSin, negCos), pick(cosR, negSin, negCos, sinR)};
 }
 
@@ -108,7 +109,7 @@ public:
     // One block per row; the grid is exact, the guard keeps a bad launch harmless. The
     // condition is uniform across the block, so the barriers inside stay legal.
     row = builder.blockId();
-    Value inRange = b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, row, builder.push(0));
+    Value inRange = arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, row, builder.push(0));
     LogicalResult status = success();
     builder.ifThen(inRange, [&] {
       rowBlock = b->getInsertionBlock();
@@ -142,9 +143,10 @@ private:
     Value r = row;
     if (!(vRows == rows)) {
       auto c = vRows.constant();
-      r = (c && *c == 1) ? kb->idx(0) : b->create<arith::RemUIOp>(loc, row, kb->idx(c.value_or(1)));
+      r = (c && *c == 1) ? kb->idx(0)
+                         : arith::RemUIOp::create(*b, loc, row, kb->idx(c.value_or(1)));
     }
-    Value base = b->create<arith::MulIOp>(loc, r, kb->idx(lastDim(v)));
+    Value base = arith::MulIOp::create(*b, loc, r, kb->idx(lastDim(v)));
     rowBases[v] = {mem, base};
     return {mem, base};
   }
@@ -157,11 +159,11 @@ private:
     auto [mem, base] = rowOf(v);
     kb->storeF32(value, mem, add(base, at));
   }
-  Value add(Value x, Value y) { return b->create<arith::AddIOp>(loc, x, y); }
-  Value mulf(Value x, Value y) { return b->create<arith::MulFOp>(loc, x, y); }
-  Value addf(Value x, Value y) { return b->create<arith::AddFOp>(loc, x, y); }
-  Value subf(Value x, Value y) { return b->create<arith::SubFOp>(loc, x, y); }
-  Value divf(Value x, Value y) { return b->create<arith::DivFOp>(loc, x, y); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(*b, loc, x, y); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(*b, loc, x, y); }
+  Value addf(Value x, Value y) { return arith::AddFOp::create(*b, loc, x, y); }
+  Value subf(Value x, Value y) { return arith::SubFOp::create(*b, loc, x, y); }
+  Value divf(Value x, Value y) { return arith::DivFOp::create(*b, loc, x, y); }
 
   /// Sum (max) over the row of `body(i)`: per-thread partials, then the block.
   Value reduceRow(int64_t n, bool isMax, const std::function<Value(Value)> &body) {
@@ -169,7 +171,8 @@ private:
     auto part = kb->forRangeCarried(kb->threadId(), kb->idx(n), kb->idx(kb->blockSize()), init,
                                     [&](Value i, ValueRange acc) -> SmallVector<Value> {
                                       Value v = body(i);
-                                      if (isMax) return {b->create<arith::MaximumFOp>(loc, acc[0], v)};
+                                      if (isMax)
+                                        return {arith::MaximumFOp::create(*b, loc, acc[0], v)};
                                       return {addf(acc[0], v)};
                                     });
     return kb->blockReduce(part[0], isMax);
@@ -186,8 +189,9 @@ private:
         return mulf(v, v);
       });
       Value mean = divf(ss, kb->f32(float(n)));
-      Value inv = divf(kb->f32(1.0f), b->create<math::SqrtOp>(
-                                           loc, addf(mean, kb->f32(norm.getEps().convertToFloat()))));
+      Value inv =
+          divf(kb->f32(1.0f),
+               math::SqrtOp::create(*b, loc, addf(mean, kb->f32(norm.getEps().convertToFloat()))));
       float offset = norm.getOffset().convertToFloat();
       kb->forThreads(count, [&](Value c) {
         Value y = mulf(read(x, c), inv);
@@ -208,8 +212,9 @@ private:
         return mulf(d, d);
       });
       Value var = divf(ss, kb->f32(float(n)));
-      Value inv = divf(kb->f32(1.0f), b->create<math::SqrtOp>(
-                                           loc, addf(var, kb->f32(ln.getEps().convertToFloat()))));
+      Value inv =
+          divf(kb->f32(1.0f),
+               math::SqrtOp::create(*b, loc, addf(var, kb->f32(ln.getEps().convertToFloat()))));
       kb->forThreads(count, [&](Value c) {
         Value y = mulf(subf(read(x, c), mean), inv);
         write(out, c, addf(mulf(y, read(ln.getGamma(), c)), read(ln.getBeta(), c)));
@@ -219,7 +224,9 @@ private:
     if (auto sm = dyn_cast<SoftmaxOp>(op)) {
       Value x = sm.getInput();
       Value mx = reduceRow(n, true, [&](Value c) { return read(x, c); });
-      auto expAt = [&](Value c) { return b->create<math::ExpOp>(loc, subf(read(x, c), mx)).getResult(); };
+      auto expAt = [&](Value c) {
+        return math::ExpOp::create(*b, loc, subf(read(x, c), mx)).getResult();
+      };
       Value inv = divf(kb->f32(1.0f), reduceRow(n, false, expAt));
       kb->forThreads(count, [&](Value c) { write(out, c, mulf(expAt(c), inv)); });
       return success();
@@ -231,15 +238,15 @@ private:
         return gather.emitError("gpu kernels read row_major tables only");
       auto tableType = cast<RankedTensorType>(gather.getTable().getType());
       Value ids = kb->binding(sig.bindingOf(gather.getIds()), b->getI32Type());
-      Value id = b->create<arith::IndexCastOp>(loc, b->getIndexType(),
-                                                b->create<memref::LoadOp>(loc, ids, row));
+      Value id = arith::IndexCastOp::create(*b, loc, b->getIndexType(),
+                                            memref::LoadOp::create(*b, loc, ids, row));
       // Out-of-range ids of a weight table are refused by the runtime before launch;
       // clamp as a backstop.
       if (!tableType.isDynamicDim(0))
-        id = b->create<arith::MinSIOp>(loc, b->create<arith::MaxSIOp>(loc, id, kb->idx(0)),
-                                       kb->idx(tableType.getDimSize(0) - 1));
+        id = arith::MinSIOp::create(*b, loc, arith::MaxSIOp::create(*b, loc, id, kb->idx(0)),
+                                    kb->idx(tableType.getDimSize(0) - 1));
       Value table = kb->binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
-      Value base = b->create<arith::MulIOp>(loc, id, kb->idx(n));
+      Value base = arith::MulIOp::create(*b, loc, id, kb->idx(n));
       kb->forThreads(count, [&](Value c) { write(out, c, kb->loadF32(table, add(base, c))); });
       return success();
     }
@@ -248,15 +255,16 @@ private:
       Value source = kb->binding(sig.bindingOf(merge.getSource()), b->getI32Type());
       Value rowsMem = kb->binding(sig.bindingOf(merge.getRows()),
                                   cast<RankedTensorType>(merge.getRows().getType()).getElementType());
-      Value s = b->create<arith::IndexCastOp>(loc, b->getIndexType(),
-                                               b->create<memref::LoadOp>(loc, source, row));
-      Value fromRows = b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, s, kb->idx(0));
-      Value last = b->create<arith::SubIOp>(loc, kb->push(mergePush.lookup(merge)), kb->idx(1));
+      Value s = arith::IndexCastOp::create(*b, loc, b->getIndexType(),
+                                           memref::LoadOp::create(*b, loc, source, row));
+      Value fromRows = arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::sge, s, kb->idx(0));
+      Value last = arith::SubIOp::create(*b, loc, kb->push(mergePush.lookup(merge)), kb->idx(1));
       // The condition is uniform across the block (one row per block).
-      auto ifOp = b->create<scf::IfOp>(loc, fromRows, /*withElseRegion=*/true);
+      auto ifOp = scf::IfOp::create(*b, loc, fromRows, /*withElseRegion=*/true);
       OpBuilder::InsertionGuard guard(*b);
       b->setInsertionPointToStart(&ifOp.getThenRegion().front());
-      Value base = b->create<arith::MulIOp>(loc, b->create<arith::MinSIOp>(loc, s, last), kb->idx(n));
+      Value base =
+          arith::MulIOp::create(*b, loc, arith::MinSIOp::create(*b, loc, s, last), kb->idx(n));
       kb->forThreads(count, [&](Value c) { write(out, c, kb->loadF32(rowsMem, add(base, c))); });
       b->setInsertionPointToStart(&ifOp.getElseRegion().front());
       kb->forThreads(count, [&](Value c) { write(out, c, read(merge.getBase(), c)); });
@@ -291,12 +299,12 @@ private:
   LogicalResult emitRopeTable(RopeTableOp table) {
     int64_t half = cast<RankedTensorType>(table.getInvFreq().getType()).getDimSize(0);
     Value positions = kb->binding(sig.bindingOf(table.getPositions()), b->getI32Type());
-    Value pos = b->create<arith::SIToFPOp>(loc, b->getF32Type(),
-                                           b->create<memref::LoadOp>(loc, positions, row));
+    Value pos = arith::SIToFPOp::create(*b, loc, b->getF32Type(),
+                                        memref::LoadOp::create(*b, loc, positions, row));
     Value freqs = kb->binding(sig.bindingOf(table.getInvFreq()), b->getF32Type());
     Value out = table.getResult();
     kb->forThreads(kb->idx(half), [&](Value i) {
-      Value angle = mulf(pos, b->create<memref::LoadOp>(loc, freqs, i));
+      Value angle = mulf(pos, memref::LoadOp::create(*b, loc, freqs, i));
       auto [sin, cos] = emitSinCos(*b, loc, angle);
       write(out, i, cos);
       write(out, add(i, kb->idx(half)), sin);
@@ -309,9 +317,9 @@ private:
     auto type = cast<RankedTensorType>(rope.getInput().getType());
     int64_t heads = type.getDimSize(1), d = type.getDimSize(2);
     int64_t half = cast<RankedTensorType>(rope.getTable().getType()).getDimSize(1) / 2;
-    Value t = b->create<arith::DivUIOp>(loc, row, kb->idx(heads));
+    Value t = arith::DivUIOp::create(*b, loc, row, kb->idx(heads));
     Value tableMem = kb->binding(sig.bindingOf(rope.getTable()), b->getF32Type());
-    Value tableBase = b->create<arith::MulIOp>(loc, t, kb->idx(2 * half));
+    Value tableBase = arith::MulIOp::create(*b, loc, t, kb->idx(2 * half));
     Value x = rope.getInput(), out = rope.getResult();
     kb->forThreads(kb->idx(half), [&](Value i) {
       Value iHi = add(i, kb->idx(half));

@@ -26,34 +26,37 @@ AttentionShape AttentionShape::of(AttentionOp op) {
 TokenPlace placeToken(OpBuilder &b, Location loc, Value t, Value rowOffsets, Value cacheLens,
                       Value batch) {
   auto loadIndex = [&](Value mem, Value at) -> Value {
-    return b.create<arith::IndexCastOp>(loc, b.getIndexType(), b.create<memref::LoadOp>(loc, mem, at));
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                      memref::LoadOp::create(b, loc, mem, at));
   };
-  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-  auto loop = b.create<scf::ForOp>(loc, zero, batch, b.create<arith::ConstantIndexOp>(loc, 1),
-                                   ValueRange{zero});
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto loop = scf::ForOp::create(b, loc, zero, batch, arith::ConstantIndexOp::create(b, loc, 1),
+                                 ValueRange{zero});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value s = loop.getInductionVar();
-    Value le = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, loadIndex(rowOffsets, s), t);
-    b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::SelectOp>(loc, le, s, loop.getRegionIterArgs()[0])});
+    Value le =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, loadIndex(rowOffsets, s), t);
+    scf::YieldOp::create(
+        b, loc, ValueRange{arith::SelectOp::create(b, loc, le, s, loop.getRegionIterArgs()[0])});
   }
   Value seq = loop.getResult(0);
-  Value pos = b.create<arith::AddIOp>(loc, loadIndex(cacheLens, seq),
-                                      b.create<arith::SubIOp>(loc, t, loadIndex(rowOffsets, seq)));
+  Value pos = arith::AddIOp::create(b, loc, loadIndex(cacheLens, seq),
+                                    arith::SubIOp::create(b, loc, t, loadIndex(rowOffsets, seq)));
   return {seq, pos};
 }
 
 Value cacheOffset(OpBuilder &b, Location loc, Value blockTable, Value maxPages, Value seq,
                   Value pos, int64_t pageSize, int64_t rowElems) {
-  Value size = b.create<arith::ConstantIndexOp>(loc, pageSize);
-  Value slotInTable = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, seq, maxPages),
-                                              b.create<arith::DivUIOp>(loc, pos, size));
-  Value page = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
-                                            b.create<memref::LoadOp>(loc, blockTable, slotInTable));
-  Value slot = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, page, size),
-                                       b.create<arith::RemUIOp>(loc, pos, size));
-  return b.create<arith::MulIOp>(loc, slot, b.create<arith::ConstantIndexOp>(loc, rowElems));
+  Value size = arith::ConstantIndexOp::create(b, loc, pageSize);
+  Value slotInTable = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, seq, maxPages),
+                                            arith::DivUIOp::create(b, loc, pos, size));
+  Value page = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          memref::LoadOp::create(b, loc, blockTable, slotInTable));
+  Value slot = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, page, size),
+                                     arith::RemUIOp::create(b, loc, pos, size));
+  return arith::MulIOp::create(b, loc, slot, arith::ConstantIndexOp::create(b, loc, rowElems));
 }
 
 } // namespace mvc

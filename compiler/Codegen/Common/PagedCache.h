@@ -63,7 +63,8 @@ KvWriteRow bindKvWrite(KernelBuilderT &kb, KvWriteOp op, const SignatureT &sig, 
   mlir::Value batch = kb.push(0), maxPages = kb.push(1);
   TokenPlace place = placeToken(b, loc, t, ro, cl, batch);
   r.dst = cacheOffset(b, loc, bt, maxPages, place.seq, place.pos, cacheType.getDimSize(1), r.rowElems);
-  r.src = b.create<mlir::arith::MulIOp>(loc, t, b.create<mlir::arith::ConstantIndexOp>(loc, r.rowElems));
+  r.src = mlir::arith::MulIOp::create(b, loc, t,
+                                      mlir::arith::ConstantIndexOp::create(b, loc, r.rowElems));
   return r;
 }
 

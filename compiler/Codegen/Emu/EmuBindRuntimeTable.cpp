@@ -32,12 +32,12 @@ struct EmuBindRuntimeTablePass
     Location loc = module.getLoc();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
     b.setInsertionPointToStart(module.getBody());
-    auto table = b.create<LLVM::GlobalOp>(loc, ptr, /*isConstant=*/false,
-                                          LLVM::Linkage::External, "mvc_emu_table", Attribute());
+    auto table = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
+                                        "mvc_emu_table", Attribute());
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&table.getInitializerRegion().emplaceBlock());
-      b.create<LLVM::ReturnOp>(loc, b.create<LLVM::ZeroOp>(loc, ptr).getResult());
+      LLVM::ReturnOp::create(b, loc, LLVM::ZeroOp::create(b, loc, ptr).getResult());
     }
     for (auto fn : llvm::to_vector(module.getOps<LLVM::LLVMFuncOp>())) {
       if (!fn.isExternal() || !fn.getName().starts_with("mvc_emu_")) continue;
@@ -49,27 +49,27 @@ struct EmuBindRuntimeTablePass
       fn.setLinkage(LLVM::Linkage::Internal);
       Block *entry = fn.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
-      Value base = b.create<LLVM::LoadOp>(loc, ptr, b.create<LLVM::AddressOfOp>(loc, table));
-      Value at = b.create<LLVM::GEPOp>(loc, ptr, ptr, base, llvm::ArrayRef<LLVM::GEPArg>{*slot});
-      Value target = b.create<LLVM::LoadOp>(loc, ptr, at);
+      Value base = LLVM::LoadOp::create(b, loc, ptr, LLVM::AddressOfOp::create(b, loc, table));
+      Value at = LLVM::GEPOp::create(b, loc, ptr, ptr, base, llvm::ArrayRef<LLVM::GEPArg>{*slot});
+      Value target = LLVM::LoadOp::create(b, loc, ptr, at);
       SmallVector<Value> operands{target};
       llvm::append_range(operands, entry->getArguments());
       if (fn.getFunctionType().getReturnType() != LLVM::LLVMVoidType::get(ctx)) {
-        auto call = b.create<LLVM::CallOp>(loc, fn.getFunctionType(), operands);
-        b.create<LLVM::ReturnOp>(loc, call.getResult());
+        auto call = LLVM::CallOp::create(b, loc, fn.getFunctionType(), operands);
+        LLVM::ReturnOp::create(b, loc, call.getResult());
         continue;
       }
       // A null slot of a void function: the runtime does not want the call (the shared
       // memory checks when switched off), and the kernel pays one branch, not a call.
       Block *callBlock = fn.addBlock(), *done = fn.addBlock();
-      Value null = b.create<LLVM::ZeroOp>(loc, ptr);
-      Value absent = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq, target, null);
-      b.create<LLVM::CondBrOp>(loc, absent, done, callBlock);
+      Value null = LLVM::ZeroOp::create(b, loc, ptr);
+      Value absent = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, target, null);
+      LLVM::CondBrOp::create(b, loc, absent, done, callBlock);
       b.setInsertionPointToStart(callBlock);
-      b.create<LLVM::CallOp>(loc, fn.getFunctionType(), operands);
-      b.create<LLVM::BrOp>(loc, done);
+      LLVM::CallOp::create(b, loc, fn.getFunctionType(), operands);
+      LLVM::BrOp::create(b, loc, done);
       b.setInsertionPointToStart(done);
-      b.create<LLVM::ReturnOp>(loc, ValueRange{});
+      LLVM::ReturnOp::create(b, loc, ValueRange{});
     }
   }
 };

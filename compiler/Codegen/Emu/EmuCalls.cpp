@@ -20,9 +20,9 @@ Value callEmu(OpBuilder &b, Location loc, ModuleOp module, StringRef name, Type 
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(module.getBody());
     SmallVector<Type> params(args.getTypes());
-    fn = b.create<LLVM::LLVMFuncOp>(loc, symbol, LLVM::LLVMFunctionType::get(resultType, params));
+    fn = LLVM::LLVMFuncOp::create(b, loc, symbol, LLVM::LLVMFunctionType::get(resultType, params));
   }
-  auto call = b.create<LLVM::CallOp>(loc, fn, args);
+  auto call = LLVM::CallOp::create(b, loc, fn, args);
   return result ? call.getResult() : Value();
 }
 

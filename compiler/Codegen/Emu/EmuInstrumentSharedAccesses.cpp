@@ -58,10 +58,11 @@ struct EmuInstrumentSharedAccessesPass
       auto [address, type, kind] = sharedAccess(op);
       Location loc = op->getLoc();
       b.setInsertionPoint(op);
-      Value host = b.create<LLVM::AddrSpaceCastOp>(loc, ptr, address);
-      Value bytes = b.create<LLVM::ConstantOp>(
-          loc, b.getI32Type(), b.getI32IntegerAttr(static_cast<int32_t>(layout.getTypeSize(type))));
-      Value kindValue = b.create<LLVM::ConstantOp>(loc, b.getI32Type(), b.getI32IntegerAttr(kind));
+      Value host = LLVM::AddrSpaceCastOp::create(b, loc, ptr, address);
+      Value bytes = LLVM::ConstantOp::create(
+          b, loc, b.getI32Type(),
+          b.getI32IntegerAttr(static_cast<int32_t>(layout.getTypeSize(type))));
+      Value kindValue = LLVM::ConstantOp::create(b, loc, b.getI32Type(), b.getI32IntegerAttr(kind));
       mvc::callEmu(b, loc, module, "shared_access", {}, {host, bytes, kindValue});
     }
   }

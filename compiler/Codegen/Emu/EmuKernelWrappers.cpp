@@ -17,9 +17,9 @@ void addConstantFunction(OpBuilder &b, ModuleOp module, StringRef name, Type typ
                          const std::function<Value(OpBuilder &, Location)> &value) {
   Location loc = module.getLoc();
   b.setInsertionPointToEnd(module.getBody());
-  auto fn = b.create<LLVM::LLVMFuncOp>(loc, name, LLVM::LLVMFunctionType::get(type, {}));
+  auto fn = LLVM::LLVMFuncOp::create(b, loc, name, LLVM::LLVMFunctionType::get(type, {}));
   b.setInsertionPointToStart(fn.addEntryBlock(b));
-  b.create<LLVM::ReturnOp>(loc, value(b, loc));
+  LLVM::ReturnOp::create(b, loc, value(b, loc));
 }
 
 /// Replaces kernel `body` by `NAME(ptr params)` calling the renamed body; returns the
@@ -37,19 +37,19 @@ size_t wrapKernel(OpBuilder &b, LLVM::LLVMFuncOp body) {
   MLIRContext *ctx = b.getContext();
   Type ptr = LLVM::LLVMPointerType::get(ctx);
   b.setInsertionPointAfter(body);
-  auto wrapper = b.create<LLVM::LLVMFuncOp>(
-      loc, name, LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
+  auto wrapper = LLVM::LLVMFuncOp::create(
+      b, loc, name, LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr}));
   Block *entry = wrapper.addEntryBlock(b);
   b.setInsertionPointToStart(entry);
   SmallVector<Value> args;
   for (auto [i, type] : llvm::enumerate(body.getFunctionType().getParams())) {
-    Value slot = b.create<LLVM::GEPOp>(loc, ptr, ptr, entry->getArgument(0),
-                                       llvm::ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-    Value address = b.create<LLVM::LoadOp>(loc, ptr, slot);
-    args.push_back(b.create<LLVM::LoadOp>(loc, type, address));
+    Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, entry->getArgument(0),
+                                     llvm::ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+    Value address = LLVM::LoadOp::create(b, loc, ptr, slot);
+    args.push_back(LLVM::LoadOp::create(b, loc, type, address));
   }
-  b.create<LLVM::CallOp>(loc, body, args);
-  b.create<LLVM::ReturnOp>(loc, ValueRange{});
+  LLVM::CallOp::create(b, loc, body, args);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
   return args.size();
 }
 
@@ -72,17 +72,17 @@ struct EmuKernelWrappersPass : public mvc::impl::EmuKernelWrappersBase<EmuKernel
     Type ptr = LLVM::LLVMPointerType::get(&getContext());
     addConstantFunction(b, module, "mvc_emu_abi_version", b.getI32Type(),
                         [](OpBuilder &b, Location loc) -> Value {
-                          return b.create<LLVM::ConstantOp>(
-                              loc, b.getI32Type(), b.getI32IntegerAttr(MVC_EMU_ABI_VERSION));
+                          return LLVM::ConstantOp::create(b, loc, b.getI32Type(),
+                                                          b.getI32IntegerAttr(MVC_EMU_ABI_VERSION));
                         });
     b.setInsertionPointToEnd(module.getBody());
-    auto text = b.create<LLVM::GlobalOp>(
-        module.getLoc(), LLVM::LLVMArrayType::get(b.getI8Type(), info.size() + 1),
-        /*isConstant=*/true, LLVM::Linkage::Internal, "mvc_emu_kernel_info_text",
-        b.getStringAttr(info + '\0'));
+    auto text = LLVM::GlobalOp::create(b, module.getLoc(),
+                                       LLVM::LLVMArrayType::get(b.getI8Type(), info.size() + 1),
+                                       /*isConstant=*/true, LLVM::Linkage::Internal,
+                                       "mvc_emu_kernel_info_text", b.getStringAttr(info + '\0'));
     addConstantFunction(b, module, "mvc_emu_kernel_info", ptr,
                         [&](OpBuilder &b, Location loc) -> Value {
-                          return b.create<LLVM::AddressOfOp>(loc, text);
+                          return LLVM::AddressOfOp::create(b, loc, text);
                         });
   }
 };

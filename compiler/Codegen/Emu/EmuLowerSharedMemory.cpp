@@ -81,11 +81,11 @@ struct EmuLowerSharedMemoryPass
       Value base = mvc::callEmu(b, fn.getLoc(), module, "shared_base", ptr, {});
       for (LLVM::AddressOfOp use : uses) {
         b.setInsertionPoint(use);
-        Value address = b.create<LLVM::GEPOp>(
-            use.getLoc(), ptr, b.getI8Type(), base,
+        Value address = LLVM::GEPOp::create(
+            b, use.getLoc(), ptr, b.getI8Type(), base,
             llvm::ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(offsets[use.getGlobalName()])});
         use.replaceAllUsesWith(
-            b.create<LLVM::AddrSpaceCastOp>(use.getLoc(), use.getType(), address).getResult());
+            LLVM::AddrSpaceCastOp::create(b, use.getLoc(), use.getType(), address).getResult());
         use.erase();
       }
       fn->setAttr("mvc.emu.static_shared", b.getI64IntegerAttr(static_cast<int64_t>(size)));

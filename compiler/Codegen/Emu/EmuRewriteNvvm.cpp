@@ -46,12 +46,12 @@ public:
 private:
   Type i32() { return b.getI32Type(); }
   Value constI32(Location loc, int64_t v) {
-    return b.create<LLVM::ConstantOp>(loc, i32(), b.getI32IntegerAttr(static_cast<int32_t>(v)));
+    return LLVM::ConstantOp::create(b, loc, i32(), b.getI32IntegerAttr(static_cast<int32_t>(v)));
   }
   Value toHostPtr(Location loc, Value ptr) {
     auto type = cast<LLVM::LLVMPointerType>(ptr.getType());
     if (type.getAddressSpace() == 0) return ptr;
-    return b.create<LLVM::AddrSpaceCastOp>(loc, LLVM::LLVMPointerType::get(b.getContext()), ptr);
+    return LLVM::AddrSpaceCastOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), ptr);
   }
   /// A stack slot of `count` x `element` in the entry block of `op`'s function.
   Value entrySlot(Operation *op, Type element, int count) {
@@ -59,30 +59,30 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&fn.getBody().front());
     Value n = constI32(op->getLoc(), count);
-    return b.create<LLVM::AllocaOp>(op->getLoc(), LLVM::LLVMPointerType::get(b.getContext()),
-                                    element, n, 16);
+    return LLVM::AllocaOp::create(b, op->getLoc(), LLVM::LLVMPointerType::get(b.getContext()),
+                                  element, n, 16);
   }
   void storeAll(Location loc, ValueRange values, Value slot, Type element) {
     for (auto [i, v] : llvm::enumerate(values)) {
-      Value at = b.create<LLVM::GEPOp>(loc, slot.getType(), element, slot,
-                                       llvm::ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-      if (v.getType() != element) v = b.create<LLVM::BitcastOp>(loc, element, v);
-      b.create<LLVM::StoreOp>(loc, v, at);
+      Value at = LLVM::GEPOp::create(b, loc, slot.getType(), element, slot,
+                                     llvm::ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
+      if (v.getType() != element) v = LLVM::BitcastOp::create(b, loc, element, v);
+      LLVM::StoreOp::create(b, loc, v, at);
     }
   }
   Value loadAt(Location loc, Value slot, Type element, int i) {
-    Value at = b.create<LLVM::GEPOp>(loc, slot.getType(), element, slot,
-                                     llvm::ArrayRef<LLVM::GEPArg>{i});
-    return b.create<LLVM::LoadOp>(loc, element, at);
+    Value at =
+        LLVM::GEPOp::create(b, loc, slot.getType(), element, slot, llvm::ArrayRef<LLVM::GEPArg>{i});
+    return LLVM::LoadOp::create(b, loc, element, at);
   }
   /// A struct value of `type` from `fields` (bitcast to the member types).
   Value makeStruct(Location loc, Type type, ValueRange fields) {
     auto structType = cast<LLVM::LLVMStructType>(type);
-    Value result = b.create<LLVM::UndefOp>(loc, type);
+    Value result = LLVM::UndefOp::create(b, loc, type);
     for (auto [i, v] : llvm::enumerate(fields)) {
       Type member = structType.getBody()[i];
-      if (v.getType() != member) v = b.create<LLVM::BitcastOp>(loc, member, v);
-      result = b.create<LLVM::InsertValueOp>(loc, result, v, i);
+      if (v.getType() != member) v = LLVM::BitcastOp::create(b, loc, member, v);
+      result = LLVM::InsertValueOp::create(b, loc, result, v, i);
     }
     return result;
   }
@@ -179,16 +179,16 @@ bool NvvmRewriter::rewriteShfl(NVVM::ShflOp op) {
   }
   Value value = op.getVal();
   Type valueType = value.getType();
-  if (!valueType.isInteger(32)) value = b.create<LLVM::BitcastOp>(loc, i32(), value);
+  if (!valueType.isInteger(32)) value = LLVM::BitcastOp::create(b, loc, i32(), value);
   Value packed = callEmu(b, loc, module, "shfl", b.getI64Type(),
                          {constI32(loc, kind), op.getThreadMask(), value, op.getOffset(),
                           op.getMaskAndClamp()});
-  Value result = b.create<LLVM::TruncOp>(loc, i32(), packed);
-  if (!valueType.isInteger(32)) result = b.create<LLVM::BitcastOp>(loc, valueType, result);
+  Value result = LLVM::TruncOp::create(b, loc, i32(), packed);
+  if (!valueType.isInteger(32)) result = LLVM::BitcastOp::create(b, loc, valueType, result);
   if (op.getReturnValueAndIsValid()) {
-    Value shift = b.create<LLVM::ConstantOp>(loc, b.getI64Type(), b.getI64IntegerAttr(32));
-    Value valid = b.create<LLVM::TruncOp>(loc, b.getI1Type(),
-                                          b.create<LLVM::LShrOp>(loc, packed, shift));
+    Value shift = LLVM::ConstantOp::create(b, loc, b.getI64Type(), b.getI64IntegerAttr(32));
+    Value valid =
+        LLVM::TruncOp::create(b, loc, b.getI1Type(), LLVM::LShrOp::create(b, loc, packed, shift));
     result = makeStruct(loc, op.getType(), {result, valid});
   }
   op.getResult().replaceAllUsesWith(result);
@@ -204,10 +204,10 @@ bool NvvmRewriter::rewriteVote(NVVM::VoteSyncOp op) {
   case NVVM::VoteSyncKind::ballot: kind = MVC_EMU_VOTE_BALLOT; break;
   case NVVM::VoteSyncKind::uni: kind = MVC_EMU_VOTE_UNI; break;
   }
-  Value pred = b.create<LLVM::ZExtOp>(loc, i32(), op.getPred());
+  Value pred = LLVM::ZExtOp::create(b, loc, i32(), op.getPred());
   Value result =
       callEmu(b, loc, module, "vote", i32(), {constI32(loc, kind), op.getMask(), pred});
-  if (!op.getType().isInteger(32)) result = b.create<LLVM::TruncOp>(loc, op.getType(), result);
+  if (!op.getType().isInteger(32)) result = LLVM::TruncOp::create(b, loc, op.getType(), result);
   op.getResult().replaceAllUsesWith(result);
   return true;
 }
@@ -279,18 +279,18 @@ bool NvvmRewriter::rewriteTruncToBf16(LLVM::FPTruncOp op) {
   auto vector = dyn_cast<VectorType>(op.getType());
   Type i16 = b.getIntegerType(16);
   auto convert = [&](Value f32) {
-    return b.create<LLVM::BitcastOp>(loc, b.getBF16Type(),
-                                     callEmu(b, loc, module, "f32_to_bf16", i16, {f32}));
+    return LLVM::BitcastOp::create(b, loc, b.getBF16Type(),
+                                   callEmu(b, loc, module, "f32_to_bf16", i16, {f32}));
   };
   Value result;
   if (!vector) {
     result = convert(op.getArg());
   } else {
-    result = b.create<LLVM::UndefOp>(loc, op.getType());
+    result = LLVM::UndefOp::create(b, loc, op.getType());
     for (int64_t i = 0; i < vector.getNumElements(); ++i) {
-      Value index = b.create<LLVM::ConstantOp>(loc, b.getI64Type(), b.getI64IntegerAttr(i));
-      Value element = b.create<LLVM::ExtractElementOp>(loc, op.getArg(), index);
-      result = b.create<LLVM::InsertElementOp>(loc, result, convert(element), index);
+      Value index = LLVM::ConstantOp::create(b, loc, b.getI64Type(), b.getI64IntegerAttr(i));
+      Value element = LLVM::ExtractElementOp::create(b, loc, op.getArg(), index);
+      result = LLVM::InsertElementOp::create(b, loc, result, convert(element), index);
     }
   }
   op.getResult().replaceAllUsesWith(result);

@@ -161,12 +161,12 @@ private:
 
     OpBuilder b(g.ops.front());
     if (g.after) b.setInsertionPointAfter(g.after);
-    auto region = b.create<DispatchRegionOp>(g.ops.front()->getLoc(),
-                                             ValueRange(results).getTypes(), g.kind);
+    auto region = DispatchRegionOp::create(b, g.ops.front()->getLoc(),
+                                           ValueRange(results).getTypes(), g.kind);
     Block *body = b.createBlock(&region.getBody());
     for (Operation *op : g.ops) op->moveBefore(body, body->end());
     b.setInsertionPointToEnd(body);
-    b.create<YieldOp>(region.getLoc(), results);
+    YieldOp::create(b, region.getLoc(), results);
     for (auto [i, r] : llvm::enumerate(results))
       r.replaceUsesWithIf(region.getResult(i), [&](OpOperand &use) {
         return !region->isProperAncestor(use.getOwner());
