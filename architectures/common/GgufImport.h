@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "architectures/common/HfConfig.h"
 #include "runtime/weights/Gguf.h"
 
@@ -42,6 +43,21 @@ public:
   /// The file's vocabulary as HF tokenizer files; nullopt when it has none.
   virtual absl::StatusOr<std::optional<Tokenizer>> tokenizer() const = 0;
 };
+
+/// A per-layer tensor: GGUF blk.N.<gguf>.weight is HF model.layers.N.<hf>.weight.
+struct GgufLayerTensor {
+  const char *gguf, *hf;
+};
+
+/// The HF name of a GGUF tensor as llama.cpp's converter names them: token_embd,
+/// output_norm, output, and blk.N.<name> for the entries of `layerTensors`; empty when the
+/// name is none of these.
+std::string ggufTensorHfName(const std::string &ggufName,
+                             absl::Span<const GgufLayerTensor> layerTensors);
+
+/// The shortest decimal that reads back as the same float (1e-06, not 9.99999997e-07), as
+/// a double: a config.json derived from GGUF metadata then says what the model card says.
+double shortestDecimal(float value);
 
 /// The import for the file's general.architecture; `reader` must outlive it. An
 /// architecture mvc does not import is refused naming it and the ones it does.

@@ -2,7 +2,6 @@
 #include "architectures/gemma3/Gemma3Gguf.h"
 #include "architectures/gemma3/Gemma3GgufTokenizer.h"
 
-#include <charconv>
 #include <cstdlib>
 #include <set>
 
@@ -19,10 +18,7 @@ namespace {
 
 /// GGUF per-layer tensor names (blk.N.<name>.weight) and their HF names under
 /// model.layers.N.
-struct LayerName {
-  const char *gguf, *hf;
-};
-constexpr LayerName kLayerNames[] = {
+constexpr GgufLayerTensor kLayerNames[] = {
     {"attn_norm", "input_layernorm"},
     {"attn_q", "self_attn.q_proj"},
     {"attn_k", "self_attn.k_proj"},
@@ -39,15 +35,6 @@ constexpr LayerName kLayerNames[] = {
 };
 
 constexpr int kControlTokenType = 3; // llama.cpp's LLAMA_TOKEN_TYPE_CONTROL
-
-/// The shortest decimal that reads back as the same float (1e-06, not 9.99999997e-07),
-/// as a double: config.json then says what the model card says.
-double shortestDecimal(float value) {
-  char text[32];
-  auto result = std::to_chars(text, text + sizeof(text), value);
-  *result.ptr = '\0';
-  return std::strtod(text, nullptr);
-}
 
 /// Reads optional metadata: absent keys give the fallback, present ones must have the type.
 struct Metadata {
@@ -66,20 +53,7 @@ bool isNorm(absl::string_view ggufName) { return absl::EndsWith(ggufName, "norm.
 } // namespace
 
 std::string gemma3HfName(const std::string &ggufName) {
-  if (ggufName == "token_embd.weight") return "model.embed_tokens.weight";
-  if (ggufName == "output_norm.weight") return "model.norm.weight";
-  if (ggufName == "output.weight") return "lm_head.weight";
-  absl::string_view rest = ggufName;
-  if (!absl::ConsumePrefix(&rest, "blk.") || !absl::ConsumeSuffix(&rest, ".weight")) return "";
-  size_t dot = rest.find('.');
-  uint32_t layer = 0;
-  if (dot == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, dot), &layer) ||
-      absl::StrCat(layer) != rest.substr(0, dot))
-    return "";
-  for (const LayerName &n : kLayerNames)
-    if (rest.substr(dot + 1) == n.gguf)
-      return absl::StrCat("model.layers.", layer, ".", n.hf, ".weight");
-  return "";
+  return ggufTensorHfName(ggufName, kLayerNames);
 }
 
 absl::StatusOr<Gemma3GgufImport> Gemma3GgufImport::fromGguf(const GgufReader &reader) {
@@ -130,7 +104,7 @@ absl::StatusOr<Gemma3GgufImport> Gemma3GgufImport::fromGguf(const GgufReader &re
     return invalid(absl::StrCat("expected a tensor 'token_embd.weight' of dims {", hidden,
                                 ", vocab}"));
   for (uint64_t i = 0; i < layers; ++i)
-    for (const LayerName &n : kLayerNames)
+    for (const GgufLayerTensor &n : kLayerNames)
       if (!reader.tensor(absl::StrCat("blk.", i, ".", n.gguf, ".weight")))
         return invalid(absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (",
                                     layers, " layers)"));

@@ -1,7 +1,6 @@
 //===- LlamaGguf.cpp - a llama GGUF as an HF LlamaForCausalLM checkpoint --===//
 #include "architectures/llama/LlamaGguf.h"
 
-#include <charconv>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
@@ -16,24 +15,13 @@ namespace mvc {
 
 namespace {
 
-struct LayerName {
-  const char *gguf, *hf;
-};
-constexpr LayerName kLayerNames[] = {
+constexpr GgufLayerTensor kLayerNames[] = {
     {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},
     {"attn_k", "self_attn.k_proj"},         {"attn_v", "self_attn.v_proj"},
     {"attn_output", "self_attn.o_proj"},    {"ffn_norm", "post_attention_layernorm"},
     {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
 };
-
-/// The shortest decimal that reads back as the same float (1e-05, not 9.99999975e-06).
-double shortestDecimal(float value) {
-  char text[32];
-  auto result = std::to_chars(text, text + sizeof(text), value);
-  *result.ptr = '\0';
-  return std::strtod(text, nullptr);
-}
 
 /// Undoes the converter's per-head row permutation of q_proj / k_proj ([heads·D, in]).
 std::vector<float> unpermuteRows(const std::vector<float> &gguf, int64_t heads, int64_t in) {
@@ -50,20 +38,7 @@ std::vector<float> unpermuteRows(const std::vector<float> &gguf, int64_t heads, 
 } // namespace
 
 std::string llamaHfName(const std::string &ggufName) {
-  if (ggufName == "token_embd.weight") return "model.embed_tokens.weight";
-  if (ggufName == "output_norm.weight") return "model.norm.weight";
-  if (ggufName == "output.weight") return "lm_head.weight";
-  absl::string_view rest = ggufName;
-  if (!absl::ConsumePrefix(&rest, "blk.") || !absl::ConsumeSuffix(&rest, ".weight")) return "";
-  size_t dot = rest.find('.');
-  uint32_t layer = 0;
-  if (dot == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, dot), &layer) ||
-      absl::StrCat(layer) != rest.substr(0, dot))
-    return "";
-  for (const LayerName &n : kLayerNames)
-    if (rest.substr(dot + 1) == n.gguf)
-      return absl::StrCat("model.layers.", layer, ".", n.hf, ".weight");
-  return "";
+  return ggufTensorHfName(ggufName, kLayerNames);
 }
 
 absl::StatusOr<LlamaGgufImport> LlamaGgufImport::fromGguf(const GgufReader &reader) {
@@ -114,7 +89,7 @@ absl::StatusOr<LlamaGgufImport> LlamaGgufImport::fromGguf(const GgufReader &read
   if (!embed || embed->dims.size() != 2 || uint64_t(embed->dims[0]) != hidden)
     return invalid(absl::StrCat("expected a tensor 'token_embd.weight' of dims {", hidden, ", vocab}"));
   for (uint64_t i = 0; i < layers; ++i)
-    for (const LayerName &n : kLayerNames)
+    for (const GgufLayerTensor &n : kLayerNames)
       if (!reader.tensor(absl::StrCat("blk.", i, ".", n.gguf, ".weight")))
         return invalid(absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (", layers, " layers)"));
   if (!reader.tensor("output_norm.weight"))

@@ -1,0 +1,38 @@
+//===- GgufImport.cpp - helpers every GGUF import uses --------------------===//
+#include "architectures/common/GgufImport.h"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace mvc {
+
+std::string ggufTensorHfName(const std::string &ggufName,
+                             absl::Span<const GgufLayerTensor> layerTensors) {
+  if (ggufName == "token_embd.weight") return "model.embed_tokens.weight";
+  if (ggufName == "output_norm.weight") return "model.norm.weight";
+  if (ggufName == "output.weight") return "lm_head.weight";
+  absl::string_view rest = ggufName;
+  if (!absl::ConsumePrefix(&rest, "blk.") || !absl::ConsumeSuffix(&rest, ".weight")) return "";
+  size_t dot = rest.find('.');
+  uint32_t layer = 0;
+  if (dot == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, dot), &layer) ||
+      absl::StrCat(layer) != rest.substr(0, dot))
+    return "";
+  for (const GgufLayerTensor &n : layerTensors)
+    if (rest.substr(dot + 1) == n.gguf)
+      return absl::StrCat("model.layers.", layer, ".", n.hf, ".weight");
+  return "";
+}
+
+double shortestDecimal(float value) {
+  char text[32];
+  auto result = std::to_chars(text, text + sizeof(text), value);
+  *result.ptr = '\0';
+  return std::strtod(text, nullptr);
+}
+
+} // namespace mvc
