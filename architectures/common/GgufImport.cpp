@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "runtime/util/StatusMacros.h"
 
 namespace mvc {
 
@@ -26,6 +27,18 @@ std::string ggufTensorHfName(const std::string &ggufName,
     if (rest.substr(dot + 1) == n.gguf)
       return absl::StrCat("model.layers.", layer, ".", n.hf, ".weight");
   return "";
+}
+
+absl::StatusOr<const GgufTensor *> MappedGgufImport::find(const std::string &hfName) const {
+  auto it = names.find(hfName);
+  if (it == names.end())
+    return absl::NotFoundError(absl::StrCat(reader->path(), ": no tensor for '", hfName, "'"));
+  return reader->tensor(it->second);
+}
+
+absl::StatusOr<std::vector<int64_t>> MappedGgufImport::shape(const std::string &hfName) const {
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  return t->hfShape();
 }
 
 double shortestDecimal(float value) {

@@ -11,6 +11,7 @@
 #ifndef MVC_ARCHITECTURES_COMMON_GGUFIMPORT_H
 #define MVC_ARCHITECTURES_COMMON_GGUFIMPORT_H
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,23 @@ public:
   };
   /// The file's vocabulary as HF tokenizer files; nullopt when it has none.
   virtual absl::StatusOr<std::optional<Tokenizer>> tokenizer() const = 0;
+};
+
+/// A GgufImport whose tensors are a table from HF names to the file's tensors.
+class MappedGgufImport : public GgufImport {
+public:
+  bool contains(const std::string &hfName) const override { return names.count(hfName) != 0; }
+  absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const override;
+  /// HF tensor name -> GGUF tensor name, for every tensor of the file.
+  const std::map<std::string, std::string> &hfToGguf() const { return names; }
+
+protected:
+  explicit MappedGgufImport(const GgufReader &reader) : reader(&reader) {}
+  /// The file's tensor for an HF name; NotFound naming the file otherwise.
+  absl::StatusOr<const GgufTensor *> find(const std::string &hfName) const;
+
+  const GgufReader *reader;
+  std::map<std::string, std::string> names;
 };
 
 /// A per-layer tensor: GGUF blk.N.<gguf>.weight is HF model.layers.N.<hf>.weight.

@@ -161,18 +161,6 @@ absl::StatusOr<Gemma3GgufImport> Gemma3GgufImport::fromGguf(const GgufReader &re
   return result;
 }
 
-absl::StatusOr<const GgufTensor *> Gemma3GgufImport::find(const std::string &hfName) const {
-  auto it = names.find(hfName);
-  if (it == names.end())
-    return absl::NotFoundError(absl::StrCat(reader->path(), ": no tensor for '", hfName, "'"));
-  return reader->tensor(it->second);
-}
-
-absl::StatusOr<std::vector<int64_t>> Gemma3GgufImport::shape(const std::string &hfName) const {
-  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
-  return t->hfShape();
-}
-
 absl::StatusOr<std::vector<float>> Gemma3GgufImport::readAsF32(const std::string &hfName) const {
   MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
   MVC_ASSIGN_OR_RETURN(std::vector<float> values, reader->readAsF32(t->name));

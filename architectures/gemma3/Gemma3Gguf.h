@@ -35,7 +35,7 @@
 
 namespace mvc {
 
-class Gemma3GgufImport : public GgufImport {
+class Gemma3GgufImport : public MappedGgufImport {
 public:
   /// Checks the architecture, that every tensor has an HF counterpart and a type mvc
   /// dequantizes, that every layer is complete, and derives the config. `reader` must
@@ -46,11 +46,6 @@ public:
   const OrderedJson &config() const override { return configJson; }
   /// generation_config.json: eos_token_id lists EOS and the <end_of_turn> control token.
   const OrderedJson &generationConfig() const override { return generationJson; }
-  /// HF tensor name -> GGUF tensor name, for every tensor of the file.
-  const std::map<std::string, std::string> &hfToGguf() const { return names; }
-  bool contains(const std::string &hfName) const override { return names.count(hfName) != 0; }
-  /// The HF shape of an HF-named tensor.
-  absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const override;
   /// The f32 values of an HF-named tensor in HF layout, as the HF checkpoint holds them
   /// (dequantized; norm weights with the converter's + 1 taken out).
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
@@ -59,12 +54,9 @@ public:
   absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;
 
 private:
-  explicit Gemma3GgufImport(const GgufReader &reader) : reader(&reader) {}
-  absl::StatusOr<const GgufTensor *> find(const std::string &hfName) const;
+  explicit Gemma3GgufImport(const GgufReader &reader) : MappedGgufImport(reader) {}
 
-  const GgufReader *reader;
   OrderedJson configJson, generationJson;
-  std::map<std::string, std::string> names;
 };
 
 /// The HF name of a gemma3 GGUF tensor ("blk.3.attn_q.weight" ->

@@ -135,18 +135,6 @@ absl::StatusOr<LlamaGgufImport> LlamaGgufImport::fromGguf(const GgufReader &read
   return result;
 }
 
-absl::StatusOr<const GgufTensor *> LlamaGgufImport::find(const std::string &hfName) const {
-  auto it = names.find(hfName);
-  if (it == names.end())
-    return absl::NotFoundError(absl::StrCat(reader->path(), ": no tensor for '", hfName, "'"));
-  return reader->tensor(it->second);
-}
-
-absl::StatusOr<std::vector<int64_t>> LlamaGgufImport::shape(const std::string &hfName) const {
-  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
-  return t->hfShape();
-}
-
 absl::StatusOr<std::vector<float>> LlamaGgufImport::readAsF32(const std::string &hfName) const {
   MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
   MVC_ASSIGN_OR_RETURN(std::vector<float> values, reader->readAsF32(t->name));

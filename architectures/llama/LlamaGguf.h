@@ -22,7 +22,7 @@
 
 namespace mvc {
 
-class LlamaGgufImport : public GgufImport {
+class LlamaGgufImport : public MappedGgufImport {
 public:
   /// Checks the architecture, the tensors (every one mapped, every layer complete) and
   /// derives the config. `reader` must outlive the result.
@@ -30,18 +30,13 @@ public:
 
   const OrderedJson &config() const override { return configJson; }
   const OrderedJson &generationConfig() const override { return generationJson; }
-  bool contains(const std::string &hfName) const override { return names.count(hfName) != 0; }
-  absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const override;
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
   absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;
 
 private:
-  explicit LlamaGgufImport(const GgufReader &reader) : reader(&reader) {}
-  absl::StatusOr<const GgufTensor *> find(const std::string &hfName) const;
+  explicit LlamaGgufImport(const GgufReader &reader) : MappedGgufImport(reader) {}
 
-  const GgufReader *reader;
   OrderedJson configJson, generationJson;
-  std::map<std::string, std::string> names; // HF name -> GGUF name
   int64_t numHeads = 0, numKvHeads = 0;
 };
 
