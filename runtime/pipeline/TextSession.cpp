@@ -46,6 +46,7 @@ absl::StatusOr<TextSession> TextSession::fromJson(absl::string_view tokenizerJso
     if (!chatTemplate.ok())
       return prefixed("tokenizer_config.json: chat_template", chatTemplate.status());
     session.chatTemplate = std::move(*chatTemplate);
+    session.templateTakesParts = absl::StrContains(config.chat_template, "type");
   }
   return session;
 }
@@ -55,7 +56,23 @@ absl::StatusOr<std::string> TextSession::renderConversation(const Conversation &
     return absl::FailedPreconditionError(
         hasConfig ? "the artifact's tokenizer_config.json has no chat_template"
                   : "the artifact has no tokenizer_config.json, so no chat template");
-  nlohmann::ordered_json input = {{"messages", conversation.messages},
+  nlohmann::ordered_json messages = conversation.messages;
+  if (!templateTakesParts)
+    for (size_t i = 0; i < messages.size(); ++i) {
+      nlohmann::ordered_json &content = messages[i]["content"];
+      if (!content.is_array())
+        continue;
+      std::string text;
+      for (size_t j = 0; j < content.size(); ++j) {
+        if (content[j]["type"] != "text")
+          return absl::InvalidArgumentError(absl::StrCat(
+              "messages[", i, "].content[", j, "]: the chat template prints string content "
+              "only, so an ", content[j]["type"].get<std::string>(), " part has no place in it"));
+        absl::StrAppend(&text, j ? "\n" : "", content[j]["text"].get<std::string>());
+      }
+      content = text;
+    }
+  nlohmann::ordered_json input = {{"messages", std::move(messages)},
                                   {"add_generation_prompt", true}};
   if (!conversation.tools.is_null())
     input["tools"] = conversation.tools;

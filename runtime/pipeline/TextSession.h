@@ -64,7 +64,9 @@ public:
   absl::StatusOr<std::vector<int32_t>> encodeConversation(const Conversation &conversation,
                                                           absl::Span<const PreparedImage> images,
                                                           const RunHalf *runHalf) const;
-  /// The chat template applied to a conversation with add_generation_prompt.
+  /// The chat template applied to a conversation with add_generation_prompt. A template
+  /// that only prints string content gets each message's text parts joined by "\n"; image
+  /// or video parts then have nowhere to go and are an error.
   absl::StatusOr<std::string> renderConversation(const Conversation &conversation) const;
   /// The chat template applied to [system,] user messages with add_generation_prompt.
   absl::StatusOr<std::string> renderChat(absl::string_view user, absl::string_view system) const;
@@ -77,6 +79,9 @@ private:
   std::unique_ptr<text::Tokenizer> textTokenizer;
   bool hasConfig = false;
   std::optional<text::ChatTemplate> chatTemplate;
+  /// Whether the template reads content parts (it looks at a part's "type"); one that does
+  /// not gets a message's text parts joined into a string, as OpenAI-compatible servers do.
+  bool templateTakesParts = false;
   nlohmann::ordered_json specials; // bos_token, eos_token, ... as the template sees them
 };
 

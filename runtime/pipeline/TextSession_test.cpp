@@ -123,6 +123,26 @@ TEST(TextSessionTest, ChatWithASystemMessageRendersBothTurns) {
   EXPECT_EQ(session.decode(*ids), "system\nBe brief.\nuser\nHi\nmodel\n");
 }
 
+// The tiny template prints content as a string: a conversation's text parts are joined for
+// it (as OpenAI-compatible servers do), and an image part is refused, naming it.
+TEST(TextSessionTest, StringTemplatesGetTextPartsJoined) {
+  TextSession session = tinySession();
+  absl::StatusOr<Conversation> parts = parseConversation(
+      R"([{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}])",
+      "m.json");
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  absl::StatusOr<std::string> rendered = session.renderConversation(*parts);
+  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  EXPECT_EQ(*rendered, "<bos><start_of_turn>user\nHi\nthere<end_of_turn>\n<start_of_turn>model\n");
+  absl::StatusOr<Conversation> image = parseConversation(
+      R"([{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "image", "image": "a.png"}]}])",
+      "m.json");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(session.renderConversation(*image).status().message(),
+            "messages[0].content[1]: the chat template prints string content only, so an image "
+            "part has no place in it");
+}
+
 TEST(TextSessionTest, ChatNeedsATemplate) {
   absl::StatusOr<std::vector<int32_t>> noConfig =
       tinySession(/*withConfig=*/false).encodePrompt("Hi", {.chat = true});
