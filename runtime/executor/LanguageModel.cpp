@@ -177,4 +177,65 @@ parseLanguageModel(const ArtifactReader &artifact,
   return info;
 }
 
+absl::Status checkForwardInputs(const LanguageModelInfo &lm, const ProgramInfo &program,
+                                const std::vector<HostTensor> &inputs) {
+  auto input = [&](const char *name) -> const HostTensor * {
+    for (size_t i = 0; i < program.inputs.size(); ++i)
+      if (program.inputs[i].name == name)
+        return &inputs[i];
+    return nullptr;
+  };
+  const HostTensor *tokens = input("tokens"), *positions = input("positions"),
+                   *blockTable = input("block_table"), *rowOffsets = input("row_offsets"),
+                   *cacheLens = input("cache_lens"), *logitRows = input("logit_rows");
+  // The loader checked that the program has these, i32, of these ranks.
+  auto bad = [&](const char *name, int64_t index, absl::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("program '", program.name, "' input '", name, "'[", index, "]: ", what));
+  };
+  int64_t numTokens = tokens->shape()[0], numSequences = cacheLens->shape()[0];
+  int64_t tablePages = blockTable->shape()[1];
+  const int32_t *ids = tokens->dataAs<int32_t>();
+  for (int64_t t = 0; t < numTokens; ++t)
+    if (ids[t] < 0 || ids[t] >= lm.vocabSize)
+      return bad("tokens", t, absl::StrCat("token id ", ids[t], " is outside [0, ", lm.vocabSize, ")"));
+  const int32_t *pages = blockTable->dataAs<int32_t>();
+  for (int64_t i = 0; i < blockTable->numElements(); ++i)
+    if (pages[i] < 0 || pages[i] >= lm.numPages)
+      return bad("block_table", i, absl::StrCat("page ", pages[i], " is outside the pool of ",
+                                                lm.numPages, " pages"));
+  if (rowOffsets->shape()[0] != numSequences + 1 || blockTable->shape()[0] != numSequences)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "program '", program.name, "': row_offsets must have one entry more than cache_lens (",
+        numSequences, ") and block_table one row per sequence"));
+  const int32_t *offsets = rowOffsets->dataAs<int32_t>(), *lens = cacheLens->dataAs<int32_t>();
+  const int32_t *pos = positions->dataAs<int32_t>();
+  if (offsets[0] != 0)
+    return bad("row_offsets", 0, absl::StrCat("must be 0, got ", offsets[0]));
+  int64_t capacity = tablePages * lm.pageSize;
+  for (int64_t b = 0; b < numSequences; ++b) {
+    if (offsets[b + 1] < offsets[b] || offsets[b + 1] > numTokens)
+      return bad("row_offsets", b + 1, absl::StrCat(offsets[b + 1], " is not in [", offsets[b], ", ",
+                                                    numTokens, "]"));
+    int64_t rows = offsets[b + 1] - offsets[b];
+    if (lens[b] < 0 || lens[b] + rows > capacity || lens[b] + rows > lm.maxPositions)
+      return bad("cache_lens", b, absl::StrCat(lens[b], " cached + ", rows, " new tokens do not fit the ",
+                                               capacity, " slots its block-table row names (max positions ",
+                                               lm.maxPositions, ")"));
+    for (int32_t r = offsets[b]; r < offsets[b + 1]; ++r)
+      if (pos[r] < 0 || pos[r] >= capacity || pos[r] >= lm.maxPositions)
+        return bad("positions", r, absl::StrCat("position ", pos[r], " is outside the sequence's ",
+                                                std::min<int64_t>(capacity, lm.maxPositions),
+                                                " slots"));
+  }
+  if (numSequences > 0 && offsets[numSequences] != numTokens)
+    return bad("row_offsets", numSequences, absl::StrCat("must end at T = ", numTokens, ", got ",
+                                                         offsets[numSequences]));
+  const int32_t *logit = logitRows->dataAs<int32_t>();
+  for (int64_t n = 0; n < logitRows->shape()[0]; ++n)
+    if (logit[n] < 0 || logit[n] >= numTokens)
+      return bad("logit_rows", n, absl::StrCat("row ", logit[n], " is outside [0, ", numTokens, ")"));
+  return absl::OkStatus();
+}
+
 } // namespace mvc

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/executor/ArenaPlan.h"
+#include "runtime/executor/LanguageModel.h"
 #include "runtime/executor/ModelImpl.h"
 #include "runtime/util/StatusMacros.h"
 
@@ -256,6 +257,8 @@ absl::StatusOr<std::vector<HostTensor>> Model::execute(absl::string_view program
   for (const HostTensor &input : inputs)
     shapes.push_back({input.dtype(), input.shape()});
   MVC_ASSIGN_OR_RETURN(std::vector<int64_t> symbols, bindSymbols(info, shapes));
+  if (impl->languageModel && info.name == impl->languageModel->program)
+    MVC_RETURN_IF_ERROR(checkForwardInputs(*impl->languageModel, info, inputs));
   MVC_ASSIGN_OR_RETURN(const ResolvedPlan *plan, impl->plan(*program, symbols, shapes));
 
   std::vector<HostTensor> outputs;

@@ -165,5 +165,53 @@ TEST_F(LanguageModelTest, NeedsTheNumPagesLoadSymbol) {
   expectRefused(manifest, "no load symbol 'num_pages'");
 }
 
+// The public execute API checks every index-like input of the forward program before a
+// kernel runs: one bad value at a time, each named with its input, index and value.
+TEST_F(LanguageModelTest, ExecuteRefusesOutOfRangeIndexInputs) {
+  absl::StatusOr<std::unique_ptr<Model>> model = load(fake.manifest()); // 16 pages of 4, vocab 16
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto i32 = [](std::vector<int32_t> v, std::vector<int64_t> shape) {
+    return *HostTensor::fromBytes(DType::I32, std::move(shape), v.data(), v.size() * 4);
+  };
+  struct Call {
+    std::vector<int32_t> tokens = {2, 5, 7}, positions = {0, 1, 2}, table = {3}, offsets = {0, 3},
+                         lens = {0}, rows = {2};
+  };
+  auto run = [&](const Call &c) {
+    std::vector<HostTensor> inputs;
+    inputs.push_back(i32(c.tokens, {int64_t(c.tokens.size())}));
+    inputs.push_back(i32(c.positions, {int64_t(c.positions.size())}));
+    inputs.push_back(i32(c.table, {int64_t(c.lens.size()), int64_t(c.table.size() / std::max<size_t>(c.lens.size(), 1))}));
+    inputs.push_back(i32(c.offsets, {int64_t(c.offsets.size())}));
+    inputs.push_back(i32(c.lens, {int64_t(c.lens.size())}));
+    inputs.push_back(i32(c.rows, {int64_t(c.rows.size())}));
+    return (*model)->execute("forward", std::move(inputs)).status();
+  };
+  EXPECT_TRUE(run(Call{}).ok()) << run(Call{});
+  Call c;
+  c.tokens[1] = 99;
+  EXPECT_EQ(run(c).message(), "program 'forward' input 'tokens'[1]: token id 99 is outside [0, 16)");
+  c = Call{};
+  c.table = {999999};
+  EXPECT_EQ(run(c).message(),
+            "program 'forward' input 'block_table'[0]: page 999999 is outside the pool of 16 pages");
+  c = Call{};
+  c.lens = {100000};
+  EXPECT_THAT(run(c).message(), HasSubstr("input 'cache_lens'[0]: 100000 cached + 3 new tokens do not fit"));
+  c = Call{};
+  c.positions[2] = 1000000000;
+  EXPECT_THAT(run(c).message(), HasSubstr("input 'positions'[2]: position 1000000000 is outside"));
+  c = Call{};
+  c.offsets = {0, 5};
+  EXPECT_EQ(run(c).message(), "program 'forward' input 'row_offsets'[1]: 5 is not in [0, 3]");
+  c = Call{};
+  c.offsets = {1, 3};
+  EXPECT_EQ(run(c).message(), "program 'forward' input 'row_offsets'[0]: must be 0, got 1");
+  c = Call{};
+  c.rows = {3};
+  EXPECT_EQ(run(c).message(), "program 'forward' input 'logit_rows'[0]: row 3 is outside [0, 3)");
+  EXPECT_TRUE(run(Call{}).ok()); // nothing was left half done
+}
+
 } // namespace
 } // namespace mvc

