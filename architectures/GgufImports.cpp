@@ -34,9 +34,9 @@ absl::StatusOr<std::unique_ptr<GgufImport>> importGguf(const GgufReader &reader)
     std::vector<std::string> known;
     for (const auto &entry : registry)
       known.push_back(entry.first);
-    return absl::InvalidArgumentError(absl::StrCat(reader.path(), ": unsupported GGUF architecture '",
-                                                   arch, "' (mvc imports: ",
-                                                   absl::StrJoin(known, ", "), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.path(), ": unsupported GGUF architecture '", arch,
+                     "' (mvc imports: ", absl::StrJoin(known, ", "), ")"));
   }
   return it->second(reader);
 }

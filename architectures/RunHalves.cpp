@@ -15,8 +15,8 @@ namespace mvc {
 
 namespace {
 
-using Factory =
-    std::function<absl::StatusOr<std::unique_ptr<RunHalf>>(const Model &, const LanguageModelInfo &)>;
+using Factory = std::function<absl::StatusOr<std::unique_ptr<RunHalf>>(const Model &,
+                                                                       const LanguageModelInfo &)>;
 
 template <typename T>
 absl::StatusOr<std::unique_ptr<RunHalf>> plain(const Model &, const LanguageModelInfo &) {
@@ -44,17 +44,16 @@ absl::Status checkExtraInputs(const Model &model, const LanguageModelInfo &info,
     for (const TensorSignature &input : program.inputs) {
       if (std::find(std::begin(kCommon), std::end(kCommon), input.name) != std::end(kCommon))
         continue;
-      auto spec = std::find_if(extra.begin(), extra.end(), [&](const RunHalf::InputSpec &s) {
-        return s.name == input.name;
-      });
+      auto spec = std::find_if(extra.begin(), extra.end(),
+                               [&](const RunHalf::InputSpec &s) { return s.name == input.name; });
       if (spec == extra.end())
         return absl::InvalidArgumentError(absl::StrCat(
             "manifest: language_model.program: program '", program.name, "' takes input '",
             input.name, "', which the '", half.id(), "' run half does not provide"));
       if (spec->dtype != input.dtype || spec->rank != input.shape.size())
         return absl::InvalidArgumentError(absl::StrCat(
-            "manifest: language_model.program: program '", program.name, "' input '",
-            input.name, "' must be ", dtypeName(spec->dtype), " of rank ", spec->rank));
+            "manifest: language_model.program: program '", program.name, "' input '", input.name,
+            "' must be ", dtypeName(spec->dtype), " of rank ", spec->rank));
     }
     for (const RunHalf::InputSpec &spec : extra)
       if (std::none_of(program.inputs.begin(), program.inputs.end(),

@@ -45,8 +45,8 @@ absl::StatusOr<std::optional<GgufImport::Tokenizer>> ggufBpeTokenizer(const Gguf
   if (reader.find("tokenizer.ggml.token_type")) {
     MVC_ASSIGN_OR_RETURN(types, reader.getIntArray("tokenizer.ggml.token_type"));
     if (types.size() != tokens.size())
-      return invalid(absl::StrCat("tokenizer.ggml.token_type has ", types.size(),
-                                  " entries for ", tokens.size(), " tokens"));
+      return invalid(absl::StrCat("tokenizer.ggml.token_type has ", types.size(), " entries for ",
+                                  tokens.size(), " tokens"));
   }
 
   OrderedJson vocab = OrderedJson::object();
@@ -59,8 +59,12 @@ absl::StatusOr<std::optional<GgufImport::Tokenizer>> ggufBpeTokenizer(const Gguf
       return invalid(absl::StrCat("tokenizer.ggml.tokens[", id, "] repeats '", token, "'"));
     vocab[token] = id;
     if (types[id] == kControl || types[id] == kUserDefined)
-      added.push_back({{"id", id}, {"content", token}, {"single_word", false},
-                       {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+      added.push_back({{"id", id},
+                       {"content", token},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
                        {"special", types[id] == kControl}});
   }
   OrderedJson mergeList = OrderedJson::array();
@@ -73,13 +77,15 @@ absl::StatusOr<std::optional<GgufImport::Tokenizer>> ggufBpeTokenizer(const Gguf
     mergeList.push_back(std::string(merge));
   }
 
-  OrderedJson byteLevel = {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                           {"trim_offsets", true}, {"use_regex", true}};
+  OrderedJson byteLevel = {{"type", "ByteLevel"},
+                           {"add_prefix_space", false},
+                           {"trim_offsets", true},
+                           {"use_regex", true}};
   OrderedJson preTokenizer = byteLevel;
   if (kDigitsThenByteLevel.count(pre))
-    preTokenizer = {{"type", "Sequence"},
-                    {"pretokenizers",
-                     {{{"type", "Digits"}, {"individual_digits", true}}, byteLevel}}};
+    preTokenizer = {
+        {"type", "Sequence"},
+        {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, byteLevel}}};
 
   auto tokenAt = [&](const char *key) -> absl::StatusOr<std::optional<std::string>> {
     if (!reader.find(key))
@@ -99,25 +105,40 @@ absl::StatusOr<std::optional<GgufImport::Tokenizer>> ggufBpeTokenizer(const Gguf
   }
   OrderedJson postProcessor = nullptr;
   if (addBos && bos)
-    postProcessor = {{"type", "TemplateProcessing"},
-                     {"single", {{{"SpecialToken", {{"id", *bos}, {"type_id", 0}}}},
-                                 {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-                     {"pair", {{{"SpecialToken", {{"id", *bos}, {"type_id", 0}}}},
-                               {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
-                               {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
-                     {"special_tokens",
-                      {{*bos, {{"id", *bos}, {"ids", {vocab[*bos]}}, {"tokens", {*bos}}}}}}};
+    postProcessor = {
+        {"type", "TemplateProcessing"},
+        {"single",
+         {{{"SpecialToken", {{"id", *bos}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"pair",
+         {{{"SpecialToken", {{"id", *bos}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+        {"special_tokens", {{*bos, {{"id", *bos}, {"ids", {vocab[*bos]}}, {"tokens", {*bos}}}}}}};
 
-  OrderedJson tokenizer = {
-      {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
-      {"added_tokens", added}, {"normalizer", nullptr}, {"pre_tokenizer", preTokenizer},
-      {"post_processor", postProcessor},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
-                   {"use_regex", true}}},
-      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                 {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
-                 {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
-                 {"vocab", vocab}, {"merges", mergeList}}}};
+  OrderedJson tokenizer = {{"version", "1.0"},
+                           {"truncation", nullptr},
+                           {"padding", nullptr},
+                           {"added_tokens", added},
+                           {"normalizer", nullptr},
+                           {"pre_tokenizer", preTokenizer},
+                           {"post_processor", postProcessor},
+                           {"decoder",
+                            {{"type", "ByteLevel"},
+                             {"add_prefix_space", true},
+                             {"trim_offsets", true},
+                             {"use_regex", true}}},
+                           {"model",
+                            {{"type", "BPE"},
+                             {"dropout", nullptr},
+                             {"unk_token", nullptr},
+                             {"continuing_subword_prefix", nullptr},
+                             {"end_of_word_suffix", nullptr},
+                             {"fuse_unk", false},
+                             {"byte_fallback", false},
+                             {"ignore_merges", false},
+                             {"vocab", vocab},
+                             {"merges", mergeList}}}};
 
   OrderedJson config = {{"add_bos_token", addBos}, {"add_eos_token", false}};
   for (auto [key, value] : {std::pair("bos_token", bos), std::pair("eos_token", eos),
@@ -125,7 +146,8 @@ absl::StatusOr<std::optional<GgufImport::Tokenizer>> ggufBpeTokenizer(const Gguf
     if (value)
       config[key] = *value;
   if (reader.find("tokenizer.chat_template")) {
-    MVC_ASSIGN_OR_RETURN(absl::string_view chatTemplate, reader.getString("tokenizer.chat_template"));
+    MVC_ASSIGN_OR_RETURN(absl::string_view chatTemplate,
+                         reader.getString("tokenizer.chat_template"));
     config["chat_template"] = std::string(chatTemplate);
   }
   return GgufImport::Tokenizer{tokenizer.dump(), std::move(config)};

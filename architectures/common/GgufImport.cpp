@@ -13,11 +13,15 @@ namespace mvc {
 
 std::string ggufTensorHfName(const std::string &ggufName,
                              absl::Span<const GgufLayerTensor> layerTensors) {
-  if (ggufName == "token_embd.weight") return "model.embed_tokens.weight";
-  if (ggufName == "output_norm.weight") return "model.norm.weight";
-  if (ggufName == "output.weight") return "lm_head.weight";
+  if (ggufName == "token_embd.weight")
+    return "model.embed_tokens.weight";
+  if (ggufName == "output_norm.weight")
+    return "model.norm.weight";
+  if (ggufName == "output.weight")
+    return "lm_head.weight";
   absl::string_view rest = ggufName;
-  if (!absl::ConsumePrefix(&rest, "blk.") || !absl::ConsumeSuffix(&rest, ".weight")) return "";
+  if (!absl::ConsumePrefix(&rest, "blk.") || !absl::ConsumeSuffix(&rest, ".weight"))
+    return "";
   size_t dot = rest.find('.');
   uint32_t layer = 0;
   if (dot == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, dot), &layer) ||

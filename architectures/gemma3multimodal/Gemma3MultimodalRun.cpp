@@ -29,7 +29,8 @@ absl::StatusOr<int64_t> intField(const Json &vision, const char *key) {
     return fieldError(key, "missing");
   if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
       it->get<int64_t>() > std::numeric_limits<int32_t>::max())
-    return fieldError(key, absl::StrCat("expected an integer in [0, 2147483647], got ", it->dump()));
+    return fieldError(key,
+                      absl::StrCat("expected an integer in [0, 2147483647], got ", it->dump()));
   return it->get<int64_t>();
 }
 
@@ -99,17 +100,15 @@ Gemma3MultimodalRunHalf::create(const Model &model, const LanguageModelInfo &inf
     if (input.name == "image_features" && input.shape.size() == 2)
       half->imageHidden = constantDim(input.shape[1]);
   if (half->imageHidden <= 0)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "manifest: language_model.program: program '", info.program,
-        "' must take image_features f32 [I, H] with a constant row width H"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest: language_model.program: program '", info.program,
+                     "' must take image_features f32 [I, H] with a constant row width H"));
   if (encoder->outputs.size() != 1 || encoder->outputs[0].name != "image_features" ||
       encoder->outputs[0].dtype != DType::F32 ||
-      encoder->outputs[0].shape !=
-          std::vector<std::string>{std::to_string(half->tokensPerImage),
-                                   std::to_string(half->imageHidden)})
+      encoder->outputs[0].shape != std::vector<std::string>{std::to_string(half->tokensPerImage),
+                                                            std::to_string(half->imageHidden)})
     return fieldError("program", absl::StrCat(where, " must return image_features f32 [",
-                                              half->tokensPerImage, ", ", half->imageHidden,
-                                              "]"));
+                                              half->tokensPerImage, ", ", half->imageHidden, "]"));
 
   if (!info.processorConfigJson.empty()) {
     MVC_ASSIGN_OR_RETURN(half->processor,
@@ -155,7 +154,8 @@ absl::StatusOr<PreparedImage> Gemma3MultimodalRunHalf::prepareImage(const vision
   return prepared;
 }
 
-absl::StatusOr<PreparedImage> Gemma3MultimodalRunHalf::imageFromPixels(const HostTensor &pixels) const {
+absl::StatusOr<PreparedImage>
+Gemma3MultimodalRunHalf::imageFromPixels(const HostTensor &pixels) const {
   std::vector<int64_t> shape = pixels.shape();
   if (shape.size() == 4 && shape[0] == 1)
     shape.erase(shape.begin());
@@ -165,8 +165,8 @@ absl::StatusOr<PreparedImage> Gemma3MultimodalRunHalf::imageFromPixels(const Hos
         "pixel values must be f32 [", numChannels, ", ", imageSize, ", ", imageSize, "], got ",
         dtypeName(pixels.dtype()), " [", absl::StrJoin(pixels.shape(), ", "), "]"));
   PreparedImage prepared;
-  MVC_ASSIGN_OR_RETURN(HostTensor image, HostTensor::fromBytes(DType::F32, shape, pixels.data(),
-                                                               pixels.byteSize()));
+  MVC_ASSIGN_OR_RETURN(HostTensor image,
+                       HostTensor::fromBytes(DType::F32, shape, pixels.data(), pixels.byteSize()));
   prepared.pixels.push_back(std::move(image));
   prepared.layout = {0};
   return prepared;
@@ -187,7 +187,8 @@ Gemma3MultimodalRunHalf::expandImages(absl::string_view text,
   MVC_ASSIGN_OR_RETURN(std::string eoi, tokenText(eoiTokenId, "end-of-image"));
   MVC_ASSIGN_OR_RETURN(std::string image, tokenText(imageTokenId, "image"));
   int64_t markers = 0;
-  for (size_t at = text.find(boi); at != absl::string_view::npos; at = text.find(boi, at + boi.size()))
+  for (size_t at = text.find(boi); at != absl::string_view::npos;
+       at = text.find(boi, at + boi.size()))
     ++markers;
   if (markers != static_cast<int64_t>(images.size()))
     return absl::InvalidArgumentError(absl::StrCat(
@@ -199,12 +200,13 @@ Gemma3MultimodalRunHalf::expandImages(absl::string_view text,
   span += eoi + "\n\n";
   std::string expanded;
   size_t from = 0, index = 0;
-  for (size_t at = text.find(boi); at != absl::string_view::npos; at = text.find(boi, from), ++index) {
+  for (size_t at = text.find(boi); at != absl::string_view::npos;
+       at = text.find(boi, from), ++index) {
     int64_t crops = images[index].layout.empty() ? 0 : images[index].layout[0];
     std::string replacement = span;
     if (crops > 0) {
-      replacement = "Here is the original image " + span +
-                    " and here are some crops to help you see better ";
+      replacement =
+          "Here is the original image " + span + " and here are some crops to help you see better ";
       for (int64_t c = 0; c < crops; ++c)
         replacement += (c ? " " : "") + span;
     }
@@ -219,20 +221,20 @@ absl::Status Gemma3MultimodalRunHalf::checkPrompt(absl::Span<const int32_t> prom
                                                   absl::Span<const HostTensor> images) const {
   int64_t imageTokens = std::count(prompt.begin(), prompt.end(), imageTokenId);
   if (imageTokens != static_cast<int64_t>(images.size()) * tokensPerImage)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "holds ", imageTokens, " image tokens (id ", imageTokenId, ") but ", images.size(),
-        " image", images.size() == 1 ? "" : "s", " of ", tokensPerImage,
-        " tokens each were given"));
+    return absl::InvalidArgumentError(absl::StrCat("holds ", imageTokens, " image tokens (id ",
+                                                   imageTokenId, ") but ", images.size(), " image",
+                                                   images.size() == 1 ? "" : "s", " of ",
+                                                   tokensPerImage, " tokens each were given"));
   std::vector<int64_t> expected = {numChannels, imageSize, imageSize};
   for (size_t j = 0; j < images.size(); ++j) {
     std::vector<int64_t> shape = images[j].shape();
     if (shape.size() == 4 && shape[0] == 1)
       shape.erase(shape.begin());
     if (images[j].dtype() != DType::F32 || shape != expected)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "image ", j, ": pixel values must be f32 [", numChannels, ", ", imageSize, ", ",
-          imageSize, "], got ", dtypeName(images[j].dtype()), " [",
-          absl::StrJoin(images[j].shape(), ", "), "]"));
+      return absl::InvalidArgumentError(absl::StrCat("image ", j, ": pixel values must be f32 [",
+                                                     numChannels, ", ", imageSize, ", ", imageSize,
+                                                     "], got ", dtypeName(images[j].dtype()), " [",
+                                                     absl::StrJoin(images[j].shape(), ", "), "]"));
   }
   return absl::OkStatus();
 }
@@ -256,7 +258,8 @@ absl::StatusOr<HostTensor> Gemma3MultimodalRunHalf::encode(Model &model,
                                              pixels.data(), pixels.byteSize()));
   std::vector<HostTensor> inputs;
   inputs.push_back(std::move(input));
-  MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out, model.execute(visionProgram, std::move(inputs)));
+  MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out,
+                       model.execute(visionProgram, std::move(inputs)));
   if (out[0].shape() != std::vector<int64_t>{tokensPerImage, imageHidden})
     return absl::InternalError(absl::StrCat("program '", visionProgram,
                                             "' returned image_features of shape [",
@@ -286,9 +289,9 @@ absl::Status Gemma3MultimodalRunHalf::setInputs(Model &model, const ForwardBatch
     int64_t inCall = std::count(mine.begin(), mine.end(), imageTokenId);
     int64_t first = before / tokensPerImage, last = (before + inCall - 1) / tokensPerImage;
     if (last >= static_cast<int64_t>(member.sequence.images.size()))
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a sequence's image tokens need image ", last, " but it has ",
-          member.sequence.images.size()));
+      return absl::InvalidArgumentError(absl::StrCat("a sequence's image tokens need image ", last,
+                                                     " but it has ",
+                                                     member.sequence.images.size()));
     int32_t base = featureRows - static_cast<int32_t>(first * tokensPerImage);
     for (int64_t image = first; image <= last; ++image) {
       MVC_ASSIGN_OR_RETURN(HostTensor rows, encode(model, member.sequence.images[image]));
@@ -297,7 +300,8 @@ absl::Status Gemma3MultimodalRunHalf::setInputs(Model &model, const ForwardBatch
     }
     int32_t row = batch.rowOffsets[m];
     int64_t k = before;
-    for (int64_t i = member.begin; i < member.begin + static_cast<int64_t>(mine.size()); ++i, ++row) {
+    for (int64_t i = member.begin; i < member.begin + static_cast<int64_t>(mine.size());
+         ++i, ++row) {
       if (all[i] != imageTokenId)
         continue;
       embedSource[row] = base + static_cast<int32_t>(k++);
@@ -329,9 +333,9 @@ absl::StatusOr<uint64_t> Gemma3MultimodalRunHalf::imageActivationBytes(const Mod
                                                                        int64_t numImages) const {
   if (numImages == 0)
     return uint64_t{0};
-  MVC_ASSIGN_OR_RETURN(uint64_t encoder,
-                       model.estimateActivationBytes(
-                           visionProgram, {{1, numChannels, imageSize, imageSize}}));
+  MVC_ASSIGN_OR_RETURN(
+      uint64_t encoder,
+      model.estimateActivationBytes(visionProgram, {{1, numChannels, imageSize, imageSize}}));
   return encoder + static_cast<uint64_t>(numImages * tokensPerImage * imageHidden) * 4;
 }
 

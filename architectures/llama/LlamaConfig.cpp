@@ -6,22 +6,30 @@
 namespace mvc {
 
 OrderedJson LlamaConfig::toJson() const {
-  OrderedJson j = {{"vocab_size", vocabSize}, {"hidden_size", hiddenSize},
-                   {"intermediate_size", intermediateSize}, {"num_hidden_layers", numLayers},
-                   {"num_attention_heads", numHeads}, {"num_key_value_heads", numKvHeads},
-                   {"head_dim", headDim}, {"rms_norm_eps", rmsNormEps},
-                   {"rope", {{"rope_type", rope.type}, {"rope_theta", rope.theta},
-                             {"factor", rope.factor}}},
-                   {"tie_word_embeddings", tieWordEmbeddings},
-                   {"bos_token_id", nullptr}, {"pad_token_id", nullptr},
-                   {"eos_token_ids", eosTokenIds}, {"max_position_embeddings", maxPositions}};
+  OrderedJson j = {
+      {"vocab_size", vocabSize},
+      {"hidden_size", hiddenSize},
+      {"intermediate_size", intermediateSize},
+      {"num_hidden_layers", numLayers},
+      {"num_attention_heads", numHeads},
+      {"num_key_value_heads", numKvHeads},
+      {"head_dim", headDim},
+      {"rms_norm_eps", rmsNormEps},
+      {"rope", {{"rope_type", rope.type}, {"rope_theta", rope.theta}, {"factor", rope.factor}}},
+      {"tie_word_embeddings", tieWordEmbeddings},
+      {"bos_token_id", nullptr},
+      {"pad_token_id", nullptr},
+      {"eos_token_ids", eosTokenIds},
+      {"max_position_embeddings", maxPositions}};
   if (rope.type == "llama3") {
     j["rope"]["low_freq_factor"] = rope.lowFreqFactor;
     j["rope"]["high_freq_factor"] = rope.highFreqFactor;
     j["rope"]["original_max_position_embeddings"] = rope.originalMaxPositions;
   }
-  if (bosTokenId) j["bos_token_id"] = *bosTokenId;
-  if (padTokenId) j["pad_token_id"] = *padTokenId;
+  if (bosTokenId)
+    j["bos_token_id"] = *bosTokenId;
+  if (padTokenId)
+    j["pad_token_id"] = *padTokenId;
   return j;
 }
 
@@ -41,7 +49,8 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
   c.numKvHeads = f.positive("num_key_value_heads", c.numHeads);
   c.headDim = f.has("head_dim") ? f.positive("head_dim") : c.hiddenSize / c.numHeads;
   c.rmsNormEps = f.number("rms_norm_eps", 1e-6);
-  if (!(c.rmsNormEps > 0)) f.fail("rms_norm_eps", "must be positive");
+  if (!(c.rmsNormEps > 0))
+    f.fail("rms_norm_eps", "must be positive");
   c.attentionBias = f.boolean("attention_bias", false);
   c.mlpBias = f.boolean("mlp_bias", false);
   c.tieWordEmbeddings = top.boolean("tie_word_embeddings", f.boolean("tie_word_embeddings", false));
@@ -55,10 +64,12 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
   c.padTokenId = optionalId("pad_token_id");
   c.maxPositions = f.positive("max_position_embeddings", 2048);
   std::string act = f.string("hidden_act", std::string("silu"));
-  if (act != "silu") f.fail("hidden_act", "unsupported '" + act + "' (Llama uses silu)");
+  if (act != "silu")
+    f.fail("hidden_act", "unsupported '" + act + "' (Llama uses silu)");
   if (c.numHeads % c.numKvHeads != 0)
     f.fail("num_key_value_heads", "must divide num_attention_heads");
-  if (c.headDim % 2 != 0) f.fail("head_dim", "must be even for RoPE");
+  if (c.headDim % 2 != 0)
+    f.fail("head_dim", "must be even for RoPE");
 
   // RoPE: v5 rope_parameters; v4 rope_theta with an optional rope_scaling.
   double theta = f.number("rope_theta", 10000.0);
@@ -75,21 +86,26 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
     f.fail("rope_parameters", "proportional RoPE is Gemma 4's, not Llama's");
 
   std::vector<int64_t> eos = f.integers("eos_token_id");
-  if (eos.empty()) eos = top.integers("eos_token_id");
+  if (eos.empty())
+    eos = top.integers("eos_token_id");
   ConfigFields gen(generationConfig, "generation_config.json");
-  for (int64_t id : gen.integers("eos_token_id")) eos.push_back(id);
+  for (int64_t id : gen.integers("eos_token_id"))
+    eos.push_back(id);
   std::sort(eos.begin(), eos.end());
   eos.erase(std::unique(eos.begin(), eos.end()), eos.end());
   c.eosTokenIds = eos;
   for (int64_t id : c.eosTokenIds)
     if (id < 0 || id >= c.vocabSize)
       f.fail("eos_token_id", "id " + std::to_string(id) + " outside the vocabulary");
-  for (auto [key, id] : {std::pair("bos_token_id", c.bosTokenId), std::pair("pad_token_id", c.padTokenId)})
+  for (auto [key, id] :
+       {std::pair("bos_token_id", c.bosTokenId), std::pair("pad_token_id", c.padTokenId)})
     if (id && (*id < 0 || *id >= c.vocabSize))
       f.fail(key, "id " + std::to_string(*id) + " outside the vocabulary");
 
-  if (!top.status().ok()) return top.status();
-  if (!gen.status().ok()) return gen.status();
+  if (!top.status().ok())
+    return top.status();
+  if (!gen.status().ok())
+    return gen.status();
   return c;
 }
 

@@ -18,11 +18,11 @@ struct LlamaConfig {
   int64_t vocabSize = 32000, hiddenSize = 4096, intermediateSize = 11008, numLayers = 32;
   int64_t numHeads = 32, numKvHeads = 32, headDim = 128;
   double rmsNormEps = 1e-6;
-  RopeParams rope;                      // default, linear or llama3
+  RopeParams rope; // default, linear or llama3
   bool tieWordEmbeddings = false;
   bool attentionBias = false, mlpBias = false;
   std::optional<int64_t> bosTokenId, padTokenId;
-  std::vector<int64_t> eosTokenIds;     // config.json and generation_config.json
+  std::vector<int64_t> eosTokenIds; // config.json and generation_config.json
   int64_t maxPositions = 2048;
 
   OrderedJson toJson() const;

@@ -16,10 +16,10 @@ namespace mvc {
 namespace {
 
 constexpr GgufLayerTensor kLayerNames[] = {
-    {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},
-    {"attn_k", "self_attn.k_proj"},         {"attn_v", "self_attn.v_proj"},
-    {"attn_output", "self_attn.o_proj"},    {"ffn_norm", "post_attention_layernorm"},
-    {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
+    {"attn_norm", "input_layernorm"},    {"attn_q", "self_attn.q_proj"},
+    {"attn_k", "self_attn.k_proj"},      {"attn_v", "self_attn.v_proj"},
+    {"attn_output", "self_attn.o_proj"}, {"ffn_norm", "post_attention_layernorm"},
+    {"ffn_gate", "mlp.gate_proj"},       {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
 };
 
@@ -75,8 +75,9 @@ absl::StatusOr<LlamaGgufImport> LlamaGgufImport::fromGguf(const GgufReader &read
   uint64_t headDim = hidden / heads;
   MVC_ASSIGN_OR_RETURN(uint64_t rotated, uintOr("llama.rope.dimension_count", headDim));
   if (rotated != headDim)
-    return invalid(absl::StrCat("llama.rope.dimension_count ", rotated, " differs from the head size ",
-                                headDim, " (partial rotation is not supported)"));
+    return invalid(absl::StrCat("llama.rope.dimension_count ", rotated,
+                                " differs from the head size ", headDim,
+                                " (partial rotation is not supported)"));
   MVC_ASSIGN_OR_RETURN(double eps, reader.getFloat("llama.attention.layer_norm_rms_epsilon"));
   MVC_ASSIGN_OR_RETURN(uint64_t context, uintOr("llama.context_length", 2048));
   double theta = 10000.0;
@@ -84,17 +85,21 @@ absl::StatusOr<LlamaGgufImport> LlamaGgufImport::fromGguf(const GgufReader &read
     MVC_ASSIGN_OR_RETURN(theta, reader.getFloat("llama.rope.freq_base"));
   }
   if (!(theta > 0) || !(eps > 0))
-    return invalid("llama.rope.freq_base and llama.attention.layer_norm_rms_epsilon must be positive");
+    return invalid(
+        "llama.rope.freq_base and llama.attention.layer_norm_rms_epsilon must be positive");
   const GgufTensor *embed = reader.tensor("token_embd.weight");
   if (!embed || embed->dims.size() != 2 || uint64_t(embed->dims[0]) != hidden)
-    return invalid(absl::StrCat("expected a tensor 'token_embd.weight' of dims {", hidden, ", vocab}"));
+    return invalid(
+        absl::StrCat("expected a tensor 'token_embd.weight' of dims {", hidden, ", vocab}"));
   for (uint64_t i = 0; i < layers; ++i)
     for (const GgufLayerTensor &n : kLayerNames)
       if (!reader.tensor(absl::StrCat("blk.", i, ".", n.gguf, ".weight")))
-        return invalid(absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (", layers, " layers)"));
+        return invalid(
+            absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (", layers, " layers)"));
   if (!reader.tensor("output_norm.weight"))
     return invalid("no tensor 'output_norm.weight'");
-  if (result.names.size() != 2 + layers * std::size(kLayerNames) + (reader.tensor("output.weight") ? 1 : 0))
+  if (result.names.size() !=
+      2 + layers * std::size(kLayerNames) + (reader.tensor("output.weight") ? 1 : 0))
     return invalid(absl::StrCat("holds tensors of layers beyond llama.block_count ", layers));
 
   OrderedJson &c = result.configJson;

@@ -36,14 +36,17 @@ void buildLlamaText(GraphBuilder &gb, const LlamaConfig &c, const WeightNames &n
     AttentionWeights w{linear(p + "self_attn.q_proj.weight", q, h),
                        linear(p + "self_attn.k_proj.weight", kv, h),
                        linear(p + "self_attn.v_proj.weight", kv, h),
-                       linear(p + "self_attn.o_proj.weight", h, q), Value(), Value()};
+                       linear(p + "self_attn.o_proj.weight", h, q),
+                       Value(),
+                       Value()};
     Value att = pagedSelfAttention(gb, in, norm(x, p + "input_layernorm.weight"), w, spec, attn,
                                    QkNorm{}, rope, "kv." + std::to_string(i), o.kvType);
     x = gb.add(x, att);
-    Value mlp = gatedMlp(gb, norm(x, p + "post_attention_layernorm.weight"),
-                         linear(p + "mlp.gate_proj.weight", c.intermediateSize, h),
-                         linear(p + "mlp.up_proj.weight", c.intermediateSize, h),
-                         linear(p + "mlp.down_proj.weight", h, c.intermediateSize), Activation::Silu);
+    Value mlp =
+        gatedMlp(gb, norm(x, p + "post_attention_layernorm.weight"),
+                 linear(p + "mlp.gate_proj.weight", c.intermediateSize, h),
+                 linear(p + "mlp.up_proj.weight", c.intermediateSize, h),
+                 linear(p + "mlp.down_proj.weight", h, c.intermediateSize), Activation::Silu);
     x = gb.add(x, mlp);
   }
   // Only the rows whose logits are wanted go through the final norm and the head.
@@ -56,7 +59,8 @@ absl::StatusOr<ArchitectureBuild> compileLlamaForCausalLM(const ArchitectureInpu
                                                           GraphBuilder &gb) {
   absl::StatusOr<LlamaConfig> config =
       parseLlamaConfig(input.config, input.generationConfig, input.configPath);
-  if (!config.ok()) return config.status();
+  if (!config.ok())
+    return config.status();
   if (config->attentionBias || config->mlpBias)
     return absl::UnimplementedError(input.configPath +
                                     ": attention_bias / mlp_bias = true is not supported yet");
@@ -70,13 +74,18 @@ absl::StatusOr<ArchitectureBuild> compileLlamaForCausalLM(const ArchitectureInpu
   buildLlamaText(gb, *config, names, input.options);
   ArchitectureBuild out;
   out.config = config->toJson();
-  out.languageModel = {{"architecture", "llama"}, {"program", "forward"},
-                       {"vocab_size", config->vocabSize}, {"page_size", input.options.pageSize},
-                       {"bos_token_id", nullptr}, {"pad_token_id", nullptr},
+  out.languageModel = {{"architecture", "llama"},
+                       {"program", "forward"},
+                       {"vocab_size", config->vocabSize},
+                       {"page_size", input.options.pageSize},
+                       {"bos_token_id", nullptr},
+                       {"pad_token_id", nullptr},
                        {"eos_token_ids", config->eosTokenIds},
                        {"max_positions", config->maxPositions}};
-  if (config->bosTokenId) out.languageModel["bos_token_id"] = *config->bosTokenId;
-  if (config->padTokenId) out.languageModel["pad_token_id"] = *config->padTokenId;
+  if (config->bosTokenId)
+    out.languageModel["bos_token_id"] = *config->bosTokenId;
+  if (config->padTokenId)
+    out.languageModel["pad_token_id"] = *config->padTokenId;
   return out;
 }
 

@@ -88,7 +88,8 @@ public:
       return Json{{"type", "text"}, {"text", *text}};
     }
     if (kind == "image" || kind == "video") {
-      auto mediaKind = kind == "image" ? ConversationMedia::Kind::Image : ConversationMedia::Kind::Video;
+      auto mediaKind =
+          kind == "image" ? ConversationMedia::Kind::Image : ConversationMedia::Kind::Video;
       const Json *source = nullptr;
       for (const char *key : {kind.c_str(), "url", "path"})
         if (auto it = item.find(key); it != item.end() && !source)
@@ -104,20 +105,23 @@ public:
       if (url == item.end())
         return error(where, "an image_url part needs \"image_url\": {\"url\": ...}");
       const Json &value = url->is_object() && url->contains("url") ? (*url)["url"] : *url;
-      MVC_RETURN_IF_ERROR(addMedia(ConversationMedia::Kind::Image, value, where + ".image_url.url", out));
+      MVC_RETURN_IF_ERROR(
+          addMedia(ConversationMedia::Kind::Image, value, where + ".image_url.url", out));
       return Json{{"type", "image"}};
     }
     return error(where, absl::StrCat("unknown part type '", kind,
                                      "' (expected text, image, image_url or video)"));
   }
 
-  absl::StatusOr<Json> message(const Json &item, const std::string &where, Conversation &out) const {
+  absl::StatusOr<Json> message(const Json &item, const std::string &where,
+                               Conversation &out) const {
     if (!item.is_object())
       return error(where, "expected an object with \"role\" and \"content\"");
     auto role = item.find("role");
     if (role == item.end() || !role->is_string())
       return error(where, "expected a \"role\" string");
-    if (std::find(std::begin(kRoles), std::end(kRoles), role->get<std::string>()) == std::end(kRoles))
+    if (std::find(std::begin(kRoles), std::end(kRoles), role->get<std::string>()) ==
+        std::end(kRoles))
       return error(where + ".role",
                    absl::StrCat("unknown role '", role->get<std::string>(),
                                 "' (expected system, developer, user, assistant or tool)"));
@@ -129,7 +133,8 @@ public:
     } else if (content->is_array()) {
       Json parts = Json::array();
       for (size_t j = 0; j < content->size(); ++j) {
-        MVC_ASSIGN_OR_RETURN(Json p, part((*content)[j], absl::StrCat(where, ".content[", j, "]"), out));
+        MVC_ASSIGN_OR_RETURN(Json p,
+                             part((*content)[j], absl::StrCat(where, ".content[", j, "]"), out));
         parts.push_back(std::move(p));
       }
       result["content"] = std::move(parts);
@@ -148,8 +153,8 @@ private:
 absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::string_view name) {
   Parser parser(name);
   if (nestingDepth(json, kMaxConversationDepth) > kMaxConversationDepth)
-    return absl::InvalidArgumentError(absl::StrCat(name, ": nested deeper than ",
-                                                   kMaxConversationDepth, " levels"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": nested deeper than ", kMaxConversationDepth, " levels"));
   Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded())
     return absl::InvalidArgumentError(absl::StrCat(name, ": not valid JSON"));

@@ -20,7 +20,8 @@ TEST(Conversation, PartsBecomeWhatTheTemplateSeesAndMediaComeInOrder) {
       {"type": "image_url", "image_url": "file:///tmp/c.png"},
       {"type": "video", "video": "clip.mp4"}]},
     {"role": "assistant", "content": null, "tool_calls": [{"id": "1"}]}
-  ])", "m.json");
+  ])",
+                                                          "m.json");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->messages[1]["content"].dump(),
             R"([{"type":"image"},{"type":"text","text":"and"},{"type":"image"},{"type":"image"},)"
@@ -66,13 +67,18 @@ TEST(Conversation, BadFilesNameTheMessageAndPart) {
   EXPECT_EQ(error(R"([{"role": "user", "content": [{"type": "image"}]}])"),
             "m.json: messages[0].content[0]: an image part needs \"image\" (a file path or a "
             "data: URL)");
-  EXPECT_EQ(error(R"([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}])"),
-            "m.json: messages[0].content[0].image_url.url: remote URLs are not fetched; give a "
-            "file path or a data: URL");
-  EXPECT_EQ(error(R"([{"role": "user", "content": [{"type": "image", "image": "data:image/png;base64,@@@"}]}])"),
-            "m.json: messages[0].content[0]: the data: URL is not valid base64");
-  EXPECT_EQ(error(R"([{"role": "user", "content": [{"type": "image", "image": "data:image/png,abc"}]}])"),
-            "m.json: messages[0].content[0]: a data: URL must be base64 (data:<type>;base64,<data>)");
+  EXPECT_EQ(
+      error(
+          R"([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}])"),
+      "m.json: messages[0].content[0].image_url.url: remote URLs are not fetched; give a "
+      "file path or a data: URL");
+  EXPECT_EQ(
+      error(
+          R"([{"role": "user", "content": [{"type": "image", "image": "data:image/png;base64,@@@"}]}])"),
+      "m.json: messages[0].content[0]: the data: URL is not valid base64");
+  EXPECT_EQ(
+      error(R"([{"role": "user", "content": [{"type": "image", "image": "data:image/png,abc"}]}])"),
+      "m.json: messages[0].content[0]: a data: URL must be base64 (data:<type>;base64,<data>)");
 }
 
 TEST(Conversation, DeepNestingIsRefusedBeforeParsing) {
@@ -81,17 +87,19 @@ TEST(Conversation, DeepNestingIsRefusedBeforeParsing) {
   EXPECT_EQ(parseConversation(deep, "m.json").status().message(),
             "m.json: nested deeper than 64 levels");
   // Brackets inside strings do not count.
-  EXPECT_TRUE(parseConversation(R"([{"role": "user", "content": ")" + std::string(500, '[') + R"("}])",
-                                "m.json")
+  EXPECT_TRUE(parseConversation(
+                  R"([{"role": "user", "content": ")" + std::string(500, '[') + R"("}])", "m.json")
                   .ok());
 }
 
 TEST(Conversation, OneTurnPutsImagesBeforeTheText) {
   Conversation turn = oneTurnConversation("What is it?", "Be brief.", 2);
-  EXPECT_EQ(turn.messages.dump(),
-            R"([{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"image"},)"
-            R"({"type":"image"},{"type":"text","text":"What is it?"}]}])");
-  EXPECT_EQ(oneTurnConversation("hi", "", 0).messages.dump(), R"([{"role":"user","content":"hi"}])");
+  EXPECT_EQ(
+      turn.messages.dump(),
+      R"([{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"image"},)"
+      R"({"type":"image"},{"type":"text","text":"What is it?"}]}])");
+  EXPECT_EQ(oneTurnConversation("hi", "", 0).messages.dump(),
+            R"([{"role":"user","content":"hi"}])");
 }
 
 } // namespace

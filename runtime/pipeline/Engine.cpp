@@ -30,9 +30,7 @@ struct Engine::Sequence {
 
   int64_t promptLength() const { return static_cast<int64_t>(request.prompt.size()); }
   bool prefilling() const { return cached < promptLength(); }
-  SequenceView view() const {
-    return {tokens, promptLength(), request.images};
-  }
+  SequenceView view() const { return {tokens, promptLength(), request.images}; }
 };
 
 /// A sequence's part of a step: tokens [begin, begin + count) of its list.
@@ -80,21 +78,21 @@ absl::Status Engine::check(const SequenceRequest &request) const {
         absl::StrCat("max_new_tokens must be >= 0, got ", request.maxNewTokens));
   for (size_t i = 0; i < prompt.size(); ++i)
     if ((prompt[i] < 0 || prompt[i] >= lm.vocabSize) && !half->isPlaceholderToken(prompt[i]))
-      return absl::InvalidArgumentError(
-          absl::StrCat(who, ", position ", i, ": token id ", prompt[i],
-                       " is outside the vocabulary [0, ", lm.vocabSize, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(who, ", position ", i, ": token id ",
+                                                     prompt[i], " is outside the vocabulary [0, ",
+                                                     lm.vocabSize, ")"));
   int64_t length = static_cast<int64_t>(prompt.size());
   if (length > lm.maxPositions || request.maxNewTokens > lm.maxPositions - length)
-    return absl::InvalidArgumentError(absl::StrCat(
-        who, ": ", length, " prompt tokens + ", request.maxNewTokens,
-        " new tokens exceed the model's maximum of ", lm.maxPositions, " positions"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, ": ", length, " prompt tokens + ", request.maxNewTokens,
+                     " new tokens exceed the model's maximum of ", lm.maxPositions, " positions"));
   absl::Status images = half->checkPrompt(prompt, request.images);
   if (!images.ok())
     return absl::Status(images.code(), absl::StrCat(who, " ", images.message()));
   MVC_RETURN_IF_ERROR(request.sampling.validate());
   if (request.sharePrefixWith && !sequences.count(*request.sharePrefixWith))
-    return absl::NotFoundError(absl::StrCat(who, ": no sequence ", *request.sharePrefixWith,
-                                            " to share a prefix with"));
+    return absl::NotFoundError(
+        absl::StrCat(who, ": no sequence ", *request.sharePrefixWith, " to share a prefix with"));
   return absl::OkStatus();
 }
 
@@ -147,8 +145,8 @@ absl::Status Engine::cancel(SequenceId id) {
 }
 
 std::vector<Engine::Scheduled> Engine::schedule() {
-  int64_t budget = options.maxStepTokens > 0 ? options.maxStepTokens
-                                             : std::numeric_limits<int64_t>::max();
+  int64_t budget =
+      options.maxStepTokens > 0 ? options.maxStepTokens : std::numeric_limits<int64_t>::max();
   int64_t freePages = kvPages->numFreePages(), running = 0;
   auto heldPages = [&](const Sequence &s) -> int64_t {
     absl::StatusOr<absl::Span<const int32_t>> pages = kvPages->pages(s.id);
@@ -201,15 +199,14 @@ absl::StatusOr<HostTensor> Engine::forward(const ForwardBatch &batch) {
   byName["block_table"] = i32Tensor(batch.tables.blockTable, {numSequences, batch.tables.maxPages});
   byName["row_offsets"] = i32Tensor(batch.rowOffsets, {numSequences + 1});
   byName["cache_lens"] = i32Tensor(batch.cacheLens, {numSequences});
-  byName["logit_rows"] =
-      i32Tensor(batch.logitRows, {static_cast<int64_t>(batch.logitRows.size())});
+  byName["logit_rows"] = i32Tensor(batch.logitRows, {static_cast<int64_t>(batch.logitRows.size())});
   MVC_RETURN_IF_ERROR(half->setInputs(*target, batch, byName));
   std::vector<HostTensor> inputs;
   for (const std::string &name : inputOrder) {
     auto it = byName.find(name);
     if (it == byName.end())
-      return absl::InternalError(absl::StrCat("the '", half->id(),
-                                              "' run half did not set input '", name, "'"));
+      return absl::InternalError(
+          absl::StrCat("the '", half->id(), "' run half did not set input '", name, "'"));
     inputs.push_back(std::move(it->second));
   }
   MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> outputs,
@@ -231,15 +228,16 @@ absl::StatusOr<StepResult> Engine::step() {
     return result;
   std::vector<Scheduled> work = schedule();
   if (work.empty())
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "KV cache: out of pages: ", sequences.size(), " sequence",
-        sequences.size() == 1 ? " waits" : "s wait", " for pages and none can move (",
-        kvPages->numFreePages(), " of ", kvPages->numPages(),
-        " pages free); cancel a sequence or load the model with more pages"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("KV cache: out of pages: ", sequences.size(), " sequence",
+                     sequences.size() == 1 ? " waits" : "s wait", " for pages and none can move (",
+                     kvPages->numFreePages(), " of ", kvPages->numPages(),
+                     " pages free); cancel a sequence or load the model with more pages"));
   std::vector<std::pair<SequenceId, int64_t>> reservations;
   std::vector<SequenceId> ids;
   for (const Scheduled &item : work) {
-    int64_t reserved = kvPages->contains(item.sequence->id) ? *kvPages->length(item.sequence->id) : 0;
+    int64_t reserved =
+        kvPages->contains(item.sequence->id) ? *kvPages->length(item.sequence->id) : 0;
     reservations.push_back({item.sequence->id, std::max(reserved, item.begin + item.count)});
     ids.push_back(item.sequence->id);
   }
@@ -309,10 +307,10 @@ absl::StatusOr<StepResult> Engine::step() {
             sequence.sampler->sample({lastRow, static_cast<size_t>(vocab)}, *sequence.rng);
         if (!token.ok()) {
           if (failure.ok())
-            failure = absl::Status(token.status().code(),
-                                   absl::StrCat(sequence.request.label, ", new token ",
-                                                sequence.generated, ": ",
-                                                token.status().message()));
+            failure =
+                absl::Status(token.status().code(),
+                             absl::StrCat(sequence.request.label, ", new token ",
+                                          sequence.generated, ": ", token.status().message()));
           finished.push_back(sequence.id);
           continue;
         }

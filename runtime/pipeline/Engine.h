@@ -60,11 +60,11 @@ struct EngineOptions {
 };
 
 struct SequenceRequest {
-  std::vector<int32_t> prompt;      // token ids, image placeholders included
-  std::vector<HostTensor> images;   // the vision program's images, in prompt order
-  int64_t maxNewTokens = 32;        // 0: prefill only (e.g. for prompt logits)
+  std::vector<int32_t> prompt;    // token ids, image placeholders included
+  std::vector<HostTensor> images; // the vision program's images, in prompt order
+  int64_t maxNewTokens = 32;      // 0: prefill only (e.g. for prompt logits)
   SamplingOptions sampling;
-  uint64_t rngStream = 0;           // the sequence's random stream: SequenceRng(seed, this)
+  uint64_t rngStream = 0; // the sequence's random stream: SequenceRng(seed, this)
   PromptLogits promptLogits = PromptLogits::None;
   /// Start on the cached pages of this sequence where its tokens equal this prompt's
   /// (whole pages only; the rest is prefilled). The source must still be in the engine.
@@ -76,9 +76,9 @@ struct SequenceRequest {
 /// What one step did for one sequence.
 struct SequenceEvent {
   SequenceId id = 0;
-  std::optional<int32_t> token;     // the token chosen this step
-  HostTensor promptLogits;          // f32 [rows, vocab]: prompt rows this step computed
-  int64_t promptTokens = 0;         // prompt tokens this step prefilled
+  std::optional<int32_t> token; // the token chosen this step
+  HostTensor promptLogits;      // f32 [rows, vocab]: prompt rows this step computed
+  int64_t promptTokens = 0;     // prompt tokens this step prefilled
   bool finished = false;
   FinishReason reason = FinishReason::MaxNewTokens;
 };
@@ -86,7 +86,7 @@ struct SequenceEvent {
 struct StepResult {
   std::vector<SequenceEvent> events; // one per sequence in the step, in batch order
   int64_t prefillTokens = 0, decodeTokens = 0;
-  double seconds = 0;                // inputs, forward and sampling
+  double seconds = 0; // inputs, forward and sampling
 };
 
 class Engine {

@@ -216,7 +216,8 @@ TEST_F(EngineTest, PromptLogitsComeWithTheirChunks) {
         // Row i is one-hot at the fake's prediction after prompt[0..i].
         for (int64_t r = 0; r < event.promptLogits.shape()[0]; ++r, ++rows) {
           std::vector<int32_t> prefix(request.prompt.begin(), request.prompt.begin() + rows + 1);
-          EXPECT_EQ(event.promptLogits.dataAs<float>()[r * fake.vocabSize + fake.next(prefix)], 1.0f);
+          EXPECT_EQ(event.promptLogits.dataAs<float>()[r * fake.vocabSize + fake.next(prefix)],
+                    1.0f);
         }
       }
   }
@@ -245,8 +246,7 @@ TEST_F(EngineTest, RefusesBadRequestsNamingThem) {
               HasSubstr("request 7, position 1: token id 99 is outside the vocabulary [0, 16)"));
   request.prompt = {2};
   request.images.push_back(HostTensor::allocate(DType::F32, {3, 4, 4}));
-  EXPECT_THAT(engine->add(request).status().message(),
-              HasSubstr("the model takes no images"));
+  EXPECT_THAT(engine->add(request).status().message(), HasSubstr("the model takes no images"));
   EXPECT_TRUE(engine->idle());
 }
 

@@ -75,14 +75,15 @@ absl::Status Generator::checkPages(const std::vector<std::vector<int32_t>> &prom
     neededPages += pagesPerPrompt.back();
   }
   if (neededPages > pages.numFreePages())
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the batch needs ", neededPages, " KV pages of ", pages.pageSize(), " tokens",
-        prompts.size() == 1
-            ? ""
-            : absl::StrCat(" (per prompt: ", absl::StrJoin(pagesPerPrompt, ", "), ")"),
-        " for its prompts and max_new_tokens, but only ", pages.numFreePages(), " of the model's ",
-        pages.numPages(), " pages are free; load the model with more, e.g. --load-symbol num_pages=",
-        neededPages + pages.numPages() - pages.numFreePages()));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the batch needs ", neededPages, " KV pages of ", pages.pageSize(), " tokens",
+                     prompts.size() == 1
+                         ? ""
+                         : absl::StrCat(" (per prompt: ", absl::StrJoin(pagesPerPrompt, ", "), ")"),
+                     " for its prompts and max_new_tokens, but only ", pages.numFreePages(),
+                     " of the model's ", pages.numPages(),
+                     " pages are free; load the model with more, e.g. --load-symbol num_pages=",
+                     neededPages + pages.numPages() - pages.numFreePages()));
   return absl::OkStatus();
 }
 
@@ -102,11 +103,13 @@ absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int3
   int64_t promptTokens = 0, longest = 0, numImages = 0;
   for (const std::vector<int32_t> &prompt : prompts) {
     promptTokens += static_cast<int64_t>(prompt.size());
-    longest = std::max<int64_t>(longest, prompt.size() + std::max<int64_t>(options.maxNewTokens - 1, 0));
+    longest =
+        std::max<int64_t>(longest, prompt.size() + std::max<int64_t>(options.maxNewTokens - 1, 0));
   }
   for (const auto &list : images)
     numImages += static_cast<int64_t>(list.size());
-  int64_t tokens = options.prefillChunk > 0 ? std::min(promptTokens, options.prefillChunk) : promptTokens;
+  int64_t tokens =
+      options.prefillChunk > 0 ? std::min(promptTokens, options.prefillChunk) : promptTokens;
   int64_t batch = static_cast<int64_t>(prompts.size());
   int64_t rows = options.promptLogits == PromptLogits::All ? tokens : batch;
   MVC_ASSIGN_OR_RETURN(uint64_t forward,

@@ -51,9 +51,9 @@ struct GenerationStats {
   int64_t promptTokens = 0;
   double prefillSeconds = 0; // the calls that held prompt tokens (with any decodes in them)
   int64_t prefillCalls = 0;
-  int64_t decodeTokens = 0;  // tokens chosen from decode rows (the first comes from prefill)
-  int64_t decodeSteps = 0;   // calls of decodes only
-  double decodeSeconds = 0;  // those calls, sampling included
+  int64_t decodeTokens = 0;    // tokens chosen from decode rows (the first comes from prefill)
+  int64_t decodeSteps = 0;     // calls of decodes only
+  double decodeSeconds = 0;    // those calls, sampling included
   double timeToFirstToken = 0; // from generate() to the first token of the batch; 0 if none
 
   double prefillTokensPerSecond() const;
@@ -80,9 +80,9 @@ public:
   /// For a multimodal model, `images[b]` holds prompt b's images in order, as the vision
   /// program takes them (pixel values f32 [C, S, S] or [1, C, S, S]); the run half checks
   /// them against the prompt's image tokens and fills the forward call's image inputs.
-  absl::StatusOr<GenerationResult> generate(const std::vector<std::vector<int32_t>> &prompts,
-                                            const GenerationOptions &options,
-                                            const std::vector<std::vector<HostTensor>> &images = {});
+  absl::StatusOr<GenerationResult>
+  generate(const std::vector<std::vector<int32_t>> &prompts, const GenerationOptions &options,
+           const std::vector<std::vector<HostTensor>> &images = {});
   /// The logits of every prompt position, [total prompt tokens, vocab]: the prefill with
   /// logit_rows = all rows.
   absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts,
