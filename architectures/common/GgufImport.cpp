@@ -45,6 +45,24 @@ absl::StatusOr<std::vector<int64_t>> MappedGgufImport::shape(const std::string &
   return t->hfShape();
 }
 
+absl::Status MappedGgufImport::checkLayers(uint64_t layers,
+                                           absl::Span<const GgufLayerTensor> layerTensors,
+                                           absl::string_view blockCountKey) const {
+  auto invalid = [&](const std::string &what) {
+    return absl::InvalidArgumentError(absl::StrCat(reader->path(), ": ", what));
+  };
+  for (uint64_t i = 0; i < layers; ++i)
+    for (const GgufLayerTensor &n : layerTensors)
+      if (!reader->tensor(absl::StrCat("blk.", i, ".", n.gguf, ".weight")))
+        return invalid(
+            absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (", layers, " layers)"));
+  if (!reader->tensor("output_norm.weight"))
+    return invalid("no tensor 'output_norm.weight'");
+  if (names.size() != 2 + layers * layerTensors.size() + (reader->tensor("output.weight") ? 1 : 0))
+    return invalid(absl::StrCat("holds tensors of layers beyond ", blockCountKey, " ", layers));
+  return absl::OkStatus();
+}
+
 double shortestDecimal(float value) {
   char text[32];
   auto result = std::to_chars(text, text + sizeof(text), value);

@@ -45,6 +45,11 @@ public:
   virtual absl::StatusOr<std::optional<Tokenizer>> tokenizer() const = 0;
 };
 
+/// A per-layer tensor: GGUF blk.N.<gguf>.weight is HF model.layers.N.<hf>.weight.
+struct GgufLayerTensor {
+  const char *gguf, *hf;
+};
+
 /// A GgufImport whose tensors are a table from HF names to the file's tensors.
 class MappedGgufImport : public GgufImport {
 public:
@@ -57,14 +62,14 @@ protected:
   explicit MappedGgufImport(const GgufReader &reader) : reader(&reader) {}
   /// The file's tensor for an HF name; NotFound naming the file otherwise.
   absl::StatusOr<const GgufTensor *> find(const std::string &hfName) const;
+  /// Checks that every one of `layers` layers has each tensor of `layerTensors`, that
+  /// output_norm is there, and that `names` holds nothing else (but token_embd and an
+  /// optional output); `blockCountKey` names the metadata key in the error.
+  absl::Status checkLayers(uint64_t layers, absl::Span<const GgufLayerTensor> layerTensors,
+                           absl::string_view blockCountKey) const;
 
   const GgufReader *reader;
   std::map<std::string, std::string> names;
-};
-
-/// A per-layer tensor: GGUF blk.N.<gguf>.weight is HF model.layers.N.<hf>.weight.
-struct GgufLayerTensor {
-  const char *gguf, *hf;
 };
 
 /// The HF name of a GGUF tensor as llama.cpp's converter names them: token_embd,

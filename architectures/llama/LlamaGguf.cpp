@@ -91,16 +91,7 @@ absl::StatusOr<LlamaGgufImport> LlamaGgufImport::fromGguf(const GgufReader &read
   if (!embed || embed->dims.size() != 2 || uint64_t(embed->dims[0]) != hidden)
     return invalid(
         absl::StrCat("expected a tensor 'token_embd.weight' of dims {", hidden, ", vocab}"));
-  for (uint64_t i = 0; i < layers; ++i)
-    for (const GgufLayerTensor &n : kLayerNames)
-      if (!reader.tensor(absl::StrCat("blk.", i, ".", n.gguf, ".weight")))
-        return invalid(
-            absl::StrCat("no tensor 'blk.", i, ".", n.gguf, ".weight' (", layers, " layers)"));
-  if (!reader.tensor("output_norm.weight"))
-    return invalid("no tensor 'output_norm.weight'");
-  if (result.names.size() !=
-      2 + layers * std::size(kLayerNames) + (reader.tensor("output.weight") ? 1 : 0))
-    return invalid(absl::StrCat("holds tensors of layers beyond llama.block_count ", layers));
+  MVC_RETURN_IF_ERROR(result.checkLayers(layers, kLayerNames, "llama.block_count"));
 
   OrderedJson &c = result.configJson;
   c["architectures"] = {"LlamaForCausalLM"};
