@@ -1,6 +1,8 @@
 //===- HfConfig.cpp - typed reads of Hugging Face config.json files ------===//
 #include "architectures/common/HfConfig.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -99,6 +101,19 @@ const OrderedJson &ConfigFields::object(const std::string &key) {
 
 ConfigFields ConfigFields::sub(const std::string &key) {
   return ConfigFields(object(key), where + "." + key, errors);
+}
+
+std::vector<int64_t> readEosTokenIds(ConfigFields &model, ConfigFields &top,
+                                     ConfigFields &generation, int64_t vocabSize) {
+  std::vector<int64_t> eos = model.integers("eos_token_id");
+  if (eos.empty()) eos = top.integers("eos_token_id");
+  for (int64_t id : generation.integers("eos_token_id")) eos.push_back(id);
+  std::sort(eos.begin(), eos.end());
+  eos.erase(std::unique(eos.begin(), eos.end()), eos.end());
+  for (int64_t id : eos)
+    if (id < 0 || id >= vocabSize)
+      model.fail("eos_token_id", "id " + std::to_string(id) + " outside the vocabulary");
+  return eos;
 }
 
 } // namespace mvc

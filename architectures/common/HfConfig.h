@@ -55,6 +55,12 @@ private:
   std::shared_ptr<absl::Status> errors;  // the first error, shared with sub-readers
 };
 
+/// The ids generation stops on, as transformers' generate collects them: the model config's
+/// eos_token_id (else the top-level config's) and generation_config.json's, sorted, each
+/// once; an id outside [0, vocabSize) is recorded as an error of `model`.
+std::vector<int64_t> readEosTokenIds(ConfigFields &model, ConfigFields &top,
+                                     ConfigFields &generation, int64_t vocabSize);
+
 } // namespace mvc
 
 #endif

@@ -98,16 +98,8 @@ absl::StatusOr<Gemma3TextConfig> parseGemma3TextConfig(const OrderedJson &config
     c.ropeLocal.theta = f.number("rope_local_base_freq", 10000.0);
   }
 
-  std::vector<int64_t> eos = f.integers("eos_token_id");
-  if (eos.empty()) eos = top.integers("eos_token_id");
   ConfigFields gen(generationConfig, "generation_config.json");
-  std::vector<int64_t> genEos = gen.integers("eos_token_id");
-  for (int64_t id : genEos) eos.push_back(id);
-  std::sort(eos.begin(), eos.end());
-  eos.erase(std::unique(eos.begin(), eos.end()), eos.end());
-  c.eosTokenIds = eos;
-  for (int64_t id : c.eosTokenIds)
-    if (id < 0 || id >= c.vocabSize) f.fail("eos_token_id", "id " + std::to_string(id) + " outside the vocabulary");
+  c.eosTokenIds = readEosTokenIds(f, top, gen, c.vocabSize);
 
   if (!top.status().ok()) return top.status();
   if (!gen.status().ok()) return gen.status();

@@ -85,18 +85,8 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
   if (c.rope.type == "proportional")
     f.fail("rope_parameters", "proportional RoPE is Gemma 4's, not Llama's");
 
-  std::vector<int64_t> eos = f.integers("eos_token_id");
-  if (eos.empty())
-    eos = top.integers("eos_token_id");
   ConfigFields gen(generationConfig, "generation_config.json");
-  for (int64_t id : gen.integers("eos_token_id"))
-    eos.push_back(id);
-  std::sort(eos.begin(), eos.end());
-  eos.erase(std::unique(eos.begin(), eos.end()), eos.end());
-  c.eosTokenIds = eos;
-  for (int64_t id : c.eosTokenIds)
-    if (id < 0 || id >= c.vocabSize)
-      f.fail("eos_token_id", "id " + std::to_string(id) + " outside the vocabulary");
+  c.eosTokenIds = readEosTokenIds(f, top, gen, c.vocabSize);
   for (auto [key, id] :
        {std::pair("bos_token_id", c.bosTokenId), std::pair("pad_token_id", c.padTokenId)})
     if (id && (*id < 0 || *id >= c.vocabSize))
