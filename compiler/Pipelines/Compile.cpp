@@ -3,6 +3,7 @@
 
 #include "compiler/Artifact/ArtifactWriter.h"
 #include "compiler/Pipelines/Checkpoint.h"
+#include "compiler/Codegen/CPU/Kernels.h"
 #include "compiler/Codegen/CPU/LowerToObject.h"
 #include "compiler/Codegen/Common/Passes.h"
 #include "compiler/Codegen/CUDA/GpuArtifact.h"

@@ -1,6 +1,7 @@
 //===- ProgramCompiler.cpp - a program's kernels, buffers and steps ------===//
 #include "compiler/Schedule/ProgramCompiler.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
@@ -26,28 +27,6 @@ std::string WeightTable::request(WeightEntry entry) {
 }
 
 namespace {
-
-class CpuKernelBackend : public KernelBackend {
-public:
-  CpuKernelBackend(ModuleOp kernels, const CpuTarget &target) : kernels(kernels), target(target) {}
-  FailureOr<LaunchInfo> emitKernel(StringRef name, DispatchRegionOp region,
-                                   const DispatchSignature &sig, const DimsOf &dims) override {
-    KernelBuilder kb(kernels, name, target);
-    StringRef kind = region.getKind();
-    if (kind == "row") return emitRowKernel(kb, region, sig, dims);
-    if (kind == "matmul") return emitMatmulKernel(kb, region, sig, dims);
-    if (kind == "attention") return emitAttentionKernel(kb, region, sig, dims);
-    if (kind == "kv_write") return emitKvWriteKernel(kb, region, sig, dims);
-    if (kind == "copy") return emitCopyKernel(kb, region, sig, dims);
-    kb.func().erase();
-    return region.emitError("the cpu backend has no kernel template for \"") << kind << "\" regions yet";
-  }
-  bool packsMatmulWeights() const override { return true; }
-
-private:
-  ModuleOp kernels;
-  CpuTarget target;
-};
 
 std::string dtypeOf(Type t) {
   if (t.isF32()) return "f32";
@@ -258,10 +237,10 @@ private:
                   false, {}};
     if (auto source = w.getSourceShape()) e.sourceShape.assign(source->begin(), source->end());
     if (auto packed = matmulLayout(w.getResult())) {
-      bool readByMatmul = region && region.getKind() == "matmul" &&
+      bool readByMatmul = region && region.getKind() == DispatchKind::matmul &&
                           cast<MatmulOp>(region.getBody().front().front()).getRhs() == w.getResult();
       bool gatheredRows = false;
-      if (region && region.getKind() == "row")
+      if (region && region.getKind() == DispatchKind::row)
         region.walk([&](GatherOp g) {
           gatheredRows |= g.getTable() == w.getResult() && g->hasAttr("mvc.table_layout");
         });
@@ -303,9 +282,10 @@ private:
     auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
     sig.results.assign(yield.getValues().begin(), yield.getValues().end());
 
-    std::string name = (fn.getSymName() + "_d" + std::to_string(index) + "_" + region.getKind()).str();
+    std::string name =
+        (fn.getSymName() + "_d" + std::to_string(index) + "_" + stringifyDispatchKind(region.getKind())).str();
     DimsOf dims = [&](Value v) { return dimsMap.lookup(v); };
-    StringRef kind = region.getKind();
+    DispatchKind kind = region.getKind();
     FailureOr<LaunchInfo> launch = backend.emitKernel(name, region, sig, dims);
     if (failed(launch)) return failure();
 
@@ -313,7 +293,7 @@ private:
     for (Value v : sig.operands) bindings.push_back(bufferFor(v, region));
     for (auto [i, r] : llvm::enumerate(region.getResults())) {
       int id;
-      if (kind == "kv_write") {
+      if (kind == DispatchKind::kv_write) {
         id = bufferFor(cast<KvWriteOp>(region.getBody().front().front()).getCache(), region);
       } else {
         id = newBuffer({{"kind", "transient"}, {"size", sizeOf(r).toJson()}});
@@ -364,10 +344,6 @@ private:
 };
 
 } // namespace
-
-std::unique_ptr<KernelBackend> createCpuKernelBackend(ModuleOp kernels, const CpuTarget &target) {
-  return std::make_unique<CpuKernelBackend>(kernels, target);
-}
 
 FailureOr<ProgramCompileResult> compileProgram(func::FuncOp fn, KernelBackend &backend,
                                                WeightTable &weights) {

@@ -9,8 +9,9 @@
 #ifndef MVC_COMPILER_SCHEDULE_PROGRAMCOMPILER_H
 #define MVC_COMPILER_SCHEDULE_PROGRAMCOMPILER_H
 
-#include "compiler/Codegen/CPU/Kernels.h"
+#include "compiler/Codegen/Common/KernelTypes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <map>
@@ -39,24 +40,6 @@ private:
   std::vector<WeightEntry> list;
   std::map<std::string, size_t> byName;
 };
-
-/// Where a program's dispatch regions become kernels: the cpu templates, or the gpu
-/// family's (compiler/Codegen/CUDA/GpuCodegen.h).
-class KernelBackend {
-public:
-  virtual ~KernelBackend() = default;
-  /// Emits kernel `name` for `region` and returns how to launch it.
-  virtual mlir::FailureOr<LaunchInfo> emitKernel(llvm::StringRef name, DispatchRegionOp region,
-                                                 const DispatchSignature &sig,
-                                                 const DimsOf &dims) = 0;
-  /// Whether matmul weights are packed offline into the cpu panel layouts (FORMAT.md);
-  /// otherwise every weight stays row_major.
-  virtual bool packsMatmulWeights() const = 0;
-};
-
-/// The cpu templates, emitting func.func kernels into `kernels`.
-std::unique_ptr<KernelBackend> createCpuKernelBackend(mlir::ModuleOp kernels,
-                                                      const CpuTarget &target);
 
 struct ProgramCompileResult {
   nlohmann::ordered_json manifest;   // one entry of "programs"

@@ -1,11 +1,10 @@
-//===- AttentionKernel.cpp - paged attention and KV-cache writes ---------===//
+//===- AttentionKernel.cpp - paged attention for the cpu ------------------===//
 //
 // Attention: one workgroup per (KV head, block of lowering_config.query_rows query rows).
 // The rows of a block (when they belong to one sequence) and the query heads that share the
 // KV head are processed together, so each key and value row is read once for all of them;
 // keys go in tiles with an online softmax (running max and sum per tile), so scores never
 // touch memory.
-// KV write: one workgroup per token, copying its keys (or values) into its cache slot.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
@@ -731,21 +730,6 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   kb.finish();
   std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
   return LaunchInfo{SymExpr::ceilDiv(qDims[0], *queryRows) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
-}
-
-FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
-                                        const DispatchSignature &sig, const DimsOf &dims) {
-  auto op = cast<KvWriteOp>(region.getBody().front().front());
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  KvWriteRow r = bindKvWrite(kb, op, sig, kb.workgroupId());
-  kb.forChunks(r.rowElems, [&](Value c, int l) {
-    kb.storeF32(kb.loadF32(r.values, arith::AddIOp::create(b, loc, r.src, c), l), r.cache,
-                arith::AddIOp::create(b, loc, r.dst, c));
-  });
-  kb.finish();
-  std::vector<SymExpr> vDims = dims(op.getValues()), btDims = dims(op.getBlockTable());
-  return LaunchInfo{vDims[0], {btDims[0], btDims[1]}};
 }
 
 } // namespace mvc

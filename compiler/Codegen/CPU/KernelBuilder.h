@@ -80,15 +80,6 @@ private:
   mlir::Value bindingsArg, pushArg, wgId, wgCount;
 };
 
-/// Emits the math of one elementwise mvc op on f32 values (vectors or scalars). The gpu
-/// kernels use the same function, so both backends compute the same formulas.
-mlir::Value emitElementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::Operation *op,
-                            llvm::ArrayRef<mlir::Value> operands);
-inline mlir::Value emitElementwise(KernelBuilder &kb, mlir::Operation *op,
-                                   llvm::ArrayRef<mlir::Value> operands) {
-  return emitElementwise(kb.b(), kb.loc(), op, operands);
-}
-
 } // namespace mvc
 
 #endif

@@ -9,32 +9,9 @@
 #define MVC_COMPILER_CODEGEN_CPU_KERNELS_H
 
 #include "compiler/Codegen/CPU/KernelBuilder.h"
-#include "compiler/Schedule/SymExpr.h"
-#include "dialects/mvc/IR/MvcOps.h"
-
-#include <array>
-#include <vector>
+#include "compiler/Codegen/Common/KernelTypes.h"
 
 namespace mvc {
-
-/// Symbolic shape of every tensor value of a program.
-using DimsOf = std::function<std::vector<SymExpr>(mlir::Value)>;
-
-/// The memory interface of a dispatch: bindings are `operands` (values captured by the
-/// region) followed by the region's results.
-struct DispatchSignature {
-  llvm::SmallVector<mlir::Value> operands;
-  llvm::SmallVector<mlir::Value> results;
-  int bindingOf(mlir::Value v) const;   // -1 when v is neither
-};
-
-struct LaunchInfo {
-  SymExpr workgroups;
-  std::vector<SymExpr> push;
-  /// GPU kernels only: threads per block (static) and dynamic shared-memory bytes.
-  std::array<int64_t, 3> block = {0, 0, 0};
-  int64_t sharedBytes = 0;
-};
 
 /// What every kernel template works with while it emits one dispatch region.
 struct TemplateEmitter {
@@ -49,8 +26,9 @@ struct TemplateEmitter {
   const DimsOf &dims;
 };
 
-/// Which weights a matmul wants packed (and how), decided before emission.
-enum class WeightLayout { RowMajor, PackedN16, PackedN16K2 };
+/// The cpu templates, emitting func.func kernels into `kernels` (CpuBackend.cpp).
+std::unique_ptr<KernelBackend> createCpuKernelBackend(mlir::ModuleOp kernels,
+                                                      const CpuTarget &target);
 
 mlir::FailureOr<LaunchInfo> emitRowKernel(KernelBuilder &kb, DispatchRegionOp region,
                                           const DispatchSignature &sig, const DimsOf &dims);
@@ -63,12 +41,6 @@ mlir::FailureOr<LaunchInfo> emitCopyKernel(KernelBuilder &kb, DispatchRegionOp r
                                            const DispatchSignature &sig, const DimsOf &dims);
 mlir::FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
                                               const DispatchSignature &sig, const DimsOf &dims);
-
-/// An integer of the region's `lowering_config` (set by --mvc-set-lowering-config).
-mlir::FailureOr<int64_t> loweringConfigValue(DispatchRegionOp region, llvm::StringRef key);
-
-/// Product of dims [from, to).
-SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to);
 
 } // namespace mvc
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
+#include "compiler/Codegen/Common/RowOps.h"
 
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "llvm/ADT/DenseMap.h"
@@ -355,7 +356,7 @@ private:
       if (&op == matmul.getOperation()) continue;
       SmallVector<Value> args;
       for (Value operand : op.getOperands()) args.push_back(load(operand));
-      tile[op.getResult(0)] = emitElementwise(kb, &op, args);
+      tile[op.getResult(0)] = emitElementwise(b, loc, &op, args);
     }
     auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
     for (auto [i, v] : llvm::enumerate(yield.getValues())) {

@@ -42,13 +42,14 @@ public:
       host->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
       module = gpu::GPUModuleOp::create(b, host.getLoc(), kGpuKernelModuleName);
     }
-    StringRef kind = region.getKind();
-    if (kind == "row") return emitGpuRowKernel(module, name, region, sig, dims);
-    if (kind == "matmul") return emitGpuMatmulKernel(module, name, region, sig, dims);
-    if (kind == "attention") return emitGpuAttentionKernel(module, name, region, sig, dims);
-    if (kind == "kv_write") return emitGpuKvWriteKernel(module, name, region, sig, dims);
-    if (kind == "copy") return emitGpuCopyKernel(module, name, region, sig, dims);
-    return region.emitError("the gpu backend has no kernel template for \"") << kind << "\" regions yet";
+    switch (region.getKind()) {
+    case DispatchKind::row: return emitGpuRowKernel(module, name, region, sig, dims);
+    case DispatchKind::matmul: return emitGpuMatmulKernel(module, name, region, sig, dims);
+    case DispatchKind::attention: return emitGpuAttentionKernel(module, name, region, sig, dims);
+    case DispatchKind::kv_write: return emitGpuKvWriteKernel(module, name, region, sig, dims);
+    case DispatchKind::copy: return emitGpuCopyKernel(module, name, region, sig, dims);
+    }
+    llvm_unreachable("unknown dispatch kind");
   }
   bool packsMatmulWeights() const override { return false; }
 

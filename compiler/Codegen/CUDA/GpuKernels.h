@@ -12,7 +12,7 @@
 #ifndef MVC_COMPILER_CODEGEN_CUDA_GPUKERNELS_H
 #define MVC_COMPILER_CODEGEN_CUDA_GPUKERNELS_H
 
-#include "compiler/Codegen/CPU/Kernels.h"
+#include "compiler/Codegen/Common/KernelTypes.h"
 #include "compiler/Codegen/CUDA/GpuKernelBuilder.h"
 
 namespace mvc {

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
+#include "compiler/Codegen/Common/RowOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/DenseMap.h"

@@ -338,4 +338,26 @@ LogicalResult DispatchRegionOp::verify() {
 }
 
 #define GET_OP_CLASSES
+//===----------------------------------------------------------------------===//
+// KernelOpInterface
+//===----------------------------------------------------------------------===//
+
+DispatchKind MatmulOp::getDispatchKind() { return DispatchKind::matmul; }
+DispatchKind AttentionOp::getDispatchKind() { return DispatchKind::attention; }
+DispatchKind KvWriteOp::getDispatchKind() { return DispatchKind::kv_write; }
+DispatchKind TransposeOp::getDispatchKind() { return DispatchKind::copy; }
+// Along the last axis a slice or concat works on rows; along any other it moves blocks.
+DispatchKind SliceOp::getDispatchKind() {
+  return getAxis() == getType().getRank() - 1 ? DispatchKind::row : DispatchKind::copy;
+}
+DispatchKind ConcatOp::getDispatchKind() {
+  return getAxis() == getType().getRank() - 1 ? DispatchKind::row : DispatchKind::copy;
+}
+// A gather changes the row count (tokens -> selected rows): it starts a region.
+SmallVector<Value> GatherOp::getRowOperands() { return {}; }
+// merge_rows reads `rows` and `source` by index: only `base` is a row of the region.
+SmallVector<Value> MergeRowsOp::getRowOperands() { return {getBase()}; }
+
+#include "dialects/mvc/IR/MvcEnums.cpp.inc"
+#include "dialects/mvc/IR/MvcInterfaces.cpp.inc"
 #include "dialects/mvc/IR/MvcOps.cpp.inc"

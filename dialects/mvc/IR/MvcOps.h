@@ -10,6 +10,15 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace mvc::OpTrait {
+/// Computed element by element (dialects/mvc/IR/MvcInterfaces.td).
+template <typename ConcreteType>
+class Elementwise : public mlir::OpTrait::TraitBase<ConcreteType, Elementwise> {};
+} // namespace mvc::OpTrait
+
+#include "dialects/mvc/IR/MvcEnums.h.inc"
+#include "dialects/mvc/IR/MvcInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/mvc/IR/MvcOps.h.inc"
 

@@ -3,6 +3,7 @@
 #define MVC_OPS_TD
 
 include "MvcBase.td"
+include "MvcInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonTypeConstraints.td"
@@ -42,7 +43,7 @@ def Mvc_StateOp : Mvc_Op<"state"> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure]> {
+def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "y = x · W (or x · Wᵀ with transpose_b), x: [M, K]";
   let description = [{
     With `transpose_b`, W is stored `[N, K]` as in `nn.Linear`; otherwise `[K, N]`.
@@ -59,7 +60,7 @@ def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure]> {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-class Mvc_BinaryOp<string mnemonic> : Mvc_Op<mnemonic, [Pure]> {
+class Mvc_BinaryOp<string mnemonic> : Mvc_Op<mnemonic, [Pure, Mvc_KernelOpInterface, Mvc_Elementwise]> {
   let description = [{
     `rhs` has the shape of `lhs` or of a suffix of it (broadcast over leading dims).
   }];
@@ -74,7 +75,8 @@ def Mvc_MulOp : Mvc_BinaryOp<"mul"> { let summary = "lhs * rhs"; }
 def Mvc_DivOp : Mvc_BinaryOp<"div"> { let summary = "lhs / rhs"; }
 
 class Mvc_UnaryOp<string mnemonic, list<Trait> traits = []>
-    : Mvc_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType], traits)> {
+    : Mvc_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType, Mvc_KernelOpInterface, Mvc_Elementwise],
+                                   traits)> {
   let arguments = (ins Mvc_FloatTensor:$input);
   let results = (outs Mvc_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
@@ -99,7 +101,7 @@ def Mvc_SoftcapOp : Mvc_UnaryOp<"softcap"> {
   let hasVerifier = 1;
 }
 
-def Mvc_CastOp : Mvc_Op<"cast", [Pure]> {
+def Mvc_CastOp : Mvc_Op<"cast", [Pure, Mvc_KernelOpInterface, Mvc_Elementwise]> {
   let summary = "Element type conversion (round to nearest even)";
   let arguments = (ins Mvc_FloatTensor:$input);
   let results = (outs Mvc_FloatTensor:$result);
@@ -112,7 +114,7 @@ def Mvc_CastOp : Mvc_Op<"cast", [Pure]> {
 // Normalization, softmax, RoPE (all over the last dimension)
 //===----------------------------------------------------------------------===//
 
-def Mvc_RmsNormOp : Mvc_Op<"rms_norm", [Pure]> {
+def Mvc_RmsNormOp : Mvc_Op<"rms_norm", [Pure, Mvc_KernelOpInterface]> {
   let summary = "x / sqrt(mean(x²) + eps) · (offset + w), in f32";
   let description = [{
     Without `weight` the result is only normalized (Gemma 4's `with_scale=False`).
@@ -125,7 +127,7 @@ def Mvc_RmsNormOp : Mvc_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Mvc_LayerNormOp : Mvc_Op<"layer_norm", [Pure]> {
+def Mvc_LayerNormOp : Mvc_Op<"layer_norm", [Pure, Mvc_KernelOpInterface]> {
   let summary = "(x - mean) / sqrt(var + eps) · gamma + beta, biased variance, in f32";
   let arguments = (ins Mvc_FloatTensor:$input, Mvc_FloatTensor:$gamma, Mvc_FloatTensor:$beta,
                        F32Attr:$eps);
@@ -134,14 +136,14 @@ def Mvc_LayerNormOp : Mvc_Op<"layer_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Mvc_SoftmaxOp : Mvc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+def Mvc_SoftmaxOp : Mvc_Op<"softmax", [Pure, SameOperandsAndResultType, Mvc_KernelOpInterface]> {
   let summary = "softmax over the last dimension, in f32";
   let arguments = (ins Mvc_FloatTensor:$input);
   let results = (outs Mvc_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Mvc_RopeTableOp : Mvc_Op<"rope_table", [Pure]> {
+def Mvc_RopeTableOp : Mvc_Op<"rope_table", [Pure, Mvc_KernelOpInterface]> {
   let summary = "cos and sin of positions × a RoPE frequency table";
   let description = [{
     `positions` is `[T]`, `inv_freq` `[R]`; result row t is
@@ -156,7 +158,7 @@ def Mvc_RopeTableOp : Mvc_Op<"rope_table", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Mvc_RopeOp : Mvc_Op<"rope", [Pure]> {
+def Mvc_RopeOp : Mvc_Op<"rope", [Pure, Mvc_KernelOpInterface]> {
   let summary = "Rotary position embedding from a rope_table, rotate-half pairing";
   let description = [{
     `input` is `[T, heads, D]`, `table` `[T, 2R]` (from mvc.rope_table) with `2R <= D`. For
@@ -176,7 +178,8 @@ def Mvc_RopeOp : Mvc_Op<"rope", [Pure]> {
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Mvc_GatherOp : Mvc_Op<"gather", [Pure]> {
+def Mvc_GatherOp : Mvc_Op<"gather", [Pure,
+    DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getRowOperands"]>]> {
   let summary = "Embedding lookup: result[t] = table[ids[t]]";
   let arguments = (ins Mvc_FloatTensor:$table, Mvc_IndexTensor:$ids);
   let results = (outs Mvc_FloatTensor:$result);
@@ -184,7 +187,8 @@ def Mvc_GatherOp : Mvc_Op<"gather", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Mvc_MergeRowsOp : Mvc_Op<"merge_rows", [Pure]> {
+def Mvc_MergeRowsOp : Mvc_Op<"merge_rows", [Pure,
+    DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getRowOperands"]>]> {
   let summary = "result[t] = source[t] < 0 ? base[t] : rows[source[t]]";
   let description = [{
     Puts rows computed elsewhere (image features) in place of some rows of `base` (token
@@ -206,7 +210,7 @@ def Mvc_ReshapeOp : Mvc_Op<"reshape", [Pure]> {
   let hasFolder = 1;
 }
 
-def Mvc_TransposeOp : Mvc_Op<"transpose", [Pure]> {
+def Mvc_TransposeOp : Mvc_Op<"transpose", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "Permute dimensions: result dim i is input dim permutation[i]";
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$permutation);
   let results = (outs AnyRankedTensor:$result);
@@ -215,7 +219,7 @@ def Mvc_TransposeOp : Mvc_Op<"transpose", [Pure]> {
   let hasFolder = 1;
 }
 
-def Mvc_SliceOp : Mvc_Op<"slice", [Pure]> {
+def Mvc_SliceOp : Mvc_Op<"slice", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "result = input[..., start : start + size, ...] along `axis`";
   let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, I64Attr:$start, I64Attr:$size);
   let results = (outs AnyRankedTensor:$result);
@@ -224,7 +228,7 @@ def Mvc_SliceOp : Mvc_Op<"slice", [Pure]> {
   let hasFolder = 1;
 }
 
-def Mvc_ConcatOp : Mvc_Op<"concat", [Pure]> {
+def Mvc_ConcatOp : Mvc_Op<"concat", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "Concatenate along `axis`";
   let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
   let results = (outs AnyRankedTensor:$result);
@@ -236,7 +240,7 @@ def Mvc_ConcatOp : Mvc_Op<"concat", [Pure]> {
 // Attention over a ragged batch and a paged KV cache
 //===----------------------------------------------------------------------===//
 
-def Mvc_KvWriteOp : Mvc_Op<"kv_write", [Pure]> {
+def Mvc_KvWriteOp : Mvc_Op<"kv_write", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "Store new keys or values into a paged cache";
   let description = [{
     `values` is `[T, kv_heads, D]` for the tokens of a ragged batch (sequence b owns rows
@@ -256,7 +260,7 @@ def Mvc_KvWriteOp : Mvc_Op<"kv_write", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Mvc_AttentionOp : Mvc_Op<"attention", [Pure]> {
+def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "Fused attention (online softmax) over a ragged batch and paged KV cache";
   let description = [{
     `query` is `[T, heads, D]`; caches are `[pages, page_size, kv_heads, D]` and already hold
@@ -297,9 +301,9 @@ def Mvc_DispatchRegionOp : Mvc_Op<"dispatch_region", [SingleBlock]> {
   let description = [{
     The body captures values from above; what it yields are the region's results, the
     only values of the body that live in memory. `kind` names the kernel template the
-    codegen uses ("row", "matmul", "attention", "kv_write").
+    codegen uses (each op's KernelOpInterface::getDispatchKind).
   }];
-  let arguments = (ins StrAttr:$kind);
+  let arguments = (ins Mvc_DispatchKind:$kind);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$kind (`->` type($results)^)? attr-dict-with-keyword $body";

@@ -23,24 +23,6 @@ using namespace mvc;
 
 namespace {
 
-/// The kernel template an op needs, or "" for ops that stay outside regions (views,
-/// weights, states, constants).
-StringRef kernelKind(Operation *op) {
-  if (isa<MatmulOp>(op)) return "matmul";
-  if (isa<AttentionOp>(op)) return "attention";
-  if (isa<KvWriteOp>(op)) return "kv_write";
-  if (isa<AddOp, SubOp, MulOp, DivOp, SiluOp, TanhOp, ExpOp, NegOp, GeluOp, ScaleOp,
-          SoftcapOp, CastOp, RmsNormOp, LayerNormOp, SoftmaxOp, RopeOp, RopeTableOp,
-          GatherOp, MergeRowsOp>(op))
-    return "row";
-  if (auto slice = dyn_cast<SliceOp>(op))
-    return slice.getAxis() == slice.getType().getRank() - 1 ? "row" : "copy";
-  if (auto concat = dyn_cast<ConcatOp>(op))
-    return concat.getAxis() == concat.getType().getRank() - 1 ? "row" : "copy";
-  if (isa<TransposeOp>(op)) return "copy";
-  return "";
-}
-
 /// Row ops see their result as rows of its last dimension; two ops fit one row kernel
 /// when their results have the same leading shape (dynamic dims are the token count).
 SmallVector<int64_t> rowShape(Operation *op) {
@@ -48,13 +30,8 @@ SmallVector<int64_t> rowShape(Operation *op) {
   return SmallVector<int64_t>(t.getShape().drop_back());
 }
 
-bool isElementwise(Operation *op) {
-  return isa<AddOp, SubOp, MulOp, DivOp, SiluOp, TanhOp, ExpOp, NegOp, GeluOp, ScaleOp,
-             SoftcapOp, CastOp>(op);
-}
-
 struct Group {
-  StringRef kind;
+  DispatchKind kind;
   SmallVector<Operation *> ops;
   llvm::SmallPtrSet<Operation *, 8> members;
   // The last op (in block order) defining a value the members read from outside, when it
@@ -70,9 +47,11 @@ public:
 
   void formGroups() {
     for (Operation &op : block) {
-      StringRef kind = kernelKind(&op);
-      if (kind.empty()) continue;
-      Group *target = kind == "row" ? findGroupToJoin(&op) : nullptr;
+      // Views, weights, states and constants stay outside regions.
+      auto kernelOp = dyn_cast<KernelOpInterface>(&op);
+      if (!kernelOp) continue;
+      DispatchKind kind = kernelOp.getDispatchKind();
+      Group *target = kind == DispatchKind::row ? findGroupToJoin(kernelOp) : nullptr;
       if (!target) {
         groups.push_back(std::make_unique<Group>());
         target = groups.back().get();
@@ -90,13 +69,8 @@ public:
 
 private:
   /// A region this row op can join, or null.
-  Group *findGroupToJoin(Operation *op) {
-    // A gather changes the row count (tokens → selected rows): it starts a region.
-    if (isa<GatherOp>(op)) return nullptr;
-    // merge_rows reads `rows` and `source` by index: only `base` is a row of the region.
-    SmallVector<Value> candidates(op->getOperands());
-    if (auto merge = dyn_cast<MergeRowsOp>(op)) candidates = {merge.getBase()};
-    for (Value operand : candidates) {
+  Group *findGroupToJoin(KernelOpInterface op) {
+    for (Value operand : op.getRowOperands()) {
       Operation *producer = operand.getDefiningOp();
       auto it = producer ? groupOf.find(producer) : groupOf.end();
       if (it == groupOf.end()) continue;
@@ -113,8 +87,8 @@ private:
   /// Row ops join row regions of the same row shape; elementwise ops join a matmul's
   /// epilogue when they read the matmul output (or its epilogue) elementwise.
   bool compatible(Group &g, Operation *op) {
-    if (g.kind == "row") return rowShape(g.ops.front()) == rowShape(op);
-    if (g.kind != "matmul" || !isElementwise(op)) return false;
+    if (g.kind == DispatchKind::row) return rowShape(g.ops.front()) == rowShape(op);
+    if (g.kind != DispatchKind::matmul || !op->hasTrait<mvc::OpTrait::Elementwise>()) return false;
     auto out = cast<RankedTensorType>(g.ops.front()->getResult(0).getType());
     for (Value operand : op->getOperands()) {
       if (operand.getDefiningOp() && g.members.contains(operand.getDefiningOp())) continue;
@@ -139,7 +113,7 @@ private:
       if (def->isBeforeInBlock(first)) continue;
       // Only ops that stay where they are (weights, states, views) can anchor the region;
       // a kernel op moves into a region of its own.
-      if (!kernelKind(def).empty()) return std::nullopt;
+      if (isa<KernelOpInterface>(def)) return std::nullopt;
       if (!after || after->isBeforeInBlock(def)) after = def;
     }
     if (after == g.after) return after;

@@ -41,7 +41,7 @@ struct SetLoweringConfigPass
     Builder b(&getContext());
     getOperation().walk([&](DispatchRegionOp region) {
       SmallVector<NamedAttribute> config;
-      if (region.getKind() == "matmul") {
+      if (region.getKind() == DispatchKind::matmul) {
         config.push_back(b.getNamedAttr("microkernel_rows", b.getI64IntegerAttr(microkernelRows)));
         config.push_back(b.getNamedAttr("panels_per_workgroup", b.getI64IntegerAttr(panelsPerWorkgroup)));
         // Eight microkernel tiles of rows: the weight panels stay in L2 across them.
@@ -57,7 +57,7 @@ struct SetLoweringConfigPass
         int64_t rowBytes = lhs.getShape().back() * (rhs.getElementType().isBF16() ? 2 : 4);
         int64_t smallBatch = std::min<int64_t>(smallBatchRows, 32768 / std::max<int64_t>(rowBytes, 1));
         config.push_back(b.getNamedAttr("small_batch_rows", b.getI64IntegerAttr(smallBatch)));
-      } else if (region.getKind() == "attention") {
+      } else if (region.getKind() == DispatchKind::attention) {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB
         // of L1, at most 16.
@@ -67,7 +67,7 @@ struct SetLoweringConfigPass
         int64_t perRow = q.getDimSize(1) / cache.getDimSize(2) * q.getDimSize(2);
         int64_t rows = std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16);
         config.push_back(b.getNamedAttr("query_rows", b.getI64IntegerAttr(rows)));
-      } else if (region.getKind() == "row" || region.getKind() == "copy") {
+      } else if (region.getKind() == DispatchKind::row || region.getKind() == DispatchKind::copy) {
         config.push_back(b.getNamedAttr(
             "rows_per_workgroup", b.getI64IntegerAttr(std::max<int64_t>(1, 8192 / widestRow(region)))));
       }

@@ -3,11 +3,11 @@
 // A residual add and the next norm share rows: one row kernel with two results. The
 // matmul that follows takes the residual add of its consumer into its epilogue.
 // CHECK-LABEL: func.func @residual_norm_matmul
-// CHECK: %[[ROW:.*]]:2 = mvc.dispatch_region "row" -> tensor<?x64xf32>, tensor<?x64xf32> {
+// CHECK: %[[ROW:.*]]:2 = mvc.dispatch_region row -> tensor<?x64xf32>, tensor<?x64xf32> {
 // CHECK-NEXT:   mvc.add
 // CHECK-NEXT:   mvc.rms_norm
 // CHECK-NEXT:   mvc.yield
-// CHECK: mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+// CHECK: mvc.dispatch_region matmul -> tensor<?x64xf32> {
 // CHECK-NEXT:   mvc.matmul %[[ROW]]#1
 // CHECK-NEXT:   mvc.add %{{.*}}, %[[ROW]]#0
 // CHECK-NEXT:   mvc.yield
@@ -25,10 +25,10 @@ func.func @residual_norm_matmul(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> t
 
 // Different row shapes do not fuse; the reshape between them is a view.
 // CHECK-LABEL: func.func @row_shapes
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT: mvc.silu
 // CHECK: mvc.reshape
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT: mvc.rms_norm
 func.func @row_shapes(%x: tensor<?x64xf32>) -> tensor<?x4x16xf32> {
   %a = mvc.silu %x : tensor<?x64xf32>
@@ -41,15 +41,15 @@ func.func @row_shapes(%x: tensor<?x64xf32>) -> tensor<?x4x16xf32> {
 
 // A norm cannot be a matmul epilogue (it needs the whole row); gelu(gate) * up can.
 // CHECK-LABEL: func.func @epilogues
-// CHECK: mvc.dispatch_region "matmul"
+// CHECK: mvc.dispatch_region matmul
 // CHECK-NEXT: mvc.matmul
 // CHECK-NEXT: mvc.yield
-// CHECK: mvc.dispatch_region "matmul"
+// CHECK: mvc.dispatch_region matmul
 // CHECK-NEXT: mvc.matmul
 // CHECK-NEXT: mvc.gelu
 // CHECK-NEXT: mvc.mul
 // CHECK-NEXT: mvc.yield
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT: mvc.rms_norm
 func.func @epilogues(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
   %wu = mvc.weight "up" : tensor<128x64xf32>
@@ -68,10 +68,10 @@ func.func @epilogues(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
 // region of its own even though its table comes from a row region; the norm after it
 // joins it.
 // CHECK-LABEL: func.func @gather_rows
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT: mvc.add
 // CHECK-NEXT: mvc.yield
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT: mvc.gather
 // CHECK-NEXT: mvc.rms_norm
 // CHECK-NEXT: mvc.yield
@@ -87,7 +87,7 @@ func.func @gather_rows(%x: tensor<?x64xf32>, %rows: tensor<?xi32>) -> tensor<?x6
 // merge_rows reads its base row by row, so it joins the embedding gather's region; the
 // image rows and their indices are read by index, never fused.
 // CHECK-LABEL: func.func @merge_image_rows
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT: mvc.gather
 // CHECK-NEXT: mvc.scale
 // CHECK-NEXT: mvc.merge_rows
@@ -107,7 +107,7 @@ func.func @merge_image_rows(%ids: tensor<?xi32>, %img: tensor<?x64xf32>, %src: t
 // CHECK-LABEL: func.func @late_weight
 // CHECK: mvc.weight "post"
 // CHECK: mvc.weight "pre"
-// CHECK: %[[ROW:.*]]:2 = mvc.dispatch_region "row" -> tensor<?x64xf32>, tensor<?x64xf32> {
+// CHECK: %[[ROW:.*]]:2 = mvc.dispatch_region row -> tensor<?x64xf32>, tensor<?x64xf32> {
 // CHECK-NEXT:   mvc.rms_norm
 // CHECK-NEXT:   mvc.add
 // CHECK-NEXT:   mvc.rms_norm
@@ -126,12 +126,12 @@ func.func @late_weight(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> (tensor<?x
 // The region cannot move past an op that reads one of its values: here the matmul between
 // the add and the late weight reads the add, so the second norm starts its own region.
 // CHECK-LABEL: func.func @late_weight_blocked
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT:   mvc.add
 // CHECK-NEXT:   mvc.yield
-// CHECK: mvc.dispatch_region "matmul"
+// CHECK: mvc.dispatch_region matmul
 // CHECK: mvc.weight "pre"
-// CHECK: mvc.dispatch_region "row"
+// CHECK: mvc.dispatch_region row
 // CHECK-NEXT:   mvc.rms_norm
 // CHECK-NEXT:   mvc.yield
 func.func @late_weight_blocked(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {

@@ -2,21 +2,21 @@
 // RUN: mvc-opt %s --mvc-set-lowering-config="microkernel-rows=4 panels-per-workgroup=2" | FileCheck %s --check-prefix=OPTS
 
 // CHECK-LABEL: func.func @configs
-// CHECK: mvc.dispatch_region "matmul" -> tensor<?x64xf32> attributes {lowering_config = {microkernel_rows = 6 : i64, panels_per_workgroup = 4 : i64, rows_per_workgroup = 48 : i64, small_batch_rows = 16 : i64}}
-// CHECK: mvc.dispatch_region "row" -> tensor<?x2048xf32> attributes {lowering_config = {rows_per_workgroup = 4 : i64}}
-// CHECK: mvc.dispatch_region "row" -> tensor<?x64xf32> attributes {lowering_config = {rows_per_workgroup = 128 : i64}}
+// CHECK: mvc.dispatch_region matmul -> tensor<?x64xf32> attributes {lowering_config = {microkernel_rows = 6 : i64, panels_per_workgroup = 4 : i64, rows_per_workgroup = 48 : i64, small_batch_rows = 16 : i64}}
+// CHECK: mvc.dispatch_region row -> tensor<?x2048xf32> attributes {lowering_config = {rows_per_workgroup = 4 : i64}}
+// CHECK: mvc.dispatch_region row -> tensor<?x64xf32> attributes {lowering_config = {rows_per_workgroup = 128 : i64}}
 // OPTS: lowering_config = {microkernel_rows = 4 : i64, panels_per_workgroup = 2 : i64, rows_per_workgroup = 32 : i64, small_batch_rows = 16 : i64}
 func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor<?x2048xf32>, tensor<?x64xf32>) {
   %w = mvc.weight "w" : tensor<64x64xf32>
-  %m = mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+  %m = mvc.dispatch_region matmul -> tensor<?x64xf32> {
     %0 = mvc.matmul %x, %w {transpose_b} : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
     mvc.yield %0 : tensor<?x64xf32>
   }
-  %r = mvc.dispatch_region "row" -> tensor<?x2048xf32> {
+  %r = mvc.dispatch_region row -> tensor<?x2048xf32> {
     %0 = mvc.silu %y : tensor<?x2048xf32>
     mvc.yield %0 : tensor<?x2048xf32>
   }
-  %s = mvc.dispatch_region "row" -> tensor<?x64xf32> {
+  %s = mvc.dispatch_region row -> tensor<?x64xf32> {
     %0 = mvc.silu %x : tensor<?x64xf32>
     mvc.yield %0 : tensor<?x64xf32>
   }
@@ -31,11 +31,11 @@ func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64
 func.func @small_batch_rows(%x: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
   %wb = mvc.weight "wb" : tensor<64x2048xbf16>
   %wf = mvc.weight "wf" : tensor<64x2048xf32>
-  %b = mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+  %b = mvc.dispatch_region matmul -> tensor<?x64xf32> {
     %0 = mvc.matmul %x, %wb {transpose_b} : (tensor<?x2048xf32>, tensor<64x2048xbf16>) -> tensor<?x64xf32>
     mvc.yield %0 : tensor<?x64xf32>
   }
-  %f = mvc.dispatch_region "matmul" -> tensor<?x64xf32> {
+  %f = mvc.dispatch_region matmul -> tensor<?x64xf32> {
     %0 = mvc.matmul %x, %wf {transpose_b} : (tensor<?x2048xf32>, tensor<64x2048xf32>) -> tensor<?x64xf32>
     mvc.yield %0 : tensor<?x64xf32>
   }
@@ -46,16 +46,16 @@ func.func @small_batch_rows(%x: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor
 // head_dim f32) fit 16 KiB: 4096 / (4 heads per KV head x 256) = 4 rows for Gemma 3 270M;
 // SigLIP's 72-wide heads, one per KV head, would allow 56: capped at 16.
 // CHECK-LABEL: func.func @attention_rows
-// CHECK: mvc.dispatch_region "attention" {{.*}} {lowering_config = {query_rows = 4 : i64}}
-// CHECK: mvc.dispatch_region "attention" {{.*}} {lowering_config = {query_rows = 16 : i64}}
+// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = {query_rows = 4 : i64}}
+// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = {query_rows = 16 : i64}}
 func.func @attention_rows(%q: tensor<?x4x256xf32>, %c: tensor<?x16x1x256xf32>, %q2: tensor<?x16x72xf32>,
                           %c2: tensor<?x16x16x72xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>,
                           %cl: tensor<?xi32>) -> (tensor<?x4x256xf32>, tensor<?x16x72xf32>) {
-  %a = mvc.dispatch_region "attention" -> tensor<?x4x256xf32> {
+  %a = mvc.dispatch_region attention -> tensor<?x4x256xf32> {
     %0 = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) {scale = 1.0 : f32} : (tensor<?x4x256xf32>, tensor<?x16x1x256xf32>, tensor<?x16x1x256xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x4x256xf32>
     mvc.yield %0 : tensor<?x4x256xf32>
   }
-  %b = mvc.dispatch_region "attention" -> tensor<?x16x72xf32> {
+  %b = mvc.dispatch_region attention -> tensor<?x16x72xf32> {
     %0 = mvc.attention %q2, %c2, %c2 pages(%bt, %ro, %cl) {scale = 1.0 : f32} : (tensor<?x16x72xf32>, tensor<?x16x16x72xf32>, tensor<?x16x16x72xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?x16x72xf32>
     mvc.yield %0 : tensor<?x16x72xf32>
   }

@@ -1,0 +1,373 @@
+//===- RowOps.cpp - the bodies of row ops, written once for every backend -===//
+#include "compiler/Codegen/Common/RowOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace mvc {
+
+Value RowLoops::idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+Value RowLoops::f32(float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+RowOpEmitter::RowOpEmitter(DispatchRegionOp region, const DispatchSignature &sig,
+                           const DimsOf &dims)
+    : region(region), sig(sig), dims(dims) {
+  Operation *first = &region.getBody().front().front();
+  std::vector<SymExpr> shape = dims(first->getResult(0));
+  numRows = product(shape, 0, shape.size() - 1);
+  push = {numRows};
+  for (Operation &op : ops())
+    if (auto merge = dyn_cast<MergeRowsOp>(op)) {
+      mergePush[merge] = int(push.size());
+      push.push_back(dims(merge.getRows())[0]);
+    }
+  // Results live in their bindings; everything else in a scratch row.
+  auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
+  for (auto [i, v] : llvm::enumerate(yield.getValues()))
+    outputOf[v] = sig.operands.size() + i;
+}
+
+LogicalResult RowOpEmitter::verify() {
+  for (Operation &op : ops())
+    for (Value r : op.getResults())
+      if (ShapedType::isDynamic(lastDim(r)))
+        return op.emitError("row kernels need a static last dimension");
+  return success();
+}
+
+SmallVector<Value> RowOpEmitter::scratchValues() {
+  SmallVector<Value> values;
+  for (Operation &op : ops())
+    for (Value r : op.getResults())
+      if (!outputOf.count(r)) values.push_back(r);
+  return values;
+}
+
+void RowOpEmitter::beginRow(RowLoops &l, Value r, Block *block) {
+  loops = &l;
+  row = r;
+  rowBlock = block;
+  rowBases.clear();
+}
+
+/// The memref and element offset of the current row of `v`.
+std::pair<Value, Value> RowOpEmitter::rowOf(Value v) {
+  if (auto it = scratch.find(v); it != scratch.end()) return {it->second, loops->idx(0)};
+  if (auto it = rowBases.find(v); it != rowBases.end()) return it->second;
+  // Created at the top of the row so every loop over the row can use it.
+  OpBuilder &b = loops->b;
+  Location loc = loops->loc;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(rowBlock);
+  int binding = outputOf.count(v) ? outputOf[v] : sig.bindingOf(v);
+  assert(binding >= 0 && "value is not bound");
+  Value mem = loops->binding(binding, cast<RankedTensorType>(v.getType()).getElementType());
+  // Operands with fewer leading rows broadcast (they are a suffix of the row shape).
+  std::vector<SymExpr> shape = dims(v);
+  SymExpr vRows = product(shape, 0, shape.size() - 1);
+  Value r = row;
+  if (!(vRows == numRows)) {
+    auto c = vRows.constant();
+    r = (c && *c == 1) ? loops->idx(0)
+                       : arith::RemUIOp::create(b, loc, row, loops->idx(c.value_or(1)));
+  }
+  Value base = arith::MulIOp::create(b, loc, r, loops->idx(lastDim(v)));
+  rowBases[v] = {mem, base};
+  return {mem, base};
+}
+
+Value RowOpEmitter::read(Value v, Value at, int lanes) {
+  auto [mem, base] = rowOf(v);
+  return loops->load(mem, arith::AddIOp::create(loops->b, loops->loc, base, at), lanes);
+}
+
+void RowOpEmitter::write(Value v, Value at, Value value) {
+  auto [mem, base] = rowOf(v);
+  loops->store(value, mem, arith::AddIOp::create(loops->b, loops->loc, base, at));
+}
+
+LogicalResult RowOpEmitter::emitOp(Operation *op) {
+  RowLoops &l = *loops;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
+  auto mulf = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
+  auto addf = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
+  auto subf = [&](Value x, Value y) -> Value { return arith::SubFOp::create(b, loc, x, y); };
+  auto divf = [&](Value x, Value y) -> Value { return arith::DivFOp::create(b, loc, x, y); };
+  /// 1 / sqrt(meanSquare + eps)
+  auto invSqrt = [&](Value meanSquare, float eps) -> Value {
+    return divf(l.f32(1.0f), math::SqrtOp::create(b, loc, addf(meanSquare, l.f32(eps))));
+  };
+  Value out = op->getResult(0);
+  int64_t n = lastDim(out);
+
+  if (auto norm = dyn_cast<RmsNormOp>(op)) {
+    Value x = norm.getInput();
+    Value ss = l.reduce(n, false, [&](Value c, int lanes) {
+      Value v = read(x, c, lanes);
+      return mulf(v, v);
+    });
+    Value mean = divf(ss, l.f32(float(n)));
+    Value inv = invSqrt(mean, norm.getEps().convertToFloat());
+    float offset = norm.getOffset().convertToFloat();
+    l.forEach(n, [&](Value c, int lanes) {
+      Value v = read(x, c, lanes);
+      Value y = mulf(v, l.splatLike(inv, v));
+      if (Value w = norm.getWeight()) {
+        Value wv = read(w, c, lanes);
+        if (offset != 0.0f) wv = addf(wv, l.splatLike(l.f32(offset), wv));
+        y = mulf(y, wv);
+      }
+      write(out, c, y);
+    });
+    return success();
+  }
+  if (auto ln = dyn_cast<LayerNormOp>(op)) {
+    Value x = ln.getInput();
+    Value sum = l.reduce(n, false, [&](Value c, int lanes) { return read(x, c, lanes); });
+    Value mean = divf(sum, l.f32(float(n)));
+    Value ss = l.reduce(n, false, [&](Value c, int lanes) {
+      Value v = read(x, c, lanes);
+      Value d = subf(v, l.splatLike(mean, v));
+      return mulf(d, d);
+    });
+    Value var = divf(ss, l.f32(float(n)));
+    Value inv = invSqrt(var, ln.getEps().convertToFloat());
+    l.forEach(n, [&](Value c, int lanes) {
+      Value v = read(x, c, lanes);
+      Value y = mulf(subf(v, l.splatLike(mean, v)), l.splatLike(inv, v));
+      write(out, c,
+            addf(mulf(y, read(ln.getGamma(), c, lanes)), read(ln.getBeta(), c, lanes)));
+    });
+    return success();
+  }
+  if (auto sm = dyn_cast<SoftmaxOp>(op)) {
+    Value x = sm.getInput();
+    Value mx = l.reduce(n, true, [&](Value c, int lanes) { return read(x, c, lanes); });
+    auto expAt = [&](Value c, int lanes) -> Value {
+      Value v = read(x, c, lanes);
+      return math::ExpOp::create(b, loc, subf(v, l.splatLike(mx, v)));
+    };
+    Value sum = l.reduce(n, false, expAt);
+    Value inv = divf(l.f32(1.0f), sum);
+    l.forEach(n, [&](Value c, int lanes) {
+      Value e = expAt(c, lanes);
+      write(out, c, mulf(e, l.splatLike(inv, e)));
+    });
+    return success();
+  }
+  if (auto rope = dyn_cast<RopeOp>(op)) return emitRope(rope);
+  if (auto table = dyn_cast<RopeTableOp>(op)) return emitRopeTable(table);
+  if (auto gather = dyn_cast<GatherOp>(op)) return emitGather(gather);
+  if (auto merge = dyn_cast<MergeRowsOp>(op)) return emitMergeRows(merge);
+  if (auto slice = dyn_cast<SliceOp>(op)) {
+    l.forEach(n, [&](Value c, int lanes) {
+      write(out, c, read(slice.getInput(), add(c, l.idx(slice.getStart())), lanes));
+    });
+    return success();
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op)) {
+    int64_t offset = 0;
+    for (Value in : concat.getInputs()) {
+      l.forEach(lastDim(in), [&](Value c, int lanes) {
+        write(out, add(c, l.idx(offset)), read(in, c, lanes));
+      });
+      offset += lastDim(in);
+    }
+    return success();
+  }
+  l.forEach(n, [&](Value c, int lanes) {
+    SmallVector<Value> args;
+    for (Value operand : op->getOperands()) args.push_back(read(operand, c, lanes));
+    write(out, c, emitElementwise(b, loc, op, args));
+  });
+  return success();
+}
+
+LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
+  RowLoops &l = *loops;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
+  auto mul = [&](Value x, Value y) -> Value { return arith::MulIOp::create(b, loc, x, y); };
+  Value out = gather.getResult();
+  int64_t n = lastDim(out);
+  auto layout = gather->getAttrOfType<StringAttr>("mvc.table_layout");
+  if (layout && !l.readsPanelTables())
+    return gather.emitError("this backend reads row_major tables only");
+  auto tableType = cast<RankedTensorType>(gather.getTable().getType());
+  Value ids = l.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
+  Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                        memref::LoadOp::create(b, loc, ids, row));
+  // Out-of-range ids of a weight table are refused by the runtime before launch; clamp
+  // as a backstop. (Rows of an activation are chosen by the runtime itself.)
+  if (!tableType.isDynamicDim(0))
+    id = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, id, l.idx(0)),
+                                l.idx(tableType.getDimSize(0) - 1));
+  Value table = l.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
+  if (!layout) {
+    Value base = mul(id, l.idx(n));
+    l.forEach(n, [&](Value c, int lanes) { write(out, c, l.load(table, add(base, c), lanes)); });
+    return success();
+  }
+  // Rows of a table stored as 16-row panels (runtime/artifact/FORMAT.md): row `id` is
+  // spread across its panel, 16 (or, with bf16 pairs, 32) elements apart.
+  bool pairs = layout.getValue() == "packed_n16_k2";
+  int64_t kp = pairs ? (n + 1) / 2 * 2 : n;
+  Value panel = mul(arith::DivUIOp::create(b, loc, id, l.idx(16)), l.idx(kp * 16));
+  Value lane = arith::RemUIOp::create(b, loc, id, l.idx(16));
+  l.forEachElement(n, [&](Value c) {
+    Value at;
+    if (pairs) {
+      Value pairBase = mul(arith::DivUIOp::create(b, loc, c, l.idx(2)), l.idx(32));
+      at = add(add(panel, pairBase),
+               add(mul(lane, l.idx(2)), arith::RemUIOp::create(b, loc, c, l.idx(2))));
+    } else {
+      at = add(add(panel, mul(c, l.idx(16))), lane);
+    }
+    write(out, c, l.load(table, at, 0));
+  });
+  return success();
+}
+
+LogicalResult RowOpEmitter::emitMergeRows(MergeRowsOp merge) {
+  RowLoops &l = *loops;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  Value out = merge.getResult();
+  int64_t n = lastDim(out);
+  // The runtime checks `source` against the rows it passes; clamp as a backstop.
+  Value source = l.binding(sig.bindingOf(merge.getSource()), b.getI32Type());
+  Value rowsMem = l.binding(sig.bindingOf(merge.getRows()),
+                            cast<RankedTensorType>(merge.getRows().getType()).getElementType());
+  Value s = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                       memref::LoadOp::create(b, loc, source, row));
+  Value fromRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, s, l.idx(0));
+  Value last = arith::SubIOp::create(b, loc, l.push(mergePush.lookup(merge)), l.idx(1));
+  // On the gpu the condition is uniform across the block (one row per block).
+  auto ifOp = scf::IfOp::create(b, loc, fromRows, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value base = arith::MulIOp::create(b, loc, arith::MinSIOp::create(b, loc, s, last), l.idx(n));
+  l.forEach(n, [&](Value c, int lanes) {
+    write(out, c, l.load(rowsMem, arith::AddIOp::create(b, loc, base, c), lanes));
+  });
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  l.forEach(n, [&](Value c, int lanes) { write(out, c, read(merge.getBase(), c, lanes)); });
+  return success();
+}
+
+/// Row t of a rope table: cos then sin of positions[t] × inv_freq (angle rounded to f32
+/// first, as HF's f32 `inv_freq @ positions`). The table is computed once per program,
+/// not per layer or head.
+LogicalResult RowOpEmitter::emitRopeTable(RopeTableOp table) {
+  RowLoops &l = *loops;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  int64_t half = cast<RankedTensorType>(table.getInvFreq().getType()).getDimSize(0);
+  Value positions = l.binding(sig.bindingOf(table.getPositions()), b.getI32Type());
+  Value pos = arith::SIToFPOp::create(b, loc, b.getF32Type(),
+                                      memref::LoadOp::create(b, loc, positions, row));
+  Value freqs = l.binding(sig.bindingOf(table.getInvFreq()), b.getF32Type());
+  Value out = table.getResult();
+  l.forEachElement(half, [&](Value i) {
+    Value angle = arith::MulFOp::create(b, loc, pos, memref::LoadOp::create(b, loc, freqs, i));
+    auto [sin, cos] = l.sinCos(angle);
+    write(out, i, cos);
+    write(out, arith::AddIOp::create(b, loc, i, l.idx(half)), sin);
+  });
+  return success();
+}
+
+/// Rotate-half RoPE for row r = (token t, head h) of a [T, H, D] input, reading the
+/// table's row t.
+LogicalResult RowOpEmitter::emitRope(RopeOp rope) {
+  RowLoops &l = *loops;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
+  auto mulf = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
+  auto type = cast<RankedTensorType>(rope.getInput().getType());
+  int64_t heads = type.getDimSize(1), d = type.getDimSize(2);
+  int64_t half = cast<RankedTensorType>(rope.getTable().getType()).getDimSize(1) / 2;
+  Value t = arith::DivUIOp::create(b, loc, row, l.idx(heads));
+  // The table has one row per token, so it never shares a row region with the rope.
+  Value tableMem = l.binding(sig.bindingOf(rope.getTable()), b.getF32Type());
+  Value tableBase = arith::MulIOp::create(b, loc, t, l.idx(2 * half));
+  Value x = rope.getInput(), out = rope.getResult();
+  l.forEach(half, [&](Value i, int lanes) {
+    Value iHi = add(i, l.idx(half));
+    Value x1 = read(x, i, lanes), x2 = read(x, iHi, lanes);
+    Value c = l.load(tableMem, add(tableBase, i), lanes);
+    Value s = l.load(tableMem, add(tableBase, iHi), lanes);
+    write(out, i, arith::SubFOp::create(b, loc, mulf(x1, c), mulf(x2, s)));
+    write(out, iHi, arith::AddFOp::create(b, loc, mulf(x2, c), mulf(x1, s)));
+  });
+  if (2 * half < d)
+    l.forEach(d - 2 * half, [&](Value i, int lanes) {
+      Value at = add(i, l.idx(2 * half));
+      write(out, at, read(x, at, lanes));
+    });
+  return success();
+}
+
+Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value> v) {
+  auto splat = [&](float c) -> Value {
+    Value s = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(c));
+    if (auto vt = dyn_cast<VectorType>(v[0].getType()))
+      return vector::BroadcastOp::create(b, loc, vt, s);
+    return s;
+  };
+  auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
+  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
+  if (isa<AddOp>(op)) return add(v[0], v[1]);
+  if (isa<SubOp>(op)) return arith::SubFOp::create(b, loc, v[0], v[1]);
+  if (isa<MulOp>(op)) return mul(v[0], v[1]);
+  if (isa<DivOp>(op)) return arith::DivFOp::create(b, loc, v[0], v[1]);
+  if (isa<NegOp>(op)) return arith::NegFOp::create(b, loc, v[0]);
+  if (isa<ExpOp>(op)) return math::ExpOp::create(b, loc, v[0]);
+  if (isa<TanhOp>(op)) return math::TanhOp::create(b, loc, v[0]);
+  if (auto s = dyn_cast<ScaleOp>(op)) return mul(v[0], splat(s.getFactor().convertToFloat()));
+  if (auto s = dyn_cast<SoftcapOp>(op)) {
+    float cap = s.getCap().convertToFloat();
+    Value t = math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, v[0], splat(cap)));
+    return mul(t, splat(cap));
+  }
+  if (isa<SiluOp>(op)) {
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
+    return arith::DivFOp::create(b, loc, v[0], add(splat(1.0f), e));
+  }
+  if (auto g = dyn_cast<GeluOp>(op)) {
+    Value x = v[0];
+    Value inner;
+    if (g.getApproximate() == "tanh") {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      Value x3 = mul(mul(x, x), x);
+      Value u = mul(splat(0.7978845608028654f), add(x, mul(splat(0.044715f), x3)));
+      inner = math::TanhOp::create(b, loc, u);
+    } else {
+      inner = math::ErfOp::create(b, loc, mul(x, splat(0.7071067811865476f)));
+    }
+    return mul(mul(splat(0.5f), x), add(splat(1.0f), inner));
+  }
+  if (auto c = dyn_cast<CastOp>(op)) {
+    Type elem = c.getType().getElementType();
+    if (elem.isF32()) return v[0];
+    // Round through the narrower type so later f32 math sees what a bf16/f16 tensor holds.
+    Type narrow = elem;
+    if (auto vt = dyn_cast<VectorType>(v[0].getType())) narrow = VectorType::get(vt.getShape(), elem);
+    Value t = arith::TruncFOp::create(b, loc, narrow, v[0]);
+    return arith::ExtFOp::create(b, loc, v[0].getType(), t);
+  }
+  llvm_unreachable("not an elementwise op");
+}
+
+} // namespace mvc
