@@ -45,6 +45,15 @@ absl::StatusOr<std::vector<int64_t>> MappedGgufImport::shape(const std::string &
   return t->hfShape();
 }
 
+bool MappedGgufImport::readsRows(const std::string &hfName) const { return contains(hfName); }
+
+absl::StatusOr<std::vector<float>> MappedGgufImport::readRowsAsF32(const std::string &hfName,
+                                                                  int64_t begin,
+                                                                  int64_t count) const {
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  return reader->readRowsAsF32(t->name, begin, count);
+}
+
 absl::Status MappedGgufImport::checkLayers(uint64_t layers,
                                            absl::Span<const GgufLayerTensor> layerTensors,
                                            absl::string_view blockCountKey) const {

@@ -36,6 +36,13 @@ public:
   virtual absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const = 0;
   /// The f32 values of an HF-named tensor in HF layout, as the HF checkpoint holds them.
   virtual absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const = 0;
+  /// Whether rows [begin, begin + count) of a tensor (dim 0 of its HF shape) can be read
+  /// on their own, and those rows: what lets a compile stream a large tensor in chunks.
+  virtual bool readsRows(const std::string &hfName) const { return false; }
+  virtual absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &hfName,
+                                                           int64_t begin, int64_t count) const {
+    return absl::UnimplementedError("row reads of '" + hfName + "'");
+  }
 
   struct Tokenizer {
     std::string tokenizerJson; // HF tokenizer.json
@@ -55,6 +62,11 @@ class MappedGgufImport : public GgufImport {
 public:
   bool contains(const std::string &hfName) const override { return names.count(hfName) != 0; }
   absl::StatusOr<std::vector<int64_t>> shape(const std::string &hfName) const override;
+  /// Rows straight from the file (a 2-D tensor's GGUF rows are its HF rows); imports that
+  /// transform a tensor's values override these for it.
+  bool readsRows(const std::string &hfName) const override;
+  absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &hfName, int64_t begin,
+                                                   int64_t count) const override;
   /// HF tensor name -> GGUF tensor name, for every tensor of the file.
   const std::map<std::string, std::string> &hfToGguf() const { return names; }
 

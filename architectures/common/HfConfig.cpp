@@ -1,6 +1,9 @@
 //===- HfConfig.cpp - typed reads of Hugging Face config.json files ------===//
 #include "architectures/common/HfConfig.h"
 
+#include <cmath>
+#include <sstream>
+
 #include <algorithm>
 
 #include <fstream>
@@ -52,9 +55,29 @@ int64_t ConfigFields::integer(const std::string &key, std::optional<int64_t> fal
   return v->get<int64_t>();
 }
 
-int64_t ConfigFields::positive(const std::string &key, std::optional<int64_t> fallback) {
+int64_t ConfigFields::positive(const std::string &key, std::optional<int64_t> fallback,
+                               int64_t max) {
+  bool hadError = !errors->ok();
   int64_t v = integer(key, fallback);
-  if (v <= 0 && errors->ok()) fail(key, "expected a positive integer, got " + std::to_string(v));
+  if (!hadError && !errors->ok()) return 1;  // not an integer: already recorded
+  if (v <= 0 || v > max) {
+    fail(key, "expected a positive integer of at most " + std::to_string(max) + ", got " +
+                  std::to_string(v));
+    return 1;
+  }
+  return v;
+}
+
+double ConfigFields::positiveNumber(const std::string &key, std::optional<double> fallback) {
+  bool hadError = !errors->ok();
+  double v = number(key, fallback);
+  if (!hadError && !errors->ok()) return 1.0;
+  if (!(v > 0) || !std::isfinite(v)) {
+    std::ostringstream os;
+    os << "expected a positive number, got " << v;
+    fail(key, os.str());
+    return 1.0;
+  }
   return v;
 }
 

@@ -40,8 +40,16 @@ public:
   /// A nested object (empty object when absent); `sub` reads it with the path extended.
   const OrderedJson &object(const std::string &key);
   ConfigFields sub(const std::string &key);
-  /// A positive integer (sizes).
-  int64_t positive(const std::string &key, std::optional<int64_t> fallback = std::nullopt);
+  /// A positive integer (sizes) of at most `max` (a size beyond any model's is an error
+  /// here, not an overflow or an allocation failure later). On error, records it and
+  /// returns 1, so that the caller's arithmetic stays defined until status() is checked.
+  int64_t positive(const std::string &key, std::optional<int64_t> fallback = std::nullopt,
+                   int64_t max = kMaxConfigSize);
+  /// A finite number > 0 (epsilons, scales, RoPE bases); on error records it, returns 1.
+  double positiveNumber(const std::string &key, std::optional<double> fallback = std::nullopt);
+
+  /// The largest size any config field may have (2^24: 16M positions or features).
+  static constexpr int64_t kMaxConfigSize = int64_t(1) << 24;
 
   void fail(const std::string &key, const std::string &what);
   absl::Status status() const { return *errors; }

@@ -19,7 +19,7 @@ SiglipVisionConfig parseSiglipVisionConfig(ConfigFields &f) {
   c.numChannels = f.positive("num_channels", 3);
   c.imageSize = f.positive("image_size", 224);
   c.patchSize = f.positive("patch_size", 16);
-  c.layerNormEps = f.number("layer_norm_eps", 1e-6);
+  c.layerNormEps = f.positiveNumber("layer_norm_eps", 1e-6);
   std::string act = f.string("hidden_act", std::string("gelu_pytorch_tanh"));
   if (act != "gelu_pytorch_tanh")
     f.fail("hidden_act", "unsupported '" + act + "' (SigLIP uses gelu_pytorch_tanh)");

@@ -44,8 +44,8 @@ absl::StatusOr<Gemma3TextConfig> parseGemma3TextConfig(const OrderedJson &config
   c.numHeads = f.positive("num_attention_heads", 8);
   c.numKvHeads = f.positive("num_key_value_heads", 4);
   c.headDim = f.positive("head_dim", 256);
-  c.rmsNormEps = f.number("rms_norm_eps", 1e-6);
-  c.queryPreAttnScalar = f.number("query_pre_attn_scalar", 256);
+  c.rmsNormEps = f.positiveNumber("rms_norm_eps", 1e-6);
+  c.queryPreAttnScalar = f.positiveNumber("query_pre_attn_scalar", 256);
   c.slidingWindow = f.positive("sliding_window", 4096);
   c.attentionBias = f.boolean("attention_bias", false);
   c.tieWordEmbeddings = top.boolean("tie_word_embeddings", f.boolean("tie_word_embeddings", true));
@@ -84,18 +84,18 @@ absl::StatusOr<Gemma3TextConfig> parseGemma3TextConfig(const OrderedJson &config
       c.ropeGlobal = readRopeParams(full, 1e6);
       c.ropeLocal = readRopeParams(sliding, 10000.0);
     } else {
-      c.ropeGlobal = readRopeParams(rp, f.number("rope_theta", 1e6));
-      c.ropeLocal.theta = f.number("rope_local_base_freq", 10000.0);
+      c.ropeGlobal = readRopeParams(rp, f.positiveNumber("rope_theta", 1e6));
+      c.ropeLocal.theta = f.positiveNumber("rope_local_base_freq", 10000.0);
     }
   } else {
-    double theta = f.number("rope_theta", 1e6);
+    double theta = f.positiveNumber("rope_theta", 1e6);
     if (f.has("rope_scaling")) {
       ConfigFields scaling = f.sub("rope_scaling");
       c.ropeGlobal = readRopeParams(scaling, theta);
     } else {
       c.ropeGlobal.theta = theta;
     }
-    c.ropeLocal.theta = f.number("rope_local_base_freq", 10000.0);
+    c.ropeLocal.theta = f.positiveNumber("rope_local_base_freq", 10000.0);
   }
 
   ConfigFields gen(generationConfig, "generation_config.json");

@@ -160,6 +160,11 @@ absl::StatusOr<std::vector<float>> Gemma3GgufImport::readAsF32(const std::string
   return values;
 }
 
+bool Gemma3GgufImport::readsRows(const std::string &hfName) const {
+  auto t = find(hfName);
+  return t.ok() && !isNorm((*t)->name);
+}
+
 absl::StatusOr<std::optional<GgufImport::Tokenizer>> Gemma3GgufImport::tokenizer() const {
   if (!ggufHasTokenizer(*reader))
     return std::nullopt;

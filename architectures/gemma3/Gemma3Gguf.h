@@ -49,6 +49,8 @@ public:
   /// The f32 values of an HF-named tensor in HF layout, as the HF checkpoint holds them
   /// (dequantized; norm weights with the converter's + 1 taken out).
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
+  /// Not the norms, whose values readAsF32 shifts (they are small).
+  bool readsRows(const std::string &hfName) const override;
   /// The vocabulary as Gemma's tokenizer.json and tokenizer_config.json
   /// (Gemma3GgufTokenizer.h).
   absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;

@@ -48,7 +48,7 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
   c.numHeads = f.positive("num_attention_heads", 32);
   c.numKvHeads = f.positive("num_key_value_heads", c.numHeads);
   c.headDim = f.has("head_dim") ? f.positive("head_dim") : c.hiddenSize / c.numHeads;
-  c.rmsNormEps = f.number("rms_norm_eps", 1e-6);
+  c.rmsNormEps = f.positiveNumber("rms_norm_eps", 1e-6);
   if (!(c.rmsNormEps > 0))
     f.fail("rms_norm_eps", "must be positive");
   c.attentionBias = f.boolean("attention_bias", false);
@@ -72,7 +72,7 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
     f.fail("head_dim", "must be even for RoPE");
 
   // RoPE: v5 rope_parameters; v4 rope_theta with an optional rope_scaling.
-  double theta = f.number("rope_theta", 10000.0);
+  double theta = f.positiveNumber("rope_theta", 10000.0);
   if (f.has("rope_parameters")) {
     ConfigFields rp = f.sub("rope_parameters");
     c.rope = readRopeParams(rp, theta);

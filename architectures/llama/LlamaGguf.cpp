@@ -146,6 +146,12 @@ absl::StatusOr<std::vector<float>> LlamaGgufImport::readAsF32(const std::string 
   return values;
 }
 
+bool LlamaGgufImport::readsRows(const std::string &hfName) const {
+  auto t = find(hfName);
+  return t.ok() && !absl::EndsWith((*t)->name, ".attn_q.weight") &&
+         !absl::EndsWith((*t)->name, ".attn_k.weight");
+}
+
 absl::StatusOr<std::optional<GgufImport::Tokenizer>> LlamaGgufImport::tokenizer() const {
   return ggufBpeTokenizer(*reader);
 }

@@ -31,6 +31,8 @@ public:
   const OrderedJson &config() const override { return configJson; }
   const OrderedJson &generationConfig() const override { return generationJson; }
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
+  /// Not q/k projections, whose rows readAsF32 reorders.
+  bool readsRows(const std::string &hfName) const override;
   absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;
 
 private:

@@ -35,6 +35,15 @@ public:
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &name) const override {
     return reader->readAsF32(name);
   }
+  bool readsRows(const std::string &name) const override { return reader->contains(name); }
+  absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &name, int64_t begin,
+                                                   int64_t count) const override {
+    auto t = reader->tensor(name);
+    if (!t.ok()) return t.status();
+    int64_t rowElems = 1;
+    for (size_t i = 1; i < (*t)->shape.size(); ++i) rowElems *= (*t)->shape[i];
+    return reader->readAsF32(name, begin * rowElems, count * rowElems);
+  }
 
 private:
   std::unique_ptr<SafetensorsReader> reader;
@@ -52,6 +61,11 @@ public:
   }
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &name) const override {
     return import->readAsF32(name);
+  }
+  bool readsRows(const std::string &name) const override { return import->readsRows(name); }
+  absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &name, int64_t begin,
+                                                   int64_t count) const override {
+    return import->readRowsAsF32(name, begin, count);
   }
   const GgufImport &gguf() const { return *import; }
 

@@ -29,6 +29,13 @@ public:
   virtual bool contains(const std::string &name) const = 0;
   virtual absl::StatusOr<std::vector<int64_t>> shape(const std::string &name) const = 0;
   virtual absl::StatusOr<std::vector<float>> readAsF32(const std::string &name) const = 0;
+  /// Rows [begin, begin + count) of the tensor (dim 0), when readsRows(): weights then
+  /// stream into the artifact in bounded chunks instead of a whole tensor at a time.
+  virtual bool readsRows(const std::string &name) const { return false; }
+  virtual absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &name, int64_t begin,
+                                                           int64_t count) const {
+    return absl::UnimplementedError("row reads of '" + name + "'");
+  }
 };
 
 struct CheckpointBuild {

@@ -3,12 +3,14 @@
 
 #include "compiler/Artifact/ArtifactWriter.h"
 #include "compiler/Pipelines/Checkpoint.h"
+#include "compiler/Pipelines/Progress.h"
 #include "compiler/Codegen/CPU/Kernels.h"
 #include "compiler/Codegen/CPU/LowerToObject.h"
 #include "compiler/Codegen/Common/Passes.h"
 #include "compiler/Codegen/CUDA/GpuArtifact.h"
 #include "compiler/Codegen/CUDA/GpuCodegen.h"
 #include "compiler/Pipelines/Targets.h"
+#include "runtime/util/StatusMacros.h"
 #include "compiler/Schedule/ProgramCompiler.h"
 #include "compiler/Weights/WeightPacking.h"
 #include "dialects/mvc/IR/MvcDialect.h"
@@ -55,36 +57,6 @@ bool isPhase(const std::string &name) {
 
 namespace {
 
-int fail(const std::string &message) {
-  std::cerr << "mvc-compile: error: " << message << "\n";
-  return 1;
-}
-
-/// Prints `text` as the result of phase `phase` when asked to; true when compilation stops.
-struct PhaseControl {
-  const CompileOptions &opts;
-  bool emit(const std::string &phase, const std::function<void(llvm::raw_ostream &)> &print,
-            int &exitCode) {
-    if (opts.dumpAfter == phase) {
-      llvm::errs() << "// ----- after phase '" << phase << "' -----\n";
-      print(llvm::errs());
-    }
-    if (opts.compileTo != phase) return false;
-    exitCode = 0;
-    if (opts.output.empty() || opts.output == "-") {
-      print(llvm::outs());
-      return true;
-    }
-    std::error_code ec;
-    llvm::raw_fd_ostream os(opts.output + ".tmp", ec);
-    if (ec) { exitCode = fail("cannot write '" + opts.output + "': " + ec.message()); return true; }
-    print(os);
-    os.close();
-    llvm::sys::fs::rename(opts.output + ".tmp", opts.output);
-    return true;
-  }
-};
-
 StoredType storedTypeOf(Type t) {
   if (t.isBF16()) return StoredType::BF16;
   if (t.isInteger(32)) return StoredType::I32;
@@ -92,9 +64,8 @@ StoredType storedTypeOf(Type t) {
 }
 
 /// The f32 values of a weight: from the constant, DIR/NAME.npy, or the seeded generator.
-FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOptions &opts,
-                                           const CheckpointSource *checkpoint,
-                                           std::string &error) {
+absl::StatusOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOptions &opts,
+                                                const CheckpointSource *checkpoint) {
   int64_t count = w.type.getNumElements();
   std::vector<float> values(count);
   if (w.constant) {
@@ -111,41 +82,39 @@ FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOp
     auto shape = checkpoint->shape(w.sourceName);
     std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
     if (!w.sourceShape.empty()) want = w.sourceShape;
-    if (!shape.ok()) { error = std::string(shape.status().message()); return failure(); }
+    if (!shape.ok()) return shape.status();
     if (*shape != want) {
       std::string got, expect;
       for (int64_t d : *shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
       for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
-      error = checkpoint->path() + ": tensor '" + w.sourceName + "' has shape [" + got +
-              "], the config implies [" + expect + "]";
-      return failure();
+      return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
+                                        "' has shape [" + got + "], the config implies [" +
+                                        expect + "]");
     }
-    auto data = checkpoint->readAsF32(w.sourceName);
-    if (!data.ok()) { error = std::string(data.status().message()); return failure(); }
-    return std::move(*data);
+    return checkpoint->readAsF32(w.sourceName);
   }
   if (checkpoint && !opts.randomSeed) {
-    error = checkpoint->path() + ": no tensor '" + w.sourceName + "'";
-    return failure();
+    return absl::NotFoundError(checkpoint->path() + ": no tensor '" + w.sourceName + "'");
   }
   if (!opts.weightsDir.empty()) {
     std::string path = opts.weightsDir + "/" + w.sourceName + ".npy";
     if (llvm::sys::fs::exists(path) || !opts.randomSeed) {
       auto npy = readNpy(path);
-      if (!npy.ok()) { error = "weight '" + w.sourceName + "': " + std::string(npy.status().message()); return failure(); }
+      if (!npy.ok())
+        return absl::InvalidArgumentError("weight '" + w.sourceName + "': " +
+                                          std::string(npy.status().message()));
       std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
-    if (!w.sourceShape.empty()) want = w.sourceShape;
-      if (npy->shape != want || npy->dtype != DType::F32) {
-        error = "weight '" + w.sourceName + "': " + path + " must be f32 with the shape the graph declares";
-        return failure();
-      }
+      if (!w.sourceShape.empty()) want = w.sourceShape;
+      if (npy->shape != want || npy->dtype != DType::F32)
+        return absl::InvalidArgumentError("weight '" + w.sourceName + "': " + path +
+                                          " must be f32 with the shape the graph declares");
       std::memcpy(values.data(), npy->data.data(), count * 4);
       return values;
     }
   }
   if (!opts.randomSeed) {
-    error = "weight '" + w.sourceName + "' has no values: give --weights DIR or --random-weights SEED";
-    return failure();
+    return absl::InvalidArgumentError("weight '" + w.sourceName +
+                                      "' has no values: give --weights DIR or --random-weights SEED");
   }
   // Seeded per weight name, so a weight's values do not depend on the others.
   std::seed_seq seq{*opts.randomSeed, uint64_t(std::hash<std::string>()(w.sourceName))};
@@ -155,7 +124,7 @@ FailureOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOp
   return values;
 }
 
-FailureOr<std::string> weightBytes(const WeightEntry &w, const std::vector<float> &values) {
+std::string weightBytes(const WeightEntry &w, const std::vector<float> &values) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return packRowMajor(values, type);
   int64_t n = w.transposed ? w.type.getDimSize(1) : w.type.getDimSize(0);
@@ -163,204 +132,437 @@ FailureOr<std::string> weightBytes(const WeightEntry &w, const std::vector<float
   return packMatmulPanels(values, n, k, w.transposed, type, w.layout == WeightLayout::PackedN16K2);
 }
 
+uint64_t weightByteSize(const WeightEntry &w) {
+  StoredType type = storedTypeOf(w.type.getElementType());
+  if (w.layout == WeightLayout::RowMajor) return rowMajorBytes(w.type.getNumElements(), type);
+  int64_t n = w.transposed ? w.type.getDimSize(1) : w.type.getDimSize(0);
+  int64_t k = w.transposed ? w.type.getDimSize(0) : w.type.getDimSize(1);
+  return matmulPanelsBytes(n, k, type, w.layout == WeightLayout::PackedN16K2);
+}
+
+/// Writes weights into the artifact one at a time: read, convert, pack, write. A
+/// checkpoint matrix that can be read by rows (safetensors, most GGUF tensors) goes in chunks
+/// of whole 16-row panels of about 64 MB of f32, so a compile holds one chunk, not one
+/// tensor (Gemma 3's 262k x 2560 embedding is 2.7 GB as f32); other sources hold one tensor
+/// at a time.
+struct WeightStreamer {
+  const CompileOptions &opts;
+  const CheckpointSource *checkpoint;
+  const ArtifactWriter::Sink &sink;
+  std::function<void(uint64_t)> onWritten; // bytes, after each chunk
+
+  static constexpr int64_t kChunkBytes = 64 << 20;
+
+  /// Bytes written. Errors of the source name the weight; errors of the sink (disk full)
+  /// come back as the writer's, which names the file.
+  absl::StatusOr<uint64_t> write(const WeightEntry &w) {
+    bool chunked = checkpoint && !w.constant && !w.transposed && w.sourceShape.empty() &&
+                   w.type.getRank() >= 2 && checkpoint->readsRows(w.sourceName);
+    if (!chunked) {
+      MVC_ASSIGN_OR_RETURN(std::vector<float> values, weightValues(w, opts, checkpoint));
+      std::string bytes = weightBytes(w, values);
+      MVC_RETURN_IF_ERROR(put(bytes));
+      return uint64_t(bytes.size());
+    }
+    // The checkpoint's shape must be the graph's (weightValues checks the same).
+    MVC_ASSIGN_OR_RETURN(std::vector<int64_t> shape, checkpoint->shape(w.sourceName));
+    std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
+    if (shape != want) {
+      std::string got, expect;
+      for (int64_t d : shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
+      return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
+                                        "' has shape [" + got + "], the config implies [" +
+                                        expect + "]");
+    }
+    int64_t rows = want[0], rowElems = 1;
+    for (size_t i = 1; i < want.size(); ++i) rowElems *= want[i];
+    int64_t chunkRows =
+        std::max<int64_t>(16, kChunkBytes / std::max<int64_t>(1, rowElems * 4)) / 16 * 16;
+    StoredType type = storedTypeOf(w.type.getElementType());
+    uint64_t written = 0;
+    for (int64_t begin = 0; begin < rows; begin += chunkRows) {
+      int64_t count = std::min(chunkRows, rows - begin);
+      MVC_ASSIGN_OR_RETURN(std::vector<float> values,
+                           checkpoint->readRowsAsF32(w.sourceName, begin, count));
+      std::string bytes = w.layout == WeightLayout::RowMajor
+                              ? packRowMajor(values, type)
+                              : packMatmulPanels(values, count, rowElems, false, type,
+                                                 w.layout == WeightLayout::PackedN16K2);
+      MVC_RETURN_IF_ERROR(put(bytes));
+      written += bytes.size();
+    }
+    return written;
+  }
+
+  absl::Status put(const std::string &bytes) {
+    absl::Status status = sink(bytes.data(), bytes.size());
+    if (status.ok()) onWritten(bytes.size());
+    return status;
+  }
+};
+
 std::string dtypeName(Type t) {
   if (t.isBF16()) return "bf16";
   if (t.isInteger(32)) return "i32";
   return "f32";
 }
 
-} // namespace
+/// A status whose errors were already printed (MLIR diagnostics): runCompile adds nothing.
+absl::Status reported() { return absl::AbortedError(""); }
 
-int runCompile(const CompileOptions &opts) {
-  std::string error;
-  std::optional<TargetSet> targets = parseTargets(opts.target, error);
-  if (!targets) return fail(error);
-  if (!isPhase(opts.compileTo)) return fail("unknown --compile-to phase '" + opts.compileTo + "'");
-  if (!opts.dumpAfter.empty() && !isPhase(opts.dumpAfter))
-    return fail("unknown --dump-after phase '" + opts.dumpAfter + "'");
-  if (opts.compileTo == "artifact" && opts.output.empty()) return fail("no output file: give -o OUT.mvc");
-  FailureOr<CpuSpec> cpu = failure();
-  if (!targets->gpu) {
-    cpu = resolveCpu(opts.cpu, error);
-    if (failed(cpu)) return fail(error);
+/// One run of mvc-compile, phase by phase (the --compile-to phases). Each phase returns a
+/// Status; a phase that --compile-to names prints its IR and ends the run (`stopped`).
+class Compilation {
+public:
+  explicit Compilation(const CompileOptions &opts)
+      : opts(opts),
+        progress(opts.compileTo == "artifact" ? CompileProgress::detect(opts.quiet)
+                                              : CompileProgress::Mode::Quiet) {}
+
+  absl::Status run() {
+    MVC_RETURN_IF_ERROR(checkOptions());
+    createContext();
+    MVC_RETURN_IF_ERROR(readInput());
+    if (!stopped) MVC_RETURN_IF_ERROR(graphPasses());
+    if (!stopped) MVC_RETURN_IF_ERROR(emitKernels());
+    if (!stopped) MVC_RETURN_IF_ERROR(targets.gpu ? gpuCodegen() : cpuCodegen());
+    if (!stopped) MVC_RETURN_IF_ERROR(writeArtifact());
+    return absl::OkStatus();
   }
 
-  DialectRegistry registry;
-  registry.insert<MvcDialect, func::FuncDialect, arith::ArithDialect, scf::SCFDialect,
-                  memref::MemRefDialect, vector::VectorDialect, math::MathDialect,
-                  LLVM::LLVMDialect, x86vector::X86VectorDialect>();
-  registerGpuCodegenDialects(registry);
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // Diagnostics as one line each: file:line:col: error: message.
-  std::string firstError;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    if (diag.getSeverity() != DiagnosticSeverity::Error) return success();
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    Location loc = diag.getLocation();
-    if (auto callSite = dyn_cast<CallSiteLoc>(loc)) loc = callSite.getCallee();
-    if (auto file = dyn_cast<FileLineColLoc>(loc))
-      os << file.getFilename().getValue() << ":" << file.getLine() << ":" << file.getColumn();
-    else
-      os << loc;
-    os << ": " << diag.str();
-    if (firstError.empty()) firstError = text;
-    std::cerr << "mvc-compile: error: " << text << "\n";
-    return success();
-  });
+private:
+  absl::Status checkOptions() {
+    MVC_ASSIGN_OR_RETURN(targets, parseTargets(opts.target));
+    if (!isPhase(opts.compileTo))
+      return absl::InvalidArgumentError("unknown --compile-to phase '" + opts.compileTo + "'");
+    if (!opts.dumpAfter.empty() && !isPhase(opts.dumpAfter))
+      return absl::InvalidArgumentError("unknown --dump-after phase '" + opts.dumpAfter + "'");
+    if (opts.compileTo == "artifact" && opts.output.empty())
+      return absl::InvalidArgumentError("no output file: give -o OUT.mvc");
+    if (!targets.gpu) {
+      MVC_ASSIGN_OR_RETURN(cpu, resolveCpu(opts.cpu));
+    }
+    if (opts.jobs < 0)
+      return absl::InvalidArgumentError("--jobs must be at least 1 (0: the machine's cores)");
+    // KV-cache geometry: a page of 0 tokens or a negative pool compiles into an artifact
+    // the runtime cannot use; refuse them here.
+    if (opts.pageSize < 1 || opts.pageSize > 4096)
+      return absl::InvalidArgumentError("--page-size must be 1 to 4096 tokens, got " +
+                                        std::to_string(opts.pageSize));
+    if (opts.kvPages < 1 || opts.kvPages > (int64_t(1) << 24))
+      return absl::InvalidArgumentError("--kv-pages must be 1 to 16777216, got " +
+                                        std::to_string(opts.kvPages));
+    setCodegenThreads(opts.jobs);
+    return absl::OkStatus();
+  }
 
-  if (!llvm::sys::fs::exists(opts.input)) return fail("input '" + opts.input + "' does not exist");
+  void createContext() {
+    DialectRegistry registry;
+    registry.insert<MvcDialect, func::FuncDialect, arith::ArithDialect, scf::SCFDialect,
+                    memref::MemRefDialect, vector::VectorDialect, math::MathDialect,
+                    LLVM::LLVMDialect, x86vector::X86VectorDialect>();
+    registerGpuCodegenDialects(registry);
+    context = std::make_unique<MLIRContext>(registry);
+    context->loadAllAvailableDialects();
+    // Diagnostics as one line each: file:line:col: error: message.
+    handler = std::make_unique<ScopedDiagnosticHandler>(context.get(), [this](Diagnostic &diag) {
+      if (diag.getSeverity() != DiagnosticSeverity::Error) return success();
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      Location loc = diag.getLocation();
+      if (auto callSite = dyn_cast<CallSiteLoc>(loc)) loc = callSite.getCallee();
+      if (auto file = dyn_cast<FileLineColLoc>(loc))
+        os << file.getFilename().getValue() << ":" << file.getLine() << ":" << file.getColumn();
+      else
+        os << loc;
+      os << ": " << diag.str();
+      if (firstError.empty()) firstError = text;
+      std::cerr << "mvc-compile: error: " << text << "\n";
+      return success();
+    });
+  }
+
+  /// Prints `print`'s IR when `phase` is --dump-after's (stderr) or --compile-to's (the
+  /// output, written through a temporary and renamed); the latter ends the run.
+  absl::Status emitPhase(const std::string &phase,
+                         const std::function<void(llvm::raw_ostream &)> &print) {
+    if (opts.dumpAfter == phase) {
+      llvm::errs() << "// ----- after phase '" << phase << "' -----\n";
+      print(llvm::errs());
+    }
+    if (opts.compileTo != phase) return absl::OkStatus();
+    stopped = true;
+    if (opts.output.empty() || opts.output == "-") {
+      print(llvm::outs());
+      return absl::OkStatus();
+    }
+    std::error_code ec;
+    llvm::raw_fd_ostream os(opts.output + ".tmp", ec);
+    if (ec) return absl::UnavailableError("cannot write '" + opts.output + "': " + ec.message());
+    print(os);
+    os.close();
+    llvm::sys::fs::rename(opts.output + ".tmp", opts.output);
+    return absl::OkStatus();
+  }
+  absl::Status emitModule(const std::string &phase, ModuleOp m) {
+    return emitPhase(phase, [m](llvm::raw_ostream &os) mutable {
+      m.print(os);
+      os << "\n";
+    });
+  }
+
+  /// A checkpoint (directory or .gguf) through its architecture, or an .mlir graph.
+  absl::Status readInput() {
+    if (!llvm::sys::fs::exists(opts.input))
+      return absl::NotFoundError("input '" + opts.input + "' does not exist");
+    progress.phase("reading the input, building the graph");
+    if (isCheckpointInput(opts.input)) {
+      MVC_ASSIGN_OR_RETURN(CheckpointBuild built, buildFromCheckpoint(opts, *context));
+      module = std::move(built.module);
+      checkpoint = std::move(built.weights);
+      sourceKind = built.sourceKind;
+      architecture = built.architecture;
+      config = built.config;
+      languageModel = built.languageModel;
+      extraSections = std::move(built.sections);
+    } else if (!opts.chatTemplate.empty()) {
+      return absl::InvalidArgumentError(
+          "--chat-template applies to checkpoints (a directory or a .gguf), not '" + opts.input +
+          "'");
+    } else {
+      llvm::SourceMgr sourceMgr;
+      module = parseSourceFile<ModuleOp>(opts.input, sourceMgr, context.get());
+      if (!module)
+        return firstError.empty()
+                   ? absl::InvalidArgumentError("cannot parse '" + opts.input + "'")
+                   : reported();
+    }
+    if (failed(verify(*module))) return reported();
+    return emitModule("input", *module);
+  }
+
+  /// Canonicalize and CSE; then dispatch regions and their lowering configs.
+  absl::Status graphPasses() {
+    progress.phase("graph passes, dispatch regions");
+    PassManager pm(context.get());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    if (failed(pm.run(*module))) return reported();
+    MVC_RETURN_IF_ERROR(emitModule("graph", *module));
+    if (stopped) return absl::OkStatus();
+    PassManager dispatchPm(context.get());
+    dispatchPm.addNestedPass<func::FuncOp>(createFormDispatchRegions());
+    dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig());
+    if (failed(dispatchPm.run(*module))) return reported();
+    return emitModule("dispatch", *module);
+  }
+
+  /// Every program's kernels (one per dispatch region, then deduplicated), buffers and
+  /// steps; the weights they need.
+  absl::Status emitKernels() {
+    progress.phase("kernel templates");
+    kernels = ModuleOp::create(UnknownLoc::get(context.get()));
+    std::unique_ptr<KernelBackend> backend = targets.gpu
+                                                 ? createGpuKernelBackend(*kernels)
+                                                 : createCpuKernelBackend(*kernels, cpu.codegen);
+    for (auto fn : module->getOps<func::FuncOp>()) {
+      auto result = compileProgram(fn, *backend, weights);
+      if (failed(result)) return reported();
+      for (auto &step : result->manifest["steps"])
+        if (step["kind"] == "dispatch") kernelNames.push_back(step["kernel"]);
+      programs.push_back(result->manifest);
+      for (auto &s : result->states) {
+        bool seen = false;
+        for (auto &have : states) seen |= have["name"] == s["name"];
+        if (!seen) states.push_back(s);
+      }
+    }
+    if (programs.empty())
+      return absl::InvalidArgumentError("'" + opts.input + "' defines no func.func program");
+    if (failed(verify(*kernels)))
+      return absl::InternalError("internal error: generated kernels do not verify");
+    // Repeated layers emit the same kernel many times: keep one of each before codegen, and
+    // point the steps of the others at it.
+    PassManager dedupPm(context.get());
+    dedupPm.addPass(createDeduplicateKernels());
+    if (failed(dedupPm.run(*kernels)))
+      return absl::InternalError("internal error: deduplicating the kernels failed");
+    std::map<std::string, std::string> aliases = kernelAliases(*kernels);
+    for (auto &program : programs)
+      for (auto &step : program["steps"])
+        if (step["kind"] == "dispatch")
+          if (auto alias = aliases.find(step["kernel"].get<std::string>()); alias != aliases.end())
+            step["kernel"] = alias->second;
+    kernelNames.erase(
+        std::remove_if(kernelNames.begin(), kernelNames.end(),
+                       [&](const std::string &name) { return aliases.count(name) != 0; }),
+        kernelNames.end());
+    return emitModule("kernels", *kernels);
+  }
+
+  KernelCompiledFn onCompiled() {
+    return [this](const std::string &name, double seconds) { progress.kernelDone(name, seconds); };
+  }
+
+  /// The gpu family: NVVM (the "llvm" phase), then every cuda and cuda-emu variant.
+  absl::Status gpuCodegen() {
+    progress.phase("lowering to NVVM");
+    if (failed(lowerGpuKernelsToNVVM(*kernels)))
+      return absl::InternalError("lowering the gpu kernels to NVVM failed");
+    MVC_RETURN_IF_ERROR(emitModule("llvm", *kernels));
+    if (stopped) return absl::OkStatus();
+    GpuVariants variants{targets.cudaArchs, targets.ptxArch(), targets.emuArchs};
+    progress.phase("codegen (gpu, " + std::to_string(codegenThreads()) + " threads)");
+    // One job per cubin chip (and the PTX fallback's chip when it is not one of them);
+    // cuda-emu compiles each kernel as a part of its own (see buildSharedObject).
+    std::string ptxChip = variants.ptxArch.empty() ? "" : "sm_" + variants.ptxArch.substr(8);
+    bool extraChip = !ptxChip.empty() && std::find(variants.cudaArchs.begin(),
+                                                   variants.cudaArchs.end(),
+                                                   ptxChip) == variants.cudaArchs.end();
+    int emuParts = variants.emuArchs.empty() ? 0 : int(kernelNames.size()) + 2;
+    progress.kernelsTotal(int(variants.cudaArchs.size()) + extraChip + emuParts);
+    MVC_ASSIGN_OR_RETURN(GpuKernelSections built,
+                         buildGpuKernelSections(*kernels, variants, kernelNames,
+                                                opts.emitKernelsDir, onCompiled()));
+    kernelSections = std::move(built.sections);
+    target = built.target;
+    return absl::OkStatus();
+  }
+
+  /// The cpu family: LLVM (the "llvm" phase is the optimized IR), one shared object.
+  absl::Status cpuCodegen() {
+    progress.phase("codegen (cpu, " + std::to_string(codegenThreads()) + " threads)");
+    if (failed(lowerKernelsToLLVMDialect(*kernels, cpu)))
+      return absl::InternalError("lowering the kernels to LLVM failed");
+    std::string llvmIr;
+    // Each kernel, the library-info function and the globals compile as parts of their own.
+    progress.kernelsTotal(int(kernelNames.size()) + 2);
+    bool wantIr = opts.compileTo == "llvm" || opts.dumpAfter == "llvm";
+    MVC_ASSIGN_OR_RETURN(std::string so,
+                         buildSharedObject(*kernels, cpu, kernelNames, wantIr ? &llvmIr : nullptr,
+                                           onCompiled()));
+    MVC_RETURN_IF_ERROR(emitPhase("llvm", [&](llvm::raw_ostream &os) { os << llvmIr; }));
+    if (stopped) return absl::OkStatus();
+    if (!opts.emitKernelsDir.empty()) {
+      llvm::sys::fs::create_directories(opts.emitKernelsDir);
+      std::ofstream(opts.emitKernelsDir + "/kernels.cpu.so", std::ios::binary) << so;
+    }
+    kernelSections.push_back({"kernels.cpu", std::move(so)});
+    json features = json::array();
+    for (auto &f : cpu.required) features.push_back(f);
+    target = {{"kind", "cpu"}, {"cpu", cpu.cpuName}, {"cpu_features", features}};
+    return absl::OkStatus();
+  }
+
+  /// The manifest, the kernel sections, the weights (streamed while the file is written)
+  /// and the architecture's extra sections, written atomically.
+  absl::Status writeArtifact() {
+    // Weights: each at a 64-byte aligned offset of the weights section. Sizes follow from
+    // shapes and layouts, so the table goes into the manifest before any value is read.
+    const std::vector<WeightEntry> &entries = weights.entries();
+    json weightList = json::array();
+    std::vector<uint64_t> weightOffsets;
+    uint64_t weightsBytes = 0;
+    for (const WeightEntry &w : entries) {
+      weightsBytes = (weightsBytes + 63) / 64 * 64;
+      uint64_t size = weightByteSize(w);
+      json shape = json::array();
+      for (int64_t d : w.type.getShape()) shape.push_back(d);
+      weightList.push_back({{"name", w.artifactName},
+                            {"dtype", dtypeName(w.type.getElementType())},
+                            {"shape", shape},
+                            {"layout", layoutName(w.layout)},
+                            {"offset", weightsBytes},
+                            {"size", size}});
+      weightOffsets.push_back(weightsBytes);
+      weightsBytes += size;
+    }
+    json manifest = {{"format_version", 1},
+                     {"producer", "mvc-compile 0.1"},
+                     {"source", {{"path", opts.input}, {"kind", sourceKind}}},
+                     {"architecture", architecture},
+                     {"config", config},
+                     {"target", target},
+                     {"weights", weightList},
+                     {"states", states},
+                     {"load_symbols", {{"num_pages", opts.kvPages}}},
+                     {"programs", programs}};
+    if (!languageModel.is_null()) manifest["language_model"] = languageModel;
+
+    ArtifactWriter writer;
+    MVC_RETURN_IF_ERROR(writer.addSection("manifest", manifest.dump(1)));
+    for (auto &[name, bytes] : kernelSections) MVC_RETURN_IF_ERROR(writer.addSection(name, bytes));
+    // A weight's own error (a missing or misshapen tensor) is reported as it is; the
+    // writer's errors (disk full) name the file.
+    absl::Status weightError;
+    auto streamWeights = [&](const ArtifactWriter::Sink &sink) -> absl::Status {
+      uint64_t written = 0, packed = 0;
+      WeightStreamer streamer{opts, checkpoint.get(), sink, [&](uint64_t bytes) {
+                                packed += bytes;
+                                progress.weights(written + packed, weightsBytes);
+                              }};
+      for (size_t i = 0; i < entries.size(); ++i) {
+        static const char zeros[64] = {};
+        MVC_RETURN_IF_ERROR(sink(zeros, weightOffsets[i] - written));
+        written = weightOffsets[i];
+        absl::StatusOr<uint64_t> size = streamer.write(entries[i]);
+        if (!size.ok()) {
+          weightError = size.status();
+          return weightError;
+        }
+        if (*size != weightByteSize(entries[i])) {
+          weightError = absl::InternalError(
+              "internal error: weight '" + entries[i].artifactName + "' packed to " +
+              std::to_string(*size) + " bytes, the table says " +
+              std::to_string(weightByteSize(entries[i])));
+          return weightError;
+        }
+        written += *size;
+        packed = 0;
+      }
+      return absl::OkStatus();
+    };
+    MVC_RETURN_IF_ERROR(writer.addSection("weights", streamWeights, /*lazyChecksum=*/true));
+    for (auto &[name, bytes] : extraSections) MVC_RETURN_IF_ERROR(writer.addSection(name, bytes));
+    progress.phase("weights, writing the artifact");
+    if (absl::Status status = writer.write(opts.output); !status.ok())
+      return weightError.ok() ? status : weightError;
+    progress.finish();
+    if (opts.timings) std::cerr << progress.report();
+    return absl::OkStatus();
+  }
+
+  const CompileOptions &opts;
+  CompileProgress progress;
+  TargetSet targets;
+  CpuSpec cpu;
+  std::unique_ptr<MLIRContext> context;
+  std::unique_ptr<ScopedDiagnosticHandler> handler;
+  std::string firstError;
+  bool stopped = false;
+  // The input.
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<CheckpointSource> checkpoint;
-  json manifestArch = {{"architecture", "graph"}, {"config", json::object()}};
-  json languageModel;
-  std::string sourceKind = "mlir";
+  std::string sourceKind = "mlir", architecture = "graph";
+  json config = json::object(), languageModel;
   std::vector<std::pair<std::string, std::string>> extraSections;
-  if (isCheckpointInput(opts.input)) {
-    auto built = buildFromCheckpoint(opts, context);
-    if (!built.ok()) return fail(std::string(built.status().message()));
-    module = std::move(built->module);
-    checkpoint = std::move(built->weights);
-    sourceKind = built->sourceKind;
-    manifestArch = {{"architecture", built->architecture}, {"config", built->config}};
-    languageModel = built->languageModel;
-    extraSections = std::move(built->sections);
-  } else if (!opts.chatTemplate.empty()) {
-    return fail("--chat-template applies to checkpoints (a directory or a .gguf), not '" +
-                opts.input + "'");
-  } else {
-    llvm::SourceMgr sourceMgr;
-    module = parseSourceFile<ModuleOp>(opts.input, sourceMgr, &context);
-    if (!module) return firstError.empty() ? fail("cannot parse '" + opts.input + "'") : 1;
-  }
-  if (failed(verify(*module))) return 1;
-  PhaseControl phases{opts};
-  int exitCode = 0;
-  auto printModule = [&](ModuleOp m) { return [m](llvm::raw_ostream &os) mutable { m.print(os); os << "\n"; }; };
-  if (phases.emit("input", printModule(*module), exitCode)) return exitCode;
-
-  PassManager pm(&context);
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  if (failed(pm.run(*module))) return 1;
-  if (phases.emit("graph", printModule(*module), exitCode)) return exitCode;
-
-  PassManager dispatchPm(&context);
-  dispatchPm.addNestedPass<func::FuncOp>(createFormDispatchRegions());
-  dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig());
-  if (failed(dispatchPm.run(*module))) return 1;
-  if (phases.emit("dispatch", printModule(*module), exitCode)) return exitCode;
-
-  OwningOpRef<ModuleOp> kernels = ModuleOp::create(UnknownLoc::get(&context));
+  // Kernels and schedules.
+  OwningOpRef<ModuleOp> kernels;
   WeightTable weights;
   json programs = json::array(), states = json::array();
   std::vector<std::string> kernelNames;
-  std::unique_ptr<KernelBackend> backend = targets->gpu
-                                               ? createGpuKernelBackend(*kernels)
-                                               : createCpuKernelBackend(*kernels, cpu->codegen);
-  for (auto fn : module->getOps<func::FuncOp>()) {
-    auto result = compileProgram(fn, *backend, weights);
-    if (failed(result)) return 1;
-    for (auto &step : result->manifest["steps"])
-      if (step["kind"] == "dispatch") kernelNames.push_back(step["kernel"]);
-    programs.push_back(result->manifest);
-    for (auto &s : result->states) {
-      bool seen = false;
-      for (auto &have : states) seen |= have["name"] == s["name"];
-      if (!seen) states.push_back(s);
-    }
-  }
-  if (programs.empty()) return fail("'" + opts.input + "' defines no func.func program");
-  if (failed(verify(*kernels))) return fail("internal error: generated kernels do not verify");
-  // Repeated layers emit the same kernel many times: keep one of each before codegen, and
-  // point the steps of the others at it.
-  PassManager dedupPm(&context);
-  dedupPm.addPass(createDeduplicateKernels());
-  if (failed(dedupPm.run(*kernels))) return fail("internal error: deduplicating the kernels failed");
-  std::map<std::string, std::string> aliases = kernelAliases(*kernels);
-  for (auto &program : programs)
-    for (auto &step : program["steps"])
-      if (step["kind"] == "dispatch")
-        if (auto alias = aliases.find(step["kernel"].get<std::string>()); alias != aliases.end())
-          step["kernel"] = alias->second;
-  kernelNames.erase(std::remove_if(kernelNames.begin(), kernelNames.end(),
-                                   [&](const std::string &name) { return aliases.count(name) != 0; }),
-                    kernelNames.end());
-  if (phases.emit("kernels", printModule(*kernels), exitCode)) return exitCode;
-
   std::vector<std::pair<std::string, std::string>> kernelSections;
   json target;
-  if (targets->gpu) {
-    // The gpu family's "llvm" phase is the NVVM-dialect module every gpu variant starts from.
-    if (failed(lowerGpuKernelsToNVVM(*kernels))) return fail("lowering the gpu kernels to NVVM failed");
-    if (phases.emit("llvm", printModule(*kernels), exitCode)) return exitCode;
-    GpuVariants variants{targets->cudaArchs, targets->ptxArch(), targets->emuArchs};
-    auto built = buildGpuKernelSections(*kernels, variants, kernelNames, opts.emitKernelsDir, error);
-    if (failed(built)) return fail(error);
-    kernelSections = std::move(built->sections);
-    target = built->target;
-  } else {
-    if (failed(lowerKernelsToLLVMDialect(*kernels, *cpu))) return fail("lowering the kernels to LLVM failed");
-    std::string llvmIr;
-    auto so = buildSharedObject(*kernels, *cpu, kernelNames,
-                                opts.compileTo == "llvm" || opts.dumpAfter == "llvm" ? &llvmIr : nullptr,
-                                error);
-    if (failed(so)) return fail(error);
-    if (phases.emit("llvm", [&](llvm::raw_ostream &os) { os << llvmIr; }, exitCode)) return exitCode;
-    if (!opts.emitKernelsDir.empty()) {
-      llvm::sys::fs::create_directories(opts.emitKernelsDir);
-      std::ofstream(opts.emitKernelsDir + "/kernels.cpu.so", std::ios::binary) << *so;
-    }
-    kernelSections.push_back({"kernels.cpu", *so});
-    json features = json::array();
-    for (auto &f : cpu->required) features.push_back(f);
-    target = {{"kind", "cpu"}, {"cpu", cpu->cpuName}, {"cpu_features", features}};
-  }
+};
 
-  // Weights: each at a 64-byte aligned offset of the weights section.
-  json weightList = json::array();
-  std::string blob;
-  for (const WeightEntry &w : weights.entries()) {
-    auto values = weightValues(w, opts, checkpoint.get(), error);
-    if (failed(values)) return fail(error);
-    auto bytes = weightBytes(w, *values);
-    blob.resize((blob.size() + 63) / 64 * 64, '\0');
-    json shape = json::array();
-    for (int64_t d : w.type.getShape()) shape.push_back(d);
-    weightList.push_back({{"name", w.artifactName}, {"dtype", dtypeName(w.type.getElementType())},
-                          {"shape", shape}, {"layout", layoutName(w.layout)},
-                          {"offset", blob.size()}, {"size", bytes->size()}});
-    blob += *bytes;
-  }
+} // namespace
 
-  json manifest = {
-      {"format_version", 1},
-      {"producer", "mvc-compile 0.1"},
-      {"source", {{"path", opts.input}, {"kind", sourceKind}}},
-      {"architecture", manifestArch["architecture"]},
-      {"config", manifestArch["config"]},
-      {"target", target},
-      {"weights", weightList},
-      {"states", states},
-      {"load_symbols", {{"num_pages", opts.kvPages}}},
-      {"programs", programs}};
-  if (!languageModel.is_null()) manifest["language_model"] = languageModel;
-
-  ArtifactWriter writer;
-  std::string manifestText = manifest.dump(1);
-  if (auto status = writer.addSection("manifest", manifestText); !status.ok())
-    return fail(std::string(status.message()));
-  for (auto &[name, bytes] : kernelSections)
-    if (auto status = writer.addSection(name, bytes); !status.ok())
-      return fail(std::string(status.message()));
-  if (auto status = writer.addSection("weights", blob, /*lazyChecksum=*/true); !status.ok())
-    return fail(std::string(status.message()));
-  for (auto &[name, bytes] : extraSections)
-    if (auto status = writer.addSection(name, bytes); !status.ok())
-      return fail(std::string(status.message()));
-  if (auto status = writer.write(opts.output); !status.ok()) return fail(std::string(status.message()));
-  return 0;
+int runCompile(const CompileOptions &opts) {
+  absl::Status status = Compilation(opts).run();
+  if (status.ok()) return 0;
+  if (!status.message().empty()) std::cerr << "mvc-compile: error: " << status.message() << "\n";
+  return 1;
 }
 
 } // namespace mvc

@@ -31,6 +31,9 @@ struct CompileOptions {
   int64_t pageSize = 16;                  // KV page size of checkpoint builds
   std::string emitKernelsDir;
   std::string chatTemplate;               // checkpoints: a .jinja file or a tokenizer_config.json
+  bool quiet = false;                     // no progress on stderr
+  bool timings = false;                   // a summary of where the time went, on stderr
+  int jobs = 0;                           // kernel-compile threads; 0 = the machine's cores
 };
 
 /// Runs mvc-compile; prints one-line errors to stderr; returns the process exit code.

@@ -15,7 +15,7 @@ std::string TargetSet::ptxArch() const {
   return "compute_90";
 }
 
-std::optional<TargetSet> parseTargets(const std::string &list, std::string &error) {
+absl::StatusOr<TargetSet> parseTargets(const std::string &list) {
   TargetSet set;
   bool cpu = false;
   auto addOnce = [](std::vector<std::string> &v, const std::string &arch) {
@@ -26,9 +26,8 @@ std::optional<TargetSet> parseTargets(const std::string &list, std::string &erro
     size_t comma = list.find(',', start);
     std::string t = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (t.empty()) {
-      error = "--target '" + list + "' has an empty entry (expected a comma list of " +
-              kAccepted + ")";
-      return std::nullopt;
+      return absl::InvalidArgumentError("--target '" + list + "' has an empty entry (expected a comma list of " +
+              kAccepted + ")");
     }
     if (t == "cpu") {
       cpu = true;
@@ -37,16 +36,14 @@ std::optional<TargetSet> parseTargets(const std::string &list, std::string &erro
     } else if (t == "cuda-emu" || t == "cuda-emu:sm_80" || t == "cuda-emu:sm_90a") {
       addOnce(set.emuArchs, t == "cuda-emu" ? "sm_80" : t.substr(9));
     } else {
-      error = "unknown target '" + t + "' (expected " + kAccepted + ")";
-      return std::nullopt;
+      return absl::InvalidArgumentError("unknown target '" + t + "' (expected " + kAccepted + ")");
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   set.gpu = !set.cudaArchs.empty() || !set.emuArchs.empty();
   if (cpu && set.gpu) {
-    error = "--target '" + list + "': compile cpu and cuda targets into separate artifacts";
-    return std::nullopt;
+    return absl::InvalidArgumentError("--target '" + list + "': compile cpu and cuda targets into separate artifacts");
   }
   return set;
 }

@@ -8,6 +8,8 @@
 #ifndef MVC_COMPILER_PIPELINES_TARGETS_H
 #define MVC_COMPILER_PIPELINES_TARGETS_H
 
+#include "absl/status/statusor.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,8 +26,8 @@ struct TargetSet {
   std::string ptxArch() const;
 };
 
-/// Parses a --target list; on failure `error` names the bad entry and the accepted ones.
-std::optional<TargetSet> parseTargets(const std::string &list, std::string &error);
+/// Parses a --target list; errors name the bad entry and the accepted ones.
+absl::StatusOr<TargetSet> parseTargets(const std::string &list);
 
 } // namespace mvc
 

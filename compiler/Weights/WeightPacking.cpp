@@ -28,9 +28,19 @@ void appendValue(std::string &out, float v, StoredType type) {
 }
 } // namespace
 
+static int64_t bytesPerValue(StoredType type) { return type == StoredType::BF16 ? 2 : 4; }
+
+int64_t rowMajorBytes(int64_t count, StoredType type) { return count * bytesPerValue(type); }
+
+int64_t matmulPanelsBytes(int64_t n, int64_t k, StoredType type, bool pairK) {
+  int64_t np = (n + 15) / 16 * 16;
+  int64_t kp = pairK ? (k + 1) / 2 * 2 : k;
+  return np * kp * bytesPerValue(type);
+}
+
 std::string packRowMajor(const std::vector<float> &values, StoredType type) {
   std::string out;
-  out.reserve(values.size() * 4);
+  out.reserve(rowMajorBytes(int64_t(values.size()), type));
   for (float v : values) appendValue(out, v, type);
   return out;
 }
@@ -45,7 +55,7 @@ std::string packMatmulPanels(const std::vector<float> &values, int64_t n, int64_
     return transposed ? values[col * n + row] : values[row * k + col];
   };
   std::string out;
-  out.reserve(np * kp * 4);
+  out.reserve(matmulPanelsBytes(n, k, type, pairK));
   for (int64_t p = 0; p < np / panel; ++p) {
     if (pairK) {
       for (int64_t kk = 0; kk < kp; kk += 2)

@@ -25,6 +25,11 @@ std::string packRowMajor(const std::vector<float> &values, StoredType type);
 std::string packMatmulPanels(const std::vector<float> &values, int64_t n, int64_t k,
                              bool transposed, StoredType type, bool pairK);
 
+/// The sizes of what packRowMajor and packMatmulPanels return, known before the values
+/// are read (the artifact's weight table is written first).
+int64_t rowMajorBytes(int64_t count, StoredType type);
+int64_t matmulPanelsBytes(int64_t n, int64_t k, StoredType type, bool pairK);
+
 } // namespace mvc
 
 #endif

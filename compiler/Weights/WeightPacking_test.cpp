@@ -47,5 +47,20 @@ TEST(WeightPacking, PairedKInterleavesAndTransposedSourceMatches) {
   EXPECT_EQ(p[(3 / 2) * 32 + 5 * 2 + 1], w[5 * k + 3]);
 }
 
+// The artifact's weight table is written before the values are read: the predicted sizes
+// must be what packing produces, for every layout, type and padding case.
+TEST(WeightPacking, PredictedSizesMatchPackedBytes) {
+  for (StoredType type : {StoredType::F32, StoredType::BF16, StoredType::I32})
+    for (int64_t n : {1, 16, 17, 33})
+      for (int64_t k : {1, 2, 3, 8}) {
+        std::vector<float> w(n * k, 1.0f);
+        EXPECT_EQ(int64_t(packRowMajor(w, type).size()), rowMajorBytes(n * k, type));
+        for (bool pairK : {false, true})
+          EXPECT_EQ(int64_t(packMatmulPanels(w, n, k, false, type, pairK).size()),
+                    matmulPanelsBytes(n, k, type, pairK))
+              << n << "x" << k << " pairK " << pairK;
+      }
+}
+
 } // namespace
 } // namespace mvc

@@ -40,4 +40,12 @@ MappedFile::~MappedFile() {
   if (base) ::munmap(const_cast<uint8_t *>(base), length);
 }
 
+void MappedFile::release(const void *p, size_t n) {
+  static const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  // Advice only: a failure leaves the pages resident, which is still correct.
+  if (end > begin) ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 } // namespace mvc

@@ -29,6 +29,11 @@ public:
   size_t size() const { return length; }
   const std::string &path() const { return filePath; }
 
+  /// Drops the pages wholly inside [p, p + n) from this process's memory (they are read
+  /// again from the file if touched). For readers that copy a tensor out and will not
+  /// look at it again soon: a compile then holds one tensor, not the checkpoint.
+  static void release(const void *p, size_t n);
+
 private:
   MappedFile(std::string path, const uint8_t *base, size_t length)
       : filePath(std::move(path)), base(base), length(length) {}

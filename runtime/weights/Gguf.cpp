@@ -364,6 +364,31 @@ absl::StatusOr<std::vector<float>> GgufReader::readAsF32(absl::string_view name)
     return absl::NotFoundError(absl::StrCat(filePath, ": no tensor '", name, "'"));
   std::vector<float> out(static_cast<size_t>(t->numElements()));
   absl::Status status = dequantize(t->type, t->bytes, t->dims[0], absl::MakeSpan(out));
+  // The copy is made: the mapped pages need not stay (MappedFile::release).
+  MappedFile::release(t->bytes.data(), t->bytes.size());
+  if (!status.ok())
+    return absl::Status(status.code(),
+                        absl::StrCat(filePath, ": tensor '", name, "': ", status.message()));
+  return out;
+}
+
+absl::StatusOr<std::vector<float>> GgufReader::readRowsAsF32(absl::string_view name,
+                                                            int64_t begin,
+                                                            int64_t count) const {
+  const GgufTensor *t = tensor(name);
+  if (!t)
+    return absl::NotFoundError(absl::StrCat(filePath, ": no tensor '", name, "'"));
+  int64_t rowElems = t->dims.empty() ? 1 : t->dims[0];
+  int64_t rows = rowElems ? t->numElements() / rowElems : 0;
+  if (begin < 0 || count < 0 || begin > rows || count > rows - begin)
+    return absl::OutOfRangeError(absl::StrCat(filePath, ": tensor '", name, "': rows [", begin,
+                                              ", ", begin + count, ") of ", rows));
+  // Rows are whole blocks (the parser checks dims[0] against the block size).
+  size_t rowBytes = rows ? t->bytes.size() / static_cast<size_t>(rows) : 0;
+  absl::Span<const uint8_t> bytes = t->bytes.subspan(begin * rowBytes, count * rowBytes);
+  std::vector<float> out(static_cast<size_t>(count * rowElems));
+  absl::Status status = dequantize(t->type, bytes, rowElems, absl::MakeSpan(out));
+  MappedFile::release(bytes.data(), bytes.size());
   if (!status.ok())
     return absl::Status(status.code(),
                         absl::StrCat(filePath, ": tensor '", name, "': ", status.message()));

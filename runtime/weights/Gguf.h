@@ -127,8 +127,12 @@ public:
   const std::vector<GgufTensor> &tensors() const { return tensorList; }
   /// nullptr when absent.
   const GgufTensor *tensor(absl::string_view name) const;
-  /// The tensor's values as f32 (dequantized; see GgufDequant.h). Errors name the tensor.
+  /// The tensor's values as f32 (dequantized, see GgufDequant.h). Errors name the tensor.
   absl::StatusOr<std::vector<float>> readAsF32(absl::string_view name) const;
+  /// Rows [begin, begin + count) of the tensor as f32, a row being dims[0] elements (the
+  /// HF shape's last dimension). The mapped pages read are released afterwards.
+  absl::StatusOr<std::vector<float>> readRowsAsF32(absl::string_view name, int64_t begin,
+                                                   int64_t count) const;
 
 private:
   class Parser;

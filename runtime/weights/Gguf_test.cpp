@@ -113,6 +113,28 @@ TEST(GgufReader, ReadsTheFileGgufWriterWrote) {
   EXPECT_EQ(r.tensor("nope"), nullptr);
 }
 
+// Compiles stream large tensors by rows: any row range must equal that slice of the whole
+// tensor, for a quantized (Q8_0) and a bf16 tensor; ranges past the end are refused.
+TEST(GgufReader, RowRangesAreSlicesOfTheWholeTensor) {
+  auto reader = GgufReader::open(kTiny);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const GgufReader &r = **reader;
+  for (const char *name : {"token_embd.weight", "blk.1.ffn_up.weight"}) {
+    auto whole = r.readAsF32(name);
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    int64_t rowElems = r.tensor(name)->dims[0];
+    int64_t rows = int64_t(whole->size()) / rowElems;
+    for (auto [begin, count] : {std::pair<int64_t, int64_t>{0, 1}, {3, 17}, {rows - 5, 5}, {0, rows}}) {
+      auto part = r.readRowsAsF32(name, begin, count);
+      ASSERT_TRUE(part.ok()) << part.status();
+      std::vector<float> want(whole->begin() + begin * rowElems,
+                              whole->begin() + (begin + count) * rowElems);
+      EXPECT_EQ(*part, want) << name << " rows " << begin << "+" << count;
+    }
+    EXPECT_EQ(r.readRowsAsF32(name, rows - 1, 2).status().code(), absl::StatusCode::kOutOfRange);
+  }
+}
+
 TEST(GgufReader, TypedGettersNameTheKeyAndTheTypes) {
   auto reader = GgufReader::open(kTiny);
   ASSERT_TRUE(reader.ok()) << reader.status();

@@ -316,21 +316,34 @@ absl::StatusOr<const SafetensorsTensor *> SafetensorsReader::tensor(absl::string
 
 absl::StatusOr<std::vector<float>> SafetensorsReader::readAsF32(absl::string_view name) const {
   MVC_ASSIGN_OR_RETURN(const SafetensorsTensor *info, tensor(name));
-  size_t count = static_cast<size_t>(info->numElements());
-  std::vector<float> out(count);
-  const uint8_t *bytes = info->bytes.data();
+  return readAsF32(name, 0, info->numElements());
+}
+
+absl::StatusOr<std::vector<float>> SafetensorsReader::readAsF32(absl::string_view name,
+                                                               int64_t first,
+                                                               int64_t count) const {
+  MVC_ASSIGN_OR_RETURN(const SafetensorsTensor *info, tensor(name));
+  if (first < 0 || count < 0 || first > info->numElements() ||
+      count > info->numElements() - first)
+    return absl::OutOfRangeError(absl::StrCat(sourcePath, ": tensor '", name, "': elements [",
+                                              first, ", ", first + count, ") of ",
+                                              info->numElements()));
+  std::vector<float> out(static_cast<size_t>(count));
+  size_t width = info->dtype == DType::F32 ? 4 : 2;
+  const uint8_t *bytes = info->bytes.data() + first * width;
   // Elements are little-endian on disk and in memory (mvc targets x86-64); memcpy because
   // the data area has no alignment guarantee.
   if (info->dtype == DType::F32) {
     if (count) std::memcpy(out.data(), bytes, count * sizeof(float));  // empty: no pointers
-    return out;
+  } else {
+    bool half = info->dtype == DType::F16; // else bf16: parsing admits nothing else
+    for (int64_t i = 0; i < count; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, bytes + 2 * i, 2);
+      out[i] = half ? f16ToF32(bits) : bf16ToF32(bits);
+    }
   }
-  bool half = info->dtype == DType::F16; // else bf16: parsing admits nothing else
-  for (size_t i = 0; i < count; ++i) {
-    uint16_t bits;
-    std::memcpy(&bits, bytes + 2 * i, 2);
-    out[i] = half ? f16ToF32(bits) : bf16ToF32(bits);
-  }
+  if (count) MappedFile::release(bytes, count * width);
   return out;
 }
 

@@ -58,8 +58,13 @@ public:
   bool contains(absl::string_view name) const;
   /// The tensor called `name`; NotFound names the checkpoint and the tensor.
   absl::StatusOr<const SafetensorsTensor *> tensor(absl::string_view name) const;
-  /// The tensor's elements converted to float (bf16 and f16 widened exactly).
+  /// The tensor's elements converted to float (bf16 and f16 widened exactly): all of them,
+  /// or `count` from element `first` (a range of rows). The mapped pages read are released
+  /// afterwards (MappedFile::release), so reading a checkpoint tensor by tensor keeps one
+  /// tensor in memory.
   absl::StatusOr<std::vector<float>> readAsF32(absl::string_view name) const;
+  absl::StatusOr<std::vector<float>> readAsF32(absl::string_view name, int64_t first,
+                                               int64_t count) const;
 
 private:
 

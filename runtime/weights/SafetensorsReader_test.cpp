@@ -122,6 +122,12 @@ TEST(SafetensorsReader, RoundTripsF32Bf16F16) {
   auto embedValues = reader->readAsF32("model.embed_tokens.weight");
   ASSERT_TRUE(embedValues.ok()) << embedValues.status();
   EXPECT_EQ(*embedValues, kF32Values);
+  // Element ranges (what a compile streams by rows) are slices; past the end is refused.
+  auto tail = reader->readAsF32("model.embed_tokens.weight", 3, 3);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_EQ(*tail, std::vector<float>(kF32Values.begin() + 3, kF32Values.end()));
+  EXPECT_EQ(reader->readAsF32("model.embed_tokens.weight", 4, 3).status().code(),
+            absl::StatusCode::kOutOfRange);
 
   auto norm = reader->tensor("model.norm.weight");
   ASSERT_TRUE(norm.ok());

@@ -1,6 +1,8 @@
 //===- mvc-compile.cpp - compile a model into a .mvc artifact -------------===//
 #include "compiler/Pipelines/Compile.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -30,6 +32,11 @@ static void usage(std::ostream &os) {
         "  --chat-template FILE     checkpoints: the chat template to embed, replacing the\n"
         "                           checkpoint's (a .jinja file, or a tokenizer_config.json's\n"
         "                           chat_template) (default: the checkpoint's, if any)\n"
+        "  --quiet                  no progress on stderr (default: an updating line on a\n"
+        "                           terminal, one line per phase otherwise)\n"
+        "  -j, --jobs N             compile kernels on N threads (default: the machine's cores)\n"
+        "  --timings                print where the time went: seconds per phase and the\n"
+        "                           five slowest kernel compiles\n"
         "  -h, --help               this text\n";
 }
 
@@ -41,6 +48,19 @@ int main(int argc, char **argv) {
       std::exit(1);
     }
     return argv[++i];
+  };
+  // An integer flag; anything else (text, trailing characters, overflow) is an error
+  // naming the flag. Ranges are checked by runCompile, with the rest of the options.
+  auto integer = [&](int &i) -> int64_t {
+    const char *flag = argv[i], *v = need(i);
+    char *end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno == ERANGE) {
+      std::cerr << "mvc-compile: error: " << flag << " needs an integer, got '" << v << "'\n";
+      std::exit(1);
+    }
+    return n;
   };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -60,12 +80,22 @@ int main(int argc, char **argv) {
     else if (a.rfind("--compile-to=", 0) == 0) opts.compileTo = a.substr(13);
     else if (a == "--dump-after") opts.dumpAfter = need(i);
     else if (a.rfind("--dump-after=", 0) == 0) opts.dumpAfter = a.substr(13);
-    else if (a == "--kv-pages") opts.kvPages = std::atoll(need(i));
+    else if (a == "--kv-pages") opts.kvPages = integer(i);
     else if (a == "--dtype") opts.dtype = need(i);
     else if (a.rfind("--dtype=", 0) == 0) opts.dtype = a.substr(8);
-    else if (a == "--page-size") opts.pageSize = std::atoll(need(i));
+    else if (a == "--page-size") opts.pageSize = integer(i);
     else if (a == "--emit-kernels") opts.emitKernelsDir = need(i);
     else if (a == "--chat-template") opts.chatTemplate = need(i);
+    else if (a == "--quiet" || a == "-q") opts.quiet = true;
+    else if (a == "--timings") opts.timings = true;
+    else if (a == "--jobs" || a == "-j") {
+      int64_t n = integer(i);
+      if (n < 0 || n > 4096) {
+        std::cerr << "mvc-compile: error: --jobs needs a number of threads (0 to 4096), got " << n << "\n";
+        return 1;
+      }
+      opts.jobs = int(n);
+    }
     else if (!a.empty() && a[0] == '-' && a != "-") {
       std::cerr << "mvc-compile: error: unknown option '" << a << "' (see --help)\n";
       return 1;

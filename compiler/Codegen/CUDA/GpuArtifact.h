@@ -13,6 +13,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include "compiler/Codegen/CPU/LowerToObject.h"
+
+#include "absl/status/statusor.h"
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,10 +34,10 @@ struct GpuKernelSections {
 };
 
 /// `host` holds the kernels lowered by lowerGpuKernelsToNVVM.
-mlir::FailureOr<GpuKernelSections>
+absl::StatusOr<GpuKernelSections>
 buildGpuKernelSections(mlir::ModuleOp host, const GpuVariants &variants,
                        const std::vector<std::string> &kernelNames,
-                       const std::string &emitKernelsDir, std::string &error);
+                       const std::string &emitKernelsDir, const KernelCompiledFn &onCompiled = {});
 
 } // namespace mvc
 

@@ -5,6 +5,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -25,7 +27,8 @@ using namespace mlir;
 
 namespace mvc {
 
-FailureOr<std::string> translateToPtx(gpu::GPUModuleOp module, StringRef chip, std::string &error) {
+namespace {
+void initializeNvptx() {
   static bool initialized = [] {
     LLVMInitializeNVPTXTargetInfo();
     LLVMInitializeNVPTXTarget();
@@ -34,23 +37,47 @@ FailureOr<std::string> translateToPtx(gpu::GPUModuleOp module, StringRef chip, s
     return true;
   }();
   (void)initialized;
+}
+} // namespace
+
+absl::StatusOr<std::string> translateToBitcode(gpu::GPUModuleOp module) {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, module.getName());
   if (!llvmModule) {
-    error = "translation of the gpu kernels to LLVM IR failed";
-    return failure();
+    return absl::InternalError("translation of the gpu kernels to LLVM IR failed");
   }
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  llvm::WriteBitcodeToFile(*llvmModule, os);
+  return bytes;
+}
+
+absl::StatusOr<std::string> translateToPtx(gpu::GPUModuleOp module, StringRef chip) {
+  absl::StatusOr<std::string> bitcode = translateToBitcode(module);
+  if (!bitcode.ok()) return bitcode.status();
+  return bitcodeToPtx(*bitcode, chip);
+}
+
+absl::StatusOr<std::string> bitcodeToPtx(StringRef bitcode, StringRef chip) {
+  initializeNvptx();
+  llvm::LLVMContext llvmContext;
+  auto parsed = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "kernels"), llvmContext);
+  if (!parsed) {
+    return absl::InternalError("internal error: the gpu kernels' bitcode does not parse: " +
+            llvm::toString(parsed.takeError()));
+  }
+  std::unique_ptr<llvm::Module> llvmModule = std::move(*parsed);
   llvm::Triple triple("nvptx64-nvidia-cuda");
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target) return failure();
+  std::string lookupError;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target) return absl::InternalError(lookupError);
   // PTX ISA 8.0 is the first with sm_90a; CUDA 12.0+ drivers JIT it.
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, chip, "+ptx80", llvm::TargetOptions(), std::nullopt, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
   if (!tm) {
-    error = "LLVM's NVPTX backend does not know chip '" + chip.str() + "'";
-    return failure();
+    return absl::InternalError("LLVM's NVPTX backend does not know chip '" + chip.str() + "'");
   }
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
@@ -73,8 +100,7 @@ FailureOr<std::string> translateToPtx(gpu::GPUModuleOp module, StringRef chip, s
     llvm::buffer_ostream bos(os);
     llvm::legacy::PassManager pm;
     if (tm->addPassesToEmitFile(pm, bos, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
-      error = "LLVM's NVPTX backend cannot emit PTX for " + chip.str();
-      return failure();
+      return absl::InternalError("LLVM's NVPTX backend cannot emit PTX for " + chip.str());
     }
     pm.run(*llvmModule);
   }
@@ -133,20 +159,18 @@ std::vector<PtxasKernelInfo> parseReport(const std::string &log) {
 
 } // namespace
 
-FailureOr<std::string> assembleCubin(StringRef ptx, StringRef chip,
-                                     std::vector<PtxasKernelInfo> *report, std::string &error) {
+absl::StatusOr<std::string> assembleCubin(StringRef ptx, StringRef chip,
+                                          std::vector<PtxasKernelInfo> *report) {
   std::optional<std::string> ptxas = findPtxas();
   if (!ptxas) {
-    error = "ptxas not found (looked at $MVC_PTXAS, PATH and /usr/local/cuda/bin): the cuda "
-            "targets need the CUDA toolkit's ptxas";
-    return failure();
+    return absl::FailedPreconditionError("ptxas not found (looked at $MVC_PTXAS, PATH and /usr/local/cuda/bin): the cuda "
+            "targets need the CUDA toolkit's ptxas");
   }
   llvm::SmallString<128> ptxPath, cubinPath, logPath;
   if (llvm::sys::fs::createTemporaryFile("mvc-kernels", "ptx", ptxPath) ||
       llvm::sys::fs::createTemporaryFile("mvc-kernels", "cubin", cubinPath) ||
       llvm::sys::fs::createTemporaryFile("mvc-ptxas", "log", logPath)) {
-    error = "cannot create temporary files for ptxas";
-    return failure();
+    return absl::InternalError("cannot create temporary files for ptxas");
   }
   llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(ptxPath);
@@ -157,8 +181,7 @@ FailureOr<std::string> assembleCubin(StringRef ptx, StringRef chip,
     std::error_code ec;
     llvm::raw_fd_ostream os(ptxPath, ec);
     if (ec) {
-      error = "cannot write " + ptxPath.str().str() + ": " + ec.message();
-      return failure();
+      return absl::InternalError("cannot write " + ptxPath.str().str() + ": " + ec.message());
     }
     os << ptx;
   }
@@ -182,15 +205,13 @@ FailureOr<std::string> assembleCubin(StringRef ptx, StringRef chip,
       message += (message.empty() ? "" : "; ") + line.substr(colon == std::string::npos ? 0 : colon + 2);
     }
     if (message.empty()) message = execError.empty() ? "exit code " + std::to_string(rc) : execError;
-    error = "ptxas rejected " + (kernel.empty() ? std::string("the kernels") : "kernel '" + kernel + "'") +
-            " for " + chip.str() + ": " + message;
-    return failure();
+    return absl::InvalidArgumentError("ptxas rejected " + (kernel.empty() ? std::string("the kernels") : "kernel '" + kernel + "'") +
+            " for " + chip.str() + ": " + message);
   }
   if (report) *report = parseReport(logText);
   auto cubin = llvm::MemoryBuffer::getFile(cubinPath, /*IsText=*/false);
   if (!cubin) {
-    error = "ptxas wrote no cubin for " + chip.str();
-    return failure();
+    return absl::InternalError("ptxas wrote no cubin for " + chip.str());
   }
   return (*cubin)->getBuffer().str();
 }

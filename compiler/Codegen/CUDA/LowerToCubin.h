@@ -12,6 +12,8 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
+#include "absl/status/statusor.h"
+
 #include <string>
 #include <vector>
 
@@ -24,14 +26,16 @@ struct PtxasKernelInfo {
 };
 
 /// PTX of `module` (NVVM + LLVM dialects) for `chip` ("sm_80", "sm_90a", "sm_90").
-mlir::FailureOr<std::string> translateToPtx(mlir::gpu::GPUModuleOp module, llvm::StringRef chip,
-                                            std::string &error);
+absl::StatusOr<std::string> translateToPtx(mlir::gpu::GPUModuleOp module, llvm::StringRef chip);
+/// The two halves of translateToPtx: the MLIR translation (uses the MLIR context: one
+/// thread), and LLVM's O3 + NVPTX on the bitcode (a context of its own: any thread).
+absl::StatusOr<std::string> translateToBitcode(mlir::gpu::GPUModuleOp module);
+absl::StatusOr<std::string> bitcodeToPtx(llvm::StringRef bitcode, llvm::StringRef chip);
 
 /// Assembles `ptx` for `chip` with ptxas (found on PATH, else /usr/local/cuda/bin, or
 /// $MVC_PTXAS); `report`, when non-null, receives ptxas' per-kernel resource usage.
-mlir::FailureOr<std::string> assembleCubin(llvm::StringRef ptx, llvm::StringRef chip,
-                                           std::vector<PtxasKernelInfo> *report,
-                                           std::string &error);
+absl::StatusOr<std::string> assembleCubin(llvm::StringRef ptx, llvm::StringRef chip,
+                                          std::vector<PtxasKernelInfo> *report);
 
 /// A copy of `module` holding only kernel `name` (and the globals it uses).
 mlir::OwningOpRef<mlir::gpu::GPUModuleOp> extractKernel(mlir::gpu::GPUModuleOp module,

@@ -36,8 +36,8 @@ OwningOpRef<ModuleOp> extractKernels(ModuleOp host) {
   return kernels;
 }
 
-FailureOr<std::string> buildEmuKernelLibrary(ModuleOp host, std::string &error,
-                                             std::string *llvmIrOut) {
+absl::StatusOr<std::string> buildEmuKernelLibrary(ModuleOp host, std::string *llvmIrOut,
+                                             const KernelCompiledFn &onCompiled) {
   OwningOpRef<ModuleOp> kernels = extractKernels(host);
   std::vector<std::string> names;
   for (auto fn : kernels->getOps<LLVM::LLVMFuncOp>())
@@ -45,13 +45,15 @@ FailureOr<std::string> buildEmuKernelLibrary(ModuleOp host, std::string &error,
   PassManager pm(host.getContext());
   buildEmuRewritePipeline(pm);
   if (failed(pm.run(*kernels))) {
-    error = "cuda-emu: the kernels cannot be emulated (see the errors above)";
-    return failure();
+    return absl::InvalidArgumentError("cuda-emu: the kernels cannot be emulated (see the errors above)");
   }
   // A fixed ISA rather than the build machine's: the artifact runs in CI on any x86-64-v3.
-  FailureOr<CpuSpec> cpu = resolveCpu("x86-64-v3", error);
-  if (failed(cpu)) return failure();
-  return buildSharedObject(*kernels, *cpu, names, llvmIrOut, error);
+  absl::StatusOr<CpuSpec> cpu = resolveCpu("x86-64-v3");
+  if (!cpu.ok()) return cpu.status();
+  KernelCompiledFn emuCompiled;
+  if (onCompiled)
+    emuCompiled = [&](const std::string &name, double seconds) { onCompiled("emu " + name, seconds); };
+  return buildSharedObject(*kernels, *cpu, names, llvmIrOut, emuCompiled);
 }
 
 } // namespace mvc

@@ -12,6 +12,7 @@
 #define MVC_COMPILER_CODEGEN_EMU_EMUCODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "compiler/Codegen/CPU/LowerToObject.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -30,9 +31,10 @@ mlir::OwningOpRef<mlir::ModuleOp> extractKernels(mlir::ModuleOp host);
 
 /// Host ELF bytes of the kernel library for `host`'s kernels. Errors (an operation the
 /// emulator lacks, with the kernel's name) are emitted as diagnostics and summarized in
-/// `error`. `llvmIrOut`, when non-null, receives the optimized LLVM IR.
-mlir::FailureOr<std::string> buildEmuKernelLibrary(mlir::ModuleOp host, std::string &error,
-                                                   std::string *llvmIrOut = nullptr);
+/// the status. `llvmIrOut`, when non-null, receives the optimized LLVM IR.
+absl::StatusOr<std::string> buildEmuKernelLibrary(mlir::ModuleOp host,
+                                                  std::string *llvmIrOut = nullptr,
+                                                  const KernelCompiledFn &onCompiled = {});
 
 } // namespace mvc
 

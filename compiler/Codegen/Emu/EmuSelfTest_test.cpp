@@ -49,9 +49,8 @@ protected:
     context = new mlir::MLIRContext(registry);
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(MVC_EMU_SELFTEST_KERNELS, context);
     ASSERT_TRUE(module) << "cannot parse " << MVC_EMU_SELFTEST_KERNELS;
-    std::string error;
-    auto library = buildEmuKernelLibrary(*module, error);
-    ASSERT_TRUE(mlir::succeeded(library)) << error;
+    auto library = buildEmuKernelLibrary(*module);
+    ASSERT_TRUE(library.ok()) << library.status();
     image = new std::string(std::move(*library));
     auto loaded = CudaDriver::fromApi(emu::driverApi());
     ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -196,8 +195,7 @@ TEST_F(EmuSelfTest, AnOperationOutsideTheVocabularyFailsNamingIt) {
   mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &diagnostic) {
     diagnostics += diagnostic.str() + "\n";
   });
-  std::string error;
-  EXPECT_TRUE(mlir::failed(buildEmuKernelLibrary(*module, error)));
+  EXPECT_FALSE(buildEmuKernelLibrary(*module).ok());
   EXPECT_NE(diagnostics.find("cuda-emu: unsupported operation 'nvvm.read.ptx.sreg.clock' in "
                              "kernel 'uses_clock'"), std::string::npos) << diagnostics;
 }
