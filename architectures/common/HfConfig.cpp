@@ -1,5 +1,7 @@
 //===- HfConfig.cpp - typed reads of Hugging Face config.json files ------===//
 #include "architectures/common/HfConfig.h"
+#include "runtime/util/Json.h"
+#include "runtime/util/Files.h"
 
 #include <cmath>
 #include <sstream>
@@ -12,13 +14,11 @@
 namespace mvc {
 
 absl::StatusOr<OrderedJson> readJsonFile(const std::string &path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  OrderedJson j = OrderedJson::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return absl::InvalidArgumentError(path + ": not valid JSON");
-  if (!j.is_object()) return absl::InvalidArgumentError(path + ": expected a JSON object");
+  absl::StatusOr<std::string> text = readInputFile(path, "config");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<OrderedJson> j = parseJson<OrderedJson>(*text, path);
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return absl::InvalidArgumentError(path + ": expected a JSON object");
   return j;
 }
 

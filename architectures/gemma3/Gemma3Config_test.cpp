@@ -83,6 +83,35 @@ TEST(Gemma3Config, ErrorsNameTheField) {
   EXPECT_FALSE(parseGemma3TextConfig(c, OrderedJson::object(), "config.json").ok());
 }
 
+// Values that used to reach arithmetic (a division by num_key_value_heads: SIGFPE) or to
+// compile into a model that can only produce NaN (issue 21) are refused, naming the field.
+TEST(Gemma3Config, RefusesValuesThatCannotMakeAModel) {
+  struct Case {
+    const char *key;
+    OrderedJson value;
+    const char *message;
+  };
+  const Case cases[] = {
+      {"num_key_value_heads", 0,
+       "config.json.num_key_value_heads: expected a positive integer of at most 16777216, got 0"},
+      {"hidden_size", 1000000000,
+       "config.json.hidden_size: expected a positive integer of at most 16777216, got 1000000000"},
+      {"max_position_embeddings", int64_t(1) << 40,
+       "config.json.max_position_embeddings: expected a positive integer of at most 16777216, "
+       "got 1099511627776"},
+      {"rms_norm_eps", -1.0, "config.json.rms_norm_eps: expected a positive number, got -1"},
+      {"query_pre_attn_scalar", 0, "config.json.query_pre_attn_scalar: expected a positive number, got 0"},
+      {"rope_local_base_freq", -1.0, "config.json.rope_local_base_freq: expected a positive number, got -1"},
+  };
+  for (const Case &c : cases) {
+    OrderedJson config = base();
+    config[c.key] = c.value;
+    auto cfg = parseGemma3TextConfig(config, OrderedJson::object(), "config.json");
+    ASSERT_FALSE(cfg.ok()) << c.key;
+    EXPECT_EQ(cfg.status().message(), c.message);
+  }
+}
+
 TEST(Rope, DefaultAndLinearTables) {
   RopeParams p;
   p.theta = 10000.0;

@@ -1,5 +1,8 @@
 //===- Checkpoint.cpp - model checkpoints as mvc graphs and weights ------===//
 #include "compiler/Pipelines/Checkpoint.h"
+#include "runtime/util/StatusMacros.h"
+#include "runtime/util/Json.h"
+#include "runtime/util/Files.h"
 
 #include "architectures/common/Architecture.h"
 #include "architectures/common/GgufImport.h"
@@ -80,11 +83,12 @@ struct TokenizerFiles {
   std::string config, configWhere;        // empty: no tokenizer_config.json
 };
 
-std::string slurp(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
+/// A JSON object given as text; `where` names it in errors.
+absl::StatusOr<json> jsonObject(const std::string &text, const std::string &where) {
+  absl::StatusOr<json> value = parseJson<json>(text, where);
+  if (!value.ok()) return value.status();
+  if (!value->is_object()) return absl::InvalidArgumentError(where + ": not a JSON object");
+  return value;
 }
 
 /// tokenizer.json and tokenizer_config.json of an HF checkpoint directory, when present. A
@@ -95,14 +99,18 @@ absl::StatusOr<TokenizerFiles> directoryTokenizer(const std::string &dir) {
   std::string tokPath = dir + "/tokenizer.json", cfgPath = dir + "/tokenizer_config.json";
   std::string jinjaPath = dir + "/chat_template.jinja";
   if (!llvm::sys::fs::exists(tokPath)) return files;
-  files = {slurp(tokPath), tokPath, "", cfgPath};
-  if (llvm::sys::fs::exists(cfgPath)) files.config = slurp(cfgPath);
+  MVC_ASSIGN_OR_RETURN(std::string tokenizer, readInputFile(tokPath, "tokenizer"));
+  files = {std::move(tokenizer), tokPath, "", cfgPath};
+  if (llvm::sys::fs::exists(cfgPath)) {
+    MVC_ASSIGN_OR_RETURN(files.config, readInputFile(cfgPath, "tokenizer config"));
+  }
   if (llvm::sys::fs::exists(jinjaPath)) {
-    json config = files.config.empty() ? json::object()
-                                       : json::parse(files.config, nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object())
-      return absl::InvalidArgumentError(cfgPath + ": not a JSON object");
-    config["chat_template"] = slurp(jinjaPath);
+    json config = json::object();
+    if (!files.config.empty()) {
+      MVC_ASSIGN_OR_RETURN(config, jsonObject(files.config, cfgPath));
+    }
+    MVC_ASSIGN_OR_RETURN(std::string jinja, readInputFile(jinjaPath, "chat template"));
+    config["chat_template"] = std::move(jinja);
     files.config = config.dump();
     files.configWhere = cfgPath + " (with chat_template.jinja)";
   }
@@ -122,9 +130,7 @@ absl::StatusOr<TokenizerFiles> ggufTokenizer(const GgufSource &source) {
 /// The chat template of --chat-template FILE: a tokenizer_config.json's chat_template, or
 /// the file itself (a .jinja template); checked by parsing it as the runtime will.
 absl::StatusOr<std::string> readChatTemplate(const std::string &path) {
-  if (!llvm::sys::fs::exists(path) || llvm::sys::fs::is_directory(path))
-    return absl::NotFoundError("--chat-template: cannot read '" + path + "'");
-  std::string source = slurp(path);
+  MVC_ASSIGN_OR_RETURN(std::string source, readInputFile(path, "--chat-template"));
   if (llvm::StringRef(path).ends_with(".json")) {
     auto config = text::parseTokenizerConfig(source);
     if (!config.ok()) return absl::InvalidArgumentError(path + ": " + std::string(config.status().message()));
@@ -144,17 +150,15 @@ absl::Status collectProcessorConfig(const std::string &dir, json &languageModel,
                                     std::vector<std::pair<std::string, std::string>> &sections) {
   std::string path = dir + "/preprocessor_config.json";
   if (!llvm::sys::fs::exists(path)) return absl::OkStatus();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = vision::ImageProcessorConfig::parse(text.str(), path);
+  MVC_ASSIGN_OR_RETURN(std::string text, readInputFile(path, "image processor config"));
+  auto config = vision::ImageProcessorConfig::parse(text, path);
   if (!config.ok()) return config.status();
   int64_t size = languageModel["vision"]["image_size"].get<int64_t>();
   if (config->doResize && (config->height != size || config->width != size))
     return absl::InvalidArgumentError(path + ": resizes to " + std::to_string(config->height) + "x" +
                                       std::to_string(config->width) + ", but the vision model takes " +
                                       std::to_string(size) + "x" + std::to_string(size) + " images");
-  sections.push_back({"preprocessor_config.json", text.str()});
+  sections.push_back({"preprocessor_config.json", text});
   languageModel["processor_config"] = "preprocessor_config.json";
   return absl::OkStatus();
 }
@@ -182,10 +186,10 @@ absl::Status collectTokenizer(TokenizerFiles files, const std::string &chatTempl
   if (!chatTemplateFile.empty()) {
     auto chatTemplate = readChatTemplate(chatTemplateFile);
     if (!chatTemplate.ok()) return chatTemplate.status();
-    json config = files.config.empty() ? json::object()
-                                       : json::parse(files.config, nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object())
-      return absl::InvalidArgumentError(files.configWhere + ": not a JSON object");
+    json config = json::object();
+    if (!files.config.empty()) {
+      MVC_ASSIGN_OR_RETURN(config, jsonObject(files.config, files.configWhere));
+    }
     config["chat_template"] = *chatTemplate;
     files.config = config.dump();
   }

@@ -10,6 +10,7 @@
 #include "compiler/Codegen/CUDA/GpuArtifact.h"
 #include "compiler/Codegen/CUDA/GpuCodegen.h"
 #include "compiler/Pipelines/Targets.h"
+#include "runtime/util/AtomicFile.h"
 #include "runtime/util/StatusMacros.h"
 #include "compiler/Schedule/ProgramCompiler.h"
 #include "compiler/Weights/WeightPacking.h"
@@ -34,10 +35,12 @@
 #include "mlir/IR/Verifier.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <fstream>
+#include <sys/stat.h>
 #include <sstream>
 #include <iostream>
 #include <random>
@@ -245,6 +248,7 @@ private:
     }
     if (opts.jobs < 0)
       return absl::InvalidArgumentError("--jobs must be at least 1 (0: the machine's cores)");
+    if (opts.compileTo == "artifact") MVC_RETURN_IF_ERROR(checkOutput());
     // KV-cache geometry: a page of 0 tokens or a negative pool compiles into an artifact
     // the runtime cannot use; refuse them here.
     if (opts.pageSize < 1 || opts.pageSize > 4096)
@@ -254,6 +258,36 @@ private:
       return absl::InvalidArgumentError("--kv-pages must be 1 to 16777216, got " +
                                         std::to_string(opts.kvPages));
     setCodegenThreads(opts.jobs);
+    return absl::OkStatus();
+  }
+
+  /// The artifact's path must be writable now (not after minutes of work), and must not
+  /// be one of the files this compile reads: `DIR -o DIR/model.safetensors` or
+  /// `x.gguf -o x.gguf` would destroy the input.
+  absl::Status checkOutput() {
+    MVC_RETURN_IF_ERROR(AtomicFile::checkTarget(opts.output));
+    auto sameFile = [](const std::string &a, const std::string &b) {
+      struct stat sa, sb;
+      return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 &&
+             sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    };
+    auto refuse = [&](const std::string &input) {
+      return absl::InvalidArgumentError("output '" + opts.output +
+                                        "' is one of the compile's inputs (" + input +
+                                        "); write the artifact elsewhere");
+    };
+    for (const std::string &input : {opts.input, opts.chatTemplate})
+      if (!input.empty() && sameFile(input, opts.output)) return refuse(input);
+    // Inside an input directory, any file a checkpoint reader may open.
+    for (const std::string &dir : {opts.input, opts.weightsDir}) {
+      if (dir.empty() || !llvm::sys::fs::is_directory(dir) ||
+          !sameFile(dir, AtomicFile::directoryOf(opts.output)))
+        continue;
+      llvm::StringRef name = llvm::sys::path::filename(opts.output);
+      if (name.ends_with(".safetensors") || name.ends_with(".json") ||
+          name.ends_with(".jinja") || name.ends_with(".npy") || name.ends_with(".gguf"))
+        return refuse(dir + "/" + name.str());
+    }
     return absl::OkStatus();
   }
 
@@ -284,7 +318,9 @@ private:
   }
 
   /// Prints `print`'s IR when `phase` is --dump-after's (stderr) or --compile-to's (the
-  /// output, written through a temporary and renamed); the latter ends the run.
+  /// output); the latter ends the run. The output is stdout for "-", written straight into
+  /// a character device or FIFO (-o /dev/null, /dev/stdout), and otherwise written through
+  /// an AtomicFile (never replacing a device node, a link or a directory by a file).
   absl::Status emitPhase(const std::string &phase,
                          const std::function<void(llvm::raw_ostream &)> &print) {
     if (opts.dumpAfter == phase) {
@@ -297,13 +333,21 @@ private:
       print(llvm::outs());
       return absl::OkStatus();
     }
-    std::error_code ec;
-    llvm::raw_fd_ostream os(opts.output + ".tmp", ec);
-    if (ec) return absl::UnavailableError("cannot write '" + opts.output + "': " + ec.message());
+    struct stat st;
+    if (::stat(opts.output.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(opts.output, ec, llvm::sys::fs::OF_Append);
+      if (ec) return absl::UnavailableError("cannot write '" + opts.output + "': " + ec.message());
+      print(os);
+      return absl::OkStatus();
+    }
+    std::string text;
+    llvm::raw_string_ostream os(text);
     print(os);
-    os.close();
-    llvm::sys::fs::rename(opts.output + ".tmp", opts.output);
-    return absl::OkStatus();
+    os.flush();
+    MVC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::create(opts.output));
+    MVC_RETURN_IF_ERROR(file->write(text.data(), text.size()));
+    return file->commit();
   }
   absl::Status emitModule(const std::string &phase, ModuleOp m) {
     return emitPhase(phase, [m](llvm::raw_ostream &os) mutable {

@@ -1,5 +1,6 @@
 //===- Manifest.cpp - manifest JSON to typed structs, fully validated -----===//
 #include "runtime/artifact/Manifest.h"
+#include "runtime/util/Json.h"
 
 #include <algorithm>
 #include <set>
@@ -534,9 +535,7 @@ absl::Status parseProgram(const ObjectReader &object, const Manifest &manifest,
 } // namespace
 
 absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
-  Json json = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded())
-    return absl::InvalidArgumentError("manifest: not valid JSON");
+  MVC_ASSIGN_OR_RETURN(Json json, parseJson<Json>(std::string_view(text.data(), text.size()), "manifest"));
   ObjectReader root(json, "");
   if (!json.is_object())
     return absl::InvalidArgumentError("manifest: expected a JSON object");

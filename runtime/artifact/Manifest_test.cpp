@@ -183,7 +183,8 @@ TEST(Manifest, EveryBadFieldIsNamedByItsPath) {
 }
 
 TEST(Manifest, NotJsonOrNotAnObject) {
-  EXPECT_EQ(parseManifest("{\"format_version\": ").status().message(), "manifest: not valid JSON");
+  EXPECT_EQ(parseManifest("{\"format_version\": ").status().message(),
+            "manifest: not valid JSON (byte 20)");
   EXPECT_EQ(parseManifest("[1]").status().message(), "manifest: expected a JSON object");
 }
 

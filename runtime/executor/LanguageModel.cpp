@@ -1,5 +1,6 @@
 //===- LanguageModel.cpp - the manifest's "language_model" entry ----------===//
 #include "runtime/executor/LanguageModel.h"
+#include "runtime/util/Json.h"
 
 #include <algorithm>
 #include <iterator>
@@ -110,8 +111,9 @@ parseLanguageModel(const ArtifactReader &artifact,
   // open() refused artifacts without a valid manifest section.
   const ArtifactReader::Section *manifestSection = artifact.findSection(artifact::kManifestSection);
   const Manifest &manifest = artifact.manifest();
-  Json root = Json::parse(manifestSection->bytes.begin(), manifestSection->bytes.end(), nullptr,
-                          /*allow_exceptions=*/false);
+  std::string_view text(reinterpret_cast<const char *>(manifestSection->bytes.data()),
+                        manifestSection->bytes.size());
+  MVC_ASSIGN_OR_RETURN(Json root, parseJson<Json>(text, "manifest"));
   if (!root.is_object())
     return absl::InvalidArgumentError("manifest: not a JSON object");
   auto found = root.find("language_model");

@@ -1,4 +1,5 @@
 #include "runtime/text/chat_template.h"
+#include "runtime/util/Json.h"
 
 #include "runtime/text/jinja_lexer.h"
 #include "runtime/text/jinja_parser.h"
@@ -50,8 +51,11 @@ absl::StatusOr<std::string> ChatTemplate::apply(const nlohmann::ordered_json& in
 }
 
 absl::StatusOr<TokenizerConfig> parseTokenizerConfig(std::string_view text) {
-  auto json = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
+  absl::StatusOr<nlohmann::ordered_json> parsed =
+      parseJson<nlohmann::ordered_json>(text, "tokenizer_config.json");
+  if (!parsed.ok()) return parsed.status();
+  nlohmann::ordered_json json = std::move(*parsed);
+  if (!json.is_object()) {
     return absl::InvalidArgumentError("tokenizer_config.json: not a JSON object");
   }
   TokenizerConfig config;

@@ -1,4 +1,6 @@
 #include "runtime/text/tokenizer.h"
+#include "runtime/util/Json.h"
+#include "runtime/util/Files.h"
 
 #include <fstream>
 #include <sstream>
@@ -58,11 +60,9 @@ absl::Status parsePostProcessor(const nlohmann::json& json, std::vector<TokenId>
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::fromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(cat("cannot open ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto tokenizer = fromJson(buffer.str());
+  absl::StatusOr<std::string> text = readInputFile(path, "tokenizer");
+  if (!text.ok()) return text.status();
+  auto tokenizer = fromJson(*text);
   if (!tokenizer.ok()) {
     return absl::Status(tokenizer.status().code(),
                         cat(path, ": ", tokenizer.status().message()));
@@ -71,8 +71,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::fromFile(const std::string
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::fromJson(std::string_view text) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
+  absl::StatusOr<nlohmann::json> parsed = parseJson<nlohmann::json>(text, "tokenizer.json");
+  if (!parsed.ok()) return parsed.status();
+  nlohmann::json json = std::move(*parsed);
+  if (!json.is_object()) {
     return absl::InvalidArgumentError("tokenizer.json: not a JSON object");
   }
   std::unique_ptr<Tokenizer> tokenizer(new Tokenizer());

@@ -5,18 +5,55 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 
 namespace mvc {
 
+absl::Status AtomicFile::checkTarget(const std::string &path) {
+  if (path.empty()) return absl::InvalidArgumentError("output path is empty");
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    // Replacing a symlink, a device or a directory entry by a file is never what was meant.
+    if (!S_ISREG(st.st_mode))
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", path, "' exists and is not a regular file; not replacing it"));
+    return absl::OkStatus();
+  }
+  if (errno != ENOENT)
+    return absl::InvalidArgumentError(
+        absl::StrCat("output '", path, "': ", std::strerror(errno)));
+  std::string dir = directoryOf(path);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return absl::NotFoundError(
+        absl::StrCat("output '", path, "': directory '", dir, "' does not exist"));
+  if (::access(dir.c_str(), W_OK) != 0)
+    return absl::PermissionDeniedError(
+        absl::StrCat("output '", path, "': directory '", dir, "' is not writable"));
+  return absl::OkStatus();
+}
+
+std::string AtomicFile::directoryOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::create(std::string path) {
-  std::string tempPath = absl::StrCat(path, ".tmp.", getpid());
-  int fd = ::open(tempPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (absl::Status status = checkTarget(path); !status.ok()) return status;
+  // A fresh, unique name beside the target (mkostemp: O_CREAT | O_EXCL, so nothing planted
+  // there — a symlink, another process's file — is ever opened or written through).
+  size_t slash = path.rfind('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string dir = directoryOf(path);
+  std::string tempPath = absl::StrCat(dir, "/.", base, ".tmp.XXXXXX");
+  int fd = ::mkostemp(tempPath.data(), O_CLOEXEC);
   if (fd < 0)
     return absl::InternalError(
-        absl::StrCat(path, ": cannot create ", tempPath, ": ", std::strerror(errno)));
+        absl::StrCat(path, ": cannot create a temporary file in ", dir, ": ", std::strerror(errno)));
+  ::fchmod(fd, 0644);
   return std::unique_ptr<AtomicFile>(new AtomicFile(std::move(path), std::move(tempPath), fd));
 }
 
@@ -64,6 +101,8 @@ absl::Status AtomicFile::commit() {
   fd = -1;
   if (result != 0)
     return ioError("cannot close");
+  // The target may have changed while we wrote (a symlink planted, a device created).
+  if (absl::Status status = checkTarget(finalPath); !status.ok()) return status;
   if (::rename(tempPath.c_str(), finalPath.c_str()) != 0)
     return ioError("cannot rename");
   committed = true;

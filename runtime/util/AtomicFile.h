@@ -1,8 +1,12 @@
 //===- AtomicFile.h - write a file under a temporary name, rename at the end -===//
 //
-// Outputs never exist half-written: bytes go to `PATH.tmp.<pid>`, and commit() renames the
-// temporary over PATH. An AtomicFile destroyed without a successful commit() removes its
-// temporary, so every error path leaves the file system as it was.
+// Outputs never exist half-written: bytes go to a fresh temporary beside PATH
+// (`.NAME.tmp.XXXXXX`, created with O_EXCL), and commit() renames it over PATH. PATH is
+// replaced only if it is a regular file or absent (checked at create and again at commit):
+// never a symlink, a device or a directory. An AtomicFile destroyed without a successful
+// commit() removes its temporary, so every error path leaves the file system as it was.
+// Renaming is also the safe way to replace an artifact a running process has mapped: the
+// process keeps the old file.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_UTIL_ATOMICFILE_H
@@ -36,6 +40,11 @@ public:
   absl::Status commit();
 
   const std::string &path() const { return finalPath; }
+
+  /// Whether `path` may be written: absent in an existing writable directory, or a regular
+  /// file. Tools call it before long work, so a bad -o fails at once, not at the end.
+  static absl::Status checkTarget(const std::string &path);
+  static std::string directoryOf(const std::string &path);
 
 private:
   AtomicFile(std::string finalPath, std::string tempPath, int fd)

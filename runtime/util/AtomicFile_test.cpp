@@ -56,5 +56,37 @@ TEST(AtomicFile, MissingDirectoryIsAnError) {
             std::string::npos);
 }
 
+// A symlink planted where the output goes is replaced, never written through; a device
+// or a directory at the target is refused and left as it was.
+TEST(AtomicFile, NeverWritesThroughALinkOrOverADevice) {
+  fs::path dir = freshDir("atomic_hostile");
+  std::ofstream(dir / "victim") << "precious";
+  fs::create_symlink(dir / "victim", dir / "out.bin");
+  auto file = AtomicFile::create((dir / "out.bin").string());
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().message(),
+            "output '" + (dir / "out.bin").string() + "' exists and is not a regular file; not replacing it");
+  std::ifstream victim(dir / "victim");
+  std::string text((std::istreambuf_iterator<char>(victim)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "precious");
+  EXPECT_FALSE(AtomicFile::create("/dev/null").ok());
+  EXPECT_FALSE(AtomicFile::create(dir.string()).ok());
+  EXPECT_FALSE(AtomicFile::create("").ok());
+}
+
+// Two writers of one path (two compiles, or a temp name an attacker guessed) never share a
+// temporary: each gets its own.
+TEST(AtomicFile, TemporariesAreUnique) {
+  fs::path dir = freshDir("atomic_unique");
+  auto a = AtomicFile::create((dir / "out.bin").string());
+  auto b = AtomicFile::create((dir / "out.bin").string());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->write("a", 1).ok());
+  ASSERT_TRUE((*b)->write("bb", 2).ok());
+  ASSERT_TRUE((*a)->commit().ok());
+  ASSERT_TRUE((*b)->commit().ok());
+  EXPECT_EQ(fs::file_size(dir / "out.bin"), 2u);
+}
+
 } // namespace
 } // namespace mvc

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/util/Npy.h"
+#include "runtime/util/Files.h"
 
 #include <cctype>
 #include <fstream>
@@ -276,14 +277,9 @@ absl::StatusOr<NpyArray> parseNpy(absl::string_view bytes, absl::string_view nam
 }
 
 absl::StatusOr<NpyArray> readNpy(const std::string &path, const NpyReadOptions &options) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    return absl::NotFoundError(path + ": cannot open");
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  if (file.bad())
-    return absl::InternalError(path + ": read error");
-  return parseNpy(contents.str(), path, options);
+  absl::StatusOr<std::string> contents = readInputFile(path, "npy file", kMaxBinaryInputBytes);
+  if (!contents.ok()) return contents.status();
+  return parseNpy(*contents, path, options);
 }
 
 absl::StatusOr<std::string> encodeNpy(DType dtype, absl::Span<const int64_t> shape,

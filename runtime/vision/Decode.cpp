@@ -1,5 +1,6 @@
 //===- Decode.cpp - format sniffing, file reading, limits ------------------===//
 #include "runtime/vision/Decode.h"
+#include "runtime/util/Files.h"
 
 #include <cstring>
 #include <fstream>
@@ -45,13 +46,9 @@ absl::StatusOr<RgbImage> decodeImage(absl::Span<const uint8_t> bytes, const std:
 }
 
 absl::StatusOr<RgbImage> loadImage(const std::string &path, const DecodeLimits &limits) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open the file"));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
-                             std::istreambuf_iterator<char>());
-  if (file.bad())
-    return absl::DataLossError(absl::StrCat(path, ": cannot read the file"));
+  absl::StatusOr<std::string> contents = readInputFile(path, "image", kMaxBinaryInputBytes);
+  if (!contents.ok()) return contents.status();
+  std::vector<uint8_t> bytes(contents->begin(), contents->end());
   return decodeImage(bytes, path, limits);
 }
 

@@ -1,5 +1,7 @@
 //===- ImageProcessor.cpp - preprocessor_config.json to pixel_values -------===//
 #include "runtime/vision/ImageProcessor.h"
+#include "runtime/util/Json.h"
+#include "runtime/util/Files.h"
 
 #include <algorithm>
 #include <cmath>
@@ -79,9 +81,11 @@ absl::StatusOr<ImageProcessorConfig> parseJson(const json &config) {
 
 absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::string &text,
                                                                  const std::string &name) {
+  absl::StatusOr<json> parsed = mvc::parseJson<json>(text, name);
+  if (!parsed.ok()) return parsed.status();
   absl::StatusOr<ImageProcessorConfig> config;
   try {
-    config = parseJson(json::parse(text));
+    config = parseJson(*parsed);
   } catch (const json::exception &e) {
     config = absl::InvalidArgumentError(e.what());
   }
@@ -92,12 +96,9 @@ absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::stri
 }
 
 absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::load(const std::string &path) {
-  std::ifstream file(path);
-  if (!file)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open the file"));
-  std::stringstream text;
-  text << file.rdbuf();
-  return parse(text.str(), path);
+  absl::StatusOr<std::string> text = readInputFile(path, "image processor config");
+  if (!text.ok()) return text.status();
+  return parse(*text, path);
 }
 
 std::vector<float> toPixelValues(const RgbImage &image, const ImageProcessorConfig &config) {

@@ -51,7 +51,7 @@ TEST(ImageProcessorConfig, RefusesWhatItCannotDo) {
                  Case{R"({"size": {"height": 8}})", "height and width"},
                  Case{R"({"size": {"height": 8, "width": 8}, "image_mean": [1, 2]})",
                       "image_mean"},
-                 Case{R"({"size": )", "parse error"}}) {
+                 Case{R"({"size": )", "not valid JSON"}}) {
     SCOPED_TRACE(c.json);
     absl::StatusOr<ImageProcessorConfig> config = ImageProcessorConfig::parse(c.json, "cfg.json");
     ASSERT_FALSE(config.ok());

@@ -1,5 +1,7 @@
 //===- SafetensorsReader.cpp ----------------------------------------------===//
 #include "runtime/weights/SafetensorsReader.h"
+#include "runtime/util/Json.h"
+#include "runtime/util/Files.h"
 
 #include <algorithm>
 #include <cmath>
@@ -43,7 +45,11 @@ absl::StatusOr<Json> parseJsonObject(absl::string_view text, absl::string_view f
                                      absl::string_view what) {
   std::vector<std::set<std::string>> openObjects;
   std::string duplicate;
-  auto rejectDuplicates = [&](int, Json::parse_event_t event, Json &parsed) {
+  bool tooDeep = false;
+  auto rejectDuplicates = [&](int depth, Json::parse_event_t event, Json &parsed) {
+    // A header holds {name: {dtype, shape, data_offsets}}; refuse hostile nesting.
+    if (depth >= kMaxJsonDepth) tooDeep = true;
+    if (tooDeep) return false;
     if (event == Json::parse_event_t::object_start) {
       openObjects.emplace_back();
     } else if (event == Json::parse_event_t::object_end) {
@@ -59,8 +65,12 @@ absl::StatusOr<Json> parseJsonObject(absl::string_view text, absl::string_view f
   try {
     json = Json::parse(text.begin(), text.end(), rejectDuplicates);
   } catch (const Json::exception &error) {
+    if (tooDeep)
+      return invalid(file, absl::StrCat(what, " is nested deeper than ", kMaxJsonDepth, " levels"));
     return invalid(file, absl::StrCat(what, " is not valid JSON: ", error.what()));
   }
+  if (tooDeep)
+    return invalid(file, absl::StrCat(what, " is nested deeper than ", kMaxJsonDepth, " levels"));
   if (!duplicate.empty())
     return invalid(file, absl::StrCat(what, " repeats the key '", duplicate, "'"));
   if (!json.is_object())
@@ -149,12 +159,8 @@ absl::Status SafetensorsReader::openIndex(const std::string &indexPath) {
   if (indexSize > kMaxIndexBytes)
     return invalid(indexPath, absl::StrCat("index is ", indexSize,
                                            " bytes, more than the limit of ", kMaxIndexBytes));
-  std::ifstream in(indexPath, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in)
-    return absl::NotFoundError(absl::StrCat(indexPath, ": cannot read"));
-  MVC_ASSIGN_OR_RETURN(Json index, parseJsonObject(text.str(), indexPath, "index"));
+  MVC_ASSIGN_OR_RETURN(std::string text, readInputFile(indexPath, "safetensors index"));
+  MVC_ASSIGN_OR_RETURN(Json index, parseJsonObject(text, indexPath, "index"));
   auto weightMap = index.find("weight_map");
   if (weightMap == index.end() || !weightMap->is_object())
     return invalid(indexPath, "'weight_map' is missing or not an object");

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mvc/Runtime.h"
+#include "runtime/util/ToolMain.h"
 #include "runtime/artifact/ArtifactReader.h"
 #include "runtime/executor/LanguageModel.h"
 #include "tools/mvc-bench/Roofline.h"
@@ -95,7 +96,11 @@ Options parseOptions(int argc, char **argv) {
       return argv[++i];
     };
     if (a == "--help" || a == "-h") { usage(); std::exit(0); }
-    else if (a == "--threads") o.threads = int(parseList(value(), "--threads")[0]);
+    else if (a == "--threads") {
+      int64_t n = parseList(value(), "--threads")[0];
+      if (n > 256) die("--threads expects at most 256, got " + std::to_string(n));
+      o.threads = int(n);
+    }
     else if (a == "--prompt-lengths") o.promptLengths = parseList(value(), "--prompt-lengths");
     else if (a == "--decode-batches") o.decodeBatches = parseList(value(), "--decode-batches");
     else if (a == "--decode-context") o.decodeContext = parseList(value(), "--decode-context")[0];
@@ -230,7 +235,7 @@ ModelBytes modelBytes(const ArtifactReader &reader, const LanguageModelInfo &lm)
 } // namespace
 } // namespace mvc
 
-int main(int argc, char **argv) {
+static int toolMain(int argc, char **argv) {
   using namespace mvc;
   Options o = parseOptions(argc, argv);
   int64_t longestPrompt = *std::max_element(o.promptLengths.begin(), o.promptLengths.end());
@@ -247,6 +252,14 @@ int main(int argc, char **argv) {
   auto lmEntry = parseLanguageModel(**reader, (*reader)->manifest().loadSymbols);
   if (!lmEntry.ok()) die(std::string(lmEntry.status().message()));
   if (!*lmEntry) die(o.artifact + " is not a language-model artifact");
+  // Positions past the model's range are refused by execute(); say so before any work.
+  int64_t maxPositions = (*lmEntry)->maxPositions;
+  if (maxPositions > 0 && longestPrompt > maxPositions)
+    die("--prompt-lengths " + std::to_string(longestPrompt) + " is longer than the model's " +
+        std::to_string(maxPositions) + " positions");
+  if (maxPositions > 0 && decodeCapacity > maxPositions)
+    die("--decode-context + --decode-steps (" + std::to_string(decodeCapacity) +
+        ") is more than the model's " + std::to_string(maxPositions) + " positions");
   auto pagesFor = [&](int64_t tokens) { return (tokens + (*lmEntry)->pageSize - 1) / (*lmEntry)->pageSize; };
   int64_t poolPages = std::max(pagesFor(longestPrompt), maxBatch * pagesFor(decodeCapacity));
   auto loadStart = Clock::now();
@@ -380,4 +393,8 @@ int main(int argc, char **argv) {
     if (!out) die("cannot write " + o.jsonPath);
   }
   return 0;
+}
+
+int main(int argc, char **argv) {
+  return mvc::guardedMain("mvc-bench", [&] { return toolMain(argc, argv); });
 }

@@ -1,5 +1,6 @@
 //===- mvc-compile.cpp - compile a model into a .mvc artifact -------------===//
 #include "compiler/Pipelines/Compile.h"
+#include "runtime/util/ToolMain.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -40,7 +41,7 @@ static void usage(std::ostream &os) {
         "  -h, --help               this text\n";
 }
 
-int main(int argc, char **argv) {
+static int toolMain(int argc, char **argv) {
   mvc::CompileOptions opts;
   auto need = [&](int &i) -> const char * {
     if (i + 1 >= argc) {
@@ -105,4 +106,8 @@ int main(int argc, char **argv) {
   if (opts.input.empty()) { usage(std::cerr); return 1; }
   if (opts.compileTo != "artifact" && opts.output.empty()) opts.output = "-";
   return mvc::runCompile(opts);
+}
+
+int main(int argc, char **argv) {
+  return mvc::guardedMain("mvc-compile", [&] { return toolMain(argc, argv); });
 }

@@ -1,6 +1,7 @@
 // mvc-image: one image file to the pixel_values an HF image processor makes of it, as .npy.
 // Errors (unreadable, corrupt or unsupported files, bad configs) go to stderr, exit code 1.
 #include <cstdio>
+#include "runtime/util/ToolMain.h"
 #include <cstdlib>
 #include <string>
 
@@ -36,7 +37,7 @@ int fail(const absl::Status &status) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int toolMain(int argc, char **argv) {
   std::string file, configPath, outPath, backend = "torchvision";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -90,4 +91,8 @@ int main(int argc, char **argv) {
                (long long)image->width, (long long)image->height, (long long)rows,
                (long long)height, (long long)width, (long long)processed.numCrops);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  return mvc::guardedMain("mvc-image", [&] { return toolMain(argc, argv); });
 }

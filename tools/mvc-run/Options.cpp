@@ -1,5 +1,6 @@
 //===- Options.cpp - mvc-run's flags and --help ---------------------------===//
 #include "tools/mvc-run/Options.h"
+#include "runtime/util/AtomicFile.h"
 
 #include <algorithm>
 #include <iostream>
@@ -261,6 +262,10 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       generationFlags.push_back(arg);
     } else if (arg == "--logits-out") {
       MVC_ASSIGN_OR_RETURN(options.logitsOut, takeValue());
+      // Checked now, not after a long generation: an empty name, a missing directory, a
+      // device or a symlink at the path are refused before any work.
+      if (absl::Status target = AtomicFile::checkTarget(options.logitsOut); !target.ok())
+        return absl::InvalidArgumentError(absl::StrCat("--logits-out: ", target.message()));
       generationFlags.push_back(arg);
     } else if (arg == "--max-activation-memory") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
@@ -301,8 +306,11 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       MVC_ASSIGN_OR_RETURN(options.device, takeValue());
     } else if (arg == "--threads") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
-      if (!absl::SimpleAtoi(text, &options.threads) || options.threads < 0)
-        return absl::InvalidArgumentError("--threads expects an integer >= 0, got '" + text + "'");
+      // More threads than any machine has cores only fails later, creating them.
+      if (!absl::SimpleAtoi(text, &options.threads) || options.threads < 0 ||
+          options.threads > 256)
+        return absl::InvalidArgumentError("--threads expects an integer from 0 (all cores) to 256, got '" +
+                                          text + "'");
     } else if (arg == "--load-symbol") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       size_t eq = text.find('=');

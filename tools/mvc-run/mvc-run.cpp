@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include <cerrno>
+#include "runtime/util/ToolMain.h"
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -162,7 +163,7 @@ absl::Status runArtifact(Options options) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int toolMain(int argc, char **argv) {
   absl::StatusOr<Options> options = parseArgs(argc, argv);
   if (options.ok() && options->help) {
     printHelp();
@@ -175,4 +176,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char **argv) {
+  return mvc::guardedMain("mvc-run", [&] { return toolMain(argc, argv); });
 }

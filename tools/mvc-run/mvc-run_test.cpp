@@ -107,10 +107,10 @@ TEST_F(MvcRunTest, ErrorsAreOneLineAndLeaveNothing) {
                 "main (inputs: " + wrongShape + "): input 0 ('x') dim 1: 7, expected 8");
   expectFailure(artifact + " --function main --input " + ints, "input 0 ('x'): dtype i32, expected f32");
   expectFailure(artifact + " --function main --input " + (dir / "in" / "nope.npy").string(),
-                "nope.npy: cannot open");
+                "nope.npy': cannot open");
   expectFailure(artifact, "has 4 programs (main, accumulate, pair, workgroups): choose one");
   expectFailure(artifact + " --bogus", "unknown flag '--bogus' (see --help)");
-  expectFailure(artifact + " --threads -2", "--threads expects an integer >= 0");
+  expectFailure(artifact + " --threads -2", "--threads expects an integer from 0 (all cores) to 256, got '-2'");
   expectFailure(artifact + " --device cuda-emu",
                 "compiled for target 'cpu' but the session's device is 'cuda-emu'");
   expectFailure(artifact + " --load-symbol pages=3", "unknown load symbol 'pages'");

@@ -2,6 +2,8 @@
 // or renders chat templates ({"messages", ...} to {"rendered"} or {"error"}). Exactly one
 // output line per input line; a bad line yields {"error": ...} and the tool still exits 0.
 #include <cstdio>
+#include "runtime/util/ToolMain.h"
+#include "runtime/util/Files.h"
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -48,11 +50,12 @@ struct Options {
 };
 
 bool readFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *out = buffer.str();
+  absl::StatusOr<std::string> text = mvc::readInputFile(path, "file");
+  if (!text.ok()) {
+    std::fprintf(stderr, "mvc-tokenize: %s\n", std::string(text.status().message()).c_str());
+    return false;
+  }
+  *out = std::move(*text);
   return true;
 }
 
@@ -206,8 +209,12 @@ int runTokenizer(const Options& options) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int toolMain(int argc, char **argv) {
   std::ios::sync_with_stdio(false);
   Options options = parseOptions(argc, argv);
   return options.chat ? runChat(options) : runTokenizer(options);
+}
+
+int main(int argc, char **argv) {
+  return mvc::guardedMain("mvc-tokenize", [&] { return toolMain(argc, argv); });
 }
