@@ -7,7 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Unicode.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc {

@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/text/test_fixtures.h"
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/TestFixtures.h"
+#include "runtime/text/Tokenizer.h"
 
 namespace mvc {
 namespace {

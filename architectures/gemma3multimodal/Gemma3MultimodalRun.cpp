@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/Tokenizer.h"
 #include "runtime/util/StatusMacros.h"
 #include "runtime/vision/Image.h"
 

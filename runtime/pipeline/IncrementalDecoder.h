@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/Tokenizer.h"
 
 namespace mvc {
 

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
-#include "runtime/text/test_fixtures.h"
+#include "runtime/text/TestFixtures.h"
 #include "gtest/gtest.h"
 
 namespace mvc {

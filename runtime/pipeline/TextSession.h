@@ -27,8 +27,8 @@
 #include "nlohmann/json.hpp"
 #include "runtime/pipeline/Conversation.h"
 #include "runtime/pipeline/RunHalf.h"
-#include "runtime/text/chat_template.h"
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/ChatTemplate.h"
+#include "runtime/text/Tokenizer.h"
 
 namespace mvc {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/text/test_fixtures.h"
+#include "runtime/text/TestFixtures.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -18,7 +18,7 @@ done
 gguf_sources="$root/runtime/weights/Gguf.cpp $root/runtime/weights/GgufDequant.cpp
   $root/runtime/weights/SafetensorsReader.cpp $root/runtime/util/MappedFile.cpp $root/runtime/util/DType.cpp
   $root/architectures/gemma3/Gemma3Gguf.cpp $root/architectures/gemma3/Gemma3GgufTokenizer.cpp
-  $root/architectures/common/HfConfig.cpp $root/runtime/text/unicode.cpp"
+  $root/architectures/common/HfConfig.cpp $root/runtime/text/Unicode.cpp"
 [ -x "$work/gguf_fuzz" ] || $cxx -ffp-contract=off $includes "$root/tests/fuzz/gguf_fuzz.cpp" $gguf_sources $libs -o "$work/gguf_fuzz"
 # Seed the template corpus with the real templates.
 cp "$root"/tests/fixtures/tokenizers/chat_templates/*.jinja "$work/jinja-corpus/" 2>/dev/null || true

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/text/chat_template.h"
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/ChatTemplate.h"
+#include "runtime/text/Tokenizer.h"
 
 namespace {
 

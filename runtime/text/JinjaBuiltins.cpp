@@ -4,9 +4,9 @@
 #include <cmath>
 #include <ctime>
 
-#include "runtime/text/jinja_interpreter.h"
-#include "runtime/text/jinja_strings.h"
-#include "runtime/text/strings.h"
+#include "runtime/text/JinjaInterpreter.h"
+#include "runtime/text/JinjaStrings.h"
+#include "runtime/text/Strings.h"
 
 namespace mvc::text::jinja {
 namespace {

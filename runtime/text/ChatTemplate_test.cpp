@@ -1,11 +1,11 @@
-#include "runtime/text/chat_template.h"
+#include "runtime/text/ChatTemplate.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <optional>
 
-#include "runtime/text/test_fixtures.h"
+#include "runtime/text/TestFixtures.h"
 
 namespace mvc::text {
 namespace {

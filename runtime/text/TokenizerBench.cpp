@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/Tokenizer.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {

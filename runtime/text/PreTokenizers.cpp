@@ -1,9 +1,9 @@
 // Pre-tokenizers of tokenizer.json, by "type".
 #include <algorithm>
 
-#include "runtime/text/strings.h"
-#include "runtime/text/pipeline.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Pipeline.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 namespace {

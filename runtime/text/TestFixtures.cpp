@@ -1,4 +1,4 @@
-#include "runtime/text/test_fixtures.h"
+#include "runtime/text/TestFixtures.h"
 
 #include <zlib.h>
 

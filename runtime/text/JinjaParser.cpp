@@ -1,8 +1,8 @@
-#include "runtime/text/jinja_parser.h"
+#include "runtime/text/JinjaParser.h"
 
 #include <set>
 
-#include "runtime/text/strings.h"
+#include "runtime/text/Strings.h"
 
 namespace mvc::text::jinja {
 namespace {

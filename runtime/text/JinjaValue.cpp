@@ -1,12 +1,12 @@
-#include "runtime/text/jinja_value.h"
+#include "runtime/text/JinjaValue.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 
-#include "runtime/text/strings.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text::jinja {
 

@@ -15,9 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "runtime/text/added_vocabulary.h"
-#include "runtime/text/bpe.h"
-#include "runtime/text/pipeline.h"
+#include "runtime/text/AddedVocabulary.h"
+#include "runtime/text/Bpe.h"
+#include "runtime/text/Pipeline.h"
 
 namespace mvc::text {
 

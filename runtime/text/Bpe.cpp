@@ -1,10 +1,10 @@
-#include "runtime/text/bpe.h"
+#include "runtime/text/Bpe.h"
 
 #include <cstdio>
 #include <queue>
 
-#include "runtime/text/strings.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "runtime/text/jinja_ast.h"
-#include "runtime/text/jinja_lexer.h"
+#include "runtime/text/JinjaAst.h"
+#include "runtime/text/JinjaLexer.h"
 
 namespace mvc::text::jinja {
 

@@ -1,11 +1,11 @@
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/Tokenizer.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "nlohmann/json.hpp"
-#include "runtime/text/test_fixtures.h"
+#include "runtime/text/TestFixtures.h"
 
 namespace mvc::text {
 namespace {

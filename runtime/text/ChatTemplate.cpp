@@ -1,9 +1,9 @@
-#include "runtime/text/chat_template.h"
+#include "runtime/text/ChatTemplate.h"
 #include "runtime/util/Json.h"
 
-#include "runtime/text/jinja_lexer.h"
-#include "runtime/text/jinja_parser.h"
-#include "runtime/text/strings.h"
+#include "runtime/text/JinjaLexer.h"
+#include "runtime/text/JinjaParser.h"
+#include "runtime/text/Strings.h"
 
 namespace mvc::text {
 

@@ -1,4 +1,4 @@
-#include "runtime/text/unicode.h"
+#include "runtime/text/Unicode.h"
 
 #include <gtest/gtest.h>
 

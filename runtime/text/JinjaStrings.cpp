@@ -1,10 +1,10 @@
-#include "runtime/text/jinja_strings.h"
+#include "runtime/text/JinjaStrings.h"
 
 #include <utf8proc.h>
 
 #include <algorithm>
 
-#include "runtime/text/unicode.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text::jinja {
 

@@ -12,7 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "runtime/text/string_map.h"
+#include "runtime/text/StringMap.h"
 
 namespace mvc::text {
 

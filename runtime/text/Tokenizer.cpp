@@ -1,12 +1,12 @@
-#include "runtime/text/tokenizer.h"
+#include "runtime/text/Tokenizer.h"
 #include "runtime/util/Json.h"
 #include "runtime/util/Files.h"
 
 #include <fstream>
 #include <sstream>
 
-#include "runtime/text/strings.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 namespace {

@@ -1,7 +1,7 @@
 // The engine's Jinja2 semantics and its sandbox limits, through the ChatTemplate API.
 #include <gtest/gtest.h>
 
-#include "runtime/text/chat_template.h"
+#include "runtime/text/ChatTemplate.h"
 
 namespace mvc::text {
 namespace {

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
-#include "runtime/text/string_map.h"
+#include "runtime/text/StringMap.h"
 
 namespace mvc::text {
 

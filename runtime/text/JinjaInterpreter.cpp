@@ -1,6 +1,6 @@
-#include "runtime/text/jinja_interpreter.h"
+#include "runtime/text/JinjaInterpreter.h"
 
-#include "runtime/text/strings.h"
+#include "runtime/text/Strings.h"
 
 namespace mvc::text::jinja {
 

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "runtime/text/regex.h"
+#include "runtime/text/Regex.h"
 
 namespace mvc::text {
 

@@ -1,7 +1,7 @@
-#include "runtime/text/added_vocabulary.h"
+#include "runtime/text/AddedVocabulary.h"
 
-#include "runtime/text/strings.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 

@@ -1,6 +1,6 @@
 // Decoders of tokenizer.json, by "type".
-#include "runtime/text/pipeline.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Pipeline.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 namespace {

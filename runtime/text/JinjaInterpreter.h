@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/text/jinja_ast.h"
-#include "runtime/text/string_map.h"
+#include "runtime/text/JinjaAst.h"
+#include "runtime/text/StringMap.h"
 
 namespace mvc::text::jinja {
 
@@ -64,7 +64,7 @@ class Interpreter {
   int call_depth_ = 0;
 };
 
-// Operators and builtins shared by the interpreter (jinja_builtins.cpp).
+// Operators and builtins shared by the interpreter (JinjaBuiltins.cpp).
 Value getAttribute(const Value& object, const std::string& name);
 Value getItem(const Value& object, const Value& key);
 Value binaryOp(std::string_view op, const Value& a, const Value& b, const Interpreter& interp);

@@ -1,6 +1,6 @@
 // Pattern and the JSON accessors shared by the pipeline stages.
-#include "runtime/text/strings.h"
-#include "runtime/text/pipeline.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Pipeline.h"
 
 namespace mvc::text {
 

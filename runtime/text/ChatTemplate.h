@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "runtime/text/jinja_interpreter.h"
+#include "runtime/text/JinjaInterpreter.h"
 
 namespace mvc::text {
 

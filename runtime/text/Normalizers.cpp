@@ -3,8 +3,8 @@
 
 #include <cstdlib>
 
-#include "runtime/text/pipeline.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Pipeline.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 namespace {

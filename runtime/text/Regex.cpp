@@ -1,10 +1,10 @@
-#include "runtime/text/regex.h"
+#include "runtime/text/Regex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "runtime/text/strings.h"
-#include "runtime/text/unicode.h"
+#include "runtime/text/Strings.h"
+#include "runtime/text/Unicode.h"
 
 namespace mvc::text {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/text/jinja_value.h"
+#include "runtime/text/JinjaValue.h"
 
 namespace mvc::text::jinja {
 
