@@ -318,7 +318,8 @@ absl::StatusOr<StepResult> Engine::step() {
         sequence.tokens.push_back(*token);
         ++sequence.generated;
         const std::vector<int32_t> &eos = languageModel->eosTokenIds;
-        if (std::find(eos.begin(), eos.end(), *token) != eos.end()) {
+        if (!sequence.request.ignoreEos &&
+            std::find(eos.begin(), eos.end(), *token) != eos.end()) {
           event.finished = true;
           event.reason = FinishReason::Eos;
         } else if (sequence.generated == sequence.request.maxNewTokens) {

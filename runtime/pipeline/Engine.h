@@ -66,6 +66,8 @@ struct SequenceRequest {
   SamplingOptions sampling;
   uint64_t rngStream = 0; // the sequence's random stream: SequenceRng(seed, this)
   PromptLogits promptLogits = PromptLogits::None;
+  /// Generate exactly maxNewTokens, EOS or not (benchmarks: mvc-bench's decode steps).
+  bool ignoreEos = false;
   /// Start on the cached pages of this sequence where its tokens equal this prompt's
   /// (whole pages only; the rest is prefilled). The source must still be in the engine.
   std::optional<SequenceId> sharePrefixWith;

@@ -110,6 +110,22 @@ TEST_F(EngineTest, SequencesJoinAndLeaveBetweenSteps) {
   EXPECT_EQ(engine->pages().numFreePages(), engine->pages().numPages());
 }
 
+// A benchmark's sequences generate exactly maxNewTokens: EOS does not end them.
+TEST_F(EngineTest, IgnoreEosGeneratesExactlyMaxNewTokens) {
+  std::vector<int32_t> prompt = {2, 3};
+  std::vector<int32_t> free = fake.continuation(prompt, 10);
+  fake.eosTokenIds = {free[2]}; // stops at the 3rd token unless told otherwise
+  load();
+  SequenceRequest stops, runs;
+  stops.prompt = runs.prompt = prompt;
+  stops.maxNewTokens = runs.maxNewTokens = 10;
+  runs.ignoreEos = true;
+  SequenceId a = *engine->add(stops), b = *engine->add(runs);
+  runToIdle();
+  EXPECT_EQ(outputs[a], std::vector<int32_t>(free.begin(), free.begin() + 3));
+  EXPECT_EQ(outputs[b], free);
+}
+
 TEST_F(EngineTest, ACancelledSequenceLeavesAtOnceAndFreesItsPages) {
   load();
   SequenceId a = add({2, 5, 7, 1, 1, 1}, 20);

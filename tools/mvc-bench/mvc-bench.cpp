@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mvc/Runtime.h"
+#include "runtime/pipeline/Engine.h"
 #include "runtime/util/ToolMain.h"
 #include "runtime/artifact/ArtifactReader.h"
 #include "runtime/executor/LanguageModel.h"
@@ -21,8 +22,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 using json = nlohmann::ordered_json;
@@ -118,64 +121,84 @@ Options parseOptions(int argc, char **argv) {
   return o;
 }
 
-HostTensor i32Tensor(const std::vector<int32_t> &values, std::vector<int64_t> shape) {
-  auto t = HostTensor::fromBytes(DType::I32, std::move(shape), values.data(), values.size() * 4);
-  if (!t.ok()) die(std::string(t.status().message()));
-  return std::move(*t);
-}
-
-/// One forward call over `batch` sequences: sequence b adds tokens[b] at positions
-/// past[b]..; returns the seconds the call took.
-class ForwardDriver {
+/// Synthetic prompts through the step engine (runtime/pipeline/Engine.h), as mvc-run and
+/// mvc-serve run them: inputs, forward calls and greedy sampling are all timed.
+class EngineDriver {
 public:
-  ForwardDriver(Model &model, const LanguageModelInfo &lm) : model(model), lm(lm) {
-    for (const ProgramSignature &p : model.programs())
-      if (p.name == lm.program)
-        for (const TensorSignature &t : p.inputs) inputNames.push_back(t.name);
+  EngineDriver(Engine &engine, int64_t vocabSize) : engine(engine), vocabSize(vocabSize) {}
+
+  /// A prompt of `length` tokens, deterministic and spread over the vocabulary.
+  std::vector<int32_t> prompt(int64_t length, int64_t salt) const {
+    std::vector<int32_t> ids;
+    for (int64_t i = 0; i < length; ++i)
+      ids.push_back(int32_t(3 + (salt * 7919 + i * 104729) % (vocabSize - 3)));
+    return ids;
   }
 
-  /// One forward call over sequences first, first + 1, ...; sequence s owns pages
-  /// [s·P, (s+1)·P) of the pool, P = the pages `capacity` tokens need (the same for every
-  /// call of a decode run).
-  /// Without `logits`, the call asks for no logit rows (a prefill chunk that does not end
-  /// its prompt).
-  double run(const std::vector<int64_t> &newTokens, const std::vector<int64_t> &past,
-             int64_t capacity, size_t first = 0, bool logits = true) {
-    size_t batch = newTokens.size();
-    int64_t pagesPerSequence = (capacity + lm.pageSize - 1) / lm.pageSize;
-    std::vector<int32_t> tokens, positions, table, offsets{0}, lens, rows;
-    for (size_t b = 0; b < batch; ++b) {
-      size_t seq = first + b;
-      for (int64_t i = 0; i < newTokens[b]; ++i) {
-        tokens.push_back(int32_t(3 + (seq * 7919 + (past[b] + i) * 104729) % (lm.vocabSize - 3)));
-        positions.push_back(int32_t(past[b] + i));
-      }
-      for (int64_t p = 0; p < pagesPerSequence; ++p) table.push_back(int32_t(seq * pagesPerSequence + p));
-      offsets.push_back(int32_t(tokens.size()));
-      lens.push_back(int32_t(past[b]));
-      if (logits) rows.push_back(int32_t(tokens.size() - 1));
+  SequenceId add(int64_t length, int64_t salt, int64_t maxNewTokens) {
+    SequenceRequest request;
+    request.prompt = prompt(length, salt);
+    request.maxNewTokens = maxNewTokens;
+    request.ignoreEos = true;
+    absl::StatusOr<SequenceId> id = engine.add(std::move(request));
+    if (!id.ok()) die(std::string(id.status().message()));
+    return *id;
+  }
+
+  StepResult step() {
+    absl::StatusOr<StepResult> result = engine.step();
+    if (!result.ok()) die(std::string(result.status().message()));
+    return std::move(*result);
+  }
+
+  /// A `length`-token prompt prefilled (in the engine's chunks) up to its first token:
+  /// the seconds of those steps.
+  double prefill(int64_t length, int64_t chunk) {
+    EngineOptions options;
+    options.maxStepTokens = chunk; // 0: the prompt in one call
+    engine.setOptions(options);
+    add(length, 0, 1);
+    double seconds = 0;
+    while (!engine.idle()) seconds += step().seconds;
+    return seconds;
+  }
+
+  /// `batch` sequences prefilled to `context` tokens (not timed), then `steps` decode
+  /// steps of the whole batch: the seconds of those steps. Sequences prefilled first
+  /// decode while the later ones prefill, so they run up to batch - 1 tokens ahead.
+  double decode(int64_t batch, int64_t context, int64_t steps,
+                const std::function<void()> &beforeTimedSteps) {
+    // One prompt per step (never batch x context tokens at once), beside the decodes of
+    // the sequences already started: so the first sequence decodes batch - 1 tokens before
+    // the last one starts, within the steps + batch + 1 it may generate.
+    EngineOptions options;
+    options.maxStepTokens = context + batch;
+    engine.setOptions(options);
+    std::vector<SequenceId> ids;
+    for (int64_t b = 0; b < batch; ++b) ids.push_back(add(context, b, steps + batch + 1));
+    std::set<SequenceId> started;
+    while (int64_t(started.size()) < batch)
+      for (const SequenceEvent &e : step().events)
+        if (e.token) started.insert(e.id);
+    beforeTimedSteps();
+    double seconds = 0;
+    for (int64_t s = 0; s < steps; ++s) {
+      StepResult result = step();
+      if (result.decodeTokens != batch || result.prefillTokens != 0)
+        die("internal error: a decode step of batch " + std::to_string(batch) + " ran " +
+            std::to_string(result.decodeTokens) + " decodes and " +
+            std::to_string(result.prefillTokens) + " prefill tokens");
+      seconds += result.seconds;
     }
-    std::map<std::string, HostTensor> byName;
-    int64_t t = tokens.size(), n = rows.size();
-    byName["tokens"] = i32Tensor(tokens, {t});
-    byName["positions"] = i32Tensor(positions, {t});
-    byName["block_table"] = i32Tensor(table, {int64_t(batch), pagesPerSequence});
-    byName["row_offsets"] = i32Tensor(offsets, {int64_t(batch + 1)});
-    byName["cache_lens"] = i32Tensor(lens, {int64_t(batch)});
-    byName["logit_rows"] = i32Tensor(rows, {n});
-    std::vector<HostTensor> inputs;
-    for (const std::string &name : inputNames) inputs.push_back(std::move(byName.at(name)));
-    auto start = Clock::now();
-    auto out = model.execute(lm.program, std::move(inputs));
-    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (!out.ok()) die(std::string(out.status().message()));
+    for (SequenceId id : ids)
+      if (absl::Status status = engine.cancel(id); !status.ok())
+        die(std::string(status.message()));
     return seconds;
   }
 
 private:
-  Model &model;
-  const LanguageModelInfo &lm;
-  std::vector<std::string> inputNames;
+  Engine &engine;
+  int64_t vocabSize;
 };
 
 /// --profile: dispatch times of the timed calls of one measurement only.
@@ -239,8 +262,10 @@ static int toolMain(int argc, char **argv) {
   using namespace mvc;
   Options o = parseOptions(argc, argv);
   int64_t longestPrompt = *std::max_element(o.promptLengths.begin(), o.promptLengths.end());
-  int64_t decodeCapacity = o.decodeContext + o.decodeSteps;
+  // A decode run's sequences reach context + steps, plus the few tokens the first ones
+  // decode while the others prefill (at most one per other sequence).
   int64_t maxBatch = *std::max_element(o.decodeBatches.begin(), o.decodeBatches.end());
+  int64_t decodeCapacity = o.decodeContext + o.decodeSteps + maxBatch + 1;
 
   auto session = Session::create({"cpu", o.threads});
   if (!session.ok()) die(std::string(session.status().message()));
@@ -258,8 +283,9 @@ static int toolMain(int argc, char **argv) {
     die("--prompt-lengths " + std::to_string(longestPrompt) + " is longer than the model's " +
         std::to_string(maxPositions) + " positions");
   if (maxPositions > 0 && decodeCapacity > maxPositions)
-    die("--decode-context + --decode-steps (" + std::to_string(decodeCapacity) +
-        ") is more than the model's " + std::to_string(maxPositions) + " positions");
+    die("--decode-context + --decode-steps + the largest batch (" +
+        std::to_string(decodeCapacity) + ") is more than the model's " +
+        std::to_string(maxPositions) + " positions");
   auto pagesFor = [&](int64_t tokens) { return (tokens + (*lmEntry)->pageSize - 1) / (*lmEntry)->pageSize; };
   int64_t poolPages = std::max(pagesFor(longestPrompt), maxBatch * pagesFor(decodeCapacity));
   auto loadStart = Clock::now();
@@ -269,22 +295,14 @@ static int toolMain(int argc, char **argv) {
   if (!model.ok()) die(std::string(model.status().message()));
   double loadSeconds = std::chrono::duration<double>(Clock::now() - loadStart).count();
   const LanguageModelInfo &lm = *(*model)->languageModel();
-  ForwardDriver driver(**model, lm);
   ModelBytes bytes = modelBytes(**reader, lm);
-  // Sequence `seq` from position 0 to `length` in calls of at most prefillChunk tokens,
-  // logits from the last only, as the Generator prefills; the seconds of all its calls.
-  auto prefillSequence = [&](size_t seq, int64_t length, int64_t capacity) {
-    int64_t chunk = o.prefillChunk > 0 ? o.prefillChunk : length;
-    double seconds = 0;
-    for (int64_t done = 0; done < length; done += chunk) {
-      int64_t n = std::min(chunk, length - done);
-      seconds += driver.run({n}, {done}, capacity, seq, /*logits=*/done + n == length);
-    }
-    return seconds;
-  };
+  auto engine = Engine::create(**model);
+  if (!engine.ok()) die(std::string(engine.status().message()));
+  EngineDriver driver(**engine, lm.vocabSize);
+  auto prefillSequence = [&](int64_t length) { return driver.prefill(length, o.prefillChunk); };
 
   // The first token after loading: the weights are faulted in by this call.
-  double firstPrefill = prefillSequence(0, o.promptLengths.front(), o.promptLengths.front());
+  double firstPrefill = prefillSequence(o.promptLengths.front());
   double timeToFirstToken = loadSeconds + firstPrefill;
 
   json result = {{"artifact", o.artifact}, {"threads", (*session)->numThreads()},
@@ -295,7 +313,7 @@ static int toolMain(int argc, char **argv) {
   for (int64_t len : o.promptLengths) {
     std::vector<double> times;
     startProfile(o, **model);
-    for (int r = 0; r < o.reps; ++r) times.push_back(prefillSequence(0, len, len));
+    for (int r = 0; r < o.reps; ++r) times.push_back(prefillSequence(len));
     int64_t calls = o.reps * (o.prefillChunk > 0 ? (len + o.prefillChunk - 1) / o.prefillChunk : 1);
     endProfile(o, **model, "prefill " + std::to_string(len) + ", " + std::to_string(calls) + " calls");
     double s = median(times);
@@ -305,16 +323,8 @@ static int toolMain(int argc, char **argv) {
     prefill.push_back(row);
   }
   for (int64_t batch : o.decodeBatches) {
-    std::vector<int64_t> one(batch, 1);
-    // Fill the caches (not timed) a sequence at a time, as the prompts are prefilled: one
-    // call of batch × context tokens would need activations for all of them at once.
-    for (int64_t b = 0; b < batch; ++b) prefillSequence(size_t(b), o.decodeContext, decodeCapacity);
-    double total = 0;
-    startProfile(o, **model);
-    for (int64_t s = 0; s < o.decodeSteps; ++s) {
-      std::vector<int64_t> past(batch, o.decodeContext + s);
-      total += driver.run(one, past, decodeCapacity);
-    }
+    double total = driver.decode(batch, o.decodeContext, o.decodeSteps,
+                                 [&] { startProfile(o, **model); });
     endProfile(o, **model, "decode batch " + std::to_string(batch) + ", " +
                                std::to_string(o.decodeSteps) + " steps");
     double perStep = total / o.decodeSteps;
