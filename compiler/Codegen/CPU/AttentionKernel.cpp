@@ -122,6 +122,17 @@ public:
 
   void emit(ArrayRef<QueryRow> rows) {
     int64_t n = int64_t(rows.size()) * group; // query vectors
+    auto [kFirst, kLast] = keyRange(rows);
+    allocateScratch(n);
+    SmallVector<Value> qBase = loadQueries(rows);
+    scf::ForOp loop = emitTileLoop(rows, kFirst, kLast);
+    if (dotBf16) unpermute(n);
+    writeOutputs(rows, loop, qBase);
+  }
+
+private:
+  /// The keys any of `rows` sees: [first, last] over the rows that are valid.
+  std::pair<Value, Value> keyRange(ArrayRef<QueryRow> rows) {
     Value kFirst = rows[0].first, kLast = rows[0].last;
     for (const QueryRow &r : rows.drop_front()) {
       // Rows past the end do not widen the range.
@@ -130,11 +141,15 @@ public:
       kLast = arith::SelectOp::create(b, loc, r.valid,
                                       arith::MaxSIOp::create(b, loc, kLast, r.last), kLast);
     }
+    return {kFirst, kLast};
+  }
+
+  /// f32 caches: Q, keys, values and probabilities as f32 rows. bf16 caches with
+  /// vdpbf16ps: Q and the probabilities rounded to bf16 (as the bf16 model's own
+  /// projections and softmax output are); keys and values are read from the cache as is.
+  void allocateScratch(int64_t n) {
     acc = scratch(n * hdp);
     corrs = scratch(n);
-    // f32 caches: Q, keys, values and probabilities as f32 rows. bf16 caches with
-    // vdpbf16ps: Q and the probabilities rounded to bf16 (as the bf16 model's own
-    // projections and softmax output are); keys and values are read from the cache as is.
     if (dotBf16) {
       qPairs = scratch(n * hd, b.getBF16Type());
       probPairs = scratch(n * vl / 2, b.getI32Type());
@@ -144,7 +159,12 @@ public:
       values = scratch(vl * hdp);
       probs = scratch(n * vl);
     }
-    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+    zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
+  }
+
+  /// Copies (or rounds) each query vector into scratch and zeroes its accumulator; returns
+  /// each row's offset in `q` (and `out`).
+  SmallVector<Value> loadQueries(ArrayRef<QueryRow> rows) {
     SmallVector<Value> qBase;
     for (auto [i, r] : llvm::enumerate(rows)) {
       qBase.push_back(arith::MulIOp::create(
@@ -170,9 +190,14 @@ public:
           vector::StoreOp::create(b, loc, zero, acc, ValueRange{kb.idx(v * hdp + c)});
       }
     }
+    return qBase;
+  }
 
-    // Per query vector: the running max (a scalar) and the running sum of probabilities
-    // (a vector of per-lane partial sums, reduced once at the end).
+  /// The loop over key tiles, carrying per query vector the running max (a scalar) and
+  /// the running sum of probabilities (a vector of per-lane partial sums, reduced once at
+  /// the end).
+  scf::ForOp emitTileLoop(ArrayRef<QueryRow> rows, Value kFirst, Value kLast) {
+    int64_t n = int64_t(rows.size()) * group;
     SmallVector<Value> init;
     for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(-INFINITY));
     for (int64_t v = 0; v < n; ++v) init.push_back(zero);
@@ -275,7 +300,12 @@ public:
       }
       scf::YieldOp::create(b, loc, next);
     }
-    if (dotBf16) unpermute(n);
+    return loop;
+  }
+
+  /// Each valid query vector's accumulator divided by its sum of probabilities, into `out`.
+  void writeOutputs(ArrayRef<QueryRow> rows, scf::ForOp loop, ArrayRef<Value> qBase) {
+    int64_t n = int64_t(rows.size()) * group;
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
       auto ifValid = scf::IfOp::create(b, loc, r.valid, /*withElseRegion=*/false);
@@ -293,7 +323,6 @@ public:
     }
   }
 
-private:
   /// Where a tile's key and value rows are: at base + j·stride, or at perRow[j]. With a
   /// base, `ahead` is the base of the tile after it, whose rows are prefetched while this
   /// one is computed (a page is only a few KiB, too short for the hardware prefetcher).
@@ -637,6 +666,7 @@ private:
   bool dotBf16; // bf16 caches on a CPU with vdpbf16ps
   // The scratch buffers of the emit() in progress.
   Value acc, corrs, qRows, keys, values, probs, qPairs, probPairs;
+  Value zero; // a vector of f32 zeros
 };
 
 } // namespace
