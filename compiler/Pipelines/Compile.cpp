@@ -397,7 +397,11 @@ private:
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
     dispatchPm.addNestedPass<func::FuncOp>(createFormDispatchRegions());
-    dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig());
+    // Each target family's tiling decisions (the templates only read them).
+    if (targets.gpu)
+      dispatchPm.addNestedPass<func::FuncOp>(createSetGpuLoweringConfig());
+    else
+      dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig());
     if (failed(dispatchPm.run(*module))) return reported();
     return emitModule("dispatch", *module);
   }

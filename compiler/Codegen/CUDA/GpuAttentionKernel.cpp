@@ -36,7 +36,9 @@ namespace {
 
 Type elemOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
-constexpr int64_t kThreads = 128, kQueryVectors = 32;
+/// What the template is written for (warps × mma rows); the region's lowering_config
+/// (--mvc-set-gpu-lowering-config) must ask for exactly this.
+constexpr int64_t kSupportedThreads = 128, kSupportedQueryVectors = 32;
 /// Static shared memory a block may use without the opt-in for more (sm_80 and sm_90a).
 constexpr int64_t kSharedBudget = 48 * 1024;
 
@@ -122,6 +124,7 @@ private:
   AttentionOp op;
   int64_t heads = 0, hd = 0, pageSize = 0, kvHeads = 0, group = 0, tokens = 0;
   int64_t paddedHd = 0, stride = 0, elemBytes = 0, chunk = 0, keyTile = 0;
+  int64_t numThreads = 0, queryVectors = 0; // from lowering_config
   bool bf16 = false;
   float scale = 0, softcap = 0;
   Type cacheElem;
@@ -141,7 +144,7 @@ void FlashAttentionEmitter::stageTokens(Value q) {
     kb->storeF32(kb->f32(0.0f), vTile, e);
   });
   if (bf16)
-    kb->forThreads(kb->idx(kQueryVectors * paddedHd), [&](Value e) {
+    kb->forThreads(kb->idx(queryVectors * paddedHd), [&](Value e) {
       Value v = div(e, paddedHd), d = rem(e, paddedHd);
       Value tok = add(firstTok, div(v, group));
       Value head = add(mul(kvh, kb->idx(group)), rem(v, group));
@@ -413,9 +416,18 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   bf16 = cacheElem.isBF16();
   if ((!bf16 && !cacheElem.isF32()) || op.getValueCache().getType().getElementType() != cacheElem)
     return op.emitError("gpu attention supports f32 or bf16 KV caches (both the same)");
-  if (group > kQueryVectors)
-    return op.emitError("gpu attention supports at most ") << kQueryVectors << " query heads per KV head";
-  tokens = kQueryVectors / group;
+  FailureOr<int64_t> configThreads = loweringConfigValue(region, "threads");
+  FailureOr<int64_t> configVectors = loweringConfigValue(region, "query_vectors");
+  if (failed(configThreads) || failed(configVectors)) return failure();
+  if (*configThreads != kSupportedThreads || *configVectors != kSupportedQueryVectors)
+    return region.emitError("gpu attention: the template supports lowering_config threads ")
+           << kSupportedThreads << " and query_vectors " << kSupportedQueryVectors << ", not "
+           << *configThreads << " and " << *configVectors;
+  numThreads = *configThreads;
+  queryVectors = *configVectors;
+  if (group > queryVectors)
+    return op.emitError("gpu attention supports at most ") << queryVectors << " query heads per KV head";
+  tokens = queryVectors / group;
   elemBytes = bf16 ? 2 : 4;
   paddedHd = (hd + 15) / 16 * 16;
   // Rows padded by 16 bytes: the fragment loads of a warp hit 32 different banks.
@@ -424,13 +436,13 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   chunk = rowBytes % 16 == 0 ? 16 : rowBytes % 8 == 0 ? 8 : 4;
   if (rowBytes % 4)
     return op.emitError("gpu attention needs KV rows of a multiple of 4 bytes");
-  int64_t fixed = (bf16 ? kQueryVectors * stride * 2 : 0) + 3 * tokens * 8;
+  int64_t fixed = (bf16 ? queryVectors * stride * 2 : 0) + 3 * tokens * 8;
   keyTile = 32;
   while (keyTile > 16 && fixed + 2 * keyTile * stride * elemBytes > kSharedBudget) keyTile /= 2;
   if (fixed + 2 * keyTile * stride * elemBytes > kSharedBudget)
     return op.emitError("gpu attention: head_dim ") << hd << " needs more than 48 KiB of shared memory";
 
-  GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), 3, kThreads);
+  GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), 3, numThreads);
   builder.setMinBlocksPerMultiprocessor(2);
   kb = &builder;
   b = &builder.b();
@@ -449,7 +461,7 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
 
   kTile = builder.sharedArray(keyTile * stride, cacheElem);
   vTile = builder.sharedArray(keyTile * stride, cacheElem);
-  if (bf16) qTile = builder.sharedArray(kQueryVectors * stride, b->getI16Type());
+  if (bf16) qTile = builder.sharedArray(queryVectors * stride, b->getI16Type());
   tokSeq = builder.sharedArray(tokens, b->getI64Type());
   tokFirst = builder.sharedArray(tokens, b->getI64Type());
   tokLast = builder.sharedArray(tokens, b->getI64Type());
@@ -531,7 +543,7 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   builder.finish();
   std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
   LaunchInfo launch{SymExpr::ceilDiv(qDims[0], tokens) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
-  launch.block = {kThreads, 1, 1};
+  launch.block = {numThreads, 1, 1};
   return launch;
 }
 

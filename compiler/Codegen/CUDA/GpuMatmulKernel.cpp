@@ -29,10 +29,11 @@ using namespace mlir;
 namespace mvc {
 namespace {
 
-constexpr int64_t kTileM = 64, kTileN = 64, kTileK = 32, kThreads = 128, kStages = 2;
-constexpr int64_t kWarpTileM = 32, kWarpTileN = 32, kMmaM = 16, kMmaN = 8;
+// One mma.sync m16n8k16 step; the block and warp tiles come from the region's
+// lowering_config (--mvc-set-gpu-lowering-config).
+constexpr int64_t kMmaM = 16, kMmaN = 8;
 
-/// A 2-D operand tile in shared memory, `kStages` copies: `rows` × `cols` elements of
+/// A 2-D operand tile in shared memory, `stages` copies: `rows` × `cols` elements of
 /// `type`, rows `stride` elements apart.
 struct SharedTile {
   Value mem;
@@ -48,6 +49,7 @@ public:
 
   FailureOr<LaunchInfo> emit() {
     matmul = cast<MatmulOp>(region.getBody().front().front());
+    if (failed(readConfig())) return failure();
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (lhsType.isDynamicDim(1) || !rhsType.hasStaticShape())
@@ -61,7 +63,7 @@ public:
     k = lhsType.getDimSize(1);
     n = matmul.getType().getDimSize(1);
     transposed = matmul.getTransposeB();
-    int64_t nBlocks = (n + kTileN - 1) / kTileN;
+    int64_t nBlocks = (n + tileN - 1) / tileN;
     // cp.async moves whole chunks that never straddle the end of a row.
     auto chunkFor = [](int64_t rowBytes) -> int64_t {
       return rowBytes % 16 == 0 ? 16 : rowBytes % 8 == 0 ? 8 : rowBytes % 4 == 0 ? 4 : 0;
@@ -72,7 +74,7 @@ public:
     if (!aChunk || !bChunk)
       return matmul.emitError("gpu matmul needs operand rows of a multiple of 4 bytes");
 
-    GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), 1, kThreads);
+    GpuKernelBuilder builder(module, name, sig.operands.size() + sig.results.size(), 1, numThreads);
     kb = &builder;
     b = &builder.b();
     loc = builder.loc();
@@ -80,38 +82,38 @@ public:
     rhs = builder.bindingPointer(sig.bindingOf(matmul.getRhs()));
     m = builder.push(0);
     // x: [m][k]; W: [n][k] when transposed, else [k][n].
-    aTile = sharedTile(kTileM, kTileK, lhsElem);
-    bTile = transposed ? sharedTile(kTileN, kTileK, rhsElem) : sharedTile(kTileK, kTileN, rhsElem);
-    Value m0 = mul(div(builder.blockId(), nBlocks), kb->idx(kTileM));
+    aTile = sharedTile(tileM, tileK, lhsElem);
+    bTile = transposed ? sharedTile(tileN, tileK, rhsElem) : sharedTile(tileK, tileN, rhsElem);
+    Value m0 = mul(div(builder.blockId(), nBlocks), kb->idx(tileM));
     Value n0 =
-        mul(arith::RemUIOp::create(*b, loc, builder.blockId(), kb->idx(nBlocks)), kb->idx(kTileN));
+        mul(arith::RemUIOp::create(*b, loc, builder.blockId(), kb->idx(nBlocks)), kb->idx(tileN));
     Value warp = builder.warpId();
     lane = builder.laneId();
-    warpRow = mul(div(warp, 2), kb->idx(kWarpTileM));
-    warpCol = mul(arith::RemUIOp::create(*b, loc, warp, kb->idx(2)), kb->idx(kWarpTileN));
+    warpRow = mul(div(warp, warpsN), kb->idx(warpTileM));
+    warpCol = mul(arith::RemUIOp::create(*b, loc, warp, kb->idx(warpsN)), kb->idx(warpTileN));
     group = div(lane, 4);
     inGroup = arith::RemUIOp::create(*b, loc, lane, kb->idx(4));
 
-    int64_t steps = (k + kTileK - 1) / kTileK;
+    int64_t steps = (k + tileK - 1) / tileK;
     stage(kb->idx(0), m0, n0, kb->idx(0));
     cpAsyncCommit(*b, loc);
-    SmallVector<Value> init(kAccs * 4, builder.f32(0.0f));
+    SmallVector<Value> init(numAccs * 4, builder.f32(0.0f));
     auto acc = builder.forRangeCarried(
         kb->idx(0), kb->idx(steps), kb->idx(1), init,
         [&](Value step, ValueRange carried) -> SmallVector<Value> {
           Value next = add(step, kb->idx(1));
           // The other stage was last read in the previous step, before its closing barrier.
           builder.ifThen(lt(next, kb->idx(steps)), [&] {
-            stage(arith::RemUIOp::create(*b, loc, next, kb->idx(kStages)), m0, n0,
-                  mul(next, kb->idx(kTileK)));
+            stage(arith::RemUIOp::create(*b, loc, next, kb->idx(numStages)), m0, n0,
+                  mul(next, kb->idx(tileK)));
           });
           cpAsyncCommit(*b, loc);
           cpAsyncWait(*b, loc, 1); // this step's group has landed (the next one may not)
           builder.barrier();
-          current = arith::RemUIOp::create(*b, loc, step, kb->idx(kStages));
+          current = arith::RemUIOp::create(*b, loc, step, kb->idx(numStages));
           SmallVector<Value> accs(carried.begin(), carried.end());
           int64_t kStep = bf16 ? 16 : 8;
-          for (int64_t ks = 0; ks < kTileK; ks += kStep) {
+          for (int64_t ks = 0; ks < tileK; ks += kStep) {
             if (bf16)
               bf16Step(ks, accs);
             else
@@ -123,23 +125,46 @@ public:
         });
 
     // Accumulator (mi, ni, r): row g (+8 for r >= 2), column 2t + (r & 1) of its 16×8 tile.
-    for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi)
-      for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni)
+    for (int64_t mi = 0; mi < warpTileM / kMmaM; ++mi)
+      for (int64_t ni = 0; ni < warpTileN / kMmaN; ++ni)
         for (int64_t r = 0; r < 4; ++r) {
           Value row = add(m0, add(warpRow, add(group, kb->idx(mi * kMmaM + (r >= 2 ? 8 : 0)))));
           Value col = add(n0, add(warpCol, add(mul(inGroup, kb->idx(2)), kb->idx(ni * kMmaN + (r & 1)))));
-          Value value = acc[(mi * (kWarpTileN / kMmaN) + ni) * 4 + r];
+          Value value = acc[(mi * (warpTileN / kMmaN) + ni) * 4 + r];
           builder.ifThen(both(lt(row, m), lt(col, kb->idx(n))), [&] { emitEpilogue(row, col, value); });
         }
     builder.finish();
     SymExpr mExpr = dims(matmul.getLhs())[0];
-    LaunchInfo launch{SymExpr::ceilDiv(mExpr, kTileM) * nBlocks, {mExpr}};
-    launch.block = {kThreads, 1, 1};
+    LaunchInfo launch{SymExpr::ceilDiv(mExpr, tileM) * nBlocks, {mExpr}};
+    launch.block = {numThreads, 1, 1};
     return launch;
   }
 
 private:
-  static constexpr int64_t kAccs = (kWarpTileM / kMmaM) * (kWarpTileN / kMmaN);
+  /// The tiling of lowering_config, checked against what this template emits: warps
+  /// covering the block tile exactly, each warp tile whole mma steps, K steps whole
+  /// mma K steps (16).
+  LogicalResult readConfig() {
+    for (auto [key, value] : {std::pair<const char *, int64_t *>{"tile_m", &tileM},
+                              {"tile_n", &tileN},
+                              {"tile_k", &tileK},
+                              {"stages", &numStages},
+                              {"warp_tile_m", &warpTileM},
+                              {"warp_tile_n", &warpTileN},
+                              {"threads", &numThreads}}) {
+      FailureOr<int64_t> v = loweringConfigValue(region, key);
+      if (failed(v)) return failure();
+      *value = *v;
+    }
+    warpsN = tileN / warpTileN;
+    if (tileM % warpTileM || tileN % warpTileN || warpTileM % kMmaM ||
+        warpTileN % (2 * kMmaN) || tileK % 16 ||
+        numThreads != 32 * (tileM / warpTileM) * warpsN)
+      return region.emitError("gpu matmul: lowering_config tiles do not fit the template "
+                               "(warps must cover the block tile in whole mma steps)");
+    numAccs = (warpTileM / kMmaM) * (warpTileN / kMmaN);
+    return success();
+  }
 
   Value add(Value x, Value y) { return arith::AddIOp::create(*b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(*b, loc, x, y); }
@@ -160,7 +185,7 @@ private:
     tile.cols = cols;
     tile.elemBytes = type.getIntOrFloatBitWidth() / 8;
     tile.stride = cols + 16 / tile.elemBytes;
-    tile.mem = kb->sharedArray(kStages * tile.stageElems(), type);
+    tile.mem = kb->sharedArray(numStages * tile.stageElems(), type);
     return tile;
   }
 
@@ -172,8 +197,8 @@ private:
     int64_t chunkElems = chunk / tile.elemBytes, perRow = tile.cols / chunkElems;
     Type elem = cast<MemRefType>(tile.mem.getType()).getElementType();
     Value stageBase = mul(stageIndex, kb->idx(tile.stageElems()));
-    for (int64_t i = 0; i < (tile.rows * perRow + kThreads - 1) / kThreads; ++i) {
-      Value e = add(kb->threadId(), kb->idx(i * kThreads));
+    for (int64_t i = 0; i < (tile.rows * perRow + numThreads - 1) / numThreads; ++i) {
+      Value e = add(kb->threadId(), kb->idx(i * numThreads));
       auto body = [&] {
         Value r = div(e, perRow);
         Value c = mul(arith::RemUIOp::create(*b, loc, e, kb->idx(perRow)), kb->idx(chunkElems));
@@ -185,7 +210,7 @@ private:
         cpAsync(*b, loc, sharedElementPointer(*b, loc, tile.mem, add(stageBase, add(mul(r, kb->idx(tile.stride)), c))),
                 globalElementPointer(*b, loc, src, elem, at), chunk, bytes);
       };
-      if ((i + 1) * kThreads <= tile.rows * perRow) body();
+      if ((i + 1) * numThreads <= tile.rows * perRow) body();
       else kb->ifThen(lt(e, kb->idx(tile.rows * perRow)), body);
     }
   }
@@ -217,7 +242,7 @@ private:
   void bf16Step(int64_t ks, SmallVector<Value> &acc) {
     Value k2 = mul(inGroup, kb->idx(2));
     SmallVector<SmallVector<Value>> aFrags, bFrags;
-    for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi) {
+    for (int64_t mi = 0; mi < warpTileM / kMmaM; ++mi) {
       Value row = add(warpRow, add(group, kb->idx(mi * kMmaM)));
       SmallVector<Value> a;
       for (auto [dr, dk] : {std::pair<int64_t, int64_t>{0, 0}, {8, 0}, {0, 8}, {8, 8}})
@@ -228,7 +253,7 @@ private:
     Value kHalf = mul(arith::RemUIOp::create(*b, loc, quarter, kb->idx(2)), kb->idx(8));
     Value nHalf = mul(div(quarter, 2), kb->idx(8));
     Value stageBase = mul(current, kb->idx(bTile.stageElems()));
-    for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ni += 2) {
+    for (int64_t ni = 0; ni < warpTileN / kMmaN; ni += 2) {
       Value nn = add(warpCol, kb->idx(ni * kMmaN));
       // [n][k]: row n = nn + nHalf + row8 at k = ks + kHalf; [k][n] (transposed by
       // ldmatrix): row k = ks + kHalf + row8 at n = nn + nHalf.
@@ -240,10 +265,10 @@ private:
       bFrags.push_back({w[0], w[1]});
       bFrags.push_back({w[2], w[3]});
     }
-    for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi)
-      for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni)
+    for (int64_t mi = 0; mi < warpTileM / kMmaM; ++mi)
+      for (int64_t ni = 0; ni < warpTileN / kMmaN; ++ni)
         mmaSync(*b, loc, aFrags[mi], bFrags[ni],
-                MutableArrayRef<Value>(acc).slice((mi * (kWarpTileN / kMmaN) + ni) * 4, 4),
+                MutableArrayRef<Value>(acc).slice((mi * (warpTileN / kMmaN) + ni) * 4, 4),
                 NVVM::MMATypes::bf16);
   }
 
@@ -251,7 +276,7 @@ private:
   /// (g+8, t), (g, t+4), (g+8, t+4)}, B regs {(k=t, n=g), (k=t+4, n=g)}.
   void tf32Step(int64_t ks, SmallVector<Value> &acc) {
     SmallVector<SmallVector<Value>> aBig, aSmall, bBig, bSmall;
-    for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi) {
+    for (int64_t mi = 0; mi < warpTileM / kMmaM; ++mi) {
       Value row = add(warpRow, add(group, kb->idx(mi * kMmaM)));
       SmallVector<Value> big, small;
       for (auto [dr, dk] : {std::pair<int64_t, int64_t>{0, 0}, {8, 0}, {0, 4}, {8, 4}}) {
@@ -262,7 +287,7 @@ private:
       aBig.push_back(big);
       aSmall.push_back(small);
     }
-    for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni) {
+    for (int64_t ni = 0; ni < warpTileN / kMmaN; ++ni) {
       Value col = add(warpCol, add(group, kb->idx(ni * kMmaN)));
       SmallVector<Value> big, small;
       for (int64_t dk : {0, 4}) {
@@ -273,9 +298,9 @@ private:
       bBig.push_back(big);
       bSmall.push_back(small);
     }
-    for (int64_t mi = 0; mi < kWarpTileM / kMmaM; ++mi)
-      for (int64_t ni = 0; ni < kWarpTileN / kMmaN; ++ni) {
-        auto c = MutableArrayRef<Value>(acc).slice((mi * (kWarpTileN / kMmaN) + ni) * 4, 4);
+    for (int64_t mi = 0; mi < warpTileM / kMmaM; ++mi)
+      for (int64_t ni = 0; ni < warpTileN / kMmaN; ++ni) {
+        auto c = MutableArrayRef<Value>(acc).slice((mi * (warpTileN / kMmaN) + ni) * 4, 4);
         // The small products first, so they are not lost against the big one.
         mmaSync(*b, loc, aSmall[mi], bBig[ni], c, NVVM::MMATypes::tf32);
         mmaSync(*b, loc, aBig[mi], bSmall[ni], c, NVVM::MMATypes::tf32);
@@ -307,6 +332,10 @@ private:
     }
   }
 
+  // The tiling (readConfig): block tile, K step, stages, warp tile, threads, warps along
+  // N and accumulator fragments per warp.
+  int64_t tileM = 0, tileN = 0, tileK = 0, numStages = 0, warpTileM = 0, warpTileN = 0;
+  int64_t numThreads = 0, warpsN = 0, numAccs = 0;
   gpu::GPUModuleOp module;
   StringRef name;
   DispatchRegionOp region;

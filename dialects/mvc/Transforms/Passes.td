@@ -38,4 +38,31 @@ def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
   let dependentDialects = ["mvc::MvcDialect"];
 }
 
+def SetGpuLoweringConfig : Pass<"mvc-set-gpu-lowering-config", "mlir::func::FuncOp"> {
+  let summary = "Choose each dispatch region's gpu tiling, as an attribute codegen reads";
+  let description = [{
+    The gpu family's counterpart of --mvc-set-lowering-config: the cuda templates
+    (compiler/Codegen/CUDA) read their tiling from `lowering_config` and nothing else.
+    matmul: `tile_m`, `tile_n`, `tile_k` (the block's output tile and K step), `stages`
+    (shared-memory copies of the operand tiles, cp.async double buffering),
+    `warp_tile_m`, `warp_tile_n` (each warp's part of the block tile, in mma.sync
+    m16n8k16 steps) and `threads` (32 per warp). attention: `threads` and
+    `query_vectors` (query rows × heads a block holds). Row, copy and kv_write kernels
+    size their blocks from the row width.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", "64", "Output rows of a matmul block">,
+    Option<"tileN", "tile-n", "int64_t", "64", "Output columns of a matmul block">,
+    Option<"tileK", "tile-k", "int64_t", "32", "K step of a matmul block">,
+    Option<"stages", "stages", "int64_t", "2", "Shared-memory stages of the operand tiles">,
+    Option<"warpTileM", "warp-tile-m", "int64_t", "32", "Output rows of a warp">,
+    Option<"warpTileN", "warp-tile-n", "int64_t", "32", "Output columns of a warp">,
+    Option<"attentionThreads", "attention-threads", "int64_t", "128",
+           "Threads of an attention block">,
+    Option<"queryVectors", "query-vectors", "int64_t", "32",
+           "Query vectors (rows x heads) of an attention block">,
+  ];
+  let dependentDialects = ["mvc::MvcDialect"];
+}
+
 #endif
