@@ -68,6 +68,10 @@ TEST(ParseJson, AcceptsDepthUpToTheLimitAndRefusesDeeper) {
   EXPECT_EQ(hostile.status().message(), "config.json: JSON nested deeper than 64 levels");
   auto bad = parseJson("{\"a\": tru}", "tokenizer.json");
   EXPECT_EQ(bad.status().message(), "tokenizer.json: not valid JSON (byte 10)");
+  // A number beyond double threw out_of_range past the parse_error handler: an abort.
+  auto huge = parseJson("{\"a\": 2222E2222222}", "manifest");
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("manifest: not valid JSON (") , std::string::npos);
 }
 
 } // namespace

@@ -45,6 +45,10 @@ absl::StatusOr<JsonT> parseJson(std::string_view text, const std::string &where)
     if (tooDeep) return deepError();
     return absl::InvalidArgumentError(where + ": not valid JSON (byte " + std::to_string(e.byte) +
                                       ")");
+  } catch (const nlohmann::json::exception &e) {
+    // A number beyond double (out_of_range 406, found by tests/fuzz/manifest_fuzz.cpp).
+    if (tooDeep) return deepError();
+    return absl::InvalidArgumentError(where + ": not valid JSON (" + e.what() + ")");
   }
 }
 

@@ -1,32 +1,94 @@
 #!/bin/sh
-# Bounded libFuzzer runs of the chat-template engine, the tokenizer and the GGUF reader (with
-# the dequantizer and the Gemma 3 import) (clang-22 with libclang-rt-22-dev; not part of CI).
-# usage: tests/fuzz/run_fuzz.sh [SECONDS_PER_TARGET]
-# Prints each target's executions and any finding (crash files land in the work directory).
+# Bounded libFuzzer runs (ASan + UBSan) of every parser that reads user input:
+#   jinja         chat templates (runtime/text), rendered under limits
+#   tokenizer     text through the real Qwen3 tokenizer
+#   gguf          GGUF files (reader, dequantizers, the Gemma 3 import)
+#   manifest      artifact manifests (runtime/artifact)
+#   conversation  mvc-run --messages files (runtime/pipeline/Conversation)
+#   config        npy files, and JSON as Gemma 3 / Llama config.json
+# Needs clang-22 and libclang-rt-22-dev (Debian). CI runs it with a few seconds per target
+# (.ci/run); a longer run: tests/fuzz/run_fuzz.sh 600.
+# usage: tests/fuzz/run_fuzz.sh [SECONDS_PER_TARGET]   ($MVC_FUZZ_SEED fixes libFuzzer's seed;
+# tests/fuzz/regressions holds inputs that once failed, replayed first by every target)
+# Prints each target's last lines; exits non-zero on any finding (crash files land in the
+# work directory, $MVC_FUZZ_DIR or /tmp/mvc-fuzz). Built targets are reused while their
+# sources are older than the binary.
 set -eu
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${MVC_FUZZ_DIR:-/tmp/mvc-fuzz}
-mkdir -p "$work/jinja-corpus" "$work/tokenizer-corpus" "$work/gguf-corpus"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+seed=""
+[ -n "${MVC_FUZZ_SEED:-}" ] && seed="-seed=$MVC_FUZZ_SEED"
 cxx="clang++-22 -std=c++17 -Wno-deprecated-declarations -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 includes="-I$root -I$root/runtime/include"
-sources=$(ls "$root"/runtime/text/*.cpp | grep -v -e _test.cpp -e test_fixtures.cpp -e tokenizer_bench.cpp)
 libs="$(pkg-config --libs libpcre2-8 absl_status absl_statusor absl_strings absl_synchronization absl_flat_hash_map) -lutf8proc"
-for target in jinja tokenizer; do
-  [ -x "$work/${target}_fuzz" ] || $cxx $includes "$root/tests/fuzz/${target}_fuzz.cpp" $sources $libs -o "$work/${target}_fuzz"
-done
-gguf_sources="$root/runtime/weights/Gguf.cpp $root/runtime/weights/GgufDequant.cpp
-  $root/runtime/weights/SafetensorsReader.cpp $root/runtime/util/MappedFile.cpp $root/runtime/util/DType.cpp
-  $root/architectures/gemma3/Gemma3Gguf.cpp $root/architectures/gemma3/Gemma3GgufTokenizer.cpp
-  $root/architectures/common/HfConfig.cpp $root/runtime/text/Unicode.cpp"
-[ -x "$work/gguf_fuzz" ] || $cxx -ffp-contract=off $includes "$root/tests/fuzz/gguf_fuzz.cpp" $gguf_sources $libs -o "$work/gguf_fuzz"
-# Seed the template corpus with the real templates.
-cp "$root"/tests/fixtures/tokenizers/chat_templates/*.jinja "$work/jinja-corpus/" 2>/dev/null || true
-printf 'Hello world\n  <|im_start|>x\xff\xfe\xc3' > "$work/tokenizer-corpus/seed"
+text=$(ls "$root"/runtime/text/*.cpp | grep -v -e _test.cpp -e TestFixtures.cpp -e TokenizerBench.cpp)
+util="$root/runtime/util/MappedFile.cpp $root/runtime/util/DType.cpp $root/runtime/util/Files.cpp $root/runtime/util/AtomicFile.cpp"
+
+build() { # name, extra flags, sources...
+  name=$1; flags=$2; shift 2
+  # Rebuilt when any source or header it may include changed since.
+  if [ ! -x "$work/${name}_fuzz" ] || [ -n "$(find "$root/runtime" "$root/architectures" \
+       "$root/tests/fuzz" -newer "$work/${name}_fuzz" -name '*.[ch]*' | head -1)" ]; then
+    echo "building ${name}_fuzz"
+    $cxx $flags $includes "$root/tests/fuzz/${name}_fuzz.cpp" "$@" $libs -o "$work/${name}_fuzz"
+  fi
+}
+build jinja "" $text "$root/runtime/util/Files.cpp"
+build tokenizer "" $text "$root/runtime/util/Files.cpp"
+build gguf -ffp-contract=off "$root/runtime/weights/Gguf.cpp" "$root/runtime/weights/GgufDequant.cpp" \
+  "$root/runtime/weights/SafetensorsReader.cpp" $util \
+  "$root/architectures/gemma3/Gemma3Gguf.cpp" "$root/architectures/gemma3/Gemma3GgufTokenizer.cpp" \
+  "$root/architectures/common/GgufImport.cpp" "$root/architectures/common/HfConfig.cpp" \
+  "$root/runtime/text/Unicode.cpp"
+build manifest "" "$root/runtime/artifact/Manifest.cpp" "$root/runtime/artifact/Expr.cpp" $util
+build conversation "" "$root/runtime/pipeline/Conversation.cpp" $util
+build config "" "$root/runtime/util/Npy.cpp" $util "$root/architectures/common/HfConfig.cpp" \
+  "$root/architectures/common/Rope.cpp" "$root/architectures/gemma3/Gemma3Config.cpp" \
+  "$root/architectures/llama/LlamaConfig.cpp"
+
 cd "$work"
-./jinja_fuzz -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 jinja-corpus 2>&1 | tail -3
-gunzip -c "$root/tests/fixtures/tokenizers/qwen3/tokenizer.json.gz" > qwen3-tokenizer.json
-MVC_FUZZ_TOKENIZER=$work/qwen3-tokenizer.json ./tokenizer_fuzz -max_total_time="$seconds" -max_len=2048 -timeout=10 -rss_limit_mb=4096 tokenizer-corpus 2>&1 | tail -3
-# Seed the GGUF corpus with the tiny Gemma 3 GGUF and one file per dequantizer fixture.
+mkdir -p jinja-corpus tokenizer-corpus gguf-corpus manifest-corpus conversation-corpus config-corpus
+# Seeds: the real templates, a tokenizer string, the tiny GGUFs, a real manifest, a
+# conversation with an image part, the fixtures' configs.
+cp "$root"/tests/fixtures/tokenizers/chat_templates/*.jinja jinja-corpus/ 2>/dev/null || true
+printf 'Hello world\n  <|im_start|>x\xff\xfe\xc3' > tokenizer-corpus/seed
 python3 "$root/tests/fuzz/gguf_seeds.py" "$root/tests/fixtures" gguf-corpus
-./gguf_fuzz -max_total_time="$seconds" -max_len=131072 -timeout=10 -rss_limit_mb=4096 gguf-corpus 2>&1 | tail -3
+python3 - "$root" <<'EOF'
+import json, sys
+root = sys.argv[1]
+json.dump({"format_version": 1, "producer": "seed", "source": {"path": "x", "kind": "mlir"},
+           "architecture": "graph", "config": {}, "target": {"kind": "cpu", "cpu": "x86-64-v3",
+           "cpu_features": ["avx2"]}, "weights": [], "states": [],
+           "load_symbols": {"num_pages": 4}, "programs": []},
+          open("manifest-corpus/seed.json", "w"))
+json.dump([{"role": "system", "content": "be brief"},
+           {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                                        {"type": "text", "text": "What is this?"}]}],
+          open("conversation-corpus/seed.json", "w"))
+for name in ["tiny-gemma3-text", "tiny-llama-text"]:
+    open("config-corpus/" + name + ".json", "w").write(open(root + "/tests/fixtures/" + name + "/config.json").read())
+EOF
+gunzip -c "$root/tests/fixtures/tokenizers/qwen3/tokenizer.json.gz" > qwen3-tokenizer.json
+
+status=0
+run() { # name, extra libFuzzer flags
+  name=$1; shift
+  echo "== ${name}_fuzz (${seconds} s)"
+  if ! ./"${name}_fuzz" -max_total_time="$seconds" -timeout=10 $seed "$@" "${name}-corpus" \
+      "$root/tests/fuzz/regressions" > "${name}.log" 2>&1; then
+    status=1
+    tail -30 "${name}.log"
+  else
+    tail -2 "${name}.log"
+  fi
+}
+run jinja -max_len=4096 -rss_limit_mb=2048
+MVC_FUZZ_TOKENIZER=$work/qwen3-tokenizer.json run tokenizer -max_len=2048 -rss_limit_mb=4096
+run gguf -max_len=131072 -rss_limit_mb=4096
+run manifest -max_len=65536 -rss_limit_mb=2048
+run conversation -max_len=65536 -rss_limit_mb=2048
+run config -max_len=65536 -rss_limit_mb=2048
+exit $status
