@@ -6,6 +6,8 @@
 #   manifest      artifact manifests (runtime/artifact)
 #   conversation  mvc-run --messages files (runtime/pipeline/Conversation)
 #   config        npy files, and JSON as Gemma 3 / Llama config.json
+#   image         JPEG and PNG decoding (--image)
+#   safetensors   safetensors files (header, offsets, every tensor read)
 # Needs clang-22 and libclang-rt-22-dev (Debian). CI runs it with a few seconds per target
 # (.ci/run); a longer run: tests/fuzz/run_fuzz.sh 600.
 # usage: tests/fuzz/run_fuzz.sh [SECONDS_PER_TARGET]   ($MVC_FUZZ_SEED fixes libFuzzer's seed;
@@ -45,12 +47,19 @@ build gguf -ffp-contract=off "$root/runtime/weights/Gguf.cpp" "$root/runtime/wei
   "$root/runtime/text/Unicode.cpp"
 build manifest "" "$root/runtime/artifact/Manifest.cpp" "$root/runtime/artifact/Expr.cpp" $util
 build conversation "" "$root/runtime/pipeline/Conversation.cpp" $util
+build image "" "$root/runtime/vision/Decode.cpp" "$root/runtime/vision/JpegDecoder.cpp" \
+  "$root/runtime/vision/PngDecoder.cpp" "$root/runtime/vision/Exif.cpp" $util -ljpeg -lpng
+build safetensors "" "$root/runtime/weights/SafetensorsReader.cpp" $util
 build config "" "$root/runtime/util/Npy.cpp" $util "$root/architectures/common/HfConfig.cpp" \
   "$root/architectures/common/Rope.cpp" "$root/architectures/gemma3/Gemma3Config.cpp" \
   "$root/architectures/llama/LlamaConfig.cpp"
 
 cd "$work"
-mkdir -p jinja-corpus tokenizer-corpus gguf-corpus manifest-corpus conversation-corpus config-corpus
+mkdir -p jinja-corpus tokenizer-corpus gguf-corpus manifest-corpus conversation-corpus config-corpus \
+  image-corpus safetensors-corpus
+find "$root/tests/fixtures" -maxdepth 3 \( -name '*.png' -o -name '*.jpg' -o -name '*.jpeg' \) \
+  -size -64k -exec cp {} image-corpus/ \; 2>/dev/null || true
+
 # Seeds: the real templates, a tokenizer string, the tiny GGUFs, a real manifest, a
 # conversation with an image part, the fixtures' configs.
 cp "$root"/tests/fixtures/tokenizers/chat_templates/*.jinja jinja-corpus/ 2>/dev/null || true
@@ -68,6 +77,14 @@ json.dump([{"role": "system", "content": "be brief"},
            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
                                         {"type": "text", "text": "What is this?"}]}],
           open("conversation-corpus/seed.json", "w"))
+import struct
+header = json.dumps({"__metadata__": {"format": "pt"},
+                     "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+                     "b": {"dtype": "BF16", "shape": [4], "data_offsets": [24, 32]},
+                     "c": {"dtype": "F16", "shape": [1, 2], "data_offsets": [32, 36]}}).encode()
+header += b" " * (-len(header) % 8)
+open("safetensors-corpus/seed.safetensors", "wb").write(
+    struct.pack("<Q", len(header)) + header + struct.pack("<6f", 1, 2, 3, 4, 5, 6) + bytes(12))
 for name in ["tiny-gemma3-text", "tiny-llama-text"]:
     open("config-corpus/" + name + ".json", "w").write(open(root + "/tests/fixtures/" + name + "/config.json").read())
 EOF
@@ -91,4 +108,6 @@ run gguf -max_len=131072 -rss_limit_mb=4096
 run manifest -max_len=65536 -rss_limit_mb=2048
 run conversation -max_len=65536 -rss_limit_mb=2048
 run config -max_len=65536 -rss_limit_mb=2048
+run image -max_len=65536 -rss_limit_mb=2048
+run safetensors -max_len=65536 -rss_limit_mb=2048
 exit $status
