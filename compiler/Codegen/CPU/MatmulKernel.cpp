@@ -36,10 +36,10 @@ public:
     auto rb = loweringConfigValue(region, "rows_per_workgroup");
     auto sb = loweringConfigValue(region, "small_batch_rows");
     if (failed(mr) || failed(np) || failed(rb) || failed(sb)) return failure();
-    kSmallBatch = *sb;
-    kMr = *mr;
-    kPanelsPerBlock = *np;
-    kRowBlock = *rb;
+    smallBatchRows = *sb;
+    microkernelRows = *mr;
+    panelsPerBlock = *np;
+    rowsPerBlock = *rb;
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (!matmul.getRhs().getDefiningOp<WeightOp>() &&
@@ -53,37 +53,37 @@ public:
     if (!rhsType.getElementType().isF32() && !bf16)
       return matmul.emitError("cpu matmul supports f32 and bf16 weights");
     panels = (n + kPanel - 1) / kPanel;
-    int64_t blocks = (panels + kPanelsPerBlock - 1) / kPanelsPerBlock;
+    int64_t blocks = (panels + panelsPerBlock - 1) / panelsPerBlock;
 
     lhs = kb.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
     rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
     m = kb.push(0);
     Value mb = arith::DivUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
     Value nb = arith::RemUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
-    Value m0 = arith::MulIOp::create(b, loc, mb, kb.idx(kRowBlock));
+    Value m0 = arith::MulIOp::create(b, loc, mb, kb.idx(rowsPerBlock));
     Value m1 =
-        arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, m0, kb.idx(kRowBlock)), m);
-    Value p0 = arith::MulIOp::create(b, loc, nb, kb.idx(kPanelsPerBlock));
+        arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, m0, kb.idx(rowsPerBlock)), m);
+    Value p0 = arith::MulIOp::create(b, loc, nb, kb.idx(panelsPerBlock));
     Value p1 = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, p0, kb.idx(kPanelsPerBlock)), kb.idx(panels));
+        b, loc, arith::AddIOp::create(b, loc, p0, kb.idx(panelsPerBlock)), kb.idx(panels));
     if (bf16 && kb.target().bf16Dot) packLhsPairs(m0, m1);
     rowBase = m0;
     Value rowsHere = arith::SubIOp::create(b, loc, m1, m0);
     // A small batch (more rows than one tile, at most small_batch_rows) takes every row in
     // one microkernel per panel: each weight row is loaded once and used by all rows while
-    // the next is streaming in. Tiles of kMr rows over a block of panels would stream the
+    // the next is streaming in. Tiles of microkernelRows rows over a block of panels would stream the
     // block from memory in the first tile and only compute in the others.
     {
       OpBuilder::InsertionGuard guard(b);
-      if (kSmallBatch > kMr) {
+      if (smallBatchRows > microkernelRows) {
         Value small = arith::AndIOp::create(
-            b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, rowsHere, kb.idx(kMr)),
+            b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, rowsHere, kb.idx(microkernelRows)),
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rowsHere,
-                                  kb.idx(kSmallBatch)));
+                                  kb.idx(smallBatchRows)));
         auto ifOp = scf::IfOp::create(b, loc, small, /*withElseRegion=*/true);
         b.setInsertionPointToStart(&ifOp.getThenRegion().front());
         SmallVector<int64_t> rows;
-        for (int64_t r = kMr + 1; r <= kSmallBatch; ++r) rows.push_back(r);
+        for (int64_t r = microkernelRows + 1; r <= smallBatchRows; ++r) rows.push_back(r);
         emitRowSwitch(rowsHere, rows, [&](int64_t r) {
           streaming = true;
           kb.forRange(p0, p1, 1, [&](Value p) { emitMicroKernel(m0, r, p, 1); });
@@ -95,7 +95,7 @@ public:
     }
     kb.finish();
     SymExpr mExpr = dims(matmul.getLhs())[0];
-    return LaunchInfo{SymExpr::ceilDiv(mExpr, kRowBlock) * blocks, {mExpr}};
+    return LaunchInfo{SymExpr::ceilDiv(mExpr, rowsPerBlock) * blocks, {mExpr}};
   }
 
 private:
@@ -112,18 +112,18 @@ private:
     }
   }
 
-  /// Rows [m0, m1) in tiles of kMr rows over the workgroup's panels, then the leftover rows.
+  /// Rows [m0, m1) in tiles of microkernelRows rows over the workgroup's panels, then the leftover rows.
   void emitRowTiles(Value m0, Value m1, Value rowsHere, Value p0, Value p1) {
     Value mMain = arith::AddIOp::create(
         b, loc, m0,
-        arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, rowsHere, kb.idx(kMr)),
-                              kb.idx(kMr)));
-    kb.forRange(m0, mMain, kMr, [&](Value row) { emitPanels(row, kMr, p0, p1); });
+        arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, rowsHere, kb.idx(microkernelRows)),
+                              kb.idx(microkernelRows)));
+    kb.forRange(m0, mMain, microkernelRows, [&](Value row) { emitPanels(row, microkernelRows, p0, p1); });
     // The leftover rows (fewer than a tile) in one microkernel of exactly that many rows,
     // so every row shares each weight load: small batches read the weights once.
     Value leftover = arith::SubIOp::create(b, loc, m1, mMain);
     SmallVector<int64_t> cases;
-    for (int64_t r = 1; r < kMr; ++r) cases.push_back(r);
+    for (int64_t r = 1; r < microkernelRows; ++r) cases.push_back(r);
     emitRowSwitch(leftover, cases, [&](int64_t r) { emitPanels(mMain, r, p0, p1); });
   }
 
@@ -131,12 +131,12 @@ private:
   void emitPanels(Value row, int64_t mr, Value p0, Value p1) {
     Value full =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                              arith::SubIOp::create(b, loc, p1, p0), kb.idx(kPanelsPerBlock));
+                              arith::SubIOp::create(b, loc, p1, p0), kb.idx(panelsPerBlock));
     auto ifOp = scf::IfOp::create(b, loc, full, /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      emitMicroKernel(row, mr, p0, kPanelsPerBlock);
+      emitMicroKernel(row, mr, p0, panelsPerBlock);
       b.setInsertionPointToStart(&ifOp.getElseRegion().front());
       kb.forRange(p0, p1, 1, [&](Value p) { emitMicroKernel(row, mr, p, 1); });
     }
@@ -197,7 +197,7 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&kb.func().getBody().front());
       lhsPairs =
-          memref::AllocaOp::create(b, loc, MemRefType::get({kRowBlock * pairs}, b.getI32Type()));
+          memref::AllocaOp::create(b, loc, MemRefType::get({rowsPerBlock * pairs}, b.getI32Type()));
     }
     auto lhsElem = cast<MemRefType>(lhs.getType()).getElementType();
     kb.forRange(m0, m1, 1, [&](Value row) {
@@ -374,7 +374,7 @@ private:
 
   MatmulOp matmul;
   int64_t k = 0, n = 0, panels = 0;
-  int64_t kMr = 0, kPanelsPerBlock = 0, kRowBlock = 0, kSmallBatch = 0;  // from lowering_config
+  int64_t microkernelRows = 0, panelsPerBlock = 0, rowsPerBlock = 0, smallBatchRows = 0;  // from lowering_config
   bool bf16 = false;
   bool streaming = false;  // emitting the small-batch microkernel (prefetches its panel)
   Value lhs, rhs, m;
