@@ -69,6 +69,12 @@ absl::StatusOr<TokenizerConfig> parseTokenizerConfig(std::string_view text) {
           config.chat_template = named["template"].get<std::string>();
         }
       }
+    } else if (!it->is_null()) {
+      // A number or an object would compile into an artifact that later "has no chat
+      // template": say so where the mistake is.
+      return absl::InvalidArgumentError(
+          "tokenizer_config.json: chat_template must be a string or a list of named "
+          "templates, got " + it->dump().substr(0, 80));
     }
   }
   for (const char* name : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",

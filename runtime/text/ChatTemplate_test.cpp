@@ -116,5 +116,15 @@ TEST(TokenizerConfig, SpecialTokensAcceptStringsAndAddedTokenObjects) {
   EXPECT_EQ(config->specials.dump(), R"({"bos_token":"<s>","eos_token":"</s>"})");
 }
 
+// `"chat_template": 12345` used to compile, and --chat then said the model had none.
+TEST(TokenizerConfig, AChatTemplateOfTheWrongTypeIsRefused) {
+  auto config = parseTokenizerConfig(R"({"chat_template": 12345})");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "tokenizer_config.json: chat_template must be a string or a list of named "
+            "templates, got 12345");
+  EXPECT_TRUE(parseTokenizerConfig(R"({"chat_template": null})").ok());
+}
+
 }  // namespace
 }  // namespace mvc::text
