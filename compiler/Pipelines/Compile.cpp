@@ -66,6 +66,21 @@ StoredType storedTypeOf(Type t) {
   return StoredType::F32;
 }
 
+/// Checks that the checkpoint's tensor for `w` has the shape the graph declares (its
+/// source shape when the graph reshapes it); the error names the file and the tensor.
+absl::Status checkSourceShape(const WeightEntry &w, const CheckpointSource &checkpoint) {
+  MVC_ASSIGN_OR_RETURN(std::vector<int64_t> shape, checkpoint.shape(w.sourceName));
+  std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
+  if (!w.sourceShape.empty()) want = w.sourceShape;
+  if (shape == want) return absl::OkStatus();
+  std::string got, expect;
+  for (int64_t d : shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+  for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
+  return absl::InvalidArgumentError(checkpoint.path() + ": tensor '" + w.sourceName +
+                                    "' has shape [" + got + "], the config implies [" + expect +
+                                    "]");
+}
+
 /// The f32 values of a weight: from the constant, DIR/NAME.npy, or the seeded generator.
 absl::StatusOr<std::vector<float>> weightValues(const WeightEntry &w, const CompileOptions &opts,
                                                 const CheckpointSource *checkpoint) {
@@ -82,18 +97,7 @@ absl::StatusOr<std::vector<float>> weightValues(const WeightEntry &w, const Comp
     return values;
   }
   if (checkpoint && checkpoint->contains(w.sourceName)) {
-    auto shape = checkpoint->shape(w.sourceName);
-    std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
-    if (!w.sourceShape.empty()) want = w.sourceShape;
-    if (!shape.ok()) return shape.status();
-    if (*shape != want) {
-      std::string got, expect;
-      for (int64_t d : *shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
-      for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
-      return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
-                                        "' has shape [" + got + "], the config implies [" +
-                                        expect + "]");
-    }
+    MVC_RETURN_IF_ERROR(checkSourceShape(w, *checkpoint));
     return checkpoint->readAsF32(w.sourceName);
   }
   if (checkpoint && !opts.randomSeed) {
@@ -167,17 +171,8 @@ struct WeightStreamer {
       MVC_RETURN_IF_ERROR(put(bytes));
       return uint64_t(bytes.size());
     }
-    // The checkpoint's shape must be the graph's (weightValues checks the same).
-    MVC_ASSIGN_OR_RETURN(std::vector<int64_t> shape, checkpoint->shape(w.sourceName));
+    MVC_RETURN_IF_ERROR(checkSourceShape(w, *checkpoint));
     std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
-    if (shape != want) {
-      std::string got, expect;
-      for (int64_t d : shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
-      for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);
-      return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
-                                        "' has shape [" + got + "], the config implies [" +
-                                        expect + "]");
-    }
     int64_t rows = want[0], rowElems = 1;
     for (size_t i = 1; i < want.size(); ++i) rowElems *= want[i];
     int64_t chunkRows =

@@ -12,6 +12,12 @@ using namespace mlir;
 namespace mvc {
 
 Value RowLoops::idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+Value RowLoops::addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+Value RowLoops::muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+Value RowLoops::addf(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+Value RowLoops::subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+Value RowLoops::mulf(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+Value RowLoops::divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
 Value RowLoops::f32(float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
@@ -97,14 +103,9 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
   RowLoops &l = *loops;
   OpBuilder &b = l.b;
   Location loc = l.loc;
-  auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
-  auto mulf = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
-  auto addf = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
-  auto subf = [&](Value x, Value y) -> Value { return arith::SubFOp::create(b, loc, x, y); };
-  auto divf = [&](Value x, Value y) -> Value { return arith::DivFOp::create(b, loc, x, y); };
   /// 1 / sqrt(meanSquare + eps)
   auto invSqrt = [&](Value meanSquare, float eps) -> Value {
-    return divf(l.f32(1.0f), math::SqrtOp::create(b, loc, addf(meanSquare, l.f32(eps))));
+    return l.divf(l.f32(1.0f), math::SqrtOp::create(b, loc, l.addf(meanSquare, l.f32(eps))));
   };
   Value out = op->getResult(0);
   int64_t n = lastDim(out);
@@ -113,18 +114,18 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
     Value x = norm.getInput();
     Value ss = l.reduce(n, false, [&](Value c, int lanes) {
       Value v = read(x, c, lanes);
-      return mulf(v, v);
+      return l.mulf(v, v);
     });
-    Value mean = divf(ss, l.f32(float(n)));
+    Value mean = l.divf(ss, l.f32(float(n)));
     Value inv = invSqrt(mean, norm.getEps().convertToFloat());
     float offset = norm.getOffset().convertToFloat();
     l.forEach(n, [&](Value c, int lanes) {
       Value v = read(x, c, lanes);
-      Value y = mulf(v, l.splatLike(inv, v));
+      Value y = l.mulf(v, l.splatLike(inv, v));
       if (Value w = norm.getWeight()) {
         Value wv = read(w, c, lanes);
-        if (offset != 0.0f) wv = addf(wv, l.splatLike(l.f32(offset), wv));
-        y = mulf(y, wv);
+        if (offset != 0.0f) wv = l.addf(wv, l.splatLike(l.f32(offset), wv));
+        y = l.mulf(y, wv);
       }
       write(out, c, y);
     });
@@ -133,19 +134,19 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
   if (auto ln = dyn_cast<LayerNormOp>(op)) {
     Value x = ln.getInput();
     Value sum = l.reduce(n, false, [&](Value c, int lanes) { return read(x, c, lanes); });
-    Value mean = divf(sum, l.f32(float(n)));
+    Value mean = l.divf(sum, l.f32(float(n)));
     Value ss = l.reduce(n, false, [&](Value c, int lanes) {
       Value v = read(x, c, lanes);
-      Value d = subf(v, l.splatLike(mean, v));
-      return mulf(d, d);
+      Value d = l.subf(v, l.splatLike(mean, v));
+      return l.mulf(d, d);
     });
-    Value var = divf(ss, l.f32(float(n)));
+    Value var = l.divf(ss, l.f32(float(n)));
     Value inv = invSqrt(var, ln.getEps().convertToFloat());
     l.forEach(n, [&](Value c, int lanes) {
       Value v = read(x, c, lanes);
-      Value y = mulf(subf(v, l.splatLike(mean, v)), l.splatLike(inv, v));
+      Value y = l.mulf(l.subf(v, l.splatLike(mean, v)), l.splatLike(inv, v));
       write(out, c,
-            addf(mulf(y, read(ln.getGamma(), c, lanes)), read(ln.getBeta(), c, lanes)));
+            l.addf(l.mulf(y, read(ln.getGamma(), c, lanes)), read(ln.getBeta(), c, lanes)));
     });
     return success();
   }
@@ -154,13 +155,13 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
     Value mx = l.reduce(n, true, [&](Value c, int lanes) { return read(x, c, lanes); });
     auto expAt = [&](Value c, int lanes) -> Value {
       Value v = read(x, c, lanes);
-      return math::ExpOp::create(b, loc, subf(v, l.splatLike(mx, v)));
+      return math::ExpOp::create(b, loc, l.subf(v, l.splatLike(mx, v)));
     };
     Value sum = l.reduce(n, false, expAt);
-    Value inv = divf(l.f32(1.0f), sum);
+    Value inv = l.divf(l.f32(1.0f), sum);
     l.forEach(n, [&](Value c, int lanes) {
       Value e = expAt(c, lanes);
-      write(out, c, mulf(e, l.splatLike(inv, e)));
+      write(out, c, l.mulf(e, l.splatLike(inv, e)));
     });
     return success();
   }
@@ -170,7 +171,7 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
   if (auto merge = dyn_cast<MergeRowsOp>(op)) return emitMergeRows(merge);
   if (auto slice = dyn_cast<SliceOp>(op)) {
     l.forEach(n, [&](Value c, int lanes) {
-      write(out, c, read(slice.getInput(), add(c, l.idx(slice.getStart())), lanes));
+      write(out, c, read(slice.getInput(), l.addi(c, l.idx(slice.getStart())), lanes));
     });
     return success();
   }
@@ -178,7 +179,7 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
     int64_t offset = 0;
     for (Value in : concat.getInputs()) {
       l.forEach(lastDim(in), [&](Value c, int lanes) {
-        write(out, add(c, l.idx(offset)), read(in, c, lanes));
+        write(out, l.addi(c, l.idx(offset)), read(in, c, lanes));
       });
       offset += lastDim(in);
     }
@@ -196,8 +197,6 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
   RowLoops &l = *loops;
   OpBuilder &b = l.b;
   Location loc = l.loc;
-  auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
-  auto mul = [&](Value x, Value y) -> Value { return arith::MulIOp::create(b, loc, x, y); };
   Value out = gather.getResult();
   int64_t n = lastDim(out);
   auto layout = gather->getAttrOfType<StringAttr>("mvc.table_layout");
@@ -214,24 +213,24 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
                                 l.idx(tableType.getDimSize(0) - 1));
   Value table = l.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
   if (!layout) {
-    Value base = mul(id, l.idx(n));
-    l.forEach(n, [&](Value c, int lanes) { write(out, c, l.load(table, add(base, c), lanes)); });
+    Value base = l.muli(id, l.idx(n));
+    l.forEach(n, [&](Value c, int lanes) { write(out, c, l.load(table, l.addi(base, c), lanes)); });
     return success();
   }
   // Rows of a table stored as 16-row panels (runtime/artifact/FORMAT.md): row `id` is
   // spread across its panel, 16 (or, with bf16 pairs, 32) elements apart.
   bool pairs = layout.getValue() == "packed_n16_k2";
   int64_t kp = pairs ? (n + 1) / 2 * 2 : n;
-  Value panel = mul(arith::DivUIOp::create(b, loc, id, l.idx(16)), l.idx(kp * 16));
+  Value panel = l.muli(arith::DivUIOp::create(b, loc, id, l.idx(16)), l.idx(kp * 16));
   Value lane = arith::RemUIOp::create(b, loc, id, l.idx(16));
   l.forEachElement(n, [&](Value c) {
     Value at;
     if (pairs) {
-      Value pairBase = mul(arith::DivUIOp::create(b, loc, c, l.idx(2)), l.idx(32));
-      at = add(add(panel, pairBase),
-               add(mul(lane, l.idx(2)), arith::RemUIOp::create(b, loc, c, l.idx(2))));
+      Value pairBase = l.muli(arith::DivUIOp::create(b, loc, c, l.idx(2)), l.idx(32));
+      at = l.addi(l.addi(panel, pairBase),
+               l.addi(l.muli(lane, l.idx(2)), arith::RemUIOp::create(b, loc, c, l.idx(2))));
     } else {
-      at = add(add(panel, mul(c, l.idx(16))), lane);
+      at = l.addi(l.addi(panel, l.muli(c, l.idx(16))), lane);
     }
     write(out, c, l.load(table, at, 0));
   });
@@ -293,8 +292,6 @@ LogicalResult RowOpEmitter::emitRope(RopeOp rope) {
   RowLoops &l = *loops;
   OpBuilder &b = l.b;
   Location loc = l.loc;
-  auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
-  auto mulf = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
   auto type = cast<RankedTensorType>(rope.getInput().getType());
   int64_t heads = type.getDimSize(1), d = type.getDimSize(2);
   int64_t half = cast<RankedTensorType>(rope.getTable().getType()).getDimSize(1) / 2;
@@ -304,16 +301,16 @@ LogicalResult RowOpEmitter::emitRope(RopeOp rope) {
   Value tableBase = arith::MulIOp::create(b, loc, t, l.idx(2 * half));
   Value x = rope.getInput(), out = rope.getResult();
   l.forEach(half, [&](Value i, int lanes) {
-    Value iHi = add(i, l.idx(half));
+    Value iHi = l.addi(i, l.idx(half));
     Value x1 = read(x, i, lanes), x2 = read(x, iHi, lanes);
-    Value c = l.load(tableMem, add(tableBase, i), lanes);
-    Value s = l.load(tableMem, add(tableBase, iHi), lanes);
-    write(out, i, arith::SubFOp::create(b, loc, mulf(x1, c), mulf(x2, s)));
-    write(out, iHi, arith::AddFOp::create(b, loc, mulf(x2, c), mulf(x1, s)));
+    Value c = l.load(tableMem, l.addi(tableBase, i), lanes);
+    Value s = l.load(tableMem, l.addi(tableBase, iHi), lanes);
+    write(out, i, arith::SubFOp::create(b, loc, l.mulf(x1, c), l.mulf(x2, s)));
+    write(out, iHi, arith::AddFOp::create(b, loc, l.mulf(x2, c), l.mulf(x1, s)));
   });
   if (2 * half < d)
     l.forEach(d - 2 * half, [&](Value i, int lanes) {
-      Value at = add(i, l.idx(2 * half));
+      Value at = l.addi(i, l.idx(2 * half));
       write(out, at, read(x, at, lanes));
     });
   return success();

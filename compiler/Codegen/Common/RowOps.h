@@ -39,6 +39,13 @@ public:
 
   mlir::Value idx(int64_t v);
   mlir::Value f32(float v);
+  /// Index (addi, muli) and f32 arithmetic at the current insertion point.
+  mlir::Value addi(mlir::Value x, mlir::Value y);
+  mlir::Value muli(mlir::Value x, mlir::Value y);
+  mlir::Value addf(mlir::Value x, mlir::Value y);
+  mlir::Value subf(mlir::Value x, mlir::Value y);
+  mlir::Value mulf(mlir::Value x, mlir::Value y);
+  mlir::Value divf(mlir::Value x, mlir::Value y);
 
   /// Binding `i` of the kernel as a flat memref of `elementType`.
   virtual mlir::Value binding(int i, mlir::Type elementType) = 0;
