@@ -177,6 +177,8 @@ public:
     return status;
   }
 
+  bool reusesPlans() const override { return true; }
+
 private:
   struct Buffer {
     CUdeviceptr pointer = 0;

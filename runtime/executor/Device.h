@@ -36,6 +36,9 @@ public:
   virtual absl::Status run(Model::Impl &model, size_t index, const ResolvedPlan &plan,
                            const std::vector<HostTensor> &inputs, std::vector<HostTensor> &outputs,
                            LoadedProgram *profile) = 0;
+  /// Whether the device keeps per-plan state that makes a plan's later runs cheaper than
+  /// its first (Model::reusesPlans()).
+  virtual bool reusesPlans() const { return false; }
 };
 
 std::unique_ptr<Device> createCpuDevice(std::shared_ptr<ThreadPool> pool);

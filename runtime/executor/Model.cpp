@@ -6,6 +6,8 @@
 // steps. No math here.
 //
 //===----------------------------------------------------------------------===//
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/executor/ArenaPlan.h"
@@ -108,6 +110,7 @@ Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
     return static_cast<uint64_t>(*value);
   };
 
+  auto start = std::chrono::steady_clock::now();
   ResolvedPlan plan;
   plan.id = ++plansMade;
   // Load symbols in input shapes must match the loaded value.
@@ -206,6 +209,7 @@ Model::Impl::plan(LoadedProgram &program, const std::vector<int64_t> &symbols,
   }
   if (program.plans.size() >= kMaxCachedPlans)
     program.plans.clear();
+  planSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return &program.plans.emplace(symbols, std::move(plan)).first->second;
 }
 
@@ -305,5 +309,12 @@ void Model::setProfiling(bool enabled) {
 }
 
 absl::Status Model::verifyWeights() const { return impl->reader->verifyWeights(); }
+
+bool Model::reusesPlans() const { return impl->device && impl->device->reusesPlans(); }
+
+Model::PlanStats Model::planStats() const {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return {impl->plansMade, impl->planSeconds};
+}
 
 } // namespace mvc

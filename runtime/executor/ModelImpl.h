@@ -65,6 +65,7 @@ struct Model::Impl {
   std::optional<KvPageTable> kvPages;                        // over the states' num_pages
   bool profiling = false;
   uint64_t plansMade = 0;
+  double planSeconds = 0; // spent making plans
   std::mutex mutex; // one execute at a time: the device's arena and states are shared
 
   const Manifest &manifest() const { return reader->manifest(); }

@@ -72,6 +72,9 @@ public:
   int32_t numPages() const { return totalPages; }
   int32_t pageSize() const { return tokensPerPage; }
   int32_t numFreePages() const { return static_cast<int32_t>(freePages.size()); }
+  /// A page no sequence holds, or -1 if every page is held. Its contents are anyone's: a
+  /// forward call may use it as scratch space (the Engine's padding rows write there).
+  int32_t anyFreePage() const { return freePages.empty() ? -1 : freePages.front(); }
   size_t numSequences() const { return sequences.size(); }
   /// Pages `numTokens` tokens take.
   int64_t pagesFor(int64_t numTokens) const {

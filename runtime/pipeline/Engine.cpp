@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "architectures/RunHalves.h"
@@ -18,6 +19,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 } // namespace
+
+int64_t shapeBucket(int64_t count) {
+  if (count <= 0)
+    return count;
+  if (count <= 16)
+    return static_cast<int64_t>(absl::bit_ceil(static_cast<uint64_t>(count)));
+  int64_t step = static_cast<int64_t>(absl::bit_floor(static_cast<uint64_t>(count - 1))) / 8;
+  return (count + step - 1) / step * step;
+}
 
 struct Engine::Sequence {
   SequenceId id = 0;
@@ -190,7 +200,63 @@ std::vector<Engine::Scheduled> Engine::schedule() {
   return work;
 }
 
-absl::StatusOr<HostTensor> Engine::forward(const ForwardBatch &batch) {
+bool Engine::bucketed() const {
+  return options.shapes == EngineOptions::Shapes::Bucketed ||
+         (options.shapes == EngineOptions::Shapes::Auto && target->reusesPlans());
+}
+
+std::optional<ForwardBatch> Engine::padToBuckets(const ForwardBatch &batch,
+                                                 std::vector<int32_t> &padTokens) const {
+  int64_t tokens = static_cast<int64_t>(batch.tokens.size());
+  int64_t sequences = static_cast<int64_t>(batch.members.size());
+  int64_t rows = static_cast<int64_t>(batch.logitRows.size());
+  int64_t pad = shapeBucket(tokens) - tokens;
+  int64_t paddedSequences = shapeBucket(sequences + (pad > 0 ? 1 : 0));
+  int64_t paddedRows = shapeBucket(rows);
+  int32_t maxPages = static_cast<int32_t>(absl::bit_ceil(static_cast<uint64_t>(
+      std::max<int64_t>({batch.tables.maxPages, kvPages->pagesFor(pad), 1}))));
+  if (pad == 0 && paddedSequences == sequences && paddedRows == rows &&
+      maxPages == batch.tables.maxPages)
+    return std::nullopt;
+  // The padding rows run as one more sequence, at positions 0.., over a page no sequence
+  // holds.
+  int32_t scratchPage = kvPages->anyFreePage();
+  if (pad > 0 && (scratchPage < 0 || pad > languageModel->maxPositions))
+    return std::nullopt;
+  ForwardBatch padded;
+  padded.members = batch.members;
+  padded.tokens = batch.tokens;
+  padded.positions = batch.positions;
+  padded.rowOffsets = batch.rowOffsets;
+  padded.cacheLens = batch.cacheLens;
+  padded.logitRows = batch.logitRows;
+  padded.tables.maxPages = maxPages;
+  padded.tables.blockTable.assign(paddedSequences * maxPages, std::max(scratchPage, 0));
+  for (int64_t s = 0; s < sequences; ++s)
+    std::copy_n(batch.tables.blockTable.begin() + s * batch.tables.maxPages,
+                batch.tables.maxPages, padded.tables.blockTable.begin() + s * maxPages);
+  padTokens.assign(pad, languageModel->padTokenId.value_or(0));
+  for (int64_t s = sequences; s < paddedSequences; ++s) {
+    int64_t count = s == sequences ? pad : 0;
+    padded.members.push_back({{padTokens, 0, {}}, 0, count});
+    for (int64_t i = 0; i < count; ++i) {
+      padded.tokens.push_back(padTokens[i]);
+      padded.positions.push_back(static_cast<int32_t>(i));
+    }
+    padded.rowOffsets.push_back(static_cast<int32_t>(padded.tokens.size()));
+    padded.cacheLens.push_back(0);
+  }
+  padded.tables.cacheLengths = padded.cacheLens;
+  padded.logitRows.resize(paddedRows, rows > 0 ? batch.logitRows.back() : 0);
+  return padded;
+}
+
+absl::StatusOr<HostTensor> Engine::forward(const ForwardBatch &exact) {
+  std::vector<int32_t> padTokens;
+  std::optional<ForwardBatch> padded;
+  if (bucketed())
+    padded = padToBuckets(exact, padTokens);
+  const ForwardBatch &batch = padded ? *padded : exact;
   int64_t numSequences = static_cast<int64_t>(batch.members.size());
   int64_t numTokens = static_cast<int64_t>(batch.tokens.size());
   ForwardInputs byName;
@@ -341,6 +407,16 @@ absl::StatusOr<StepResult> Engine::step() {
 absl::StatusOr<uint64_t> Engine::forwardActivationBytes(int64_t tokens, int64_t numSequences,
                                                         int64_t maxTokens, int64_t logitRows,
                                                         int64_t images) const {
+  if (bucketed()) {
+    // As padToBuckets() pads a call of these sizes (at most: it may find no free page).
+    int64_t pad = shapeBucket(tokens) - tokens;
+    numSequences = shapeBucket(numSequences + (pad > 0 ? 1 : 0));
+    maxTokens = static_cast<int64_t>(absl::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(
+                    {kvPages->pagesFor(maxTokens), kvPages->pagesFor(pad), 1})))) *
+                kvPages->pageSize();
+    tokens += pad;
+    logitRows = shapeBucket(logitRows);
+  }
   std::map<std::string, std::vector<int64_t>> shapes = half->extraInputShapes(tokens, images);
   shapes["tokens"] = {tokens};
   shapes["positions"] = {tokens};

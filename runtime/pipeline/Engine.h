@@ -18,6 +18,11 @@
 // inputs, images) is the run half's (RunHalf.h). mvc-run's Generator and mvc-serve are
 // loops over this.
 //
+// Shapes: on cuda every distinct call shape is a plan with its own buffers and CUDA graph,
+// so the engine pads each call to size buckets (EngineOptions::shapes): a server's
+// changing batch then reuses a few graphs. The padding rows are one more sequence, at
+// positions 0.. over a page no sequence holds; the cache of real sequences never sees them.
+//
 // Pool exhaustion: a prefill chunk is shortened (or waits) to fit the free pages; a step
 // that cannot go on at all (decodes needing pages no one will free) fails with
 // ResourceExhausted and changes nothing: the caller cancels a sequence (or preempts it)
@@ -57,7 +62,21 @@ struct EngineOptions {
   int64_t maxStepTokens = 512;
   /// Most sequences holding KV pages at once; later ones wait. 0: no limit.
   int64_t maxRunning = 0;
+  /// Whether each forward call is padded to size buckets (shapeBucket(): tokens,
+  /// sequences and logit rows; the block table's width to a power of two) so that a
+  /// changing batch reuses a few plans and CUDA graphs instead of making one per shape.
+  /// The padding rows are a sequence of their own whose keys and values go to a free
+  /// page; their logits are dropped. Auto: where the model's device reuses plans
+  /// (Model::reusesPlans(): cuda, cuda-emu). On the cpu a new plan costs ~0.3 ms, less
+  /// than the padding rows do (`mvc-bench --shapes bucketed|exact` measures both).
+  enum class Shapes { Auto, Bucketed, Exact };
+  Shapes shapes = Shapes::Auto;
 };
+
+/// The size bucket of a count: powers of two up to 16, then multiples of an eighth of the
+/// power of two below (17 -> 18, 300 -> 320): at most 12.5% more above 16, 8 buckets
+/// per doubling.
+int64_t shapeBucket(int64_t count);
 
 struct SequenceRequest {
   std::vector<int32_t> prompt;    // token ids, image placeholders included
@@ -116,6 +135,8 @@ public:
   void setOptions(const EngineOptions &newOptions) { options = newOptions; }
 
   bool idle() const { return sequences.empty(); }
+  /// Whether forward calls are padded to size buckets (EngineOptions::shapes).
+  bool bucketed() const;
   size_t numSequences() const { return sequences.size(); }
   const LanguageModelInfo &info() const { return *languageModel; }
   const RunHalf &runHalf() const { return *half; }
@@ -135,6 +156,11 @@ private:
   Engine(Model &model, std::unique_ptr<RunHalf> half, const EngineOptions &options);
   std::vector<Scheduled> schedule();
   absl::StatusOr<HostTensor> forward(const ForwardBatch &batch);
+  /// `batch` padded to the size buckets, or nullopt if it is one already or cannot be
+  /// padded (no free page for the padding rows' keys and values, or more padding rows
+  /// than the model has positions). `padTokens` holds the padding rows' token ids.
+  std::optional<ForwardBatch> padToBuckets(const ForwardBatch &batch,
+                                           std::vector<int32_t> &padTokens) const;
 
   Model *target;
   const LanguageModelInfo *languageModel;

@@ -266,5 +266,53 @@ TEST_F(EngineTest, RefusesBadRequestsNamingThem) {
   EXPECT_TRUE(engine->idle());
 }
 
+TEST(ShapeBucket, PowersOfTwoThenEighthSteps) {
+  std::vector<std::pair<int64_t, int64_t>> cases = {
+      {0, 0},    {1, 1},    {3, 4},    {5, 8},     {16, 16},   {17, 18},  {18, 18},
+      {33, 36},  {64, 64},  {65, 72},  {300, 320}, {513, 576}, {4096, 4096}};
+  for (auto [count, bucket] : cases)
+    EXPECT_EQ(shapeBucket(count), bucket) << count;
+  for (int64_t count = 17; count < 5000; ++count) {
+    int64_t bucket = shapeBucket(count);
+    EXPECT_GE(bucket, count);
+    EXPECT_LE(bucket * 8, count * 9) << count; // at most 12.5% more
+    EXPECT_EQ(shapeBucket(bucket), bucket) << count;
+  }
+}
+
+// A server's batch changes every step (sequences of different lengths come and go, the
+// block table widens as they grow): bucketed shapes make a few plans where exact shapes
+// make one per distinct shape, and change no token (the padding rows' keys and values go
+// to a free page; a page in use would change the fake model's continuations).
+TEST_F(EngineTest, BucketedShapesReuseFewPlansAndChangeNoToken) {
+  std::vector<std::vector<int32_t>> prompts = {
+      {2, 9, 4, 4, 1}, {2, 13, 7},   {3},          {2, 5, 7, 1, 1, 1, 9, 9, 4}, {6, 6},
+      {2, 4, 8, 12, 3}, {1, 1, 2, 3}, {9, 8, 7, 6}, {2, 11},                     {5, 3, 1, 4}};
+  std::vector<int64_t> lengths = {14, 9, 21, 5, 17, 11, 30, 3, 25, 8};
+  std::map<bool, uint64_t> plans;
+  for (bool bucketed : {false, true}) {
+    engine.reset();
+    model.reset();
+    outputs.clear();
+    EngineOptions options;
+    options.shapes = bucketed ? EngineOptions::Shapes::Bucketed : EngineOptions::Shapes::Exact;
+    options.maxStepTokens = 6; // prompts go in chunks beside other sequences' decodes
+    load(64, options);
+    std::vector<SequenceId> ids;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      ids.push_back(add(prompts[i], lengths[i]));
+      step();
+      step();
+    }
+    runToIdle();
+    for (size_t i = 0; i < prompts.size(); ++i)
+      EXPECT_EQ(outputs[ids[i]], fake.continuation(prompts[i], lengths[i]))
+          << "prompt " << i << (bucketed ? ", bucketed" : ", exact");
+    EXPECT_EQ(engine->pages().numFreePages(), engine->pages().numPages());
+    plans[bucketed] = model->planStats().plans;
+  }
+  EXPECT_LT(plans[true] * 2, plans[false]) << plans[true] << " plans bucketed, " << plans[false] << " exact";
+}
+
 } // namespace
 } // namespace mvc

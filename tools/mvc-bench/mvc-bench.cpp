@@ -45,6 +45,7 @@ struct Options {
   int reps = 3;
   bool roofline = false;
   bool profile = false;
+  EngineOptions::Shapes shapes = EngineOptions::Shapes::Auto;
   std::string jsonPath;
 };
 
@@ -86,6 +87,10 @@ void usage() {
                "  --profile              after each measurement, its 12 most expensive dispatches\n"
                "                         (time summed over the timed calls) and the totals per\n"
                "                         kind of kernel, on stderr\n"
+               "  --shapes auto|bucketed|exact\n"
+               "                         forward calls padded to the engine's size buckets or at\n"
+               "                         their exact shapes (default auto: bucketed where the device\n"
+               "                         reuses plans, i.e. cuda); 'plans:' reports what they cost\n"
                "  --json FILE            write the results as JSON (default: none)\n"
                "  --help                 this text\n";
 }
@@ -112,6 +117,13 @@ Options parseOptions(int argc, char **argv) {
     else if (a == "--prefill-chunk") o.prefillChunk = parseList(value(), "--prefill-chunk", 0)[0];
     else if (a == "--roofline") o.roofline = true;
     else if (a == "--profile") o.profile = true;
+    else if (a == "--shapes") {
+      std::string v = value();
+      if (v == "auto") o.shapes = EngineOptions::Shapes::Auto;
+      else if (v == "bucketed") o.shapes = EngineOptions::Shapes::Bucketed;
+      else if (v == "exact") o.shapes = EngineOptions::Shapes::Exact;
+      else die("--shapes expects auto, bucketed or exact, got '" + v + "'");
+    }
     else if (a == "--json") o.jsonPath = value();
     else if (!a.empty() && a[0] == '-') die("unknown option '" + a + "' (see --help)");
     else if (o.artifact.empty()) o.artifact = a;
@@ -125,7 +137,8 @@ Options parseOptions(int argc, char **argv) {
 /// mvc-serve run them: inputs, forward calls and greedy sampling are all timed.
 class EngineDriver {
 public:
-  EngineDriver(Engine &engine, int64_t vocabSize) : engine(engine), vocabSize(vocabSize) {}
+  EngineDriver(Engine &engine, int64_t vocabSize, EngineOptions::Shapes shapes)
+      : engine(engine), vocabSize(vocabSize), shapes(shapes) {}
 
   /// A prompt of `length` tokens, deterministic and spread over the vocabulary.
   std::vector<int32_t> prompt(int64_t length, int64_t salt) const {
@@ -156,6 +169,7 @@ public:
   double prefill(int64_t length, int64_t chunk) {
     EngineOptions options;
     options.maxStepTokens = chunk; // 0: the prompt in one call
+    options.shapes = shapes;
     engine.setOptions(options);
     add(length, 0, 1);
     double seconds = 0;
@@ -173,6 +187,7 @@ public:
     // the last one starts, within the steps + batch + 1 it may generate.
     EngineOptions options;
     options.maxStepTokens = context + batch;
+    options.shapes = shapes;
     engine.setOptions(options);
     std::vector<SequenceId> ids;
     for (int64_t b = 0; b < batch; ++b) ids.push_back(add(context, b, steps + batch + 1));
@@ -199,6 +214,7 @@ public:
 private:
   Engine &engine;
   int64_t vocabSize;
+  EngineOptions::Shapes shapes;
 };
 
 /// --profile: dispatch times of the timed calls of one measurement only.
@@ -298,7 +314,7 @@ static int toolMain(int argc, char **argv) {
   ModelBytes bytes = modelBytes(**reader, lm);
   auto engine = Engine::create(**model);
   if (!engine.ok()) die(std::string(engine.status().message()));
-  EngineDriver driver(**engine, lm.vocabSize);
+  EngineDriver driver(**engine, lm.vocabSize, o.shapes);
   auto prefillSequence = [&](int64_t length) { return driver.prefill(length, o.prefillChunk); };
 
   // The first token after loading: the weights are faulted in by this call.
@@ -356,6 +372,11 @@ static int toolMain(int argc, char **argv) {
   result["prefill"] = prefill;
   result["decode"] = decode;
   result["peak_rss_mb"] = peakRssMb;
+  Model::PlanStats plans = (*model)->planStats();
+  const char *shapes = (*engine)->bucketed() ? "bucketed" : "exact";
+  result["shapes"] = shapes;
+  result["plans"] = plans.plans;
+  result["plan_s"] = plans.seconds;
   result["matmul_weight_mb"] = bytes.matmulWeightBytes / 1e6;
   result["kv_bytes_per_token"] = bytes.kvBytesPerToken;
   // The memory target's budget: the artifact (weights, mapped) plus the KV cache pool.
@@ -375,6 +396,8 @@ static int toolMain(int argc, char **argv) {
   std::printf("memory: artifact %.0f MB + KV cache %.0f MB (%lld pages); peak RSS is %.2fx that\n",
               artifactMb, kvCacheMb, (long long)poolPages,
               result["peak_rss_over_weights_and_kv"].get<double>());
+  std::printf("plans: %llu made in %.1f ms (%s shapes)\n", (unsigned long long)plans.plans,
+              plans.seconds * 1e3, shapes);
   if (o.roofline)
     std::printf("roofline: triad %.1f GB/s, f32 FMA peak %.1f GFLOP/s, bf16 dot peak %.1f GFLOP/s "
                 "(prefill is measured against %s)\n",

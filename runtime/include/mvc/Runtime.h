@@ -158,6 +158,17 @@ public:
   void resetProfile();
   /// Verifies the weights checksum.
   absl::Status verifyWeights() const;
+  /// Plans made so far (one per program and distinct binding of its symbols, i.e. input
+  /// shapes; on cuda each also gets its own buffers and graph) and the time they took.
+  struct PlanStats {
+    uint64_t plans = 0;
+    double seconds = 0;
+  };
+  PlanStats planStats() const;
+  /// Whether running a plan again is much cheaper than a new one (cuda: each plan keeps
+  /// its buffers and, from its second run, a CUDA graph), so callers should keep the
+  /// number of distinct shapes small (the Engine's size buckets). False on the cpu.
+  bool reusesPlans() const;
 
   struct Impl;
 
