@@ -674,8 +674,9 @@ private:
 FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
                                           const DispatchSignature &sig, const DimsOf &dims) {
   auto op = cast<AttentionOp>(region.getBody().front().front());
-  FailureOr<int64_t> queryRows = loweringConfigValue(region, "query_rows");
-  if (failed(queryRows)) return failure();
+  FailureOr<CpuAttentionConfigAttr> config = loweringConfig<CpuAttentionConfigAttr>(region);
+  if (failed(config)) return failure();
+  int64_t queryRows = config->getQueryRows();
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
   int64_t kvHeads = op.getKeyCache().getType().getDimSize(2);
@@ -695,10 +696,10 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   // work through one head's blocks together, so that head's keys and values stay in the
   // shared cache while every block reads them (a SigLIP head is 2.4 MB of f32 K and V).
   Value blocks = arith::DivUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, numRows, kb.idx(*queryRows - 1)), kb.idx(*queryRows));
+      b, loc, arith::AddIOp::create(b, loc, numRows, kb.idx(queryRows - 1)), kb.idx(queryRows));
   Value block = arith::RemUIOp::create(b, loc, kb.workgroupId(), blocks);
   Value g = arith::DivUIOp::create(b, loc, kb.workgroupId(), blocks);
-  Value firstRow = arith::MulIOp::create(b, loc, block, kb.idx(*queryRows));
+  Value firstRow = arith::MulIOp::create(b, loc, block, kb.idx(queryRows));
   Value lastRow = arith::SubIOp::create(b, loc, numRows, kb.idx(1));
 
   // The keys row t sees form one interval [first, last]: causal (and windowed) keys,
@@ -736,13 +737,13 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   };
 
   AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g);
-  if (*queryRows == 1) {
+  if (queryRows == 1) {
     emitter.emit({queryRow(firstRow)});
   } else {
     // Rows of one sequence share keys; a block that straddles sequences (or is the short
     // last one) goes row by row.
     SmallVector<QueryRow> rows;
-    for (int64_t i = 0; i < *queryRows; ++i)
+    for (int64_t i = 0; i < queryRows; ++i)
       rows.push_back(queryRow(arith::AddIOp::create(b, loc, firstRow, kb.idx(i))));
     Value shared =
         arith::AndIOp::create(b, loc, rows.back().valid,
@@ -754,12 +755,12 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     emitter.emit(rows);
     b.setInsertionPointToStart(&ifShared.getElseRegion().front());
     Value end = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, firstRow, kb.idx(*queryRows)), numRows);
+        b, loc, arith::AddIOp::create(b, loc, firstRow, kb.idx(queryRows)), numRows);
     kb.forRange(firstRow, end, 1, [&](Value t) { emitter.emit({queryRow(t)}); });
   }
   kb.finish();
   std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
-  return LaunchInfo{SymExpr::ceilDiv(qDims[0], *queryRows) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
+  return LaunchInfo{SymExpr::ceilDiv(qDims[0], queryRows) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
 }
 
 } // namespace mvc

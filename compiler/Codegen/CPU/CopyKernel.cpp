@@ -23,8 +23,9 @@ public:
     Value out = op->getResult(0);
     auto outType = cast<RankedTensorType>(out.getType());
     rank = outType.getRank();
-    FailureOr<int64_t> rowsPerWorkgroup = loweringConfigValue(region, "rows_per_workgroup");
-    if (failed(rowsPerWorkgroup)) return failure();
+    FailureOr<CpuRowsConfigAttr> config = loweringConfig<CpuRowsConfigAttr>(region);
+    if (failed(config)) return failure();
+    int64_t rowsPerWorkgroup = config->getRowsPerWorkgroup();
 
     // Push constants: the output's dims, then each input's dims.
     LaunchInfo launch;
@@ -43,13 +44,13 @@ public:
 
     SymExpr rows = mvc::product(outDims, 0, rank - 1);
     Value numRows = rank > 1 ? product(outSize, 0, rank - 1) : kb.idx(1);
-    Value begin = arith::MulIOp::create(b, loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
+    Value begin = arith::MulIOp::create(b, loc, kb.workgroupId(), kb.idx(rowsPerWorkgroup));
     Value end = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
+        b, loc, arith::AddIOp::create(b, loc, begin, kb.idx(rowsPerWorkgroup)), numRows);
     Value outMem = kb.binding(sig.operands.size(), outType.getElementType());
     kb.forRange(begin, end, 1, [&](Value r) { emitRow(r, outMem); });
     kb.finish();
-    launch.workgroups = SymExpr::ceilDiv(rows, *rowsPerWorkgroup);
+    launch.workgroups = SymExpr::ceilDiv(rows, rowsPerWorkgroup);
     return launch;
   }
 

@@ -31,15 +31,12 @@ public:
 
   FailureOr<LaunchInfo> emit() {
     matmul = cast<MatmulOp>(region.getBody().front().front());
-    auto mr = loweringConfigValue(region, "microkernel_rows");
-    auto np = loweringConfigValue(region, "panels_per_workgroup");
-    auto rb = loweringConfigValue(region, "rows_per_workgroup");
-    auto sb = loweringConfigValue(region, "small_batch_rows");
-    if (failed(mr) || failed(np) || failed(rb) || failed(sb)) return failure();
-    smallBatchRows = *sb;
-    microkernelRows = *mr;
-    panelsPerBlock = *np;
-    rowsPerBlock = *rb;
+    FailureOr<CpuMatmulConfigAttr> config = loweringConfig<CpuMatmulConfigAttr>(region);
+    if (failed(config)) return failure();
+    smallBatchRows = config->getSmallBatchRows();
+    microkernelRows = config->getMicrokernelRows();
+    panelsPerBlock = config->getPanelsPerWorkgroup();
+    rowsPerBlock = config->getRowsPerWorkgroup();
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (!matmul.getRhs().getDefiningOp<WeightOp>() &&

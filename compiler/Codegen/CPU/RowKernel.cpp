@@ -51,8 +51,9 @@ FailureOr<LaunchInfo> emitRowKernel(KernelBuilder &kb, DispatchRegionOp region,
                                     const DispatchSignature &sig, const DimsOf &dims) {
   RowOpEmitter rows(region, sig, dims);
   if (failed(rows.verify())) return failure();
-  FailureOr<int64_t> rowsPerWorkgroup = loweringConfigValue(region, "rows_per_workgroup");
-  if (failed(rowsPerWorkgroup)) return failure();
+  FailureOr<CpuRowsConfigAttr> config = loweringConfig<CpuRowsConfigAttr>(region);
+  if (failed(config)) return failure();
+  int64_t rowsPerWorkgroup = config->getRowsPerWorkgroup();
 
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
@@ -61,9 +62,9 @@ FailureOr<LaunchInfo> emitRowKernel(KernelBuilder &kb, DispatchRegionOp region,
 
   CpuRowLoops loops(kb);
   Value numRows = kb.push(0);
-  Value begin = arith::MulIOp::create(b, loc, kb.workgroupId(), kb.idx(*rowsPerWorkgroup));
+  Value begin = arith::MulIOp::create(b, loc, kb.workgroupId(), kb.idx(rowsPerWorkgroup));
   Value end = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, begin, kb.idx(*rowsPerWorkgroup)), numRows);
+      b, loc, arith::AddIOp::create(b, loc, begin, kb.idx(rowsPerWorkgroup)), numRows);
   LogicalResult status = success();
   kb.forRange(begin, end, 1, [&](Value r) {
     rows.beginRow(loops, r, b.getInsertionBlock());
@@ -72,7 +73,7 @@ FailureOr<LaunchInfo> emitRowKernel(KernelBuilder &kb, DispatchRegionOp region,
   });
   if (failed(status)) return failure();
   kb.finish();
-  return LaunchInfo{SymExpr::ceilDiv(rows.rows(), *rowsPerWorkgroup), rows.pushConstants()};
+  return LaunchInfo{SymExpr::ceilDiv(rows.rows(), rowsPerWorkgroup), rows.pushConstants()};
 }
 
 } // namespace mvc

@@ -416,15 +416,14 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   bf16 = cacheElem.isBF16();
   if ((!bf16 && !cacheElem.isF32()) || op.getValueCache().getType().getElementType() != cacheElem)
     return op.emitError("gpu attention supports f32 or bf16 KV caches (both the same)");
-  FailureOr<int64_t> configThreads = loweringConfigValue(region, "threads");
-  FailureOr<int64_t> configVectors = loweringConfigValue(region, "query_vectors");
-  if (failed(configThreads) || failed(configVectors)) return failure();
-  if (*configThreads != kSupportedThreads || *configVectors != kSupportedQueryVectors)
+  FailureOr<GpuAttentionConfigAttr> config = loweringConfig<GpuAttentionConfigAttr>(region);
+  if (failed(config)) return failure();
+  if (config->getThreads() != kSupportedThreads || config->getQueryVectors() != kSupportedQueryVectors)
     return region.emitError("gpu attention: the template supports lowering_config threads ")
            << kSupportedThreads << " and query_vectors " << kSupportedQueryVectors << ", not "
-           << *configThreads << " and " << *configVectors;
-  numThreads = *configThreads;
-  queryVectors = *configVectors;
+           << config->getThreads() << " and " << config->getQueryVectors();
+  numThreads = config->getThreads();
+  queryVectors = config->getQueryVectors();
   if (group > queryVectors)
     return op.emitError("gpu attention supports at most ") << queryVectors << " query heads per KV head";
   tokens = queryVectors / group;

@@ -145,17 +145,15 @@ private:
   /// covering the block tile exactly, each warp tile whole mma steps, K steps whole
   /// mma K steps (16).
   LogicalResult readConfig() {
-    for (auto [key, value] : {std::pair<const char *, int64_t *>{"tile_m", &tileM},
-                              {"tile_n", &tileN},
-                              {"tile_k", &tileK},
-                              {"stages", &numStages},
-                              {"warp_tile_m", &warpTileM},
-                              {"warp_tile_n", &warpTileN},
-                              {"threads", &numThreads}}) {
-      FailureOr<int64_t> v = loweringConfigValue(region, key);
-      if (failed(v)) return failure();
-      *value = *v;
-    }
+    FailureOr<GpuMatmulConfigAttr> config = loweringConfig<GpuMatmulConfigAttr>(region);
+    if (failed(config)) return failure();
+    tileM = config->getTileM();
+    tileN = config->getTileN();
+    tileK = config->getTileK();
+    numStages = config->getStages();
+    warpTileM = config->getWarpTileM();
+    warpTileN = config->getWarpTileN();
+    numThreads = config->getThreads();
     warpsN = tileN / warpTileN;
     if (tileM % warpTileM || tileN % warpTileN || warpTileM % kMmaM ||
         warpTileN % (2 * kMmaN) || tileK % 16 ||

@@ -13,15 +13,6 @@ int DispatchSignature::bindingOf(Value v) const {
   return -1;
 }
 
-FailureOr<int64_t> loweringConfigValue(DispatchRegionOp region, StringRef key) {
-  auto config = region->getAttrOfType<DictionaryAttr>("lowering_config");
-  auto value = config ? config.getAs<IntegerAttr>(key) : IntegerAttr();
-  if (!value || value.getInt() <= 0)
-    return region.emitError("dispatch region has no positive lowering_config.")
-           << key << " (run --mvc-set-lowering-config)";
-  return value.getInt();
-}
-
 SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to) {
   SymExpr p(1);
   for (size_t i = from; i < to; ++i) p = p * dims[i];

@@ -54,8 +54,16 @@ public:
   virtual bool packsMatmulWeights() const = 0;
 };
 
-/// An integer of the region's `lowering_config` (set by --mvc-set-lowering-config).
-mlir::FailureOr<int64_t> loweringConfigValue(DispatchRegionOp region, llvm::StringRef key);
+/// The region's `lowering_config` as the kind `ConfigAttr` its template reads (set by
+/// --mvc-set-lowering-config or --mvc-set-gpu-lowering-config; dialects/mvc/IR/
+/// MvcAttributes.td), or an error on the region.
+template <typename ConfigAttr>
+mlir::FailureOr<ConfigAttr> loweringConfig(DispatchRegionOp region) {
+  if (auto config = region->getAttrOfType<ConfigAttr>("lowering_config")) return config;
+  return region.emitError("dispatch region has no lowering_config #mvc.")
+         << ConfigAttr::getMnemonic()
+         << " (run --mvc-set-lowering-config or --mvc-set-gpu-lowering-config)";
+}
 
 /// Product of dims [from, to).
 SymExpr product(const std::vector<SymExpr> &dims, size_t from, size_t to);

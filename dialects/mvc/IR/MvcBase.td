@@ -15,6 +15,7 @@ def Mvc_Dialect : Dialect {
     `mvc.weight` and persistent state (KV caches) by name with `mvc.state`. Ops carry value
     semantics; `mvc.kv_write` yields the updated cache, which the compiler writes in place.
   }];
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Mvc_Op<string mnemonic, list<Trait> traits = []> :

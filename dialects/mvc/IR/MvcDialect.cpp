@@ -5,11 +5,79 @@
 using namespace mlir;
 using namespace mvc;
 
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
 #include "dialects/mvc/IR/MvcDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/mvc/IR/MvcAttributes.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Lowering configs: every field is a positive size (but small_batch_rows, 0 = off).
+//===----------------------------------------------------------------------===//
+
+namespace {
+LogicalResult allPositive(function_ref<InFlightDiagnostic()> emitError, StringRef attr,
+                          ArrayRef<std::pair<StringRef, int64_t>> fields) {
+  for (auto [name, value] : fields)
+    if (value <= 0)
+      return emitError() << "#mvc." << attr << ": " << name << " must be positive, got "
+                         << value;
+  return success();
+}
+} // namespace
+
+LogicalResult CpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                          int64_t microkernelRows, int64_t panelsPerWorkgroup,
+                                          int64_t rowsPerWorkgroup, int64_t smallBatchRows) {
+  // small_batch_rows may be 0: no small-batch kernel (or rows too long for it).
+  if (smallBatchRows < 0)
+    return emitError() << "#mvc." << getMnemonic() << ": small_batch_rows must be >= 0, got "
+                       << smallBatchRows;
+  return allPositive(emitError, getMnemonic(),
+                     {{"microkernel_rows", microkernelRows},
+                      {"panels_per_workgroup", panelsPerWorkgroup},
+                      {"rows_per_workgroup", rowsPerWorkgroup}});
+}
+
+LogicalResult CpuAttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                             int64_t queryRows) {
+  return allPositive(emitError, getMnemonic(), {{"query_rows", queryRows}});
+}
+
+LogicalResult CpuRowsConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                        int64_t rowsPerWorkgroup) {
+  return allPositive(emitError, getMnemonic(), {{"rows_per_workgroup", rowsPerWorkgroup}});
+}
+
+LogicalResult GpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                          int64_t tileM, int64_t tileN, int64_t tileK,
+                                          int64_t stages, int64_t warpTileM, int64_t warpTileN,
+                                          int64_t threads) {
+  return allPositive(emitError, getMnemonic(),
+                     {{"tile_m", tileM},
+                      {"tile_n", tileN},
+                      {"tile_k", tileK},
+                      {"stages", stages},
+                      {"warp_tile_m", warpTileM},
+                      {"warp_tile_n", warpTileN},
+                      {"threads", threads}});
+}
+
+LogicalResult GpuAttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                             int64_t threads, int64_t queryVectors) {
+  return allPositive(emitError, getMnemonic(),
+                     {{"threads", threads}, {"query_vectors", queryVectors}});
+}
 
 void MvcDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "dialects/mvc/IR/MvcOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/mvc/IR/MvcAttributes.cpp.inc"
       >();
 }

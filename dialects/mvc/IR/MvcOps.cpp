@@ -334,6 +334,28 @@ LogicalResult DispatchRegionOp::verify() {
   if (!yield) return emitOpError("body must end with mvc.yield");
   if (yield.getValues().getTypes() != getResultTypes())
     return emitOpError("yielded types must match the results");
+  // A lowering config, where set, is one the region's kernel template reads.
+  if (Attribute config = (*this)->getAttr("lowering_config")) {
+    bool fits = false;
+    switch (getKind()) {
+    case DispatchKind::matmul:
+      fits = isa<CpuMatmulConfigAttr, GpuMatmulConfigAttr>(config);
+      break;
+    case DispatchKind::attention:
+      fits = isa<CpuAttentionConfigAttr, GpuAttentionConfigAttr>(config);
+      break;
+    case DispatchKind::row:
+    case DispatchKind::copy:
+      fits = isa<CpuRowsConfigAttr>(config);
+      break;
+    default:
+      break;
+    }
+    if (!fits)
+      return emitOpError("lowering_config ")
+             << config << " is not a config of a " << stringifyDispatchKind(getKind())
+             << " kernel";
+  }
   return success();
 }
 

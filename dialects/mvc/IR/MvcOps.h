@@ -17,6 +17,8 @@ class Elementwise : public mlir::OpTrait::TraitBase<ConcreteType, Elementwise> {
 } // namespace mvc::OpTrait
 
 #include "dialects/mvc/IR/MvcEnums.h.inc"
+#define GET_ATTRDEF_CLASSES
+#include "dialects/mvc/IR/MvcAttributes.h.inc"
 #include "dialects/mvc/IR/MvcInterfaces.h.inc"
 
 #define GET_OP_CLASSES

@@ -20,8 +20,9 @@ def FormDispatchRegions : Pass<"mvc-form-dispatch-regions", "mlir::func::FuncOp"
 def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
   let summary = "Choose each dispatch region's tile sizes, as an attribute codegen reads";
   let description = [{
-    Decisions live in IR: every region gets a `lowering_config` dictionary, and the
-    kernel templates only read it. matmul: `microkernel_rows` (rows sharing each loaded
+    Decisions live in IR: every region gets a typed `lowering_config`
+    (`#mvc.cpu_matmul_config`, `#mvc.cpu_attention_config`, `#mvc.cpu_rows_config`:
+    dialects/mvc/IR/MvcAttributes.td), and the kernel templates only read it. matmul: `microkernel_rows` (rows sharing each loaded
     weight vector), `panels_per_workgroup` (16-column weight panels a workgroup owns;
     also the accumulator columns of the microkernel) and `rows_per_workgroup`; row and
     copy: `rows_per_workgroup`, sized so a workgroup touches ~32 KB of each row operand.
@@ -42,7 +43,8 @@ def SetGpuLoweringConfig : Pass<"mvc-set-gpu-lowering-config", "mlir::func::Func
   let summary = "Choose each dispatch region's gpu tiling, as an attribute codegen reads";
   let description = [{
     The gpu family's counterpart of --mvc-set-lowering-config: the cuda templates
-    (compiler/Codegen/CUDA) read their tiling from `lowering_config` and nothing else.
+    (compiler/Codegen/CUDA) read their tiling from `lowering_config`
+    (`#mvc.gpu_matmul_config`, `#mvc.gpu_attention_config`) and nothing else.
     matmul: `tile_m`, `tile_n`, `tile_k` (the block's output tile and K step), `stages`
     (shared-memory copies of the operand tiles, cp.async double buffering),
     `warp_tile_m`, `warp_tile_n` (each warp's part of the block tile, in mma.sync

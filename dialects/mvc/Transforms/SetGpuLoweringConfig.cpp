@@ -30,22 +30,18 @@ struct SetGpuLoweringConfigPass
                                "whole multiples of the warp tiles");
       return signalPassFailure();
     }
-    Builder b(&getContext());
-    auto entry = [&](StringRef key, int64_t value) {
-      return b.getNamedAttr(key, b.getI64IntegerAttr(value));
-    };
+    MLIRContext *context = &getContext();
     getOperation().walk([&](DispatchRegionOp region) {
-      SmallVector<NamedAttribute> config;
+      // Row, copy and kv_write kernels size their blocks from the row width: no config.
       if (region.getKind() == DispatchKind::matmul) {
         int64_t warps = (tileM / warpTileM) * (tileN / warpTileN);
-        config = {entry("tile_m", tileM),           entry("tile_n", tileN),
-                  entry("tile_k", tileK),           entry("stages", stages),
-                  entry("warp_tile_m", warpTileM),  entry("warp_tile_n", warpTileN),
-                  entry("threads", 32 * warps)};
+        region->setAttr("lowering_config",
+                        GpuMatmulConfigAttr::get(context, tileM, tileN, tileK, stages, warpTileM,
+                                                 warpTileN, 32 * warps));
       } else if (region.getKind() == DispatchKind::attention) {
-        config = {entry("threads", attentionThreads), entry("query_vectors", queryVectors)};
+        region->setAttr("lowering_config",
+                        GpuAttentionConfigAttr::get(context, attentionThreads, queryVectors));
       }
-      region->setAttr("lowering_config", b.getDictionaryAttr(config));
     });
   }
 };

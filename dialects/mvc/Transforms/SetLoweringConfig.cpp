@@ -38,14 +38,10 @@ struct SetLoweringConfigPass
   using SetLoweringConfigBase::SetLoweringConfigBase;
 
   void runOnOperation() override {
-    Builder b(&getContext());
+    MLIRContext *context = &getContext();
     getOperation().walk([&](DispatchRegionOp region) {
-      SmallVector<NamedAttribute> config;
+      Attribute config;
       if (region.getKind() == DispatchKind::matmul) {
-        config.push_back(b.getNamedAttr("microkernel_rows", b.getI64IntegerAttr(microkernelRows)));
-        config.push_back(b.getNamedAttr("panels_per_workgroup", b.getI64IntegerAttr(panelsPerWorkgroup)));
-        // Eight microkernel tiles of rows: the weight panels stay in L2 across them.
-        config.push_back(b.getNamedAttr("rows_per_workgroup", b.getI64IntegerAttr(8 * microkernelRows)));
         // A small batch (decode) streams each weight panel once for all its rows: 16 rows x
         // one panel is 16 accumulators, and each 64-byte weight load feeds 16 dot products.
         // Every panel reads all of those rows again, so they must stay in L1 (32 KiB of it,
@@ -56,7 +52,10 @@ struct SetLoweringConfigPass
         auto rhs = cast<RankedTensorType>(matmul.getRhs().getType());
         int64_t rowBytes = lhs.getShape().back() * (rhs.getElementType().isBF16() ? 2 : 4);
         int64_t smallBatch = std::min<int64_t>(smallBatchRows, 32768 / std::max<int64_t>(rowBytes, 1));
-        config.push_back(b.getNamedAttr("small_batch_rows", b.getI64IntegerAttr(smallBatch)));
+        // Eight microkernel tiles of rows per workgroup: the weight panels stay in L2
+        // across them.
+        config = CpuMatmulConfigAttr::get(context, microkernelRows, panelsPerWorkgroup,
+                                          8 * microkernelRows, smallBatch);
       } else if (region.getKind() == DispatchKind::attention) {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB
@@ -65,13 +64,12 @@ struct SetLoweringConfigPass
         auto q = cast<RankedTensorType>(attn.getQuery().getType());
         auto cache = cast<RankedTensorType>(attn.getKeyCache().getType());
         int64_t perRow = q.getDimSize(1) / cache.getDimSize(2) * q.getDimSize(2);
-        int64_t rows = std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16);
-        config.push_back(b.getNamedAttr("query_rows", b.getI64IntegerAttr(rows)));
+        config = CpuAttentionConfigAttr::get(
+            context, std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16));
       } else if (region.getKind() == DispatchKind::row || region.getKind() == DispatchKind::copy) {
-        config.push_back(b.getNamedAttr(
-            "rows_per_workgroup", b.getI64IntegerAttr(std::max<int64_t>(1, 8192 / widestRow(region)))));
+        config = CpuRowsConfigAttr::get(context, std::max<int64_t>(1, 8192 / widestRow(region)));
       }
-      region->setAttr("lowering_config", b.getDictionaryAttr(config));
+      if (config) region->setAttr("lowering_config", config);
     });
   }
 };

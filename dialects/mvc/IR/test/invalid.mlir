@@ -127,3 +127,25 @@ func.func @weight_source_shape() -> tensor<32x192xf32> {
   %w = mvc.weight "w" {source_shape = array<i64: 32, 3, 8>} : tensor<32x192xf32>
   return %w : tensor<32x192xf32>
 }
+
+// -----
+
+func.func @lowering_config_kind(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{lowering_config #mvc.cpu_matmul_config<microkernel_rows = 6, panels_per_workgroup = 4, rows_per_workgroup = 48, small_batch_rows = 16> is not a config of a row kernel}}
+  %r = mvc.dispatch_region row -> tensor<?x64xf32> attributes {lowering_config = #mvc.cpu_matmul_config<microkernel_rows = 6, panels_per_workgroup = 4, rows_per_workgroup = 48, small_batch_rows = 16>} {
+    %0 = mvc.silu %x : tensor<?x64xf32>
+    mvc.yield %0 : tensor<?x64xf32>
+  }
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @lowering_config_positive(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{#mvc.cpu_rows_config: rows_per_workgroup must be positive, got 0}}
+  %r = mvc.dispatch_region row -> tensor<?x64xf32> attributes {lowering_config = #mvc.cpu_rows_config<rows_per_workgroup = 0>} {
+    %0 = mvc.silu %x : tensor<?x64xf32>
+    mvc.yield %0 : tensor<?x64xf32>
+  }
+  return %r : tensor<?x64xf32>
+}

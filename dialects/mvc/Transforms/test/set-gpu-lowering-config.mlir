@@ -4,11 +4,11 @@
 
 // The cuda templates' tiling (compiler/Codegen/CUDA): a matmul's block and warp tiles,
 // K step, stages and threads (32 per warp); an attention block's threads and query
-// vectors; row kernels size their blocks from the row width (an empty config).
+// vectors; row kernels size their blocks from the row width (no config).
 // CHECK-LABEL: func.func @configs
-// CHECK: mvc.dispatch_region matmul -> tensor<?x64xf32> attributes {lowering_config = {stages = 2 : i64, threads = 128 : i64, tile_k = 32 : i64, tile_m = 64 : i64, tile_n = 64 : i64, warp_tile_m = 32 : i64, warp_tile_n = 32 : i64}}
-// CHECK: mvc.dispatch_region row -> tensor<?x64xf32> attributes {lowering_config = {}}
-// OPTS: lowering_config = {stages = 3 : i64, threads = 256 : i64, tile_k = 32 : i64, tile_m = 128 : i64, tile_n = 64 : i64, warp_tile_m = 32 : i64, warp_tile_n = 32 : i64}
+// CHECK: mvc.dispatch_region matmul -> tensor<?x64xf32> attributes {lowering_config = #mvc.gpu_matmul_config<tile_m = 64, tile_n = 64, tile_k = 32, stages = 2, warp_tile_m = 32, warp_tile_n = 32, threads = 128>}
+// CHECK: mvc.dispatch_region row -> tensor<?x64xf32> {
+// OPTS: lowering_config = #mvc.gpu_matmul_config<tile_m = 128, tile_n = 64, tile_k = 32, stages = 3, warp_tile_m = 32, warp_tile_n = 32, threads = 256>
 // BAD: mvc-set-gpu-lowering-config: tiles must be positive and whole multiples of the warp tiles
 func.func @configs(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
   %w = mvc.weight "w" : tensor<64x64xf32>

@@ -2,10 +2,10 @@
 // RUN: mvc-opt %s --mvc-set-lowering-config="microkernel-rows=4 panels-per-workgroup=2" | FileCheck %s --check-prefix=OPTS
 
 // CHECK-LABEL: func.func @configs
-// CHECK: mvc.dispatch_region matmul -> tensor<?x64xf32> attributes {lowering_config = {microkernel_rows = 6 : i64, panels_per_workgroup = 4 : i64, rows_per_workgroup = 48 : i64, small_batch_rows = 16 : i64}}
-// CHECK: mvc.dispatch_region row -> tensor<?x2048xf32> attributes {lowering_config = {rows_per_workgroup = 4 : i64}}
-// CHECK: mvc.dispatch_region row -> tensor<?x64xf32> attributes {lowering_config = {rows_per_workgroup = 128 : i64}}
-// OPTS: lowering_config = {microkernel_rows = 4 : i64, panels_per_workgroup = 2 : i64, rows_per_workgroup = 32 : i64, small_batch_rows = 16 : i64}
+// CHECK: mvc.dispatch_region matmul -> tensor<?x64xf32> attributes {lowering_config = #mvc.cpu_matmul_config<microkernel_rows = 6, panels_per_workgroup = 4, rows_per_workgroup = 48, small_batch_rows = 16>}
+// CHECK: mvc.dispatch_region row -> tensor<?x2048xf32> attributes {lowering_config = #mvc.cpu_rows_config<rows_per_workgroup = 4>}
+// CHECK: mvc.dispatch_region row -> tensor<?x64xf32> attributes {lowering_config = #mvc.cpu_rows_config<rows_per_workgroup = 128>}
+// OPTS: lowering_config = #mvc.cpu_matmul_config<microkernel_rows = 4, panels_per_workgroup = 2, rows_per_workgroup = 32, small_batch_rows = 16>
 func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor<?x2048xf32>, tensor<?x64xf32>) {
   %w = mvc.weight "w" : tensor<64x64xf32>
   %m = mvc.dispatch_region matmul -> tensor<?x64xf32> {
@@ -26,8 +26,8 @@ func.func @configs(%x: tensor<?x64xf32>, %y: tensor<?x2048xf32>) -> (tensor<?x64
 // The small-batch microkernel rereads all its rows for every panel, so they must fit
 // 32 KiB: a 2048-long contraction allows 8 rows of bf16 pairs (bf16 weights), 4 of f32.
 // CHECK-LABEL: func.func @small_batch_rows
-// CHECK: small_batch_rows = 8 : i64
-// CHECK: small_batch_rows = 4 : i64
+// CHECK: small_batch_rows = 8>
+// CHECK: small_batch_rows = 4>
 func.func @small_batch_rows(%x: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
   %wb = mvc.weight "wb" : tensor<64x2048xbf16>
   %wf = mvc.weight "wf" : tensor<64x2048xf32>
@@ -46,8 +46,8 @@ func.func @small_batch_rows(%x: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor
 // head_dim f32) fit 16 KiB: 4096 / (4 heads per KV head x 256) = 4 rows for Gemma 3 270M;
 // SigLIP's 72-wide heads, one per KV head, would allow 56: capped at 16.
 // CHECK-LABEL: func.func @attention_rows
-// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = {query_rows = 4 : i64}}
-// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = {query_rows = 16 : i64}}
+// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = #mvc.cpu_attention_config<query_rows = 4>}
+// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = #mvc.cpu_attention_config<query_rows = 16>}
 func.func @attention_rows(%q: tensor<?x4x256xf32>, %c: tensor<?x16x1x256xf32>, %q2: tensor<?x16x72xf32>,
                           %c2: tensor<?x16x16x72xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>,
                           %cl: tensor<?xi32>) -> (tensor<?x4x256xf32>, tensor<?x16x72xf32>) {

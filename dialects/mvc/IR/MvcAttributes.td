@@ -1,0 +1,52 @@
+//===- MvcAttributes.td - lowering configs of dispatch regions -*- tablegen -*-===//
+//
+// How a dispatch region's kernel is tiled, one attribute kind per kernel template, set by
+// --mvc-set-lowering-config (cpu) or --mvc-set-gpu-lowering-config (cuda) as the region's
+// `lowering_config` and read by the template (compiler/Codegen) and nothing else:
+//
+//   mvc.dispatch_region matmul ... attributes {lowering_config = #mvc.cpu_matmul_config<
+//       microkernel_rows = 6, panels_per_workgroup = 4, rows_per_workgroup = 48,
+//       small_batch_rows = 16>}
+//
+//===----------------------------------------------------------------------===//
+#ifndef MVC_ATTRIBUTES_TD
+#define MVC_ATTRIBUTES_TD
+
+include "MvcBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+class Mvc_ConfigAttr<string name, string attrMnemonic> : AttrDef<Mvc_Dialect, name> {
+  let mnemonic = attrMnemonic;
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1; // sizes positive (MvcDialect.cpp)
+}
+
+def Mvc_CpuMatmulConfigAttr : Mvc_ConfigAttr<"CpuMatmulConfig", "cpu_matmul_config"> {
+  let summary = "cpu matmul tiling: microkernel rows, weight panels and rows per workgroup";
+  let parameters = (ins "int64_t":$microkernel_rows, "int64_t":$panels_per_workgroup,
+                        "int64_t":$rows_per_workgroup, "int64_t":$small_batch_rows);
+}
+
+def Mvc_CpuAttentionConfigAttr : Mvc_ConfigAttr<"CpuAttentionConfig", "cpu_attention_config"> {
+  let summary = "cpu attention tiling: query rows of one sequence per workgroup";
+  let parameters = (ins "int64_t":$query_rows);
+}
+
+def Mvc_CpuRowsConfigAttr : Mvc_ConfigAttr<"CpuRowsConfig", "cpu_rows_config"> {
+  let summary = "cpu row and copy kernels: rows per workgroup";
+  let parameters = (ins "int64_t":$rows_per_workgroup);
+}
+
+def Mvc_GpuMatmulConfigAttr : Mvc_ConfigAttr<"GpuMatmulConfig", "gpu_matmul_config"> {
+  let summary = "cuda matmul tiling: block and warp tiles, K step, pipeline stages, threads";
+  let parameters = (ins "int64_t":$tile_m, "int64_t":$tile_n, "int64_t":$tile_k,
+                        "int64_t":$stages, "int64_t":$warp_tile_m, "int64_t":$warp_tile_n,
+                        "int64_t":$threads);
+}
+
+def Mvc_GpuAttentionConfigAttr : Mvc_ConfigAttr<"GpuAttentionConfig", "gpu_attention_config"> {
+  let summary = "cuda attention: threads per block and query vectors per warp";
+  let parameters = (ins "int64_t":$threads, "int64_t":$query_vectors);
+}
+
+#endif // MVC_ATTRIBUTES_TD
