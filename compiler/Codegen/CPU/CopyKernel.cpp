@@ -69,8 +69,6 @@ private:
     }
     return s;
   }
-  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
 
   /// Copies output row `r` (leading coordinates decomposed from r).
   void emitRow(Value r, Value outMem) {

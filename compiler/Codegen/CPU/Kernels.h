@@ -9,15 +9,17 @@
 #define MVC_COMPILER_CODEGEN_CPU_KERNELS_H
 
 #include "compiler/Codegen/CPU/KernelBuilder.h"
+#include "compiler/Codegen/Common/KernelMath.h"
 #include "compiler/Codegen/Common/KernelTypes.h"
 
 namespace mvc {
 
 /// What every kernel template works with while it emits one dispatch region.
-struct TemplateEmitter {
+struct TemplateEmitter : KernelMath {
   TemplateEmitter(KernelBuilder &kb, DispatchRegionOp region, const DispatchSignature &sig,
                   const DimsOf &dims)
-      : kb(kb), b(kb.b()), loc(kb.loc()), region(region), sig(sig), dims(dims) {}
+      : KernelMath(kb.b(), kb.loc()), kb(kb), b(kb.b()), loc(kb.loc()), region(region),
+        sig(sig), dims(dims) {}
   KernelBuilder &kb;
   mlir::OpBuilder &b;
   mlir::Location loc;

@@ -23,6 +23,7 @@
 // warps holding none of its rows skip the mma work (decode: half the warps idle for G=4).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Codegen/Common/KernelMath.h"
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
 #include "compiler/Codegen/Common/PagedCache.h"
@@ -50,7 +51,7 @@ struct QueryVector {
   Value base;        // element offset of its row in the query and output
 };
 
-class FlashAttentionEmitter {
+class FlashAttentionEmitter : KernelMath {
 public:
   FlashAttentionEmitter(gpu::GPUModuleOp module, StringRef name, DispatchRegionOp region,
                         const DispatchSignature &sig, const DimsOf &dims)
@@ -59,17 +60,6 @@ public:
   FailureOr<LaunchInfo> emit();
 
 private:
-  Value add(Value x, Value y) { return arith::AddIOp::create(*b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(*b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(*b, loc, x, y); }
-  Value div(Value x, int64_t d) { return arith::DivUIOp::create(*b, loc, x, kb->idx(d)); }
-  Value rem(Value x, int64_t d) { return arith::RemUIOp::create(*b, loc, x, kb->idx(d)); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(*b, loc, p, x, y);
-  }
-  Value both(Value x, Value y) { return arith::AndIOp::create(*b, loc, x, y); }
-  Value select(Value c, Value x, Value y) { return arith::SelectOp::create(*b, loc, c, x, y); }
-  Value mulf(Value x, Value y) { return arith::MulFOp::create(*b, loc, x, y); }
   Value loadIndex(Value mem, Value at) {
     return arith::IndexCastOp::create(*b, loc, b->getIndexType(),
                                       memref::LoadOp::create(*b, loc, mem, at));
@@ -446,6 +436,7 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   kb = &builder;
   b = &builder.b();
   loc = builder.loc();
+  bindMath(*b, loc);
   q = builder.binding(sig.bindingOf(op.getQuery()), elemOf(op.getQuery()));
   kcPtr = builder.bindingPointer(sig.bindingOf(op.getKeyCache()));
   vcPtr = builder.bindingPointer(sig.bindingOf(op.getValueCache()));

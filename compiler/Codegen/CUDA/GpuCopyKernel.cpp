@@ -6,6 +6,7 @@
 // each input's dims). Elements move as they are, so integer tensors move too.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Codegen/Common/KernelMath.h"
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 
 using namespace mlir;
@@ -13,7 +14,7 @@ using namespace mlir;
 namespace mvc {
 namespace {
 
-class GpuCopyEmitter {
+class GpuCopyEmitter : KernelMath {
 public:
   GpuCopyEmitter(gpu::GPUModuleOp module, StringRef name, DispatchRegionOp region,
                  const DispatchSignature &sig, const DimsOf &dims)
@@ -36,6 +37,7 @@ public:
     kb = &builder;
     b = &builder.b();
     loc = builder.loc();
+    bindMath(*b, loc);
     int pushIndex = 0;
     for (int64_t i = 0; i < rank; ++i) outSize.push_back(builder.push(pushIndex++));
     for (Value in : op->getOperands()) {
@@ -70,8 +72,6 @@ private:
     }
     return s;
   }
-  Value mul(Value a, Value c) { return arith::MulIOp::create(*b, loc, a, c); }
-  Value add(Value a, Value c) { return arith::AddIOp::create(*b, loc, a, c); }
 
   /// Copies output row `r` (leading coordinates decomposed from r).
   void emitRow(Value r, Value outMem) {

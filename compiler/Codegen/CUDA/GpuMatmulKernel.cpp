@@ -17,6 +17,7 @@
 // accumulator element and each region result is stored once.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Codegen/Common/KernelMath.h"
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
 #include "compiler/Codegen/Common/RowOps.h"
@@ -41,7 +42,7 @@ struct SharedTile {
   int64_t stageElems() const { return rows * stride; }
 };
 
-class GpuMatmulEmitter {
+class GpuMatmulEmitter : KernelMath {
 public:
   GpuMatmulEmitter(gpu::GPUModuleOp module, StringRef name, DispatchRegionOp region,
                    const DispatchSignature &sig, const DimsOf &dims)
@@ -78,6 +79,7 @@ public:
     kb = &builder;
     b = &builder.b();
     loc = builder.loc();
+    bindMath(*b, loc);
     lhs = builder.bindingPointer(sig.bindingOf(matmul.getLhs()));
     rhs = builder.bindingPointer(sig.bindingOf(matmul.getRhs()));
     m = builder.push(0);
@@ -164,13 +166,6 @@ private:
     return success();
   }
 
-  Value add(Value x, Value y) { return arith::AddIOp::create(*b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(*b, loc, x, y); }
-  Value div(Value x, int64_t d) { return arith::DivUIOp::create(*b, loc, x, kb->idx(d)); }
-  Value lt(Value x, Value y) {
-    return arith::CmpIOp::create(*b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value both(Value x, Value y) { return arith::AndIOp::create(*b, loc, x, y); }
   Value i32(Value x) { return arith::IndexCastOp::create(*b, loc, b->getI32Type(), x); }
   /// min(x, bound - 1): an address that is always inside the matrix.
   Value clamp(Value x, Value bound) {

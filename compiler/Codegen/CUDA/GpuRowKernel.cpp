@@ -26,21 +26,20 @@ std::pair<Value, Value> emitSinCos(OpBuilder &b, Location loc, Value angle) {
   auto c = [&](double v) -> Value {
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
   };
-  auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
-  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
+  KernelMath m(b, loc);
   Value x = arith::ExtFOp::create(b, loc, f64, angle);
   // x = k·π/2 + r with |r| <= π/4; π/2 in two parts keeps r exact enough for |x| < 2^20.
-  Value k = math::FloorOp::create(b, loc, add(mul(x, c(0.63661977236758134308)), c(0.5)));
-  Value r = arith::SubFOp::create(b, loc, x, mul(k, c(1.5707963267948966)));
-  r = arith::SubFOp::create(b, loc, r, mul(k, c(6.123233995736766e-17)));
-  Value r2 = mul(r, r);
+  Value k = math::FloorOp::create(b, loc, m.addf(m.mulf(x, c(0.63661977236758134308)), c(0.5)));
+  Value r = m.subf(x, m.mulf(k, c(1.5707963267948966)));
+  r = m.subf(r, m.mulf(k, c(6.123233995736766e-17)));
+  Value r2 = m.mulf(r, r);
   // Taylor series to r^13 / r^14: the truncation error is below 1e-13 on |r| <= π/4.
   auto horner = [&](ArrayRef<double> coeffs) {
     Value p = c(coeffs.back());
-    for (int i = int(coeffs.size()) - 2; i >= 0; --i) p = add(mul(p, r2), c(coeffs[i]));
+    for (int i = int(coeffs.size()) - 2; i >= 0; --i) p = m.addf(m.mulf(p, r2), c(coeffs[i]));
     return p;
   };
-  Value sinR = mul(r, horner({1.0, -1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880,
+  Value sinR = m.mulf(r, horner({1.0, -1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880,
                                -1.0 / 39916800, 1.0 / 6227020800.0}));
   Value cosR = horner({1.0, -1.0 / 2, 1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800,
                        1.0 / 479001600, -1.0 / 87178291200.0});

@@ -12,12 +12,6 @@ using namespace mlir;
 namespace mvc {
 
 Value RowLoops::idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-Value RowLoops::addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-Value RowLoops::muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-Value RowLoops::addf(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-Value RowLoops::subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-Value RowLoops::mulf(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-Value RowLoops::divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
 Value RowLoops::f32(float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
@@ -171,7 +165,7 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
   if (auto merge = dyn_cast<MergeRowsOp>(op)) return emitMergeRows(merge);
   if (auto slice = dyn_cast<SliceOp>(op)) {
     l.forEach(n, [&](Value c, int lanes) {
-      write(out, c, read(slice.getInput(), l.addi(c, l.idx(slice.getStart())), lanes));
+      write(out, c, read(slice.getInput(), l.add(c, l.idx(slice.getStart())), lanes));
     });
     return success();
   }
@@ -179,7 +173,7 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
     int64_t offset = 0;
     for (Value in : concat.getInputs()) {
       l.forEach(lastDim(in), [&](Value c, int lanes) {
-        write(out, l.addi(c, l.idx(offset)), read(in, c, lanes));
+        write(out, l.add(c, l.idx(offset)), read(in, c, lanes));
       });
       offset += lastDim(in);
     }
@@ -213,24 +207,24 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
                                 l.idx(tableType.getDimSize(0) - 1));
   Value table = l.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
   if (!layout) {
-    Value base = l.muli(id, l.idx(n));
-    l.forEach(n, [&](Value c, int lanes) { write(out, c, l.load(table, l.addi(base, c), lanes)); });
+    Value base = l.mul(id, l.idx(n));
+    l.forEach(n, [&](Value c, int lanes) { write(out, c, l.load(table, l.add(base, c), lanes)); });
     return success();
   }
   // Rows of a table stored as 16-row panels (runtime/artifact/FORMAT.md): row `id` is
   // spread across its panel, 16 (or, with bf16 pairs, 32) elements apart.
   bool pairs = layout.getValue() == "packed_n16_k2";
   int64_t kp = pairs ? (n + 1) / 2 * 2 : n;
-  Value panel = l.muli(arith::DivUIOp::create(b, loc, id, l.idx(16)), l.idx(kp * 16));
+  Value panel = l.mul(l.div(id, 16), l.idx(kp * 16));
   Value lane = arith::RemUIOp::create(b, loc, id, l.idx(16));
   l.forEachElement(n, [&](Value c) {
     Value at;
     if (pairs) {
-      Value pairBase = l.muli(arith::DivUIOp::create(b, loc, c, l.idx(2)), l.idx(32));
-      at = l.addi(l.addi(panel, pairBase),
-               l.addi(l.muli(lane, l.idx(2)), arith::RemUIOp::create(b, loc, c, l.idx(2))));
+      Value pairBase = l.mul(l.div(c, 2), l.idx(32));
+      at = l.add(l.add(panel, pairBase),
+               l.add(l.mul(lane, l.idx(2)), l.rem(c, 2)));
     } else {
-      at = l.addi(l.addi(panel, l.muli(c, l.idx(16))), lane);
+      at = l.add(l.add(panel, l.mul(c, l.idx(16))), lane);
     }
     write(out, c, l.load(table, at, 0));
   });
@@ -301,16 +295,16 @@ LogicalResult RowOpEmitter::emitRope(RopeOp rope) {
   Value tableBase = arith::MulIOp::create(b, loc, t, l.idx(2 * half));
   Value x = rope.getInput(), out = rope.getResult();
   l.forEach(half, [&](Value i, int lanes) {
-    Value iHi = l.addi(i, l.idx(half));
+    Value iHi = l.add(i, l.idx(half));
     Value x1 = read(x, i, lanes), x2 = read(x, iHi, lanes);
-    Value c = l.load(tableMem, l.addi(tableBase, i), lanes);
-    Value s = l.load(tableMem, l.addi(tableBase, iHi), lanes);
+    Value c = l.load(tableMem, l.add(tableBase, i), lanes);
+    Value s = l.load(tableMem, l.add(tableBase, iHi), lanes);
     write(out, i, arith::SubFOp::create(b, loc, l.mulf(x1, c), l.mulf(x2, s)));
     write(out, iHi, arith::AddFOp::create(b, loc, l.mulf(x2, c), l.mulf(x1, s)));
   });
   if (2 * half < d)
     l.forEach(d - 2 * half, [&](Value i, int lanes) {
-      Value at = l.addi(i, l.idx(2 * half));
+      Value at = l.add(i, l.idx(2 * half));
       write(out, at, read(x, at, lanes));
     });
   return success();
@@ -323,37 +317,36 @@ Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value>
       return vector::BroadcastOp::create(b, loc, vt, s);
     return s;
   };
-  auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
-  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
-  if (isa<AddOp>(op)) return add(v[0], v[1]);
-  if (isa<SubOp>(op)) return arith::SubFOp::create(b, loc, v[0], v[1]);
-  if (isa<MulOp>(op)) return mul(v[0], v[1]);
-  if (isa<DivOp>(op)) return arith::DivFOp::create(b, loc, v[0], v[1]);
+  KernelMath m(b, loc);
+  if (isa<AddOp>(op)) return m.addf(v[0], v[1]);
+  if (isa<SubOp>(op)) return m.subf(v[0], v[1]);
+  if (isa<MulOp>(op)) return m.mulf(v[0], v[1]);
+  if (isa<DivOp>(op)) return m.divf(v[0], v[1]);
   if (isa<NegOp>(op)) return arith::NegFOp::create(b, loc, v[0]);
   if (isa<ExpOp>(op)) return math::ExpOp::create(b, loc, v[0]);
   if (isa<TanhOp>(op)) return math::TanhOp::create(b, loc, v[0]);
-  if (auto s = dyn_cast<ScaleOp>(op)) return mul(v[0], splat(s.getFactor().convertToFloat()));
+  if (auto s = dyn_cast<ScaleOp>(op)) return m.mulf(v[0], splat(s.getFactor().convertToFloat()));
   if (auto s = dyn_cast<SoftcapOp>(op)) {
     float cap = s.getCap().convertToFloat();
     Value t = math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, v[0], splat(cap)));
-    return mul(t, splat(cap));
+    return m.mulf(t, splat(cap));
   }
   if (isa<SiluOp>(op)) {
     Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
-    return arith::DivFOp::create(b, loc, v[0], add(splat(1.0f), e));
+    return m.divf(v[0], m.addf(splat(1.0f), e));
   }
   if (auto g = dyn_cast<GeluOp>(op)) {
     Value x = v[0];
     Value inner;
     if (g.getApproximate() == "tanh") {
       // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-      Value x3 = mul(mul(x, x), x);
-      Value u = mul(splat(0.7978845608028654f), add(x, mul(splat(0.044715f), x3)));
+      Value x3 = m.mulf(m.mulf(x, x), x);
+      Value u = m.mulf(splat(0.7978845608028654f), m.addf(x, m.mulf(splat(0.044715f), x3)));
       inner = math::TanhOp::create(b, loc, u);
     } else {
-      inner = math::ErfOp::create(b, loc, mul(x, splat(0.7071067811865476f)));
+      inner = math::ErfOp::create(b, loc, m.mulf(x, splat(0.7071067811865476f)));
     }
-    return mul(mul(splat(0.5f), x), add(splat(1.0f), inner));
+    return m.mulf(m.mulf(splat(0.5f), x), m.addf(splat(1.0f), inner));
   }
   if (auto c = dyn_cast<CastOp>(op)) {
     Type elem = c.getType().getElementType();

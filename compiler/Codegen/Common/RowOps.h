@@ -21,6 +21,7 @@
 
 #include "compiler/Codegen/Common/KernelTypes.h"
 
+#include "compiler/Codegen/Common/KernelMath.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -29,9 +30,9 @@ namespace mvc {
 /// How a backend visits the elements of one row. Loop bodies get an element index and a
 /// lane count: lanes > 0 means a vector of that many elements starting at the index, 0 a
 /// scalar. Values are f32 (vectors or scalars) whatever the memory holds.
-class RowLoops {
+class RowLoops : public KernelMath {
 public:
-  RowLoops(mlir::OpBuilder &b, mlir::Location loc) : b(b), loc(loc) {}
+  RowLoops(mlir::OpBuilder &b, mlir::Location loc) : KernelMath(b, loc), b(b), loc(loc) {}
   virtual ~RowLoops() = default;
 
   mlir::OpBuilder &b;
@@ -39,13 +40,6 @@ public:
 
   mlir::Value idx(int64_t v);
   mlir::Value f32(float v);
-  /// Index (addi, muli) and f32 arithmetic at the current insertion point.
-  mlir::Value addi(mlir::Value x, mlir::Value y);
-  mlir::Value muli(mlir::Value x, mlir::Value y);
-  mlir::Value addf(mlir::Value x, mlir::Value y);
-  mlir::Value subf(mlir::Value x, mlir::Value y);
-  mlir::Value mulf(mlir::Value x, mlir::Value y);
-  mlir::Value divf(mlir::Value x, mlir::Value y);
 
   /// Binding `i` of the kernel as a flat memref of `elementType`.
   virtual mlir::Value binding(int i, mlir::Type elementType) = 0;
