@@ -402,14 +402,16 @@ void Interpreter::installGlobals() {
     }
     return Value::list(std::move(items));
   });
-  globals_["namespace"] = Value::callable("namespace", [](CallArgs& args) {
+  globals_["namespace"] = Value::callable("namespace", [this](CallArgs& args) {
     ValueDict attributes;
     for (const Value& positional : args.positional) {
       if (!positional.isDict()) throw JinjaError{"namespace() takes a mapping or keyword arguments"};
       for (const auto& [k, v] : positional.asDict().items) attributes.set(k, v);
     }
     for (auto& [key, value] : args.keyword) attributes.set(Value(key), value);
-    return Value::namespaceObject(std::move(attributes));
+    Value created = Value::namespaceObject(std::move(attributes));
+    namespaces_.push_back(created);  // emptied when the render ends (render())
+    return created;
   });
   globals_["dict"] = Value::callable("dict", [](CallArgs& args) {
     ValueDict d;

@@ -34,6 +34,17 @@ std::string Interpreter::render(const StmtList& body, const ValueDict& variables
     if (key.isString()) root.vars[key.asString()] = value;
   }
   root_ = &root;
+  // Namespaces are the only mutable values, so the only ones that can hold themselves
+  // (`{% set ns.me = ns %}`, or two holding each other): reference counting alone would
+  // never free them. Nothing a render makes outlives it, so each is emptied at the end,
+  // error or not.
+  struct EmptyNamespaces {
+    std::vector<Value>& namespaces;
+    ~EmptyNamespaces() {
+      for (Value& ns : namespaces) ns.mutableNamespace() = ValueDict{};
+      namespaces.clear();
+    }
+  } emptyNamespaces{namespaces_};
   std::string out;
   exec(body, root, out);
   root_ = nullptr;

@@ -58,6 +58,7 @@ class Interpreter {
 
   Limits limits_;
   std::tm now_;
+  std::vector<Value> namespaces_;  // made by namespace() during the current render
   StringMap<Value> globals_;
   Frame* root_ = nullptr;
   uint64_t steps_ = 0;

@@ -38,6 +38,17 @@ TEST(Jinja, LoopScopesDoNotLeakButNamespacesDo) {
             "12False|21False|30True|");
 }
 
+// A namespace may hold itself (the fuzzer's jinja-namespace-leak input does): it renders,
+// and the render frees it (the fuzz target checks with LeakSanitizer).
+TEST(Jinja, ANamespaceHoldingItselfRendersAndIsFreed) {
+  EXPECT_EQ(renderOk("{% set ns = namespace(n=1) %}{% set ns.me = ns %}{{ ns.me.me.n }}"), "1");
+  EXPECT_EQ(renderOk("{% set a = namespace() %}{% set b = namespace(a=a) %}{% set a.b = b %}"
+                     "{{ a.b.a.b is defined }}"),
+            "True");
+  std::string printed = renderOk("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}|{{ ns | string | length > 0 }}");
+  EXPECT_NE(printed.find("|True"), std::string::npos) << printed;
+}
+
 TEST(Jinja, MacrosTakeDefaultsKeywordsAndCallers) {
   EXPECT_EQ(renderOk("{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}{{ m(1) }} {{ m(b=5, a=4) }}"),
             "1-2 4-5");

@@ -105,10 +105,7 @@ run() { # name, extra libFuzzer flags
     tail -2 "${name}.log"
   fi
 }
-# Known open finding: tests/fuzz/regressions/jinja-namespace-leak leaks a namespace()
-# object (most likely a shared_ptr cycle among Jinja values, not yet diagnosed); leaks
-# are not reported for this target until it is fixed (issue 21).
-ASAN_OPTIONS=detect_leaks=0 run jinja -max_len=4096 -rss_limit_mb=2048 -detect_leaks=0
+run jinja -max_len=4096 -rss_limit_mb=2048
 MVC_FUZZ_TOKENIZER=$work/qwen3-tokenizer.json run tokenizer -max_len=2048 -rss_limit_mb=4096
 run gguf -max_len=131072 -rss_limit_mb=4096
 run manifest -max_len=65536 -rss_limit_mb=2048
