@@ -2,7 +2,8 @@
 //
 // The inverse of parseManifest() (Manifest.h): the compiler fills a Manifest and writes it
 // with writeManifest(), so the one definition of the format's structs serves both sides.
-// parseManifest(writeManifest(m)) == m for any manifest parseManifest accepts.
+// parseManifest(writeManifest(m)) == m for any manifest parseManifest accepts whose
+// target-specific fields match its target (below: the writer leaves out the other kind's).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_ARTIFACT_MANIFESTWRITER_H
