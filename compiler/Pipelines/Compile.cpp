@@ -10,6 +10,7 @@
 #include "compiler/Codegen/CUDA/GpuArtifact.h"
 #include "compiler/Codegen/CUDA/GpuCodegen.h"
 #include "compiler/Pipelines/Targets.h"
+#include "runtime/artifact/ManifestWriter.h"
 #include "runtime/util/AtomicFile.h"
 #include "runtime/util/StatusMacros.h"
 #include "compiler/Schedule/ProgramCompiler.h"
@@ -46,7 +47,6 @@
 #include <random>
 
 using namespace mlir;
-using json = nlohmann::ordered_json;
 
 namespace mvc {
 
@@ -200,10 +200,24 @@ struct WeightStreamer {
   }
 };
 
-std::string dtypeName(Type t) {
-  if (t.isBF16()) return "bf16";
-  if (t.isInteger(32)) return "i32";
-  return "f32";
+/// The manifest's dtype of a weight: the element type its bytes are stored in.
+DType storedDType(Type t) {
+  switch (storedTypeOf(t)) {
+  case StoredType::BF16: return DType::BF16;
+  case StoredType::I32: return DType::I32;
+  case StoredType::F32: return DType::F32;
+  }
+  return DType::F32;
+}
+
+/// The manifest of an .mlir graph before any phase has run; a checkpoint's overrides the
+/// source kind, architecture and config.
+Manifest graphManifest() {
+  Manifest manifest;
+  manifest.sourceKind = "mlir";
+  manifest.architecture = "graph";
+  manifest.config = nlohmann::ordered_json::object();
+  return manifest;
 }
 
 /// A status whose errors were already printed (MLIR diagnostics): runCompile adds nothing.
@@ -360,10 +374,10 @@ private:
       MVC_ASSIGN_OR_RETURN(CheckpointBuild built, buildFromCheckpoint(opts, *context));
       module = std::move(built.module);
       checkpoint = std::move(built.weights);
-      sourceKind = built.sourceKind;
-      architecture = built.architecture;
-      config = built.config;
-      languageModel = built.languageModel;
+      manifest.sourceKind = built.sourceKind;
+      manifest.architecture = built.architecture;
+      manifest.config = built.config;
+      manifest.languageModel = built.languageModel;
       extraSections = std::move(built.sections);
     } else if (!opts.chatTemplate.empty()) {
       return absl::InvalidArgumentError(
@@ -410,18 +424,13 @@ private:
                                                  ? createGpuKernelBackend(*kernels)
                                                  : createCpuKernelBackend(*kernels, cpu.codegen);
     for (auto fn : module->getOps<func::FuncOp>()) {
-      auto result = compileProgram(fn, *backend, weights);
-      if (failed(result)) return reported();
-      for (auto &step : result->manifest["steps"])
-        if (step["kind"] == "dispatch") kernelNames.push_back(step["kernel"]);
-      programs.push_back(result->manifest);
-      for (auto &s : result->states) {
-        bool seen = false;
-        for (auto &have : states) seen |= have["name"] == s["name"];
-        if (!seen) states.push_back(s);
-      }
+      FailureOr<ProgramInfo> program = compileProgram(fn, *backend, weights, manifest.states);
+      if (failed(program)) return reported();
+      for (const StepInfo &step : program->steps)
+        if (step.kind == StepKind::Dispatch) kernelNames.push_back(step.kernel);
+      manifest.programs.push_back(std::move(*program));
     }
-    if (programs.empty())
+    if (manifest.programs.empty())
       return absl::InvalidArgumentError("'" + opts.input + "' defines no func.func program");
     if (failed(verify(*kernels)))
       return absl::InternalError("internal error: generated kernels do not verify");
@@ -432,11 +441,11 @@ private:
     if (failed(dedupPm.run(*kernels)))
       return absl::InternalError("internal error: deduplicating the kernels failed");
     std::map<std::string, std::string> aliases = kernelAliases(*kernels);
-    for (auto &program : programs)
-      for (auto &step : program["steps"])
-        if (step["kind"] == "dispatch")
-          if (auto alias = aliases.find(step["kernel"].get<std::string>()); alias != aliases.end())
-            step["kernel"] = alias->second;
+    for (ProgramInfo &program : manifest.programs)
+      for (StepInfo &step : program.steps)
+        if (step.kind == StepKind::Dispatch)
+          if (auto alias = aliases.find(step.kernel); alias != aliases.end())
+            step.kernel = alias->second;
     kernelNames.erase(
         std::remove_if(kernelNames.begin(), kernelNames.end(),
                        [&](const std::string &name) { return aliases.count(name) != 0; }),
@@ -469,7 +478,7 @@ private:
                          buildGpuKernelSections(*kernels, variants, kernelNames,
                                                 opts.emitKernelsDir, onCompiled()));
     kernelSections = std::move(built.sections);
-    target = built.target;
+    manifest.target = std::move(built.target);
     return absl::OkStatus();
   }
 
@@ -492,9 +501,7 @@ private:
       std::ofstream(opts.emitKernelsDir + "/kernels.cpu.so", std::ios::binary) << so;
     }
     kernelSections.push_back({"kernels.cpu", std::move(so)});
-    json features = json::array();
-    for (auto &f : cpu.required) features.push_back(f);
-    target = {{"kind", "cpu"}, {"cpu", cpu.cpuName}, {"cpu_features", features}};
+    manifest.target = {"cpu", cpu.cpuName, cpu.required, {}};
     return absl::OkStatus();
   }
 
@@ -504,37 +511,23 @@ private:
     // Weights: each at a 64-byte aligned offset of the weights section. Sizes follow from
     // shapes and layouts, so the table goes into the manifest before any value is read.
     const std::vector<WeightEntry> &entries = weights.entries();
-    json weightList = json::array();
     std::vector<uint64_t> weightOffsets;
     uint64_t weightsBytes = 0;
     for (const WeightEntry &w : entries) {
       weightsBytes = (weightsBytes + 63) / 64 * 64;
       uint64_t size = weightByteSize(w);
-      json shape = json::array();
-      for (int64_t d : w.type.getShape()) shape.push_back(d);
-      weightList.push_back({{"name", w.artifactName},
-                            {"dtype", dtypeName(w.type.getElementType())},
-                            {"shape", shape},
-                            {"layout", layoutName(w.layout)},
-                            {"offset", weightsBytes},
-                            {"size", size}});
+      manifest.weights.push_back({w.artifactName, storedDType(w.type.getElementType()),
+                                  w.type.getShape().vec(), layoutName(w.layout), weightsBytes,
+                                  size});
       weightOffsets.push_back(weightsBytes);
       weightsBytes += size;
     }
-    json manifest = {{"format_version", 1},
-                     {"producer", "mvc-compile 0.1"},
-                     {"source", {{"path", opts.input}, {"kind", sourceKind}}},
-                     {"architecture", architecture},
-                     {"config", config},
-                     {"target", target},
-                     {"weights", weightList},
-                     {"states", states},
-                     {"load_symbols", {{"num_pages", opts.kvPages}}},
-                     {"programs", programs}};
-    if (!languageModel.is_null()) manifest["language_model"] = languageModel;
+    manifest.producer = "mvc-compile 0.1";
+    manifest.sourcePath = opts.input;
+    manifest.loadSymbols = {{"num_pages", opts.kvPages}};
 
     ArtifactWriter writer;
-    MVC_RETURN_IF_ERROR(writer.addSection("manifest", manifest.dump(1)));
+    MVC_RETURN_IF_ERROR(writer.addSection("manifest", writeManifest(manifest)));
     for (auto &[name, bytes] : kernelSections) MVC_RETURN_IF_ERROR(writer.addSection(name, bytes));
     // A weight's own error (a missing or misshapen tensor) is reported as it is; the
     // writer's errors (disk full) name the file.
@@ -587,16 +580,15 @@ private:
   // The input.
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<CheckpointSource> checkpoint;
-  std::string sourceKind = "mlir", architecture = "graph";
-  json config = json::object(), languageModel;
   std::vector<std::pair<std::string, std::string>> extraSections;
   // Kernels and schedules.
   OwningOpRef<ModuleOp> kernels;
   WeightTable weights;
-  json programs = json::array(), states = json::array();
   std::vector<std::string> kernelNames;
   std::vector<std::pair<std::string, std::string>> kernelSections;
-  json target;
+  // What the artifact's manifest says, filled phase by phase: the source (readInput), the
+  // programs and states (emitKernels), the target (codegen), the weights (writeArtifact).
+  Manifest manifest = graphManifest();
 };
 
 } // namespace

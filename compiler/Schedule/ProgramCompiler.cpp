@@ -5,7 +5,6 @@
 #include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
-using json = nlohmann::ordered_json;
 
 namespace mvc {
 
@@ -18,43 +17,41 @@ const char *layoutName(WeightLayout layout) {
   return "?";
 }
 
-std::string WeightTable::request(WeightEntry entry) {
-  auto it = byName.find(entry.artifactName);
-  if (it != byName.end()) return entry.artifactName;
-  byName[entry.artifactName] = list.size();
-  list.push_back(entry);
-  return list.back().artifactName;
+size_t WeightTable::request(WeightEntry entry) {
+  auto [it, added] = byName.try_emplace(entry.artifactName, list.size());
+  if (added) list.push_back(std::move(entry));
+  return it->second;
 }
 
 namespace {
 
-std::string dtypeOf(Type t) {
-  if (t.isF32()) return "f32";
-  if (t.isBF16()) return "bf16";
-  if (t.isF16()) return "f16";
-  if (t.isInteger(32)) return "i32";
-  if (t.isInteger(64)) return "i64";
-  return "u8";
+DType dtypeOf(Type t) {
+  if (t.isF32()) return DType::F32;
+  if (t.isBF16()) return DType::BF16;
+  if (t.isF16()) return DType::F16;
+  if (t.isInteger(32)) return DType::I32;
+  if (t.isInteger(64)) return DType::I64;
+  return DType::U8;
 }
 int64_t bytesOf(Type t) { return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8); }
 
 class ProgramBuilder {
 public:
-  ProgramBuilder(func::FuncOp fn, KernelBackend &backend, WeightTable &weights)
-      : fn(fn), backend(backend), weights(weights) {}
+  ProgramBuilder(func::FuncOp fn, KernelBackend &backend, WeightTable &weights,
+                 std::vector<TensorInfo> &states)
+      : fn(fn), backend(backend), weights(weights), states(states) {}
 
-  FailureOr<ProgramCompileResult> run() {
+  FailureOr<ProgramInfo> run() {
+    program.name = fn.getSymName().str();
     if (failed(inferShapes())) return failure();
     if (backend.packsMatmulWeights()) markPackedGatherTables();
-    json inputs = json::array(), outputs = json::array();
     for (BlockArgument arg : fn.getArguments()) {
-      int id = newBuffer({{"kind", "input"}, {"index", arg.getArgNumber()}});
+      int64_t id = newBuffer({0, BufferKind::Input, arg.getArgNumber()});
       bufferOf[arg] = id;
       auto type = cast<RankedTensorType>(arg.getType());
       std::string name = "input" + std::to_string(arg.getArgNumber());
       if (auto n = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mvc.name")) name = n.str();
-      inputs.push_back({{"name", name}, {"dtype", dtypeOf(type.getElementType())},
-                        {"shape", shapeJson(arg)}, {"buffer", id}});
+      program.inputs.push_back({name, dtypeOf(type.getElementType()), shapeOf(arg), id});
     }
     int dispatchIndex = 0;
     for (Operation &op : fn.getBody().front()) {
@@ -63,37 +60,32 @@ public:
       } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
         for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
           auto type = cast<RankedTensorType>(v.getType());
-          int id = bufferFor(v, nullptr);
-          json &buf = buffers[id];
-          SymExpr size = sizeOf(v);
-          if (buf["kind"] == "transient" && !returned.count(id)) {
-            buf = json{{"id", id}, {"kind", "output"}, {"index", i}, {"size", size.toJson()}};
+          int64_t id = bufferFor(v, nullptr);
+          Expr size = sizeOf(v).toExpr();
+          BufferInfo output{id, BufferKind::Output, int64_t(i), size};
+          if (program.buffers[id].kind == BufferKind::Transient && !returned.count(id)) {
+            program.buffers[id] = output;
           } else {
-            int out = newBuffer({{"kind", "output"}, {"index", i}, {"size", size.toJson()}});
-            steps.push_back({{"kind", "copy"}, {"src", id}, {"src_offset", 0}, {"dst", out},
-                             {"dst_offset", 0}, {"size", size.toJson()}});
+            int64_t out = newBuffer(output);
+            StepInfo copy;
+            copy.kind = StepKind::Copy;
+            copy.src = id;
+            copy.dst = out;
+            copy.size = size;
+            program.steps.push_back(std::move(copy));
             id = out;
           }
           returned.insert(id);
           std::string name = "output" + std::to_string(i);
           if (auto n = fn.getResultAttrOfType<StringAttr>(i, "mvc.name")) name = n.str();
-          outputs.push_back({{"name", name},
-                             {"dtype", dtypeOf(type.getElementType())},
-                             {"shape", shapeJson(v)}, {"buffer", id}});
+          program.outputs.push_back({name, dtypeOf(type.getElementType()), shapeOf(v), id});
         }
       } else if (failed(bindView(&op))) {
         return failure();
       }
     }
     computeLiveRanges();
-    json symbols = json::array();
-    for (auto &s : symbolOrder) symbols.push_back(s);
-    ProgramCompileResult result;
-    result.manifest = {{"name", fn.getSymName().str()}, {"symbols", symbols},
-                       {"inputs", inputs}, {"outputs", outputs},
-                       {"buffers", buffers}, {"steps", steps}};
-    result.states = states;
-    return result;
+    return std::move(program);
   }
 
 private:
@@ -109,7 +101,7 @@ private:
           return fn.emitError("argument ") << arg.getArgNumber()
                  << " has a dynamic dimension without a name: add {mvc.dims = [\"T\", ...]}";
         std::string name = cast<StringAttr>(names[next++]).str();
-        if (!llvm::is_contained(symbolOrder, name)) symbolOrder.push_back(name);
+        if (!llvm::is_contained(program.symbols, name)) program.symbols.push_back(name);
         d.push_back(SymExpr::symbol(name));
       }
       dimsMap[arg] = d;
@@ -158,21 +150,21 @@ private:
     return out;
   }
 
-  json shapeJson(Value v) {
-    json s = json::array();
-    for (const SymExpr &d : dimsMap.lookup(v)) s.push_back(d.toJson());
-    return s;
+  std::vector<Expr> shapeOf(Value v) {
+    std::vector<Expr> shape;
+    for (const SymExpr &d : dimsMap.lookup(v)) shape.push_back(d.toExpr());
+    return shape;
   }
   SymExpr sizeOf(Value v) {
     auto d = dimsMap.lookup(v);
     return product(d, 0, d.size()) * bytesOf(cast<RankedTensorType>(v.getType()).getElementType());
   }
 
-  int newBuffer(json fields) {
-    int id = buffers.size();
-    json b = {{"id", id}};
-    for (auto &[k, v] : fields.items()) b[k] = v;
-    buffers.push_back(b);
+  /// Adds `buffer` with the next id, which is also its position.
+  int64_t newBuffer(BufferInfo buffer) {
+    int64_t id = program.buffers.size();
+    buffer.id = id;
+    program.buffers.push_back(std::move(buffer));
     return id;
   }
 
@@ -187,7 +179,7 @@ private:
   }
 
   /// The buffer of `v` as `region` reads it (weights depend on how the kernel reads them).
-  int bufferFor(Value v, DispatchRegionOp region) {
+  int64_t bufferFor(Value v, DispatchRegionOp region) {
     while (aliasOf.count(v)) v = aliasOf[v];
     Operation *def = v.getDefiningOp();
     if (auto w = dyn_cast_or_null<WeightOp>(def)) return weightBuffer(w, region);
@@ -203,16 +195,15 @@ private:
         e.transposed = packed->second;
         e.artifactName += std::string("#") + layoutName(e.layout);
       }
-      return namedBuffer("weight", weights.request(e));
+      return namedBuffer(BufferKind::Weight, weights.request(e));
     }
     if (auto s = dyn_cast_or_null<StateOp>(def)) {
       std::string name = s.getName().str();
-      if (!stateNames.count(name)) {
-        stateNames.insert(name);
-        states.push_back({{"name", name}, {"dtype", dtypeOf(s.getType().getElementType())},
-                          {"shape", shapeJson(s.getResult())}});
-      }
-      return namedBuffer("state", name);
+      auto known = llvm::find_if(states, [&](const TensorInfo &t) { return t.name == name; });
+      size_t index = known - states.begin();
+      if (known == states.end())
+        states.push_back({name, dtypeOf(s.getType().getElementType()), shapeOf(s.getResult())});
+      return namedBuffer(BufferKind::State, index);
     }
     return bufferOf.at(v);
   }
@@ -232,7 +223,7 @@ private:
   /// Weights are stored once, in the layout their matmul wants. A table that is also a
   /// gather's table (a tied embedding and LM head) is gathered from that packed layout:
   /// the gather op is told with `mvc.table_layout`, so the artifact holds one copy.
-  int weightBuffer(WeightOp w, DispatchRegionOp region) {
+  int64_t weightBuffer(WeightOp w, DispatchRegionOp region) {
     WeightEntry e{w.getName().str(), w.getName().str(), w.getType(), WeightLayout::RowMajor,
                   false, {}};
     if (auto source = w.getSourceShape()) e.sourceShape.assign(source->begin(), source->end());
@@ -250,7 +241,7 @@ private:
         e.artifactName += std::string("#") + layoutName(e.layout);
       }
     }
-    return namedBuffer("weight", weights.request(e));
+    return namedBuffer(BufferKind::Weight, weights.request(e));
   }
 
   /// Marks gathers whose table is kept only in a matmul's packed layout (see weightBuffer).
@@ -263,12 +254,11 @@ private:
     });
   }
 
-  int namedBuffer(const std::string &kind, const std::string &name) {
-    std::string key = kind + ":" + name;
-    if (auto it = namedBuffers.find(key); it != namedBuffers.end()) return it->second;
-    int id = newBuffer({{"kind", kind}, {kind, name}});
-    namedBuffers[key] = id;
-    return id;
+  /// The program's one buffer of the manifest's weight or state `index`.
+  int64_t namedBuffer(BufferKind kind, size_t index) {
+    auto [it, added] = namedBuffers.try_emplace({kind, index}, program.buffers.size());
+    if (added) newBuffer({0, kind, int64_t(index)});
+    return it->second;
   }
 
   LogicalResult emitDispatch(DispatchRegionOp region, int index) {
@@ -289,42 +279,42 @@ private:
     FailureOr<LaunchInfo> launch = backend.emitKernel(name, region, sig, dims);
     if (failed(launch)) return failure();
 
-    json bindings = json::array();
-    for (Value v : sig.operands) bindings.push_back(bufferFor(v, region));
+    StepInfo step;
+    step.kernel = name;
+    step.workgroups = launch->workgroups.toExpr();
+    for (Value v : sig.operands) step.bindings.push_back(bufferFor(v, region));
     for (auto [i, r] : llvm::enumerate(region.getResults())) {
-      int id;
+      int64_t id;
       if (kind == DispatchKind::kv_write) {
         id = bufferFor(cast<KvWriteOp>(region.getBody().front().front()).getCache(), region);
       } else {
-        id = newBuffer({{"kind", "transient"}, {"size", sizeOf(r).toJson()}});
+        id = newBuffer({0, BufferKind::Transient, -1, sizeOf(r).toExpr()});
       }
       bufferOf[r] = id;
-      bindings.push_back(id);
+      step.bindings.push_back(id);
     }
-    json push = json::array();
-    for (const SymExpr &p : launch->push) push.push_back(p.toJson());
-    json step = {{"kind", "dispatch"}, {"kernel", name},
-                 {"workgroups", launch->workgroups.toJson()}};
+    for (const SymExpr &p : launch->push) step.push.push_back(p.toExpr());
     if (launch->block[0] > 0) {
-      step["block"] = {launch->block[0], launch->block[1], launch->block[2]};
-      step["shared_bytes"] = launch->sharedBytes;
+      step.block = launch->block;
+      step.sharedBytes = launch->sharedBytes;
     }
-    step["bindings"] = bindings;
-    step["push"] = push;
-    steps.push_back(step);
+    program.steps.push_back(std::move(step));
     return success();
   }
 
+  /// Each transient lives from the first step that uses it to the last.
   void computeLiveRanges() {
-    for (auto [i, step] : llvm::enumerate(steps)) {
-      std::vector<int> used;
-      if (step["kind"] == "dispatch") for (auto &b : step["bindings"]) used.push_back(b.get<int>());
-      else { used.push_back(step["src"].get<int>()); used.push_back(step["dst"].get<int>()); }
-      for (int id : used) {
-        json &buf = buffers[id];
-        if (buf["kind"] != "transient") continue;
-        if (!buf.contains("first")) buf["first"] = i;
-        buf["last"] = i;
+    std::vector<bool> seen(program.buffers.size(), false);
+    for (auto [i, step] : llvm::enumerate(program.steps)) {
+      std::vector<int64_t> used = step.kind == StepKind::Dispatch
+                                      ? step.bindings
+                                      : std::vector<int64_t>{step.src, step.dst};
+      for (int64_t id : used) {
+        BufferInfo &buffer = program.buffers[id];
+        if (buffer.kind != BufferKind::Transient) continue;
+        if (!seen[id]) buffer.first = i;
+        seen[id] = true;
+        buffer.last = i;
       }
     }
   }
@@ -332,22 +322,21 @@ private:
   func::FuncOp fn;
   KernelBackend &backend;
   WeightTable &weights;
+  std::vector<TensorInfo> &states;
+  ProgramInfo program; // buffer ids are positions in program.buffers
   llvm::DenseMap<Value, std::vector<SymExpr>> dimsMap;
-  llvm::DenseMap<Value, int> bufferOf;
+  llvm::DenseMap<Value, int64_t> bufferOf;
   llvm::DenseMap<Value, Value> aliasOf;
   llvm::DenseMap<Operation *, int> constIds;
-  std::map<std::string, int> namedBuffers;
-  std::set<std::string> stateNames;
-  std::set<int> returned;
-  std::vector<std::string> symbolOrder;
-  json buffers = json::array(), steps = json::array(), states = json::array();
+  std::map<std::pair<BufferKind, size_t>, int64_t> namedBuffers;
+  std::set<int64_t> returned;
 };
 
 } // namespace
 
-FailureOr<ProgramCompileResult> compileProgram(func::FuncOp fn, KernelBackend &backend,
-                                               WeightTable &weights) {
-  return ProgramBuilder(fn, backend, weights).run();
+FailureOr<ProgramInfo> compileProgram(func::FuncOp fn, KernelBackend &backend,
+                                      WeightTable &weights, std::vector<TensorInfo> &states) {
+  return ProgramBuilder(fn, backend, weights, states).run();
 }
 
 } // namespace mvc

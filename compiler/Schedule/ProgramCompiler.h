@@ -1,21 +1,21 @@
 //===- ProgramCompiler.h - a program's kernels, buffers and steps -*- C++ -*-===//
 //
 // Turns one `func.func` whose ops are grouped into dispatch regions into: kernels (added
-// to the kernel module), the weights it needs in the layouts its kernels want, and the
-// manifest entry of the program (symbols, inputs, outputs, buffers with live ranges,
-// steps with symbolic workgroup counts and push constants).
+// to the kernel module), the weights it needs in the layouts its kernels want, the states
+// it uses, and the manifest entry of the program (symbols, inputs, outputs, buffers with
+// live ranges, steps with symbolic workgroup counts and push constants).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_COMPILER_SCHEDULE_PROGRAMCOMPILER_H
 #define MVC_COMPILER_SCHEDULE_PROGRAMCOMPILER_H
 
 #include "compiler/Codegen/Common/KernelTypes.h"
+#include "runtime/artifact/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <map>
-#include <nlohmann/json.hpp>
 
 namespace mvc {
 
@@ -32,8 +32,8 @@ struct WeightEntry {
 
 class WeightTable {
 public:
-  /// Registers (once) and returns the artifact name.
-  std::string request(WeightEntry entry);
+  /// Registers (once) and returns the position in entries(), the manifest's weight index.
+  size_t request(WeightEntry entry);
   const std::vector<WeightEntry> &entries() const { return list; }
 
 private:
@@ -41,13 +41,12 @@ private:
   std::map<std::string, size_t> byName;
 };
 
-struct ProgramCompileResult {
-  nlohmann::ordered_json manifest;   // one entry of "programs"
-  nlohmann::ordered_json states;     // entries of "states"
-};
-
-mlir::FailureOr<ProgramCompileResult>
-compileProgram(mlir::func::FuncOp fn, KernelBackend &backend, WeightTable &weights);
+/// The program's manifest entry. Buffer ids are their positions; a weight buffer's index
+/// is its position in `weights`, a state buffer's in `states`, the manifest's list of states
+/// shared by all programs (a state the program uses first is appended).
+mlir::FailureOr<ProgramInfo> compileProgram(mlir::func::FuncOp fn, KernelBackend &backend,
+                                            WeightTable &weights,
+                                            std::vector<TensorInfo> &states);
 
 const char *layoutName(WeightLayout layout);
 

@@ -98,23 +98,18 @@ static const char *opName(SymExpr::Kind k) {
   }
 }
 
-void SymExpr::appendRpn(nlohmann::ordered_json &out) const {
+Expr SymExpr::toExpr() const {
+  Expr::Op op = Expr::Op::Add;
   switch (node->kind) {
-  case Kind::Constant: out.push_back(node->value); return;
-  case Kind::Symbol: out.push_back(node->name); return;
-  default:
-    SymExpr(node->lhs).appendRpn(out);
-    SymExpr(node->rhs).appendRpn(out);
-    out.push_back(opName(node->kind));
+  case Kind::Constant: return Expr::constant(node->value);
+  case Kind::Symbol: return Expr::symbol(node->name);
+  case Kind::Add: op = Expr::Op::Add; break;
+  case Kind::Mul: op = Expr::Op::Mul; break;
+  case Kind::FloorDiv: op = Expr::Op::FloorDiv; break;
+  case Kind::CeilDiv: op = Expr::Op::CeilDiv; break;
+  case Kind::Max: op = Expr::Op::Max; break;
   }
-}
-
-nlohmann::ordered_json SymExpr::toJson() const {
-  if (node->kind == Kind::Constant) return node->value;
-  if (node->kind == Kind::Symbol) return node->name;
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  appendRpn(out);
-  return out;
+  return Expr::binary(op, SymExpr(node->lhs).toExpr(), SymExpr(node->rhs).toExpr());
 }
 
 std::string SymExpr::str() const {

@@ -1,7 +1,7 @@
 //===- SymExpr.h - symbolic sizes of dynamic shapes -------------*- C++ -*-===//
 //
 // An integer expression over named dynamic sizes ("T", "num_pages"), folded as it is
-// built, serialized as the RPN arrays of runtime/artifact/FORMAT.md.
+// built; the manifest holds it as the runtime's Expr (runtime/artifact/Expr.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_COMPILER_SCHEDULE_SYMEXPR_H
@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "runtime/artifact/Expr.h"
 
 namespace mvc {
 
@@ -31,16 +31,16 @@ public:
 
   std::optional<int64_t> constant() const;
   /// Structural equality after folding (T*64 == T*64; not a proof of value equality).
-  bool operator==(const SymExpr &o) const { return toJson() == o.toJson(); }
+  bool operator==(const SymExpr &o) const { return toExpr() == o.toExpr(); }
 
-  nlohmann::ordered_json toJson() const;
+  /// The same expression as the manifest's Expr (its RPN: lhs, rhs, operator).
+  Expr toExpr() const;
   std::string str() const;
 
 private:
   struct Node;
   SymExpr(std::shared_ptr<const Node> node) : node(std::move(node)) {}
   static SymExpr binary(Kind kind, const SymExpr &a, const SymExpr &b);
-  void appendRpn(nlohmann::ordered_json &out) const;
   std::shared_ptr<const Node> node;
 };
 

@@ -87,6 +87,13 @@ Expr Expr::symbol(std::string name) {
   return Expr(std::vector<Token>{{Token::Symbol, 0, std::move(name), Op::Add}});
 }
 
+Expr Expr::binary(Op op, const Expr &lhs, const Expr &rhs) {
+  std::vector<Token> tokens = lhs.tokens;
+  tokens.insert(tokens.end(), rhs.tokens.begin(), rhs.tokens.end());
+  tokens.push_back({Token::Operator, 0, {}, op});
+  return Expr(std::move(tokens));
+}
+
 absl::StatusOr<Expr> Expr::fromJson(const nlohmann::ordered_json &json) {
   auto parseToken = [](const nlohmann::ordered_json &item, bool inArray) -> absl::StatusOr<Token> {
     if (item.is_number_unsigned() && item.get<uint64_t>() > INT64_MAX)
@@ -136,6 +143,26 @@ absl::StatusOr<Expr> Expr::fromJson(const nlohmann::ordered_json &json) {
     return absl::InvalidArgumentError(
         absl::StrCat("RPN expression leaves ", depth, " values (expected 1)"));
   return Expr(std::move(tokens));
+}
+
+nlohmann::ordered_json Expr::toJson() const {
+  auto tokenJson = [](const Token &token) -> nlohmann::ordered_json {
+    switch (token.kind) {
+    case Token::Constant:
+      return token.value;
+    case Token::Symbol:
+      return token.name;
+    case Token::Operator:
+      return info(token.op).name;
+    }
+    return nullptr;
+  };
+  if (tokens.size() == 1)
+    return tokenJson(tokens[0]);
+  nlohmann::ordered_json rpn = nlohmann::ordered_json::array();
+  for (const Token &token : tokens)
+    rpn.push_back(tokenJson(token));
+  return rpn;
 }
 
 absl::StatusOr<int64_t> Expr::evaluate(const Lookup &lookup) const {
@@ -210,6 +237,13 @@ std::string Expr::toString() const {
     stack.push_back({absl::StrCat(lhs.text, " ", op.name, " ", rhs.text), op.precedence});
   }
   return stack.back().text;
+}
+
+bool Expr::operator==(const Expr &other) const {
+  auto same = [](const Token &a, const Token &b) {
+    return a.kind == b.kind && a.value == b.value && a.name == b.name && a.op == b.op;
+  };
+  return std::equal(tokens.begin(), tokens.end(), other.tokens.begin(), other.tokens.end(), same);
 }
 
 std::vector<std::string> Expr::symbols() const {

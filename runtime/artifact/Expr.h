@@ -37,8 +37,12 @@ public:
   Expr() : Expr(constant(0)) {}
   static Expr constant(int64_t value);
   static Expr symbol(std::string name);
+  /// `lhs op rhs`, e.g. binary(Op::CeilDiv, T, 4) for ceildiv(T, 4).
+  static Expr binary(Op op, const Expr &lhs, const Expr &rhs);
   /// Parses the JSON form; errors say what is wrong, the caller adds where.
   static absl::StatusOr<Expr> fromJson(const nlohmann::ordered_json &json);
+  /// The JSON form fromJson reads: an integer, a symbol name, or an RPN array.
+  nlohmann::ordered_json toJson() const;
 
   /// Evaluates with checked int64 arithmetic.
   absl::StatusOr<int64_t> evaluate(const Lookup &lookup) const;
@@ -53,6 +57,10 @@ public:
   bool isSymbol() const { return tokens.size() == 1 && tokens[0].kind == Token::Symbol; }
   /// The single token of a constant or symbol expression.
   const Token &leaf() const { return tokens.front(); }
+
+  /// The same tokens (structural equality, not equality of values).
+  bool operator==(const Expr &other) const;
+  bool operator!=(const Expr &other) const { return !(*this == other); }
 
 private:
   explicit Expr(std::vector<Token> tokens);

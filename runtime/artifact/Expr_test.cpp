@@ -92,5 +92,19 @@ TEST(Expr, PrintsInfixWithMinimalParentheses) {
             (std::vector<std::string>{"T", "B"}));
 }
 
+TEST(Expr, WritesTheJsonItReads) {
+  for (const char *text : {"7", "-3", "\"T\"", "[\"T\", 4, \"ceildiv\", 8, \"*\"]",
+                           "[\"a\", \"b\", \"c\", \"+\", \"-\", 2, \"floordiv\", 1, \"min\"]"})
+    EXPECT_EQ(parse(text).toJson().dump(), Json::parse(text).dump()) << text;
+}
+
+TEST(Expr, BinaryAppendsTheOperatorToBothOperands) {
+  Expr tiles = Expr::binary(Expr::Op::CeilDiv, Expr::symbol("T"), Expr::constant(4));
+  Expr size = Expr::binary(Expr::Op::Mul, tiles, Expr::constant(8));
+  EXPECT_EQ(size, parse("[\"T\", 4, \"ceildiv\", 8, \"*\"]"));
+  EXPECT_NE(size, parse("[\"T\", 4, \"floordiv\", 8, \"*\"]"));
+  EXPECT_NE(Expr::constant(1), Expr::symbol("T"));
+}
+
 } // namespace
 } // namespace mvc

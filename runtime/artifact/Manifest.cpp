@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -42,6 +43,42 @@ const ProgramInfo *Manifest::findProgram(absl::string_view name) const {
     if (program.name == name)
       return &program;
   return nullptr;
+}
+
+bool operator==(const KernelVariant &a, const KernelVariant &b) {
+  return std::tie(a.arch, a.format, a.section) == std::tie(b.arch, b.format, b.section);
+}
+bool operator==(const TargetInfo &a, const TargetInfo &b) {
+  return std::tie(a.kind, a.cpu, a.cpuFeatures, a.variants) ==
+         std::tie(b.kind, b.cpu, b.cpuFeatures, b.variants);
+}
+bool operator==(const WeightInfo &a, const WeightInfo &b) {
+  return std::tie(a.name, a.dtype, a.shape, a.layout, a.offset, a.size) ==
+         std::tie(b.name, b.dtype, b.shape, b.layout, b.offset, b.size);
+}
+bool operator==(const TensorInfo &a, const TensorInfo &b) {
+  return std::tie(a.name, a.dtype, a.shape, a.buffer) ==
+         std::tie(b.name, b.dtype, b.shape, b.buffer);
+}
+bool operator==(const BufferInfo &a, const BufferInfo &b) {
+  return std::tie(a.id, a.kind, a.index, a.size, a.first, a.last) ==
+         std::tie(b.id, b.kind, b.index, b.size, b.first, b.last);
+}
+bool operator==(const StepInfo &a, const StepInfo &b) {
+  return std::tie(a.kind, a.kernel, a.workgroups, a.bindings, a.push, a.block, a.sharedBytes, a.src,
+                  a.dst, a.srcOffset, a.dstOffset, a.size) ==
+         std::tie(b.kind, b.kernel, b.workgroups, b.bindings, b.push, b.block, b.sharedBytes, b.src,
+                  b.dst, b.srcOffset, b.dstOffset, b.size);
+}
+bool operator==(const ProgramInfo &a, const ProgramInfo &b) {
+  return std::tie(a.name, a.symbols, a.inputs, a.outputs, a.buffers, a.steps) ==
+         std::tie(b.name, b.symbols, b.inputs, b.outputs, b.buffers, b.steps);
+}
+bool operator==(const Manifest &a, const Manifest &b) {
+  return std::tie(a.formatVersion, a.producer, a.sourcePath, a.sourceKind, a.architecture, a.config,
+                  a.languageModel, a.target, a.weights, a.states, a.loadSymbols, a.programs) ==
+         std::tie(b.formatVersion, b.producer, b.sourcePath, b.sourceKind, b.architecture, b.config,
+                  b.languageModel, b.target, b.weights, b.states, b.loadSymbols, b.programs);
 }
 
 namespace {
@@ -555,6 +592,8 @@ absl::StatusOr<Manifest> parseManifest(absl::string_view text) {
   }
   if (json.contains("config"))
     manifest.config = json.at("config");
+  if (json.contains("language_model"))
+    manifest.languageModel = json.at("language_model");
   MVC_RETURN_IF_ERROR(parseTarget(root, manifest.target));
 
   const Json *loadSymbols;

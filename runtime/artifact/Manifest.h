@@ -5,6 +5,7 @@
 // symbols, live ranges), so the executor can trust them. Errors name the field path:
 //   "manifest: programs[0].steps[3].bindings[1]: buffer 9 does not exist".
 // Unknown keys are ignored, so a newer writer can add fields without breaking readers.
+// writeManifest() (ManifestWriter.h) is the inverse.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_ARTIFACT_MANIFEST_H
@@ -104,7 +105,9 @@ struct Manifest {
   std::string producer;
   std::string sourcePath, sourceKind;
   std::string architecture;
-  nlohmann::ordered_json config;
+  nlohmann::ordered_json config;        // the architecture's typed config, as it wrote it
+  nlohmann::ordered_json languageModel; // "language_model" (FORMAT.md), or null; read by
+                                        // runtime/executor/LanguageModel.cpp
   TargetInfo target;
   std::vector<WeightInfo> weights;
   std::vector<TensorInfo> states;
@@ -113,6 +116,16 @@ struct Manifest {
 
   const ProgramInfo *findProgram(absl::string_view name) const;
 };
+
+/// Field-by-field equality (buffer references compare as the positions they hold).
+bool operator==(const KernelVariant &a, const KernelVariant &b);
+bool operator==(const TargetInfo &a, const TargetInfo &b);
+bool operator==(const WeightInfo &a, const WeightInfo &b);
+bool operator==(const TensorInfo &a, const TensorInfo &b);
+bool operator==(const BufferInfo &a, const BufferInfo &b);
+bool operator==(const StepInfo &a, const StepInfo &b);
+bool operator==(const ProgramInfo &a, const ProgramInfo &b);
+bool operator==(const Manifest &a, const Manifest &b);
 
 /// Parses and validates the manifest JSON text.
 absl::StatusOr<Manifest> parseManifest(absl::string_view text);

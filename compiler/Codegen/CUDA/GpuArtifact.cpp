@@ -69,7 +69,8 @@ buildGpuKernelSections(ModuleOp host, const GpuVariants &variants,
     return absl::InternalError("internal error: no gpu kernels to compile");
   }
   GpuKernelSections out;
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  out.target.kind = "cuda";
+  std::vector<KernelVariant> &list = out.target.variants;
   MVC_ASSIGN_OR_RETURN(std::string bitcode, translateToBitcode(module));
 
   // One job per chip: LLVM O3 + NVPTX, then ptxas. Jobs own their LLVM contexts and share
@@ -125,7 +126,7 @@ buildGpuKernelSections(ModuleOp host, const GpuVariants &variants,
     if (!job.keepCubin) continue;
     std::string section = "kernels.cuda." + job.chip;
     out.sections.push_back({section, std::move(job.cubin)});
-    list.push_back({{"arch", job.chip}, {"format", "cubin"}, {"section", section}});
+    list.push_back({job.chip, "cubin", section});
   }
   if (!ptxChip.empty()) {
     std::string section = "kernels.cuda." + variants.ptxArch;
@@ -134,13 +135,13 @@ buildGpuKernelSections(ModuleOp host, const GpuVariants &variants,
         out.sections.push_back({section, job.ptx});
         break;
       }
-    list.push_back({{"arch", variants.ptxArch}, {"format", "ptx"}, {"section", section}});
+    list.push_back({variants.ptxArch, "ptx", section});
   }
   if (!variants.emuArchs.empty()) {
     for (const std::string &arch : variants.emuArchs) {
       std::string section = "kernels.cuda-emu." + arch;
       out.sections.push_back({section, *emuLibrary});
-      list.push_back({{"arch", arch}, {"format", "emu"}, {"section", section}});
+      list.push_back({arch, "emu", section});
       if (!emitKernelsDir.empty()) {
         if (std::error_code ec = llvm::sys::fs::create_directories(emitKernelsDir))
           return absl::UnavailableError("cannot create '" + emitKernelsDir + "': " + ec.message());
@@ -150,7 +151,6 @@ buildGpuKernelSections(ModuleOp host, const GpuVariants &variants,
   }
   if (!emitKernelsDir.empty())
     MVC_RETURN_IF_ERROR(emitKernelFiles(module, variants, kernelNames, emitKernelsDir));
-  out.target = {{"kind", "cuda"}, {"variants", list}};
   return out;
 }
 

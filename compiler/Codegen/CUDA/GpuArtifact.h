@@ -16,7 +16,7 @@
 #include "compiler/Codegen/CPU/LowerToObject.h"
 
 #include "absl/status/statusor.h"
-#include <nlohmann/json.hpp>
+#include "runtime/artifact/Manifest.h"
 #include <string>
 #include <vector>
 
@@ -30,7 +30,7 @@ struct GpuVariants {
 
 struct GpuKernelSections {
   std::vector<std::pair<std::string, std::string>> sections; // name, bytes
-  nlohmann::ordered_json target;                             // the manifest's "target"
+  TargetInfo target;                                         // the manifest's "target"
 };
 
 /// `host` holds the kernels lowered by lowerGpuKernelsToNVVM.
