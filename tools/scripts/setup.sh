@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mvc needs on a Debian 12 machine (apt and pip), then configures and builds
-# everything into build/ inside the checkout. Safe to re-run: it installs only what is
-# missing and the build is incremental (ccache across clean checkouts).
+# everything into build/ inside the checkout (--packages-only: the packages alone). Safe
+# to re-run: it installs only what is missing and the build is incremental (ccache across
+# clean checkouts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,5 +34,6 @@ python3 -m pip show -q "${cuda_tools[@]}" >/dev/null 2>&1 ||
   python3 -m pip install -q --break-system-packages "${cuda_tools[@]}"
 
 # -Werror for mvc's own sources only (MVC_WERROR): a new warning fails the build here and in CI.
+[ "${1:-}" = "--packages-only" ] && exit 0
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release -DMVC_WERROR=ON >/dev/null
 cmake --build build
