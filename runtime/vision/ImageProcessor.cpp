@@ -67,6 +67,9 @@ absl::StatusOr<ImageProcessorConfig> parseJson(const json &config) {
   }
   if (auto it = config.find("resample"); it != config.end() && !it->is_null()) {
     MVC_ASSIGN_OR_RETURN(out.resample, resampleFilterFromPil(it->get<int>()));
+    // Resample reproduces PIL's LANCZOS only; this processor runs torch's arithmetic.
+    if (out.resample == ResampleFilter::kLanczos)
+      return absl::UnimplementedError("resample 1 (lanczos) is not supported by this processor");
   }
   out.doRescale = flag(config, "do_rescale", true);
   if (auto it = config.find("rescale_factor"); it != config.end() && !it->is_null())

@@ -27,6 +27,42 @@ double bicubic(double x) {
   return 0.0;
 }
 
+/// PIL's LANCZOS: sinc windowed by a 3-lobe sinc, support 3 (zero outside [-3, 3)).
+double lanczos(double x) {
+  auto sinc = [](double t) {
+    if (t == 0.0)
+      return 1.0;
+    t *= 3.14159265358979323846; // M_PI, as PIL writes it
+    return std::sin(t) / t;
+  };
+  return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3.0) : 0.0;
+}
+
+/// How far from its center the filter is nonzero, before widening for downscaling.
+double filterSupport(ResampleFilter filter) {
+  switch (filter) {
+  case ResampleFilter::kLanczos:
+    return 3.0;
+  case ResampleFilter::kBilinear:
+    return 1.0;
+  case ResampleFilter::kBicubic:
+    return 2.0;
+  }
+  return 0.0;
+}
+
+double filterValue(ResampleFilter filter, double x) {
+  switch (filter) {
+  case ResampleFilter::kLanczos:
+    return lanczos(x);
+  case ResampleFilter::kBilinear:
+    return bilinear(x);
+  case ResampleFilter::kBicubic:
+    return bicubic(x);
+  }
+  return 0.0;
+}
+
 /// For each output index, the first input index it reads and its integer weights.
 struct AxisWeights {
   std::vector<int64_t> first;
@@ -39,10 +75,9 @@ struct AxisWeights {
 /// PIL's precompute_coeffs (double weights, normalized per output), then fixed point.
 AxisWeights computeWeights(int64_t inSize, int64_t outSize, ResampleFilter filter,
                            FixedPoint arithmetic) {
-  const bool cubic = filter == ResampleFilter::kBicubic;
   const double scale = double(inSize) / double(outSize);
   const double filterScale = std::max(scale, 1.0);
-  const double support = (cubic ? 2.0 : 1.0) * filterScale;
+  const double support = filterSupport(filter) * filterScale;
   const double inverseFilterScale = 1.0 / filterScale; // PIL multiplies by it; so must we
   AxisWeights axis;
   axis.taps = int64_t(std::ceil(support)) * 2 + 1;
@@ -58,7 +93,7 @@ AxisWeights computeWeights(int64_t inSize, int64_t outSize, ResampleFilter filte
     double total = 0.0;
     for (int64_t i = lo; i < hi; ++i) {
       const double x = (double(i) - center + 0.5) * inverseFilterScale;
-      w[i - lo] = cubic ? bicubic(x) : bilinear(x);
+      w[i - lo] = filterValue(filter, x);
       total += w[i - lo];
     }
     for (int64_t i = 0; i < hi - lo && total != 0.0; ++i) {
@@ -121,13 +156,15 @@ RgbImage resizeHeight(const RgbImage &in, int64_t height, const AxisWeights &axi
 
 absl::StatusOr<ResampleFilter> resampleFilterFromPil(int value) {
   switch (value) {
+  case int(ResampleFilter::kLanczos):
+    return ResampleFilter::kLanczos;
   case int(ResampleFilter::kBilinear):
     return ResampleFilter::kBilinear;
   case int(ResampleFilter::kBicubic):
     return ResampleFilter::kBicubic;
   default:
     return absl::UnimplementedError(absl::StrCat(
-        "resample ", value, " is not supported (only 2 = bilinear and 3 = bicubic)"));
+        "resample ", value, " is not supported (only 1 = lanczos, 2 = bilinear and 3 = bicubic)"));
   }
 }
 

@@ -1,6 +1,6 @@
 //===- Resample.h - PIL's antialiased resampling on 8-bit images -----------===//
 //
-// PIL's Image.resize for bilinear and bicubic (ImagingResample): separable, the filter
+// PIL's Image.resize for lanczos, bilinear and bicubic (ImagingResample): separable, the filter
 // support widened by the downscale factor (antialiasing), weights in
 // fixed point, and the result rounded to uint8 between the passes (so the order of the
 // passes matters too). Matching all of that gives the same bytes as PIL (Pillow 13).
@@ -17,7 +17,9 @@
 namespace mvc::vision {
 
 /// The filters the HF processors of our models use, numbered as PIL's Resampling enum.
-enum class ResampleFilter { kBilinear = 2, kBicubic = 3 };
+/// kLanczos is checked against PIL only (FixedPoint::kPillow); torchvision's LANCZOS is a
+/// different computation (up to 1 level apart, see MODELS.md §4.3).
+enum class ResampleFilter { kLanczos = 1, kBilinear = 2, kBicubic = 3 };
 
 /// Maps a PIL resample number (preprocessor_config.json "resample") to a filter.
 absl::StatusOr<ResampleFilter> resampleFilterFromPil(int value);

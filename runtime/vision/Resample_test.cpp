@@ -37,9 +37,22 @@ TEST(Resample, BicubicMatchesPilAndTorchvisionExactly) {
   }
 }
 
+// LANCZOS (Idefics3 / SmolVLM) of every fixture image, PIL's bytes with PIL's arithmetic;
+// the lanczos weights go negative twice as far out as bicubic's.
+TEST(Resample, LanczosMatchesPilExactly) {
+  for (const std::string &name : fixtureImages()) {
+    SCOPED_TRACE(name);
+    RgbImage expected = readFixtureImage(name + ".pil_lanczos.npy");
+    RgbImage out = resize(readFixtureImage(name + ".rgb.npy"), expected.height, expected.width,
+                          ResampleFilter::kLanczos, FixedPoint::kPillow);
+    EXPECT_TRUE(out.pixels == expected.pixels);
+  }
+}
+
 TEST(Resample, SameSizeIsIdentity) {
   RgbImage image = readFixtureImage("rgb.jpg.rgb.npy");
-  for (ResampleFilter filter : {ResampleFilter::kBilinear, ResampleFilter::kBicubic})
+  for (ResampleFilter filter :
+       {ResampleFilter::kLanczos, ResampleFilter::kBilinear, ResampleFilter::kBicubic})
     EXPECT_TRUE(resize(image, image.height, image.width, filter).pixels == image.pixels);
 }
 
@@ -60,7 +73,9 @@ TEST(Resample, BicubicSaturatesAtSharpEdges) {
 TEST(Resample, FiltersFromPilNumbers) {
   EXPECT_EQ(*resampleFilterFromPil(2), ResampleFilter::kBilinear);
   EXPECT_EQ(*resampleFilterFromPil(3), ResampleFilter::kBicubic);
-  EXPECT_FALSE(resampleFilterFromPil(1).ok()); // LANCZOS
+  EXPECT_EQ(*resampleFilterFromPil(1), ResampleFilter::kLanczos);
+  EXPECT_FALSE(resampleFilterFromPil(0).ok()); // NEAREST
+  EXPECT_FALSE(resampleFilterFromPil(4).ok()); // BOX
 }
 
 } // namespace
