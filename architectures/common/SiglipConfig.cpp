@@ -10,16 +10,16 @@ OrderedJson SiglipVisionConfig::toJson() const {
           {"patch_size", patchSize},     {"layer_norm_eps", layerNormEps}};
 }
 
-SiglipVisionConfig parseSiglipVisionConfig(ConfigFields &f) {
+SiglipVisionConfig parseSiglipVisionConfig(ConfigFields &f, const SiglipVisionConfig &d) {
   SiglipVisionConfig c;
-  c.hiddenSize = f.positive("hidden_size", 768);
-  c.intermediateSize = f.positive("intermediate_size", 3072);
-  c.numLayers = f.positive("num_hidden_layers", 12);
-  c.numHeads = f.positive("num_attention_heads", 12);
-  c.numChannels = f.positive("num_channels", 3);
-  c.imageSize = f.positive("image_size", 224);
-  c.patchSize = f.positive("patch_size", 16);
-  c.layerNormEps = f.positiveNumber("layer_norm_eps", 1e-6);
+  c.hiddenSize = f.positive("hidden_size", d.hiddenSize);
+  c.intermediateSize = f.positive("intermediate_size", d.intermediateSize);
+  c.numLayers = f.positive("num_hidden_layers", d.numLayers);
+  c.numHeads = f.positive("num_attention_heads", d.numHeads);
+  c.numChannels = f.positive("num_channels", d.numChannels);
+  c.imageSize = f.positive("image_size", d.imageSize);
+  c.patchSize = f.positive("patch_size", d.patchSize);
+  c.layerNormEps = f.positiveNumber("layer_norm_eps", d.layerNormEps);
   std::string act = f.string("hidden_act", std::string("gelu_pytorch_tanh"));
   if (act != "gelu_pytorch_tanh")
     f.fail("hidden_act", "unsupported '" + act + "' (SigLIP uses gelu_pytorch_tanh)");

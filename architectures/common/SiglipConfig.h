@@ -21,8 +21,10 @@ struct SiglipVisionConfig {
   OrderedJson toJson() const;
 };
 
-/// Reads `fields` (the vision_config object); errors go to `fields`.
-SiglipVisionConfig parseSiglipVisionConfig(ConfigFields &fields);
+/// Reads `fields` (the vision_config object), absent keys taking `defaults` (SigLIP's,
+/// or e.g. Idefics3VisionConfig's); errors go to `fields`.
+SiglipVisionConfig parseSiglipVisionConfig(ConfigFields &fields,
+                                           const SiglipVisionConfig &defaults = {});
 
 } // namespace mvc
 
