@@ -2,6 +2,7 @@
 #include "architectures/common/Architecture.h"
 #include "architectures/gemma3/Gemma3Graph.h"
 #include "architectures/gemma3multimodal/Gemma3MultimodalGraph.h"
+#include "architectures/idefics3/Idefics3Graph.h"
 #include "architectures/llama/LlamaGraph.h"
 
 #include <cstring>
@@ -13,7 +14,9 @@ absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName)
   static const std::map<std::string, ArchitectureCompiler> registry = {
       {"Gemma3ForCausalLM", compileGemma3ForCausalLM},
       {"Gemma3ForConditionalGeneration", compileGemma3ForConditionalGeneration},
+      {"Idefics3ForConditionalGeneration", compileIdefics3ForConditionalGeneration},
       {"LlamaForCausalLM", compileLlamaForCausalLM},
+      {"SmolVLMForConditionalGeneration", compileIdefics3ForConditionalGeneration},
   };
   auto it = registry.find(hfName);
   if (it != registry.end()) return it->second;

@@ -31,6 +31,10 @@ struct ArchitectureInput {
   std::string configPath;
   std::function<bool(const std::string &)> hasWeight;  // names in the checkpoint
   ArchitectureOptions options;
+  /// preprocessor_config.json beside config.json (empty when absent): an architecture that
+  /// takes images checks it against its vision program; the artifact then carries it for
+  /// the run half's image processor.
+  std::string processorConfig, processorConfigPath;
 };
 
 struct ArchitectureBuild {

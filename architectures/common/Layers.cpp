@@ -5,7 +5,8 @@ using namespace mlir;
 
 namespace mvc {
 
-LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden) {
+LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden,
+                                              bool imageGroups) {
   std::vector<ProgramInput> inputs = {{"tokens", {"T"}, gb.i32()},
                                       {"positions", {"T"}, gb.i32()},
                                       {"block_table", {"B", "P"}, gb.i32()},
@@ -15,14 +16,16 @@ LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHid
   if (imageHidden > 0) {
     inputs.push_back({"image_features", {"I", imageHidden}, gb.f32()});
     inputs.push_back({"embed_source", {"T"}, gb.i32()});
-    inputs.push_back({"group_spans", {"T", 2}, gb.i32()});
+    if (imageGroups)
+      inputs.push_back({"group_spans", {"T", 2}, gb.i32()});
   }
   std::vector<Value> v = gb.beginProgram("forward", inputs);
   LanguageModelInputs in{v[0], v[1], v[2], v[3], v[4], v[5]};
   if (imageHidden > 0) {
     in.imageFeatures = v[6];
     in.embedSource = v[7];
-    in.groupSpans = v[8];
+    if (imageGroups)
+      in.groupSpans = v[8];
   }
   return in;
 }

@@ -20,8 +20,10 @@ struct LanguageModelInputs {
   mlir::Value embedSource;    // [T] i32: the image_features row of each token, or -1
   mlir::Value groupSpans;     // [T, 2] i32: each token's bidirectional image span [start, end)
 };
-/// `imageHidden` > 0 adds the image inputs with that row width.
-LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden = 0);
+/// `imageHidden` > 0 adds the image inputs (image_features with that row width and
+/// embed_source); `imageGroups` also group_spans (bidirectional image spans, Gemma 3).
+LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden = 0,
+                                              bool imageGroups = false);
 
 struct AttentionSpec {
   int64_t heads, kvHeads, headDim, pageSize;

@@ -18,7 +18,7 @@ namespace mvc {
 void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNames &names,
                      const ArchitectureOptions &o, const Gemma3ImageAttention *images) {
   const int64_t h = c.hiddenSize;
-  LanguageModelInputs in = beginLanguageModelProgram(gb, images ? h : 0);
+  LanguageModelInputs in = beginLanguageModelProgram(gb, images ? h : 0, /*imageGroups=*/true);
   auto norm = [&](Value x, const std::string &name, int64_t n) {
     return gb.rmsNorm(x, gb.weight(names(name), {n}, gb.f32()), float(c.rmsNormEps), 1.0f);
   };

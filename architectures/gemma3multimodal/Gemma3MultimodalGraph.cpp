@@ -4,6 +4,7 @@
 #include "architectures/common/Siglip.h"
 #include "architectures/gemma3/Gemma3Graph.h"
 #include "architectures/gemma3multimodal/Gemma3MultimodalConfig.h"
+#include "runtime/vision/ImageProcessor.h"
 
 using namespace mlir;
 
@@ -64,6 +65,18 @@ absl::StatusOr<ArchitectureBuild> compileGemma3ForConditionalGeneration(
   if (!config.ok()) return config.status();
   if (config->text.attentionBias)
     return absl::UnimplementedError(input.configPath + ": attention_bias = true is not supported");
+  if (!input.processorConfig.empty()) {
+    // Parsed as the run half will; its resize must give the vision program's images.
+    auto processor = vision::ImageProcessorConfig::parse(input.processorConfig,
+                                                         input.processorConfigPath);
+    if (!processor.ok()) return processor.status();
+    int64_t size = config->vision.imageSize;
+    if (processor->doResize && (processor->height != size || processor->width != size))
+      return absl::InvalidArgumentError(
+          input.processorConfigPath + ": resizes to " + std::to_string(processor->height) + "x" +
+          std::to_string(processor->width) + ", but the vision model takes " +
+          std::to_string(size) + "x" + std::to_string(size) + " images");
+  }
   buildVisionProgram(gb, *config, input);
   Gemma3ImageAttention images{config->groupOnFullLayers, config->groupClippedToWindow};
   buildGemma3Text(gb, config->text, gemma3TextWeightNames(input), input.options, &images);

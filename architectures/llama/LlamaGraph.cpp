@@ -16,9 +16,9 @@ using namespace mlir;
 namespace mvc {
 
 void buildLlamaText(GraphBuilder &gb, const LlamaConfig &c, const WeightNames &names,
-                    const ArchitectureOptions &o) {
+                    const ArchitectureOptions &o, bool images) {
   const int64_t h = c.hiddenSize, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-  LanguageModelInputs in = beginLanguageModelProgram(gb);
+  LanguageModelInputs in = beginLanguageModelProgram(gb, images ? h : 0);
   auto norm = [&](Value x, const std::string &name) {
     return gb.rmsNorm(x, gb.weight(names(name), {h}, gb.f32()), float(c.rmsNormEps), 0.0f);
   };
@@ -27,6 +27,8 @@ void buildLlamaText(GraphBuilder &gb, const LlamaConfig &c, const WeightNames &n
   };
   Value embedTable = linear("model.embed_tokens.weight", c.vocabSize, h);
   Value x = gb.gather(embedTable, in.tokens);
+  if (images)
+    x = gb.mergeRows(x, in.imageFeatures, in.embedSource);
   Value rope = gb.ropeTable(in.positions, gb.constant(ropeInvFreq(c.rope, c.headDim)));
   AttentionSpec spec{c.numHeads, c.numKvHeads, c.headDim, o.pageSize};
   GraphBuilder::AttentionOptions attn;

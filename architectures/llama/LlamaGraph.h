@@ -8,8 +8,10 @@
 namespace mvc {
 
 /// The `forward` program of FORMAT.md's language-model interface for a Llama text model.
+/// With `images`, it also takes image_features and embed_source: the rows of image tokens
+/// are replaced by image features before the first layer (Idefics3, SmolVLM).
 void buildLlamaText(GraphBuilder &gb, const LlamaConfig &config, const WeightNames &names,
-                    const ArchitectureOptions &options);
+                    const ArchitectureOptions &options, bool images = false);
 
 /// Registry entry for LlamaForCausalLM.
 absl::StatusOr<ArchitectureBuild> compileLlamaForCausalLM(const ArchitectureInput &input,

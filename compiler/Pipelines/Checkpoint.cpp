@@ -9,7 +9,6 @@
 #include "compiler/Builder/GraphBuilder.h"
 #include "runtime/text/ChatTemplate.h"
 #include "runtime/text/Tokenizer.h"
-#include "runtime/vision/ImageProcessor.h"
 #include "runtime/weights/Gguf.h"
 #include "runtime/weights/SafetensorsReader.h"
 
@@ -144,24 +143,6 @@ absl::StatusOr<std::string> readChatTemplate(const std::string &path) {
   return source;
 }
 
-/// Adds the checkpoint's preprocessor_config.json (checked by parsing it as the runtime
-/// will, and against the vision program's image size) for mvc-run --image.
-absl::Status collectProcessorConfig(const std::string &dir, json &languageModel,
-                                    std::vector<std::pair<std::string, std::string>> &sections) {
-  std::string path = dir + "/preprocessor_config.json";
-  if (!llvm::sys::fs::exists(path)) return absl::OkStatus();
-  MVC_ASSIGN_OR_RETURN(std::string text, readInputFile(path, "image processor config"));
-  auto config = vision::ImageProcessorConfig::parse(text, path);
-  if (!config.ok()) return config.status();
-  int64_t size = languageModel["vision"]["image_size"].get<int64_t>();
-  if (config->doResize && (config->height != size || config->width != size))
-    return absl::InvalidArgumentError(path + ": resizes to " + std::to_string(config->height) + "x" +
-                                      std::to_string(config->width) + ", but the vision model takes " +
-                                      std::to_string(size) + "x" + std::to_string(size) + " images");
-  sections.push_back({"preprocessor_config.json", text});
-  languageModel["processor_config"] = "preprocessor_config.json";
-  return absl::OkStatus();
-}
 
 /// Adds the tokenizer sections, checked by loading them as the runtime will; a chat
 /// template given on the command line sets or replaces the config's.
@@ -296,6 +277,13 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   // model caches it (and half the bytes decode reads per cached token).
   input.options.kvType = dtype == "bf16" ? gb.bf16() : gb.f32();
   input.options.pageSize = opts.pageSize;
+  if (!gguf) {
+    input.processorConfigPath = opts.input + "/preprocessor_config.json";
+    if (llvm::sys::fs::exists(input.processorConfigPath)) {
+      MVC_ASSIGN_OR_RETURN(input.processorConfig,
+                           readInputFile(input.processorConfigPath, "image processor config"));
+    }
+  }
   auto built = (*arch)(input, gb);
   if (!built.ok()) return built.status();
   out.config = built->config;
@@ -316,9 +304,10 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
                                       text);
   if (!tok.ok()) return tok;
   if (!text.is_null()) out.languageModel["text"] = text;
-  if (out.languageModel.contains("vision") && !gguf) {
-    absl::Status processor = collectProcessorConfig(opts.input, out.languageModel, out.sections);
-    if (!processor.ok()) return processor;
+  // The architecture checked the image processor config it takes (ArchitectureInput).
+  if (out.languageModel.contains("vision") && !input.processorConfig.empty()) {
+    out.sections.push_back({"preprocessor_config.json", input.processorConfig});
+    out.languageModel["processor_config"] = "preprocessor_config.json";
   }
   return out;
 }
