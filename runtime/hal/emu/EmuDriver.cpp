@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -153,15 +154,37 @@ void prepareFaultHandling() {
     for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE})
       sigaction(signal, &action, &previousActions[signal]);
   });
-  thread_local std::unique_ptr<uint8_t[]> altStack;
-  if (!altStack) {
-    constexpr size_t kBytes = 64 * 1024;
-    altStack.reset(new uint8_t[kBytes]);
-    stack_t stack{};
-    stack.ss_sp = altStack.get();
-    stack.ss_size = kBytes;
-    sigaltstack(&stack, nullptr);
+  // A thread that already has one (a sanitizer runtime gives every thread its own, and
+  // unmaps it at thread exit) keeps it; otherwise an mmap'd one, taken down at thread exit.
+  struct AltStack {
+    void *memory = nullptr;
+    size_t bytes = 0;
+    bool checked = false;
+    ~AltStack() {
+      if (!memory) return;
+      stack_t off{};
+      off.ss_flags = SS_DISABLE;
+      sigaltstack(&off, nullptr);
+      munmap(memory, bytes);
+    }
+  };
+  thread_local AltStack altStack;
+  if (altStack.checked) return;
+  altStack.checked = true;
+  stack_t current{};
+  if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+  constexpr size_t kBytes = 64 * 1024;
+  void *memory = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return; // faults then run on the faulting stack, as without us
+  stack_t stack{};
+  stack.ss_sp = memory;
+  stack.ss_size = kBytes;
+  if (sigaltstack(&stack, nullptr) != 0) {
+    munmap(memory, kBytes);
+    return;
   }
+  altStack.memory = memory;
+  altStack.bytes = kBytes;
 }
 
 // --- the driver entry points ---------------------------------------------------------

@@ -6,6 +6,18 @@
 
 #include <cstring>
 
+// ASan+UBSan builds (tools/scripts/sanitize.sh): fiber stacks are reused.
+#if defined(__SANITIZE_ADDRESS__)
+#define MVC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MVC_ASAN 1
+#endif
+#endif
+#ifdef MVC_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #if !defined(__x86_64__)
 #error "the cuda-emu fiber switch is written for x86-64 (the only host mvc compiles kernels for)"
 #endif
@@ -82,6 +94,11 @@ bool FiberStack::inGuard(const void *address) const {
 }
 
 void initFiber(FiberContext &context, const FiberStack &stack, void (*entry)(void *), void *arg) {
+#ifdef MVC_ASAN
+  // A fiber abandoned mid-kernel (an error, a deadlock) leaves its frames' redzones
+  // poisoned; a new fiber on the same stack starts from clean memory.
+  ASAN_UNPOISON_MEMORY_REGION(stack.bottom(), stack.bytes());
+#endif
   // The frame mvc_emu_switch_fiber pops: control words, r15..r12, rbx, rbp, return address.
   auto top = reinterpret_cast<uintptr_t>(stack.top()) & ~uintptr_t{15};
   auto *slot = reinterpret_cast<uint64_t *>(top - 8); // return address; rsp % 16 == 0 after ret

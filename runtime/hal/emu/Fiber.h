@@ -30,6 +30,8 @@ public:
   FiberStack(const FiberStack &) = delete;
   FiberStack &operator=(const FiberStack &) = delete;
   void *top() const { return base + size; }
+  void *bottom() const { return base; }
+  size_t bytes() const { return size; }
   /// The guard page: a fault address in [guardBegin, base) is a stack overflow.
   bool inGuard(const void *address) const;
   bool valid() const { return base != nullptr; }
