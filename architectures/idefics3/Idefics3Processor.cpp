@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/util/Json.h"
 #include "runtime/util/StatusMacros.h"
+#include "runtime/vision/ProcessorConfigFields.h"
 
 namespace mvc::idefics3 {
 
@@ -24,61 +25,26 @@ absl::Status keyError(absl::string_view key, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(key, ": ", message));
 }
 
-/// A do_* flag; absent or null means the class default.
-absl::StatusOr<bool> flag(const json &config, const char *key, bool byDefault) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null())
-    return byDefault;
-  if (!it->is_boolean())
-    return keyError(key, absl::StrCat("expected true or false, got ", it->dump()));
-  return it->get<bool>();
-}
-
-absl::StatusOr<int64_t> positiveInt(const json &object, const char *key, absl::string_view path) {
-  auto it = object.find(key);
-  if (it == object.end())
-    return keyError(path, absl::StrCat("has no \"", key, "\""));
-  if (!it->is_number_integer() || it->get<int64_t>() <= 0)
-    return keyError(absl::StrCat(path, ".", key),
-                    absl::StrCat("expected a positive integer, got ", it->dump()));
-  return it->get<int64_t>();
-}
-
-/// image_mean / image_std: one number for all channels or one per channel.
-absl::StatusOr<std::array<double, 3>> perChannel(const json &config, const char *key,
-                                                 std::array<double, 3> byDefault) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null())
-    return byDefault;
-  if (it->is_number())
-    return std::array<double, 3>{it->get<double>(), it->get<double>(), it->get<double>()};
-  if (!it->is_array() || it->size() != 3 ||
-      !std::all_of(it->begin(), it->end(), [](const json &v) { return v.is_number(); }))
-    return keyError(key, absl::StrCat("expected a number or 3 numbers, got ", it->dump()));
-  return std::array<double, 3>{(*it)[0].get<double>(), (*it)[1].get<double>(),
-                               (*it)[2].get<double>()};
-}
-
 absl::StatusOr<Idefics3ProcessorConfig> parseConfig(const json &config) {
   if (!config.is_object())
     return absl::InvalidArgumentError("expected a JSON object");
   Idefics3ProcessorConfig out;
-  MVC_ASSIGN_OR_RETURN(out.doConvertRgb, flag(config, "do_convert_rgb", out.doConvertRgb));
-  MVC_ASSIGN_OR_RETURN(out.doResize, flag(config, "do_resize", out.doResize));
+  MVC_ASSIGN_OR_RETURN(out.doConvertRgb, vision::configFlag(config, "do_convert_rgb", out.doConvertRgb));
+  MVC_ASSIGN_OR_RETURN(out.doResize, vision::configFlag(config, "do_resize", out.doResize));
   MVC_ASSIGN_OR_RETURN(out.doImageSplitting,
-                       flag(config, "do_image_splitting", out.doImageSplitting));
-  MVC_ASSIGN_OR_RETURN(out.doRescale, flag(config, "do_rescale", out.doRescale));
-  MVC_ASSIGN_OR_RETURN(out.doNormalize, flag(config, "do_normalize", out.doNormalize));
-  MVC_ASSIGN_OR_RETURN(out.doPad, flag(config, "do_pad", out.doPad));
+                       vision::configFlag(config, "do_image_splitting", out.doImageSplitting));
+  MVC_ASSIGN_OR_RETURN(out.doRescale, vision::configFlag(config, "do_rescale", out.doRescale));
+  MVC_ASSIGN_OR_RETURN(out.doNormalize, vision::configFlag(config, "do_normalize", out.doNormalize));
+  MVC_ASSIGN_OR_RETURN(out.doPad, vision::configFlag(config, "do_pad", out.doPad));
   if (auto size = config.find("size"); size != config.end() && !size->is_null()) {
     if (!size->is_object())
       return keyError("size", absl::StrCat("expected an object, got ", size->dump()));
     if (size->contains("longest_edge")) {
-      MVC_ASSIGN_OR_RETURN(out.longestEdge, positiveInt(*size, "longest_edge", "size"));
+      MVC_ASSIGN_OR_RETURN(out.longestEdge, vision::configPositive(*size, "longest_edge", "size"));
     } else if (size->contains("height") && size->contains("width")) {
       out.longestEdge = 0;
-      MVC_ASSIGN_OR_RETURN(out.height, positiveInt(*size, "height", "size"));
-      MVC_ASSIGN_OR_RETURN(out.width, positiveInt(*size, "width", "size"));
+      MVC_ASSIGN_OR_RETURN(out.height, vision::configPositive(*size, "height", "size"));
+      MVC_ASSIGN_OR_RETURN(out.width, vision::configPositive(*size, "width", "size"));
     } else {
       return keyError("size", absl::StrCat("expected \"longest_edge\" or \"height\" and "
                                            "\"width\", got ",
@@ -88,20 +54,13 @@ absl::StatusOr<Idefics3ProcessorConfig> parseConfig(const json &config) {
   if (auto max = config.find("max_image_size"); max != config.end() && !max->is_null()) {
     if (!max->is_object())
       return keyError("max_image_size", absl::StrCat("expected an object, got ", max->dump()));
-    MVC_ASSIGN_OR_RETURN(out.maxImageSize, positiveInt(*max, "longest_edge", "max_image_size"));
+    MVC_ASSIGN_OR_RETURN(out.maxImageSize, vision::configPositive(*max, "longest_edge", "max_image_size"));
   }
-  if (auto it = config.find("resample"); it != config.end() && !it->is_null()) {
-    if (!it->is_number_integer())
-      return keyError("resample", absl::StrCat("expected a PIL filter number, got ", it->dump()));
-    MVC_ASSIGN_OR_RETURN(out.resample, vision::resampleFilterFromPil(it->get<int>()));
-  }
-  if (auto it = config.find("rescale_factor"); it != config.end() && !it->is_null()) {
-    if (!it->is_number())
-      return keyError("rescale_factor", absl::StrCat("expected a number, got ", it->dump()));
-    out.rescaleFactor = it->get<double>();
-  }
-  MVC_ASSIGN_OR_RETURN(out.imageMean, perChannel(config, "image_mean", out.imageMean));
-  MVC_ASSIGN_OR_RETURN(out.imageStd, perChannel(config, "image_std", out.imageStd));
+  MVC_ASSIGN_OR_RETURN(out.resample, vision::configResample(config, out.resample));
+  MVC_ASSIGN_OR_RETURN(out.rescaleFactor,
+                       vision::configNumber(config, "rescale_factor", out.rescaleFactor));
+  MVC_ASSIGN_OR_RETURN(out.imageMean, vision::configPerChannel(config, "image_mean", out.imageMean));
+  MVC_ASSIGN_OR_RETURN(out.imageStd, vision::configPerChannel(config, "image_std", out.imageStd));
   if (std::find(out.imageStd.begin(), out.imageStd.end(), 0.0) != out.imageStd.end())
     return keyError("image_std", "a standard deviation of 0");
   return out;

@@ -56,7 +56,8 @@ struct TensorInfo {
   std::string name;
   DType dtype = DType::F32;
   std::vector<Expr> shape;
-  int64_t buffer = -1; // program inputs and outputs: the buffer id they live in
+  int64_t buffer = -1; // program inputs and outputs: the position in ProgramInfo::buffers of
+                       // the buffer they live in (the JSON names its id)
 };
 
 enum class BufferKind { Input, Output, Weight, State, Transient };

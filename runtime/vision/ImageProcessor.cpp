@@ -1,5 +1,6 @@
 //===- ImageProcessor.cpp - preprocessor_config.json to pixel_values -------===//
 #include "runtime/vision/ImageProcessor.h"
+#include "runtime/vision/ProcessorConfigFields.h"
 #include "runtime/util/Json.h"
 #include "runtime/util/Files.h"
 
@@ -20,29 +21,10 @@ namespace {
 
 using nlohmann::json;
 
-/// A boolean flag; absent or null means the processor's default.
-bool flag(const json &config, const char *key, bool byDefault) {
-  auto it = config.find(key);
-  return it == config.end() || it->is_null() ? byDefault : it->get<bool>();
-}
-
-/// image_mean / image_std: one number for all channels or one per channel.
-absl::StatusOr<std::array<double, 3>> perChannel(const json &config, const char *key,
-                                                 std::array<double, 3> byDefault) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null())
-    return byDefault;
-  if (it->is_number())
-    return std::array<double, 3>{it->get<double>(), it->get<double>(), it->get<double>()};
-  if (!it->is_array() || it->size() != 3)
-    return absl::InvalidArgumentError(absl::StrCat(key, " must be a number or 3 numbers"));
-  return std::array<double, 3>{(*it)[0].get<double>(), (*it)[1].get<double>(),
-                               (*it)[2].get<double>()};
-}
-
 absl::StatusOr<ImageProcessorConfig> parseJson(const json &config) {
   ImageProcessorConfig out;
-  if (flag(config, "do_pan_and_scan", false)) {
+  MVC_ASSIGN_OR_RETURN(bool panAndScan, configFlag(config, "do_pan_and_scan", false));
+  if (panAndScan) {
     PanAndScan &pas = out.panAndScan.emplace();
     if (auto it = config.find("pan_and_scan_min_crop_size"); it != config.end() && !it->is_null())
       pas.minCropSize = it->get<int64_t>();
@@ -55,7 +37,8 @@ absl::StatusOr<ImageProcessorConfig> parseJson(const json &config) {
       return absl::InvalidArgumentError(
           "pan_and_scan_min_crop_size must be positive and pan_and_scan_max_num_crops >= 2");
   }
-  out.doResize = flag(config, "do_resize", true) || out.panAndScan.has_value();
+  MVC_ASSIGN_OR_RETURN(out.doResize, configFlag(config, "do_resize", true));
+  out.doResize = out.doResize || out.panAndScan.has_value();
   if (out.doResize) {
     auto size = config.find("size");
     if (size == config.end() || !size->contains("height") || !size->contains("width"))
@@ -65,18 +48,15 @@ absl::StatusOr<ImageProcessorConfig> parseJson(const json &config) {
     if (out.height <= 0 || out.width <= 0)
       return absl::InvalidArgumentError("size must be positive");
   }
-  if (auto it = config.find("resample"); it != config.end() && !it->is_null()) {
-    MVC_ASSIGN_OR_RETURN(out.resample, resampleFilterFromPil(it->get<int>()));
-    // Resample reproduces PIL's LANCZOS only; this processor runs torch's arithmetic.
-    if (out.resample == ResampleFilter::kLanczos)
-      return absl::UnimplementedError("resample 1 (lanczos) is not supported by this processor");
-  }
-  out.doRescale = flag(config, "do_rescale", true);
-  if (auto it = config.find("rescale_factor"); it != config.end() && !it->is_null())
-    out.rescaleFactor = it->get<double>();
-  out.doNormalize = flag(config, "do_normalize", true);
-  MVC_ASSIGN_OR_RETURN(out.imageMean, perChannel(config, "image_mean", out.imageMean));
-  MVC_ASSIGN_OR_RETURN(out.imageStd, perChannel(config, "image_std", out.imageStd));
+  MVC_ASSIGN_OR_RETURN(out.resample, configResample(config, out.resample));
+  // Resample reproduces PIL's LANCZOS only; this processor runs torch's arithmetic.
+  if (out.resample == ResampleFilter::kLanczos)
+    return absl::UnimplementedError("resample 1 (lanczos) is not supported by this processor");
+  MVC_ASSIGN_OR_RETURN(out.doRescale, configFlag(config, "do_rescale", true));
+  MVC_ASSIGN_OR_RETURN(out.rescaleFactor, configNumber(config, "rescale_factor", out.rescaleFactor));
+  MVC_ASSIGN_OR_RETURN(out.doNormalize, configFlag(config, "do_normalize", true));
+  MVC_ASSIGN_OR_RETURN(out.imageMean, configPerChannel(config, "image_mean", out.imageMean));
+  MVC_ASSIGN_OR_RETURN(out.imageStd, configPerChannel(config, "image_std", out.imageStd));
   return out;
 }
 
