@@ -205,16 +205,23 @@ bool Engine::bucketed() const {
          (options.shapes == EngineOptions::Shapes::Auto && target->reusesPlans());
 }
 
+Engine::PaddedSizes Engine::paddedSizes(int64_t tokens, int64_t sequences, int64_t pages,
+                                        int64_t rows) const {
+  int64_t pad = shapeBucket(tokens) - tokens;
+  return {tokens + pad, shapeBucket(sequences + (pad > 0 ? 1 : 0)),
+          static_cast<int64_t>(absl::bit_ceil(static_cast<uint64_t>(
+              std::max<int64_t>({pages, kvPages->pagesFor(pad), 1})))),
+          shapeBucket(rows)};
+}
+
 std::optional<ForwardBatch> Engine::padToBuckets(const ForwardBatch &batch,
                                                  std::vector<int32_t> &padTokens) const {
   int64_t tokens = static_cast<int64_t>(batch.tokens.size());
   int64_t sequences = static_cast<int64_t>(batch.members.size());
   int64_t rows = static_cast<int64_t>(batch.logitRows.size());
-  int64_t pad = shapeBucket(tokens) - tokens;
-  int64_t paddedSequences = shapeBucket(sequences + (pad > 0 ? 1 : 0));
-  int64_t paddedRows = shapeBucket(rows);
-  int32_t maxPages = static_cast<int32_t>(absl::bit_ceil(static_cast<uint64_t>(
-      std::max<int64_t>({batch.tables.maxPages, kvPages->pagesFor(pad), 1}))));
+  PaddedSizes to = paddedSizes(tokens, sequences, batch.tables.maxPages, rows);
+  int64_t pad = to.tokens - tokens, paddedSequences = to.sequences, paddedRows = to.rows;
+  int32_t maxPages = static_cast<int32_t>(to.pages);
   if (pad == 0 && paddedSequences == sequences && paddedRows == rows &&
       maxPages == batch.tables.maxPages)
     return std::nullopt;
@@ -409,13 +416,11 @@ absl::StatusOr<uint64_t> Engine::forwardActivationBytes(int64_t tokens, int64_t 
                                                         int64_t images) const {
   if (bucketed()) {
     // As padToBuckets() pads a call of these sizes (at most: it may find no free page).
-    int64_t pad = shapeBucket(tokens) - tokens;
-    numSequences = shapeBucket(numSequences + (pad > 0 ? 1 : 0));
-    maxTokens = static_cast<int64_t>(absl::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(
-                    {kvPages->pagesFor(maxTokens), kvPages->pagesFor(pad), 1})))) *
-                kvPages->pageSize();
-    tokens += pad;
-    logitRows = shapeBucket(logitRows);
+    PaddedSizes to = paddedSizes(tokens, numSequences, kvPages->pagesFor(maxTokens), logitRows);
+    tokens = to.tokens;
+    numSequences = to.sequences;
+    maxTokens = to.pages * kvPages->pageSize();
+    logitRows = to.rows;
   }
   std::map<std::string, std::vector<int64_t>> shapes = half->extraInputShapes(tokens, images);
   shapes["tokens"] = {tokens};

@@ -159,6 +159,12 @@ private:
   /// `batch` padded to the size buckets, or nullopt if it is one already or cannot be
   /// padded (no free page for the padding rows' keys and values, or more padding rows
   /// than the model has positions). `padTokens` holds the padding rows' token ids.
+  /// The sizes a call of `tokens` tokens over `sequences` sequences (block table `pages`
+  /// wide, `rows` logit rows) is padded to; `sequences` counts the padding rows' own.
+  struct PaddedSizes {
+    int64_t tokens, sequences, pages, rows;
+  };
+  PaddedSizes paddedSizes(int64_t tokens, int64_t sequences, int64_t pages, int64_t rows) const;
   std::optional<ForwardBatch> padToBuckets(const ForwardBatch &batch,
                                            std::vector<int32_t> &padTokens) const;
 
