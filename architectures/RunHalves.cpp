@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "architectures/gemma3/Gemma3Run.h"
 #include "architectures/gemma3multimodal/Gemma3MultimodalRun.h"
+#include "architectures/idefics3/Idefics3Run.h"
 #include "architectures/llama/LlamaRun.h"
 #include "runtime/util/StatusMacros.h"
 
@@ -27,6 +28,7 @@ const std::vector<std::pair<std::string, Factory>> &registry() {
   static const std::vector<std::pair<std::string, Factory>> entries = {
       {Gemma3RunHalf::kId, plain<Gemma3RunHalf>},
       {Gemma3MultimodalRunHalf::kId, Gemma3MultimodalRunHalf::create},
+      {Idefics3RunHalf::kId, Idefics3RunHalf::create},
       {LlamaRunHalf::kId, plain<LlamaRunHalf>},
   };
   return entries;

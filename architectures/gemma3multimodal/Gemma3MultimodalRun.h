@@ -8,9 +8,8 @@
 //   prompt   each "<start_of_image>" becomes "\n\n" boi (image token × tokens_per_image) eoi
 //            "\n\n", an image with crops "Here is the original image " SPAN " and here are
 //            some crops to help you see better " SPAN SPAN..., as Gemma3Processor writes it;
-//   inputs   image_features (the vision program's output for the images whose tokens are
-//            in the call), embed_source (each image token's feature row, else -1) and
-//            group_spans (each image run's [start, end) in positions: it attends both
+//   inputs   image_features and embed_source (ImageTokenRunHalf, one frame per image or
+//            crop), and group_spans (each image run's [start, end) in positions: it attends both
 //            ways); a prefill chunk never splits a run of image tokens.
 // The manifest entry's "vision" object (FORMAT.md) configures it.
 //
@@ -20,12 +19,12 @@
 
 #include <memory>
 
-#include "runtime/pipeline/RunHalf.h"
+#include "architectures/common/ImageTokenRun.h"
 #include "runtime/vision/ImageProcessor.h"
 
 namespace mvc {
 
-class Gemma3MultimodalRunHalf : public RunHalf {
+class Gemma3MultimodalRunHalf : public ImageTokenRunHalf {
 public:
   static constexpr const char *kId = "gemma3_multimodal";
   /// Reads the entry's "vision" object and checks the programs it names against `model`.
@@ -34,35 +33,23 @@ public:
 
   absl::string_view id() const override { return kId; }
   std::vector<InputSpec> extraInputs() const override;
-  bool takesImages() const override { return true; }
   std::string imageMarker(const text::Tokenizer &tokenizer) const override;
   absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
-                                             bool panAndScan) const override;
+                                             ImageSplitting splitting) const override;
   absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels) const override;
   absl::StatusOr<std::string> expandImages(absl::string_view text,
                                            absl::Span<const PreparedImage> images,
                                            const text::Tokenizer &tokenizer) const override;
-  absl::Status checkPrompt(absl::Span<const int32_t> prompt,
-                           absl::Span<const HostTensor> images) const override;
-  bool isPlaceholderToken(int32_t id) const override { return id == imageTokenId; }
   int64_t chunkEnd(const SequenceView &sequence, int64_t begin, int64_t wantEnd) const override;
   absl::Status setInputs(Model &model, const ForwardBatch &batch,
                          ForwardInputs &inputs) const override;
-  absl::StatusOr<uint64_t> imageActivationBytes(const Model &model,
-                                                int64_t numImages) const override;
   std::map<std::string, std::vector<int64_t>> extraInputShapes(int64_t tokens,
                                                                int64_t images) const override;
 
 private:
   Gemma3MultimodalRunHalf() = default;
-  /// The vision program's features of one image, [tokensPerImage, imageHidden].
-  absl::StatusOr<HostTensor> encode(Model &model, const HostTensor &pixels) const;
 
-  std::string visionProgram;
-  int32_t imageTokenId = 0, boiTokenId = 0, eoiTokenId = 0;
-  int64_t tokensPerImage = 0, imageSize = 0, numChannels = 0;
-  int64_t imageHidden = 0; // row width of image_features
-  int64_t vocabSize = 0;
+  int32_t boiTokenId = 0, eoiTokenId = 0;
   vision::ImageProcessorConfig processor;
 };
 

@@ -82,7 +82,10 @@ absl::StatusOr<ArchitectureBuild> compileIdefics3ForConditionalGeneration(
                                    {"image_token_id", config->imageTokenId},
                                    {"tokens_per_frame", config->tokensPerFrame()},
                                    {"image_size", config->vision.imageSize},
-                                   {"num_channels", config->vision.numChannels}}}};
+                                   {"num_channels", config->vision.numChannels},
+                                   {"image_token_texts", config->modelType == "smolvlm"
+                                                             ? "tokenizer_config"
+                                                             : "idefics3"}}}};
   if (t.bosTokenId)
     out.languageModel["bos_token_id"] = *t.bosTokenId;
   if (t.padTokenId)

@@ -182,19 +182,26 @@ absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::str
 }
 
 Conversation oneTurnConversation(absl::string_view user, absl::string_view system,
-                                 int64_t numImages) {
+                                 int64_t numImages, bool contentParts) {
+  auto textContent = [&](absl::string_view text) -> Json {
+    if (!contentParts && numImages == 0)
+      return std::string(text);
+    return Json::array({{{"type", "text"}, {"text", std::string(text)}}});
+  };
   Conversation out;
   if (!system.empty())
-    out.messages.push_back({{"role", "system"}, {"content", std::string(system)}});
-  if (numImages == 0) {
-    out.messages.push_back({{"role", "user"}, {"content", std::string(user)}});
-    return out;
+    out.messages.push_back(
+        {{"role", "system"},
+         {"content", contentParts ? textContent(system) : Json(std::string(system))}});
+  Json content = textContent(user);
+  if (numImages > 0) {
+    Json parts = Json::array();
+    for (int64_t i = 0; i < numImages; ++i)
+      parts.push_back({{"type", "image"}});
+    parts.push_back(content[0]);
+    content = std::move(parts);
   }
-  Json parts = Json::array();
-  for (int64_t i = 0; i < numImages; ++i)
-    parts.push_back({{"type", "image"}});
-  parts.push_back({{"type", "text"}, {"text", std::string(user)}});
-  out.messages.push_back({{"role", "user"}, {"content", std::move(parts)}});
+  out.messages.push_back({{"role", "user"}, {"content", std::move(content)}});
   return out;
 }
 

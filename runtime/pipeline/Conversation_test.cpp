@@ -102,5 +102,13 @@ TEST(Conversation, OneTurnPutsImagesBeforeTheText) {
             R"([{"role":"user","content":"hi"}])");
 }
 
+TEST(Conversation, OneTurnAsContentPartsForProcessorTemplates) {
+  EXPECT_EQ(oneTurnConversation("hi", "Be brief.", 0, /*contentParts=*/true).messages.dump(),
+            R"([{"role":"system","content":[{"type":"text","text":"Be brief."}]},)"
+            R"({"role":"user","content":[{"type":"text","text":"hi"}]}])");
+  EXPECT_EQ(oneTurnConversation("hi", "", 1, /*contentParts=*/true).messages.dump(),
+            R"([{"role":"user","content":[{"type":"image"},{"type":"text","text":"hi"}]}])");
+}
+
 } // namespace
 } // namespace mvc

@@ -122,7 +122,8 @@ absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int3
     return absl::ResourceExhaustedError(absl::StrCat(
         "the batch needs ", humanBytes(need), " of activation memory (", promptTokens,
         " prompt tokens",
-        takesImages ? absl::StrCat(", ", numImages, " image", numImages == 1 ? "" : "s") : "",
+        takesImages ? absl::StrCat(", ", numImages, " image frame", numImages == 1 ? "" : "s")
+                    : "",
         "), more than the limit of ", humanBytes(limit), "; pass fewer ",
         takesImages ? "images or " : "", "prompts per call"));
   return absl::OkStatus();

@@ -19,7 +19,7 @@ RunHalf::~RunHalf() = default;
 
 std::string RunHalf::imageMarker(const text::Tokenizer &) const { return ""; }
 
-absl::StatusOr<PreparedImage> RunHalf::prepareImage(const vision::RgbImage &, bool) const {
+absl::StatusOr<PreparedImage> RunHalf::prepareImage(const vision::RgbImage &, ImageSplitting) const {
   return noImages();
 }
 

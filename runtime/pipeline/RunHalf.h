@@ -43,16 +43,16 @@ struct RgbImage;
 }
 
 /// One image as the user gave it, prepared for the model: the vision program's inputs
-/// (one tensor per image the program takes: the image itself, and crops or tiles where the
+/// (one tensor per frame the program takes: the image itself, and crops or tiles where the
 /// architecture makes them), and how its prompt text expands (`layout`, defined by the
-/// architecture: Gemma 3 {crops}).
+/// architecture: Gemma 3 {crops}, Idefics3 {rows, cols}).
 struct PreparedImage {
   std::vector<HostTensor> pixels;
   std::vector<int64_t> layout;
 };
 
 /// A sequence as the run half sees it: its tokens so far (prompt, then generated) and its
-/// images' vision-program inputs, in prompt order.
+/// images' vision-program inputs (frames), in prompt order.
 struct SequenceView {
   absl::Span<const int32_t> tokens;
   int64_t promptLength = 0;
@@ -71,6 +71,11 @@ struct ForwardBatch {
   std::vector<int32_t> tokens, positions, rowOffsets{0}, cacheLens, logitRows;
   BlockTables tables;
 };
+
+/// Whether an image is cut into more frames than the one the processor resizes it to
+/// (Gemma 3's pan-and-scan crops, Idefics3's tiles): as the model's preprocessor config
+/// says, or forced on or off by the user.
+enum class ImageSplitting { kDefault, kOn, kOff };
 
 /// Forward-program inputs by name.
 using ForwardInputs = std::map<std::string, HostTensor>;
@@ -96,11 +101,10 @@ public:
   /// chat template (Gemma 3: "<start_of_image>"); empty without images.
   virtual std::string imageMarker(const text::Tokenizer &tokenizer) const;
   /// An image through the model's image processor (the artifact's preprocessor config,
-  /// else the architecture's defaults). `panAndScan` asks for Gemma 3's crops where the
-  /// processor offers them.
+  /// else the architecture's defaults), split into crops or tiles as `splitting` says.
   virtual absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
-                                                     bool panAndScan) const;
-  /// Pixel values given directly: one vision-program image, f32 [C, H, W] or [1, C, H, W].
+                                                     ImageSplitting splitting) const;
+  /// Pixel values given directly: one vision-program frame, f32 [C, H, W] or [1, C, H, W].
   virtual absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels) const;
   /// `text` with each image marker replaced by the image's full token text (markers and
   /// images are matched in order; their numbers must agree).

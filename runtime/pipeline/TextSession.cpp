@@ -111,7 +111,10 @@ absl::StatusOr<std::vector<int32_t>> TextSession::encodePrompt(absl::string_view
     // Images without a marker in the text go first, as image parts of the user message.
     bool marked = images && absl::StrContains(text, options.runHalf->imageMarker(*textTokenizer));
     int64_t parts = images && !marked ? static_cast<int64_t>(options.images.size()) : 0;
-    return encodeConversation(oneTurnConversation(text, options.system, parts), options.images,
+    return encodeConversation(oneTurnConversation(text, options.system, parts,
+                                                  /*contentParts=*/options.runHalf &&
+                                                      options.runHalf->takesImages()),
+                              options.images,
                               options.runHalf);
   }
   std::string prompt(toStd(text));

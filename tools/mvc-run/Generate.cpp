@@ -98,13 +98,13 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
       if (!image.ok())
         return absl::Status(image.status().code(),
                             absl::StrCat(path, ": ", image.status().message(),
-                                         " (a file holds one image, or N on a leading axis)"));
+                                         " (a file holds one frame, or N on a leading axis)"));
       images.push_back(std::move(*image));
     }
   }
   for (const std::string &path : prompt.images) {
     MVC_ASSIGN_OR_RETURN(vision::RgbImage image, vision::loadImage(path));
-    absl::StatusOr<PreparedImage> prepared = half.prepareImage(image, options.panAndScan);
+    absl::StatusOr<PreparedImage> prepared = half.prepareImage(image, options.imageSplitting);
     if (!prepared.ok())
       return absl::Status(prepared.status().code(),
                           absl::StrCat(options.artifact, ": ", prepared.status().message()));
@@ -126,7 +126,7 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
       if (!image.ok())
         return absl::Status(image.status().code(),
                             absl::StrCat(where, ": ", image.status().message()));
-      absl::StatusOr<PreparedImage> prepared = half.prepareImage(*image, options.panAndScan);
+      absl::StatusOr<PreparedImage> prepared = half.prepareImage(*image, options.imageSplitting);
       if (!prepared.ok())
         return absl::Status(prepared.status().code(),
                             absl::StrCat(where, ": ", prepared.status().message()));

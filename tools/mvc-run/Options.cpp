@@ -78,12 +78,16 @@ void printHelp() {
          "  --image FILE           an image (JPEG or PNG) of the prompt before it (repeatable, in\n"
          "                         order): each <start_of_image> in the prompt text (or, with\n"
          "                         --chat, the image the template places) takes the next image\n"
-         "  --pan-and-scan         --image: also cut elongated images into crops (Gemma 3\n"
-         "                         pan-and-scan, the processor's crop settings), each crop its\n"
-         "                         own image span; on when preprocessor_config.json says so\n"
-         "  --pixel-values FILE    preprocessed pixels (.npy f32 [C,S,S] or [N,C,S,S]) of the\n"
-         "                         prompt before it; its --prompt-ids already hold the image\n"
-         "                         tokens (boi, tokens_per_image x image token, eoi)\n"
+         "  --image-splitting on|off  --image: cut images into more frames of the vision\n"
+         "                         program (Gemma 3 pan-and-scan crops, Idefics3/SmolVLM tiles)\n"
+         "                         or not; default: as preprocessor_config.json says\n"
+         "  --pan-and-scan         the same as --image-splitting on\n"
+         "  --pixel-values FILE    preprocessed pixels (.npy f32 [C,S,S] or [N,C,S,S]: N frames of\n"
+         "                         the vision program) of the prompt before it; with\n"
+         "                         --prompt-ids the ids hold the image tokens, frames in order\n"
+         "                         (Gemma 3: boi, tokens_per_image x image, eoi per frame;\n"
+         "                         Idefics3: HF's pixel_values[b] without its padding frames);\n"
+         "                         with a text prompt each frame is one unsplit image\n"
          "  --max-activation-memory SIZE  refuse a batch whose prefill would plan more\n"
          "                         activation memory than SIZE bytes (suffix K, M, G; default\n"
          "                         3/4 of physical memory)\n"
@@ -284,7 +288,14 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       generationFlags.push_back(arg);
     } else if (arg == "--pan-and-scan") {
       MVC_RETURN_IF_ERROR(flagOnly());
-      options.panAndScan = true;
+      options.imageSplitting = ImageSplitting::kOn;
+      generationFlags.push_back(arg);
+    } else if (arg == "--image-splitting") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      if (text != "on" && text != "off")
+        return absl::InvalidArgumentError(
+            absl::StrCat("--image-splitting expects on or off, got '", text, "'"));
+      options.imageSplitting = text == "on" ? ImageSplitting::kOn : ImageSplitting::kOff;
       generationFlags.push_back(arg);
     } else if (arg == "--all-logits") {
       MVC_RETURN_IF_ERROR(flagOnly());

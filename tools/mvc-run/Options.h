@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/pipeline/RunHalf.h"
 #include "runtime/pipeline/Sampler.h"
 
 namespace mvc::run {
@@ -53,7 +54,7 @@ struct Options {
   std::string logitsOut;
   bool allLogits = false;
   uint64_t maxActivationMemory = 0; // bytes; 0 = the generator's default
-  bool panAndScan = false;          // --image: Gemma 3 pan-and-scan crops
+  ImageSplitting imageSplitting = ImageSplitting::kDefault; // --image: crops / tiles
   // Both.
   std::string device = "cpu";
   int threads = 0;

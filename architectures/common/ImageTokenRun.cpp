@@ -1,0 +1,248 @@
+//===- ImageTokenRun.cpp - run half of a model whose images are token runs --===//
+#include "architectures/common/ImageTokenRun.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/text/Tokenizer.h"
+#include "runtime/util/StatusMacros.h"
+
+namespace mvc {
+
+namespace {
+
+const ProgramSignature *findProgram(const std::vector<ProgramSignature> &programs,
+                                    absl::string_view name) {
+  for (const ProgramSignature &program : programs)
+    if (program.name == name)
+      return &program;
+  return nullptr;
+}
+
+/// A printed dimension that is a constant, or -1.
+int64_t constantDim(const std::string &dim) {
+  if (dim.empty() || dim.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stoll(dim);
+}
+
+/// `shape` without a leading 1 (one frame given as a batch of one).
+std::vector<int64_t> frameShape(std::vector<int64_t> shape) {
+  if (shape.size() == 4 && shape[0] == 1)
+    shape.erase(shape.begin());
+  return shape;
+}
+
+} // namespace
+
+absl::Status ImageTokenRunHalf::fieldError(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("manifest: language_model.vision.", field, ": ", message));
+}
+
+absl::StatusOr<int64_t> ImageTokenRunHalf::intField(const Json &vision, const char *key) {
+  auto it = vision.find(key);
+  if (it == vision.end())
+    return fieldError(key, "missing");
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
+      it->get<int64_t>() > std::numeric_limits<int32_t>::max())
+    return fieldError(key,
+                      absl::StrCat("expected an integer in [0, 2147483647], got ", it->dump()));
+  return it->get<int64_t>();
+}
+
+absl::StatusOr<std::string> ImageTokenRunHalf::tokenText(const text::Tokenizer &tokenizer,
+                                                         int32_t id, absl::string_view what) {
+  std::optional<std::string> token = tokenizer.idToToken(id);
+  if (!token)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the tokenizer has no ", what, " token (id ", id, ") the model's images need"));
+  return *token;
+}
+
+absl::StatusOr<ImageTokenRunHalf::Json>
+ImageTokenRunHalf::readVision(const Model &model, const LanguageModelInfo &info,
+                              const char *tokensKey) {
+  Json entry = Json::parse(info.entryJson, nullptr, /*allow_exceptions=*/false);
+  auto vision = entry.is_object() ? entry.find("vision") : entry.end();
+  if (vision == entry.end() || !vision->is_object())
+    return absl::InvalidArgumentError(absl::StrCat("manifest: language_model.vision: a '",
+                                                   info.architecture,
+                                                   "' model needs a vision object"));
+  auto program = vision->find("program");
+  if (program == vision->end() || !program->is_string())
+    return fieldError("program", "expected a program name");
+  visionProgram = program->get<std::string>();
+  MVC_ASSIGN_OR_RETURN(int64_t image, intField(*vision, "image_token_id"));
+  MVC_ASSIGN_OR_RETURN(tokensPerFrame, intField(*vision, tokensKey));
+  MVC_ASSIGN_OR_RETURN(imageSize, intField(*vision, "image_size"));
+  MVC_ASSIGN_OR_RETURN(numChannels, intField(*vision, "num_channels"));
+  imageTokenId = static_cast<int32_t>(image);
+  vocabSize = info.vocabSize;
+  if (tokensPerFrame == 0)
+    return fieldError(tokensKey, "must be positive");
+
+  std::vector<ProgramSignature> programs = model.programs();
+  const ProgramSignature *encoder = findProgram(programs, visionProgram);
+  if (!encoder)
+    return fieldError("program", absl::StrCat("no program named '", visionProgram, "'"));
+  std::vector<std::string> pixelShape = {"1", std::to_string(numChannels),
+                                         std::to_string(imageSize), std::to_string(imageSize)};
+  std::string where = absl::StrCat("program '", visionProgram, "'");
+  if (encoder->inputs.size() != 1 || encoder->inputs[0].name != "pixel_values" ||
+      encoder->inputs[0].dtype != DType::F32 || encoder->inputs[0].shape != pixelShape)
+    return fieldError("program", absl::StrCat(where, " must take one input pixel_values f32 [",
+                                              absl::StrJoin(pixelShape, ", "), "]"));
+  const ProgramSignature *forward = findProgram(programs, info.program);
+  for (const TensorSignature &input : forward->inputs)
+    if (input.name == "image_features" && input.shape.size() == 2)
+      imageHidden = constantDim(input.shape[1]);
+  if (imageHidden <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest: language_model.program: program '", info.program,
+                     "' must take image_features f32 [I, H] with a constant row width H"));
+  if (encoder->outputs.size() != 1 || encoder->outputs[0].name != "image_features" ||
+      encoder->outputs[0].dtype != DType::F32 ||
+      encoder->outputs[0].shape != std::vector<std::string>{std::to_string(tokensPerFrame),
+                                                            std::to_string(imageHidden)})
+    return fieldError("program", absl::StrCat(where, " must return image_features f32 [",
+                                              tokensPerFrame, ", ", imageHidden, "]"));
+  return *vision;
+}
+
+std::vector<RunHalf::InputSpec> ImageTokenRunHalf::extraInputs() const {
+  return {{"image_features", DType::F32, 2}, {"embed_source", DType::I32, 1}};
+}
+
+absl::StatusOr<HostTensor> ImageTokenRunHalf::frameTensor(const float *frames,
+                                                          int64_t index) const {
+  size_t floats = static_cast<size_t>(numChannels * imageSize * imageSize);
+  return HostTensor::fromBytes(DType::F32, {numChannels, imageSize, imageSize},
+                               frames + index * floats, floats * sizeof(float));
+}
+
+absl::StatusOr<PreparedImage> ImageTokenRunHalf::imageFromPixels(const HostTensor &pixels) const {
+  std::vector<int64_t> shape = frameShape(pixels.shape());
+  if (pixels.dtype() != DType::F32 ||
+      shape != std::vector<int64_t>{numChannels, imageSize, imageSize})
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pixel values must be f32 [", numChannels, ", ", imageSize, ", ", imageSize, "], got ",
+        dtypeName(pixels.dtype()), " [", absl::StrJoin(pixels.shape(), ", "), "]"));
+  PreparedImage prepared;
+  MVC_ASSIGN_OR_RETURN(HostTensor frame,
+                       HostTensor::fromBytes(DType::F32, shape, pixels.data(), pixels.byteSize()));
+  prepared.pixels.push_back(std::move(frame));
+  return prepared;
+}
+
+absl::Status ImageTokenRunHalf::checkPrompt(absl::Span<const int32_t> prompt,
+                                            absl::Span<const HostTensor> frames) const {
+  int64_t imageTokens = std::count(prompt.begin(), prompt.end(), imageTokenId);
+  if (imageTokens != static_cast<int64_t>(frames.size()) * tokensPerFrame)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "holds ", imageTokens, " image tokens (id ", imageTokenId, ") but ", frames.size(),
+        " image frame", frames.size() == 1 ? "" : "s", " of ", tokensPerFrame,
+        " tokens each were given"));
+  std::vector<int64_t> expected = {numChannels, imageSize, imageSize};
+  for (size_t j = 0; j < frames.size(); ++j)
+    if (frames[j].dtype() != DType::F32 || frameShape(frames[j].shape()) != expected)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "image frame ", j, ": pixel values must be f32 [", numChannels, ", ", imageSize, ", ",
+          imageSize, "], got ", dtypeName(frames[j].dtype()), " [",
+          absl::StrJoin(frames[j].shape(), ", "), "]"));
+  return absl::OkStatus();
+}
+
+int64_t ImageTokenRunHalf::imageRunEnd(absl::Span<const int32_t> tokens, int64_t at) const {
+  while (at < static_cast<int64_t>(tokens.size()) && tokens[at] == imageTokenId)
+    ++at;
+  return at;
+}
+
+absl::StatusOr<HostTensor>
+ImageTokenRunHalf::encode(Model &model, absl::Span<const HostTensor *const> frames) const {
+  HostTensor features = HostTensor::allocate(
+      DType::F32, {static_cast<int64_t>(frames.size()) * tokensPerFrame, imageHidden});
+  uint8_t *to = features.data();
+  for (const HostTensor *frame : frames) {
+    MVC_ASSIGN_OR_RETURN(HostTensor input,
+                         HostTensor::fromBytes(DType::F32, {1, numChannels, imageSize, imageSize},
+                                               frame->data(), frame->byteSize()));
+    std::vector<HostTensor> inputs;
+    inputs.push_back(std::move(input));
+    MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out,
+                         model.execute(visionProgram, std::move(inputs)));
+    if (out[0].shape() != std::vector<int64_t>{tokensPerFrame, imageHidden})
+      return absl::InternalError(absl::StrCat("program '", visionProgram,
+                                              "' returned image_features of shape [",
+                                              absl::StrJoin(out[0].shape(), ", "), "]"));
+    std::memcpy(to, out[0].data(), out[0].byteSize());
+    to += out[0].byteSize();
+  }
+  return features;
+}
+
+absl::Status ImageTokenRunHalf::setInputs(Model &model, const ForwardBatch &batch,
+                                          ForwardInputs &inputs) const {
+  int64_t numTokens = static_cast<int64_t>(batch.tokens.size());
+  std::vector<int32_t> embedSource(numTokens, -1);
+  std::vector<const HostTensor *> frames; // those this call's image tokens fall in
+  int32_t *tokens = inputs.at("tokens").dataAs<int32_t>();
+  for (size_t m = 0; m < batch.members.size(); ++m) {
+    const ForwardBatch::Member &member = batch.members[m];
+    // Image tokens are the prompt's: a generated token is text whatever its id.
+    absl::Span<const int32_t> all = member.sequence.tokens.subspan(0, member.sequence.promptLength);
+    if (member.begin >= static_cast<int64_t>(all.size()))
+      continue;
+    absl::Span<const int32_t> mine = all.subspan(member.begin, member.count);
+    if (std::find(mine.begin(), mine.end(), imageTokenId) == mine.end())
+      continue;
+    int64_t before = std::count(all.begin(), all.begin() + member.begin, imageTokenId);
+    int64_t inCall = std::count(mine.begin(), mine.end(), imageTokenId);
+    int64_t first = before / tokensPerFrame, last = (before + inCall - 1) / tokensPerFrame;
+    if (last >= static_cast<int64_t>(member.sequence.images.size()))
+      return absl::InvalidArgumentError(absl::StrCat("a sequence's image tokens need image frame ",
+                                                     last, " but it has ",
+                                                     member.sequence.images.size()));
+    // Feature row of the sequence's k-th image token: base + k.
+    int32_t base = static_cast<int32_t>(static_cast<int64_t>(frames.size()) * tokensPerFrame -
+                                        first * tokensPerFrame);
+    for (int64_t frame = first; frame <= last; ++frame)
+      frames.push_back(&member.sequence.images[frame]);
+    int32_t row = batch.rowOffsets[m];
+    int64_t k = before;
+    for (int64_t i = member.begin; i < member.begin + static_cast<int64_t>(mine.size());
+         ++i, ++row) {
+      if (all[i] != imageTokenId)
+        continue;
+      embedSource[row] = base + static_cast<int32_t>(k++);
+      // An image token id outside the text vocabulary is embedded as id 0, as transformers
+      // does; its embedding is replaced by image features anyway.
+      if (tokens[row] >= vocabSize)
+        tokens[row] = 0;
+    }
+  }
+  MVC_ASSIGN_OR_RETURN(inputs["image_features"], encode(model, frames));
+  inputs["embed_source"] = i32Tensor(embedSource, {numTokens});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ImageTokenRunHalf::imageActivationBytes(const Model &model,
+                                                                 int64_t numFrames) const {
+  if (numFrames == 0)
+    return uint64_t{0};
+  MVC_ASSIGN_OR_RETURN(
+      uint64_t encoder,
+      model.estimateActivationBytes(visionProgram, {{1, numChannels, imageSize, imageSize}}));
+  return encoder + static_cast<uint64_t>(numFrames * tokensPerFrame * imageHidden) * 4;
+}
+
+std::map<std::string, std::vector<int64_t>>
+ImageTokenRunHalf::extraInputShapes(int64_t tokens, int64_t frames) const {
+  return {{"image_features", {frames * tokensPerFrame, imageHidden}}, {"embed_source", {tokens}}};
+}
+
+} // namespace mvc
