@@ -89,13 +89,21 @@ ImageTokenRunHalf::readVision(const Model &model, const LanguageModelInfo &info,
   const ProgramSignature *encoder = findProgram(programs, visionProgram);
   if (!encoder)
     return fieldError("program", absl::StrCat("no program named '", visionProgram, "'"));
-  std::vector<std::string> pixelShape = {"1", std::to_string(numChannels),
-                                         std::to_string(imageSize), std::to_string(imageSize)};
+  // pixel_values [F, C, S, S]: F a symbol (frames, batched: every frame of a call in one
+  // execution) or 1 (one frame per execution).
   std::string where = absl::StrCat("program '", visionProgram, "'");
-  if (encoder->inputs.size() != 1 || encoder->inputs[0].name != "pixel_values" ||
-      encoder->inputs[0].dtype != DType::F32 || encoder->inputs[0].shape != pixelShape)
-    return fieldError("program", absl::StrCat(where, " must take one input pixel_values f32 [",
-                                              absl::StrJoin(pixelShape, ", "), "]"));
+  std::vector<std::string> frameShape = {std::to_string(numChannels), std::to_string(imageSize),
+                                         std::to_string(imageSize)};
+  const std::vector<std::string> *pixels =
+      encoder->inputs.size() == 1 ? &encoder->inputs[0].shape : nullptr;
+  if (!pixels || encoder->inputs[0].name != "pixel_values" ||
+      encoder->inputs[0].dtype != DType::F32 || pixels->size() != 4 ||
+      !std::equal(frameShape.begin(), frameShape.end(), pixels->begin() + 1) ||
+      (constantDim((*pixels)[0]) != 1 && constantDim((*pixels)[0]) != -1))
+    return fieldError("program", absl::StrCat(where, " must take one input pixel_values f32 [F, ",
+                                              absl::StrJoin(frameShape, ", "),
+                                              "] (F = 1 or dynamic)"));
+  batchedFrames = constantDim((*pixels)[0]) == -1;
   const ProgramSignature *forward = findProgram(programs, info.program);
   for (const TensorSignature &input : forward->inputs)
     if (input.name == "image_features" && input.shape.size() == 2)
@@ -104,11 +112,13 @@ ImageTokenRunHalf::readVision(const Model &model, const LanguageModelInfo &info,
     return absl::InvalidArgumentError(
         absl::StrCat("manifest: language_model.program: program '", info.program,
                      "' must take image_features f32 [I, H] with a constant row width H"));
+  // image_features [F · tokens_per_frame, H]; the rows of a batched call are checked when
+  // it returns.
   if (encoder->outputs.size() != 1 || encoder->outputs[0].name != "image_features" ||
-      encoder->outputs[0].dtype != DType::F32 ||
-      encoder->outputs[0].shape != std::vector<std::string>{std::to_string(tokensPerFrame),
-                                                            std::to_string(imageHidden)})
-    return fieldError("program", absl::StrCat(where, " must return image_features f32 [",
+      encoder->outputs[0].dtype != DType::F32 || encoder->outputs[0].shape.size() != 2 ||
+      encoder->outputs[0].shape[1] != std::to_string(imageHidden) ||
+      (!batchedFrames && encoder->outputs[0].shape[0] != std::to_string(tokensPerFrame)))
+    return fieldError("program", absl::StrCat(where, " must return image_features f32 [F x ",
                                               tokensPerFrame, ", ", imageHidden, "]"));
   return *vision;
 }
@@ -164,21 +174,30 @@ int64_t ImageTokenRunHalf::imageRunEnd(absl::Span<const int32_t> tokens, int64_t
 
 absl::StatusOr<HostTensor>
 ImageTokenRunHalf::encode(Model &model, absl::Span<const HostTensor *const> frames) const {
-  HostTensor features = HostTensor::allocate(
-      DType::F32, {static_cast<int64_t>(frames.size()) * tokensPerFrame, imageHidden});
+  const int64_t numFrames = static_cast<int64_t>(frames.size());
+  const size_t frameBytes = static_cast<size_t>(numChannels * imageSize * imageSize) * 4;
+  HostTensor features =
+      HostTensor::allocate(DType::F32, {numFrames * tokensPerFrame, imageHidden});
   uint8_t *to = features.data();
-  for (const HostTensor *frame : frames) {
-    MVC_ASSIGN_OR_RETURN(HostTensor input,
-                         HostTensor::fromBytes(DType::F32, {1, numChannels, imageSize, imageSize},
-                                               frame->data(), frame->byteSize()));
+  // A batched program takes every frame in one execution; else one frame per execution.
+  const int64_t perCall = batchedFrames ? std::max<int64_t>(numFrames, 1) : 1;
+  for (int64_t first = 0; first < numFrames; first += perCall) {
+    int64_t count = std::min(perCall, numFrames - first);
+    HostTensor input = HostTensor::allocate(DType::F32, {count, numChannels, imageSize, imageSize});
+    for (int64_t i = 0; i < count; ++i) {
+      if (frames[first + i]->byteSize() != frameBytes)
+        return absl::InternalError("an image frame of the wrong size reached the vision program");
+      std::memcpy(input.data() + i * frameBytes, frames[first + i]->data(), frameBytes);
+    }
     std::vector<HostTensor> inputs;
     inputs.push_back(std::move(input));
     MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out,
                          model.execute(visionProgram, std::move(inputs)));
-    if (out[0].shape() != std::vector<int64_t>{tokensPerFrame, imageHidden})
+    if (out[0].shape() != std::vector<int64_t>{count * tokensPerFrame, imageHidden})
       return absl::InternalError(absl::StrCat("program '", visionProgram,
                                               "' returned image_features of shape [",
-                                              absl::StrJoin(out[0].shape(), ", "), "]"));
+                                              absl::StrJoin(out[0].shape(), ", "), "] for ",
+                                              count, " frames"));
     std::memcpy(to, out[0].data(), out[0].byteSize());
     to += out[0].byteSize();
   }
@@ -234,9 +253,10 @@ absl::StatusOr<uint64_t> ImageTokenRunHalf::imageActivationBytes(const Model &mo
                                                                  int64_t numFrames) const {
   if (numFrames == 0)
     return uint64_t{0};
-  MVC_ASSIGN_OR_RETURN(
-      uint64_t encoder,
-      model.estimateActivationBytes(visionProgram, {{1, numChannels, imageSize, imageSize}}));
+  int64_t perCall = batchedFrames ? numFrames : 1;
+  MVC_ASSIGN_OR_RETURN(uint64_t encoder,
+                       model.estimateActivationBytes(
+                           visionProgram, {{perCall, numChannels, imageSize, imageSize}}));
   return encoder + static_cast<uint64_t>(numFrames * tokensPerFrame * imageHidden) * 4;
 }
 

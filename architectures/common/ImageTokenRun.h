@@ -1,9 +1,10 @@
 //===- ImageTokenRun.h - run half of a model whose images are token runs -*- C++ -*-===//
 //
 // What every "vision program, then merge at image-token positions" model shares at run
-// time (Gemma 3 multimodal, Idefics3 / SmolVLM): the vision program turns one frame (an
-// image, a crop or a tile) of C x S x S pixels into tokens_per_frame rows of image
-// features; the prompt holds one image token per feature row, frames in prompt order; the
+// time (Gemma 3 multimodal, Idefics3 / SmolVLM): the vision program turns frames (images,
+// crops or tiles) of C x S x S pixels into tokens_per_frame rows of image features each
+// (all frames of a forward call in one execution when its pixel_values take [F, C, S, S],
+// one execution per frame when [1, C, S, S]); the prompt holds one image token per feature row, frames in prompt order; the
 // forward program takes
 //   image_features  f32 [I, H]  the rows of the frames whose tokens are in the call,
 //   embed_source    i32 [N]     each call token's row in image_features, else -1.
@@ -64,6 +65,7 @@ protected:
   int64_t tokensPerFrame = 0, imageSize = 0, numChannels = 0;
   int64_t imageHidden = 0; // row width of image_features
   int64_t vocabSize = 0;
+  bool batchedFrames = false; // the vision program takes [F, C, S, S] with F dynamic
 
 private:
   /// The vision program's features of `frames`, in order: [frames * tokensPerFrame, H].

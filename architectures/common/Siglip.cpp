@@ -24,34 +24,33 @@ Value buildSiglipVisionTower(GraphBuilder &gb, const SiglipVisionConfig &c,
                         float(c.layerNormEps));
   };
 
-  // Unfold the image into patches, row-major over the patch grid, each patch flattened
+  // F frames, and F · k rows of k per frame: -1 when F is dynamic.
+  const int64_t frames = mlir::cast<RankedTensorType>(pixels.getType()).getDimSize(0);
+  auto per = [&](int64_t k) { return ShapedType::isDynamic(frames) ? -1 : frames * k; };
+
+  // Unfold each frame into patches, row-major over the patch grid, each patch flattened
   // (channel, row, column) like the Conv2d kernel.
-  Value x = gb.reshape(pixels, {ch, side, p, side, p});
-  x = gb.reshape(gb.transpose(x, {1, 3, 0, 2, 4}), {n, ch * p * p});
+  Value x = gb.reshape(pixels, {per(1), ch, side, p, side, p});
+  x = gb.reshape(gb.transpose(x, {0, 2, 4, 1, 3, 5}), {per(n), ch * p * p});
   Value patchKernel = gb.reshapedWeight(prefix + "embeddings.patch_embedding.weight",
                                         {h, ch * p * p}, {h, ch, p, p}, weightType);
   x = gb.add(gb.matmul(x, patchKernel), vec("embeddings.patch_embedding.bias", h));
-  x = gb.add(x, w("embeddings.position_embedding.weight", {n, h}, gb.f32()));
+  x = gb.reshape(gb.add(gb.reshape(x, {per(1), n, h}),
+                        w("embeddings.position_embedding.weight", {n, h}, gb.f32())),
+                 {per(n), h});
 
-  // Bidirectional attention over the image's patches: the attention op over one "page"
-  // holding all of them, every query in one group spanning the page.
-  Value blockTable = gb.constantI32({0}, {1, 1});
-  Value rowOffsets = gb.constantI32({0, int32_t(n)}, {2});
-  Value cacheLens = gb.constantI32({0}, {1});
-  std::vector<int32_t> spans;
-  for (int64_t i = 0; i < n; ++i) spans.insert(spans.end(), {0, int32_t(n)});
-  GraphBuilder::AttentionOptions attn;
-  attn.scale = float(1.0 / std::sqrt(double(hd)));
-  attn.groupSpans = gb.constantI32(spans, {n, 2});
+  // Bidirectional attention within each frame: a segmented attention whose segments (the
+  // "pages" of K and V) are the frames.
+  float scale = float(1.0 / std::sqrt(double(hd)));
 
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string l = "encoder.layers." + std::to_string(i) + ".";
     Value a = layerNorm(x, l + "layer_norm1");
-    Value q = gb.reshape(linear(a, l + "self_attn.q_proj", h, h), {n, c.numHeads, hd});
-    Value k = gb.reshape(linear(a, l + "self_attn.k_proj", h, h), {1, n, c.numHeads, hd});
-    Value v = gb.reshape(linear(a, l + "self_attn.v_proj", h, h), {1, n, c.numHeads, hd});
-    Value o = gb.attention(q, k, v, blockTable, rowOffsets, cacheLens, attn);
-    x = gb.add(x, linear(gb.reshape(o, {n, h}), l + "self_attn.out_proj", h, h));
+    Value q = gb.reshape(linear(a, l + "self_attn.q_proj", h, h), {per(n), c.numHeads, hd});
+    Value k = gb.reshape(linear(a, l + "self_attn.k_proj", h, h), {per(1), n, c.numHeads, hd});
+    Value v = gb.reshape(linear(a, l + "self_attn.v_proj", h, h), {per(1), n, c.numHeads, hd});
+    Value o = gb.segmentAttention(q, k, v, scale);
+    x = gb.add(x, linear(gb.reshape(o, {per(n), h}), l + "self_attn.out_proj", h, h));
     Value m = layerNorm(x, l + "layer_norm2");
     m = gb.gelu(linear(m, l + "mlp.fc1", c.intermediateSize, h), /*tanhApprox=*/true);
     x = gb.add(x, linear(m, l + "mlp.fc2", h, c.intermediateSize));

@@ -14,7 +14,9 @@
 
 namespace mvc {
 
-/// `pixels` is one image [1, C, S, S] (f32); returns last_hidden_state [patches, hidden].
+/// `pixels` is F frames [F, C, S, S] (f32; F static or dynamic); returns every frame's
+/// last_hidden_state, frame after frame: [F · patches, hidden]. Each frame attends only to
+/// itself (a segmented mvc.attention), so F frames are one call.
 /// `prefix` names the tower's weights ("vision_tower.vision_model." style prefixes end
 /// in a dot).
 mlir::Value buildSiglipVisionTower(GraphBuilder &gb, const SiglipVisionConfig &config,

@@ -12,19 +12,20 @@ namespace mvc {
 
 namespace {
 
-/// One full frame [1, C, S, S] → its tokens' embeddings [(n/s)², Ht]. The processor emits
-/// only frames of the tower's image size, so every patch takes its own position (the
-/// bucketed positions of smaller frames do not arise).
+/// Frames [F, C, S, S] (F dynamic: every tile and global image of a prefill batch) → their
+/// tokens' embeddings [F · (n/s)², Ht], frame after frame. The processor emits only frames
+/// of the tower's image size, so every patch takes its own position (the bucketed positions
+/// of smaller frames do not arise).
 void buildVisionProgram(GraphBuilder &gb, const Idefics3Config &c, const ArchitectureInput &input) {
   const SiglipVisionConfig &v = c.vision;
   const int64_t n = v.patchesPerSide(), s = c.scaleFactor, hv = v.hiddenSize;
   Value pixels = gb.beginProgram(
-      "vision", {{"pixel_values", {1, v.numChannels, v.imageSize, v.imageSize}, gb.f32()}})[0];
+      "vision", {{"pixel_values", {"frames", v.numChannels, v.imageSize, v.imageSize}, gb.f32()}})[0];
   Value y = buildSiglipVisionTower(gb, v, "model.vision_model.", pixels, input.options.weightType);
-  // Pixel shuffle: token (I, J) of the (n/s)² grid is the s×s block of patches
+  // Pixel shuffle, per frame: token (I, J) of the (n/s)² grid is the s×s block of patches
   // (I·s + m, J·s + k), concatenated row-major over (m, k).
-  Value blocks = gb.reshape(y, {n / s, s, n / s, s, hv});
-  Value shuffled = gb.reshape(gb.transpose(blocks, {0, 2, 1, 3, 4}), {(n / s) * (n / s), s * s * hv});
+  Value blocks = gb.reshape(y, {-1, n / s, s, n / s, s, hv});
+  Value shuffled = gb.reshape(gb.transpose(blocks, {0, 1, 3, 2, 4, 5}), {-1, s * s * hv});
   Value projection = gb.weight("model.connector.modality_projection.proj.weight",
                                {c.text.hiddenSize, s * s * hv}, input.options.weightType);
   gb.endProgram({{"image_features", gb.matmul(shuffled, projection)}});

@@ -141,5 +141,10 @@ Value GraphBuilder::attention(Value q, Value kCache, Value vCache, Value blockTa
                              b.getF32FloatAttr(o.softcap), b.getI64IntegerAttr(o.slidingWindow),
                              o.groupWindowClip ? b.getUnitAttr() : UnitAttr());
 }
+Value GraphBuilder::segmentAttention(Value q, Value k, Value v, float scale) {
+  return AttentionOp::create(b, loc, q.getType(), q, k, v, Value(), Value(), Value(), Value(),
+                             b.getF32FloatAttr(scale), b.getF32FloatAttr(0.0f),
+                             b.getI64IntegerAttr(0), UnitAttr());
+}
 
 } // namespace mvc

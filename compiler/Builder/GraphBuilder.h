@@ -86,6 +86,9 @@ public:
   mlir::Value attention(mlir::Value q, mlir::Value kCache, mlir::Value vCache,
                         mlir::Value blockTable, mlir::Value rowOffsets, mlir::Value cacheLens,
                         const AttentionOptions &options);
+  /// An encoder's attention over equal segments (mvc.attention without tables): q
+  /// [S·L, heads, D], k and v [S, L, kv_heads, D]; every row sees its segment's keys.
+  mlir::Value segmentAttention(mlir::Value q, mlir::Value k, mlir::Value v, float scale);
 
 private:
   mlir::RankedTensorType typeOf(mlir::Value v) {

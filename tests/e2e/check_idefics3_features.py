@@ -2,8 +2,9 @@
 """check_idefics3_features.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R [--device D]
 
 The `vision` program of an Idefics3 / SmolVLM artifact (SigLIP tower, pixel shuffle,
-modality projection) on every frame of every image of FIXTURE_DIR/reference.json
-(tests/fixtures/gen_idefics3.py), one frame per call, against transformers'
+modality projection) on every image of FIXTURE_DIR/reference.json
+(tests/fixtures/gen_idefics3.py), all frames of an image in one call (pixel_values
+[F, C, S, S]: each frame attends only to itself), against transformers'
 image_hidden_states for that image (frames in order: the tiles row-major, then the
 global image).
 """
@@ -34,15 +35,13 @@ def main():
             pixels = np.load(os.path.join(args.fixture, image["pixel_values"]))
             frames = pixels.reshape(-1, *pixels.shape[-3:])
             want = np.load(os.path.join(args.fixture, image["features"]))
-            got = []
-            for f, frame in enumerate(frames):
-                single = os.path.join(tmp, "frame.npy")
-                np.save(single, np.ascontiguousarray(frame[None]))
-                out = os.path.join(tmp, "out")
-                subprocess.run([args.mvc_run, args.artifact, "--device", args.device,
-                                "--function", "vision", "--input", single, "--output-dir", out],
-                               check=True, stdout=subprocess.DEVNULL)
-                got.append(np.load(os.path.join(out, "vision.image_features.npy")))
+            frames_file = os.path.join(tmp, "frames.npy")
+            np.save(frames_file, np.ascontiguousarray(frames))
+            out = os.path.join(tmp, "out")
+            subprocess.run([args.mvc_run, args.artifact, "--device", args.device,
+                            "--function", "vision", "--input", frames_file, "--output-dir", out],
+                           check=True, stdout=subprocess.DEVNULL)
+            got = [np.load(os.path.join(out, "vision.image_features.npy"))]
             got = np.concatenate(got).reshape(want.shape)
             err = np.abs(got - want)
             bad = ~(err <= args.atol + args.rtol * np.abs(want))

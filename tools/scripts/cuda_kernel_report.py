@@ -124,6 +124,8 @@ def main():
     parser.add_argument("artifact", nargs="?")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--tensor-cores", default="", help="dispatch kinds whose SASS must hold HMMA/HGMMA")
+    parser.add_argument("--archs", default="sm_80,sm_90a",
+                        help="the architectures to assemble for (the artifact holds their cubins)")
     parser.add_argument("--find-tools", action="store_true",
                         help="only check that ptxas and cuobjdump are there (exit 0 if so)")
     args = parser.parse_args()
@@ -146,7 +148,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ptx = os.path.join(tmp, "kernels.ptx")
         open(ptx, "wb").write(art["kernels.cuda.compute_80"])
-        for arch in ("sm_80", "sm_90a"):
+        for arch in args.archs.split(","):
             cubin = os.path.join(tmp, f"{arch}.cubin")
             open(cubin, "wb").write(art[f"kernels.cuda.{arch}"])
             ptxas_info, cubin_info = ptxas_report(ptxas, ptx, arch), cubin_report(cuobjdump, cubin)

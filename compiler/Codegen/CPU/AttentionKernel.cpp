@@ -685,9 +685,15 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   Value q = kb.binding(sig.bindingOf(op.getQuery()), elemOf(op.getQuery()));
   Value kc = kb.binding(sig.bindingOf(op.getKeyCache()), elemOf(op.getKeyCache()));
   Value vc = kb.binding(sig.bindingOf(op.getValueCache()), elemOf(op.getValueCache()));
-  Value bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
-  Value ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
-  Value cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  // Segmented (no tables): sequence s is page s, whole, attended both ways.
+  bool segmented = op.isSegmented();
+  int64_t pageSize = op.getKeyCache().getType().getDimSize(1);
+  Value bt, ro, cl;
+  if (!segmented) {
+    bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
+    ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
+    cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
+  }
   Value sp = op.getGroupSpans() ? kb.binding(sig.bindingOf(op.getGroupSpans()), b.getI32Type()) : Value();
   Value out = kb.binding(sig.operands.size(), elemOf(op.getResult()));
   Value batch = kb.push(0), maxPages = kb.push(1), numRows = kb.push(2);
@@ -708,8 +714,8 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     QueryRow r;
     r.valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, numRows);
     r.row = arith::MinUIOp::create(b, loc, t, lastRow);
-    r.place = placeToken(b, loc, r.row, ro, cl, batch);
-    r.last = r.place.pos;
+    r.place = placeToken(b, loc, r.row, ro, cl, batch, pageSize);
+    r.last = segmented ? kb.idx(pageSize - 1) : r.place.pos;
     r.first = kb.idx(0);
     if (window > 0)
       r.first = arith::MaxSIOp::create(
@@ -759,8 +765,10 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     kb.forRange(firstRow, end, 1, [&](Value t) { emitter.emit({queryRow(t)}); });
   }
   kb.finish();
-  std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
-  return LaunchInfo{SymExpr::ceilDiv(qDims[0], queryRows) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
+  std::vector<SymExpr> qDims = dims(op.getQuery());
+  std::vector<SymExpr> tables =
+      segmented ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)} : dims(op.getBlockTable());
+  return LaunchInfo{SymExpr::ceilDiv(qDims[0], queryRows) * kvHeads, {tables[0], tables[1], qDims[0]}};
 }
 
 } // namespace mvc

@@ -155,11 +155,12 @@ void FlashAttentionEmitter::stageTokens(Value q) {
     Value tok = add(firstTok, i);
     Value valid = cmp(arith::CmpIPredicate::ult, tok, numRows);
     TokenPlace place = placeToken(
-        *b, loc, arith::MinUIOp::create(*b, loc, tok, sub(numRows, kb->idx(1))), ro, cl, batch);
+        *b, loc, arith::MinUIOp::create(*b, loc, tok, sub(numRows, kb->idx(1))), ro, cl, batch,
+        pageSize);
     // The keys a token sees form one interval [first, last]: causal (and windowed) keys,
     // widened to its bidirectional group (a contiguous span containing it), as the cpu
     // kernel. With a group, last may lie past the token's own position (in the cache).
-    Value last = place.pos, first = kb->idx(0);
+    Value last = op.isSegmented() ? kb->idx(pageSize - 1) : place.pos, first = kb->idx(0);
     if (window > 0)
       first =
           arith::MaxSIOp::create(*b, loc, sub(add(last, kb->idx(1)), kb->idx(window)), kb->idx(0));
@@ -440,9 +441,12 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   q = builder.binding(sig.bindingOf(op.getQuery()), elemOf(op.getQuery()));
   kcPtr = builder.bindingPointer(sig.bindingOf(op.getKeyCache()));
   vcPtr = builder.bindingPointer(sig.bindingOf(op.getValueCache()));
-  bt = builder.binding(sig.bindingOf(op.getBlockTable()), b->getI32Type());
-  ro = builder.binding(sig.bindingOf(op.getRowOffsets()), b->getI32Type());
-  cl = builder.binding(sig.bindingOf(op.getCacheLens()), b->getI32Type());
+  // Segmented (no tables): sequence s is page s, whole, attended both ways.
+  if (!op.isSegmented()) {
+    bt = builder.binding(sig.bindingOf(op.getBlockTable()), b->getI32Type());
+    ro = builder.binding(sig.bindingOf(op.getRowOffsets()), b->getI32Type());
+    cl = builder.binding(sig.bindingOf(op.getCacheLens()), b->getI32Type());
+  }
   if (op.getGroupSpans()) sp = builder.binding(sig.bindingOf(op.getGroupSpans()), b->getI32Type());
   out = builder.binding(sig.operands.size(), elemOf(op.getResult()));
   batch = builder.push(0);
@@ -531,8 +535,11 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
       });
     }
   builder.finish();
-  std::vector<SymExpr> qDims = dims(op.getQuery()), btDims = dims(op.getBlockTable());
-  LaunchInfo launch{SymExpr::ceilDiv(qDims[0], tokens) * kvHeads, {btDims[0], btDims[1], qDims[0]}};
+  std::vector<SymExpr> qDims = dims(op.getQuery());
+  std::vector<SymExpr> tables = op.isSegmented()
+                                    ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)}
+                                    : dims(op.getBlockTable());
+  LaunchInfo launch{SymExpr::ceilDiv(qDims[0], tokens) * kvHeads, {tables[0], tables[1], qDims[0]}};
   launch.block = {numThreads, 1, 1};
   return launch;
 }

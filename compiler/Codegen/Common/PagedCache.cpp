@@ -24,7 +24,11 @@ AttentionShape AttentionShape::of(AttentionOp op) {
 }
 
 TokenPlace placeToken(OpBuilder &b, Location loc, Value t, Value rowOffsets, Value cacheLens,
-                      Value batch) {
+                      Value batch, int64_t pageSize) {
+  if (!rowOffsets) {
+    Value size = arith::ConstantIndexOp::create(b, loc, pageSize);
+    return {arith::DivUIOp::create(b, loc, t, size), arith::RemUIOp::create(b, loc, t, size)};
+  }
   auto loadIndex = [&](Value mem, Value at) -> Value {
     return arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                       memref::LoadOp::create(b, loc, mem, at));
@@ -50,6 +54,10 @@ TokenPlace placeToken(OpBuilder &b, Location loc, Value t, Value rowOffsets, Val
 Value cacheOffset(OpBuilder &b, Location loc, Value blockTable, Value maxPages, Value seq,
                   Value pos, int64_t pageSize, int64_t rowElems) {
   Value size = arith::ConstantIndexOp::create(b, loc, pageSize);
+  if (!blockTable)
+    return arith::MulIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, seq, size), pos),
+        arith::ConstantIndexOp::create(b, loc, rowElems));
   Value slotInTable = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, seq, maxPages),
                                             arith::DivUIOp::create(b, loc, pos, size));
   Value page = arith::IndexCastOp::create(b, loc, b.getIndexType(),

@@ -29,11 +29,14 @@ struct TokenPlace {
 };
 
 /// The sequence of token `t` (the last whose first row is <= t; empty sequences are
-/// skipped over) and its absolute position.
+/// skipped over) and its absolute position. Without row offsets (a segmented attention:
+/// sequence s is page s, whole), token t is at (t / pageSize, t % pageSize).
 TokenPlace placeToken(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
-                      mlir::Value rowOffsets, mlir::Value cacheLens, mlir::Value batch);
+                      mlir::Value rowOffsets, mlir::Value cacheLens, mlir::Value batch,
+                      int64_t pageSize = 0);
 
-/// Element offset of (position, kv head 0) of sequence `seq` in a paged cache.
+/// Element offset of (position, kv head 0) of sequence `seq` in a paged cache; without a
+/// block table, sequence s is page s.
 mlir::Value cacheOffset(mlir::OpBuilder &b, mlir::Location loc, mlir::Value blockTable,
                         mlir::Value maxPages, mlir::Value seq, mlir::Value pos, int64_t pageSize,
                         int64_t rowElems);

@@ -197,8 +197,11 @@ LogicalResult ReshapeOp::verify() {
       for (int64_t d : t.getShape()) if (!ShapedType::isDynamic(d)) p *= d;
       return p;
     };
-    if (staticProduct(in) != staticProduct(out))
-      return emitOpError("static dimensions must multiply to the same size: ")
+    // The dynamic dimension scales by the ratio of the static products ([?, 4, 4] -> [?]
+    // or back): one must divide the other.
+    int64_t a = staticProduct(in), b = staticProduct(out);
+    if (a % b != 0 && b % a != 0)
+      return emitOpError("static dimensions must multiply to sizes that divide one another: ")
              << shapeText(in) << " vs " << shapeText(out);
   }
   return success();
@@ -274,9 +277,8 @@ LogicalResult ConcatOp::verify() {
   return success();
 }
 
-/// Shared checks of the paged-cache operands.
-static LogicalResult verifyPaged(Operation *op, RankedTensorType tokens, Value cache,
-                                 Value blockTable, Value rowOffsets, Value cacheLens) {
+/// Shared checks of the cache operand and the tokens read or written through it.
+static LogicalResult verifyCache(Operation *op, RankedTensorType tokens, Value cache) {
   auto c = rankedType(cache);
   if (c.getRank() != 4)
     return op->emitOpError("cache must be [pages, page_size, kv_heads, D], got ") << shapeText(c);
@@ -285,6 +287,13 @@ static LogicalResult verifyPaged(Operation *op, RankedTensorType tokens, Value c
   if (tokens.getRank() != 3 || !dimsAgree(tokens.getDimSize(2), c.getDimSize(3)))
     return op->emitOpError("tokens must be [T, heads, ") << c.getDimSize(3) << "], got "
                                                          << shapeText(tokens);
+  return success();
+}
+
+/// Shared checks of the paged-cache operands.
+static LogicalResult verifyPaged(Operation *op, RankedTensorType tokens, Value cache,
+                                 Value blockTable, Value rowOffsets, Value cacheLens) {
+  if (failed(verifyCache(op, tokens, cache))) return failure();
   if (rankedType(blockTable).getRank() != 2)
     return op->emitOpError("block_table must be [batch, max_pages]");
   if (rankedType(rowOffsets).getRank() != 1 || rankedType(cacheLens).getRank() != 1)
@@ -306,9 +315,23 @@ LogicalResult KvWriteOp::verify() {
 
 LogicalResult AttentionOp::verify() {
   auto q = rankedType(getQuery());
-  if (failed(verifyPaged(*this, q, getKeyCache(), getBlockTable(), getRowOffsets(),
-                         getCacheLens())))
+  bool tables = getBlockTable() && getRowOffsets() && getCacheLens();
+  if (!tables && (getBlockTable() || getRowOffsets() || getCacheLens()))
+    return emitOpError("takes all of block_table, row_offsets and cache_lens or none");
+  if (tables && failed(verifyPaged(*this, q, getKeyCache(), getBlockTable(), getRowOffsets(),
+                                   getCacheLens())))
     return failure();
+  if (!tables) {
+    if (failed(verifyCache(*this, q, getKeyCache()))) return failure();
+    if (getGroupSpans() || getSlidingWindow() != 0)
+      return emitOpError("without tables (segments) takes no group_spans and no sliding_window");
+    auto c = rankedType(getKeyCache());
+    int64_t rows = q.getDimSize(0), segments = c.getDimSize(0);
+    if (!ShapedType::isDynamic(rows) && !ShapedType::isDynamic(segments) &&
+        rows != segments * c.getDimSize(1))
+      return emitOpError("without tables the query has one row per key: ")
+             << segments << " segments of " << c.getDimSize(1) << " rows, not " << rows;
+  }
   if (getKeyCache().getType() != getValueCache().getType())
     return emitOpError("key and value caches must have the same type");
   int64_t heads = q.getDimSize(1), kvHeads = rankedType(getKeyCache()).getDimSize(2);

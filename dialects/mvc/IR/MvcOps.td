@@ -260,7 +260,7 @@ def Mvc_KvWriteOp : Mvc_Op<"kv_write", [Pure, DeclareOpInterfaceMethods<Mvc_Kern
   let hasVerifier = 1;
 }
 
-def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
+def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
   let summary = "Fused attention (online softmax) over a ragged batch and paged KV cache";
   let description = [{
     `query` is `[T, heads, D]`; caches are `[pages, page_size, kv_heads, D]` and already hold
@@ -274,22 +274,31 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, DeclareOpInterfaceMethods<Mvc_K
     window's left bound `k > q - sliding_window` to the group keys too (transformers >= 5.13:
     `(causal OR group) AND window`); without it a group crosses the window
     (`(causal AND window) OR group`).
+    Without the three tables the op is an encoder's attention over equal segments: page s
+    of the "caches" (the keys and values themselves, `[segments, page_size, kv_heads, D]`)
+    is segment s, query rows `s * page_size ..` are its rows (T = segments x page_size),
+    and every row sees every key of its segment (bidirectional; no group spans, no
+    window). The frames of a vision tower run this way in one call.
     Scores are `scale · q·k`, then `softcap · tanh(s / softcap)` when softcap > 0. Query
     head h reads KV head `h / (heads / kv_heads)` (GQA).
   }];
   let arguments = (ins Mvc_FloatTensor:$query, Mvc_FloatTensor:$key_cache,
-                       Mvc_FloatTensor:$value_cache, Mvc_IndexTensor:$block_table,
-                       Mvc_IndexTensor:$row_offsets, Mvc_IndexTensor:$cache_lens,
+                       Mvc_FloatTensor:$value_cache, Optional<Mvc_IndexTensor>:$block_table,
+                       Optional<Mvc_IndexTensor>:$row_offsets, Optional<Mvc_IndexTensor>:$cache_lens,
                        Optional<Mvc_IndexTensor>:$group_spans,
                        F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
                        DefaultValuedAttr<I64Attr, "0">:$sliding_window,
                        UnitAttr:$group_window_clip);
   let results = (outs Mvc_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key_cache `,` $value_cache `pages` `(` $block_table `,` $row_offsets `,`
-    $cache_lens `)` (`groups` `(` $group_spans^ `)`)? attr-dict `:` functional-type(operands, results)
+    $query `,` $key_cache `,` $value_cache (`pages` `(` $block_table^ `,` $row_offsets `,`
+    $cache_lens `)`)? (`groups` `(` $group_spans^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// No tables: bidirectional attention within equal segments (one per cache page).
+    bool isSegmented() { return !getBlockTable(); }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

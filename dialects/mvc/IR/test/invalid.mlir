@@ -114,6 +114,30 @@ func.func @group_clip_without_spans(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16
 
 // -----
 
+func.func @segments_with_window(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16xf32>) -> tensor<?x4x16xf32> {
+  // expected-error @+1 {{without tables (segments) takes no group_spans and no sliding_window}}
+  %a = mvc.attention %q, %c, %c {scale = 0.25 : f32, sliding_window = 4} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}
+
+// -----
+
+func.func @segments_rows(%q: tensor<40x4x16xf32>, %c: tensor<2x16x2x16xf32>) -> tensor<40x4x16xf32> {
+  // expected-error @+1 {{without tables the query has one row per key: 2 segments of 16 rows, not 40}}
+  %a = mvc.attention %q, %c, %c {scale = 0.25 : f32} : (tensor<40x4x16xf32>, tensor<2x16x2x16xf32>, tensor<2x16x2x16xf32>) -> tensor<40x4x16xf32>
+  return %a : tensor<40x4x16xf32>
+}
+
+// -----
+
+func.func @reshape_dynamic_ratio(%x: tensor<?x6xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{static dimensions must multiply to sizes that divide one another: [?, 6] vs [?, 4]}}
+  %y = mvc.reshape %x : tensor<?x6xf32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
 func.func @merge_rows_width(%x: tensor<?x64xf32>, %img: tensor<?x32xf32>, %src: tensor<?xi32>) -> tensor<?x64xf32> {
   // expected-error @+1 {{base rows have 64 elements, rows have 32}}
   %m = mvc.merge_rows %x, %img, %src : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?xi32>) -> tensor<?x64xf32>

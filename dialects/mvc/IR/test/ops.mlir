@@ -72,3 +72,15 @@ func.func @multimodal(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %img: tensor<?x64
   %w = mvc.weight "patch_embedding.weight" {source_shape = array<i64: 32, 3, 8, 8>} : tensor<32x192xf32>
   return %m, %a, %w : tensor<?x64xf32>, tensor<?x4x16xf32>, tensor<32x192xf32>
 }
+
+// A vision tower's frames: attention without tables, each 16-row page one segment seen
+// both ways; a reshape whose dynamic dimension scales (frames -> frames x 16 rows).
+// CHECK-LABEL: func.func @segments
+func.func @segments(%f: tensor<?x16x64xf32> {mvc.dims = ["frames"]}) -> tensor<?x4x16xf32> {
+  // CHECK: mvc.reshape %{{.*}} : tensor<?x16x64xf32> -> tensor<?x4x16xf32>
+  %q = mvc.reshape %f : tensor<?x16x64xf32> -> tensor<?x4x16xf32>
+  %k = mvc.reshape %f : tensor<?x16x64xf32> -> tensor<?x16x4x16xf32>
+  // CHECK: mvc.attention %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32} : (tensor<?x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16x4x16xf32>) -> tensor<?x4x16xf32>
+  %a = mvc.attention %q, %k, %k {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16x4x16xf32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}
