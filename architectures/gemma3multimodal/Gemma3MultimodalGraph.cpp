@@ -42,14 +42,17 @@ void buildVisionProgram(GraphBuilder &gb, const Gemma3MultimodalConfig &c,
                                  "embeddings.patch_embedding.weight");
   std::string projector = findPrefix(input, {"multi_modal_projector.", "model.multi_modal_projector."},
                                      "mm_input_projection_weight");
+  // Every frame of a forward call (images and their pan-and-scan crops) in one execution.
   Value pixels = gb.beginProgram(
-      "vision", {{"pixel_values", {1, v.numChannels, v.imageSize, v.imageSize}, gb.f32()}})[0];
+      "vision", {{"pixel_values", {"frames", v.numChannels, v.imageSize, v.imageSize}, gb.f32()}})[0];
   Value y = buildSiglipVisionTower(gb, v, tower, pixels, input.options.weightType);
 
-  int64_t patches = v.numPatches();
-  Value pool = gb.constant(poolingMatrix(v.patchesPerSide(), c.poolKernel()),
-                           {patches, c.tokensPerImage});
-  Value pooled = gb.transpose(gb.matmul(gb.transpose(y, {1, 0}), pool, /*transposeB=*/false), {1, 0});
+  // Per frame: pooled = (yᵀ · P)ᵀ, as one matmul over the frames' hidden columns.
+  int64_t patches = v.numPatches(), h = v.hiddenSize, tokens = c.tokensPerImage;
+  Value pool = gb.constant(poolingMatrix(v.patchesPerSide(), c.poolKernel()), {patches, tokens});
+  Value columns = gb.reshape(gb.transpose(gb.reshape(y, {-1, patches, h}), {0, 2, 1}), {-1, patches});
+  Value pooledColumns = gb.matmul(columns, pool, /*transposeB=*/false);
+  Value pooled = gb.reshape(gb.transpose(gb.reshape(pooledColumns, {-1, h, tokens}), {0, 2, 1}), {-1, h});
   Value normed = gb.rmsNorm(pooled, gb.weight(projector + "mm_soft_emb_norm.weight", {v.hiddenSize}, gb.f32()),
                             float(v.layerNormEps), 1.0f);
   Value projection = gb.weight(projector + "mm_input_projection_weight",
