@@ -40,15 +40,19 @@ Value buildSiglipVisionTower(GraphBuilder &gb, const SiglipVisionConfig &c,
                  {per(n), h});
 
   // Bidirectional attention within each frame: a segmented attention whose segments (the
-  // "pages" of K and V) are the frames.
+  // "pages" of K and V) are the frames. A bf16 model's keys and values are bf16 (as
+  // transformers' bf16 projections return them), so the kernel takes bf16 dot products.
   float scale = float(1.0 / std::sqrt(double(hd)));
+  Type kvType = weightType.isBF16() ? weightType : gb.f32();
 
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string l = "encoder.layers." + std::to_string(i) + ".";
     Value a = layerNorm(x, l + "layer_norm1");
     Value q = gb.reshape(linear(a, l + "self_attn.q_proj", h, h), {per(n), c.numHeads, hd});
-    Value k = gb.reshape(linear(a, l + "self_attn.k_proj", h, h), {per(1), n, c.numHeads, hd});
-    Value v = gb.reshape(linear(a, l + "self_attn.v_proj", h, h), {per(1), n, c.numHeads, hd});
+    Value k = gb.reshape(gb.cast(linear(a, l + "self_attn.k_proj", h, h), kvType),
+                         {per(1), n, c.numHeads, hd});
+    Value v = gb.reshape(gb.cast(linear(a, l + "self_attn.v_proj", h, h), kvType),
+                         {per(1), n, c.numHeads, hd});
     Value o = gb.segmentAttention(q, k, v, scale);
     x = gb.add(x, linear(gb.reshape(o, {per(n), h}), l + "self_attn.out_proj", h, h));
     Value m = layerNorm(x, l + "layer_norm2");

@@ -126,6 +126,10 @@ Value GraphBuilder::transpose(Value x, ArrayRef<int64_t> permutation) {
   return TransposeOp::create(b, loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
                              permutation);
 }
+Value GraphBuilder::cast(Value x, Type type) {
+  if (typeOf(x).getElementType() == type) return x;
+  return CastOp::create(b, loc, RankedTensorType::get(typeOf(x).getShape(), type), x);
+}
 Value GraphBuilder::mergeRows(Value base, Value rows, Value source) {
   return MergeRowsOp::create(b, loc, base.getType(), base, rows, source);
 }

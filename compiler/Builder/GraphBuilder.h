@@ -72,6 +72,8 @@ public:
   mlir::Value gather(mlir::Value table, mlir::Value ids);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim
   mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> permutation);
+  /// `x` converted to element type `type` (round to nearest even).
+  mlir::Value cast(mlir::Value x, mlir::Type type);
   /// Rows of `base` replaced by rows of `rows` where `source` >= 0.
   mlir::Value mergeRows(mlir::Value base, mlir::Value rows, mlir::Value source);
   mlir::Value kvWrite(mlir::Value values, mlir::Value cache, mlir::Value blockTable,
