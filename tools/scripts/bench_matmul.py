@@ -83,6 +83,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--big", action="store_true")
+    p.add_argument("--shape", action="append", default=[],
+                   help="MxKxN instead of the default shapes (repeatable), e.g. 9216x768x3072 "
+                        "(a vision tower's MLP over 9 frames)")
     a = p.parse_args()
     try:
         from threadpoolctl import threadpool_limits, threadpool_info
@@ -90,10 +93,11 @@ def main():
         sys.exit("pip install threadpoolctl (to pin numpy's OpenBLAS to --threads)")
     k = 2048
     n = 8192 if a.big else 2048
+    shapes = [tuple(int(x) for x in s.split("x")) for s in a.shape] or [(m, k, n) for m in (1, 512)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(a.threads):
         blas = [i.get("internal_api", "?") + ":" + str(i.get("architecture")) for i in threadpool_info()]
-        for m in (1, 512):
+        for m, k, n in shapes:
             flops = 2.0 * m * n * k
             for dtype in ("f32", "bf16"):
                 wbytes = n * k * (4 if dtype == "f32" else 2)

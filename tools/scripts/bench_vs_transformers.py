@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""mvc beside transformers on the same Gemma 3 checkpoint, same threads, one run.
+"""mvc beside transformers on the same checkpoint (a Gemma 3 of 270M's shape, or any
+causal LM directory given with --checkpoint), same threads, one run.
 
     python3 tools/scripts/bench_vs_transformers.py [--build build] [--threads 2]
         [--checkpoint DIR] [--dtype bf16] [--prompt 512] [--decode-steps 16]
@@ -60,7 +61,8 @@ def transformers_child(args):
     for attn in ("sdpa", "eager"):
         model = AutoModelForCausalLM.from_pretrained(args.checkpoint, dtype=dtype, attn_implementation=attn)
         model.eval()
-        ids = torch.randint(3, 262000, (1, args.prompt), generator=torch.Generator().manual_seed(1))
+        vocab = model.config.get_text_config().vocab_size
+        ids = torch.randint(3, vocab - 1, (1, args.prompt), generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
             model(ids[:, :16])  # warm-up
             t = time.perf_counter()
