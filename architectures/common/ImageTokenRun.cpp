@@ -172,6 +172,26 @@ int64_t ImageTokenRunHalf::imageRunEnd(absl::Span<const int32_t> tokens, int64_t
   return at;
 }
 
+int64_t ImageTokenRunHalf::chunkEnd(const SequenceView &sequence, int64_t begin,
+                                    int64_t wantEnd) const {
+  absl::Span<const int32_t> tokens = sequence.tokens.subspan(0, sequence.promptLength);
+  const int64_t size = static_cast<int64_t>(tokens.size());
+  if (wantEnd >= size || tokens[wantEnd - 1] != imageTokenId || tokens[wantEnd] != imageTokenId)
+    return wantEnd; // not inside a run of image tokens
+  int64_t into = std::count(tokens.begin(), tokens.begin() + wantEnd, imageTokenId) % tokensPerFrame;
+  if (into == 0)
+    return wantEnd; // between two frames
+  int64_t at = wantEnd, left = into;
+  while (left > 0 && at > begin && tokens[at - 1] == imageTokenId)
+    --at, --left;
+  if (left == 0 && at > begin)
+    return at;
+  for (at = wantEnd, left = tokensPerFrame - into; left > 0 && at < size && tokens[at] == imageTokenId;
+       ++at, --left) {
+  }
+  return at;
+}
+
 absl::StatusOr<HostTensor>
 ImageTokenRunHalf::encode(Model &model, absl::Span<const HostTensor *const> frames) const {
   const int64_t numFrames = static_cast<int64_t>(frames.size());

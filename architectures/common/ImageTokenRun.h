@@ -32,6 +32,9 @@ public:
   absl::Status checkPrompt(absl::Span<const int32_t> prompt,
                            absl::Span<const HostTensor> frames) const override;
   bool isPlaceholderToken(int32_t id) const override { return id == imageTokenId; }
+  /// A frame's image tokens stay in one call (its features are computed once, there): a
+  /// cut inside a frame moves back to the frame's first token, or forward past its last.
+  int64_t chunkEnd(const SequenceView &sequence, int64_t begin, int64_t wantEnd) const override;
   absl::Status setInputs(Model &model, const ForwardBatch &batch,
                          ForwardInputs &inputs) const override;
   absl::StatusOr<uint64_t> imageActivationBytes(const Model &model,
