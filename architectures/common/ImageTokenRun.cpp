@@ -92,16 +92,16 @@ ImageTokenRunHalf::readVision(const Model &model, const LanguageModelInfo &info,
   // pixel_values [F, C, S, S]: F a symbol (frames, batched: every frame of a call in one
   // execution) or 1 (one frame per execution).
   std::string where = absl::StrCat("program '", visionProgram, "'");
-  std::vector<std::string> frameShape = {std::to_string(numChannels), std::to_string(imageSize),
+  std::vector<std::string> frameDims = {std::to_string(numChannels), std::to_string(imageSize),
                                          std::to_string(imageSize)};
   const std::vector<std::string> *pixels =
       encoder->inputs.size() == 1 ? &encoder->inputs[0].shape : nullptr;
   if (!pixels || encoder->inputs[0].name != "pixel_values" ||
       encoder->inputs[0].dtype != DType::F32 || pixels->size() != 4 ||
-      !std::equal(frameShape.begin(), frameShape.end(), pixels->begin() + 1) ||
+      !std::equal(frameDims.begin(), frameDims.end(), pixels->begin() + 1) ||
       (constantDim((*pixels)[0]) != 1 && constantDim((*pixels)[0]) != -1))
     return fieldError("program", absl::StrCat(where, " must take one input pixel_values f32 [F, ",
-                                              absl::StrJoin(frameShape, ", "),
+                                              absl::StrJoin(frameDims, ", "),
                                               "] (F = 1 or dynamic)"));
   batchedFrames = constantDim((*pixels)[0]) == -1;
   const ProgramSignature *forward = findProgram(programs, info.program);
