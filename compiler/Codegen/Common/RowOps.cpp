@@ -332,8 +332,13 @@ Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value>
     return m.mulf(t, splat(cap));
   }
   if (isa<SiluOp>(op)) {
+    // x / (1 + e^-x) with `afn`: NVPTX emits div.approx.f32 (2 ulp; 0 once 1 + e^-x passes
+    // 2^126, where the quotient is below 1e-36 anyway) instead of IEEE div.rn.f32, whose
+    // slow-path call made ptxas spill in the sm_90a SwiGLU matmul epilogue. x86 ignores
+    // `afn` on a division (only `arcp` plus enabled estimates would change it).
     Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v[0]));
-    return m.divf(v[0], m.addf(splat(1.0f), e));
+    return arith::DivFOp::create(b, loc, v[0], m.addf(splat(1.0f), e),
+                                 arith::FastMathFlags::afn);
   }
   if (auto g = dyn_cast<GeluOp>(op)) {
     Value x = v[0];
