@@ -25,6 +25,15 @@ try:
 except OSError:
     pass
 
+# cpu-amx: this CPU has AMX bf16 tiles (and avx512_bf16), so `--cpu native` emits them.
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    if {"amx_tile", "amx_bf16", "avx512_bf16", "avx512f"} <= set(flags):
+        config.available_features.add("cpu-amx")
+except OSError:
+    pass
+
 # The cuda static checks need ptxas (the CUDA toolkit) and cuobjdump (the toolkit, or PyPI's
 # nvidia-cuda-cuobjdump, which tools/scripts/setup.sh installs into the python lit runs).
 import subprocess

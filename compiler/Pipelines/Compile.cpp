@@ -26,6 +26,10 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Dialect/AMX/AMXDialect.h"
+#include "mlir/Dialect/AMX/Transforms.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -304,7 +308,12 @@ private:
     DialectRegistry registry;
     registry.insert<MvcDialect, func::FuncDialect, arith::ArithDialect, scf::SCFDialect,
                     memref::MemRefDialect, vector::VectorDialect, math::MathDialect,
-                    LLVM::LLVMDialect, x86vector::X86VectorDialect>();
+                    LLVM::LLVMDialect, x86vector::X86VectorDialect, amx::AMXDialect>();
+    // The cpu kernels' cf, func and amx ops go to LLVM through convert-to-llvm (one type
+    // converter that knows !amx.tile values carried across blocks).
+    cf::registerConvertControlFlowToLLVMInterface(registry);
+    registerConvertFuncToLLVMInterface(registry);
+    registerConvertAMXToLLVMInterface(registry);
     registerGpuCodegenDialects(registry);
     context = std::make_unique<MLIRContext>(registry);
     context->loadAllAvailableDialects();
@@ -407,10 +416,13 @@ private:
     PassManager dispatchPm(context.get());
     dispatchPm.addNestedPass<func::FuncOp>(createFormDispatchRegions());
     // Each target family's tiling decisions (the templates only read them).
-    if (targets.gpu)
+    if (targets.gpu) {
       dispatchPm.addNestedPass<func::FuncOp>(createSetGpuLoweringConfig());
-    else
-      dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig());
+    } else {
+      SetLoweringConfigOptions tiling;
+      tiling.amxRows = cpu.codegen.amxBf16 ? 32 : 0;
+      dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig(tiling));
+    }
     if (failed(dispatchPm.run(*module))) return reported();
     return emitModule("dispatch", *module);
   }

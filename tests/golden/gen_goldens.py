@@ -310,9 +310,13 @@ def matmuls(dtype):
     c = Case(f"matmul_{dtype}",
              f"Matmuls with {dtype} weights: a partial last panel (N=40), a gated-GELU epilogue\n"
              "fused into the second matmul, a non-transposed weight with a bias epilogue.\n"
-             "13 rows take the small-batch microkernel (all rows, one panel at a time); 53 rows\n"
-             "take row tiles: 8 six-row tiles in the first 48-row workgroup, a 5-row tail in the next." +
-             ("\nbf16: both operands are rounded to bf16, products accumulate in f32." if bf else ""))
+             "13 rows take the small-batch microkernel (all rows, one panel at a time); 53 and 100\n"
+             "rows take row tiles: six-row tiles in 48-row workgroups and 5- and 4-row tails." +
+             ("\nbf16: both operands are rounded to bf16, products accumulate in f32. On a CPU with\n"
+              "AMX, `native` runs 53 and 100 rows through AMX tiles in 64-row workgroups (32-row\n"
+              "tiles, a 16-row tile, 5 and 4 rows left to the vector microkernel; 3 panels: a pair\n"
+              "and an odd one; K = 72: two 32-blocks and a tail of 8), `native-noamx` the same ISA\n"
+              "without them." if bf else ""))
     K = 72
     w1 = c.weight("w1", c.randn(40, K, scale=0.2))
     wg = c.weight("wg", c.randn(80, K, scale=0.2))
@@ -320,14 +324,14 @@ def matmuls(dtype):
     w2 = c.weight("w2", c.randn(K, 24, scale=0.2))
     b2 = c.weight("b2", c.randn(24))
     r = bf16_round if bf else (lambda a: a)
-    for T in (13, 53):
+    for T in (13, 53, 100):
         x = c.randn(T, K)
         xa = r(x).astype(np.float64)
         o0 = xa @ r(w1).astype(np.float64).T
         o1 = gelu_tanh(xa @ r(wg).astype(np.float64).T) * (xa @ r(wu).astype(np.float64).T)
         o2 = xa @ r(w2).astype(np.float64) + b2
         c.call("main", [x], [o0, o1, o2])
-    c.cpus = ["native", "x86-64-v4", "x86-64-v3"]
+    c.cpus = ["native"] + (["native-noamx"] if bf else []) + ["x86-64-v4", "x86-64-v3"]
     wt = "bf16" if bf else "f32"
     c.write(f"""
 func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}) -> (tensor<?x40xf32>, tensor<?x80xf32>, tensor<?x24xf32>) {{

@@ -49,7 +49,7 @@ absl::StatusOr<CpuSpec> resolveCpu(const std::string &name) {
   } else if (name == "x86-64-v4") {
     spec = {"x86-64-v4", std::string(v3) + ",+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512cd",
             v4Req, {16, false}};
-  } else if (name == "native") {
+  } else if (name == "native" || name == "native-noamx") {
     llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
     bool avx512 = host.lookup("avx512f") && host.lookup("avx512bw") && host.lookup("avx512vl") &&
                   host.lookup("avx512dq");
@@ -64,8 +64,16 @@ absl::StatusOr<CpuSpec> resolveCpu(const std::string &name) {
     spec.required = avx512 ? v4Req : v3Req;
     if (bf16) spec.required.push_back("avx512bf16");
     spec.codegen = {avx512 ? 16 : 8, bf16};
+    // AMX bf16 tiles for the bf16-weight matmuls; the runtime asks Linux for the tile
+    // state (arch_prctl) when the manifest lists an amx feature.
+    if (bf16 && host.lookup("amx-tile") && host.lookup("amx-bf16") && name == "native") {
+      spec.llvmFeatures += ",+amx-tile,+amx-bf16";
+      spec.required.push_back("amx-tile");
+      spec.required.push_back("amx-bf16");
+      spec.codegen.amxBf16 = true;
+    }
   } else {
-    return absl::InvalidArgumentError("unknown --cpu '" + name + "' (expected native, x86-64-v3 or x86-64-v4)");
+    return absl::InvalidArgumentError("unknown --cpu '" + name + "' (expected native, native-noamx, x86-64-v3 or x86-64-v4)");
   }
   return spec;
 }
@@ -102,7 +110,7 @@ LogicalResult lowerKernelsToLLVMDialect(ModuleOp kernels, const CpuSpec &cpu) {
       "convert-scf-to-cf,"
       "convert-vector-to-llvm{enable-x86vector=true},expand-strided-metadata,"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
-      "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts";
+      "convert-to-llvm{filter-dialects=cf,func,amx},reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm))) return failure();
   return pm.run(kernels);
 }

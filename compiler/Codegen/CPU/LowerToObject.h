@@ -22,7 +22,8 @@ struct CpuSpec {
   CpuTarget codegen;
 };
 
-/// "native", "x86-64-v3" or "x86-64-v4"; errors name the accepted values.
+/// "native" (this machine's ISA, AMX tiles included where it has them), "native-noamx"
+/// (the same without AMX), "x86-64-v3" or "x86-64-v4"; errors name the accepted values.
 absl::StatusOr<CpuSpec> resolveCpu(const std::string &name);
 
 /// Replaces math.exp/tanh/erf by MLIR's polynomial approximations (in arith). Both

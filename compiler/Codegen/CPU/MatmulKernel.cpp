@@ -5,12 +5,16 @@
 // owns rows_per_workgroup rows and panels_per_workgroup panels; inside it a microkernel
 // keeps microkernel_rows × panels_per_workgroup 16-wide accumulators in registers over
 // the whole K loop (f32 FMAs, or vdpbf16ps on bf16 pairs), then applies the fused
-// elementwise epilogue and stores each region result once.
+// elementwise epilogue and stores each region result once. With `amx_rows` (bf16 weights,
+// AMX CPUs) the workgroup's rows go through AMX tiles instead, 16 or 32 rows x two panels
+// per microkernel (tdpbf16ps on 16x32 bf16 tiles, 16x16 f32 accumulators), and only the
+// rows left over (fewer than 16) through the vector microkernel.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
 #include "compiler/Codegen/Common/RowOps.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -37,6 +41,7 @@ public:
     microkernelRows = config->getMicrokernelRows();
     panelsPerBlock = config->getPanelsPerWorkgroup();
     rowsPerBlock = config->getRowsPerWorkgroup();
+    amxRows = config->getAmxRows();
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (!matmul.getRhs().getDefiningOp<WeightOp>() &&
@@ -49,12 +54,20 @@ public:
       return matmul.emitError("bf16 matmul needs an even contraction size, got ") << k;
     if (!rhsType.getElementType().isF32() && !bf16)
       return matmul.emitError("cpu matmul supports f32 and bf16 weights");
+    if (amxRows && (!bf16 || !kb.target().amxBf16 || !kb.target().bf16Dot))
+      return matmul.emitError("amx_rows = ")
+             << amxRows << " needs bf16 weights and a target with AMX bf16 tiles";
     panels = (n + kPanel - 1) / kPanel;
     int64_t blocks = (panels + panelsPerBlock - 1) / panelsPerBlock;
 
     lhs = kb.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
     rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
     m = kb.push(0);
+    if (amxRows)  // the packed panels as rows of 32 bf16 (one k-pair of 16 columns each)
+      rhsRows = memref::ReinterpretCastOp::create(
+          b, loc, MemRefType::get({panels * k / 2, 2 * kPanel}, b.getBF16Type()), rhs,
+          /*offset=*/0, /*sizes=*/ArrayRef<int64_t>{panels * k / 2, 2 * kPanel},
+          /*strides=*/ArrayRef<int64_t>{2 * kPanel, 1});
     Value mb = arith::DivUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
     Value nb = arith::RemUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
     Value m0 = arith::MulIOp::create(b, loc, mb, kb.idx(rowsPerBlock));
@@ -88,7 +101,10 @@ public:
         });
         b.setInsertionPointToStart(&ifOp.getElseRegion().front());
       }
-      emitRowTiles(m0, m1, rowsHere, p0, p1);
+      if (amxRows)
+        emitAmxRows(m0, m1, rowsHere, p0, p1);
+      else
+        emitRowTiles(m0, m1, rowsHere, p0, p1);
     }
     kb.finish();
     SymExpr mExpr = dims(matmul.getLhs())[0];
@@ -141,6 +157,129 @@ private:
 
   VectorType accType() { return VectorType::get({kPanel}, b.getF32Type()); }
 
+  /// AMX: rows [m0, m1) in tiles of amxRows rows, a last 16-row tile, and the rows left
+  /// over (fewer than 16) through the vector microkernels.
+  void emitAmxRows(Value m0, Value m1, Value rowsHere, Value p0, Value p1) {
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&kb.func().getBody().front());
+      // Accumulator tiles stored for the epilogue: (amxRows / 16) x 2 tiles of 16 x 16 f32.
+      tileOut = memref::AllocaOp::create(
+          b, loc, MemRefType::get({amxRows / 16 * 2 * 16, kPanel}, b.getF32Type()), ValueRange{},
+          b.getI64IntegerAttr(64));
+    }
+    auto floorTo = [&](Value x, int64_t q) {
+      return arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, x, kb.idx(q)),
+                                   kb.idx(q));
+    };
+    Value mFull = arith::AddIOp::create(b, loc, m0, floorTo(rowsHere, amxRows));
+    kb.forRange(m0, mFull, amxRows, [&](Value row) { emitAmxPanels(row, amxRows / 16, p0, p1); });
+    Value mTiles = arith::AddIOp::create(b, loc, m0, floorTo(rowsHere, 16));
+    if (amxRows > 16) {
+      Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, mFull, mTiles);
+      auto ifOp = scf::IfOp::create(b, loc, more, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      emitAmxPanels(mFull, 1, p0, p1);
+    }
+    emitRowTiles(mTiles, m1, arith::SubIOp::create(b, loc, m1, mTiles), p0, p1);
+  }
+
+  /// `aTiles` 16-row tiles from `row` over panels [p0, p1): two panels per microkernel,
+  /// then an odd last one.
+  void emitAmxPanels(Value row, int64_t aTiles, Value p0, Value p1) {
+    Value pairsEnd = arith::AddIOp::create(
+        b, loc, p0,
+        arith::MulIOp::create(
+            b, loc,
+            arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, p1, p0), kb.idx(2)),
+            kb.idx(2)));
+    kb.forRange(p0, pairsEnd, 2, [&](Value p) { emitAmxMicroKernel(row, aTiles, p, 2); });
+    Value odd = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, pairsEnd, p1);
+    auto ifOp = scf::IfOp::create(b, loc, odd, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    emitAmxMicroKernel(row, aTiles, pairsEnd, 1);
+  }
+
+  /// aTiles x bTiles accumulator tiles over K's 32-blocks: A tiles (16 rows x 32 k) from
+  /// the workgroup's bf16 rows, B tiles straight from the packed panels (a panel's 16
+  /// k-pairs of 32 bf16 are one contiguous 1 KiB tile). The accumulators go through a
+  /// 16 x 16 f32 scratch into the epilogue, which adds a K tail (k % 32) by vdpbf16ps.
+  void emitAmxMicroKernel(Value row, int64_t aTiles, Value panel, int64_t bTiles) {
+    auto tile = [&](int64_t rows, int64_t cols, Type t) { return amx::TileType::get({rows, cols}, t); };
+    Type bf = b.getBF16Type(), f32 = b.getF32Type();
+    auto cType = tile(16, kPanel, f32);
+    Value localRow = arith::SubIOp::create(b, loc, row, rowBase);
+    auto mulBlock = [&](Value kIndex, ArrayRef<Value> acc) {
+      // 32 k values: A tiles 16 x 32 bf16, B tiles 16 pair rows x 32 bf16.
+      int64_t width = 32;
+      SmallVector<Value> a, w, next;
+      for (int64_t i = 0; i < aTiles; ++i)
+        a.push_back(amx::TileLoadOp::create(
+            b, loc, tile(16, width, bf), lhsRows,
+            ValueRange{arith::AddIOp::create(b, loc, localRow, kb.idx(16 * i)), kIndex}));
+      for (int64_t j = 0; j < bTiles; ++j) {
+        Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
+        Value pairRow = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, p, kb.idx(k / 2)),
+            arith::DivUIOp::create(b, loc, kIndex, kb.idx(2)));
+        w.push_back(amx::TileLoadOp::create(b, loc, tile(width / 2, 2 * kPanel, bf), rhsRows,
+                                            ValueRange{pairRow, kb.idx(0)}));
+      }
+      for (int64_t i = 0; i < aTiles; ++i)
+        for (int64_t j = 0; j < bTiles; ++j)
+          next.push_back(
+              amx::TileMulFOp::create(b, loc, cType, a[i], w[j], acc[i * bTiles + j]));
+      return next;
+    };
+    SmallVector<Value> acc;
+    for (int64_t t = 0; t < aTiles * bTiles; ++t)
+      acc.push_back(amx::TileZeroOp::create(b, loc, cType));
+    int64_t blocks = k / 32;
+    if (blocks) {
+      auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks * 32), kb.idx(32), acc);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> in(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+      scf::YieldOp::create(b, loc, mulBlock(loop.getInductionVar(), in));
+      b.setInsertionPointAfter(loop);
+      acc.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    for (int64_t i = 0; i < aTiles; ++i)
+      for (int64_t j = 0; j < bTiles; ++j) {
+        int64_t slot = (i * bTiles + j) * 16;
+        amx::TileStoreOp::create(b, loc, tileOut, ValueRange{kb.idx(slot), kb.idx(0)},
+                                 acc[i * bTiles + j]);
+      }
+    for (int64_t i = 0; i < aTiles; ++i)
+      for (int64_t j = 0; j < bTiles; ++j) {
+        int64_t slot = (i * bTiles + j) * 16;
+        kb.forRange(kb.idx(0), kb.idx(16), 1, [&](Value r) {
+          Value acc16 = vector::LoadOp::create(
+              b, loc, accType(), tileOut,
+              ValueRange{arith::AddIOp::create(b, loc, r, kb.idx(slot)), kb.idx(0)});
+          Value rowHere =
+              arith::AddIOp::create(b, loc, row, arith::AddIOp::create(b, loc, r, kb.idx(16 * i)));
+          Value panelHere = arith::AddIOp::create(b, loc, panel, kb.idx(j));
+          // The K tail (k % 32) by vdpbf16ps on the row's pairs: tiles of another width
+          // would need tile registers of their own (a tile's shape is fixed per config).
+          if (k % 32) {
+            auto rest = scf::ForOp::create(b, loc, kb.idx(blocks * 16), kb.idx(k / 2),
+                                           kb.idx(1), ValueRange{acc16});
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(rest.getBody());
+            scf::YieldOp::create(b, loc,
+                                 bf16Step(rowHere, 1, panelHere, 1, rest.getInductionVar(),
+                                          SmallVector<Value>{rest.getRegionIterArgs()[0]}));
+            b.setInsertionPointAfter(rest);
+            acc16 = rest.getResult(0);
+          }
+          emitEpilogue(rowHere, panelHere, acc16);
+        });
+      }
+  }
+
   void emitMicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
     // Few accumulators (single rows, single panels) would serialize on the FMA latency:
     // keep `split` independent sets over interleaved k steps and add them at the end.
@@ -191,10 +330,19 @@ private:
   void packLhsPairs(Value m0, Value m1) {
     int64_t pairs = k / 2;
     {
+      // One buffer, two views: i32 pairs for vdpbf16ps broadcasts, [rows, K] bf16 rows for
+      // AMX tile loads (row stride 2K bytes).
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&kb.func().getBody().front());
-      lhsPairs =
-          memref::AllocaOp::create(b, loc, MemRefType::get({rowsPerBlock * pairs}, b.getI32Type()));
+      Value bytes = memref::AllocaOp::create(
+          b, loc, MemRefType::get({rowsPerBlock * k * 2}, b.getI8Type()), ValueRange{},
+          b.getI64IntegerAttr(64));
+      lhsPairs = memref::ViewOp::create(b, loc,
+                                        MemRefType::get({rowsPerBlock * pairs}, b.getI32Type()),
+                                        bytes, kb.idx(0), ValueRange{});
+      lhsRows = memref::ViewOp::create(b, loc,
+                                       MemRefType::get({rowsPerBlock, k}, b.getBF16Type()),
+                                       bytes, kb.idx(0), ValueRange{});
     }
     auto lhsElem = cast<MemRefType>(lhs.getType()).getElementType();
     kb.forRange(m0, m1, 1, [&](Value row) {
@@ -372,10 +520,13 @@ private:
   MatmulOp matmul;
   int64_t k = 0, n = 0, panels = 0;
   int64_t microkernelRows = 0, panelsPerBlock = 0, rowsPerBlock = 0, smallBatchRows = 0;  // from lowering_config
+  int64_t amxRows = 0;  // from lowering_config: rows of an AMX microkernel, 0 = none
   bool bf16 = false;
   bool streaming = false;  // emitting the small-batch microkernel (prefetches its panel)
   Value lhs, rhs, m;
   Value lhsPairs, rowBase;  // bf16 pairs of this workgroup's rows (vdpbf16ps path)
+  Value lhsRows;            // the same bytes as [rows_per_workgroup, K] bf16 (AMX tile loads)
+  Value rhsRows, tileOut;   // AMX: the panels as rows of 32 bf16; accumulator tiles for the epilogue
 };
 
 } // namespace

@@ -23,13 +23,28 @@ class Mvc_ConfigAttr<string name, string attrMnemonic> : AttrDef<Mvc_Dialect, na
 
 def Mvc_CpuMatmulConfigAttr : Mvc_ConfigAttr<"CpuMatmulConfig", "cpu_matmul_config"> {
   let summary = "cpu matmul tiling: microkernel rows, weight panels and rows per workgroup";
+  let description = [{
+    `amx_rows` (bf16 weights on CPUs with AMX; 0, the default, elsewhere): rows of the
+    tile microkernel (16 or 32, one or two 16-row A tiles), which runs tdpbf16ps over
+    16x32 bf16 tiles of the activation and of two 16-column weight panels. A workgroup
+    runs its rows in such tiles and the rows left over (fewer than 16) through the vector
+    microkernel; rows_per_workgroup is then a multiple of amx_rows.
+  }];
   let parameters = (ins "int64_t":$microkernel_rows, "int64_t":$panels_per_workgroup,
-                        "int64_t":$rows_per_workgroup, "int64_t":$small_batch_rows);
+                        "int64_t":$rows_per_workgroup, "int64_t":$small_batch_rows,
+                        DefaultValuedParameter<"int64_t", "0">:$amx_rows);
 }
 
 def Mvc_CpuAttentionConfigAttr : Mvc_ConfigAttr<"CpuAttentionConfig", "cpu_attention_config"> {
   let summary = "cpu attention tiling: query rows of one sequence per workgroup";
-  let parameters = (ins "int64_t":$query_rows);
+  let description = [{
+    `amx_query_rows`, `amx_key_rows` (segmented attention with bf16 keys and values on CPUs
+    with AMX; 0, the default, elsewhere): the AMX template's query rows per workgroup and
+    keys packed per chunk, both multiples of 32 dividing the segment length.
+  }];
+  let parameters = (ins "int64_t":$query_rows,
+                        DefaultValuedParameter<"int64_t", "0">:$amx_query_rows,
+                        DefaultValuedParameter<"int64_t", "0">:$amx_key_rows);
 }
 
 def Mvc_CpuRowsConfigAttr : Mvc_ConfigAttr<"CpuRowsConfig", "cpu_rows_config"> {

@@ -30,11 +30,19 @@ LogicalResult allPositive(function_ref<InFlightDiagnostic()> emitError, StringRe
 
 LogicalResult CpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                           int64_t microkernelRows, int64_t panelsPerWorkgroup,
-                                          int64_t rowsPerWorkgroup, int64_t smallBatchRows) {
+                                          int64_t rowsPerWorkgroup, int64_t smallBatchRows,
+                                          int64_t amxRows) {
   // small_batch_rows may be 0: no small-batch kernel (or rows too long for it).
   if (smallBatchRows < 0)
     return emitError() << "#mvc." << getMnemonic() << ": small_batch_rows must be >= 0, got "
                        << smallBatchRows;
+  // amx_rows: 0 (no tiles), or one or two 16-row A tiles dividing the workgroup's rows.
+  if (amxRows != 0 && amxRows != 16 && amxRows != 32)
+    return emitError() << "#mvc." << getMnemonic() << ": amx_rows must be 0, 16 or 32, got "
+                       << amxRows;
+  if (amxRows && rowsPerWorkgroup % amxRows)
+    return emitError() << "#mvc." << getMnemonic() << ": rows_per_workgroup (" << rowsPerWorkgroup
+                       << ") must be a multiple of amx_rows (" << amxRows << ")";
   return allPositive(emitError, getMnemonic(),
                      {{"microkernel_rows", microkernelRows},
                       {"panels_per_workgroup", panelsPerWorkgroup},
@@ -42,7 +50,16 @@ LogicalResult CpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emi
 }
 
 LogicalResult CpuAttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                             int64_t queryRows) {
+                                             int64_t queryRows, int64_t amxQueryRows,
+                                             int64_t amxKeyRows) {
+  // The AMX template: both 0 (off), or both positive multiples of 32.
+  bool off = amxQueryRows == 0 && amxKeyRows == 0;
+  bool on = amxQueryRows > 0 && amxKeyRows > 0 && amxQueryRows % 32 == 0 && amxKeyRows % 32 == 0;
+  if (!off && !on)
+    return emitError() << "#mvc." << getMnemonic()
+                       << ": amx_query_rows and amx_key_rows must both be 0 or both positive "
+                          "multiples of 32, got "
+                       << amxQueryRows << " and " << amxKeyRows;
   return allPositive(emitError, getMnemonic(), {{"query_rows", queryRows}});
 }
 

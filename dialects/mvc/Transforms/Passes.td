@@ -35,6 +35,9 @@ def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
     Option<"smallBatchRows", "small-batch-rows", "int64_t", "16",
            "Up to this many rows, a matmul runs all rows in one microkernel per panel "
            "(weights streamed once); 0 turns it off">,
+    Option<"amxRows", "amx-rows", "int64_t", "0",
+           "Rows of the AMX tile microkernel of bf16-weight matmuls (16 or 32; 0: the "
+           "target has no AMX)">,
   ];
   let dependentDialects = ["mvc::MvcDialect"];
 }

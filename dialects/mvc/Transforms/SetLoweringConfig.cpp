@@ -39,6 +39,11 @@ struct SetLoweringConfigPass
 
   void runOnOperation() override {
     MLIRContext *context = &getContext();
+    if (amxRows != 0 && amxRows != 16 && amxRows != 32) {
+      getOperation().emitError() << "--mvc-set-lowering-config: amx-rows must be 0, 16 or 32, got "
+                                 << amxRows;
+      return signalPassFailure();
+    }
     getOperation().walk([&](DispatchRegionOp region) {
       Attribute config;
       if (region.getKind() == DispatchKind::matmul) {
@@ -54,8 +59,13 @@ struct SetLoweringConfigPass
         int64_t smallBatch = std::min<int64_t>(smallBatchRows, 32768 / std::max<int64_t>(rowBytes, 1));
         // Eight microkernel tiles of rows per workgroup: the weight panels stay in L2
         // across them.
-        config = CpuMatmulConfigAttr::get(context, microkernelRows, panelsPerWorkgroup,
-                                          8 * microkernelRows, smallBatch);
+        int64_t rows = 8 * microkernelRows;
+        // AMX (bf16 weights): two tile microkernels of rows per workgroup, each reading
+        // the workgroup's panels from L2 and its rows (bf16, 2 x K bytes each) from L1/L2.
+        int64_t amx = rhs.getElementType().isBF16() ? amxRows : 0;
+        if (amx) rows = 2 * amx;
+        config = CpuMatmulConfigAttr::get(context, microkernelRows, panelsPerWorkgroup, rows,
+                                          smallBatch, amx);
       } else if (region.getKind() == DispatchKind::attention) {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB
@@ -64,8 +74,26 @@ struct SetLoweringConfigPass
         auto q = cast<RankedTensorType>(attn.getQuery().getType());
         auto cache = cast<RankedTensorType>(attn.getKeyCache().getType());
         int64_t perRow = q.getDimSize(1) / cache.getDimSize(2) * q.getDimSize(2);
-        config = CpuAttentionConfigAttr::get(
-            context, std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16));
+        int64_t queryRows = std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16);
+        // An encoder's segmented attention (vision towers) with bf16 keys and values takes
+        // AMX tiles where the target has them: segments in whole 32-row blocks, an even
+        // head dimension. Up to 256 query rows per workgroup (each packs the segment's
+        // keys and values once for them) and keys packed 256 at a time (64 KiB of K and
+        // V per 64 head dims, in L2 while every query block uses them).
+        int64_t segment = cache.getDimSize(1);
+        bool amx = amxRows && attn.isSegmented() && cache.getElementType().isBF16() &&
+                   cast<RankedTensorType>(attn.getValueCache().getType())
+                       .getElementType()
+                       .isBF16() &&
+                   segment % 32 == 0 && q.getDimSize(2) % 2 == 0;
+        auto largestDivisor = [&](int64_t most) {
+          int64_t rows = most;
+          while (segment % rows) rows /= 2;
+          return rows;
+        };
+        config = CpuAttentionConfigAttr::get(context, queryRows,
+                                             amx ? largestDivisor(256) : 0,
+                                             amx ? largestDivisor(256) : 0);
       } else if (region.getKind() == DispatchKind::row || region.getKind() == DispatchKind::copy) {
         config = CpuRowsConfigAttr::get(context, std::max<int64_t>(1, 8192 / widestRow(region)));
       }
