@@ -459,6 +459,43 @@ func.func @block(%x: {X} {{mvc.dims = ["T"]}}, %pos: tensor<?xi32> {{mvc.dims = 
 }}""")
 
 
+def segmented_attention():
+    """Encoder attention without page tables over bf16 keys and values (a vision tower's)."""
+    c = Case("segmented_attention_bf16", """Segmented attention (no page tables: each row sees every key of its own segment,
+both ways) over bf16 keys and values, as a bf16 vision tower runs it. `main`: 2 segments
+of 64 rows, 2 query heads on 1 KV head, head dim 72 (not a multiple of 32: padded
+tiles); `long`: one segment of 512 rows, head dim 40, so the AMX template (CPUs with AMX,
+`native`) runs two 256-row chunks per head and packs keys 256 at a time. `native-noamx`
+takes the vector kernels. Reference: float64 softmax of bf16-rounded Q, K, V. The kernels
+round the probabilities to bf16 before P·V (as the bf16 model's softmax output is) while
+their sum stays f32: each output moves by at most 2^-9 of the largest |v| (~4.5 here);
+observed 1.3e-3 (AMX) and 2.9e-3 (vector kernels, whose Q stays f32), bound 1e-2.""")
+    c.tolerance = (1e-2, 0.0)
+    funcs = []
+    for name, segs, P, H, KVH, D in (("main", 2, 64, 2, 1, 72), ("long", 1, 512, 1, 1, 40)):
+        q = c.randn(segs * P, H, D)
+        k = c.randn(segs, P, KVH, D)
+        v = c.randn(segs, P, KVH, D)
+        scale = 1.0 / math.sqrt(D)
+        qb, kb, vb = (bf16_round(a).astype(np.float64) for a in (q, k, v))
+        out = np.zeros((segs * P, H, D))
+        for s in range(segs):
+            for h in range(H):
+                g = h // (H // KVH)
+                sc = qb[s * P:(s + 1) * P, h] @ kb[s, :, g].T * scale
+                out[s * P:(s + 1) * P, h] = softmax(sc) @ vb[s, :, g]
+        c.call(name, [q, k, v], [out])
+        q3, kv = f"tensor<?x{H}x{D}xf32>", f"tensor<?x{P}x{KVH}x{D}"
+        funcs.append(f"""func.func @{name}(%q: {q3} {{mvc.dims = ["T"]}}, %k: {kv}xf32> {{mvc.dims = ["S"]}}, %v: {kv}xf32> {{mvc.dims = ["S"]}}) -> {q3} {{
+  %kb = mvc.cast %k : {kv}xf32> -> {kv}xbf16>
+  %vb = mvc.cast %v : {kv}xf32> -> {kv}xbf16>
+  %o = mvc.attention %q, %kb, %vb {{scale = {scale!r} : f32}} : ({q3}, {kv}xbf16>, {kv}xbf16>) -> {q3}
+  return %o : {q3}
+}}""")
+    c.cpus = ["native", "native-noamx", "x86-64-v3"]
+    c.write("\n\n".join(funcs))
+
+
 if __name__ == "__main__":
     os.makedirs(INPUTS, exist_ok=True)
     elementwise()
@@ -471,4 +508,5 @@ if __name__ == "__main__":
     matmuls("f32")
     matmuls("bf16")
     block()
+    segmented_attention()
     print("goldens written to", HERE)

@@ -676,6 +676,7 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   auto op = cast<AttentionOp>(region.getBody().front().front());
   FailureOr<CpuAttentionConfigAttr> config = loweringConfig<CpuAttentionConfigAttr>(region);
   if (failed(config)) return failure();
+  if (config->getAmxQueryRows()) return emitSegmentedAmxAttention(kb, region, sig, dims, *config);
   int64_t queryRows = config->getQueryRows();
   OpBuilder &b = kb.b();
   Location loc = kb.loc();

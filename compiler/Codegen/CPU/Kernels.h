@@ -39,6 +39,12 @@ mlir::FailureOr<LaunchInfo> emitMatmulKernel(KernelBuilder &kb, DispatchRegionOp
 mlir::FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp region,
                                                 const DispatchSignature &sig,
                                                 const DimsOf &dims);
+/// The segmented attention on AMX tiles (SegmentedAttentionKernel.cpp); emitAttentionKernel
+/// hands it the regions whose config sets amx_query_rows.
+mlir::FailureOr<LaunchInfo> emitSegmentedAmxAttention(KernelBuilder &kb, DispatchRegionOp region,
+                                                      const DispatchSignature &sig,
+                                                      const DimsOf &dims,
+                                                      CpuAttentionConfigAttr config);
 mlir::FailureOr<LaunchInfo> emitCopyKernel(KernelBuilder &kb, DispatchRegionOp region,
                                            const DispatchSignature &sig, const DimsOf &dims);
 mlir::FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,

@@ -1,0 +1,356 @@
+//===- SegmentedAttentionKernel.cpp - encoder attention on AMX tiles -----===//
+//
+// The segmented mvc.attention (no page tables: every row of segment s sees every key of
+// segment s, both ways; the frames of a vision tower) with bf16 keys and values on a CPU
+// with AMX, when lowering_config sets amx_query_rows / amx_key_rows.
+//
+// One workgroup per (segment, query head, chunk of amx_query_rows rows). The segment's keys
+// go in chunks of amx_key_rows, packed once per chunk into the layouts of AMX B tiles:
+//   - K as [16-key block][32-wide d block][16 d-pairs][16 keys][2]: the word transpose of
+//     16 keys' d-pairs, so S = Q·Kᵀ is A = Q (16 rows x 32 d) times B = packed K;
+//   - V as [32-key block][16-wide d block][16 key-pairs][16 d][2]: pairs of value rows
+//     interleaved, so O += P·V is A = P (16 rows x 32 keys) times B = packed V.
+// Per block of 32 query rows and 32 keys: four 16x16 score tiles accumulated over the head
+// dimension (2 A and 2 B tile registers), stored to scratch; the online softmax in vectors
+// (running max and sum per row; probabilities rounded to bf16, as the bf16 model's are);
+// the rows' f32 outputs (scratch) rescaled, then accumulated by tiles. Q, K and P enter the
+// products as bf16, the products accumulate in f32 (Q rounded as the bf16 model's own
+// projection returns it). Head dims that are not a multiple of 32 are zero-padded in the
+// packed Q, K and V, so no tail remains. All tiles have one shape each (16x32 bf16
+// operands, 16x16 f32 accumulators): an AMX tile register keeps one shape per kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CPU/Kernels.h"
+#include "compiler/Codegen/Common/PagedCache.h"
+
+#include "mlir/Dialect/AMX/AMXDialect.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace mvc {
+namespace {
+
+constexpr int64_t kTile = 16;   // rows of every tile; f32 columns of an accumulator
+constexpr int64_t kBlock = 32;  // query rows and keys per step; bf16 columns of an operand
+
+class SegmentedAttentionEmitter : TemplateEmitter {
+public:
+  using TemplateEmitter::TemplateEmitter;
+
+  FailureOr<LaunchInfo> emit(CpuAttentionConfigAttr config) {
+    op = cast<AttentionOp>(region.getBody().front().front());
+    AttentionShape shape = AttentionShape::of(op);
+    heads = shape.heads;
+    hd = shape.hd;
+    segment = shape.pageSize;
+    kvHeads = shape.kvHeads;
+    group = shape.group;
+    scale = shape.scale;
+    softcap = shape.softcap;
+    queryRows = config.getAmxQueryRows();
+    keyRows = config.getAmxKeyRows();
+    auto elem = [](Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); };
+    if (!op.isSegmented() || !kb.target().amxBf16 || !elem(op.getKeyCache()).isBF16() ||
+        !elem(op.getValueCache()).isBF16() || segment % queryRows || segment % keyRows ||
+        hd % 2 || kb.target().vectorWidth != kTile)
+      return op.emitError("the AMX attention template takes a segmented attention with bf16 "
+                          "keys and values, an even head dimension and segments of whole "
+                          "amx_query_rows and amx_key_rows blocks, on an AMX target");
+    hdp = (hd + kBlock - 1) / kBlock * kBlock;
+
+    q = kb.binding(sig.bindingOf(op.getQuery()), elem(op.getQuery()));
+    kc = kb.binding(sig.bindingOf(op.getKeyCache()), b.getBF16Type());
+    vc = kb.binding(sig.bindingOf(op.getValueCache()), b.getBF16Type());
+    out = kb.binding(sig.operands.size(), elem(op.getResult()));
+    allocateScratch();
+
+    // Workgroup w = (segment s, query head h, chunk c), chunk-minor.
+    int64_t chunks = segment / queryRows;
+    Value w = kb.workgroupId();
+    Value c = arith::RemUIOp::create(b, loc, w, kb.idx(chunks));
+    Value sh = arith::DivUIOp::create(b, loc, w, kb.idx(chunks));
+    h = arith::RemUIOp::create(b, loc, sh, kb.idx(heads));
+    s = arith::DivUIOp::create(b, loc, sh, kb.idx(heads));
+    g = arith::DivUIOp::create(b, loc, h, kb.idx(group));
+    // The chunk's first query row (a row of q and out).
+    row0 = add(mul(s, kb.idx(segment)), mul(c, kb.idx(queryRows)));
+
+    Value zero = f32Splat(0.0f);
+    kb.forRange(kb.idx(0), kb.idx(queryRows), 1, [&](Value r) {
+      memref::StoreOp::create(b, loc, kb.f32(-INFINITY), rowMax, ValueRange{r});
+      memref::StoreOp::create(b, loc, kb.f32(0.0f), rowSum, ValueRange{r});
+      for (int64_t d = 0; d < hdp; d += kTile)
+        vector::StoreOp::create(b, loc, zero, outAcc, ValueRange{r, kb.idx(d)});
+    });
+    kb.forRange(kb.idx(0), kb.idx(segment), keyRows, [&](Value key0) {
+      packKeys(key0);
+      packValues(key0);
+      kb.forRange(kb.idx(0), kb.idx(queryRows), kBlock, [&](Value r0) {
+        packQueries(r0);
+        kb.forRange(kb.idx(0), kb.idx(keyRows), kBlock, [&](Value k0) { step(r0, k0); });
+      });
+    });
+    writeOutputs();
+    kb.finish();
+    std::vector<SymExpr> kDims = dims(op.getKeyCache());
+    return LaunchInfo{kDims[0] * (heads * chunks), {}};
+  }
+
+private:
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value f32Splat(float v) {
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), v));
+  }
+  VectorType vec(int64_t n, Type t) { return VectorType::get({n}, t); }
+  amx::TileType tileType(Type t) { return amx::TileType::get({kTile, t.isF32() ? kTile : kBlock}, t); }
+
+  /// Stack scratch, 64-byte aligned, allocated once at the kernel's entry.
+  Value scratch(ArrayRef<int64_t> shape, Type elem) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&kb.func().getBody().front());
+    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, elem), ValueRange{},
+                                    b.getI64IntegerAttr(64));
+  }
+  /// One byte buffer seen as `a` and as `bView` (both identity layouts over it).
+  std::pair<Value, Value> twoViews(MemRefType a, MemRefType bView, int64_t bytes) {
+    Value raw = scratch({bytes}, b.getI8Type());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointAfter(raw.getDefiningOp());
+    Value zeroShift = arith::ConstantIndexOp::create(b, loc, 0);
+    return {memref::ViewOp::create(b, loc, a, raw, zeroShift, ValueRange{}),
+            memref::ViewOp::create(b, loc, bView, raw, zeroShift, ValueRange{})};
+  }
+
+  void allocateScratch() {
+    Type bf = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
+    int64_t kTiles = keyRows / kTile * (hdp / kBlock); // B tiles of the packed keys
+    std::tie(keyTiles, keyWords) =
+        twoViews(MemRefType::get({kTiles * kTile, kBlock}, bf),
+                 MemRefType::get({kTiles * kTile, kTile}, i32), kTiles * kTile * kBlock * 2);
+    int64_t vTiles = keyRows / kBlock * (hdp / kTile); // B tiles of the packed values
+    valueTiles = scratch({vTiles * kTile, kBlock}, bf);
+    queryTiles = scratch({kBlock, hdp}, bf);
+    scores = scratch({kBlock, kBlock}, f32);
+    probs = scratch({kBlock, kBlock}, bf);
+    outAcc = scratch({queryRows, hdp}, f32);
+    rowMax = scratch({queryRows}, f32);
+    rowSum = scratch({queryRows}, f32);
+  }
+
+  /// Element offset of (row, head `head`) in a [rows, heads, hd] tensor.
+  Value rowOffset(Value row, Value head, int64_t headsOfRow) {
+    return mul(add(mul(row, kb.idx(headsOfRow)), head), kb.idx(hd));
+  }
+
+  /// `lanes` bf16 of `mem` at `at`, zero where the head dimension ends before column
+  /// d + lanes (d static): a masked load.
+  Value loadHeadBf16(Value mem, Value at, int64_t d, int64_t lanes) {
+    auto vt = vec(lanes, b.getBF16Type());
+    if (d + lanes <= hd) return vector::LoadOp::create(b, loc, vt, mem, ValueRange{at});
+    Value zeros =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vt, b.getZeroAttr(b.getBF16Type())));
+    if (d >= hd) return zeros;
+    Value mask = vector::ConstantMaskOp::create(b, loc, vec(lanes, b.getI1Type()),
+                                                ArrayRef<int64_t>{hd - d});
+    return vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{at}, mask, zeros);
+  }
+
+  /// Keys [key0, key0 + keyRows) of the segment into keyTiles: key j's d-pairs of the
+  /// 32-wide block db go to column j % 16 of rows ((j / 16) · blocks + db) · 16 + pair.
+  void packKeys(Value key0) {
+    int64_t dBlocks = hdp / kBlock;
+    kb.forRange(kb.idx(0), kb.idx(keyRows), 1, [&](Value j) {
+      Value from = rowOffset(add(mul(s, kb.idx(segment)), add(key0, j)), g, kvHeads);
+      Value tileRow = mul(arith::DivUIOp::create(b, loc, j, kb.idx(kTile)), kb.idx(dBlocks * kTile));
+      Value col = arith::RemUIOp::create(b, loc, j, kb.idx(kTile));
+      for (int64_t db = 0; db < dBlocks; ++db) {
+        Value pairs = vector::BitCastOp::create(
+            b, loc, vec(kTile, b.getI32Type()),
+            loadHeadBf16(kc, add(from, kb.idx(db * kBlock)), db * kBlock, kBlock));
+        for (int64_t p = 0; p < kTile; ++p)
+          memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, pairs, p), keyWords,
+                                  ValueRange{add(tileRow, kb.idx(db * kTile + p)), col});
+      }
+    });
+  }
+
+  /// Values [key0, key0 + keyRows) into valueTiles: rows 2i and 2i + 1 of each 32-key
+  /// block interleaved per 16-wide d block, row ((block · dBlocks) + db) · 16 + i.
+  void packValues(Value key0) {
+    int64_t dBlocks = hdp / kTile;
+    SmallVector<int64_t> interleave;
+    for (int64_t n = 0; n < kTile; ++n) {
+      interleave.push_back(n);
+      interleave.push_back(kTile + n);
+    }
+    kb.forRange(kb.idx(0), kb.idx(keyRows / 2), 1, [&](Value i) {
+      Value j0 = mul(i, kb.idx(2));
+      Value from0 = rowOffset(add(mul(s, kb.idx(segment)), add(key0, j0)), g, kvHeads);
+      Value from1 = add(from0, kb.idx(kvHeads * hd));
+      Value tileRow = add(mul(arith::DivUIOp::create(b, loc, i, kb.idx(kTile)),
+                              kb.idx(dBlocks * kTile)),
+                          arith::RemUIOp::create(b, loc, i, kb.idx(kTile)));
+      for (int64_t db = 0; db < dBlocks; ++db) {
+        Value r0 = loadHeadBf16(vc, add(from0, kb.idx(db * kTile)), db * kTile, kTile);
+        Value r1 = loadHeadBf16(vc, add(from1, kb.idx(db * kTile)), db * kTile, kTile);
+        vector::StoreOp::create(b, loc, vector::ShuffleOp::create(b, loc, r0, r1, interleave),
+                                valueTiles, ValueRange{add(tileRow, kb.idx(db * kTile)), kb.idx(0)});
+      }
+    });
+  }
+
+  /// Query rows [r0, r0 + 32) of the chunk (head h) as bf16 into queryTiles, zero-padded
+  /// to hdp.
+  void packQueries(Value r0) {
+    Type qElem = cast<MemRefType>(q.getType()).getElementType();
+    kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
+      Value from = rowOffset(add(row0, add(r0, r)), h, heads);
+      for (int64_t d = 0; d < hdp; d += kTile) {
+        Value x;
+        if (qElem.isBF16()) {
+          x = loadHeadBf16(q, add(from, kb.idx(d)), d, kTile);
+        } else {
+          Value v;
+          if (d + kTile <= hd) {
+            v = kb.loadF32(q, add(from, kb.idx(d)), kTile);
+          } else if (d >= hd) {
+            v = f32Splat(0.0f);
+          } else {
+            Value mask = vector::ConstantMaskOp::create(b, loc, vec(kTile, b.getI1Type()),
+                                                        ArrayRef<int64_t>{hd - d});
+            v = vector::MaskedLoadOp::create(b, loc, kb.vecType(), q, ValueRange{add(from, kb.idx(d))},
+                                             mask, f32Splat(0.0f));
+          }
+          x = arith::TruncFOp::create(b, loc, vec(kTile, b.getBF16Type()), v);
+        }
+        vector::StoreOp::create(b, loc, x, queryTiles, ValueRange{r, kb.idx(d)});
+      }
+    });
+  }
+
+  /// Query rows [r0, r0 + 32) of the chunk against keys [k0, k0 + 32) of the packed chunk.
+  void step(Value r0, Value k0) {
+    Type bf = b.getBF16Type(), f32 = b.getF32Type();
+    // S = Q·Kᵀ: tiles (i, j) = rows 16i.., keys 16j.., over the head dimension.
+    SmallVector<Value> acc;
+    for (int64_t t = 0; t < 4; ++t) acc.push_back(amx::TileZeroOp::create(b, loc, tileType(f32)));
+    int64_t dBlocks = hdp / kBlock;
+    Value keyBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kTile));
+    for (int64_t db = 0; db < dBlocks; ++db) {
+      Value a[2], w[2];
+      for (int64_t i = 0; i < 2; ++i)
+        a[i] = amx::TileLoadOp::create(b, loc, tileType(bf), queryTiles,
+                                       ValueRange{kb.idx(kTile * i), kb.idx(db * kBlock)});
+      for (int64_t j = 0; j < 2; ++j) {
+        Value tileRow =
+            mul(add(mul(add(keyBlock, kb.idx(j)), kb.idx(dBlocks)), kb.idx(db)), kb.idx(kTile));
+        w[j] = amx::TileLoadOp::create(b, loc, tileType(bf), keyTiles, ValueRange{tileRow, kb.idx(0)});
+      }
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < 2; ++j)
+          acc[i * 2 + j] = amx::TileMulFOp::create(b, loc, tileType(f32), a[i], w[j], acc[i * 2 + j]);
+    }
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        amx::TileStoreOp::create(b, loc, scores, ValueRange{kb.idx(kTile * i), kb.idx(kTile * j)},
+                                 acc[i * 2 + j]);
+    softmax(r0);
+    // O += P·V, one 16-wide d block at a time, both row tiles; the P tiles stay loaded.
+    Value p[2];
+    for (int64_t i = 0; i < 2; ++i)
+      p[i] = amx::TileLoadOp::create(b, loc, tileType(bf), probs,
+                                     ValueRange{kb.idx(kTile * i), kb.idx(0)});
+    int64_t vBlocks = hdp / kTile;
+    Value valueBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kBlock));
+    for (int64_t db = 0; db < vBlocks; ++db) {
+      Value tileRow = mul(add(mul(valueBlock, kb.idx(vBlocks)), kb.idx(db)), kb.idx(kTile));
+      Value v = amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles, ValueRange{tileRow, kb.idx(0)});
+      for (int64_t i = 0; i < 2; ++i) {
+        SmallVector<Value, 2> at{add(r0, kb.idx(kTile * i)), kb.idx(db * kTile)};
+        Value o = amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at);
+        o = amx::TileMulFOp::create(b, loc, tileType(f32), p[i], v, o);
+        amx::TileStoreOp::create(b, loc, outAcc, at, o);
+      }
+    }
+  }
+
+  /// The online softmax of the 32 x 32 scores: per row the new running max and sum, its
+  /// probabilities as bf16 into `probs`, and its output row rescaled by exp(old - new max).
+  void softmax(Value r0) {
+    kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
+      Value chunkRow = add(r0, r);
+      Value sv[2];
+      for (int64_t j = 0; j < 2; ++j) {
+        Value x = vector::LoadOp::create(b, loc, kb.vecType(), scores, ValueRange{r, kb.idx(kTile * j)});
+        x = arith::MulFOp::create(b, loc, x, f32Splat(scale));
+        if (softcap > 0.0f)
+          x = arith::MulFOp::create(
+              b, loc,
+              math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, x, f32Splat(softcap))),
+              f32Splat(softcap));
+        sv[j] = x;
+      }
+      Value mOld = memref::LoadOp::create(b, loc, rowMax, ValueRange{chunkRow});
+      Value mNew = arith::MaximumFOp::create(
+          b, loc, mOld,
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
+                                      arith::MaximumFOp::create(b, loc, sv[0], sv[1])));
+      Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
+      Value pv[2];
+      for (int64_t j = 0; j < 2; ++j) {
+        pv[j] = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv[j], kb.splatLike(mNew, sv[j])));
+        vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec(kTile, b.getBF16Type()), pv[j]),
+                                probs, ValueRange{r, kb.idx(kTile * j)});
+      }
+      Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                              arith::AddFOp::create(b, loc, pv[0], pv[1]),
+                                              arith::FastMathFlags::reassoc);
+      Value lOld = memref::LoadOp::create(b, loc, rowSum, ValueRange{chunkRow});
+      memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, lOld, corr), sum),
+                              rowSum, ValueRange{chunkRow});
+      memref::StoreOp::create(b, loc, mNew, rowMax, ValueRange{chunkRow});
+      Value corrV = kb.splatLike(corr, sv[0]);
+      for (int64_t d = 0; d < hdp; d += kTile) {
+        SmallVector<Value, 2> at{chunkRow, kb.idx(d)};
+        Value o = vector::LoadOp::create(b, loc, kb.vecType(), outAcc, at);
+        vector::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, o, corrV), outAcc, at);
+      }
+    });
+  }
+
+  /// Every row's accumulated output divided by its sum of probabilities, into `out`.
+  void writeOutputs() {
+    kb.forRange(kb.idx(0), kb.idx(queryRows), 1, [&](Value r) {
+      Value inv = arith::DivFOp::create(b, loc, kb.f32(1.0f),
+                                        memref::LoadOp::create(b, loc, rowSum, ValueRange{r}));
+      Value to = rowOffset(add(row0, r), h, heads);
+      kb.forChunks(hd, [&](Value d, int lanes) {
+        Value o = lanes ? vector::LoadOp::create(b, loc, vec(lanes, b.getF32Type()), outAcc,
+                                                 ValueRange{r, d}).getResult()
+                        : memref::LoadOp::create(b, loc, outAcc, ValueRange{r, d}).getResult();
+        kb.storeF32(arith::MulFOp::create(b, loc, o, kb.splatLike(inv, o)), out, add(to, d));
+      });
+    });
+  }
+
+  AttentionOp op;
+  int64_t heads = 0, hd = 0, hdp = 0, segment = 0, kvHeads = 0, group = 0;
+  int64_t queryRows = 0, keyRows = 0; // from lowering_config
+  float scale = 1.0f, softcap = 0.0f;
+  Value q, kc, vc, out;
+  Value s, h, g, row0; // this workgroup's segment, query head, KV head, first row
+  Value keyTiles, keyWords, valueTiles, queryTiles, scores, probs, outAcc, rowMax, rowSum;
+};
+
+} // namespace
+
+FailureOr<LaunchInfo> emitSegmentedAmxAttention(KernelBuilder &kb, DispatchRegionOp region,
+                                                const DispatchSignature &sig, const DimsOf &dims,
+                                                CpuAttentionConfigAttr config) {
+  return SegmentedAttentionEmitter(kb, region, sig, dims).emit(config);
+}
+
+} // namespace mvc
