@@ -33,7 +33,11 @@ namespace mvc {
 namespace {
 
 constexpr int64_t kTile = 16;   // rows of every tile; f32 columns of an accumulator
-constexpr int64_t kBlock = 32;  // query rows and keys per step; bf16 columns of an operand
+constexpr int64_t kBlock = 32;  // query rows per step; bf16 columns of an operand tile
+// Keys per softmax step: the per-row work of a step (max and sum reductions, the rescale of
+// the row's output) is paid once for this many keys. Tiny-shape measurements on this
+// kernel: 32 keys per step ran ~3x slower than the products alone allow.
+constexpr int64_t kMaxKeyStep = 128;
 
 class SegmentedAttentionEmitter : TemplateEmitter {
 public:
@@ -59,6 +63,7 @@ public:
                           "keys and values, an even head dimension and segments of whole "
                           "amx_query_rows and amx_key_rows blocks, on an AMX target");
     hdp = (hd + kBlock - 1) / kBlock * kBlock;
+    keyStep = std::min<int64_t>(keyRows, kMaxKeyStep);
 
     q = kb.binding(sig.bindingOf(op.getQuery()), elem(op.getQuery()));
     kc = kb.binding(sig.bindingOf(op.getKeyCache()), b.getBF16Type());
@@ -89,7 +94,7 @@ public:
       packValues(key0);
       kb.forRange(kb.idx(0), kb.idx(queryRows), kBlock, [&](Value r0) {
         packQueries(r0);
-        kb.forRange(kb.idx(0), kb.idx(keyRows), kBlock, [&](Value k0) { step(r0, k0); });
+        kb.forRange(kb.idx(0), kb.idx(keyRows), keyStep, [&](Value k0) { step(r0, k0); });
       });
     });
     writeOutputs();
@@ -133,8 +138,8 @@ private:
     int64_t vTiles = keyRows / kBlock * (hdp / kTile); // B tiles of the packed values
     valueTiles = scratch({vTiles * kTile, kBlock}, bf);
     queryTiles = scratch({kBlock, hdp}, bf);
-    scores = scratch({kBlock, kBlock}, f32);
-    probs = scratch({kBlock, kBlock}, bf);
+    scores = scratch({kBlock, keyStep}, f32);
+    probs = scratch({kBlock, keyStep}, bf);
     outAcc = scratch({queryRows, hdp}, f32);
     rowMax = scratch({queryRows}, f32);
     rowSum = scratch({queryRows}, f32);
@@ -231,59 +236,75 @@ private:
     });
   }
 
-  /// Query rows [r0, r0 + 32) of the chunk against keys [k0, k0 + 32) of the packed chunk.
+  /// Query rows [r0, r0 + 32) of the chunk against keys [k0, k0 + keyStep) of the packed
+  /// chunk.
   void step(Value r0, Value k0) {
     Type bf = b.getBF16Type(), f32 = b.getF32Type();
-    // S = Q·Kᵀ: tiles (i, j) = rows 16i.., keys 16j.., over the head dimension.
-    SmallVector<Value> acc;
-    for (int64_t t = 0; t < 4; ++t) acc.push_back(amx::TileZeroOp::create(b, loc, tileType(f32)));
+    // S = Q·Kᵀ in groups of four 16x16 tiles (rows 16i.., keys k0 + 32n + 16j..) over the
+    // head dimension, each group stored to `scores`.
     int64_t dBlocks = hdp / kBlock;
-    Value keyBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kTile));
-    for (int64_t db = 0; db < dBlocks; ++db) {
-      Value a[2], w[2];
-      for (int64_t i = 0; i < 2; ++i)
-        a[i] = amx::TileLoadOp::create(b, loc, tileType(bf), queryTiles,
-                                       ValueRange{kb.idx(kTile * i), kb.idx(db * kBlock)});
-      for (int64_t j = 0; j < 2; ++j) {
-        Value tileRow =
-            mul(add(mul(add(keyBlock, kb.idx(j)), kb.idx(dBlocks)), kb.idx(db)), kb.idx(kTile));
-        w[j] = amx::TileLoadOp::create(b, loc, tileType(bf), keyTiles, ValueRange{tileRow, kb.idx(0)});
+    for (int64_t n = 0; n < keyStep / kBlock; ++n) {
+      SmallVector<Value> acc;
+      for (int64_t t = 0; t < 4; ++t) acc.push_back(amx::TileZeroOp::create(b, loc, tileType(f32)));
+      Value keyBlock = arith::DivUIOp::create(b, loc, add(k0, kb.idx(n * kBlock)), kb.idx(kTile));
+      for (int64_t db = 0; db < dBlocks; ++db) {
+        Value a[2], w[2];
+        for (int64_t i = 0; i < 2; ++i)
+          a[i] = amx::TileLoadOp::create(b, loc, tileType(bf), queryTiles,
+                                         ValueRange{kb.idx(kTile * i), kb.idx(db * kBlock)});
+        for (int64_t j = 0; j < 2; ++j) {
+          Value tileRow =
+              mul(add(mul(add(keyBlock, kb.idx(j)), kb.idx(dBlocks)), kb.idx(db)), kb.idx(kTile));
+          w[j] = amx::TileLoadOp::create(b, loc, tileType(bf), keyTiles, ValueRange{tileRow, kb.idx(0)});
+        }
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < 2; ++j)
+            acc[i * 2 + j] =
+                amx::TileMulFOp::create(b, loc, tileType(f32), a[i], w[j], acc[i * 2 + j]);
       }
       for (int64_t i = 0; i < 2; ++i)
         for (int64_t j = 0; j < 2; ++j)
-          acc[i * 2 + j] = amx::TileMulFOp::create(b, loc, tileType(f32), a[i], w[j], acc[i * 2 + j]);
+          amx::TileStoreOp::create(b, loc, scores,
+                                   ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock + kTile * j)},
+                                   acc[i * 2 + j]);
     }
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        amx::TileStoreOp::create(b, loc, scores, ValueRange{kb.idx(kTile * i), kb.idx(kTile * j)},
-                                 acc[i * 2 + j]);
     softmax(r0);
-    // O += P·V, one 16-wide d block at a time, both row tiles; the P tiles stay loaded.
-    Value p[2];
-    for (int64_t i = 0; i < 2; ++i)
-      p[i] = amx::TileLoadOp::create(b, loc, tileType(bf), probs,
-                                     ValueRange{kb.idx(kTile * i), kb.idx(0)});
+    // O += P·V per 16-wide d block, both row tiles, over the step's 32-key blocks.
     int64_t vBlocks = hdp / kTile;
     Value valueBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kBlock));
     for (int64_t db = 0; db < vBlocks; ++db) {
-      Value tileRow = mul(add(mul(valueBlock, kb.idx(vBlocks)), kb.idx(db)), kb.idx(kTile));
-      Value v = amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles, ValueRange{tileRow, kb.idx(0)});
+      SmallVector<SmallVector<Value, 2>> at;
+      SmallVector<Value> o;
       for (int64_t i = 0; i < 2; ++i) {
-        SmallVector<Value, 2> at{add(r0, kb.idx(kTile * i)), kb.idx(db * kTile)};
-        Value o = amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at);
-        o = amx::TileMulFOp::create(b, loc, tileType(f32), p[i], v, o);
-        amx::TileStoreOp::create(b, loc, outAcc, at, o);
+        at.push_back({add(r0, kb.idx(kTile * i)), kb.idx(db * kTile)});
+        o.push_back(amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at.back()));
       }
+      for (int64_t n = 0; n < keyStep / kBlock; ++n) {
+        Value tileRow =
+            mul(add(mul(add(valueBlock, kb.idx(n)), kb.idx(vBlocks)), kb.idx(db)), kb.idx(kTile));
+        Value v = amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles, ValueRange{tileRow, kb.idx(0)});
+        for (int64_t i = 0; i < 2; ++i) {
+          Value p = amx::TileLoadOp::create(b, loc, tileType(bf), probs,
+                                            ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock)});
+          o[i] = amx::TileMulFOp::create(b, loc, tileType(f32), p, v, o[i]);
+        }
+      }
+      for (int64_t i = 0; i < 2; ++i) amx::TileStoreOp::create(b, loc, outAcc, at[i], o[i]);
     }
   }
 
-  /// The online softmax of the 32 x 32 scores: per row the new running max and sum, its
-  /// probabilities as bf16 into `probs`, and its output row rescaled by exp(old - new max).
+  /// The online softmax of the 32 x keyStep scores: per row the new running max and sum,
+  /// its probabilities as bf16 into `probs`, and its output row rescaled by
+  /// exp(old max - new max). Scores are finite: the max needs no NaN handling (nnan: plain
+  /// vmaxps), and its reduction may go in any order (reassoc: a tree, not a chain).
   void softmax(Value r0) {
+    int64_t parts = keyStep / kTile;
+    auto fast = arith::FastMathFlags::nnan | arith::FastMathFlags::reassoc;
     kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
       Value chunkRow = add(r0, r);
-      Value sv[2];
-      for (int64_t j = 0; j < 2; ++j) {
+      SmallVector<Value> sv;
+      Value rowTop;
+      for (int64_t j = 0; j < parts; ++j) {
         Value x = vector::LoadOp::create(b, loc, kb.vecType(), scores, ValueRange{r, kb.idx(kTile * j)});
         x = arith::MulFOp::create(b, loc, x, f32Splat(scale));
         if (softcap > 0.0f)
@@ -291,22 +312,23 @@ private:
               b, loc,
               math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, x, f32Splat(softcap))),
               f32Splat(softcap));
-        sv[j] = x;
+        sv.push_back(x);
+        rowTop = j ? arith::MaxNumFOp::create(b, loc, rowTop, x, fast).getResult() : x;
       }
       Value mOld = memref::LoadOp::create(b, loc, rowMax, ValueRange{chunkRow});
-      Value mNew = arith::MaximumFOp::create(
+      Value mNew = arith::MaxNumFOp::create(
           b, loc, mOld,
-          vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
-                                      arith::MaximumFOp::create(b, loc, sv[0], sv[1])));
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF, rowTop, fast), fast);
       Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
-      Value pv[2];
-      for (int64_t j = 0; j < 2; ++j) {
-        pv[j] = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv[j], kb.splatLike(mNew, sv[j])));
-        vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec(kTile, b.getBF16Type()), pv[j]),
+      Value mSplat = kb.splatLike(mNew, sv[0]);
+      Value total;
+      for (int64_t j = 0; j < parts; ++j) {
+        Value p = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv[j], mSplat));
+        vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec(kTile, b.getBF16Type()), p),
                                 probs, ValueRange{r, kb.idx(kTile * j)});
+        total = j ? arith::AddFOp::create(b, loc, total, p).getResult() : p;
       }
-      Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                              arith::AddFOp::create(b, loc, pv[0], pv[1]),
+      Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total,
                                               arith::FastMathFlags::reassoc);
       Value lOld = memref::LoadOp::create(b, loc, rowSum, ValueRange{chunkRow});
       memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, lOld, corr), sum),
@@ -339,6 +361,7 @@ private:
   AttentionOp op;
   int64_t heads = 0, hd = 0, hdp = 0, segment = 0, kvHeads = 0, group = 0;
   int64_t queryRows = 0, keyRows = 0; // from lowering_config
+  int64_t keyStep = 0;                // keys per softmax step
   float scale = 1.0f, softcap = 0.0f;
   Value q, kc, vc, out;
   Value s, h, g, row0; // this workgroup's segment, query head, KV head, first row

@@ -61,11 +61,18 @@ struct SetLoweringConfigPass
         // across them.
         int64_t rows = 8 * microkernelRows;
         // AMX (bf16 weights): two tile microkernels of rows per workgroup, each reading
-        // the workgroup's panels from L2 and its rows (bf16, 2 x K bytes each) from L1/L2.
+        // the workgroup's panels from L2 and its rows (bf16, 2 x K bytes each) from L1/L2;
+        // 16 panels, so each workgroup's conversion of its rows to bf16 serves 256 columns.
+        // tools/scripts/bench_matmul.py, 2 threads, GFLOP/s at 4 / 8 / 16 / 32 panels:
+        // 9216x768x3072 674 / 974 / 1087 / 1228, 9216x3072x768 - / 875 / 1076 / 1088,
+        // 512x576x1536 - / 886 / 1105 / 706 (too few workgroups).
         int64_t amx = rhs.getElementType().isBF16() ? amxRows : 0;
-        if (amx) rows = 2 * amx;
-        config = CpuMatmulConfigAttr::get(context, microkernelRows, panelsPerWorkgroup, rows,
-                                          smallBatch, amx);
+        int64_t panels = panelsPerWorkgroup;
+        if (amx) {
+          rows = 2 * amx;
+          panels = 4 * panelsPerWorkgroup;
+        }
+        config = CpuMatmulConfigAttr::get(context, microkernelRows, panels, rows, smallBatch, amx);
       } else if (region.getKind() == DispatchKind::attention) {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB
@@ -77,9 +84,10 @@ struct SetLoweringConfigPass
         int64_t queryRows = std::clamp<int64_t>(4096 / std::max<int64_t>(perRow, 1), 1, 16);
         // An encoder's segmented attention (vision towers) with bf16 keys and values takes
         // AMX tiles where the target has them: segments in whole 32-row blocks, an even
-        // head dimension. Up to 256 query rows per workgroup (each packs the segment's
-        // keys and values once for them) and keys packed 256 at a time (64 KiB of K and
-        // V per 64 head dims, in L2 while every query block uses them).
+        // head dimension. Up to 512 query rows per workgroup (each packs the segment's
+        // keys and values once for them; SmolVLM's tower, 2 threads: 0.78 s per image with
+        // 256, 0.74 s with 512) and keys packed 256 at a time (64 KiB of K and V per 64 head dims, in
+        // L2 while every query block uses them).
         int64_t segment = cache.getDimSize(1);
         bool amx = amxRows && attn.isSegmented() && cache.getElementType().isBF16() &&
                    cast<RankedTensorType>(attn.getValueCache().getType())
@@ -92,7 +100,7 @@ struct SetLoweringConfigPass
           return rows;
         };
         config = CpuAttentionConfigAttr::get(context, queryRows,
-                                             amx ? largestDivisor(256) : 0,
+                                             amx ? largestDivisor(512) : 0,
                                              amx ? largestDivisor(256) : 0);
       } else if (region.getKind() == DispatchKind::row || region.getKind() == DispatchKind::copy) {
         config = CpuRowsConfigAttr::get(context, std::max<int64_t>(1, 8192 / widestRow(region)));
