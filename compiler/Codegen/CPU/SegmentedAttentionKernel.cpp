@@ -319,7 +319,6 @@ private:
       Value mNew = arith::MaxNumFOp::create(
           b, loc, mOld,
           vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF, rowTop, fast), fast);
-      Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
       Value mSplat = kb.splatLike(mNew, sv[0]);
       Value total;
       for (int64_t j = 0; j < parts; ++j) {
@@ -331,15 +330,27 @@ private:
       Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total,
                                               arith::FastMathFlags::reassoc);
       Value lOld = memref::LoadOp::create(b, loc, rowSum, ValueRange{chunkRow});
-      memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, lOld, corr), sum),
-                              rowSum, ValueRange{chunkRow});
       memref::StoreOp::create(b, loc, mNew, rowMax, ValueRange{chunkRow});
-      Value corrV = kb.splatLike(corr, sv[0]);
-      for (int64_t d = 0; d < hdp; d += kTile) {
-        SmallVector<Value, 2> at{chunkRow, kb.idx(d)};
-        Value o = vector::LoadOp::create(b, loc, kb.vecType(), outAcc, at);
-        vector::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, o, corrV), outAcc, at);
+      // A new max rescales what the row has so far by exp(old - new); once the max
+      // settles (most steps) nothing needs rescaling.
+      Value grew = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mNew, mOld);
+      auto ifGrew = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, grew, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifGrew.getThenRegion().front());
+        Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
+        Value corrV = kb.splatLike(corr, sv[0]);
+        for (int64_t d = 0; d < hdp; d += kTile) {
+          SmallVector<Value, 2> at{chunkRow, kb.idx(d)};
+          Value o = vector::LoadOp::create(b, loc, kb.vecType(), outAcc, at);
+          vector::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, o, corrV), outAcc, at);
+        }
+        scf::YieldOp::create(b, loc, ValueRange{arith::MulFOp::create(b, loc, lOld, corr)});
+        b.setInsertionPointToStart(&ifGrew.getElseRegion().front());
+        scf::YieldOp::create(b, loc, ValueRange{lOld});
       }
+      memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, ifGrew.getResult(0), sum),
+                              rowSum, ValueRange{chunkRow});
     });
   }
 
