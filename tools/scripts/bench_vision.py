@@ -86,8 +86,9 @@ class Gemma3:
         """[frames, C, S, S] for mvc; the model's own layout for transformers."""
         import numpy as np
         from transformers.image_utils import load_image
-        from transformers.models.gemma3.image_processing_gemma3 import Gemma3ImageProcessor
-        processor = Gemma3ImageProcessor(size={"height": 896, "width": 896})
+        # The PIL backend (the default; the torchvision one needs torchvision).
+        from transformers.models.gemma3.image_processing_pil_gemma3 import Gemma3ImageProcessorPil
+        processor = Gemma3ImageProcessorPil(size={"height": 896, "width": 896})
         pv = processor(images=[load_image(path)], return_tensors="np")["pixel_values"].astype(np.float32)
         return pv, pv
 
