@@ -359,10 +359,14 @@ static int toolMain(int argc, char **argv) {
   double peakGflops = 0;
   if (o.roofline) {
     roof = measureRoofline((*session)->numThreads());
-    // bf16 weights run on vdpbf16ps where the CPU has it: measure prefill against that peak.
+    // bf16 weights run on AMX tiles where the artifact uses them, else on vdpbf16ps where
+    // the CPU has it: measure prefill against that peak.
     bool bf16 = bytes.matmulWeightBytes <= 2.0 * bytes.matmulParams && roof.bf16Gflops > 0;
-    peakName = bf16 ? "bf16_dot" : "f32_fma";
-    peakGflops = bf16 ? roof.bf16Gflops : roof.f32Gflops;
+    const std::vector<std::string> &features = (*reader)->manifest().target.cpuFeatures;
+    bool amx = bf16 && roof.amxGflops > 0 &&
+               std::find(features.begin(), features.end(), "amx-bf16") != features.end();
+    peakName = amx ? "amx_bf16" : bf16 ? "bf16_dot" : "f32_fma";
+    peakGflops = amx ? roof.amxGflops : bf16 ? roof.bf16Gflops : roof.f32Gflops;
     for (auto &r : prefill) {
       r["fraction_of_peak"] = r["matmul_gflops"].get<double>() / peakGflops;
       r["peak"] = peakName;
@@ -388,7 +392,8 @@ static int toolMain(int argc, char **argv) {
   if (o.roofline)
     result["roofline"] = {{"triad_gb_per_s", roof.triadGBps},
                           {"f32_fma_gflops", roof.f32Gflops},
-                          {"bf16_dot_gflops", roof.bf16Gflops}};
+                          {"bf16_dot_gflops", roof.bf16Gflops},
+                          {"amx_bf16_gflops", roof.amxGflops}};
 
   std::printf("%s: %d threads, load %.3f s, time to first token %.3f s (%lld-token prompt), peak RSS %.0f MB\n",
               o.artifact.c_str(), (*session)->numThreads(), loadSeconds, timeToFirstToken,
@@ -399,9 +404,9 @@ static int toolMain(int argc, char **argv) {
   std::printf("plans: %llu made in %.1f ms (%s shapes)\n", (unsigned long long)plans.plans,
               plans.seconds * 1e3, shapes);
   if (o.roofline)
-    std::printf("roofline: triad %.1f GB/s, f32 FMA peak %.1f GFLOP/s, bf16 dot peak %.1f GFLOP/s "
-                "(prefill is measured against %s)\n",
-                roof.triadGBps, roof.f32Gflops, roof.bf16Gflops, peakName.c_str());
+    std::printf("roofline: triad %.1f GB/s, f32 FMA peak %.1f GFLOP/s, bf16 dot peak %.1f GFLOP/s, "
+                "AMX bf16 peak %.1f GFLOP/s (prefill is measured against %s)\n",
+                roof.triadGBps, roof.f32Gflops, roof.bf16Gflops, roof.amxGflops, peakName.c_str());
   auto fraction = [&](const json &r, const char *key) {
     return r.contains(key) ? 100.0 * r[key].get<double>() : 0.0;
   };
