@@ -26,7 +26,8 @@ Rows:
             tokens, vision included): mvc-run generation vs model.generate with
             max_new_tokens=1.
 It also reports how far mvc's image features are from transformers' (same weights; bf16
-weights in both, so the difference is bf16 rounding, not a tolerance test).
+weights in both, so the difference is bf16 rounding, not a tolerance test) and, for bf16,
+how far each is from transformers' f32 features of the same weights.
 Needs torch, transformers, pillow (not test dependencies).
 """
 import argparse
@@ -194,6 +195,17 @@ def time_transformers(args, family, ckpt, pv, ids, attn):
     return min(times), min(ttfts), features.float().numpy()
 
 
+def transformers_f32_features(family, ckpt, pv):
+    """transformers' own f32 image features (sdpa) of the same checkpoint: how far its bf16
+    features are from them is the yardstick for mvc's bf16 ones."""
+    import torch
+    model = family.load(ckpt, torch.float32, "sdpa")
+    with torch.no_grad():
+        features = model.model.get_image_features(torch.from_numpy(pv), return_dict=True).pooler_output
+    features = torch.cat([f.reshape(-1, f.shape[-1]) for f in features])
+    return features.numpy()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("--family", default="gemma3", choices=sorted(FAMILIES))
@@ -229,13 +241,21 @@ def main():
     for attn in ("sdpa", "eager"):
         vision, ttft, features[attn] = time_transformers(args, family, ckpt, hf_pv, ids, attn)
         rows[attn] = (vision, ttft)
-    err = np.abs(mvc_features - features["sdpa"])
-    print(json.dumps({"family": args.family, "frames": frames, "dtype": args.dtype, "threads": args.threads,
-                      "compile_seconds": round(compile_s, 1),
-                      "mvc": {"vision_seconds": mvc_vision, "ttft_seconds": mvc_ttft},
-                      "transformers": {k: {"vision_seconds": v[0], "ttft_seconds": v[1]} for k, v in rows.items()},
-                      "features_vs_transformers_sdpa": {"max_abs": float(err.max()), "mean_abs": float(err.mean()),
-                                                        "ref_abs_mean": float(np.abs(features["sdpa"]).mean())}}, indent=2))
+    def distance(a, ref):
+        err = np.abs(a - ref)
+        return {"max_abs": float(err.max()), "mean_abs": float(err.mean()), "ref_abs_mean": float(np.abs(ref).mean())}
+    report = {"family": args.family, "frames": frames, "dtype": args.dtype, "threads": args.threads,
+              "compile_seconds": round(compile_s, 1),
+              "mvc": {"vision_seconds": mvc_vision, "ttft_seconds": mvc_ttft},
+              "transformers": {k: {"vision_seconds": v[0], "ttft_seconds": v[1]} for k, v in rows.items()},
+              "features_vs_transformers_sdpa": distance(mvc_features, features["sdpa"])}
+    if args.dtype != "f32":
+        # The same weights in f32 (the checkpoint's bf16 values widened): transformers' own
+        # rounding error, beside mvc's.
+        f32 = transformers_f32_features(family, ckpt, hf_pv)
+        report["transformers_sdpa_vs_transformers_f32"] = distance(features["sdpa"], f32)
+        report["features_vs_transformers_f32"] = distance(mvc_features, f32)
+    print(json.dumps(report, indent=2))
     print(f"{'':24}{'vision/image':>14}{'per frame':>12}{'TTFT (1 image)':>16}   ({frames} frame(s))")
     print(f"{'mvc':24}{mvc_vision:>13.2f}s{mvc_vision / frames:>11.3f}s{mvc_ttft:>15.2f}s")
     for attn, (vision, ttft) in rows.items():
