@@ -16,8 +16,10 @@
 // the rows' f32 outputs (scratch) rescaled, then accumulated by tiles. Q, K and P enter the
 // products as bf16, the products accumulate in f32 (Q rounded as the bf16 model's own
 // projection returns it). Head dims that are not a multiple of 32 are zero-padded in the
-// packed Q, K and V, so no tail remains. All tiles have one shape each (16x32 bf16
-// operands, 16x16 f32 accumulators): an AMX tile register keeps one shape per kernel.
+// packed Q and K (to hdp, the tiles' 32-wide contraction) and in V and the outputs (to hdv,
+// a multiple of 16, the accumulators' width), so no tail remains. All tiles have one shape
+// each (16x32 bf16 operands, 16x16 f32 accumulators): an AMX tile register keeps one shape
+// per kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
@@ -63,6 +65,7 @@ public:
                           "keys and values, an even head dimension and segments of whole "
                           "amx_query_rows and amx_key_rows blocks, on an AMX target");
     hdp = (hd + kBlock - 1) / kBlock * kBlock;
+    hdv = (hd + kTile - 1) / kTile * kTile;
     keyStep = std::min<int64_t>(keyRows, kMaxKeyStep);
 
     q = kb.binding(sig.bindingOf(op.getQuery()), elem(op.getQuery()));
@@ -86,7 +89,7 @@ public:
     kb.forRange(kb.idx(0), kb.idx(queryRows), 1, [&](Value r) {
       memref::StoreOp::create(b, loc, kb.f32(-INFINITY), rowMax, ValueRange{r});
       memref::StoreOp::create(b, loc, kb.f32(0.0f), rowSum, ValueRange{r});
-      for (int64_t d = 0; d < hdp; d += kTile)
+      for (int64_t d = 0; d < hdv; d += kTile)
         vector::StoreOp::create(b, loc, zero, outAcc, ValueRange{r, kb.idx(d)});
     });
     kb.forRange(kb.idx(0), kb.idx(segment), keyRows, [&](Value key0) {
@@ -135,12 +138,12 @@ private:
     std::tie(keyTiles, keyWords) =
         twoViews(MemRefType::get({kTiles * kTile, kBlock}, bf),
                  MemRefType::get({kTiles * kTile, kTile}, i32), kTiles * kTile * kBlock * 2);
-    int64_t vTiles = keyRows / kBlock * (hdp / kTile); // B tiles of the packed values
+    int64_t vTiles = keyRows / kBlock * (hdv / kTile); // B tiles of the packed values
     valueTiles = scratch({vTiles * kTile, kBlock}, bf);
     queryTiles = scratch({kBlock, hdp}, bf);
     scores = scratch({kBlock, keyStep}, f32);
     probs = scratch({kBlock, keyStep}, bf);
-    outAcc = scratch({queryRows, hdp}, f32);
+    outAcc = scratch({queryRows, hdv}, f32);
     rowMax = scratch({queryRows}, f32);
     rowSum = scratch({queryRows}, f32);
   }
@@ -185,7 +188,7 @@ private:
   /// Values [key0, key0 + keyRows) into valueTiles: rows 2i and 2i + 1 of each 32-key
   /// block interleaved per 16-wide d block, row ((block · dBlocks) + db) · 16 + i.
   void packValues(Value key0) {
-    int64_t dBlocks = hdp / kTile;
+    int64_t dBlocks = hdv / kTile;
     SmallVector<int64_t> interleave;
     for (int64_t n = 0; n < kTile; ++n) {
       interleave.push_back(n);
@@ -270,7 +273,7 @@ private:
     }
     softmax(r0);
     // O += P·V per 16-wide d block, both row tiles, over the step's 32-key blocks.
-    int64_t vBlocks = hdp / kTile;
+    int64_t vBlocks = hdv / kTile;
     Value valueBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kBlock));
     for (int64_t db = 0; db < vBlocks; ++db) {
       SmallVector<SmallVector<Value, 2>> at;
@@ -340,7 +343,7 @@ private:
         b.setInsertionPointToStart(&ifGrew.getThenRegion().front());
         Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
         Value corrV = kb.splatLike(corr, sv[0]);
-        for (int64_t d = 0; d < hdp; d += kTile) {
+        for (int64_t d = 0; d < hdv; d += kTile) {
           SmallVector<Value, 2> at{chunkRow, kb.idx(d)};
           Value o = vector::LoadOp::create(b, loc, kb.vecType(), outAcc, at);
           vector::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, o, corrV), outAcc, at);
@@ -370,7 +373,7 @@ private:
   }
 
   AttentionOp op;
-  int64_t heads = 0, hd = 0, hdp = 0, segment = 0, kvHeads = 0, group = 0;
+  int64_t heads = 0, hd = 0, hdp = 0, hdv = 0, segment = 0, kvHeads = 0, group = 0;
   int64_t queryRows = 0, keyRows = 0; // from lowering_config
   int64_t keyStep = 0;                // keys per softmax step
   float scale = 1.0f, softcap = 0.0f;
