@@ -70,7 +70,7 @@ public:
     keyStep = std::min<int64_t>(keyRows, kMaxKeyStep);
 
     q = kb.binding(sig.bindingOf(op.getQuery()), elem(op.getQuery()));
-    kc = kb.binding(sig.bindingOf(op.getKeyCache()), b.getBF16Type());
+    kcPairs = kb.binding(sig.bindingOf(op.getKeyCache()), b.getI32Type()); // hd is even
     vc = kb.binding(sig.bindingOf(op.getValueCache()), b.getBF16Type());
     out = kb.binding(sig.operands.size(), elem(op.getResult()));
     allocateScratch();
@@ -167,22 +167,33 @@ private:
     return vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{at}, mask, zeros);
   }
 
-  /// Keys [key0, key0 + keyRows) of the segment into keyTiles: key j's d-pairs of the
-  /// 32-wide block db go to column j % 16 of rows ((j / 16) · blocks + db) · 16 + pair.
+  /// Keys [key0, key0 + keyRows) of the segment into keyTiles: tile row
+  /// ((j / 16) · blocks + db) · 16 + p holds d-pair 16 · db + p of keys j..j+15 (j a
+  /// multiple of 16), one 16-lane gather of 32-bit pairs at the keys' row stride.
   void packKeys(Value key0) {
     int64_t dBlocks = hdp / kBlock;
-    kb.forRange(kb.idx(0), kb.idx(keyRows), 1, [&](Value j) {
-      Value from = rowOffset(add(mul(s, kb.idx(segment)), add(key0, j)), g, kvHeads);
+    int64_t stride = kvHeads * hd / 2; // pairs between consecutive keys
+    auto i32x16 = vec(kTile, b.getI32Type());
+    SmallVector<int32_t> lanes;
+    for (int64_t n = 0; n < kTile; ++n) lanes.push_back(int32_t(n * stride));
+    Value offsets = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, ArrayRef<int32_t>(lanes)));
+    Value all = vector::ConstantMaskOp::create(b, loc, vec(kTile, b.getI1Type()), ArrayRef<int64_t>{kTile});
+    Value none = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(0)));
+    kb.forRange(kb.idx(0), kb.idx(keyRows), kTile, [&](Value j) {
+      Value from = arith::DivUIOp::create(
+          b, loc, rowOffset(add(mul(s, kb.idx(segment)), add(key0, j)), g, kvHeads), kb.idx(2));
       Value tileRow = mul(arith::DivUIOp::create(b, loc, j, kb.idx(kTile)), kb.idx(dBlocks * kTile));
-      Value col = arith::RemUIOp::create(b, loc, j, kb.idx(kTile));
-      for (int64_t db = 0; db < dBlocks; ++db) {
-        Value pairs = vector::BitCastOp::create(
-            b, loc, vec(kTile, b.getI32Type()),
-            loadHeadBf16(kc, add(from, kb.idx(db * kBlock)), db * kBlock, kBlock));
-        for (int64_t p = 0; p < kTile; ++p)
-          memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, pairs, p), keyWords,
-                                  ValueRange{add(tileRow, kb.idx(db * kTile + p)), col});
-      }
+      for (int64_t db = 0; db < dBlocks; ++db)
+        for (int64_t p = 0; p < kTile; ++p) {
+          int64_t pair = db * kTile + p;
+          Value words = pair < hd / 2 ? vector::GatherOp::create(b, loc, i32x16, kcPairs,
+                                                                 ValueRange{add(from, kb.idx(pair))},
+                                                                 offsets, all, none)
+                                            .getResult()
+                                      : none;
+          vector::StoreOp::create(b, loc, words, keyWords,
+                                  ValueRange{add(tileRow, kb.idx(pair)), kb.idx(0)});
+        }
     });
   }
 
@@ -378,7 +389,7 @@ private:
   int64_t queryRows = 0, keyRows = 0; // from lowering_config
   int64_t keyStep = 0;                // keys per softmax step
   float scale = 1.0f, softcap = 0.0f;
-  Value q, kc, vc, out;
+  Value q, kcPairs, vc, out; // the keys as 32-bit d-pairs
   Value s, h, g, row0; // this workgroup's segment, query head, KV head, first row
   Value keyTiles, keyWords, valueTiles, queryTiles, scores, probs, outAcc, rowMax, rowSum;
 };
