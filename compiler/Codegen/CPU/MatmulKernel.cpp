@@ -211,38 +211,34 @@ private:
     Type bf = b.getBF16Type(), f32 = b.getF32Type();
     auto cType = tile(16, kPanel, f32);
     Value localRow = arith::SubIOp::create(b, loc, row, rowBase);
-    auto mulBlock = [&](Value kIndex, ArrayRef<Value> acc) {
-      // 32 k values: A tiles 16 x 32 bf16, B tiles 16 pair rows x 32 bf16.
-      int64_t width = 32;
+    SmallVector<Value> acc;
+    for (int64_t t = 0; t < aTiles * bTiles; ++t)
+      acc.push_back(amx::TileZeroOp::create(b, loc, cType));
+    int64_t blocks = k / 32;
+    if (blocks) {
+      // Per 32 k: A tiles 16 rows x 32 bf16, B tiles 16 pair rows x 32 bf16.
+      auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks * 32), kb.idx(32), acc);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value kIndex = loop.getInductionVar();
       SmallVector<Value> a, w, next;
       for (int64_t i = 0; i < aTiles; ++i)
         a.push_back(amx::TileLoadOp::create(
-            b, loc, tile(16, width, bf), lhsRows,
+            b, loc, tile(16, 32, bf), lhsRows,
             ValueRange{arith::AddIOp::create(b, loc, localRow, kb.idx(16 * i)), kIndex}));
       for (int64_t j = 0; j < bTiles; ++j) {
         Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
         Value pairRow = arith::AddIOp::create(
             b, loc, arith::MulIOp::create(b, loc, p, kb.idx(k / 2)),
             arith::DivUIOp::create(b, loc, kIndex, kb.idx(2)));
-        w.push_back(amx::TileLoadOp::create(b, loc, tile(width / 2, 2 * kPanel, bf), rhsRows,
+        w.push_back(amx::TileLoadOp::create(b, loc, tile(16, 2 * kPanel, bf), rhsRows,
                                             ValueRange{pairRow, kb.idx(0)}));
       }
       for (int64_t i = 0; i < aTiles; ++i)
         for (int64_t j = 0; j < bTiles; ++j)
-          next.push_back(
-              amx::TileMulFOp::create(b, loc, cType, a[i], w[j], acc[i * bTiles + j]));
-      return next;
-    };
-    SmallVector<Value> acc;
-    for (int64_t t = 0; t < aTiles * bTiles; ++t)
-      acc.push_back(amx::TileZeroOp::create(b, loc, cType));
-    int64_t blocks = k / 32;
-    if (blocks) {
-      auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks * 32), kb.idx(32), acc);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      SmallVector<Value> in(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
-      scf::YieldOp::create(b, loc, mulBlock(loop.getInductionVar(), in));
+          next.push_back(amx::TileMulFOp::create(b, loc, cType, a[i], w[j],
+                                                 loop.getRegionIterArgs()[i * bTiles + j]));
+      scf::YieldOp::create(b, loc, next);
       b.setInsertionPointAfter(loop);
       acc.assign(loop.getResults().begin(), loop.getResults().end());
     }

@@ -93,11 +93,11 @@ public:
       for (int64_t d = 0; d < hdv; d += kTile)
         vector::StoreOp::create(b, loc, zero, outAcc, ValueRange{r, kb.idx(d)});
     });
+    packQueries(); // once: every key chunk reads them
     kb.forRange(kb.idx(0), kb.idx(segment), keyRows, [&](Value key0) {
       packKeys(key0);
       packValues(key0);
       kb.forRange(kb.idx(0), kb.idx(queryRows), kBlock, [&](Value r0) {
-        packQueries(r0);
         kb.forRange(kb.idx(0), kb.idx(keyRows), keyStep, [&](Value k0) { step(r0, k0); });
       });
     });
@@ -141,7 +141,7 @@ private:
                  MemRefType::get({kTiles * kTile, kTile}, i32), kTiles * kTile * kBlock * 2);
     int64_t vTiles = keyRows / kBlock * (hdv / kTile); // B tiles of the packed values
     valueTiles = scratch({vTiles * kTile, kBlock}, bf);
-    queryTiles = scratch({kBlock, hdp}, bf);
+    queryTiles = scratch({queryRows, hdp}, bf);
     scores = scratch({kBlock, keyStep}, f32);
     probs = scratch({kBlock, keyStep}, bf);
     outAcc = scratch({queryRows, hdv}, f32);
@@ -222,12 +222,11 @@ private:
     });
   }
 
-  /// Query rows [r0, r0 + 32) of the chunk (head h) as bf16 into queryTiles, zero-padded
-  /// to hdp.
-  void packQueries(Value r0) {
+  /// The chunk's query rows (head h) as bf16 into queryTiles, zero-padded to hdp.
+  void packQueries() {
     Type qElem = cast<MemRefType>(q.getType()).getElementType();
-    kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
-      Value from = rowOffset(add(row0, add(r0, r)), h, heads);
+    kb.forRange(kb.idx(0), kb.idx(queryRows), 1, [&](Value r) {
+      Value from = rowOffset(add(row0, r), h, heads);
       for (int64_t d = 0; d < hdp; d += kTile) {
         Value x;
         if (qElem.isBF16()) {
@@ -266,7 +265,7 @@ private:
         Value a[2], w[2];
         for (int64_t i = 0; i < 2; ++i)
           a[i] = amx::TileLoadOp::create(b, loc, tileType(bf), queryTiles,
-                                         ValueRange{kb.idx(kTile * i), kb.idx(db * kBlock)});
+                                         ValueRange{add(r0, kb.idx(kTile * i)), kb.idx(db * kBlock)});
         for (int64_t j = 0; j < 2; ++j) {
           Value tileRow =
               mul(add(mul(add(keyBlock, kb.idx(j)), kb.idx(dBlocks)), kb.idx(db)), kb.idx(kTile));
