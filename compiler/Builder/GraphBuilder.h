@@ -89,8 +89,10 @@ public:
                         mlir::Value blockTable, mlir::Value rowOffsets, mlir::Value cacheLens,
                         const AttentionOptions &options);
   /// An encoder's attention over equal segments (mvc.attention without tables): q
-  /// [S·L, heads, D], k and v [S, L, kv_heads, D]; every row sees its segment's keys.
-  mlir::Value segmentAttention(mlir::Value q, mlir::Value k, mlir::Value v, float scale);
+  /// [S·L, heads, D], k and v [S, L, kv_heads, D]; every row sees its segment's keys (those
+  /// whose entry of keyMask [S, L] i32 is nonzero, when given).
+  mlir::Value segmentAttention(mlir::Value q, mlir::Value k, mlir::Value v, float scale,
+                               mlir::Value keyMask = {});
 
 private:
   mlir::RankedTensorType typeOf(mlir::Value v) {

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
+#include <limits>
 #include <tuple>
 
 using namespace mlir;
@@ -385,6 +386,7 @@ private:
       Value seen = arith::AndIOp::create(
           b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
+      if (keyMask) sv = maskKeys(sv, seen, rows[0].place.seq, tileStart);
       sv = arith::SelectOp::create(b, loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
       Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
       Value mNew = arith::MaximumFOp::create(
@@ -418,6 +420,20 @@ private:
     SmallVector<Value> next(maxes);
     next.append(sums);
     return next;
+  }
+
+  /// The scores `sv` of the tile's keys from tileStart in segment `seq`, those whose
+  /// key_mask entry is 0 replaced by the lowest f32 (transformers' additive mask). Only the
+  /// lanes `seen` (keys in the segment) are read.
+  Value maskKeys(Value sv, Value seen, Value seq, Value tileStart) {
+    auto i32Vec = VectorType::get({vl}, b.getI32Type());
+    Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, seq, kb.idx(pageSize)),
+                                     tileStart);
+    Value zeros = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32Vec, int32_t(0)));
+    Value entries = vector::MaskedLoadOp::create(b, loc, i32Vec, keyMask, ValueRange{at}, seen, zeros);
+    Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, entries, zeros);
+    return arith::SelectOp::create(b, loc, visible, sv,
+                                   kb.splatLike(kb.f32(-std::numeric_limits<float>::max()), sv));
   }
 
   /// A stack buffer of `size` elements (f32 unless given), allocated once at the kernel's
@@ -661,6 +677,11 @@ private:
   Location loc;
   AttentionOp op;
   Value q, kc, vc, bt, out, maxPages, g;
+
+public:
+  Value keyMask; // segmented: key_mask [segments, page_size] i32, or null
+
+private:
   int64_t heads, hd, pageSize, kvHeads, group, vl, hdp;
   float scale, softcap;
   bool dotBf16; // bf16 caches on a CPU with vdpbf16ps
@@ -744,6 +765,7 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   };
 
   AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g);
+  if (op.getKeyMask()) emitter.keyMask = kb.binding(sig.bindingOf(op.getKeyMask()), b.getI32Type());
   if (queryRows == 1) {
     emitter.emit({queryRow(firstRow)});
   } else {

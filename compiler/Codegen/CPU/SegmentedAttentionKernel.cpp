@@ -28,6 +28,7 @@
 #include "mlir/Dialect/AMX/AMXDialect.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 
@@ -72,6 +73,7 @@ public:
     q = kb.binding(sig.bindingOf(op.getQuery()), elem(op.getQuery()));
     kcPairs = kb.binding(sig.bindingOf(op.getKeyCache()), b.getI32Type()); // hd is even
     vc = kb.binding(sig.bindingOf(op.getValueCache()), b.getBF16Type());
+    if (op.getKeyMask()) keyMask = kb.binding(sig.bindingOf(op.getKeyMask()), b.getI32Type());
     out = kb.binding(sig.operands.size(), elem(op.getResult()));
     allocateScratch();
 
@@ -98,7 +100,7 @@ public:
       packKeys(key0);
       packValues(key0);
       kb.forRange(kb.idx(0), kb.idx(queryRows), kBlock, [&](Value r0) {
-        kb.forRange(kb.idx(0), kb.idx(keyRows), keyStep, [&](Value k0) { step(r0, k0); });
+        kb.forRange(kb.idx(0), kb.idx(keyRows), keyStep, [&](Value k0) { step(key0, r0, k0); });
       });
     });
     writeOutputs();
@@ -251,8 +253,8 @@ private:
   }
 
   /// Query rows [r0, r0 + 32) of the chunk against keys [k0, k0 + keyStep) of the packed
-  /// chunk.
-  void step(Value r0, Value k0) {
+  /// chunk (keys key0 + k0.. of the segment).
+  void step(Value key0, Value r0, Value k0) {
     Type bf = b.getBF16Type(), f32 = b.getF32Type();
     // S = Q·Kᵀ in groups of four 16x16 tiles (rows 16i.., keys k0 + 32n + 16j..) over the
     // head dimension, each group stored to `scores`.
@@ -282,7 +284,7 @@ private:
                                    ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock + kTile * j)},
                                    acc[i * 2 + j]);
     }
-    softmax(r0);
+    softmax(r0, add(key0, k0));
     // O += P·V per 16-wide d block, both row tiles, over the step's 32-key blocks.
     int64_t vBlocks = hdv / kTile;
     Value valueBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kBlock));
@@ -310,10 +312,25 @@ private:
   /// The online softmax of the 32 x keyStep scores: per row the new running max and sum,
   /// its probabilities as bf16 into `probs`, and its output row rescaled by
   /// exp(old max - new max). Scores are finite: the max needs no NaN handling (nnan: plain
-  /// vmaxps), and its reduction may go in any order (reassoc: a tree, not a chain).
-  void softmax(Value r0) {
+  /// vmaxps), and its reduction may go in any order (reassoc: a tree, not a chain). With a
+  /// key_mask, the scores of hidden keys (segment keys `key` ..) are the lowest f32; a step
+  /// whose keys are all hidden then takes probability 1 for each (a row that sees no key
+  /// averages all, as transformers does), wiped by the rescale exp(lowest - max) = 0 at
+  /// the row's first visible key.
+  void softmax(Value r0, Value key) {
     int64_t parts = keyStep / kTile;
     auto fast = arith::FastMathFlags::nnan | arith::FastMathFlags::reassoc;
+    SmallVector<Value> visible; // per 16 keys of the step
+    if (keyMask) {
+      auto i32x16 = vec(kTile, b.getI32Type());
+      Value zeros = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(0)));
+      Value at = add(mul(s, kb.idx(segment)), key);
+      for (int64_t j = 0; j < parts; ++j)
+        visible.push_back(arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ne,
+            vector::LoadOp::create(b, loc, i32x16, keyMask, ValueRange{add(at, kb.idx(kTile * j))}),
+            zeros));
+    }
     kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
       Value chunkRow = add(r0, r);
       SmallVector<Value> sv;
@@ -326,6 +343,9 @@ private:
               b, loc,
               math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, x, f32Splat(softcap))),
               f32Splat(softcap));
+        if (keyMask)
+          x = arith::SelectOp::create(b, loc, visible[j], x,
+                                      f32Splat(-std::numeric_limits<float>::max()));
         sv.push_back(x);
         rowTop = j ? arith::MaxNumFOp::create(b, loc, rowTop, x, fast).getResult() : x;
       }
@@ -412,6 +432,7 @@ private:
   int64_t keyStep = 0;                // keys per softmax step
   float scale = 1.0f, softcap = 0.0f;
   Value q, kcPairs, vc, out; // the keys as 32-bit d-pairs
+  Value keyMask;             // key_mask [segments, segment] i32, or null
   Value s, h, g, row0; // this workgroup's segment, query head, KV head, first row
   Value keyTiles, keyWords, valueTiles, queryTiles, scores, probs, outAcc, rowMax, rowSum;
 };

@@ -17,10 +17,11 @@
 //   - bf16 caches: bf16 m16n8k16 with f32 accumulation; Q (rounded to bf16 once) sits in
 //     shared memory; fragments of Q and K with ldmatrix, of V with ldmatrix.trans.
 // Masks are the cpu kernel's: one key interval per token (causal, sliding window, widened
-// to the token's group span when group_spans is given), softcap, GQA, ragged batch. The
-// tokens of a block may belong to several sequences (decode: one token each): the block
-// runs the key loop once per sequence present, rows of other sequences masked, and the
-// warps holding none of its rows skip the mma work (decode: half the warps idle for G=4).
+// to the token's group span when group_spans is given; a segment's key_mask), softcap, GQA,
+// ragged batch. The tokens of a block may belong to several sequences (decode: one token
+// each): the block runs the key loop once per sequence present, rows of other sequences
+// masked, and the warps holding none of its rows skip the mma work (decode: half the warps
+// idle for G=4).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Common/KernelMath.h"
@@ -28,6 +29,7 @@
 #include "compiler/Codegen/CUDA/GpuMma.h"
 #include "compiler/Codegen/Common/PagedCache.h"
 
+#include <limits>
 #include <tuple>
 
 using namespace mlir;
@@ -118,7 +120,7 @@ private:
   bool bf16 = false;
   float scale = 0, softcap = 0;
   Type cacheElem;
-  Value q, kcPtr, vcPtr, bt, ro, cl, sp, out, batch, maxPages, numRows;
+  Value q, kcPtr, vcPtr, bt, ro, cl, sp, km, out, batch, maxPages, numRows;
   Value qTile, kTile, vTile, tokSeq, tokFirst, tokLast;
   Value lane, g, t, mTile, dBase, kvh, firstTok;
   QueryVector rows[2];
@@ -353,6 +355,15 @@ SmallVector<Value> FlashAttentionEmitter::keyTileStep(Value s, Value kFirst, Val
         Value seen = both(cmp(arith::CmpIPredicate::eq, r.seq, s),
                           both(cmp(arith::CmpIPredicate::sge, kpos, r.first),
                                cmp(arith::CmpIPredicate::sle, kpos, r.last)));
+        if (km) {
+          // key_mask (segments): a hidden key scores the lowest f32 (see the op). The entry
+          // of a key past the segment is not read (clamped; its score is -inf anyway).
+          Value at = add(mul(s, kb->idx(pageSize)),
+                         arith::MinSIOp::create(*b, loc, kpos, kb->idx(pageSize - 1)));
+          Value hidden = cmp(arith::CmpIPredicate::eq, memref::LoadOp::create(*b, loc, km, at),
+                             arith::ConstantIntOp::create(*b, loc, 0, 32));
+          x = select(hidden, kb->f32(-std::numeric_limits<float>::max()), x);
+        }
         sc[4 * jn + i] = select(seen, x, kb->f32(-INFINITY));
         tileMax[i >> 1] = arith::MaximumFOp::create(*b, loc, tileMax[i >> 1], sc[4 * jn + i]);
       }
@@ -448,6 +459,7 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
     cl = builder.binding(sig.bindingOf(op.getCacheLens()), b->getI32Type());
   }
   if (op.getGroupSpans()) sp = builder.binding(sig.bindingOf(op.getGroupSpans()), b->getI32Type());
+  if (op.getKeyMask()) km = builder.binding(sig.bindingOf(op.getKeyMask()), b->getI32Type());
   out = builder.binding(sig.operands.size(), elemOf(op.getResult()));
   batch = builder.push(0);
   maxPages = builder.push(1);

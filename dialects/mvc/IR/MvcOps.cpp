@@ -349,6 +349,15 @@ LogicalResult AttentionOp::verify() {
   }
   if (getGroupWindowClip() && !getGroupSpans())
     return emitOpError("group_window_clip needs group_spans");
+  if (getKeyMask()) {
+    if (tables) return emitOpError("key_mask is for segments (no tables)");
+    auto mask = rankedType(getKeyMask());
+    auto c = rankedType(getKeyCache());
+    if (mask.getRank() != 2 || !dimsAgree(mask.getDimSize(0), c.getDimSize(0)) ||
+        mask.getDimSize(1) != c.getDimSize(1))
+      return emitOpError("key_mask must be [segments, ") << c.getDimSize(1) << "], got "
+                                                         << shapeText(mask);
+  }
   return success();
 }
 

@@ -278,7 +278,10 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, Decla
     of the "caches" (the keys and values themselves, `[segments, page_size, kv_heads, D]`)
     is segment s, query rows `s * page_size ..` are its rows (T = segments x page_size),
     and every row sees every key of its segment (bidirectional; no group spans, no
-    window). The frames of a vision tower run this way in one call.
+    window). The frames of a vision tower run this way in one call. There, `key_mask`
+    (`[segments, page_size]`, i32) hides the keys whose entry is 0 (a frame's padding
+    patches): their scores become the lowest f32, as transformers' additive mask makes
+    them, so a segment with no visible key averages all its keys evenly.
     Scores are `scale · q·k`, then `softcap · tanh(s / softcap)` when softcap > 0. Query
     head h reads KV head `h / (heads / kv_heads)` (GQA).
   }];
@@ -286,13 +289,15 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, Decla
                        Mvc_FloatTensor:$value_cache, Optional<Mvc_IndexTensor>:$block_table,
                        Optional<Mvc_IndexTensor>:$row_offsets, Optional<Mvc_IndexTensor>:$cache_lens,
                        Optional<Mvc_IndexTensor>:$group_spans,
+                       Optional<Mvc_IndexTensor>:$key_mask,
                        F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
                        DefaultValuedAttr<I64Attr, "0">:$sliding_window,
                        UnitAttr:$group_window_clip);
   let results = (outs Mvc_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key_cache `,` $value_cache (`pages` `(` $block_table^ `,` $row_offsets `,`
-    $cache_lens `)`)? (`groups` `(` $group_spans^ `)`)? attr-dict `:` functional-type(operands, results)
+    $cache_lens `)`)? (`groups` `(` $group_spans^ `)`)? (`key_mask` `(` $key_mask^ `)`)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

@@ -173,3 +173,19 @@ func.func @lowering_config_positive(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
   }
   return %r : tensor<?x64xf32>
 }
+
+// -----
+
+func.func @key_mask_with_tables(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>, %cl: tensor<?xi32>, %m: tensor<?x16xi32>) -> tensor<?x4x16xf32> {
+  // expected-error @+1 {{key_mask is for segments (no tables)}}
+  %a = mvc.attention %q, %c, %c pages(%bt, %ro, %cl) key_mask(%m) {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?x16xi32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}
+
+// -----
+
+func.func @key_mask_shape(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16xf32>, %m: tensor<?x8xi32>) -> tensor<?x4x16xf32> {
+  // expected-error @+1 {{key_mask must be [segments, 16], got [?, 8]}}
+  %a = mvc.attention %q, %c, %c key_mask(%m) {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x8xi32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}

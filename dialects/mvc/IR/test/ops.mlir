@@ -84,3 +84,11 @@ func.func @segments(%f: tensor<?x16x64xf32> {mvc.dims = ["frames"]}) -> tensor<?
   %a = mvc.attention %q, %k, %k {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16x4x16xf32>) -> tensor<?x4x16xf32>
   return %a : tensor<?x4x16xf32>
 }
+
+// A frame's padding patches hidden from every row of the frame.
+// CHECK-LABEL: func.func @segments_masked
+func.func @segments_masked(%q: tensor<?x4x16xf32>, %k: tensor<?x16x4x16xf32>, %m: tensor<?x16xi32>) -> tensor<?x4x16xf32> {
+  // CHECK: mvc.attention %{{.*}}, %{{.*}}, %{{.*}} key_mask(%{{.*}}) {scale = 2.500000e-01 : f32}
+  %a = mvc.attention %q, %k, %k key_mask(%m) {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16xi32>) -> tensor<?x4x16xf32>
+  return %a : tensor<?x4x16xf32>
+}
