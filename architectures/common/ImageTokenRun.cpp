@@ -84,6 +84,7 @@ ImageTokenRunHalf::readVision(const Model &model, const LanguageModelInfo &info,
   vocabSize = info.vocabSize;
   if (tokensPerFrame == 0)
     return fieldError(tokensKey, "must be positive");
+  MVC_RETURN_IF_ERROR(readOwnVisionKeys(*vision));
 
   std::vector<ProgramSignature> programs = model.programs();
   const ProgramSignature *encoder = findProgram(programs, visionProgram);
@@ -94,16 +95,28 @@ ImageTokenRunHalf::readVision(const Model &model, const LanguageModelInfo &info,
   std::string where = absl::StrCat("program '", visionProgram, "'");
   std::vector<std::string> frameDims = {std::to_string(numChannels), std::to_string(imageSize),
                                          std::to_string(imageSize)};
+  const std::vector<VisionInput> extras = extraVisionInputs();
   const std::vector<std::string> *pixels =
-      encoder->inputs.size() == 1 ? &encoder->inputs[0].shape : nullptr;
+      encoder->inputs.size() == 1 + extras.size() ? &encoder->inputs[0].shape : nullptr;
+  std::string extraText;
+  for (const VisionInput &extra : extras)
+    absl::StrAppend(&extraText, ", ", extra.name, " i32 [F, ", extra.perFrame, "]");
   if (!pixels || encoder->inputs[0].name != "pixel_values" ||
       encoder->inputs[0].dtype != DType::F32 || pixels->size() != 4 ||
       !std::equal(frameDims.begin(), frameDims.end(), pixels->begin() + 1) ||
       (constantDim((*pixels)[0]) != 1 && constantDim((*pixels)[0]) != -1))
-    return fieldError("program", absl::StrCat(where, " must take one input pixel_values f32 [F, ",
-                                              absl::StrJoin(frameDims, ", "),
-                                              "] (F = 1 or dynamic)"));
+    return fieldError("program", absl::StrCat(where, " must take the inputs pixel_values f32 [F, ",
+                                              absl::StrJoin(frameDims, ", "), "]", extraText,
+                                              " (F = 1 or dynamic)"));
   batchedFrames = constantDim((*pixels)[0]) == -1;
+  for (size_t i = 0; i < extras.size(); ++i) {
+    const TensorSignature &input = encoder->inputs[i + 1];
+    if (input.name != extras[i].name || input.dtype != DType::I32 || input.shape.size() != 2 ||
+        input.shape[0] != (*pixels)[0] || input.shape[1] != std::to_string(extras[i].perFrame))
+      return fieldError("program", absl::StrCat(where, " must take the inputs pixel_values f32 [F, ",
+                                                absl::StrJoin(frameDims, ", "), "]", extraText,
+                                                " (F = 1 or dynamic)"));
+  }
   const ProgramSignature *forward = findProgram(programs, info.program);
   for (const TensorSignature &input : forward->inputs)
     if (input.name == "image_features" && input.shape.size() == 2)
@@ -134,22 +147,48 @@ absl::StatusOr<HostTensor> ImageTokenRunHalf::frameTensor(const float *frames,
                                frames + index * floats, floats * sizeof(float));
 }
 
-absl::StatusOr<PreparedImage> ImageTokenRunHalf::imageFromPixels(const HostTensor &pixels) const {
+absl::StatusOr<PreparedImage> ImageTokenRunHalf::imageFromPixels(const HostTensor &pixels,
+                                                                const HostTensor *pixelMask) const {
   std::vector<int64_t> shape = frameShape(pixels.shape());
   if (pixels.dtype() != DType::F32 ||
       shape != std::vector<int64_t>{numChannels, imageSize, imageSize})
     return absl::InvalidArgumentError(absl::StrCat(
         "pixel values must be f32 [", numChannels, ", ", imageSize, ", ", imageSize, "], got ",
         dtypeName(pixels.dtype()), " [", absl::StrJoin(pixels.shape(), ", "), "]"));
-  PreparedImage prepared;
-  MVC_ASSIGN_OR_RETURN(HostTensor frame,
+  ImageFrame frame;
+  MVC_ASSIGN_OR_RETURN(frame.pixels,
                        HostTensor::fromBytes(DType::F32, shape, pixels.data(), pixels.byteSize()));
-  prepared.pixels.push_back(std::move(frame));
+  if (pixelMask) {
+    if (!takesPixelMasks())
+      return absl::InvalidArgumentError(
+          "this model takes no pixel attention mask (its frames are always whole images)");
+    // [S, S] or [1, S, S] of u8, i32 or i64 (as transformers' processors write it): u8 0/1.
+    std::vector<int64_t> maskShape = pixelMask->shape();
+    if (maskShape.size() == 3 && maskShape[0] == 1)
+      maskShape.erase(maskShape.begin());
+    DType type = pixelMask->dtype();
+    if ((type != DType::U8 && type != DType::I32 && type != DType::I64) ||
+        maskShape != std::vector<int64_t>{imageSize, imageSize})
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a pixel attention mask must be u8, i32 or i64 [", imageSize, ", ", imageSize,
+          "], got ", dtypeName(type), " [", absl::StrJoin(pixelMask->shape(), ", "), "]"));
+    frame.pixelMask = HostTensor::allocate(DType::U8, maskShape);
+    const size_t count = static_cast<size_t>(imageSize * imageSize);
+    for (size_t i = 0; i < count; ++i) {
+      bool on = type == DType::U8    ? pixelMask->data()[i] != 0
+                : type == DType::I32 ? pixelMask->dataAs<int32_t>()[i] != 0
+                                     : pixelMask->dataAs<int64_t>()[i] != 0;
+      frame.pixelMask.data()[i] = on ? 1 : 0;
+    }
+    MVC_RETURN_IF_ERROR(checkPixelMask(frame.pixelMask));
+  }
+  PreparedImage prepared;
+  prepared.frames.push_back(std::move(frame));
   return prepared;
 }
 
 absl::Status ImageTokenRunHalf::checkPrompt(absl::Span<const int32_t> prompt,
-                                            absl::Span<const HostTensor> frames) const {
+                                            absl::Span<const ImageFrame> frames) const {
   int64_t imageTokens = std::count(prompt.begin(), prompt.end(), imageTokenId);
   if (imageTokens != static_cast<int64_t>(frames.size()) * tokensPerFrame)
     return absl::InvalidArgumentError(absl::StrCat(
@@ -157,12 +196,27 @@ absl::Status ImageTokenRunHalf::checkPrompt(absl::Span<const int32_t> prompt,
         " image frame", frames.size() == 1 ? "" : "s", " of ", tokensPerFrame,
         " tokens each were given"));
   std::vector<int64_t> expected = {numChannels, imageSize, imageSize};
-  for (size_t j = 0; j < frames.size(); ++j)
-    if (frames[j].dtype() != DType::F32 || frameShape(frames[j].shape()) != expected)
+  for (size_t j = 0; j < frames.size(); ++j) {
+    const HostTensor &pixels = frames[j].pixels;
+    if (pixels.dtype() != DType::F32 || frameShape(pixels.shape()) != expected)
       return absl::InvalidArgumentError(absl::StrCat(
           "image frame ", j, ": pixel values must be f32 [", numChannels, ", ", imageSize, ", ",
-          imageSize, "], got ", dtypeName(frames[j].dtype()), " [",
-          absl::StrJoin(frames[j].shape(), ", "), "]"));
+          imageSize, "], got ", dtypeName(pixels.dtype()), " [",
+          absl::StrJoin(pixels.shape(), ", "), "]"));
+    const HostTensor &mask = frames[j].pixelMask;
+    if (mask.byteSize() == 0)
+      continue;
+    if (!takesPixelMasks())
+      return absl::InvalidArgumentError(
+          absl::StrCat("image frame ", j, ": this model takes no pixel attention mask"));
+    if (mask.dtype() != DType::U8 || mask.shape() != std::vector<int64_t>{imageSize, imageSize})
+      return absl::InvalidArgumentError(absl::StrCat(
+          "image frame ", j, ": a pixel attention mask must be u8 [", imageSize, ", ", imageSize,
+          "], got ", dtypeName(mask.dtype()), " [", absl::StrJoin(mask.shape(), ", "), "]"));
+    absl::Status valid = checkPixelMask(mask);
+    if (!valid.ok())
+      return absl::Status(valid.code(), absl::StrCat("image frame ", j, ": ", valid.message()));
+  }
   return absl::OkStatus();
 }
 
@@ -193,7 +247,7 @@ int64_t ImageTokenRunHalf::chunkEnd(const SequenceView &sequence, int64_t begin,
 }
 
 absl::StatusOr<HostTensor>
-ImageTokenRunHalf::encode(Model &model, absl::Span<const HostTensor *const> frames) const {
+ImageTokenRunHalf::encode(Model &model, absl::Span<const ImageFrame *const> frames) const {
   const int64_t numFrames = static_cast<int64_t>(frames.size());
   const size_t frameBytes = static_cast<size_t>(numChannels * imageSize * imageSize) * 4;
   HostTensor features =
@@ -205,12 +259,14 @@ ImageTokenRunHalf::encode(Model &model, absl::Span<const HostTensor *const> fram
     int64_t count = std::min(perCall, numFrames - first);
     HostTensor input = HostTensor::allocate(DType::F32, {count, numChannels, imageSize, imageSize});
     for (int64_t i = 0; i < count; ++i) {
-      if (frames[first + i]->byteSize() != frameBytes)
+      if (frames[first + i]->pixels.byteSize() != frameBytes)
         return absl::InternalError("an image frame of the wrong size reached the vision program");
-      std::memcpy(input.data() + i * frameBytes, frames[first + i]->data(), frameBytes);
+      std::memcpy(input.data() + i * frameBytes, frames[first + i]->pixels.data(), frameBytes);
     }
     std::vector<HostTensor> inputs;
     inputs.push_back(std::move(input));
+    for (HostTensor &extra : extraVisionTensors(frames.subspan(first, count)))
+      inputs.push_back(std::move(extra));
     MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out,
                          model.execute(visionProgram, std::move(inputs)));
     if (out[0].shape() != std::vector<int64_t>{count * tokensPerFrame, imageHidden})
@@ -228,7 +284,7 @@ absl::Status ImageTokenRunHalf::setInputs(Model &model, const ForwardBatch &batc
                                           ForwardInputs &inputs) const {
   int64_t numTokens = static_cast<int64_t>(batch.tokens.size());
   std::vector<int32_t> embedSource(numTokens, -1);
-  std::vector<const HostTensor *> frames; // those this call's image tokens fall in
+  std::vector<const ImageFrame *> frames; // those this call's image tokens fall in
   int32_t *tokens = inputs.at("tokens").dataAs<int32_t>();
   for (size_t m = 0; m < batch.members.size(); ++m) {
     const ForwardBatch::Member &member = batch.members[m];
@@ -274,9 +330,10 @@ absl::StatusOr<uint64_t> ImageTokenRunHalf::imageActivationBytes(const Model &mo
   if (numFrames == 0)
     return uint64_t{0};
   int64_t perCall = batchedFrames ? numFrames : 1;
-  MVC_ASSIGN_OR_RETURN(uint64_t encoder,
-                       model.estimateActivationBytes(
-                           visionProgram, {{perCall, numChannels, imageSize, imageSize}}));
+  std::vector<std::vector<int64_t>> shapes = {{perCall, numChannels, imageSize, imageSize}};
+  for (const VisionInput &extra : extraVisionInputs())
+    shapes.push_back({perCall, extra.perFrame});
+  MVC_ASSIGN_OR_RETURN(uint64_t encoder, model.estimateActivationBytes(visionProgram, shapes));
   return encoder + static_cast<uint64_t>(numFrames * tokensPerFrame * imageHidden) * 4;
 }
 

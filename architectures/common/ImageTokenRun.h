@@ -11,7 +11,8 @@
 // The k-th image token of a sequence is row k % tokens_per_frame of its frame
 // k / tokens_per_frame. A subclass reads its own keys of the manifest's "vision" object,
 // writes the image processor and the prompt expansion, and adds inputs of its own (Gemma 3's
-// bidirectional group spans).
+// bidirectional group spans; Idefics3's per-patch vision inputs for frames smaller than the
+// tower, made from their pixel attention masks).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_ARCHITECTURES_COMMON_IMAGETOKENRUN_H
@@ -27,10 +28,12 @@ class ImageTokenRunHalf : public RunHalf {
 public:
   std::vector<InputSpec> extraInputs() const override;
   bool takesImages() const override { return true; }
-  /// One frame, f32 [C, S, S] or [1, C, S, S].
-  absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels) const override;
+  /// One frame, f32 [C, S, S] or [1, C, S, S]; its pixel attention mask ([S, S] or
+  /// [1, S, S], u8, i32 or i64) only where the model takes masks (takesPixelMasks).
+  absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels,
+                                                const HostTensor *pixelMask) const override;
   absl::Status checkPrompt(absl::Span<const int32_t> prompt,
-                           absl::Span<const HostTensor> frames) const override;
+                           absl::Span<const ImageFrame> frames) const override;
   bool isPlaceholderToken(int32_t id) const override { return id == imageTokenId; }
   /// A frame's image tokens stay in one call (its features are computed once, there): a
   /// cut inside a frame moves back to the frame's first token, or forward past its last.
@@ -63,6 +66,26 @@ protected:
   /// The index just past the run of image tokens containing `at`.
   int64_t imageRunEnd(absl::Span<const int32_t> tokens, int64_t at) const;
 
+  /// Reads the subclass's keys of the vision object, before the programs are checked
+  /// (extraVisionInputs may depend on them).
+  virtual absl::Status readOwnVisionKeys(const Json &) { return absl::OkStatus(); }
+  /// The vision program's inputs after pixel_values, in order, each i32 [F, perFrame]
+  /// (Idefics3: patch_position_ids and patch_mask, perFrame = patches); readVision checks
+  /// the program against them.
+  struct VisionInput {
+    std::string name;
+    int64_t perFrame = 0;
+  };
+  virtual std::vector<VisionInput> extraVisionInputs() const { return {}; }
+  /// Whether a frame may come with a pixel attention mask (extraVisionTensors reads it).
+  virtual bool takesPixelMasks() const { return false; }
+  /// Checks a frame's pixel attention mask (u8 [S, S]) where it enters (imageFromPixels).
+  virtual absl::Status checkPixelMask(const HostTensor &) const { return absl::OkStatus(); }
+  /// The extraVisionInputs of one execution's `frames`, in order.
+  virtual std::vector<HostTensor> extraVisionTensors(absl::Span<const ImageFrame *const>) const {
+    return {};
+  }
+
   std::string visionProgram;
   int32_t imageTokenId = 0;
   int64_t tokensPerFrame = 0, imageSize = 0, numChannels = 0;
@@ -73,7 +96,7 @@ protected:
 private:
   /// The vision program's features of `frames`, in order: [frames * tokensPerFrame, H].
   absl::StatusOr<HostTensor> encode(Model &model,
-                                    absl::Span<const HostTensor *const> frames) const;
+                                    absl::Span<const ImageFrame *const> frames) const;
 };
 
 } // namespace mvc

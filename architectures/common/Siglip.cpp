@@ -8,7 +8,8 @@ using namespace mlir;
 namespace mvc {
 
 Value buildSiglipVisionTower(GraphBuilder &gb, const SiglipVisionConfig &c,
-                             const std::string &prefix, Value pixels, Type weightType) {
+                             const std::string &prefix, Value pixels, Type weightType,
+                             const SiglipPatchInputs *patches) {
   const int64_t h = c.hiddenSize, p = c.patchSize, side = c.patchesPerSide();
   const int64_t n = c.numPatches(), ch = c.numChannels, hd = c.headDim();
   auto w = [&](const std::string &name, ArrayRef<int64_t> shape, Type type) {
@@ -35,9 +36,11 @@ Value buildSiglipVisionTower(GraphBuilder &gb, const SiglipVisionConfig &c,
   Value patchKernel = gb.reshapedWeight(prefix + "embeddings.patch_embedding.weight",
                                         {h, ch * p * p}, {h, ch, p, p}, weightType);
   x = gb.add(gb.matmul(x, patchKernel), vec("embeddings.patch_embedding.bias", h));
-  x = gb.reshape(gb.add(gb.reshape(x, {per(1), n, h}),
-                        w("embeddings.position_embedding.weight", {n, h}, gb.f32())),
-                 {per(n), h});
+  Value positions = w("embeddings.position_embedding.weight", {n, h}, gb.f32());
+  if (patches)
+    x = gb.add(x, gb.gather(positions, gb.reshape(patches->positionIds, {per(n)})));
+  else
+    x = gb.reshape(gb.add(gb.reshape(x, {per(1), n, h}), positions), {per(n), h});
 
   // Bidirectional attention within each frame: a segmented attention whose segments (the
   // "pages" of K and V) are the frames. A bf16 model's keys and values are bf16 (as
@@ -53,7 +56,7 @@ Value buildSiglipVisionTower(GraphBuilder &gb, const SiglipVisionConfig &c,
                          {per(1), n, c.numHeads, hd});
     Value v = gb.reshape(gb.cast(linear(a, l + "self_attn.v_proj", h, h), kvType),
                          {per(1), n, c.numHeads, hd});
-    Value o = gb.segmentAttention(q, k, v, scale);
+    Value o = gb.segmentAttention(q, k, v, scale, patches ? patches->mask : Value());
     x = gb.add(x, linear(gb.reshape(o, {per(n), h}), l + "self_attn.out_proj", h, h));
     Value m = layerNorm(x, l + "layer_norm2");
     m = gb.gelu(linear(m, l + "mlp.fc1", c.intermediateSize, h), /*tanhApprox=*/true);

@@ -54,15 +54,17 @@ absl::StatusOr<PreparedImage> Gemma3MultimodalRunHalf::prepareImage(const vision
   PreparedImage prepared;
   for (int64_t i = 0; i <= processed.numCrops; ++i) {
     MVC_ASSIGN_OR_RETURN(HostTensor pixels, frameTensor(processed.pixelValues.data(), i));
-    prepared.pixels.push_back(std::move(pixels));
+    prepared.frames.push_back({std::move(pixels), HostTensor()});
   }
   prepared.layout = {processed.numCrops};
   return prepared;
 }
 
 absl::StatusOr<PreparedImage>
-Gemma3MultimodalRunHalf::imageFromPixels(const HostTensor &pixels) const {
-  MVC_ASSIGN_OR_RETURN(PreparedImage prepared, ImageTokenRunHalf::imageFromPixels(pixels));
+Gemma3MultimodalRunHalf::imageFromPixels(const HostTensor &pixels,
+                                         const HostTensor *pixelMask) const {
+  MVC_ASSIGN_OR_RETURN(PreparedImage prepared,
+                       ImageTokenRunHalf::imageFromPixels(pixels, pixelMask));
   prepared.layout = {0};
   return prepared;
 }

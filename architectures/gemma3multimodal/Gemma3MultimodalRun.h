@@ -36,7 +36,8 @@ public:
   std::string imageMarker(const text::Tokenizer &tokenizer) const override;
   absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
                                              ImageSplitting splitting) const override;
-  absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels) const override;
+  absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels,
+                                                const HostTensor *pixelMask) const override;
   absl::StatusOr<std::string> expandImages(absl::string_view text,
                                            absl::Span<const PreparedImage> images,
                                            const text::Tokenizer &tokenizer) const override;

@@ -13,15 +13,20 @@ namespace mvc {
 namespace {
 
 /// Frames [F, C, S, S] (F dynamic: every tile and global image of a prefill batch) → their
-/// tokens' embeddings [F · (n/s)², Ht], frame after frame. The processor emits only frames
-/// of the tower's image size, so every patch takes its own position (the bucketed positions
-/// of smaller frames do not arise).
+/// tokens' embeddings [F · (n/s)², Ht], frame after frame. A frame whose real content is
+/// smaller than S x S (padded, with a pixel attention mask) takes the patches' bucketed
+/// position ids and their mask ([F, n²] each), which the run half computes from the pixel
+/// attention mask as transformers does.
 void buildVisionProgram(GraphBuilder &gb, const Idefics3Config &c, const ArchitectureInput &input) {
   const SiglipVisionConfig &v = c.vision;
   const int64_t n = v.patchesPerSide(), s = c.scaleFactor, hv = v.hiddenSize;
-  Value pixels = gb.beginProgram(
-      "vision", {{"pixel_values", {"frames", v.numChannels, v.imageSize, v.imageSize}, gb.f32()}})[0];
-  Value y = buildSiglipVisionTower(gb, v, "model.vision_model.", pixels, input.options.weightType);
+  std::vector<Value> in = gb.beginProgram(
+      "vision", {{"pixel_values", {"frames", v.numChannels, v.imageSize, v.imageSize}, gb.f32()},
+                 {"patch_position_ids", {"frames", n * n}, gb.i32()},
+                 {"patch_mask", {"frames", n * n}, gb.i32()}});
+  SiglipPatchInputs patches{in[1], in[2]};
+  Value y = buildSiglipVisionTower(gb, v, "model.vision_model.", in[0], input.options.weightType,
+                                   &patches);
   // Pixel shuffle, per frame: token (I, J) of the (n/s)² grid is the s×s block of patches
   // (I·s + m, J·s + k), concatenated row-major over (m, k).
   Value blocks = gb.reshape(y, {-1, n / s, s, n / s, s, hv});
@@ -48,8 +53,7 @@ absl::StatusOr<ArchitectureBuild> compileIdefics3ForConditionalGeneration(
                                       ": tie_word_embeddings is false but the checkpoint has "
                                       "no lm_head.weight");
   if (!input.processorConfig.empty()) {
-    // Every frame the processor emits is max_image_size square: the tower's image size
-    // (smaller frames would need the bucketed patch positions, not built yet).
+    // Every frame the processor emits is max_image_size square: the tower's image size.
     auto processor = idefics3::Idefics3ProcessorConfig::parse(input.processorConfig,
                                                              input.processorConfigPath);
     if (!processor.ok()) return processor.status();
@@ -57,7 +61,7 @@ absl::StatusOr<ArchitectureBuild> compileIdefics3ForConditionalGeneration(
       return absl::UnimplementedError(
           input.processorConfigPath + ": max_image_size.longest_edge " +
           std::to_string(processor->maxImageSize) + " differs from the vision tower's image_size " +
-          std::to_string(config->vision.imageSize) + " (frames smaller than the tower's are not supported yet)");
+          std::to_string(config->vision.imageSize));
   }
   buildVisionProgram(gb, *config, input);
   // The text model's weights sit under model.text_model. (the head stays lm_head).
@@ -83,6 +87,7 @@ absl::StatusOr<ArchitectureBuild> compileIdefics3ForConditionalGeneration(
                                    {"image_token_id", config->imageTokenId},
                                    {"tokens_per_frame", config->tokensPerFrame()},
                                    {"image_size", config->vision.imageSize},
+                                   {"patch_size", config->vision.patchSize},
                                    {"num_channels", config->vision.numChannels},
                                    {"image_token_texts", config->modelType == "smolvlm"
                                                              ? "tokenizer_config"

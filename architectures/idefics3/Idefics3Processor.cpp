@@ -2,6 +2,7 @@
 #include "architectures/idefics3/Idefics3Processor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -255,6 +256,86 @@ absl::StatusOr<std::string> expandImageMarkers(absl::string_view prompt,
   }
   absl::StrAppend(&out, prompt.substr(from));
   return out;
+}
+
+absl::StatusOr<PatchRect> realPatches(absl::Span<const uint8_t> mask, int64_t size,
+                                      int64_t patch) {
+  if (patch <= 0 || size % patch != 0 || static_cast<int64_t>(mask.size()) != size * size)
+    return absl::InvalidArgumentError(absl::StrCat("a pixel attention mask of ", mask.size(),
+                                                   " values for a ", size, " x ", size,
+                                                   " frame of ", patch, "-pixel patches"));
+  const int64_t n = size / patch;
+  std::vector<uint8_t> real(static_cast<size_t>(n * n), 0);
+  for (int64_t y = 0; y < size; ++y)
+    for (int64_t x = 0; x < size; ++x)
+      if (mask[static_cast<size_t>(y * size + x)] != 0)
+        real[static_cast<size_t>((y / patch) * n + x / patch)] = 1;
+  PatchRect rect;
+  while (rect.rows < n && real[static_cast<size_t>(rect.rows * n)]) ++rect.rows;
+  while (rect.cols < n && real[static_cast<size_t>(rect.cols)]) ++rect.cols;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      if ((real[static_cast<size_t>(i * n + j)] != 0) != (i < rect.rows && j < rect.cols))
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the pixel attention mask's image patches must form a rectangle at the top left "
+            "(an image padded at the bottom and right); patch (", i, ", ", j, ") of the ", n,
+            " x ", n, " grid is ", real[static_cast<size_t>(i * n + j)] ? "image" : "padding",
+            " but row 0 has ", rect.cols, " image patches and column 0 has ", rect.rows));
+  if (rect.rows == 0)
+    return absl::InvalidArgumentError("the pixel attention mask has no image pixel");
+  return rect;
+}
+
+namespace {
+
+/// torch.arange(1/n, 1.0, 1/n) in float32 as torch 2.x computes it on the CPU:
+/// ceil((1 - 1/n) / (1/n)) values in double, start + step · i, rounded to float, except
+/// that the first count - count % 16 come from vectors of 8 that start at a float base:
+/// float(float(start + step · b) + step · k), b = i - i % 8, k = i - b. (Checked against
+/// torch for every n < 300; the correctly rounded i/n differ from it for n = 19 and 50.)
+std::vector<float> torchBoundaries(int64_t n) {
+  const double step = 1.0 / static_cast<double>(n);
+  const int64_t count = static_cast<int64_t>(std::ceil((1.0 - step) / step));
+  const int64_t vectorized = count - count % 16;
+  std::vector<float> boundaries;
+  for (int64_t i = 0; i < count; ++i) {
+    if (i < vectorized) {
+      const int64_t base = i - i % 8;
+      const float from = static_cast<float>(step + step * static_cast<double>(base));
+      boundaries.push_back(
+          static_cast<float>(static_cast<double>(from) + step * static_cast<double>(i - base)));
+    } else {
+      boundaries.push_back(static_cast<float>(step + step * static_cast<double>(i)));
+    }
+  }
+  return boundaries;
+}
+
+/// The buckets of the fractional coordinates i · (1/real) (float32, clamped below 1) of
+/// i in [0, real): how many boundaries lie at or below each (torch.bucketize, right=True).
+std::vector<int32_t> buckets(const std::vector<float> &boundaries, int64_t real) {
+  const float step = 1.0f / static_cast<float>(real);
+  const float top = static_cast<float>(1.0 - 1e-6);
+  std::vector<int32_t> out;
+  for (int64_t i = 0; i < real; ++i) {
+    const float x = std::min(static_cast<float>(i) * step, top);
+    out.push_back(static_cast<int32_t>(
+        std::upper_bound(boundaries.begin(), boundaries.end(), x) - boundaries.begin()));
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<int32_t> patchPositionIds(int64_t n, PatchRect real) {
+  const std::vector<float> boundaries = torchBoundaries(n);
+  const std::vector<int32_t> rows = buckets(boundaries, real.rows);
+  const std::vector<int32_t> cols = buckets(boundaries, real.cols);
+  std::vector<int32_t> ids(static_cast<size_t>(n * n), 0);
+  for (int64_t i = 0; i < real.rows; ++i)
+    for (int64_t j = 0; j < real.cols; ++j)
+      ids[static_cast<size_t>(i * n + j)] = rows[i] * static_cast<int32_t>(n) + cols[j];
+  return ids;
 }
 
 } // namespace mvc::idefics3

@@ -107,6 +107,26 @@ absl::StatusOr<std::string> expandImageMarkers(absl::string_view prompt,
                                                absl::Span<const ImageGrid> images,
                                                int64_t imageSeqLen, const ImageTokens &tokens);
 
+/// The real patches of a frame given with a pixel attention mask (an image smaller than
+/// the frame, padded at the bottom and right): `rows` x `cols` patches at the top left.
+struct PatchRect {
+  int64_t rows = 0, cols = 0;
+};
+
+/// The real patches of a `size` x `size` frame from its pixel attention mask (row-major,
+/// nonzero = image), `patch` pixels a side: as transformers, a patch is real when any of
+/// its pixels is. An error unless they form a nonempty rectangle at the top left (what
+/// padding makes: transformers reads its size off the first row and column).
+absl::StatusOr<PatchRect> realPatches(absl::Span<const uint8_t> mask, int64_t size, int64_t patch);
+
+/// Idefics3VisionEmbeddings' position ids of an n x n patch grid whose real patches are
+/// `real`, row-major: patch (i, j) of the rectangle takes bucket(i / rows) · n +
+/// bucket(j / cols), where bucket(x) counts the boundaries 1/n, 2/n, .. at or below x (the
+/// rectangle's fractional coordinates placed on the full grid); padding patches take 0.
+/// Coordinates and boundaries are float32 as torch computes them, so equal fractions
+/// compare as in transformers.
+std::vector<int32_t> patchPositionIds(int64_t n, PatchRect real);
+
 } // namespace mvc::idefics3
 
 #endif // MVC_ARCHITECTURES_IDEFICS3_IDEFICS3PROCESSOR_H

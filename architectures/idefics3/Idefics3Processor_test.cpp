@@ -178,5 +178,71 @@ TEST(Idefics3ProcessorConfig, RefusesBadValues) {
   }
 }
 
+// Position ids of frames whose image is smaller than the frame, for patch grids of 8 (the
+// tiny fixtures), 26 (Idefics3), 32 (SmolVLM) and four grids where torch's float32
+// boundaries and the coordinates meet, against transformers' Idefics3VisionEmbeddings
+// (patch_positions.json, gen_idefics3_patch_positions.py): every nb x nb rectangle; the
+// buckets of other shapes combine the same per-axis buckets.
+TEST(Idefics3PatchPositions, MatchTransformersForEveryRectangle) {
+  const json data = json::parse(readText(fixturePath("patch_positions.json")));
+  int64_t checked = 0;
+  for (const auto &[grid, rects] : data.at("grids").items()) {
+    const int64_t n = std::stoll(grid);
+    for (size_t k = 0; k < rects.size(); ++k) {
+      const int64_t nb = static_cast<int64_t>(k) + 1;
+      const std::vector<int32_t> want = rects[k].get<std::vector<int32_t>>();
+      std::vector<int32_t> ids = patchPositionIds(n, {nb, nb});
+      ASSERT_EQ(ids.size(), static_cast<size_t>(n * n));
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          int32_t expected =
+              i < nb && j < nb ? want[i] * static_cast<int32_t>(n) + want[j] : 0;
+          ASSERT_EQ(ids[i * n + j], expected) << "grid " << n << ", " << nb << " x " << nb
+                                              << " real patches, patch (" << i << ", " << j
+                                              << ")";
+        }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 8 + 19 + 26 + 27 + 32 + 50 + 64);
+  // A full frame takes positions 0, 1, 2, ... (what the model uses without a mask).
+  std::vector<int32_t> full = patchPositionIds(26, {26, 26});
+  for (size_t i = 0; i < full.size(); ++i) ASSERT_EQ(full[i], static_cast<int32_t>(i));
+}
+
+TEST(Idefics3PatchPositions, RealPatchesFromThePixelMask) {
+  // 8 x 8 pixels, 2-pixel patches: image pixels in rows 0..4 and columns 0..2 touch
+  // patch rows 0..2 and patch columns 0..1 (a patch with any image pixel is real).
+  std::vector<uint8_t> mask(64, 0);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 3; ++x) mask[y * 8 + x] = 1;
+  absl::StatusOr<PatchRect> rect = realPatches(mask, 8, 2);
+  ASSERT_TRUE(rect.ok()) << rect.status();
+  EXPECT_EQ(rect->rows, 3);
+  EXPECT_EQ(rect->cols, 2);
+  std::vector<uint8_t> all(64, 1);
+  rect = realPatches(all, 8, 2);
+  ASSERT_TRUE(rect.ok());
+  EXPECT_EQ(rect->rows, 4);
+  EXPECT_EQ(rect->cols, 4);
+}
+
+TEST(Idefics3PatchPositions, RefusesMasksThatAreNotATopLeftRectangle) {
+  std::vector<uint8_t> none(64, 0);
+  EXPECT_THAT(realPatches(none, 8, 2).status().message(), HasSubstr("no image pixel"));
+  std::vector<uint8_t> hole(64, 1);
+  hole[3 * 8 + 3] = 0;  // still real: patch (1, 1) keeps 3 image pixels
+  EXPECT_TRUE(realPatches(hole, 8, 2).ok());
+  std::vector<uint8_t> island(64, 0);
+  island[0] = 1;
+  island[7 * 8 + 7] = 1;  // patch (3, 3) outside the 1 x 1 rectangle
+  EXPECT_THAT(realPatches(island, 8, 2).status().message(),
+              HasSubstr("patch (3, 3) of the 4 x 4 grid is image"));
+  std::vector<uint8_t> right(64, 0);
+  for (int y = 0; y < 8; ++y) right[y * 8 + 7] = 1;  // padding on the left
+  EXPECT_THAT(realPatches(right, 8, 2).status().message(), HasSubstr("rectangle at the top left"));
+  EXPECT_THAT(realPatches(none, 8, 3).status().message(), HasSubstr("3-pixel patches"));
+}
+
 } // namespace
 } // namespace mvc::idefics3

@@ -1,6 +1,8 @@
 //===- Idefics3Run.cpp - Idefics3 / SmolVLM: the run half -----------------===//
 #include "architectures/idefics3/Idefics3Run.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "runtime/text/Tokenizer.h"
 #include "runtime/util/StatusMacros.h"
@@ -52,15 +54,25 @@ absl::StatusOr<PreparedImage> Idefics3RunHalf::prepareImage(const vision::RgbIma
   PreparedImage prepared;
   for (int64_t i = 0; i < frames.frames; ++i) {
     MVC_ASSIGN_OR_RETURN(HostTensor pixels, frameTensor(frames.pixelValues.data(), i));
-    prepared.pixels.push_back(std::move(pixels));
+    prepared.frames.push_back({std::move(pixels), HostTensor()});
   }
   prepared.layout = {frames.rows, frames.cols};
   return prepared;
 }
 
-absl::StatusOr<PreparedImage> Idefics3RunHalf::imageFromPixels(const HostTensor &pixels) const {
-  MVC_ASSIGN_OR_RETURN(PreparedImage prepared, ImageTokenRunHalf::imageFromPixels(pixels));
+absl::StatusOr<PreparedImage> Idefics3RunHalf::imageFromPixels(const HostTensor &pixels,
+                                                               const HostTensor *pixelMask) const {
+  // A frame whose values are all exactly 0 is batch padding (the processor's frames are
+  // normalized: black is -1), which transformers drops before the tower, mask and all: so
+  // does mvc, so HF's pixel_values[b] and pixel_attention_mask[b] can be given as they are.
+  const float *values = pixels.dtype() == DType::F32 ? pixels.dataAs<float>() : nullptr;
+  bool padding = values && std::all_of(values, values + pixels.byteSize() / sizeof(float),
+                                       [](float v) { return v == 0.0f; });
+  MVC_ASSIGN_OR_RETURN(PreparedImage prepared,
+                       ImageTokenRunHalf::imageFromPixels(pixels, padding ? nullptr : pixelMask));
   prepared.layout = {0, 0}; // one frame: an unsplit image
+  if (padding)
+    prepared.frames.clear();
   return prepared;
 }
 
@@ -74,9 +86,62 @@ absl::StatusOr<std::string> Idefics3RunHalf::expandImages(absl::string_view text
         "the tokenizer's token ", imageTokenId, " (the model's image token) is '", image,
         "', not the processor's image token '", tokens.imageToken, "'"));
   std::vector<idefics3::ImageGrid> grids;
-  for (const PreparedImage &prepared : images)
-    grids.push_back({prepared.layout.at(0), prepared.layout.at(1)});
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (images[i].frames.empty())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "image ", i, "'s pixel values are all zero: a padding frame, which the model drops "
+          "(give such frames only with --prompt-ids)"));
+    grids.push_back({images[i].layout.at(0), images[i].layout.at(1)});
+  }
   return idefics3::expandImageMarkers(text, grids, tokensPerFrame, tokens);
+}
+
+absl::Status Idefics3RunHalf::readOwnVisionKeys(const Json &vision) {
+  MVC_ASSIGN_OR_RETURN(patchSize, intField(vision, "patch_size"));
+  if (patchSize == 0 || imageSize % patchSize != 0)
+    return fieldError("patch_size", absl::StrCat("must divide image_size ", imageSize, ", got ",
+                                                 patchSize));
+  return absl::OkStatus();
+}
+
+std::vector<ImageTokenRunHalf::VisionInput> Idefics3RunHalf::extraVisionInputs() const {
+  const int64_t side = imageSize / patchSize;
+  return {{"patch_position_ids", side * side}, {"patch_mask", side * side}};
+}
+
+absl::Status Idefics3RunHalf::checkPixelMask(const HostTensor &mask) const {
+  return idefics3::realPatches(absl::MakeConstSpan(mask.data(), mask.byteSize()), imageSize,
+                               patchSize)
+      .status();
+}
+
+std::vector<HostTensor>
+Idefics3RunHalf::extraVisionTensors(absl::Span<const ImageFrame *const> frames) const {
+  const int64_t side = imageSize / patchSize, count = static_cast<int64_t>(frames.size());
+  const size_t patches = static_cast<size_t>(side * side);
+  std::vector<int32_t> positions, mask;
+  positions.reserve(patches * frames.size());
+  mask.reserve(patches * frames.size());
+  for (const ImageFrame *frame : frames) {
+    idefics3::PatchRect real{side, side};
+    if (frame->pixelMask.byteSize() != 0) {
+      // Checked where the mask entered (checkPixelMask).
+      absl::StatusOr<idefics3::PatchRect> rect = idefics3::realPatches(
+          absl::MakeConstSpan(frame->pixelMask.data(), frame->pixelMask.byteSize()), imageSize,
+          patchSize);
+      if (rect.ok())
+        real = *rect;
+    }
+    std::vector<int32_t> ids = idefics3::patchPositionIds(side, real);
+    positions.insert(positions.end(), ids.begin(), ids.end());
+    for (int64_t i = 0; i < side; ++i)
+      for (int64_t j = 0; j < side; ++j)
+        mask.push_back(i < real.rows && j < real.cols ? 1 : 0);
+  }
+  std::vector<HostTensor> out;
+  out.push_back(i32Tensor(positions, {count, side * side}));
+  out.push_back(i32Tensor(mask, {count, side * side}));
+  return out;
 }
 
 } // namespace mvc

@@ -10,7 +10,12 @@
 //            processor writes them (image_seq_len = tokens_per_frame); SmolVLM takes the
 //            token texts from tokenizer_config.json;
 //   inputs   image_features and embed_source only: the Llama text model is causal over
-//            image tokens too, so a prefill chunk may end anywhere.
+//            image tokens too, so a prefill chunk may end anywhere;
+//   vision   per frame, beside its pixels, the patches' position ids and mask
+//            (patch_position_ids, patch_mask [F, patches]): 0, 1, 2, .. and all ones for a
+//            whole frame; for a frame given with a pixel attention mask (an image smaller
+//            than the frame, padded), transformers' bucketed positions and the real
+//            patches (Idefics3Processor.h: realPatches, patchPositionIds).
 // The manifest entry's "vision" object (FORMAT.md) configures it.
 //
 //===----------------------------------------------------------------------===//
@@ -35,14 +40,24 @@ public:
   std::string imageMarker(const text::Tokenizer &tokenizer) const override;
   absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
                                              ImageSplitting splitting) const override;
-  absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels) const override;
+  absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels,
+                                                const HostTensor *pixelMask) const override;
   absl::StatusOr<std::string> expandImages(absl::string_view text,
                                            absl::Span<const PreparedImage> images,
                                            const text::Tokenizer &tokenizer) const override;
 
+protected:
+  absl::Status readOwnVisionKeys(const Json &vision) override;
+  std::vector<VisionInput> extraVisionInputs() const override;
+  bool takesPixelMasks() const override { return true; }
+  absl::Status checkPixelMask(const HostTensor &mask) const override;
+  std::vector<HostTensor> extraVisionTensors(
+      absl::Span<const ImageFrame *const> frames) const override;
+
 private:
   Idefics3RunHalf() = default;
 
+  int64_t patchSize = 0; // pixels a side of a patch; patchesPerSide = imageSize / patchSize
   idefics3::Idefics3ProcessorConfig processor;
   idefics3::ImageTokens tokens;
 };

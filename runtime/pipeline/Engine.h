@@ -80,7 +80,7 @@ int64_t shapeBucket(int64_t count);
 
 struct SequenceRequest {
   std::vector<int32_t> prompt;    // token ids, image placeholders included
-  std::vector<HostTensor> images; // the vision program's images, in prompt order
+  std::vector<ImageFrame> images; // the vision program's frames, in prompt order
   int64_t maxNewTokens = 32;      // 0: prefill only (e.g. for prompt logits)
   SamplingOptions sampling;
   uint64_t rngStream = 0; // the sequence's random stream: SequenceRng(seed, this)

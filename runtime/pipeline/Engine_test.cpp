@@ -261,7 +261,7 @@ TEST_F(EngineTest, RefusesBadRequestsNamingThem) {
   EXPECT_THAT(engine->add(request).status().message(),
               HasSubstr("request 7, position 1: token id 99 is outside the vocabulary [0, 16)"));
   request.prompt = {2};
-  request.images.push_back(HostTensor::allocate(DType::F32, {3, 4, 4}));
+  request.images.push_back({HostTensor::allocate(DType::F32, {3, 4, 4}), HostTensor()});
   EXPECT_THAT(engine->add(request).status().message(), HasSubstr("the model takes no images"));
   EXPECT_TRUE(engine->idle());
 }

@@ -88,7 +88,7 @@ absl::Status Generator::checkPages(const std::vector<std::vector<int32_t>> &prom
 }
 
 absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int32_t>> &prompts,
-                                              const std::vector<std::vector<HostTensor>> &images,
+                                              const std::vector<std::vector<ImageFrame>> &images,
                                               const GenerationOptions &options) const {
   uint64_t limit = options.activationMemoryLimit;
   if (limit == 0) {
@@ -132,7 +132,7 @@ absl::Status Generator::checkActivationMemory(const std::vector<std::vector<int3
 absl::StatusOr<GenerationResult>
 Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
                     const GenerationOptions &options,
-                    const std::vector<std::vector<HostTensor>> &images) {
+                    const std::vector<std::vector<ImageFrame>> &images) {
   Clock::time_point start = Clock::now();
   if (prompts.empty())
     return absl::InvalidArgumentError("no prompts");
@@ -224,7 +224,7 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
 
 absl::StatusOr<HostTensor>
 Generator::promptLogits(const std::vector<std::vector<int32_t>> &prompts,
-                        const std::vector<std::vector<HostTensor>> &images) {
+                        const std::vector<std::vector<ImageFrame>> &images) {
   GenerationOptions options;
   options.maxNewTokens = 0;
   options.promptLogits = PromptLogits::All;

@@ -78,15 +78,15 @@ public:
   /// positions, more KV pages needed than the model has free, or more activation memory.
   ///
   /// For a multimodal model, `images[b]` holds prompt b's images in order, as the vision
-  /// program takes them (pixel values f32 [C, S, S] or [1, C, S, S]); the run half checks
+  /// program takes them (frames of pixel values f32 [C, S, S] or [1, C, S, S]); the run half checks
   /// them against the prompt's image tokens and fills the forward call's image inputs.
   absl::StatusOr<GenerationResult>
   generate(const std::vector<std::vector<int32_t>> &prompts, const GenerationOptions &options,
-           const std::vector<std::vector<HostTensor>> &images = {});
+           const std::vector<std::vector<ImageFrame>> &images = {});
   /// The logits of every prompt position, [total prompt tokens, vocab]: the prefill with
   /// logit_rows = all rows.
   absl::StatusOr<HostTensor> promptLogits(const std::vector<std::vector<int32_t>> &prompts,
-                                          const std::vector<std::vector<HostTensor>> &images = {});
+                                          const std::vector<std::vector<ImageFrame>> &images = {});
   const RunHalf &runHalf() const { return engine->runHalf(); }
 
 private:
@@ -96,7 +96,7 @@ private:
                           int64_t maxNewTokens) const;
   /// Refuses a batch whose largest call plans more activation memory than the limit.
   absl::Status checkActivationMemory(const std::vector<std::vector<int32_t>> &prompts,
-                                     const std::vector<std::vector<HostTensor>> &images,
+                                     const std::vector<std::vector<ImageFrame>> &images,
                                      const GenerationOptions &options) const;
 
   std::unique_ptr<Engine> engine;

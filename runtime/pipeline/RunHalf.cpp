@@ -23,7 +23,8 @@ absl::StatusOr<PreparedImage> RunHalf::prepareImage(const vision::RgbImage &, Im
   return noImages();
 }
 
-absl::StatusOr<PreparedImage> RunHalf::imageFromPixels(const HostTensor &) const {
+absl::StatusOr<PreparedImage> RunHalf::imageFromPixels(const HostTensor &,
+                                                       const HostTensor *) const {
   return noImages();
 }
 
@@ -36,7 +37,7 @@ absl::StatusOr<std::string> RunHalf::expandImages(absl::string_view text,
 }
 
 absl::Status RunHalf::checkPrompt(absl::Span<const int32_t>,
-                                  absl::Span<const HostTensor> images) const {
+                                  absl::Span<const ImageFrame> images) const {
   if (!images.empty())
     return noImages();
   return absl::OkStatus();

@@ -42,12 +42,21 @@ namespace vision {
 struct RgbImage;
 }
 
-/// One image as the user gave it, prepared for the model: the vision program's inputs
-/// (one tensor per frame the program takes: the image itself, and crops or tiles where the
-/// architecture makes them), and how its prompt text expands (`layout`, defined by the
-/// architecture: Gemma 3 {crops}, Idefics3 {rows, cols}).
+/// One frame the vision program takes (an image, a crop or a tile): pixel values f32
+/// [C, S, S], and for a frame only part of which is image (padded to S x S, as Idefics3's
+/// batches pad), its pixel attention mask u8 [S, S], nonzero on the image's pixels. An
+/// empty mask: every pixel is image.
+struct ImageFrame {
+  HostTensor pixels;
+  HostTensor pixelMask;
+};
+
+/// One image as the user gave it, prepared for the model: the vision program's frames
+/// (the image itself, and crops or tiles where the architecture makes them), and how its
+/// prompt text expands (`layout`, defined by the architecture: Gemma 3 {crops}, Idefics3
+/// {rows, cols}).
 struct PreparedImage {
-  std::vector<HostTensor> pixels;
+  std::vector<ImageFrame> frames;
   std::vector<int64_t> layout;
 };
 
@@ -56,7 +65,7 @@ struct PreparedImage {
 struct SequenceView {
   absl::Span<const int32_t> tokens;
   int64_t promptLength = 0;
-  absl::Span<const HostTensor> images;
+  absl::Span<const ImageFrame> images;
 };
 
 /// One forward call's ragged batch: for each member sequence, the tokens
@@ -104,8 +113,10 @@ public:
   /// else the architecture's defaults), split into crops or tiles as `splitting` says.
   virtual absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
                                                      ImageSplitting splitting) const;
-  /// Pixel values given directly: one vision-program frame, f32 [C, H, W] or [1, C, H, W].
-  virtual absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels) const;
+  /// Pixel values given directly: one vision-program frame, f32 [C, H, W] or [1, C, H, W],
+  /// with its pixel attention mask ([H, W] or [1, H, W], any integer type) or null.
+  virtual absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels,
+                                                        const HostTensor *pixelMask) const;
   /// `text` with each image marker replaced by the image's full token text (markers and
   /// images are matched in order; their numbers must agree).
   virtual absl::StatusOr<std::string> expandImages(absl::string_view text,
@@ -115,7 +126,7 @@ public:
   /// Checks a prompt (token ids, image tokens included) against its images before it is
   /// accepted; errors say what is wrong ("prompt" is prefixed by the caller).
   virtual absl::Status checkPrompt(absl::Span<const int32_t> prompt,
-                                   absl::Span<const HostTensor> images) const;
+                                   absl::Span<const ImageFrame> images) const;
   /// Whether `id` is a valid prompt token beyond [0, vocab) (an image placeholder id).
   virtual bool isPlaceholderToken(int32_t id) const { return false; }
   /// Where a prefill chunk of `sequence` starting at `begin` may end, given that it should

@@ -6,8 +6,10 @@ An Idefics3 / SmolVLM artifact's language model against transformers
 
   hf     transformers' input ids (--prompt-ids) and pixel values (--pixel-values: the
          frames of the prompt's images in order): logits at every position (--all-logits)
-         and the greedy continuation, token for token; then all prompts in one ragged batch
-         (and, with --prefill-chunk, in chunks that cut through image-token runs);
+         and the greedy continuation, token for token; the same for a prompt around the
+         fixture's partial frame (an image smaller than the frame, given with
+         --pixel-attention-mask); then all prompts in one ragged batch (and, with
+         --prefill-chunk, in chunks that cut through image-token runs);
   own    mvc's own path: the image files through the artifact's image processor, the
          image markers expanded, chat prompts rendered by the chat template; -p TEXT
          [--chat] --image FILE..., and chat prompts again as a --messages file. Logits at the
@@ -39,6 +41,11 @@ def main():
     with open(os.path.join(fixture, "reference.json")) as f:
         ref = json.load(f)
     prompts, images = ref["prompts"], ref["images"]
+    # The hand-made frame smaller than the tower (reference.json "partial_frame"): a prompt
+    # around it, given with its pixel attention mask (hf checks only: no processor makes it).
+    partial = ref.get("partial_frame", {})
+    if "prompt" in partial:
+        prompts = prompts + [dict(partial["prompt"], images=[], partial=True)]
     new_tokens = ref["greedy"]["max_new_tokens"]
     failures = 0
 
@@ -77,6 +84,9 @@ def main():
         def hf_inputs(i):
             prompt = prompts[i]
             cmd = ["--prompt-ids", ",".join(map(str, prompt["ids"]))]
+            if prompt.get("partial"):
+                cmd += ["--pixel-values", os.path.join(fixture, partial["pixel_values"]),
+                        "--pixel-attention-mask", os.path.join(fixture, partial["pixel_attention_mask"])]
             if prompt["images"]:
                 frames = [np.load(os.path.join(fixture, images[j]["pixel_values"])).reshape(-1, 3, *np.load(
                     os.path.join(fixture, images[j]["pixel_values"])).shape[-2:]) for j in prompt["images"]]
@@ -89,6 +99,25 @@ def main():
             extra, logits = flags(f"hf{i}")
             check(f"prompt {i} (hf ids and pixels)", [args.mvc_run, args.artifact] + hf_inputs(i) + extra,
                   [i], logits)
+        # transformers' batch layout: pixel_values[b] padded with all-zero frames (dropped, as
+        # transformers drops them) and pixel_attention_mask[b] beside it (ones; zeros for
+        # the padding frames).
+        first = next(i for i, prompt in enumerate(prompts) if prompt["images"])
+        cmd = hf_inputs(first)
+        frames = np.load(cmd[cmd.index("--pixel-values") + 1])
+        padded = np.concatenate([np.zeros((1, *frames.shape[1:]), frames.dtype), frames,
+                                 np.zeros((2, *frames.shape[1:]), frames.dtype)])
+        masks = np.concatenate([np.zeros((1, *frames.shape[-2:]), np.int64),
+                                np.ones((len(frames), *frames.shape[-2:]), np.int64),
+                                np.zeros((2, *frames.shape[-2:]), np.int64)])
+        cmd[cmd.index("--pixel-values") + 1] = os.path.join(tmp, "padded.npy")
+        np.save(cmd[cmd.index("--pixel-values") + 1], padded)
+        np.save(os.path.join(tmp, "padded_mask.npy"), masks)
+        extra, logits = flags("padded")
+        check(f"prompt {first} (hf ids, pixels with 3 padding frames, masks)",
+              [args.mvc_run, args.artifact] + cmd + ["--pixel-attention-mask",
+                                                     os.path.join(tmp, "padded_mask.npy")] + extra,
+              [first], logits)
         everything = list(range(len(prompts)))
         extra, logits = flags("batch")
         check(f"batch of {len(prompts)} (hf ids and pixels)",
@@ -103,6 +132,8 @@ def main():
             sys.exit(f"FAIL: {failures} checks differ from transformers" if failures else 0)
 
         for i, prompt in enumerate(prompts):
+            if prompt.get("partial"):
+                continue
             files = [os.path.join(fixture, name) for name in prompt["image_files"]]
             split = prompt["processor_kwargs"].get("do_image_splitting")
             split_flags = [] if split is None else ["--image-splitting", "on" if split else "off"]

@@ -83,21 +83,48 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
   if (any && !half.takesImages())
     return absl::InvalidArgumentError(
         absl::StrCat(options.artifact, ": this model takes no images (it is a text-only model)"));
-  for (const std::string &path : prompt.pixelValues) {
+  for (size_t f = 0; f < prompt.pixelValues.size(); ++f) {
+    const std::string &path = prompt.pixelValues[f];
     MVC_ASSIGN_OR_RETURN(NpyArray array, readNpy(path));
     std::vector<int64_t> shape = array.shape;
     int64_t count = shape.size() == 4 ? shape[0] : 1;
     if (shape.size() == 4)
       shape.erase(shape.begin());
     size_t bytes = count > 0 ? array.data.size() / static_cast<size_t>(count) : 0;
+    // The frames' masks: [S, S] with one frame, [N, S, S] with N.
+    const std::string &maskPath = prompt.pixelMasks[f];
+    std::optional<NpyArray> masks;
+    std::vector<int64_t> maskShape;
+    size_t maskBytes = 0;
+    if (!maskPath.empty()) {
+      MVC_ASSIGN_OR_RETURN(masks, readNpy(maskPath));
+      maskShape = masks->shape;
+      bool perFrame = array.shape.size() == 4;
+      if (maskShape.size() != (perFrame ? 3u : 2u) || (perFrame && maskShape[0] != count))
+        return absl::InvalidArgumentError(absl::StrCat(
+            maskPath, ": a pixel attention mask of shape [", absl::StrJoin(maskShape, ", "),
+            "] for the pixel values [", absl::StrJoin(array.shape, ", "), "] of ", path,
+            " (expected [S, S] for one frame, [N, S, S] for N)"));
+      if (perFrame)
+        maskShape.erase(maskShape.begin());
+      maskBytes = count > 0 ? masks->data.size() / static_cast<size_t>(count) : 0;
+    }
     for (int64_t i = 0; i < count || (count == 0 && i == 0); ++i) {
       absl::StatusOr<HostTensor> pixels =
           HostTensor::fromBytes(array.dtype, shape, array.data.data() + i * bytes, bytes);
+      std::optional<HostTensor> mask;
+      if (masks) {
+        MVC_ASSIGN_OR_RETURN(mask, HostTensor::fromBytes(masks->dtype, maskShape,
+                                                         masks->data.data() + i * maskBytes,
+                                                         maskBytes));
+      }
       absl::StatusOr<PreparedImage> image =
-          pixels.ok() ? half.imageFromPixels(*pixels) : absl::StatusOr<PreparedImage>(pixels.status());
+          pixels.ok() ? half.imageFromPixels(*pixels, mask ? &*mask : nullptr)
+                      : absl::StatusOr<PreparedImage>(pixels.status());
       if (!image.ok())
         return absl::Status(image.status().code(),
-                            absl::StrCat(path, ": ", image.status().message(),
+                            absl::StrCat(path, masks ? absl::StrCat(" with ", maskPath) : "",
+                                         ": frame ", i, ": ", image.status().message(),
                                          " (a file holds one frame, or N on a leading axis)"));
       images.push_back(std::move(*image));
     }
@@ -138,7 +165,7 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
 /// Every prompt's token ids and its images as the vision program takes them.
 absl::Status encodePrompts(const Options &options, const std::optional<TextSession> &text,
                            const RunHalf &half, std::vector<std::vector<int32_t>> &prompts,
-                           std::vector<std::vector<HostTensor>> &pixels) {
+                           std::vector<std::vector<ImageFrame>> &pixels) {
   bool anyImages = false;
   for (size_t b = 0; b < options.prompts.size(); ++b) {
     const Prompt &prompt = options.prompts[b];
@@ -152,8 +179,8 @@ absl::Status encodePrompts(const Options &options, const std::optional<TextSessi
                          loadImages(options, prompt, conversation ? &*conversation : nullptr, half));
     pixels.emplace_back();
     for (PreparedImage &image : images)
-      for (HostTensor &tensor : image.pixels)
-        pixels.back().push_back(std::move(tensor));
+      for (ImageFrame &frame : image.frames)
+        pixels.back().push_back(std::move(frame));
     anyImages |= !pixels.back().empty();
     if (!prompt.text && !conversation) {
       prompts.push_back(prompt.ids);
@@ -196,7 +223,7 @@ absl::Status generate(const Options &options, Model &model) {
   Generator &generator = *created;
   MVC_ASSIGN_OR_RETURN(std::optional<TextSession> text, loadText(options, model));
   std::vector<std::vector<int32_t>> prompts;
-  std::vector<std::vector<HostTensor>> images;
+  std::vector<std::vector<ImageFrame>> images;
   MVC_RETURN_IF_ERROR(encodePrompts(options, text, generator.runHalf(), prompts, images));
 
   GenerationOptions generation;

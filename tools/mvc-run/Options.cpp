@@ -86,8 +86,13 @@ void printHelp() {
          "                         the vision program) of the prompt before it; with\n"
          "                         --prompt-ids the ids hold the image tokens, frames in order\n"
          "                         (Gemma 3: boi, tokens_per_image x image, eoi per frame;\n"
-         "                         Idefics3: HF's pixel_values[b] without its padding frames);\n"
+         "                         Idefics3: HF's pixel_values[b], whose all-zero padding\n"
+         "                         frames are dropped as HF drops them);\n"
          "                         with a text prompt each frame is one unsplit image\n"
+         "  --pixel-attention-mask FILE  the pixel attention mask of the --pixel-values before\n"
+         "                         it (.npy u8/i32/i64 [S,S] or [N,S,S], 1 on image pixels):\n"
+         "                         frames whose image is smaller than S x S, padded at the\n"
+         "                         bottom and right (Idefics3/SmolVLM)\n"
          "  --max-activation-memory SIZE  refuse a batch whose prefill would plan more\n"
          "                         activation memory than SIZE bytes (suffix K, M, G; default\n"
          "                         3/4 of physical memory)\n"
@@ -221,6 +226,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
             arg, " ", file, " follows --messages ", *prompt.messagesFile,
             ": a conversation's images are its image parts"));
       (arg == "--image" ? prompt.images : prompt.pixelValues).push_back(file);
+      if (arg == "--pixel-values")
+        prompt.pixelMasks.emplace_back();
       if (!prompt.images.empty() && !prompt.pixelValues.empty())
         return absl::InvalidArgumentError(
             "a prompt takes --image files or --pixel-values arrays, not both");
@@ -228,6 +235,17 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
         return absl::InvalidArgumentError(
             absl::StrCat("--image ", file, " follows --prompt-ids: ids already hold the image "
                          "tokens, so give the preprocessed pixels with --pixel-values"));
+    } else if (arg == "--pixel-attention-mask") {
+      MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
+      if (options.prompts.empty() || options.prompts.back().pixelValues.empty())
+        return absl::InvalidArgumentError(absl::StrCat(
+            arg, " ", file, " does not follow a --pixel-values (it is the mask of those frames)"));
+      std::string &mask = options.prompts.back().pixelMasks.back();
+      if (!mask.empty())
+        return absl::InvalidArgumentError(absl::StrCat(arg, " ", file, ": the --pixel-values ",
+                                                       options.prompts.back().pixelValues.back(),
+                                                       " already has the mask ", mask));
+      mask = file;
     } else if (arg == "--max-new-tokens") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
       MVC_ASSIGN_OR_RETURN(options.maxNewTokens,

@@ -35,6 +35,9 @@ struct Prompt {
   // values (--pixel-values .npy, [C, S, S] or [N, C, S, S]); one kind per prompt.
   std::vector<std::string> images;
   std::vector<std::string> pixelValues;
+  // For each pixelValues file, its frames' pixel attention masks (--pixel-attention-mask
+  // .npy, [S, S] or [N, S, S]; "" for none).
+  std::vector<std::string> pixelMasks;
 };
 
 struct Options {
