@@ -73,6 +73,10 @@ public:
   /// Text for display: special tokens (BOS, end of turn, ...) are left out.
   std::string decode(absl::Span<const int32_t> ids) const;
   const text::Tokenizer &tokenizer() const { return *textTokenizer; }
+  /// Whether the chat template reads content as a list of parts (the processors' templates
+  /// of multimodal models); string content then renders as transformers renders it (often
+  /// not at all), so an OpenAI-style server turns it into a text part first.
+  bool templateReadsParts() const { return templateTakesParts; }
 
 private:
   TextSession() = default;

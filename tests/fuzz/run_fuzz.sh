@@ -5,6 +5,7 @@
 #   gguf          GGUF files (reader, dequantizers, the Gemma 3 import)
 #   manifest      artifact manifests (runtime/artifact)
 #   conversation  mvc-run --messages files (runtime/pipeline/Conversation)
+#   openai_request  mvc-serve's request bodies (runtime/serving/OpenAiRequest)
 #   config        npy files, and JSON as Gemma 3 / Llama config.json
 #   image         JPEG and PNG decoding (--image)
 #   safetensors   safetensors files (header, offsets, every tensor read)
@@ -50,6 +51,8 @@ build gguf -ffp-contract=off "$root/runtime/weights/Gguf.cpp" "$root/runtime/wei
   "$root/runtime/text/Unicode.cpp"
 build manifest "" "$root/runtime/artifact/Manifest.cpp" "$root/runtime/artifact/Expr.cpp" $util
 build conversation "" "$root/runtime/pipeline/Conversation.cpp" $util
+build openai_request "" "$root/runtime/serving/OpenAiRequest.cpp" \
+  "$root/runtime/pipeline/Conversation.cpp" "$root/runtime/pipeline/Sampler.cpp" $util
 build image "" "$root/runtime/vision/Decode.cpp" "$root/runtime/vision/JpegDecoder.cpp" \
   "$root/runtime/vision/PngDecoder.cpp" "$root/runtime/vision/Exif.cpp" $util -ljpeg -lpng
 build safetensors "" "$root/runtime/weights/SafetensorsReader.cpp" $util
@@ -59,7 +62,7 @@ build config "" "$root/runtime/util/Npy.cpp" $util "$root/architectures/common/H
 
 cd "$work"
 mkdir -p jinja-corpus tokenizer-corpus gguf-corpus manifest-corpus conversation-corpus config-corpus \
-  image-corpus safetensors-corpus
+  image-corpus safetensors-corpus openai_request-corpus
 find "$root/tests/fixtures" -maxdepth 3 \( -name '*.png' -o -name '*.jpg' -o -name '*.jpeg' \) \
   -size -64k -exec cp {} image-corpus/ \; 2>/dev/null || true
 
@@ -80,6 +83,12 @@ json.dump([{"role": "system", "content": "be brief"},
            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
                                         {"type": "text", "text": "What is this?"}]}],
           open("conversation-corpus/seed.json", "w"))
+json.dump({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8,
+           "temperature": 0.7, "top_p": 0.9, "n": 2, "stop": ["END"], "stream": True,
+           "stream_options": {"include_usage": True}, "seed": 1},
+          open("openai_request-corpus/chat.json", "w"))
+json.dump({"model": "m", "prompt": [1, 2, 3], "echo": True, "max_tokens": 4},
+          open("openai_request-corpus/completion.json", "w"))
 import struct
 header = json.dumps({"__metadata__": {"format": "pt"},
                      "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
@@ -110,6 +119,7 @@ MVC_FUZZ_TOKENIZER=$work/qwen3-tokenizer.json run tokenizer -max_len=2048 -rss_l
 run gguf -max_len=131072 -rss_limit_mb=4096
 run manifest -max_len=65536 -rss_limit_mb=2048
 run conversation -max_len=65536 -rss_limit_mb=2048
+run openai_request -max_len=65536 -rss_limit_mb=2048
 run config -max_len=65536 -rss_limit_mb=2048
 run image -max_len=65536 -rss_limit_mb=2048
 run safetensors -max_len=65536 -rss_limit_mb=2048

@@ -110,6 +110,8 @@ class Gemma3:
 
 class SmolVLM:
     image_token = SMOLVLM_IMAGE
+    # The vision program's per-patch inputs (whole frames: positions 0.., every patch real).
+    patches_per_frame = (512 // 16) ** 2
 
     @staticmethod
     def make_checkpoint(path, dtype):
@@ -152,12 +154,27 @@ class SmolVLM:
 FAMILIES = {"gemma3": Gemma3, "smolvlm": SmolVLM}
 
 
-def time_mvc(args, artifact, pv_path, ids):
+def vision_inputs(args, family, pv_path, frames):
+    """--input flags of the vision program: the pixel values, and for a family whose
+    program takes them, whole frames' patch position ids and patch mask."""
+    import numpy as np
+    flags = ["--input", pv_path]
+    patches = getattr(family, "patches_per_frame", None)
+    if patches:
+        for name, array in (("positions", np.tile(np.arange(patches, dtype=np.int32), (frames, 1))),
+                            ("patch_mask", np.ones((frames, patches), np.int32))):
+            path = os.path.join(args.workdir, f"{name}.npy")
+            np.save(path, array)
+            flags += ["--input", path]
+    return flags
+
+
+def time_mvc(args, artifact, pv_path, ids, inputs):
     run = os.path.join(args.build, "bin", "mvc-run")
     env = dict(os.environ)
     cmd = [run, artifact, "--threads", str(args.threads), "--profile"]
     for _ in range(args.reps):
-        cmd += ["--function", "vision", "--input", pv_path]
+        cmd += ["--function", "vision"] + inputs
     out = subprocess.run(cmd + ["--output-dir", os.path.join(args.workdir, "mvc-out")],
                          check=True, capture_output=True, text=True, env=env)
     total_us = sum(float(m.group(1)) for m in re.finditer(r"^\s+([0-9.]+)\s+[0-9.]+\s+\d+\s", out.stderr, re.M))
@@ -232,9 +249,10 @@ def main():
     pv_path = os.path.join(args.workdir, "pixel_values.npy")
     np.save(pv_path, pv)
     ids = family.prompt_ids(frames)
-    mvc_vision, mvc_ttft = time_mvc(args, artifact, pv_path, ids)
+    inputs = vision_inputs(args, family, pv_path, frames)
+    mvc_vision, mvc_ttft = time_mvc(args, artifact, pv_path, ids, inputs)
     out = subprocess.run([os.path.join(args.build, "bin", "mvc-run"), artifact, "--threads", str(args.threads),
-                          "--function", "vision", "--input", pv_path, "--output-dir", os.path.join(args.workdir, "mvc-out")],
+                          "--function", "vision"] + inputs + ["--output-dir", os.path.join(args.workdir, "mvc-out")],
                          check=True, capture_output=True, text=True)
     mvc_features = np.load(os.path.join(args.workdir, "mvc-out", "vision.image_features.npy"))
     rows, features = {}, {}

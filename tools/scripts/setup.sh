@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 packages=(g++ cmake ninja-build ccache pkg-config python3 python3-pip python3-numpy
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
           nlohmann-json3-dev libabsl-dev libgtest-dev libpcre2-dev libutf8proc-dev zlib1g-dev
-          libjpeg62-turbo-dev libpng-dev clang-22 libclang-rt-22-dev)
+          libjpeg62-turbo-dev libpng-dev clang-22 libclang-rt-22-dev libcpp-httplib-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +25,9 @@ fi
 # pip, allowed past PEP 668 where the system python is first on PATH without numpy).
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy 2>/dev/null ||
   python3 -m pip install -q --break-system-packages numpy
+# The official OpenAI client drives mvc-serve in tests/e2e/serve.test.
+python3 -c "import openai" 2>/dev/null || python3 -m pip install -q openai 2>/dev/null ||
+  python3 -m pip install -q --break-system-packages openai
 # cuobjdump and nvdisasm (not in the CUDA toolkit install) for the cuda static checks: the
 # binaries land in site-packages/nvidia/cu13/bin, where tools/scripts/cuda_kernel_report.py
 # looks for them.

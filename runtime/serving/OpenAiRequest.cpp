@@ -1,0 +1,241 @@
+//===- OpenAiRequest.cpp - OpenAI-compatible request bodies as data -------===//
+#include "runtime/serving/OpenAiRequest.h"
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "runtime/util/Json.h"
+
+namespace mvc::serving {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+ApiError badField(absl::string_view param, absl::string_view message) {
+  ApiError error;
+  error.param = std::string(param);
+  error.message = param.empty() ? std::string(message) : absl::StrCat(param, ": ", message);
+  return error;
+}
+
+/// Reads the sampling and length fields shared by both endpoints into `out`; an error
+/// names the first bad field.
+std::optional<ApiError> readParams(const Json &body, GenerationParams &out) {
+  auto field = [&](const char *key) -> const Json * {
+    auto it = body.find(key);
+    return it == body.end() || it->is_null() ? nullptr : &*it;
+  };
+  auto number = [&](const char *key, double low, double high,
+                    double &into) -> std::optional<ApiError> {
+    const Json *value = field(key);
+    if (!value)
+      return std::nullopt;
+    if (!value->is_number() || !(value->get<double>() >= low && value->get<double>() <= high))
+      return badField(key, absl::StrCat("expected a number in [", low, ", ", high, "], got ",
+                                        value->dump()));
+    into = value->get<double>();
+    return std::nullopt;
+  };
+  auto integer = [&](const char *key, int64_t low, int64_t high,
+                     int64_t &into) -> std::optional<ApiError> {
+    const Json *value = field(key);
+    if (!value)
+      return std::nullopt;
+    if (!value->is_number_integer() || value->get<int64_t>() < low ||
+        value->get<int64_t>() > high)
+      return badField(key, absl::StrCat("expected an integer in [", low, ", ", high, "], got ",
+                                        value->dump()));
+    into = value->get<int64_t>();
+    return std::nullopt;
+  };
+  constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+  for (const char *key : {"max_completion_tokens", "max_tokens"}) {
+    int64_t tokens = 0;
+    if (auto error = integer(key, 1, kMaxInt, tokens))
+      return error;
+    if (field(key) && !out.maxTokens)
+      out.maxTokens = tokens;
+  }
+  double temperature = 1.0, topP = 1.0, minP = 0.0;
+  int64_t topK = 0;
+  if (auto error = number("temperature", 0.0, 2.0, temperature))
+    return error;
+  if (auto error = number("top_p", 0.0, 1.0, topP))
+    return error;
+  if (field("top_p") && topP == 0.0)
+    return badField("top_p", "must be greater than 0");
+  if (auto error = number("min_p", 0.0, 1.0, minP))
+    return error;
+  if (auto error = integer("top_k", -1, kMaxInt, topK))
+    return error;
+  out.sampling.temperature = temperature;
+  if (temperature > 0) {
+    // 0 and -1 both mean off (OpenAI-compatible servers use -1).
+    out.sampling.topK = static_cast<int32_t>(std::max<int64_t>(topK, 0));
+    out.sampling.topP = topP;
+    out.sampling.minP = minP;
+  }
+  if (const Json *seed = field("seed")) {
+    if (!seed->is_number_integer())
+      return badField("seed", absl::StrCat("expected an integer, got ", seed->dump()));
+    out.sampling.seed = seed->is_number_unsigned() ? seed->get<uint64_t>()
+                                                   : static_cast<uint64_t>(seed->get<int64_t>());
+    out.seeded = true;
+  }
+  if (auto error = integer("n", 1, 16, out.n))
+    return error;
+  if (const Json *stop = field("stop")) {
+    std::vector<Json> items;
+    if (stop->is_string())
+      items.push_back(*stop);
+    else if (stop->is_array())
+      items.assign(stop->begin(), stop->end());
+    else
+      return badField("stop", "expected a string or an array of strings");
+    if (items.size() > 4)
+      return badField("stop", absl::StrCat("at most 4 stop strings, got ", items.size()));
+    for (const Json &item : items) {
+      if (!item.is_string() || item.get<std::string>().empty())
+        return badField("stop", absl::StrCat("expected non-empty strings, got ", item.dump()));
+      out.stop.push_back(item.get<std::string>());
+    }
+  }
+  if (const Json *stream = field("stream")) {
+    if (!stream->is_boolean())
+      return badField("stream", "expected true or false");
+    out.stream = stream->get<bool>();
+  }
+  if (const Json *options = field("stream_options")) {
+    if (!options->is_object())
+      return badField("stream_options", "expected an object");
+    auto usage = options->find("include_usage");
+    if (usage != options->end() && !usage->is_null()) {
+      if (!usage->is_boolean())
+        return badField("stream_options.include_usage", "expected true or false");
+      out.includeUsage = usage->get<bool>();
+    }
+  }
+  // Not implemented yet: refused by name, never ignored.
+  if (const Json *logprobs = field("logprobs");
+      logprobs && !(logprobs->is_boolean() && !logprobs->get<bool>()))
+    return badField("logprobs", "log probabilities are not supported yet");
+  for (const char *key : {"presence_penalty", "frequency_penalty"})
+    if (const Json *penalty = field(key); penalty && !(penalty->is_number() && *penalty == 0))
+      return badField(key, "penalties are not supported yet (only 0)");
+  if (const Json *format = field("response_format")) {
+    auto type = format->is_object() ? format->find("type") : format->end();
+    if (!format->is_object() || type == format->end() || !type->is_string())
+      return badField("response_format", "expected an object with a \"type\"");
+    if (*type != "text")
+      return badField("response_format",
+                      absl::StrCat("type ", type->dump(), " is not supported yet (only \"text\")"));
+  }
+  if (const Json *bias = field("logit_bias"); bias && !(bias->is_object() && bias->empty()))
+    return badField("logit_bias", "logit bias is not supported yet");
+  return std::nullopt;
+}
+
+/// The body as a JSON object, or the error.
+std::optional<ApiError> readBody(absl::string_view text, Json &body) {
+  absl::StatusOr<Json> parsed = parseJson<Json>(std::string_view(text.data(), text.size()),
+                                                "request body");
+  if (!parsed.ok())
+    return badField("", parsed.status().message());
+  if (!parsed->is_object())
+    return badField("", "request body: expected a JSON object");
+  body = std::move(*parsed);
+  auto model = body.find("model");
+  if (model != body.end() && !model->is_string())
+    return badField("model", "expected a string");
+  return std::nullopt;
+}
+
+/// The body, its "model" and the generation fields both endpoints share.
+template <typename Request>
+std::optional<ApiError> readCommon(absl::string_view text, Json &body, Request &request) {
+  if (auto error = readBody(text, body))
+    return error;
+  if (auto model = body.find("model"); model != body.end())
+    request.model = model->get<std::string>();
+  return readParams(body, request.params);
+}
+
+} // namespace
+
+Parsed<ChatRequest> parseChatRequest(absl::string_view text) {
+  Parsed<ChatRequest> out;
+  Json body;
+  ChatRequest request;
+  if (auto error = readCommon(text, body, request)) {
+    out.error = *error;
+    return out;
+  }
+  // The messages (and tools) as mvc-run --messages reads them.
+  Json conversation = {{"messages", body.contains("messages") ? body["messages"] : Json()}};
+  if (auto tools = body.find("tools"); tools != body.end())
+    conversation["tools"] = *tools;
+  absl::StatusOr<Conversation> parsed = parseConversation(conversation.dump(), "request");
+  if (!parsed.ok()) {
+    // "request: messages[1]...: ..." -> "messages[1]...: ..."
+    absl::string_view message = parsed.status().message();
+    absl::ConsumePrefix(&message, "request: ");
+    out.error = badField("", message);
+    out.error.param = "messages";
+    return out;
+  }
+  request.conversation = std::move(*parsed);
+  out.request = std::move(request);
+  return out;
+}
+
+Parsed<CompletionRequest> parseCompletionRequest(absl::string_view text) {
+  Parsed<CompletionRequest> out;
+  Json body;
+  CompletionRequest request;
+  if (auto error = readCommon(text, body, request)) {
+    out.error = *error;
+    return out;
+  }
+  auto prompt = body.find("prompt");
+  if (prompt == body.end() || prompt->is_null()) {
+    out.error = badField("prompt", "missing (expected a string or an array of token ids)");
+    return out;
+  }
+  if (prompt->is_string()) {
+    request.text = prompt->get<std::string>();
+  } else if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) {
+    request.text = (*prompt)[0].get<std::string>(); // a batch of one prompt
+  } else if (prompt->is_array() && !prompt->empty()) {
+    for (const Json &id : *prompt) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+          id.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+        out.error = badField("prompt", absl::StrCat("expected a string or an array of token ids "
+                                                    "(non-negative integers), got ",
+                                                    id.dump().substr(0, 64)));
+        return out;
+      }
+      request.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+    }
+  } else {
+    out.error = badField("prompt", "expected a string, or a non-empty array of token ids "
+                                   "(one prompt per request)");
+    return out;
+  }
+  if (request.text && request.text->empty()) {
+    out.error = badField("prompt", "is empty");
+    return out;
+  }
+  if (auto echo = body.find("echo"); echo != body.end() && !echo->is_null()) {
+    if (!echo->is_boolean()) {
+      out.error = badField("echo", "expected true or false");
+      return out;
+    }
+    request.echo = echo->get<bool>();
+  }
+  out.request = std::move(request);
+  return out;
+}
+
+} // namespace mvc::serving

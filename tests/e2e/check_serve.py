@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""check_serve.py MVC_SERVE MVC_RUN ARTIFACT IMAGE
+
+mvc-serve on ARTIFACT (a tiny multimodal checkpoint with a chat template), on 127.0.0.1
+and a free port, driven by the official `openai` Python client, against mvc-run on the
+same artifact:
+
+  - greedy chat, non-streaming and streaming (with usage), equal to mvc-run --messages;
+  - n=2 (both greedy choices equal), stop strings (cut before the first match, never
+    sent), a completion (/v1/completions) equal to mvc-run -p;
+  - an image by data: URL, equal to mvc-run with the same image;
+  - 32 concurrent greedy requests, each equal to the request alone (continuous batching);
+  - a stream closed by the client after its first chunk: its KV pages are freed
+    (/metrics back to 0 pages in use);
+  - errors in OpenAI's shape: a wrong API key (401), an unknown model (404), a prompt
+    longer than the context (413), malformed JSON and wrong types (400), unsupported
+    response_format (400); /health, /v1/models, /metrics.
+Prints one line per check; exits non-zero on any failure.
+"""
+import base64
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import openai
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "scripts"))
+import serve_process  # noqa: E402
+
+KEY = "test-key"
+MODEL = "tiny"
+failures = 0
+
+
+def report(name, ok, detail=""):
+    global failures
+    failures += not ok
+    print(f"{name}: {'ok' if ok else 'FAIL'}{(' (' + detail + ')') if detail and not ok else ''}")
+
+
+def http(port, method, path, body=None, key=KEY):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method)
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def mvc_run(args, tool, artifact, extra):
+    out = subprocess.run([tool, artifact, "--max-new-tokens", "8"] + extra, capture_output=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.decode())
+    return out.stdout.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def main():
+    serve, run, artifact, image = sys.argv[1:5]
+    with open(image, "rb") as f:
+        data_url = "data:image/png;base64," + base64.b64encode(f.read()).decode()
+    server, port = serve_process.start([serve, artifact, "--port", "0", "--api-key", KEY,
+                                        "--served-model-name", MODEL, "--threads", "2"])
+    try:
+        report("health", http(port, "GET", "/health")[0] == 200)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0)
+        report("models", [m.id for m in client.models.list()] == [MODEL])
+
+        with tempfile.TemporaryDirectory() as tmp:
+            messages = [{"role": "user", "content": "Hello, who are you?"}]
+            # mvc-run reads the same messages; its template gets string content as is, so
+            # give it the text part the server makes of it.
+            parts = [{"role": "user", "content": [{"type": "text", "text": "Hello, who are you?"}]}]
+            path = os.path.join(tmp, "m.json")
+            with open(path, "w") as f:
+                json.dump(parts, f)
+            want = mvc_run(None, run, artifact, ["--messages", path])
+
+            chat = dict(model=MODEL, messages=messages, max_tokens=8, temperature=0)
+            got = client.chat.completions.create(**chat)
+            report("chat greedy equals mvc-run", got.choices[0].message.content == want,
+                   f"{got.choices[0].message.content!r} vs {want!r}")
+            report("chat usage", got.usage.completion_tokens == 8 and got.usage.prompt_tokens > 0
+                   and got.choices[0].finish_reason == "length")
+
+            pieces, usage = [], None
+            for chunk in client.chat.completions.create(**chat, stream=True,
+                                                        stream_options={"include_usage": True}):
+                if chunk.usage:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    pieces.append(choice.delta.content or "")
+            report("chat streaming equals non-streaming", "".join(pieces) == want and usage is not None
+                   and usage.completion_tokens == 8, f"{''.join(pieces)!r}")
+
+            two = client.chat.completions.create(**chat, n=2)
+            report("n=2", len(two.choices) == 2 and all(c.message.content == want for c in two.choices))
+
+            # A stop string from the middle of the greedy text: cut before it.
+            stop = want[3:5]
+            cut = client.chat.completions.create(**chat, stop=[stop])
+            report("stop string", cut.choices[0].message.content == want[:want.index(stop)]
+                   and cut.choices[0].finish_reason == "stop",
+                   f"stop {stop!r}: {cut.choices[0].message.content!r}")
+
+            want_text = mvc_run(None, run, artifact, ["-p", "Hello"])
+            completion = client.completions.create(model=MODEL, prompt="Hello", max_tokens=8, temperature=0)
+            report("completion equals mvc-run -p", completion.choices[0].text == want_text,
+                   f"{completion.choices[0].text!r} vs {want_text!r}")
+
+            image_parts = [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": data_url}},
+                {"type": "text", "text": "What is in the picture?"}]}]
+            with open(path, "w") as f:
+                json.dump(image_parts, f)
+            want_image = mvc_run(None, run, artifact, ["--messages", path])
+            got = client.chat.completions.create(model=MODEL, messages=image_parts, max_tokens=8, temperature=0)
+            report("image by data: URL equals mvc-run", got.choices[0].message.content == want_image,
+                   f"{got.choices[0].message.content!r} vs {want_image!r}")
+
+            with concurrent.futures.ThreadPoolExecutor(32) as pool:
+                results = list(pool.map(lambda i: client.chat.completions.create(**chat).choices[0].message.content,
+                                        range(32)))
+            report("32 concurrent requests equal mvc-run", all(r == want for r in results))
+
+        # A client that goes away mid-stream: its pages come back.
+        stream = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=200,
+                                                temperature=0.7, stream=True)
+        next(iter(stream))
+        stream.close()
+        used = None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            metrics = http(port, "GET", "/metrics")[1]
+            used = int(re.search(r"^mvc_kv_pages_used (\d+)", metrics, re.M).group(1))
+            if used == 0:
+                break
+            time.sleep(0.1)
+        report("cancelled stream frees its pages", used == 0, f"{used} pages in use")
+
+        def status_of(call):
+            try:
+                call()
+                return 200
+            except openai.APIStatusError as error:
+                body = error.response.json()
+                return error.status_code if "message" in body.get("error", {}) else -1
+
+        bad = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="wrong", max_retries=0)
+        report("wrong API key: 401", status_of(lambda: bad.chat.completions.create(**chat)) == 401)
+        report("unknown model: 404",
+               status_of(lambda: client.chat.completions.create(**dict(chat, model="other"))) == 404)
+        long = [{"role": "user", "content": "word " * 5000}]
+        report("prompt longer than the context: 413",
+               status_of(lambda: client.chat.completions.create(**dict(chat, messages=long))) == 413)
+        report("response_format json_schema: 400", status_of(lambda: client.chat.completions.create(
+            **chat, response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}})) == 400)
+        code, body = http(port, "POST", "/v1/chat/completions", b'{"model": "tiny", "messages": [')
+        report("malformed JSON: 400", code == 400 and "error" in json.loads(body))
+        code, body = http(port, "POST", "/v1/chat/completions",
+                          json.dumps(dict(chat, temperature="hot")).encode())
+        report("wrong type: 400 naming the field", code == 400 and json.loads(body)["error"]["param"] == "temperature")
+        code, _ = http(port, "POST", "/v1/chat/completions", json.dumps(chat).encode(), key=None)
+        report("no API key: 401", code == 401)
+        code, _ = http(port, "GET", "/v1/nothing")
+        report("unknown endpoint: 404", code == 404)
+        report("server still serving", client.chat.completions.create(**chat).choices[0].message.content == want)
+    finally:
+        serve_process.stop(server)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,628 @@
+//===- mvc-serve.cpp - an OpenAI-compatible server over an mvc artifact --===//
+//
+//   mvc-serve MODEL.mvc [--host 127.0.0.1] [--port 8080] [--device cpu|cuda-emu]
+//             [--threads N] [--kv-pages N] [--max-batch-tokens N] [--max-seqs N]
+//             [--max-requests N] [--api-key KEY] [--served-model-name NAME]
+//             [--allowed-local-media DIR] [--max-body-size SIZE]
+//
+// Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health
+// (503 while the model loads), GET /metrics (Prometheus). HTTP is cpp-httplib's (Debian's
+// libcpp-httplib-dev); the model, the step engine and the request loop are
+// runtime/serving's Scheduler. `--port 0` picks a free port; the "listening on" line on
+// stderr says which. One line per request on stderr: id, status, prompt and completion
+// tokens, time to first token.
+//
+//===----------------------------------------------------------------------===//
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "mvc/Runtime.h"
+#include "runtime/pipeline/TextSession.h"
+#include "runtime/serving/OpenAiRequest.h"
+#include "runtime/serving/Scheduler.h"
+#include "runtime/util/ToolMain.h"
+#include "runtime/vision/Decode.h"
+
+namespace mvc::serving {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct Options {
+  std::string artifact;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string device = "cpu";
+  int threads = 0;
+  int64_t kvPages = 0;
+  int64_t maxBatchTokens = 512;
+  int64_t maxSeqs = 0;
+  int64_t maxRequests = 256;
+  std::string apiKey;
+  std::string servedModelName;
+  std::string allowedLocalMedia;
+  int64_t maxBodyBytes = int64_t{32} << 20;
+};
+
+void printHelp() {
+  std::cout
+      << "usage: mvc-serve MODEL.mvc [options]\n"
+         "An OpenAI-compatible HTTP server over a language-model artifact.\n"
+         "  --host ADDR            address to bind (default 127.0.0.1: loopback only)\n"
+         "  --port N               port (default 8080; 0 picks a free one, printed on stderr)\n"
+         "  --device D             cpu (default) or cuda-emu\n"
+         "  --threads N            threads of execution (default: one per hardware thread)\n"
+         "  --kv-pages N           KV cache pages (default: the artifact's num_pages)\n"
+         "  --max-batch-tokens N   most tokens one step takes, decodes first (default 512)\n"
+         "  --max-seqs N           most sequences holding KV pages at once (default: no limit)\n"
+         "  --max-requests N       requests queued or running before 503 (default 256)\n"
+         "  --api-key KEY          require 'Authorization: Bearer KEY'\n"
+         "  --served-model-name S  the model id of /v1/models and requests (default: the\n"
+         "                         artifact's file name without .mvc)\n"
+         "  --allowed-local-media DIR  image parts may name files (file:// or paths) under DIR\n"
+         "  --max-body-size SIZE   largest request body (suffix K, M; default 32M): larger is 413\n";
+}
+
+absl::StatusOr<int64_t> parseSize(const std::string &flag, std::string text) {
+  int64_t scale = 1;
+  if (!text.empty() && (text.back() == 'K' || text.back() == 'M' || text.back() == 'G')) {
+    scale = text.back() == 'K' ? 1 << 10 : text.back() == 'M' ? 1 << 20 : 1 << 30;
+    text.pop_back();
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < 0 || value > (int64_t{1} << 40) / scale)
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": expected a size, got '", text, "'"));
+  return value * scale;
+}
+
+absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> absl::StatusOr<std::string> {
+      if (i + 1 >= argc)
+        return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
+      return std::string(argv[++i]);
+    };
+    auto integer = [&](int64_t low, int64_t high) -> absl::StatusOr<int64_t> {
+      absl::StatusOr<std::string> text = value();
+      if (!text.ok())
+        return text.status();
+      int64_t v = 0;
+      if (!absl::SimpleAtoi(*text, &v) || v < low || v > high)
+        return absl::InvalidArgumentError(absl::StrCat(arg, ": expected an integer in [", low,
+                                                       ", ", high, "], got '", *text, "'"));
+      return v;
+    };
+    absl::Status status;
+    auto set = [&](auto &into, auto result) {
+      if (!result.ok())
+        status = result.status();
+      else
+        into = *result;
+    };
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+      return options;
+    } else if (arg == "--host") {
+      set(options.host, value());
+    } else if (arg == "--port") {
+      int64_t port = 0;
+      set(port, integer(0, 65535));
+      options.port = static_cast<int>(port);
+    } else if (arg == "--device") {
+      set(options.device, value());
+    } else if (arg == "--threads") {
+      int64_t threads = 0;
+      set(threads, integer(0, 1024));
+      options.threads = static_cast<int>(threads);
+    } else if (arg == "--kv-pages") {
+      set(options.kvPages, integer(1, int64_t{1} << 24));
+    } else if (arg == "--max-batch-tokens") {
+      set(options.maxBatchTokens, integer(1, int64_t{1} << 20));
+    } else if (arg == "--max-seqs") {
+      set(options.maxSeqs, integer(1, int64_t{1} << 20));
+    } else if (arg == "--max-requests") {
+      set(options.maxRequests, integer(1, int64_t{1} << 20));
+    } else if (arg == "--api-key") {
+      set(options.apiKey, value());
+    } else if (arg == "--served-model-name") {
+      set(options.servedModelName, value());
+    } else if (arg == "--allowed-local-media") {
+      set(options.allowedLocalMedia, value());
+    } else if (arg == "--max-body-size") {
+      absl::StatusOr<std::string> text = value();
+      if (text.ok())
+        set(options.maxBodyBytes, parseSize(arg, *text));
+      else
+        status = text.status();
+    } else if (!arg.empty() && arg[0] == '-') {
+      return absl::InvalidArgumentError(absl::StrCat("unknown option ", arg, " (see --help)"));
+    } else if (options.artifact.empty()) {
+      options.artifact = arg;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("a second model '", arg, "'"));
+    }
+    if (!status.ok())
+      return status;
+  }
+  if (options.artifact.empty())
+    return absl::InvalidArgumentError("no model given (mvc-serve MODEL.mvc; see --help)");
+  if (options.servedModelName.empty())
+    options.servedModelName = std::filesystem::path(options.artifact).stem().string();
+  if (!options.allowedLocalMedia.empty()) {
+    std::error_code error;
+    std::filesystem::path dir = std::filesystem::canonical(options.allowedLocalMedia, error);
+    if (error || !std::filesystem::is_directory(dir))
+      return absl::InvalidArgumentError(absl::StrCat("--allowed-local-media ",
+                                                     options.allowedLocalMedia,
+                                                     ": not a directory"));
+    options.allowedLocalMedia = dir.string();
+  }
+  return options;
+}
+
+/// JSON text; invalid UTF-8 (a model's partial characters, a file name) becomes U+FFFD
+/// rather than an exception.
+std::string jsonText(const Json &value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+/// OpenAI's error body.
+std::string errorBody(const ApiError &error) {
+  Json body = {{"error",
+                {{"message", error.message},
+                 {"type", error.type},
+                 {"param", error.param.empty() ? Json() : Json(error.param)},
+                 {"code", Json()}}}};
+  return jsonText(body);
+}
+
+ApiError makeError(int status, absl::string_view type, absl::string_view message,
+                   absl::string_view param = "") {
+  ApiError error;
+  error.status = status;
+  error.type = std::string(type);
+  error.message = std::string(message);
+  error.param = std::string(param);
+  return error;
+}
+
+class Server {
+public:
+  explicit Server(Options options) : options(std::move(options)) {}
+
+  int run() {
+    http.set_payload_max_length(static_cast<size_t>(options.maxBodyBytes));
+    http.set_read_timeout(30, 0);
+    http.set_write_timeout(30, 0);
+    http.Get("/health", [&](const httplib::Request &, httplib::Response &res) {
+      if (!ready) {
+        res.status = 503;
+        res.set_content(R"({"status":"loading"})", "application/json");
+      } else {
+        res.set_content(R"({"status":"ok"})", "application/json");
+      }
+    });
+    http.Get("/metrics", [&](const httplib::Request &, httplib::Response &res) {
+      if (!ready)
+        return sendError(res, makeError(503, "server_error", "the model is loading"));
+      res.set_content(scheduler->metricsText(), "text/plain; version=0.0.4");
+    });
+    http.Get("/v1/models", [&](const httplib::Request &req, httplib::Response &res) {
+      if (!authorized(req, res))
+        return;
+      Json model = {{"id", options.servedModelName},
+                    {"object", "model"},
+                    {"created", static_cast<int64_t>(startTime)},
+                    {"owned_by", "mvc"}};
+      res.set_content(jsonText(Json{{"object", "list"}, {"data", Json::array({model})}}),
+                      "application/json");
+    });
+    http.Post("/v1/chat/completions", [&](const httplib::Request &req, httplib::Response &res) {
+      handle(req, res, /*chat=*/true);
+    });
+    http.Post("/v1/completions", [&](const httplib::Request &req, httplib::Response &res) {
+      handle(req, res, /*chat=*/false);
+    });
+    http.set_error_handler([&](const httplib::Request &, httplib::Response &res) {
+      if (res.status == 413)
+        sendError(res, makeError(413, "invalid_request_error",
+                                 absl::StrCat("the request body is larger than ",
+                                              options.maxBodyBytes, " bytes")));
+      else if (res.status == 404 && res.body.empty())
+        sendError(res, makeError(404, "invalid_request_error", "no such endpoint"));
+    });
+
+    int port = options.port;
+    if (port == 0) {
+      port = http.bind_to_any_port(options.host);
+      if (port < 0) {
+        std::cerr << "mvc-serve: error: cannot bind " << options.host << "\n";
+        return 1;
+      }
+    } else if (!http.bind_to_port(options.host, port)) {
+      std::cerr << "mvc-serve: error: cannot bind " << options.host << ":" << port << "\n";
+      return 1;
+    }
+    std::thread loader([&] {
+      absl::Status status = load();
+      if (!status.ok()) {
+        std::cerr << "mvc-serve: error: " << status.message() << "\n";
+        loadFailed = true;
+        http.stop();
+        return;
+      }
+      ready = true;
+      std::cerr << "mvc-serve: ready: " << options.servedModelName << "\n";
+    });
+    std::cerr << "mvc-serve: listening on " << options.host << ":" << port << "\n";
+    http.listen_after_bind();
+    loader.join();
+    scheduler.reset();
+    return loadFailed ? 1 : 0;
+  }
+
+private:
+  absl::Status load() {
+    SessionOptions sessionOptions;
+    sessionOptions.device = options.device;
+    sessionOptions.numThreads = options.threads;
+    absl::StatusOr<std::unique_ptr<Session>> created = Session::create(sessionOptions);
+    if (!created.ok())
+      return created.status();
+    session = std::move(*created);
+    LoadOptions loadOptions;
+    if (options.kvPages > 0)
+      loadOptions.loadSymbols.push_back({"num_pages", options.kvPages});
+    absl::StatusOr<std::unique_ptr<Model>> loaded = session->load(options.artifact, loadOptions);
+    if (!loaded.ok())
+      return absl::Status(loaded.status().code(),
+                          absl::StrCat(options.artifact, ": ", loaded.status().message()));
+    model = std::move(*loaded);
+    if (!model->languageModel())
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.artifact, ": not a language model (no language_model entry)"));
+    absl::StatusOr<TextSession> created_text = TextSession::create(*model->languageModel());
+    if (!created_text.ok())
+      return absl::Status(created_text.status().code(),
+                          absl::StrCat(options.artifact, ": ", created_text.status().message()));
+    text.emplace(std::move(*created_text));
+    SchedulerOptions schedulerOptions;
+    schedulerOptions.engine.maxStepTokens = options.maxBatchTokens;
+    schedulerOptions.engine.maxRunning = options.maxSeqs;
+    schedulerOptions.maxRequests = options.maxRequests;
+    absl::StatusOr<std::unique_ptr<Scheduler>> made =
+        Scheduler::create(*model, *text, textMutex, schedulerOptions);
+    if (!made.ok())
+      return made.status();
+    scheduler = std::move(*made);
+    return absl::OkStatus();
+  }
+
+  void sendError(httplib::Response &res, const ApiError &error) {
+    res.status = error.status;
+    res.set_content(errorBody(error), "application/json");
+  }
+
+  bool authorized(const httplib::Request &req, httplib::Response &res) {
+    if (options.apiKey.empty())
+      return true;
+    std::string header = req.get_header_value("Authorization");
+    if (header == "Bearer " + options.apiKey)
+      return true;
+    sendError(res, makeError(401, "invalid_request_error",
+                             header.empty() ? "no API key (Authorization: Bearer KEY)"
+                                            : "incorrect API key"));
+    return false;
+  }
+
+  /// Image parts: inline data, or files under --allowed-local-media.
+  std::optional<ApiError> checkMedia(const Conversation &conversation) {
+    for (const ConversationMedia &media : conversation.media) {
+      if (media.kind != ConversationMedia::Kind::Image)
+        return makeError(400, "invalid_request_error",
+                         absl::StrCat(media.where, ": videos are not supported"), "messages");
+      if (media.path.empty())
+        continue;
+      if (options.allowedLocalMedia.empty())
+        return makeError(400, "invalid_request_error",
+                         absl::StrCat(media.where, ": local files are not allowed (start the "
+                                                   "server with --allowed-local-media DIR)"),
+                         "messages");
+      std::error_code error;
+      std::filesystem::path path = std::filesystem::weakly_canonical(media.path, error);
+      std::string dir = options.allowedLocalMedia + "/";
+      if (error || path.string().compare(0, dir.size(), dir) != 0)
+        return makeError(400, "invalid_request_error",
+                         absl::StrCat(media.where, ": ", media.path, " is not under ",
+                                      options.allowedLocalMedia),
+                         "messages");
+    }
+    return std::nullopt;
+  }
+
+  /// The prompt's token ids and image frames, or the error to send.
+  std::optional<ApiError> encodeChat(const ChatRequest &request, Job &job) {
+    if (std::optional<ApiError> error = checkMedia(request.conversation))
+      return error;
+    const RunHalf &half = scheduler->runHalf();
+    std::vector<PreparedImage> images;
+    if (!request.conversation.media.empty() && !half.takesImages())
+      return makeError(400, "invalid_request_error", "this model takes no images", "messages");
+    for (const ConversationMedia &media : request.conversation.media) {
+      absl::StatusOr<vision::RgbImage> image =
+          media.path.empty()
+              ? vision::decodeImage(absl::MakeConstSpan(
+                                        reinterpret_cast<const uint8_t *>(media.bytes.data()),
+                                        media.bytes.size()),
+                                    "the data: URL")
+              : vision::loadImage(media.path);
+      absl::StatusOr<PreparedImage> prepared =
+          image.ok() ? half.prepareImage(*image, ImageSplitting::kDefault)
+                     : absl::StatusOr<PreparedImage>(image.status());
+      if (!prepared.ok())
+        return makeError(400, "invalid_request_error",
+                         absl::StrCat(media.where, ": ", prepared.status().message()), "messages");
+      images.push_back(std::move(*prepared));
+    }
+    // OpenAI clients send string content; a template that reads parts gets it as one text
+    // part (as vLLM does; transformers would render the string's characters as parts).
+    Conversation conversation = request.conversation;
+    if (text->templateReadsParts())
+      for (Json &message : conversation.messages)
+        if (message.contains("content") && message["content"].is_string())
+          message["content"] = Json::array({{{"type", "text"}, {"text", message["content"]}}});
+    absl::StatusOr<std::vector<int32_t>> ids;
+    {
+      std::lock_guard<std::mutex> lock(textMutex);
+      ids = text->encodeConversation(conversation, images, &half);
+    }
+    if (!ids.ok())
+      return makeError(400, "invalid_request_error", ids.status().message(), "messages");
+    job.prompt = std::move(*ids);
+    for (PreparedImage &image : images)
+      for (ImageFrame &frame : image.frames)
+        job.images.push_back(std::move(frame));
+    return std::nullopt;
+  }
+
+  std::optional<ApiError> encodeCompletion(const CompletionRequest &request, Job &job) {
+    if (request.text) {
+      absl::StatusOr<std::vector<int32_t>> ids;
+      {
+        std::lock_guard<std::mutex> lock(textMutex);
+        ids = text->encodePrompt(*request.text);
+      }
+      if (!ids.ok())
+        return makeError(400, "invalid_request_error", ids.status().message(), "prompt");
+      job.prompt = std::move(*ids);
+    } else {
+      for (int32_t id : request.ids)
+        if (id >= model->languageModel()->vocabSize)
+          return makeError(400, "invalid_request_error",
+                           absl::StrCat("token id ", id, " is outside the vocabulary of ",
+                                        model->languageModel()->vocabSize),
+                           "prompt");
+      job.prompt = request.ids;
+    }
+    return std::nullopt;
+  }
+
+  void handle(const httplib::Request &req, httplib::Response &res, bool chat) {
+    if (!ready)
+      return sendError(res, makeError(503, "server_error", "the model is loading"));
+    if (!authorized(req, res))
+      return;
+    const std::string id =
+        absl::StrCat(chat ? "chatcmpl-" : "cmpl-", nextId.fetch_add(1) + 1);
+    Job job;
+    std::string model_name, echo;
+    std::optional<ApiError> error;
+    if (chat) {
+      Parsed<ChatRequest> parsed = parseChatRequest(req.body);
+      if (!parsed.ok())
+        error = parsed.error;
+      else {
+        model_name = parsed.request->model;
+        job.params = parsed.request->params;
+        error = encodeChat(*parsed.request, job);
+      }
+    } else {
+      Parsed<CompletionRequest> parsed = parseCompletionRequest(req.body);
+      if (!parsed.ok())
+        error = parsed.error;
+      else {
+        model_name = parsed.request->model;
+        job.params = parsed.request->params;
+        error = encodeCompletion(*parsed.request, job);
+        if (!error && parsed.request->echo) {
+          std::lock_guard<std::mutex> lock(textMutex);
+          echo = parsed.request->text ? *parsed.request->text : text->decode(job.prompt);
+        }
+      }
+    }
+    if (!error && !model_name.empty() && model_name != options.servedModelName)
+      error = makeError(404, "invalid_request_error",
+                        absl::StrCat("the model '", model_name, "' does not exist (this server "
+                                                                "serves '",
+                                     options.servedModelName, "')"),
+                        "model");
+    const GenerationParams params = job.params;
+    std::shared_ptr<RequestStream> stream;
+    if (!error) {
+      auto submitted = scheduler->submit(std::move(job));
+      if (std::holds_alternative<ApiError>(submitted))
+        error = std::get<ApiError>(submitted);
+      else
+        stream = std::get<std::shared_ptr<RequestStream>>(submitted);
+    }
+    if (error) {
+      log(id, error->status, 0, 0, 0);
+      return sendError(res, *error);
+    }
+    const int64_t created = static_cast<int64_t>(std::time(nullptr));
+    Json base = {{"id", id},
+                 {"object", chat ? "chat.completion" : "text_completion"},
+                 {"created", created},
+                 {"model", options.servedModelName}};
+    if (!params.stream) {
+      std::vector<std::string> texts(static_cast<size_t>(params.n), echo);
+      std::vector<std::string> finishes(static_cast<size_t>(params.n), "length");
+      std::vector<ChoiceDelta> deltas;
+      while (stream->next(deltas, std::chrono::milliseconds(100))) {
+        for (ChoiceDelta &delta : deltas) {
+          texts[delta.index] += delta.text;
+          if (delta.finish)
+            finishes[delta.index] = *delta.finish;
+        }
+        deltas.clear();
+      }
+      if (stream->error) {
+        log(id, stream->error->status, stream->promptTokens, 0, 0);
+        return sendError(res, *stream->error);
+      }
+      Json choices = Json::array();
+      for (int64_t i = 0; i < params.n; ++i) {
+        Json choice = {{"index", i}};
+        if (chat)
+          choice["message"] = {{"role", "assistant"}, {"content", texts[i]}};
+        else
+          choice["text"] = texts[i];
+        choice["logprobs"] = nullptr;
+        choice["finish_reason"] = finishes[i];
+        choices.push_back(std::move(choice));
+      }
+      Json body = base;
+      body["choices"] = std::move(choices);
+      body["usage"] = usage(*stream);
+      res.set_content(jsonText(body), "application/json");
+      log(id, 200, stream->promptTokens, stream->completionTokens, stream->ttftSeconds);
+      return;
+    }
+    // Streaming: server-sent events, one chunk per delta, then [DONE].
+    base["object"] = chat ? "chat.completion.chunk" : "text_completion";
+    auto started = std::make_shared<std::vector<bool>>(static_cast<size_t>(params.n), false);
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, stream, base, params, chat, started, echo, id](size_t, httplib::DataSink &sink) {
+          auto send = [&](const Json &chunk) {
+            std::string event = absl::StrCat("data: ", jsonText(chunk), "\n\n");
+            return sink.write(event.data(), event.size());
+          };
+          auto chunk = [&](int64_t index, const std::string &content,
+                           const std::optional<std::string> &finish) {
+            Json choice = {{"index", index}};
+            if (chat) {
+              Json delta = Json::object();
+              if (!(*started)[index])
+                delta["role"] = "assistant";
+              if (!content.empty() || !(*started)[index])
+                delta["content"] = content;
+              choice["delta"] = std::move(delta);
+            } else {
+              choice["text"] = ((*started)[index] ? "" : echo) + content;
+            }
+            (*started)[index] = true;
+            choice["logprobs"] = nullptr;
+            choice["finish_reason"] = finish ? Json(*finish) : Json();
+            Json out = base;
+            out["choices"] = Json::array({choice});
+            return send(out);
+          };
+          std::vector<ChoiceDelta> deltas;
+          bool more = stream->next(deltas, std::chrono::milliseconds(100));
+          for (const ChoiceDelta &delta : deltas)
+            if (!chunk(delta.index, delta.text, delta.finish)) {
+              stream->cancel();
+              return false;
+            }
+          if (more) {
+            if (deltas.empty() && sink.is_writable && !sink.is_writable()) {
+              stream->cancel();
+              return false;
+            }
+            return true;
+          }
+          if (stream->error) {
+            send(Json::parse(errorBody(*stream->error)));
+          } else if (params.includeUsage) {
+            Json out = base;
+            out["choices"] = Json::array();
+            out["usage"] = usage(*stream);
+            send(out);
+          }
+          static const char done[] = "data: [DONE]\n\n";
+          sink.write(done, sizeof(done) - 1);
+          sink.done();
+          log(id, stream->error ? stream->error->status : 200, stream->promptTokens,
+              stream->completionTokens, stream->ttftSeconds);
+          return true;
+        },
+        [stream](bool success) {
+          if (!success)
+            stream->cancel(); // the client went away mid-stream
+        });
+  }
+
+  static Json usage(const RequestStream &stream) {
+    return {{"prompt_tokens", stream.promptTokens},
+            {"completion_tokens", stream.completionTokens},
+            {"total_tokens", stream.promptTokens + stream.completionTokens}};
+  }
+
+  void log(const std::string &id, int status, int64_t prompt, int64_t completion, double ttft) {
+    std::lock_guard<std::mutex> lock(logMutex);
+    std::cerr << "mvc-serve: " << id << " " << status << " prompt=" << prompt
+              << " completion=" << completion << " ttft=" << ttft << "s\n";
+  }
+
+  Options options;
+  httplib::Server http;
+  std::atomic<bool> ready{false}, loadFailed{false};
+  std::atomic<uint64_t> nextId{0};
+  std::time_t startTime = std::time(nullptr);
+  std::unique_ptr<Session> session;
+  std::unique_ptr<Model> model;
+  std::optional<TextSession> text;
+  std::mutex textMutex, logMutex;
+  std::unique_ptr<Scheduler> scheduler;
+};
+
+int toolMain(int argc, char **argv) {
+  bool help = false;
+  absl::StatusOr<Options> options = parseArgs(argc, argv, help);
+  if (help) {
+    printHelp();
+    return 0;
+  }
+  if (!options.ok()) {
+    std::cerr << "mvc-serve: error: " << options.status().message() << "\n";
+    return 1;
+  }
+  Server server(std::move(*options));
+  return server.run();
+}
+
+} // namespace
+} // namespace mvc::serving
+
+int main(int argc, char **argv) {
+  return mvc::guardedMain("mvc-serve", [&] { return mvc::serving::toolMain(argc, argv); });
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""A bounded load test of mvc-serve (loopback only; stops by itself).
+
+    python3 tools/scripts/load_serve.py ARTIFACT [--clients 64] [--seconds 120]
+        [--threads 2] [--out load.json] [--build build]
+
+Starts mvc-serve on ARTIFACT on 127.0.0.1 (a free port), then runs CLIENTS concurrent
+streaming chat clients (the official `openai` package) for SECONDS: each sends a prompt of
+a random length (8 to 400 words) asking for 16 to 128 tokens (temperature 0.8, a random
+seed), reads the stream to its end and starts over. Afterwards it checks that the server
+went back to idle (/metrics: 0 KV pages in use, 0 running and waiting) and writes to OUT:
+requests, errors, p50/p99 time to first token, p50/p99 inter-token latency, generated
+tokens per second over the run, and the /metrics counters. Exit status 1 on any error or a
+page left in use.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+
+import openai
+
+import serve_process
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def metrics(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(mvc_[a-z_]+) ([0-9.e+-]+)$", text, re.M)}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("artifact")
+    p.add_argument("--clients", type=int, default=64)
+    p.add_argument("--seconds", type=float, default=120)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--build", default="build")
+    p.add_argument("--out", default="load.json")
+    args = p.parse_args()
+    server, port = serve_process.start([os.path.join(args.build, "bin", "mvc-serve"), args.artifact,
+                                        "--port", "0", "--threads", str(args.threads),
+                                        "--served-model-name", "m", "--max-requests", str(4 * args.clients)])
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0,
+                               timeout=600)
+        words = "the quick brown fox jumps over a lazy dog while seven small birds sing".split()
+        lock = threading.Lock()
+        ttfts, itls, errors, counts = [], [], [], {"requests": 0, "tokens": 0}
+        stop_at = time.time() + args.seconds
+
+        def worker(index):
+            rng = random.Random(index)
+            while time.time() < stop_at:
+                prompt = " ".join(rng.choice(words) for _ in range(rng.randint(8, 400)))
+                start = time.perf_counter()
+                last, first, chunks = None, None, 0
+                try:
+                    stream = client.chat.completions.create(
+                        model="m", messages=[{"role": "user", "content": prompt}],
+                        max_tokens=rng.randint(16, 128), temperature=0.8, seed=rng.randint(0, 1 << 30),
+                        stream=True)
+                    gaps = []
+                    for chunk in stream:
+                        now = time.perf_counter()
+                        if chunk.choices and chunk.choices[0].delta.content:
+                            if first is None:
+                                first = now - start
+                            elif last is not None:
+                                gaps.append(now - last)
+                            last = now
+                            chunks += 1
+                    with lock:
+                        counts["requests"] += 1
+                        if first is not None:
+                            ttfts.append(first)
+                        itls.extend(gaps)
+                except Exception as error:  # noqa: BLE001 - every failure counts
+                    with lock:
+                        errors.append(repr(error)[:200])
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.clients)]
+        started = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.time() - started
+        before = metrics(port)
+        idle = None
+        for _ in range(100):
+            m = metrics(port)
+            if m.get("mvc_kv_pages_used") == 0 and m.get("mvc_requests_running") == 0 \
+                    and m.get("mvc_requests_waiting") == 0:
+                idle = m
+                break
+            time.sleep(0.1)
+        result = {
+            "artifact": args.artifact, "clients": args.clients, "seconds": round(elapsed, 1),
+            "requests": counts["requests"], "errors": len(errors), "error_samples": errors[:5],
+            "ttft_p50_s": percentile(ttfts, 50), "ttft_p99_s": percentile(ttfts, 99),
+            "itl_p50_s": percentile(itls, 50), "itl_p99_s": percentile(itls, 99),
+            "generated_tokens_per_s": before.get("mvc_generation_tokens_total", 0) / elapsed,
+            "prompt_tokens_per_s": before.get("mvc_prompt_tokens_total", 0) / elapsed,
+            "preemptions": before.get("mvc_preemptions_total"),
+            "idle_after": idle is not None,
+            "kv_pages_used_after": (idle or metrics(port)).get("mvc_kv_pages_used"),
+        }
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+        print(json.dumps(result, indent=1))
+        sys.exit(0 if not errors and idle is not None else 1)
+    finally:
+        serve_process.stop(server)
+
+if __name__ == "__main__":
+    main()
