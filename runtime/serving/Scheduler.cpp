@@ -172,12 +172,13 @@ std::variant<std::shared_ptr<RequestStream>, ApiError> Scheduler::submit(Job job
   return stream;
 }
 
-void Scheduler::admit(Pending &pending) {
+void Scheduler::accept(Pending &pending) {
   const Job &job = pending.job;
   const int64_t positions = engine->info().maxPositions;
   const int64_t promptLength = static_cast<int64_t>(job.prompt.size());
-  std::vector<SequenceId> added;
-  std::vector<std::unique_ptr<Choice>> made;
+  Accepted accepted;
+  accepted.stream = pending.stream;
+  accepted.promptLength = promptLength;
   for (int64_t i = 0; i < job.params.n; ++i) {
     auto choice = std::make_unique<Choice>();
     choice->stream = pending.stream;
@@ -190,31 +191,69 @@ void Scheduler::admit(Pending &pending) {
     choice->request.sampling = job.params.sampling;
     choice->request.rngStream = static_cast<uint64_t>(i);
     choice->request.label = "the request";
-    absl::Status fits = engine->checkFits(choice->request);
-    absl::StatusOr<SequenceId> id =
-        fits.ok() ? engine->add(choice->request) : absl::StatusOr<SequenceId>(fits);
-    if (!id.ok()) {
-      for (SequenceId previous : added)
-        (void)engine->cancel(previous);
-      bool tooLong = id.status().code() == absl::StatusCode::kResourceExhausted;
-      pending.stream->fail(apiError(tooLong ? 413 : 400, "invalid_request_error",
-                                    id.status().message()));
+    absl::Status valid = engine->check(choice->request);
+    if (valid.ok())
+      valid = engine->checkFits(choice->request);
+    if (!valid.ok()) {
+      bool tooLong = valid.code() == absl::StatusCode::kResourceExhausted;
+      pending.stream->fail(
+          apiError(tooLong ? 413 : 400, "invalid_request_error", valid.message()));
       return;
     }
-    added.push_back(*id);
     choice->decoder.emplace(text->tokenizer());
-    made.push_back(std::move(choice));
+    accepted.choices.push_back(std::move(choice));
   }
-  for (size_t i = 0; i < made.size(); ++i) {
-    made[i]->admittedAt = ++admissions;
-    choices[added[i]] = std::move(made[i]);
-  }
-  {
+  accepted.pages = 0;
+  for (const auto &choice : accepted.choices)
+    accepted.pages += reservation(*choice);
+  waiting.push_back(std::move(accepted));
+  pending.stream->markAdmitted();
+}
+
+int64_t Scheduler::reservation(const Choice &choice) const {
+  const int64_t pageSize = engine->pages().pageSize();
+  const int64_t tokens = static_cast<int64_t>(choice.request.prompt.size()) +
+                         std::min<int64_t>(choice.request.maxNewTokens, options.reservedNewTokens);
+  return (tokens + pageSize - 1) / pageSize;
+}
+
+void Scheduler::startWaiting() {
+  int64_t reserved = 0;
+  for (const auto &[id, choice] : choices)
+    reserved += reservation(*choice);
+  const int64_t pool = engine->pages().numPages();
+  // First come, first served: the oldest waiting request starts once its reservation fits
+  // beside the running ones' (any request fits alone: accept() checked).
+  while (!waiting.empty() && (choices.empty() || reserved + waiting.front().pages <= pool)) {
+    Accepted accepted = std::move(waiting.front());
+    waiting.pop_front();
+    if (accepted.stream->isCancelled()) {
+      accepted.stream->fail(apiError(499, "cancelled", "the client went away"));
+      continue;
+    }
+    std::vector<SequenceId> added;
+    for (auto &choice : accepted.choices) {
+      absl::StatusOr<SequenceId> id = engine->add(choice->request);
+      if (!id.ok()) {
+        for (SequenceId previous : added)
+          (void)engine->cancel(previous);
+        accepted.stream->fail(apiError(500, "server_error", id.status().message()));
+        added.clear();
+        break;
+      }
+      added.push_back(*id);
+    }
+    for (size_t i = 0; i < added.size(); ++i) {
+      accepted.choices[i]->admittedAt = ++admissions;
+      choices[added[i]] = std::move(accepted.choices[i]);
+    }
+    if (added.empty())
+      continue;
+    reserved += accepted.pages;
     std::lock_guard<std::mutex> lock(metricsMutex);
     ++metrics.requests;
-    metrics.promptTokens += static_cast<uint64_t>(promptLength);
+    metrics.promptTokens += static_cast<uint64_t>(accepted.promptLength);
   }
-  pending.stream->markAdmitted();
 }
 
 void Scheduler::finishChoice(Choice &choice, const std::string &reason, bool flush) {
@@ -345,7 +384,8 @@ void Scheduler::loop() {
       // Nothing to do: sleep until a request arrives (a cancelled one is noticed when
       // its reader wakes us or at the next step).
       wake.wait_for(lock, std::chrono::milliseconds(50), [&] {
-        return stopping || !incoming.empty() || !choices.empty() || !preempted.empty();
+        return stopping || !incoming.empty() || !choices.empty() || !preempted.empty() ||
+               !waiting.empty();
       });
       if (stopping)
         break;
@@ -382,14 +422,18 @@ void Scheduler::loop() {
         pending->stream->fail(apiError(499, "cancelled", "the client went away"));
         continue;
       }
-      admit(*pending);
+      accept(*pending);
     }
+    if (preempted.empty())
+      startWaiting();
     {
       std::vector<const RequestStream *> active;
       for (const auto &[id, choice] : choices)
         active.push_back(choice->stream.get());
       for (const auto &choice : preempted)
         active.push_back(choice->stream.get());
+      for (const Accepted &accepted : waiting)
+        active.push_back(accepted.stream.get());
       std::sort(active.begin(), active.end());
       requestsActive = std::unique(active.begin(), active.end()) - active.begin();
     }
@@ -411,10 +455,15 @@ void Scheduler::loop() {
     deliver(*step);
     std::lock_guard<std::mutex> lock(metricsMutex);
     metrics.running = static_cast<int64_t>(engine->pages().numSequences());
-    metrics.waiting = static_cast<int64_t>(engine->numSequences()) - metrics.running;
+    int64_t queued = static_cast<int64_t>(preempted.size());
+    for (const Accepted &accepted : waiting)
+      queued += static_cast<int64_t>(accepted.choices.size());
+    metrics.waiting = static_cast<int64_t>(engine->numSequences()) - metrics.running + queued;
   }
   for (auto &[id, choice] : choices)
     choice->stream->fail(apiError(503, "server_error", "the server is shutting down"));
+  for (Accepted &accepted : waiting)
+    accepted.stream->fail(apiError(503, "server_error", "the server is shutting down"));
 }
 
 std::string Scheduler::metricsText() const {

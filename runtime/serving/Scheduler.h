@@ -11,7 +11,10 @@
 // prompt, each with its own random stream. Each choice's tokens are detokenized
 // incrementally and cut at the first stop string (matched across token boundaries; text
 // that may be the start of a stop string is held back until it is known not to be).
-// When the KV pool runs out mid-step, the most recently admitted sequence is preempted:
+// A request starts (its sequences enter the engine) in arrival order once the prompts and
+// the first reservedNewTokens (256) new tokens of every started sequence fit the KV pool
+// beside it; when the
+// pool still runs out mid-step, the most recently admitted sequence is preempted:
 // its pages are freed and it is queued again with its generated tokens appended to the
 // prompt (recomputed, then continued). A cancelled request (its client went away) loses
 // its sequences and pages at the next step. Readers wait on their RequestStream.
@@ -94,6 +97,10 @@ struct SchedulerOptions {
   EngineOptions engine;
   /// Requests queued or running beyond which submit() refuses more (503).
   int64_t maxRequests = 256;
+  /// New tokens a sequence's KV reservation counts beyond its prompt: requests start only
+  /// while the started ones' prompts and up to this many new tokens each fit the pool, so
+  /// that preemption (recomputing a sequence) stays the exception.
+  int64_t reservedNewTokens = 256;
 };
 
 class Scheduler {
@@ -122,7 +129,19 @@ private:
   Scheduler(std::unique_ptr<Engine> engine, const TextSession &text, std::mutex &textMutex,
             const SchedulerOptions &options);
   void loop();
-  void admit(Pending &pending);
+  /// A request checked and queued, waiting for its KV reservation.
+  struct Accepted {
+    std::shared_ptr<RequestStream> stream;
+    std::vector<std::unique_ptr<Choice>> choices;
+    int64_t promptLength = 0;
+    int64_t pages = 0; // its choices' reservations
+  };
+  /// Checks `pending` against the model and queues it (or fails its stream).
+  void accept(Pending &pending);
+  /// Pages `choice` is counted for.
+  int64_t reservation(const Choice &choice) const;
+  /// Starts queued requests in arrival order while their reservations fit the pool.
+  void startWaiting();
   void dropCancelled();
   /// Frees the pages of the newest sequence holding any (queued again); false if none does.
   bool preemptOne();
@@ -145,6 +164,7 @@ private:
   // The loop thread's own.
   std::map<SequenceId, std::unique_ptr<Choice>> choices; // by engine sequence
   std::deque<std::unique_ptr<Choice>> preempted;         // to be re-admitted first
+  std::deque<Accepted> waiting;                          // accepted, not yet started
 
   struct Histogram {
     std::vector<double> bounds;

@@ -46,7 +46,7 @@ protected:
       std::filesystem::remove(path);
   }
 
-  void start(int64_t numPages = 0, int64_t maxRequests = 256) {
+  void start(int64_t numPages = 0, int64_t reservedNewTokens = 256) {
     path = (std::filesystem::path(::testing::TempDir()) /
             ("scheduler." + std::to_string(getpid()) + ".mvc"))
                .string();
@@ -60,7 +60,7 @@ protected:
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     model = std::move(*loaded);
     SchedulerOptions schedulerOptions;
-    schedulerOptions.maxRequests = maxRequests;
+    schedulerOptions.reservedNewTokens = reservedNewTokens;
     absl::StatusOr<std::unique_ptr<Scheduler>> made =
         Scheduler::create(*model, *text, textMutex, schedulerOptions);
     ASSERT_TRUE(made.ok()) << made.status();
@@ -206,10 +206,18 @@ TEST_F(SchedulerTest, CancelledRequestsFreeTheirPages) {
 }
 
 TEST_F(SchedulerTest, PreemptionRecomputesAndKeepsTheResults) {
-  // 6 pages of 4 tokens; three requests of 4 + 14 tokens need 5 pages each.
-  start(/*numPages=*/6);
+  // 6 pages of 4 tokens; three requests of 4 + 14 tokens need 5 pages each, but reserve
+  // only their prompt and 2 new tokens (2 pages): all three start, and run out.
+  start(/*numPages=*/6, /*reservedNewTokens=*/2);
   runConcurrently({{5, 6, 7, 8}, {6, 6, 7, 8}, {7, 6, 7, 8}}, {14, 14, 14});
   EXPECT_THAT(scheduler->metricsText(), ::testing::Not(HasSubstr("mvc_preemptions_total 0\n")));
+}
+
+TEST_F(SchedulerTest, RequestsWaitForTheirReservationInsteadOfPreempting) {
+  // The same three requests with their whole length reserved: one at a time, in order.
+  start(/*numPages=*/6);
+  runConcurrently({{5, 6, 7, 8}, {6, 6, 7, 8}, {7, 6, 7, 8}}, {14, 14, 14});
+  EXPECT_THAT(scheduler->metricsText(), HasSubstr("mvc_preemptions_total 0\n"));
 }
 
 TEST_F(SchedulerTest, LengthsBeyondTheContextAreRefused) {

@@ -5,7 +5,7 @@
         [--threads 2] [--out load.json] [--build build]
 
 Starts mvc-serve on ARTIFACT on 127.0.0.1 (a free port), then runs CLIENTS concurrent
-streaming chat clients (the official `openai` package) for SECONDS: each sends a prompt of
+streaming chat (or, with --endpoint completions, completion) clients (the official `openai` package) for SECONDS: each sends a prompt of
 a random length (8 to 400 words) asking for 16 to 128 tokens (temperature 0.8, a random
 seed), reads the stream to its end and starts over. Afterwards it checks that the server
 went back to idle (/metrics: 0 KV pages in use, 0 running and waiting) and writes to OUT:
@@ -50,6 +50,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--build", default="build")
     p.add_argument("--out", default="load.json")
+    p.add_argument("--endpoint", choices=["chat", "completions"], default="chat",
+                   help="completions for a base model without a chat template")
     args = p.parse_args()
     server, port = serve_process.start([os.path.join(args.build, "bin", "mvc-serve"), args.artifact,
                                         "--port", "0", "--threads", str(args.threads),
@@ -69,14 +71,21 @@ def main():
                 start = time.perf_counter()
                 last, first, chunks = None, None, 0
                 try:
-                    stream = client.chat.completions.create(
-                        model="m", messages=[{"role": "user", "content": prompt}],
-                        max_tokens=rng.randint(16, 128), temperature=0.8, seed=rng.randint(0, 1 << 30),
-                        stream=True)
+                    sampling = dict(model="m", max_tokens=rng.randint(16, 128), temperature=0.8,
+                                    seed=rng.randint(0, 1 << 30), stream=True)
+                    if args.endpoint == "chat":
+                        stream = client.chat.completions.create(
+                            messages=[{"role": "user", "content": prompt}], **sampling)
+                    else:
+                        stream = client.completions.create(prompt=prompt, **sampling)
                     gaps = []
                     for chunk in stream:
                         now = time.perf_counter()
-                        if chunk.choices and chunk.choices[0].delta.content:
+                        piece = None
+                        if chunk.choices:
+                            piece = (chunk.choices[0].delta.content if args.endpoint == "chat"
+                                     else chunk.choices[0].text)
+                        if piece:
                             if first is None:
                                 first = now - start
                             elif last is not None:
