@@ -376,8 +376,23 @@ void Scheduler::deliver(const StepResult &step) {
   }
 }
 
+void Scheduler::publishGauges() {
+  const KvPageTable &pool = engine->pages();
+  int64_t queued = static_cast<int64_t>(preempted.size());
+  for (const Accepted &accepted : waiting)
+    queued += static_cast<int64_t>(accepted.choices.size());
+  std::lock_guard<std::mutex> lock(metricsMutex);
+  metrics.running = static_cast<int64_t>(pool.numSequences());
+  metrics.waiting = static_cast<int64_t>(engine->numSequences()) - metrics.running + queued;
+  metrics.pagesUsed = pool.numPages() - pool.numFreePages();
+  metrics.pagesTotal = pool.numPages();
+}
+
 void Scheduler::loop() {
   while (true) {
+    // The gauges /metrics reads: the pool belongs to this thread, so it is copied here
+    // (at least every 50 ms, after every step).
+    publishGauges();
     std::deque<std::unique_ptr<Pending>> arrived;
     {
       std::unique_lock<std::mutex> lock(queueMutex);
@@ -452,13 +467,8 @@ void Scheduler::loop() {
       choices.clear();
       continue;
     }
+    publishGauges();
     deliver(*step);
-    std::lock_guard<std::mutex> lock(metricsMutex);
-    metrics.running = static_cast<int64_t>(engine->pages().numSequences());
-    int64_t queued = static_cast<int64_t>(preempted.size());
-    for (const Accepted &accepted : waiting)
-      queued += static_cast<int64_t>(accepted.choices.size());
-    metrics.waiting = static_cast<int64_t>(engine->numSequences()) - metrics.running + queued;
   }
   for (auto &[id, choice] : choices)
     choice->stream->fail(apiError(503, "server_error", "the server is shutting down"));
@@ -487,12 +497,10 @@ std::string Scheduler::metricsText() const {
     out << name << "_bucket{le=\"+Inf\"} " << h.total << "\n"
         << name << "_sum " << h.sum << "\n" << name << "_count " << h.total << "\n";
   };
-  const KvPageTable &pages = engine->pages();
   gauge("mvc_requests_running", "Sequences holding KV pages.", double(metrics.running));
   gauge("mvc_requests_waiting", "Sequences queued for their first step.", double(metrics.waiting));
-  gauge("mvc_kv_pages_used", "KV cache pages in use.",
-        double(pages.numPages() - pages.numFreePages()));
-  gauge("mvc_kv_pages_total", "KV cache pages in the pool.", double(pages.numPages()));
+  gauge("mvc_kv_pages_used", "KV cache pages in use.", double(metrics.pagesUsed));
+  gauge("mvc_kv_pages_total", "KV cache pages in the pool.", double(metrics.pagesTotal));
   counter("mvc_requests_total", "Requests admitted.", double(metrics.requests));
   counter("mvc_prompt_tokens_total", "Prompt tokens admitted.", double(metrics.promptTokens));
   counter("mvc_generation_tokens_total", "Tokens generated.", double(metrics.generationTokens));

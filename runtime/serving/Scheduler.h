@@ -148,6 +148,8 @@ private:
   void deliver(const StepResult &step);
   /// The choice's last delta: what it still holds (with `flush`, the decoder's rest too).
   void finishChoice(Choice &choice, const std::string &reason, bool flush);
+  /// Copies the pool's and queues' sizes into the metrics (under metricsMutex).
+  void publishGauges();
 
   std::unique_ptr<Engine> engine;
   const TextSession *text;
@@ -175,7 +177,7 @@ private:
   };
   mutable std::mutex metricsMutex;
   struct Metrics {
-    int64_t running = 0, waiting = 0;
+    int64_t running = 0, waiting = 0, pagesUsed = 0, pagesTotal = 0;
     uint64_t promptTokens = 0, generationTokens = 0, requests = 0, preemptions = 0;
     Histogram ttft, interToken;
   } metrics;
