@@ -106,8 +106,13 @@ protected:
 
   /// Each prompt's greedy continuation of `tokens[i]` tokens, requested by a client thread
   /// of its own, all at once; checked against the fake's.
+  /// With `together`, the loop is held (by the text lock it needs after each step) until
+  /// every request has been submitted, so that all of them run at once.
   void runConcurrently(const std::vector<std::vector<int32_t>> &prompts,
-                       const std::vector<int64_t> &tokens) {
+                       const std::vector<int64_t> &tokens, bool together = false) {
+    std::unique_lock<std::mutex> hold(textMutex, std::defer_lock);
+    if (together)
+      hold.lock();
     std::vector<std::thread> clients;
     std::vector<std::string> got(prompts.size()), want(prompts.size());
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -117,6 +122,12 @@ protected:
         if (stream)
           got[i] = collect(*stream, 1).texts[0];
       });
+    }
+    if (together) {
+      // The first request's step is done and its tokens wait for the lock; the others are
+      // queued by now (they need nothing but the loop's next iteration).
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      hold.unlock();
     }
     for (std::thread &client : clients)
       client.join();
@@ -214,14 +225,14 @@ TEST_F(SchedulerTest, PreemptionRecomputesAndKeepsTheResults) {
   // 6 pages of 4 tokens; three requests of 4 + 14 tokens need 5 pages each, but reserve
   // only their prompt and 2 new tokens (2 pages): all three start, and run out.
   start(/*numPages=*/6, /*reservedNewTokens=*/2);
-  runConcurrently({{5, 6, 7, 8}, {6, 6, 7, 8}, {7, 6, 7, 8}}, {14, 14, 14});
+  runConcurrently({{5, 6, 7, 8}, {6, 6, 7, 8}, {7, 6, 7, 8}}, {14, 14, 14}, /*together=*/true);
   EXPECT_THAT(scheduler->metricsText(), ::testing::Not(HasSubstr("mvc_preemptions_total 0\n")));
 }
 
 TEST_F(SchedulerTest, RequestsWaitForTheirReservationInsteadOfPreempting) {
   // The same three requests with their whole length reserved: one at a time, in order.
   start(/*numPages=*/6);
-  runConcurrently({{5, 6, 7, 8}, {6, 6, 7, 8}, {7, 6, 7, 8}}, {14, 14, 14});
+  runConcurrently({{5, 6, 7, 8}, {6, 6, 7, 8}, {7, 6, 7, 8}}, {14, 14, 14}, /*together=*/true);
   EXPECT_THAT(scheduler->metricsText(), HasSubstr("mvc_preemptions_total 0\n"));
 }
 

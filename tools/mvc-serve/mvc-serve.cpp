@@ -266,6 +266,9 @@ public:
       if (!status.ok()) {
         std::cerr << "mvc-serve: error: " << status.message() << "\n";
         loadFailed = true;
+        // stop() only stops a server that is listening: wait for listen to begin.
+        for (int i = 0; i < 1000 && !http.is_running(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
         http.stop();
         return;
       }
@@ -293,17 +296,16 @@ private:
       loadOptions.loadSymbols.push_back({"num_pages", options.kvPages});
     absl::StatusOr<std::unique_ptr<Model>> loaded = session->load(options.artifact, loadOptions);
     if (!loaded.ok())
-      return absl::Status(loaded.status().code(),
-                          absl::StrCat(options.artifact, ": ", loaded.status().message()));
+      return loaded.status(); // names the file
     model = std::move(*loaded);
     if (!model->languageModel())
       return absl::InvalidArgumentError(
           absl::StrCat(options.artifact, ": not a language model (no language_model entry)"));
-    absl::StatusOr<TextSession> created_text = TextSession::create(*model->languageModel());
-    if (!created_text.ok())
-      return absl::Status(created_text.status().code(),
-                          absl::StrCat(options.artifact, ": ", created_text.status().message()));
-    text.emplace(std::move(*created_text));
+    absl::StatusOr<TextSession> createdText = TextSession::create(*model->languageModel());
+    if (!createdText.ok())
+      return absl::Status(createdText.status().code(),
+                          absl::StrCat(options.artifact, ": ", createdText.status().message()));
+    text.emplace(std::move(*createdText));
     SchedulerOptions schedulerOptions;
     schedulerOptions.engine.maxStepTokens = options.maxBatchTokens;
     schedulerOptions.engine.maxRunning = options.maxSeqs;
@@ -433,14 +435,14 @@ private:
     const std::string id =
         absl::StrCat(chat ? "chatcmpl-" : "cmpl-", nextId.fetch_add(1) + 1);
     Job job;
-    std::string model_name, echo;
+    std::string modelName, echo;
     std::optional<ApiError> error;
     if (chat) {
       Parsed<ChatRequest> parsed = parseChatRequest(req.body);
       if (!parsed.ok())
         error = parsed.error;
       else {
-        model_name = parsed.request->model;
+        modelName = parsed.request->model;
         job.params = parsed.request->params;
         error = encodeChat(*parsed.request, job);
       }
@@ -449,7 +451,7 @@ private:
       if (!parsed.ok())
         error = parsed.error;
       else {
-        model_name = parsed.request->model;
+        modelName = parsed.request->model;
         job.params = parsed.request->params;
         error = encodeCompletion(*parsed.request, job);
         if (!error && parsed.request->echo) {
@@ -458,9 +460,9 @@ private:
         }
       }
     }
-    if (!error && !model_name.empty() && model_name != options.servedModelName)
+    if (!error && !modelName.empty() && modelName != options.servedModelName)
       error = makeError(404, "invalid_request_error",
-                        absl::StrCat("the model '", model_name, "' does not exist (this server "
+                        absl::StrCat("the model '", modelName, "' does not exist (this server "
                                                                 "serves '",
                                      options.servedModelName, "')"),
                         "model");
