@@ -18,6 +18,14 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+/// Where the first of `stops` begins in `text`, or npos.
+size_t firstStop(const std::string &text, const std::vector<std::string> &stops) {
+  size_t cut = std::string::npos;
+  for (const std::string &stop : stops)
+    cut = std::min(cut, text.find(stop));
+  return cut;
+}
+
 ApiError apiError(int status, absl::string_view type, absl::string_view message) {
   ApiError error;
   error.status = status;
@@ -35,11 +43,13 @@ ApiError apiError(int status, absl::string_view type, absl::string_view message)
 bool RequestStream::next(std::vector<ChoiceDelta> &out, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex);
   ready.wait_for(lock, timeout, [&] { return !pending.empty() || choicesLeft == 0 || failed; });
+  const bool delivered = !pending.empty();
   while (!pending.empty()) {
     out.push_back(std::move(pending.front()));
     pending.pop_front();
   }
-  return !(choicesLeft == 0 || failed) || !out.empty();
+  // Whether there is more to read (deltas given now count, whatever `out` held before).
+  return !(choicesLeft == 0 || failed) || delivered;
 }
 
 std::optional<ApiError> RequestStream::waitAdmitted() {
@@ -264,9 +274,7 @@ void Scheduler::finishChoice(Choice &choice, const std::string &reason, bool flu
       std::lock_guard<std::mutex> lock(*textMutex);
       choice.held += choice.decoder->finish();
     }
-    size_t cut = std::string::npos;
-    for (const std::string &stop : choice.stop)
-      cut = std::min(cut, choice.held.find(stop));
+    size_t cut = firstStop(choice.held, choice.stop);
     if (cut != std::string::npos)
       choice.held.resize(cut);
   }
@@ -343,9 +351,7 @@ void Scheduler::deliver(const StepResult &step) {
       choice.held += piece;
       // The first stop string in the text so far ends the choice before it; else release
       // all but the longest tail that could still grow into a stop string.
-      size_t cut = std::string::npos;
-      for (const std::string &stop : choice.stop)
-        cut = std::min(cut, choice.held.find(stop));
+      size_t cut = firstStop(choice.held, choice.stop);
       if (cut != std::string::npos) {
         choice.held.resize(cut);
         stopped = true;

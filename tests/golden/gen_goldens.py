@@ -459,6 +459,24 @@ func.func @block(%x: {X} {{mvc.dims = ["T"]}}, %pos: tensor<?xi32> {{mvc.dims = 
 }}""")
 
 
+def segmented_reference(q, k, v, scale, mask=None):
+    """float64 segmented attention: q [S·P, H, D], k and v [S, P, KVH, D]; each row sees
+    its segment's keys whose mask entry is nonzero (a segment with none visible: all keys
+    weigh the same, as transformers' additive mask makes them)."""
+    q, k, v = (a.astype(np.float64) for a in (q, k, v))
+    segs, P, KVH, D = k.shape
+    H = q.shape[1]
+    out = np.zeros((segs * P, H, D))
+    for s in range(segs):
+        for h in range(H):
+            g = h // (H // KVH)
+            sc = q[s * P:(s + 1) * P, h] @ k[s, :, g].T * scale
+            if mask is not None:
+                sc = np.where(mask[s][None, :] != 0, sc, -np.inf) if mask[s].any() else 0.0 * sc
+            out[s * P:(s + 1) * P, h] = softmax(sc) @ v[s, :, g]
+    return out
+
+
 def segmented_attention():
     """Encoder attention without page tables over bf16 keys and values (a vision tower's)."""
     c = Case("segmented_attention_bf16", """Segmented attention (no page tables: each row sees every key of its own segment,
@@ -480,13 +498,7 @@ against 1e-5.""")
         k = c.randn(segs, P, KVH, D)
         v = c.randn(segs, P, KVH, D)
         scale = 1.0 / math.sqrt(D)
-        qb, kb, vb = (bf16_round(a).astype(np.float64) for a in (q, k, v))
-        out = np.zeros((segs * P, H, D))
-        for s in range(segs):
-            for h in range(H):
-                g = h // (H // KVH)
-                sc = qb[s * P:(s + 1) * P, h] @ kb[s, :, g].T * scale
-                out[s * P:(s + 1) * P, h] = softmax(sc) @ vb[s, :, g]
+        out = segmented_reference(*(bf16_round(a) for a in (q, k, v)), scale)
         c.call(name, [q, k, v], [out])
         q3, kv = f"tensor<?x{H}x{D}xf32>", f"tensor<?x{P}x{KVH}x{D}"
         funcs.append(f"""func.func @{name}(%q: {q3} {{mvc.dims = ["T"]}}, %k: {kv}xf32> {{mvc.dims = ["S"]}}, %v: {kv}xf32> {{mvc.dims = ["S"]}}) -> {q3} {{
@@ -510,14 +522,7 @@ against 1e-5.""")
         v = c.randn(segs, P, KVH, D)
         scale = 1.0 / math.sqrt(D)
         rounded = bf16_round if kv_type == "bf16" else (lambda a: a)
-        qb, kb, vb = (rounded(a).astype(np.float64) for a in (q, k, v))
-        out = np.zeros((segs * P, H, D))
-        for s in range(segs):
-            for h in range(H):
-                g = h // (H // KVH)
-                sc = qb[s * P:(s + 1) * P, h] @ kb[s, :, g].T * scale
-                sc = np.where(mask[s][None, :] != 0, sc, -np.inf) if mask[s].any() else 0.0 * sc
-                out[s * P:(s + 1) * P, h] = softmax(sc) @ vb[s, :, g]
+        out = segmented_reference(*(rounded(a) for a in (q, k, v)), scale, mask)
  # f32: the kernels' f32 accumulation over 512 keys, observed 5.4e-7.
         c.call(name, [q, k, v, mask], [out], tolerance=None if kv_type == "bf16" else (1e-5, 1e-5))
         q3, kv = f"tensor<?x{H}x{D}xf32>", f"tensor<?x{P}x{KVH}x{D}"

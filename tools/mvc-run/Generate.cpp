@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "runtime/pipeline/Conversation.h"
+#include "runtime/pipeline/ConversationImages.h"
 #include "runtime/pipeline/Generator.h"
 #include "runtime/pipeline/IncrementalDecoder.h"
 #include "runtime/pipeline/TextSession.h"
@@ -137,28 +138,15 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
                           absl::StrCat(options.artifact, ": ", prepared.status().message()));
     images.push_back(std::move(*prepared));
   }
-  if (conversation)
-    for (const ConversationMedia &media : conversation->media) {
-      std::string where = absl::StrCat(*prompt.messagesFile, ": ", media.where);
-      if (media.kind == ConversationMedia::Kind::Video)
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": this model takes no videos"));
-      absl::StatusOr<vision::RgbImage> image =
-          media.path.empty()
-              ? vision::decodeImage(absl::MakeConstSpan(reinterpret_cast<const uint8_t *>(
-                                                            media.bytes.data()),
-                                                        media.bytes.size()),
-                                    "the data: URL")
-              : vision::loadImage(media.path);
-      if (!image.ok())
-        return absl::Status(image.status().code(),
-                            absl::StrCat(where, ": ", image.status().message()));
-      absl::StatusOr<PreparedImage> prepared = half.prepareImage(*image, options.imageSplitting);
-      if (!prepared.ok())
-        return absl::Status(prepared.status().code(),
-                            absl::StrCat(where, ": ", prepared.status().message()));
-      images.push_back(std::move(*prepared));
-    }
+  if (conversation) {
+    absl::StatusOr<std::vector<PreparedImage>> parts =
+        prepareConversationImages(*conversation, half, options.imageSplitting);
+    if (!parts.ok())
+      return absl::Status(parts.status().code(),
+                          absl::StrCat(*prompt.messagesFile, ": ", parts.status().message()));
+    for (PreparedImage &image : *parts)
+      images.push_back(std::move(image));
+  }
   return images;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runtime/hal/cpu/ThreadPool.h"
+#include "runtime/util/ByteSize.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc::run {
@@ -291,18 +292,12 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       generationFlags.push_back(arg);
     } else if (arg == "--max-activation-memory") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
-      uint64_t scale = 1;
-      std::string digits = text;
-      if (!digits.empty() && std::string("KMG").find(digits.back()) != std::string::npos) {
-        scale = uint64_t(1) << (10 * (1 + std::string("KMG").find(digits.back())));
-        digits.pop_back();
-      }
-      uint64_t value = 0;
-      if (!absl::SimpleAtoi(digits, &value) || value == 0 ||
-          __builtin_mul_overflow(value, scale, &options.maxActivationMemory))
+      std::optional<uint64_t> bytes = parseByteSize(text);
+      if (!bytes)
         return absl::InvalidArgumentError(
             "--max-activation-memory expects a positive size in bytes (suffix K, M or G), got '" +
             text + "'");
+      options.maxActivationMemory = *bytes;
       generationFlags.push_back(arg);
     } else if (arg == "--pan-and-scan") {
       MVC_RETURN_IF_ERROR(flagOnly());

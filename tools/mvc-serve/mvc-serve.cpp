@@ -33,11 +33,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "mvc/Runtime.h"
+#include "runtime/pipeline/ConversationImages.h"
 #include "runtime/pipeline/TextSession.h"
 #include "runtime/serving/OpenAiRequest.h"
 #include "runtime/serving/Scheduler.h"
+#include "runtime/util/ByteSize.h"
 #include "runtime/util/ToolMain.h"
-#include "runtime/vision/Decode.h"
 
 namespace mvc::serving {
 namespace {
@@ -79,16 +80,12 @@ void printHelp() {
          "  --max-body-size SIZE   largest request body (suffix K, M; default 32M): larger is 413\n";
 }
 
-absl::StatusOr<int64_t> parseSize(const std::string &flag, std::string text) {
-  int64_t scale = 1;
-  if (!text.empty() && (text.back() == 'K' || text.back() == 'M' || text.back() == 'G')) {
-    scale = text.back() == 'K' ? 1 << 10 : text.back() == 'M' ? 1 << 20 : 1 << 30;
-    text.pop_back();
-  }
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(text, &value) || value < 0 || value > (int64_t{1} << 40) / scale)
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": expected a size, got '", text, "'"));
-  return value * scale;
+absl::StatusOr<int64_t> parseSize(const std::string &flag, const std::string &text) {
+  std::optional<uint64_t> bytes = parseByteSize(text);
+  if (!bytes || *bytes > (uint64_t{1} << 40))
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": expected a positive size in bytes (suffix K, M or G), got '", text, "'"));
+  return static_cast<int64_t>(*bytes);
 }
 
 absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
@@ -365,25 +362,12 @@ private:
     if (std::optional<ApiError> error = checkMedia(request.conversation))
       return error;
     const RunHalf &half = scheduler->runHalf();
-    std::vector<PreparedImage> images;
     if (!request.conversation.media.empty() && !half.takesImages())
       return makeError(400, "invalid_request_error", "this model takes no images", "messages");
-    for (const ConversationMedia &media : request.conversation.media) {
-      absl::StatusOr<vision::RgbImage> image =
-          media.path.empty()
-              ? vision::decodeImage(absl::MakeConstSpan(
-                                        reinterpret_cast<const uint8_t *>(media.bytes.data()),
-                                        media.bytes.size()),
-                                    "the data: URL")
-              : vision::loadImage(media.path);
-      absl::StatusOr<PreparedImage> prepared =
-          image.ok() ? half.prepareImage(*image, ImageSplitting::kDefault)
-                     : absl::StatusOr<PreparedImage>(image.status());
-      if (!prepared.ok())
-        return makeError(400, "invalid_request_error",
-                         absl::StrCat(media.where, ": ", prepared.status().message()), "messages");
-      images.push_back(std::move(*prepared));
-    }
+    absl::StatusOr<std::vector<PreparedImage>> images =
+        prepareConversationImages(request.conversation, half, ImageSplitting::kDefault);
+    if (!images.ok())
+      return makeError(400, "invalid_request_error", images.status().message(), "messages");
     // OpenAI clients send string content; a template that reads parts gets it as one text
     // part (as vLLM does; transformers would render the string's characters as parts).
     Conversation conversation = request.conversation;
@@ -394,12 +378,12 @@ private:
     absl::StatusOr<std::vector<int32_t>> ids;
     {
       std::lock_guard<std::mutex> lock(textMutex);
-      ids = text->encodeConversation(conversation, images, &half);
+      ids = text->encodeConversation(conversation, *images, &half);
     }
     if (!ids.ok())
       return makeError(400, "invalid_request_error", ids.status().message(), "messages");
     job.prompt = std::move(*ids);
-    for (PreparedImage &image : images)
+    for (PreparedImage &image : *images)
       for (ImageFrame &frame : image.frames)
         job.images.push_back(std::move(frame));
     return std::nullopt;

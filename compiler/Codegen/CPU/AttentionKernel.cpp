@@ -373,6 +373,9 @@ private:
     Value kpos = arith::AddIOp::create(
         b, loc, asI64(tileStart),
         arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota))));
+    // key_mask: the tile's visible keys, read once for all query vectors (the rows of a
+    // segmented block share their segment and its key range).
+    Value visible = keyMask ? visibleKeys(rows[0], kpos, tileStart, asI64) : Value();
     SmallVector<Value> maxes, sums;
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
@@ -386,7 +389,9 @@ private:
       Value seen = arith::AndIOp::create(
           b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
-      if (keyMask) sv = maskKeys(sv, seen, rows[0].place.seq, tileStart);
+      if (visible)
+        sv = arith::SelectOp::create(b, loc, visible, sv,
+                                     kb.splatLike(kb.f32(-std::numeric_limits<float>::max()), sv));
       sv = arith::SelectOp::create(b, loc, seen, sv, kb.splatLike(kb.f32(-INFINITY), zero));
       Value mOld = loop.getRegionIterArgs()[v], lOld = loop.getRegionIterArgs()[n + v];
       Value mNew = arith::MaximumFOp::create(
@@ -422,18 +427,21 @@ private:
     return next;
   }
 
-  /// The scores `sv` of the tile's keys from tileStart in segment `seq`, those whose
-  /// key_mask entry is 0 replaced by the lowest f32 (transformers' additive mask). Only the
-  /// lanes `seen` (keys in the segment) are read.
-  Value maskKeys(Value sv, Value seen, Value seq, Value tileStart) {
+  /// Which of the tile's keys (kpos from tileStart, in the segment of `r`) key_mask leaves
+  /// visible; their scores stay, the others become the lowest f32 (transformers' additive
+  /// mask). Only lanes of keys in the segment are read.
+  template <typename AsI64>
+  Value visibleKeys(const QueryRow &r, Value kpos, Value tileStart, AsI64 asI64) {
     auto i32Vec = VectorType::get({vl}, b.getI32Type());
-    Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, seq, kb.idx(pageSize)),
-                                     tileStart);
+    Value inSegment = arith::AndIOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kpos, asI64(r.first)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kpos, asI64(r.last)));
+    Value at = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, r.place.seq, kb.idx(pageSize)), tileStart);
     Value zeros = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32Vec, int32_t(0)));
-    Value entries = vector::MaskedLoadOp::create(b, loc, i32Vec, keyMask, ValueRange{at}, seen, zeros);
-    Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, entries, zeros);
-    return arith::SelectOp::create(b, loc, visible, sv,
-                                   kb.splatLike(kb.f32(-std::numeric_limits<float>::max()), sv));
+    Value entries =
+        vector::MaskedLoadOp::create(b, loc, i32Vec, keyMask, ValueRange{at}, inSegment, zeros);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, entries, zeros);
   }
 
   /// A stack buffer of `size` elements (f32 unless given), allocated once at the kernel's
