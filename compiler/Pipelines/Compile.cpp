@@ -414,6 +414,10 @@ private:
     MVC_RETURN_IF_ERROR(emitModule("graph", *module));
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
+    // CPUs with bf16 dot products read bf16 activations straight into their matmuls: the
+    // rounding a bf16-weight matmul does to its lhs moves into the producer's region.
+    if (!targets.gpu && cpu.codegen.bf16Dot)
+      dispatchPm.addNestedPass<func::FuncOp>(createNarrowMatmulInputs());
     dispatchPm.addNestedPass<func::FuncOp>(createFormDispatchRegions());
     // Each target family's tiling decisions (the templates only read them).
     if (targets.gpu) {

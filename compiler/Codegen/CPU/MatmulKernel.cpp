@@ -76,8 +76,13 @@ public:
     Value p0 = arith::MulIOp::create(b, loc, nb, kb.idx(panelsPerBlock));
     Value p1 = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, p0, kb.idx(panelsPerBlock)), kb.idx(panels));
-    if (bf16 && kb.target().bf16Dot) packLhsPairs(m0, m1);
     rowBase = m0;
+    if (bf16 && kb.target().bf16Dot) {
+      if (lhsType.getElementType().isBF16())
+        viewLhsPairs(sig.bindingOf(matmul.getLhs()));
+      else
+        packLhsPairs(m0, m1);
+    }
     Value rowsHere = arith::SubIOp::create(b, loc, m1, m0);
     // A small batch (more rows than one tile, at most small_batch_rows) takes every row in
     // one microkernel per panel: each weight row is loaded once and used by all rows while
@@ -361,6 +366,18 @@ private:
       if (main < pairs)
         kb.forRange(kb.idx(main), kb.idx(pairs), 1, [&](Value p) { packChunk(p, 1); });
     });
+  }
+
+  /// A bf16 lhs (rounded by its producer: --mvc-narrow-matmul-inputs) is read in place:
+  /// the same two views as packLhsPairs makes, over the whole [M, K] input, indexed by
+  /// global row (rowBase 0).
+  void viewLhsPairs(int lhsBinding) {
+    lhsPairs = kb.binding(lhsBinding, b.getI32Type());
+    int64_t rows = (int64_t(1) << 40) / k;
+    lhsRows = memref::ReinterpretCastOp::create(
+        b, loc, MemRefType::get({rows, k}, b.getBF16Type()), kb.binding(lhsBinding, b.getBF16Type()),
+        /*offset=*/0, /*sizes=*/ArrayRef<int64_t>{rows, k}, /*strides=*/ArrayRef<int64_t>{k, 1});
+    rowBase = kb.idx(0);
   }
 
   Value lhsIndex(Value row, int64_t i, Value kIndex) {

@@ -26,6 +26,7 @@
 #include "compiler/Codegen/Common/PagedCache.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
 #include <cmath>
 #include <limits>
@@ -42,6 +43,7 @@ constexpr int64_t kBlock = 32;  // query rows per step; bf16 columns of an opera
 // alternating runs): attention 3.69-3.74 s with 128 keys, 3.29-3.49 s with 256; 32 keys
 // were ~2x slower still. The step's scores (32 KiB f32) and probabilities stay in L1/L2.
 constexpr int64_t kMaxKeyStep = 256;
+constexpr float kLog2e = 1.4426950408889634f;
 
 class SegmentedAttentionEmitter : TemplateEmitter {
 public:
@@ -285,33 +287,43 @@ private:
                                    acc[i * 2 + j]);
     }
     softmax(r0, add(key0, k0));
-    // O += P·V per 16-wide d block, both row tiles, over the step's 32-key blocks.
+    // O += P·V, two 16-wide d blocks and both row tiles at a time (four accumulators, so
+    // the tile unit always has independent products in flight; two would wait on each
+    // other's latency), over the step's 32-key blocks; an odd last d block alone.
     int64_t vBlocks = hdv / kTile;
     Value valueBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kBlock));
-    for (int64_t db = 0; db < vBlocks; ++db) {
+    for (int64_t db0 = 0; db0 < vBlocks; db0 += 2) {
+      int64_t dbs = std::min<int64_t>(2, vBlocks - db0);
       SmallVector<SmallVector<Value, 2>> at;
       SmallVector<Value> o;
-      for (int64_t i = 0; i < 2; ++i) {
-        at.push_back({add(r0, kb.idx(kTile * i)), kb.idx(db * kTile)});
-        o.push_back(amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at.back()));
-      }
-      for (int64_t n = 0; n < keyStep / kBlock; ++n) {
-        Value tileRow =
-            mul(add(mul(add(valueBlock, kb.idx(n)), kb.idx(vBlocks)), kb.idx(db)), kb.idx(kTile));
-        Value v = amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles, ValueRange{tileRow, kb.idx(0)});
-        for (int64_t i = 0; i < 2; ++i) {
-          Value p = amx::TileLoadOp::create(b, loc, tileType(bf), probs,
-                                            ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock)});
-          o[i] = amx::TileMulFOp::create(b, loc, tileType(f32), p, v, o[i]);
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < dbs; ++j) {
+          at.push_back({add(r0, kb.idx(kTile * i)), kb.idx((db0 + j) * kTile)});
+          o.push_back(amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at.back()));
         }
+      for (int64_t n = 0; n < keyStep / kBlock; ++n) {
+        SmallVector<Value, 2> v, pt;
+        for (int64_t j = 0; j < dbs; ++j) {
+          Value tileRow = mul(add(mul(add(valueBlock, kb.idx(n)), kb.idx(vBlocks)), kb.idx(db0 + j)),
+                              kb.idx(kTile));
+          v.push_back(amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles, ValueRange{tileRow, kb.idx(0)}));
+        }
+        for (int64_t i = 0; i < 2; ++i)
+          pt.push_back(amx::TileLoadOp::create(b, loc, tileType(bf), probs,
+                                               ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock)}));
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < dbs; ++j)
+            o[i * dbs + j] = amx::TileMulFOp::create(b, loc, tileType(f32), pt[i], v[j], o[i * dbs + j]);
       }
-      for (int64_t i = 0; i < 2; ++i) amx::TileStoreOp::create(b, loc, outAcc, at[i], o[i]);
+      for (size_t t = 0; t < o.size(); ++t) amx::TileStoreOp::create(b, loc, outAcc, at[t], o[t]);
     }
   }
 
   /// The online softmax of the 32 x keyStep scores: per row the new running max and sum,
   /// its probabilities as bf16 into `probs`, and its output row rescaled by
-  /// exp(old max - new max). Scores are finite: the max needs no NaN handling (nnan: plain
+  /// exp(old max - new max). It works in base 2: each score is multiplied by
+  /// scale · log2(e) once (a tile's raw dot products times one constant), the running
+  /// max is kept in those units, and e^(scale·(s - max)) = 2^(x - max_x). Scores are finite: the max needs no NaN handling (nnan: plain
   /// vmaxps), and its reduction may go in any order (reassoc: a tree, not a chain). With a
   /// key_mask, the scores of hidden keys (segment keys `key` ..) are the lowest f32; a step
   /// whose keys are all hidden then takes probability 1 for each (a row that sees no key
@@ -337,12 +349,13 @@ private:
       Value rowTop;
       for (int64_t j = 0; j < parts; ++j) {
         Value x = vector::LoadOp::create(b, loc, kb.vecType(), scores, ValueRange{r, kb.idx(kTile * j)});
-        x = arith::MulFOp::create(b, loc, x, f32Splat(scale));
         if (softcap > 0.0f)
           x = arith::MulFOp::create(
               b, loc,
-              math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, x, f32Splat(softcap))),
-              f32Splat(softcap));
+              math::TanhOp::create(b, loc, arith::MulFOp::create(b, loc, x, f32Splat(scale / softcap))),
+              f32Splat(softcap * kLog2e));
+        else
+          x = arith::MulFOp::create(b, loc, x, f32Splat(scale * kLog2e));
         if (keyMask)
           x = arith::SelectOp::create(b, loc, visible[j], x,
                                       f32Splat(-std::numeric_limits<float>::max()));
@@ -356,7 +369,7 @@ private:
       Value mSplat = kb.splatLike(mNew, sv[0]);
       Value total;
       for (int64_t j = 0; j < parts; ++j) {
-        Value p = expNonPositive(arith::SubFOp::create(b, loc, sv[j], mSplat));
+        Value p = exp2NonPositive(arith::SubFOp::create(b, loc, sv[j], mSplat));
         vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec(kTile, b.getBF16Type()), p),
                                 probs, ValueRange{r, kb.idx(kTile * j)});
         total = j ? arith::AddFOp::create(b, loc, total, p).getResult() : p;
@@ -372,7 +385,7 @@ private:
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&ifGrew.getThenRegion().front());
-        Value corr = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
+        Value corr = math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
         Value corrV = kb.splatLike(corr, sv[0]);
         for (int64_t d = 0; d < hdv; d += kTile) {
           SmallVector<Value, 2> at{chunkRow, kb.idx(d)};
@@ -388,27 +401,23 @@ private:
     });
   }
 
-  /// e^x for a vector of x <= 0 (scores minus their running max), the bulk of the
-  /// softmax's work: 2^(x·log2 e) split into 2^n (exponent bits) times 2^f, f in [0, 1), by
-  /// a degree-5 polynomial (relative error ~2e-7, far below the bf16 rounding the
-  /// probabilities get next). x below -87 gives 2^-126, as good as 0 beside the row's max
-  /// term (1). ~12 instructions a vector where math.exp's general expansion (any x, NaN
-  /// propagation) takes ~25.
-  Value expNonPositive(Value x) {
-    auto i32x16 = vec(kTile, b.getI32Type());
-    Value t = arith::MaxNumFOp::create(b, loc, arith::MulFOp::create(b, loc, x, f32Splat(1.4426950408889634f)),
-                                       f32Splat(-126.0f), arith::FastMathFlags::nnan);
-    Value n = math::FloorOp::create(b, loc, t);
+  /// 2^t for a vector of t <= 0 (scores minus their running max, in base-2 units), the
+  /// bulk of the softmax's work: t = n + f with n = round(t) and f in [-1/2, 1/2]; 2^f by
+  /// its degree-5 Taylor polynomial (relative error below 2.4e-6, far below the bf16
+  /// rounding the probabilities get next); vscalefps multiplies by 2^n, which gives 0
+  /// (not a wrapped exponent) for the lowest f32 a hidden key scores. 9 instructions a
+  /// vector where math.exp's general expansion (any x, NaN propagation) takes ~25.
+  Value exp2NonPositive(Value t) {
+    Value n = math::RoundEvenOp::create(b, loc, t);
     Value f = arith::SubFOp::create(b, loc, t, n);
+    // ln(2)^i / i!, highest first.
     const float c[] = {1.3333558e-3f, 9.6181291e-3f, 5.5504109e-2f, 2.4022651e-1f, 6.9314718e-1f, 1.0f};
     Value poly = f32Splat(c[0]);
     for (int i = 1; i < 6; ++i) poly = math::FmaOp::create(b, loc, poly, f, f32Splat(c[i]));
-    Value bits = arith::ShLIOp::create(
-        b, loc,
-        arith::AddIOp::create(b, loc, arith::FPToSIOp::create(b, loc, i32x16, n),
-                              arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(127)))),
-        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(23))));
-    return arith::MulFOp::create(b, loc, poly, arith::BitcastOp::create(b, loc, kb.vecType(), bits));
+    // scalef(poly, n) on all 16 lanes, rounding as MXCSR says (4: _MM_FROUND_CUR_DIRECTION).
+    Value allLanes = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(-1));
+    return x86vector::MaskScaleFOp::create(b, loc, kb.vecType(), poly, n, poly, allLanes,
+                                           kb.i32(4));
   }
 
   /// Every row's accumulated output divided by its sum of probabilities, into `out`.

@@ -60,17 +60,23 @@ struct SetLoweringConfigPass
         // Eight microkernel tiles of rows per workgroup: the weight panels stay in L2
         // across them.
         int64_t rows = 8 * microkernelRows;
-        // AMX (bf16 weights): two tile microkernels of rows per workgroup, each reading
-        // the workgroup's panels from L2 and its rows (bf16, 2 x K bytes each) from L1/L2;
-        // 16 panels, so each workgroup's conversion of its rows to bf16 serves 256 columns.
-        // tools/scripts/bench_matmul.py, 2 threads, GFLOP/s at 4 / 8 / 16 / 32 panels:
-        // 9216x768x3072 674 / 974 / 1087 / 1228, 9216x3072x768 - / 875 / 1076 / 1088,
-        // 512x576x1536 - / 886 / 1105 / 706 (too few workgroups).
+        // AMX (bf16 weights): four tile microkernels of rows (128) per workgroup over 8
+        // panels (128 columns): the workgroup's weight panels (8 x 32 x K bytes) stay in L2
+        // while its row tiles pass over them. The rows come in as bf16 (rounded by their
+        // producer, --mvc-narrow-matmul-inputs), so a workgroup no longer converts its rows
+        // and more column blocks per row cost nothing. tools/scripts/bench_matmul.py,
+        // 2 threads, GFLOP/s, MxKxN 4096x1152x4304 / 4096x4304x1152 / 4096x1152x1152
+        // (SigLIP's fc1, fc2, projections), rows x panels:
+        //   64 x 16: 1629 / 1634 / 1951;  128 x 8: 1587-1771 / 1894-1970 / 1974-2043;
+        //   256 x 8: 1837 / 1957 / 2082;  128 x 32: 1894 / 1606 / 2094.
+        // 512x576x1536, 512x640x2048 and 100x640x2048 measure the same at 64 x 16 and 128 x 8
+        // within this machine's noise; 256 rows would leave small prompts with too few
+        // workgroups.
         int64_t amx = rhs.getElementType().isBF16() ? amxRows : 0;
         int64_t panels = panelsPerWorkgroup;
         if (amx) {
-          rows = 2 * amx;
-          panels = 4 * panelsPerWorkgroup;
+          rows = 4 * amx;
+          panels = 2 * panelsPerWorkgroup;
         }
         config = CpuMatmulConfigAttr::get(context, microkernelRows, panels, rows, smallBatch, amx);
       } else if (region.getKind() == DispatchKind::attention) {
