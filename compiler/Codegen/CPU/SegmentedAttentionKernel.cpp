@@ -70,7 +70,9 @@ public:
                           "amx_query_rows and amx_key_rows blocks, on an AMX target");
     hdp = (hd + kBlock - 1) / kBlock * kBlock;
     hdv = (hd + kTile - 1) / kTile * kTile;
-    keyStep = std::min<int64_t>(keyRows, kMaxKeyStep);
+    if (keyRows > kMaxKeyStep || keyRows % kBlock || queryRows % kBlock)
+      return op.emitError("the AMX attention template takes amx_key_rows up to ")
+             << kMaxKeyStep << " and both row counts in whole blocks of " << kBlock;
 
     q = kb.binding(sig.bindingOf(op.getQuery()), elem(op.getQuery()));
     kcPairs = kb.binding(sig.bindingOf(op.getKeyCache()), b.getI32Type()); // hd is even
@@ -101,9 +103,20 @@ public:
     kb.forRange(kb.idx(0), kb.idx(segment), keyRows, [&](Value key0) {
       packKeys(key0);
       packValues(key0);
-      kb.forRange(kb.idx(0), kb.idx(queryRows), kBlock, [&](Value r0) {
-        kb.forRange(kb.idx(0), kb.idx(keyRows), keyStep, [&](Value k0) { step(key0, r0, k0); });
+      SmallVector<Value> visible = visibleKeys(key0);
+      // Software pipeline over the chunk's 32-row blocks: while the vector units run
+      // block j's softmax, the tile unit computes block j+1's scores and block j-1's
+      // P·V (double-buffered scores and probabilities), so the two overlap instead of
+      // taking turns. Block 0's scores before, the last block's P·V after.
+      int64_t blocks = queryRows / kBlock;
+      for (int64_t n = 0; n < keyRows / kBlock; ++n) scoreUnit(n, kb.idx(0), kb.idx(0));
+      kb.forRange(kb.idx(0), kb.idx(blocks), 1, [&](Value j) {
+        Value cur = arith::RemUIOp::create(b, loc, j, kb.idx(2));
+        Value other = arith::SubIOp::create(b, loc, kb.idx(1), cur);
+        softmaxBlock(j, cur, other, blocks, visible);
       });
+      Value last = kb.idx((blocks - 1) * kBlock);
+      for (const ValueUnit &u : valueUnits()) valueUnit(u, last, kb.idx((blocks - 1) % 2));
     });
     writeOutputs();
     kb.finish();
@@ -146,8 +159,10 @@ private:
     int64_t vTiles = keyRows / kBlock * (hdv / kTile); // B tiles of the packed values
     valueTiles = scratch({vTiles * kTile, kBlock}, bf);
     queryTiles = scratch({queryRows, hdp}, bf);
-    scores = scratch({kBlock, keyStep}, f32);
-    probs = scratch({kBlock, keyStep}, bf);
+    // Two buffers each (rows 0..31 and 32..63): one block's softmax reads one while the
+    // tile unit fills or reads the other.
+    scores = scratch({2 * kBlock, keyRows}, f32);
+    probs = scratch({2 * kBlock, keyRows}, bf);
     outAcc = scratch({queryRows, hdv}, f32);
     rowMax = scratch({queryRows}, f32);
     rowSum = scratch({queryRows}, f32);
@@ -254,72 +269,141 @@ private:
     });
   }
 
-  /// Query rows [r0, r0 + 32) of the chunk against keys [k0, k0 + keyStep) of the packed
-  /// chunk (keys key0 + k0.. of the segment).
-  void step(Value key0, Value r0, Value k0) {
+  /// Scores of block `rb` (chunk rows rb..rb+31) against the packed keys' 32-key block n,
+  /// into score buffer `buf`: four 16x16 tiles (2 A and 2 B tile registers) accumulated
+  /// over the head dimension.
+  void scoreUnit(int64_t n, Value rb, Value buf) {
     Type bf = b.getBF16Type(), f32 = b.getF32Type();
-    // S = Q·Kᵀ in groups of four 16x16 tiles (rows 16i.., keys k0 + 32n + 16j..) over the
-    // head dimension, each group stored to `scores`.
     int64_t dBlocks = hdp / kBlock;
-    for (int64_t n = 0; n < keyStep / kBlock; ++n) {
-      SmallVector<Value> acc;
-      for (int64_t t = 0; t < 4; ++t) acc.push_back(amx::TileZeroOp::create(b, loc, tileType(f32)));
-      Value keyBlock = arith::DivUIOp::create(b, loc, add(k0, kb.idx(n * kBlock)), kb.idx(kTile));
-      for (int64_t db = 0; db < dBlocks; ++db) {
-        Value a[2], w[2];
-        for (int64_t i = 0; i < 2; ++i)
-          a[i] = amx::TileLoadOp::create(b, loc, tileType(bf), queryTiles,
-                                         ValueRange{add(r0, kb.idx(kTile * i)), kb.idx(db * kBlock)});
-        for (int64_t j = 0; j < 2; ++j) {
-          Value tileRow =
-              mul(add(mul(add(keyBlock, kb.idx(j)), kb.idx(dBlocks)), kb.idx(db)), kb.idx(kTile));
-          w[j] = amx::TileLoadOp::create(b, loc, tileType(bf), keyTiles, ValueRange{tileRow, kb.idx(0)});
-        }
-        for (int64_t i = 0; i < 2; ++i)
-          for (int64_t j = 0; j < 2; ++j)
-            acc[i * 2 + j] =
-                amx::TileMulFOp::create(b, loc, tileType(f32), a[i], w[j], acc[i * 2 + j]);
-      }
+    SmallVector<Value> acc;
+    for (int64_t t = 0; t < 4; ++t) acc.push_back(amx::TileZeroOp::create(b, loc, tileType(f32)));
+    for (int64_t db = 0; db < dBlocks; ++db) {
+      Value a[2], w[2];
+      for (int64_t i = 0; i < 2; ++i)
+        a[i] = amx::TileLoadOp::create(b, loc, tileType(bf), queryTiles,
+                                       ValueRange{add(rb, kb.idx(kTile * i)), kb.idx(db * kBlock)});
+      for (int64_t j = 0; j < 2; ++j)
+        w[j] = amx::TileLoadOp::create(b, loc, tileType(bf), keyTiles,
+                                       ValueRange{kb.idx(((2 * n + j) * dBlocks + db) * kTile), kb.idx(0)});
       for (int64_t i = 0; i < 2; ++i)
         for (int64_t j = 0; j < 2; ++j)
-          amx::TileStoreOp::create(b, loc, scores,
-                                   ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock + kTile * j)},
-                                   acc[i * 2 + j]);
+          acc[i * 2 + j] = amx::TileMulFOp::create(b, loc, tileType(f32), a[i], w[j], acc[i * 2 + j]);
     }
-    softmax(r0, add(key0, k0));
-    // O += P·V, two 16-wide d blocks and both row tiles at a time (four accumulators, so
-    // the tile unit always has independent products in flight; two would wait on each
-    // other's latency), over the step's 32-key blocks; an odd last d block alone.
-    int64_t vBlocks = hdv / kTile;
-    Value valueBlock = arith::DivUIOp::create(b, loc, k0, kb.idx(kBlock));
-    for (int64_t db0 = 0; db0 < vBlocks; db0 += 2) {
-      int64_t dbs = std::min<int64_t>(2, vBlocks - db0);
-      SmallVector<SmallVector<Value, 2>> at;
-      SmallVector<Value> o;
-      for (int64_t i = 0; i < 2; ++i)
-        for (int64_t j = 0; j < dbs; ++j) {
-          at.push_back({add(r0, kb.idx(kTile * i)), kb.idx((db0 + j) * kTile)});
-          o.push_back(amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at.back()));
-        }
-      for (int64_t n = 0; n < keyStep / kBlock; ++n) {
-        SmallVector<Value, 2> v, pt;
-        for (int64_t j = 0; j < dbs; ++j) {
-          Value tileRow = mul(add(mul(add(valueBlock, kb.idx(n)), kb.idx(vBlocks)), kb.idx(db0 + j)),
-                              kb.idx(kTile));
-          v.push_back(amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles, ValueRange{tileRow, kb.idx(0)}));
-        }
-        for (int64_t i = 0; i < 2; ++i)
-          pt.push_back(amx::TileLoadOp::create(b, loc, tileType(bf), probs,
-                                               ValueRange{kb.idx(kTile * i), kb.idx(n * kBlock)}));
-        for (int64_t i = 0; i < 2; ++i)
-          for (int64_t j = 0; j < dbs; ++j)
-            o[i * dbs + j] = amx::TileMulFOp::create(b, loc, tileType(f32), pt[i], v[j], o[i * dbs + j]);
-      }
-      for (size_t t = 0; t < o.size(); ++t) amx::TileStoreOp::create(b, loc, outAcc, at[t], o[t]);
-    }
+    Value row = mul(buf, kb.idx(kBlock));
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        amx::TileStoreOp::create(b, loc, scores,
+                                 ValueRange{add(row, kb.idx(kTile * i)), kb.idx(n * kBlock + kTile * j)},
+                                 acc[i * 2 + j]);
   }
 
-  /// The online softmax of the 32 x keyStep scores: per row the new running max and sum,
+  /// A piece of O += P·V: 16-wide d blocks [db0, db0 + dbs) (dbs <= 2) of both row tiles
+  /// over the 32-key blocks [n0, n1); dbs x 2 accumulators, so the tile unit always has
+  /// independent products in flight.
+  struct ValueUnit {
+    int64_t db0, dbs, n0, n1;
+  };
+  SmallVector<ValueUnit> valueUnits() {
+    SmallVector<ValueUnit> units;
+    int64_t vBlocks = hdv / kTile, keyBlocks = keyRows / kBlock;
+    int64_t perUnit = std::max<int64_t>(1, keyBlocks / 2);
+    for (int64_t db0 = 0; db0 < vBlocks; db0 += 2)
+      for (int64_t n0 = 0; n0 < keyBlocks; n0 += perUnit)
+        units.push_back({db0, std::min<int64_t>(2, vBlocks - db0), n0, std::min(keyBlocks, n0 + perUnit)});
+    return units;
+  }
+  void valueUnit(const ValueUnit &u, Value rb, Value buf) {
+    Type bf = b.getBF16Type(), f32 = b.getF32Type();
+    int64_t vBlocks = hdv / kTile;
+    SmallVector<SmallVector<Value, 2>> at;
+    SmallVector<Value> o;
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < u.dbs; ++j) {
+        at.push_back({add(rb, kb.idx(kTile * i)), kb.idx((u.db0 + j) * kTile)});
+        o.push_back(amx::TileLoadOp::create(b, loc, tileType(f32), outAcc, at.back()));
+      }
+    Value row = mul(buf, kb.idx(kBlock));
+    for (int64_t n = u.n0; n < u.n1; ++n) {
+      SmallVector<Value, 2> v, pt;
+      for (int64_t j = 0; j < u.dbs; ++j)
+        v.push_back(amx::TileLoadOp::create(b, loc, tileType(bf), valueTiles,
+                                            ValueRange{kb.idx((n * vBlocks + u.db0 + j) * kTile), kb.idx(0)}));
+      for (int64_t i = 0; i < 2; ++i)
+        pt.push_back(amx::TileLoadOp::create(b, loc, tileType(bf), probs,
+                                             ValueRange{add(row, kb.idx(kTile * i)), kb.idx(n * kBlock)}));
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < u.dbs; ++j)
+          o[i * u.dbs + j] = amx::TileMulFOp::create(b, loc, tileType(f32), pt[i], v[j], o[i * u.dbs + j]);
+    }
+    for (size_t t = 0; t < o.size(); ++t) amx::TileStoreOp::create(b, loc, outAcc, at[t], o[t]);
+  }
+
+  /// Per 16 keys of the chunk at `key0`, whether the key is visible (with a key_mask).
+  SmallVector<Value> visibleKeys(Value key0) {
+    SmallVector<Value> visible;
+    if (!keyMask) return visible;
+    auto i32x16 = vec(kTile, b.getI32Type());
+    Value zeros = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(0)));
+    Value at = add(mul(s, kb.idx(segment)), key0);
+    for (int64_t j = 0; j < keyRows / kTile; ++j)
+      visible.push_back(arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne,
+          vector::LoadOp::create(b, loc, i32x16, keyMask, ValueRange{add(at, kb.idx(kTile * j))}),
+          zeros));
+    return visible;
+  }
+
+  /// Block j's softmax (score and probability buffer `cur`), row by row; the tile work of
+  /// the neighbouring blocks (scores of block j+1 into buffer `other`, P·V of block j-1
+  /// from buffer `other`) spread over the rows as units, each issued before its row's
+  /// vector work so that both run at once.
+  void softmaxBlock(Value j, Value cur, Value other, int64_t blocks,
+                    ArrayRef<Value> visible) {
+    Value rb = mul(j, kb.idx(kBlock));
+    int64_t scoreUnits = keyRows / kBlock;
+    SmallVector<ValueUnit> values = valueUnits();
+    int64_t units = scoreUnits + int64_t(values.size());
+    // Row r issues the units u with u * 32 / units == r.
+    SmallVector<int64_t> rows;
+    SmallVector<SmallVector<int64_t>> unitsOf;
+    for (int64_t u = 0; u < units; ++u) {
+      int64_t r = u * kBlock / units;
+      if (rows.empty() || rows.back() != r) {
+        rows.push_back(r);
+        unitsOf.emplace_back();
+      }
+      unitsOf.back().push_back(u);
+    }
+    Value hasNext = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, kb.idx(blocks - 1));
+    Value hasPrev = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, j, kb.idx(0));
+    Value next = add(rb, kb.idx(kBlock)), prev = arith::SubIOp::create(b, loc, rb, kb.idx(kBlock));
+    kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
+      auto sw = scf::IndexSwitchOp::create(b, loc, TypeRange{}, r, rows, rows.size());
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.createBlock(&sw.getDefaultRegion());
+        scf::YieldOp::create(b, loc);
+        for (size_t c = 0; c < rows.size(); ++c) {
+          b.createBlock(&sw.getCaseRegions()[c]);
+          for (int64_t u : unitsOf[c]) {
+            bool score = u < scoreUnits;
+            auto ifOp = scf::IfOp::create(b, loc, score ? hasNext : hasPrev, /*withElseRegion=*/false);
+            OpBuilder::InsertionGuard inner(b);
+            b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+            if (score)
+              scoreUnit(u, next, other);
+            else
+              valueUnit(values[u - scoreUnits], prev, other);
+          }
+          scf::YieldOp::create(b, loc);
+        }
+      }
+      softmaxRow(rb, r, mul(cur, kb.idx(kBlock)), visible);
+    });
+  }
+
+  /// The online softmax of row r of a block (chunk row r0 + r; buffer row bufRow + r) over
+  /// the chunk's keyRows keys: per row the new running max and sum,
   /// its probabilities as bf16 into `probs`, and its output row rescaled by
   /// exp(old max - new max). It works in base 2: each score is multiplied by
   /// scale · log2(e) once (a tile's raw dot products times one constant), the running
@@ -329,26 +413,15 @@ private:
   /// whose keys are all hidden then takes probability 1 for each (a row that sees no key
   /// averages all, as transformers does), wiped by the rescale exp(lowest - max) = 0 at
   /// the row's first visible key.
-  void softmax(Value r0, Value key) {
-    int64_t parts = keyStep / kTile;
+  void softmaxRow(Value r0, Value r, Value bufRow, ArrayRef<Value> visible) {
+    int64_t parts = keyRows / kTile;
     auto fast = arith::FastMathFlags::nnan | arith::FastMathFlags::reassoc;
-    SmallVector<Value> visible; // per 16 keys of the step
-    if (keyMask) {
-      auto i32x16 = vec(kTile, b.getI32Type());
-      Value zeros = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(0)));
-      Value at = add(mul(s, kb.idx(segment)), key);
-      for (int64_t j = 0; j < parts; ++j)
-        visible.push_back(arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::ne,
-            vector::LoadOp::create(b, loc, i32x16, keyMask, ValueRange{add(at, kb.idx(kTile * j))}),
-            zeros));
-    }
-    kb.forRange(kb.idx(0), kb.idx(kBlock), 1, [&](Value r) {
+    {
       Value chunkRow = add(r0, r);
       SmallVector<Value> sv;
-      Value rowTop;
       for (int64_t j = 0; j < parts; ++j) {
-        Value x = vector::LoadOp::create(b, loc, kb.vecType(), scores, ValueRange{r, kb.idx(kTile * j)});
+        Value x = vector::LoadOp::create(b, loc, kb.vecType(), scores,
+                                         ValueRange{add(bufRow, r), kb.idx(kTile * j)});
         if (softcap > 0.0f)
           x = arith::MulFOp::create(
               b, loc,
@@ -360,20 +433,21 @@ private:
           x = arith::SelectOp::create(b, loc, visible[j], x,
                                       f32Splat(-std::numeric_limits<float>::max()));
         sv.push_back(x);
-        rowTop = j ? arith::MaxNumFOp::create(b, loc, rowTop, x, fast).getResult() : x;
       }
+      Value rowTop = tree(sv, [&](Value x, Value y) { return maxPs(x, y); });
       Value mOld = memref::LoadOp::create(b, loc, rowMax, ValueRange{chunkRow});
       Value mNew = arith::MaxNumFOp::create(
           b, loc, mOld,
           vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF, rowTop, fast), fast);
       Value mSplat = kb.splatLike(mNew, sv[0]);
-      Value total;
+      SmallVector<Value> ps;
       for (int64_t j = 0; j < parts; ++j) {
         Value p = exp2NonPositive(arith::SubFOp::create(b, loc, sv[j], mSplat));
         vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec(kTile, b.getBF16Type()), p),
-                                probs, ValueRange{r, kb.idx(kTile * j)});
-        total = j ? arith::AddFOp::create(b, loc, total, p).getResult() : p;
+                                probs, ValueRange{add(bufRow, r), kb.idx(kTile * j)});
+        ps.push_back(p);
       }
+      Value total = tree(ps, [&](Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); });
       Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total,
                                               arith::FastMathFlags::reassoc);
       Value lOld = memref::LoadOp::create(b, loc, rowSum, ValueRange{chunkRow});
@@ -385,8 +459,10 @@ private:
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&ifGrew.getThenRegion().front());
-        Value corr = math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
-        Value corrV = kb.splatLike(corr, sv[0]);
+        // In vectors too: a libm exp2f call here would spill every vector register and,
+        // worse, reload the tile configuration (ldtilecfg) after it.
+        Value corrV = exp2NonPositive(kb.splatLike(arith::SubFOp::create(b, loc, mOld, mNew), sv[0]));
+        Value corr = vector::ExtractOp::create(b, loc, corrV, ArrayRef<int64_t>{0});
         for (int64_t d = 0; d < hdv; d += kTile) {
           SmallVector<Value, 2> at{chunkRow, kb.idx(d)};
           Value o = vector::LoadOp::create(b, loc, kb.vecType(), outAcc, at);
@@ -398,7 +474,26 @@ private:
       }
       memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, ifGrew.getResult(0), sum),
                               rowSum, ValueRange{chunkRow});
-    });
+    }
+  }
+
+  /// vmaxps. Scores are never NaN, but arith.maxnumf keeps its NaN rule even with nnan
+  /// (vcmpunordps and a blend per vector); the softmax takes the plain instruction.
+  Value maxPs(Value x, Value y) {
+    return LLVM::CallIntrinsicOp::create(b, loc, Type(kb.vecType()), b.getStringAttr("llvm.x86.avx512.max.ps.512"),
+                                         ValueRange{x, y, kb.i32(4)})
+        .getResult(0);
+  }
+
+  /// `xs` combined pairwise (a tree: log2 of the latency chain a running fold has).
+  Value tree(SmallVector<Value> xs, llvm::function_ref<Value(Value, Value)> combine) {
+    while (xs.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i + 1 < xs.size(); i += 2) next.push_back(combine(xs[i], xs[i + 1]));
+      if (xs.size() % 2) next.push_back(xs.back());
+      xs = std::move(next);
+    }
+    return xs.front();
   }
 
   /// 2^t for a vector of t <= 0 (scores minus their running max, in base-2 units), the
@@ -438,7 +533,6 @@ private:
   AttentionOp op;
   int64_t heads = 0, hd = 0, hdp = 0, hdv = 0, segment = 0, kvHeads = 0, group = 0;
   int64_t queryRows = 0, keyRows = 0; // from lowering_config
-  int64_t keyStep = 0;                // keys per softmax step
   float scale = 1.0f, softcap = 0.0f;
   Value q, kcPairs, vc, out; // the keys as 32-bit d-pairs
   Value keyMask;             // key_mask [segments, segment] i32, or null
