@@ -83,6 +83,9 @@ absl::Status Engine::check(const SequenceRequest &request) const {
   const std::vector<int32_t> &prompt = request.prompt;
   if (prompt.empty())
     return absl::InvalidArgumentError(absl::StrCat(who, " is empty"));
+  if (request.logprobs < -1)
+    return absl::InvalidArgumentError(
+        absl::StrCat("logprobs must be -1 (none) or >= 0, got ", request.logprobs));
   if (request.maxNewTokens < 0)
     return absl::InvalidArgumentError(
         absl::StrCat("max_new_tokens must be >= 0, got ", request.maxNewTokens));
@@ -388,6 +391,20 @@ absl::StatusOr<StepResult> Engine::step() {
           continue;
         }
         event.token = *token;
+        if (sequence.request.logprobs >= 0) {
+          absl::StatusOr<SampledLogprobs> logprobs = logprobsOf(
+              {lastRow, static_cast<size_t>(vocab)}, *token, sequence.request.logprobs);
+          if (!logprobs.ok()) {
+            if (failure.ok())
+              failure = absl::Status(logprobs.status().code(),
+                                     absl::StrCat(sequence.request.label, ", new token ",
+                                                  sequence.generated, ": ",
+                                                  logprobs.status().message()));
+            finished.push_back(sequence.id);
+            continue;
+          }
+          event.logprobs = std::move(*logprobs);
+        }
         sequence.tokens.push_back(*token);
         ++sequence.generated;
         const std::vector<int32_t> &eos = languageModel->eosTokenIds;

@@ -85,6 +85,9 @@ struct SequenceRequest {
   SamplingOptions sampling;
   uint64_t rngStream = 0; // the sequence's random stream: SequenceRng(seed, this)
   PromptLogits promptLogits = PromptLogits::None;
+  /// Log probabilities of each new token (SequenceEvent::logprobs): -1 none, k >= 0 the
+  /// chosen token's and the k most likely tokens' (the model's raw distribution).
+  int64_t logprobs = -1;
   /// Generate exactly maxNewTokens, EOS or not (benchmarks: mvc-bench's decode steps).
   bool ignoreEos = false;
   /// Start on the cached pages of this sequence where its tokens equal this prompt's
@@ -98,6 +101,7 @@ struct SequenceRequest {
 struct SequenceEvent {
   SequenceId id = 0;
   std::optional<int32_t> token; // the token chosen this step
+  std::optional<SampledLogprobs> logprobs; // its log probability (SequenceRequest::logprobs)
   HostTensor promptLogits;      // f32 [rows, vocab]: prompt rows this step computed
   int64_t promptTokens = 0;     // prompt tokens this step prefilled
   bool finished = false;

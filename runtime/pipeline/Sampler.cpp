@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/util/StatusMacros.h"
@@ -152,6 +153,52 @@ absl::StatusOr<std::vector<double>> Sampler::distribution(absl::Span<const float
   for (const Candidate &c : kept)
     probabilities[c.token] = c.probability;
   return probabilities;
+}
+
+absl::StatusOr<SampledLogprobs> logprobsOf(absl::Span<const float> logits, int32_t token,
+                                           int64_t top) {
+  const int64_t vocab = static_cast<int64_t>(logits.size());
+  if (token < 0 || token >= vocab)
+    return absl::InvalidArgumentError(
+        absl::StrCat("logprobs: token ", token, " outside the vocabulary of ", vocab));
+  if (top < 0)
+    return absl::InvalidArgumentError(absl::StrCat("logprobs: top ", top, " < 0"));
+  float highest = -std::numeric_limits<float>::infinity();
+  for (float x : logits) {
+    if (std::isnan(x))
+      return absl::InvalidArgumentError("logprobs: the logits hold NaN");
+    highest = std::max(highest, x);
+  }
+  if (!std::isfinite(highest))
+    return absl::InvalidArgumentError("logprobs: no token has a finite logit");
+  double sum = 0;
+  for (float x : logits)
+    sum += std::exp(static_cast<double>(x) - highest);
+  const double logZ = highest + std::log(sum);
+  auto logprob = [&](int32_t id) { return static_cast<float>(logits[id] - logZ); };
+  SampledLogprobs out;
+  out.logprob = logprob(token);
+  // The `top` largest logits: a min-heap of that size over one pass (the vocabulary is
+  // large, `top` at most a few dozen).
+  auto better = [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  std::vector<int32_t> heap;
+  const size_t want = static_cast<size_t>(std::min<int64_t>(top, vocab));
+  for (int32_t id = 0; id < vocab && want; ++id) {
+    if (heap.size() < want) {
+      heap.push_back(id);
+      std::push_heap(heap.begin(), heap.end(), better);
+    } else if (better(id, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = id;
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+  }
+  std::sort(heap.begin(), heap.end(), better);
+  for (int32_t id : heap)
+    out.top.push_back({id, logprob(id)});
+  return out;
 }
 
 absl::StatusOr<int32_t> Sampler::sample(absl::Span<const float> logits, SequenceRng &rng) const {

@@ -62,6 +62,24 @@ private:
 /// The index of the largest logit, the lowest one on ties.
 int32_t argmax(absl::Span<const float> logits);
 
+/// A token and its log probability.
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;
+};
+/// The log probability of a chosen token and the most likely tokens beside it.
+struct SampledLogprobs {
+  float logprob = 0;
+  std::vector<TokenLogprob> top; // most likely first (ties: lower id first)
+};
+
+/// log softmax(logits) at `token`, and the `top` most likely tokens with theirs: the
+/// model's own distribution (raw logits, before temperature and the warpers), which is
+/// what OpenAI's `logprobs` report. Computed in double (log-sum-exp around the max).
+/// Fails on NaN logits, a token outside the vocabulary or top < 0.
+absl::StatusOr<SampledLogprobs> logprobsOf(absl::Span<const float> logits, int32_t token,
+                                           int64_t top);
+
 class Sampler {
 public:
   /// Fails if the options are invalid.

@@ -56,6 +56,32 @@ TEST(SamplerTest, GreedyIsArgmaxWithTheLowestIndexOnTies) {
   expectDistribution({}, {0, 7, 7}, {0, 1, 0});
 }
 
+TEST(SamplerTest, LogprobsAreTheRawLogSoftmaxWithTheTopTokens) {
+  const std::vector<float> logits = {1.0f, 3.0f, -2.0f, 3.0f, 0.5f};
+  double z = 0;
+  for (float x : logits)
+    z += std::exp(double(x));
+  auto expect = [&](int id) { return float(double(logits[id]) - std::log(z)); };
+  absl::StatusOr<SampledLogprobs> got = logprobsOf(logits, 2, 3);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FLOAT_EQ(got->logprob, expect(2));
+  ASSERT_EQ(got->top.size(), 3u);
+  // Most likely first; the tie between 1 and 3 goes to the lower id.
+  EXPECT_EQ(got->top[0].token, 1);
+  EXPECT_EQ(got->top[1].token, 3);
+  EXPECT_EQ(got->top[2].token, 0);
+  EXPECT_FLOAT_EQ(got->top[2].logprob, expect(0));
+  EXPECT_TRUE(logprobsOf(logits, 0, 0)->top.empty());
+  EXPECT_EQ(logprobsOf(logits, 0, 99)->top.size(), logits.size()); // capped at the vocabulary
+  // Large logits do not overflow (log-sum-exp around the max).
+  absl::StatusOr<SampledLogprobs> big = logprobsOf(std::vector<float>{1000.0f, 1000.0f}, 0, 1);
+  ASSERT_TRUE(big.ok());
+  EXPECT_FLOAT_EQ(big->logprob, float(-std::log(2.0)));
+  EXPECT_FALSE(logprobsOf(logits, 5, 1).ok());
+  EXPECT_FALSE(logprobsOf(logits, 0, -1).ok());
+  EXPECT_FALSE(logprobsOf(std::vector<float>{1.0f, NAN}, 0, 1).ok());
+}
+
 TEST(SamplerTest, RejectsInvalidOptions) {
   EXPECT_THAT(Sampler::create(sampling(-1)).status().message(), HasSubstr("temperature"));
   EXPECT_THAT(Sampler::create(sampling(NAN)).status().message(), HasSubstr("temperature"));

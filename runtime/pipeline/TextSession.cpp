@@ -128,4 +128,9 @@ std::string TextSession::decode(absl::Span<const int32_t> ids) const {
   return textTokenizer->decode(ids, /*skip_special_tokens=*/true);
 }
 
+std::string TextSession::tokenText(int32_t id) const {
+  const int32_t one[] = {id};
+  return textTokenizer->decode(one, /*skip_special_tokens=*/false);
+}
+
 } // namespace mvc

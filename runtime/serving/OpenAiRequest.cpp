@@ -118,9 +118,6 @@ std::optional<ApiError> readParams(const Json &body, GenerationParams &out) {
     }
   }
   // Not implemented yet: refused by name, never ignored.
-  if (const Json *logprobs = field("logprobs");
-      logprobs && !(logprobs->is_boolean() && !logprobs->get<bool>()))
-    return badField("logprobs", "log probabilities are not supported yet");
   for (const char *key : {"presence_penalty", "frequency_penalty"})
     if (const Json *penalty = field(key); penalty && !(penalty->is_number() && *penalty == 0))
       return badField(key, "penalties are not supported yet (only 0)");
@@ -134,6 +131,18 @@ std::optional<ApiError> readParams(const Json &body, GenerationParams &out) {
   }
   if (const Json *bias = field("logit_bias"); bias && !(bias->is_object() && bias->empty()))
     return badField("logit_bias", "logit bias is not supported yet");
+  return std::nullopt;
+}
+
+/// An integer field in [0, kMaxLogprobs], or the error; null and absent leave `out`.
+std::optional<ApiError> readLogprobCount(const Json &body, const char *key, int64_t &out) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null())
+    return std::nullopt;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > kMaxLogprobs)
+    return badField(key, absl::StrCat("expected an integer in [0, ", kMaxLogprobs, "], got ",
+                                      it->dump().substr(0, 64)));
+  out = it->get<int64_t>();
   return std::nullopt;
 }
 
@@ -186,6 +195,25 @@ Parsed<ChatRequest> parseChatRequest(absl::string_view text) {
     return out;
   }
   request.conversation = std::move(*parsed);
+  // logprobs (true/false) and top_logprobs (alternatives per token, needs logprobs).
+  bool logprobs = false;
+  if (auto it = body.find("logprobs"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      out.error = badField("logprobs", "expected true or false");
+      return out;
+    }
+    logprobs = it->get<bool>();
+  }
+  int64_t top = 0;
+  if (auto error = readLogprobCount(body, "top_logprobs", top)) {
+    out.error = *error;
+    return out;
+  }
+  if (body.contains("top_logprobs") && !body["top_logprobs"].is_null() && !logprobs) {
+    out.error = badField("top_logprobs", "needs \"logprobs\": true");
+    return out;
+  }
+  request.params.logprobs = logprobs ? top : -1;
   out.request = std::move(request);
   return out;
 }
@@ -233,6 +261,16 @@ Parsed<CompletionRequest> parseCompletionRequest(absl::string_view text) {
       return out;
     }
     request.echo = echo->get<bool>();
+  }
+  // logprobs: alternatives per token (0: the chosen token's only).
+  if (auto error = readLogprobCount(body, "logprobs", request.params.logprobs)) {
+    out.error = *error;
+    return out;
+  }
+  if (request.echo && request.params.logprobs >= 0) {
+    out.error = badField("logprobs", "log probabilities of an echoed prompt are not supported "
+                                     "yet (echo with logprobs)");
+    return out;
   }
   out.request = std::move(request);
   return out;

@@ -3,7 +3,7 @@
 // The JSON bodies of POST /v1/chat/completions and /v1/completions, parsed and checked
 // before anything runs (the HTTP layer maps a parse error to a 400 in OpenAI's error
 // shape; `param` names the offending field). Unknown fields are ignored, as OpenAI does;
-// fields mvc does not implement yet (logprobs, response_format other than text,
+// fields mvc does not implement yet (response_format other than text, prompt logprobs,
 // presence/frequency penalties other than 0, tools) are refused by name rather than
 // silently ignored.
 //
@@ -41,7 +41,13 @@ struct GenerationParams {
   int64_t n = 1;                    // choices, 1..16
   bool stream = false;
   bool includeUsage = false; // stream_options.include_usage
+  /// Log probabilities of the new tokens: -1 none; k >= 0 each token's and its k most
+  /// likely alternatives' (chat: logprobs + top_logprobs; completions: logprobs = k).
+  int64_t logprobs = -1;
 };
+
+/// Most alternatives per token a request may ask for (as vLLM's default).
+constexpr int64_t kMaxLogprobs = 20;
 
 struct ChatRequest {
   std::string model;

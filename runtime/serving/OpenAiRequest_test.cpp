@@ -32,6 +32,29 @@ TEST(OpenAiRequest, ChatFieldsBecomeParams) {
   EXPECT_TRUE(p.stream);
   EXPECT_TRUE(p.includeUsage);
   EXPECT_EQ(parsed.request->conversation.messages.size(), 1u);
+  EXPECT_EQ(p.logprobs, -1); // "logprobs": false
+}
+
+TEST(OpenAiRequest, Logprobs) {
+  auto chat = [](const char *fields) {
+    return parseChatRequest(std::string(R"({"messages": [{"role": "user", "content": "x"}])") +
+                            fields + "}");
+  };
+  EXPECT_EQ(chat("").request->params.logprobs, -1);
+  EXPECT_EQ(chat(R"(, "logprobs": true)").request->params.logprobs, 0);
+  EXPECT_EQ(chat(R"(, "logprobs": true, "top_logprobs": 5)").request->params.logprobs, 5);
+  EXPECT_EQ(chat(R"(, "logprobs": false, "top_logprobs": null)").request->params.logprobs, -1);
+  // Completions: logprobs is the number of alternatives.
+  EXPECT_EQ(parseCompletionRequest(R"({"prompt": "x", "logprobs": 3})").request->params.logprobs, 3);
+  EXPECT_EQ(parseCompletionRequest(R"({"prompt": "x", "logprobs": 0})").request->params.logprobs, 0);
+  EXPECT_EQ(parseCompletionRequest(R"({"prompt": "x"})").request->params.logprobs, -1);
+  for (const char *bad : {R"({"prompt": "x", "logprobs": true})", R"({"prompt": "x", "logprobs": 21})",
+                          R"({"prompt": "x", "logprobs": -1})", R"({"prompt": "x", "logprobs": 2, "echo": true})"}) {
+    SCOPED_TRACE(bad);
+    Parsed<CompletionRequest> parsed = parseCompletionRequest(bad);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error.param, "logprobs");
+  }
 }
 
 TEST(OpenAiRequest, TemperatureZeroIsGreedy) {
@@ -64,8 +87,12 @@ TEST(OpenAiRequest, BadFieldsAre400sNamingTheField) {
                 "non-empty"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "stream": "yes"})", "stream",
                 "true or false"},
-           Case{R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true})",
-                "logprobs", "not supported yet"},
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "logprobs": 1})",
+                "logprobs", "true or false"},
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})",
+                "top_logprobs", "needs \"logprobs\": true"},
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 21})",
+                "top_logprobs", "expected an integer in [0, 20]"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}})",
                 "response_format", "not supported yet"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "presence_penalty": 1})",

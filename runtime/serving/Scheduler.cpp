@@ -199,6 +199,7 @@ void Scheduler::accept(Pending &pending) {
     choice->request.images = job.images;
     choice->request.maxNewTokens = job.params.maxTokens.value_or(positions - promptLength);
     choice->request.sampling = job.params.sampling;
+    choice->request.logprobs = job.params.logprobs;
     choice->request.rngStream = static_cast<uint64_t>(i);
     choice->request.label = "the request";
     absl::Status valid = engine->check(choice->request);
@@ -347,6 +348,12 @@ void Scheduler::deliver(const StepResult &step) {
       {
         std::lock_guard<std::mutex> lock(*textMutex);
         piece = choice.decoder->push(*event.token);
+        if (event.logprobs && !(event.finished && event.reason == FinishReason::Eos)) {
+          LogprobEntry entry{text->tokenText(*event.token), event.logprobs->logprob, {}};
+          for (const TokenLogprob &alternative : event.logprobs->top)
+            entry.top.emplace_back(text->tokenText(alternative.token), alternative.logprob);
+          delta.logprobs.push_back(std::move(entry));
+        }
       }
       choice.held += piece;
       // The first stop string in the text so far ends the choice before it; else release
@@ -368,7 +375,7 @@ void Scheduler::deliver(const StepResult &step) {
       }
     }
     if (stopped || event.finished) {
-      if (!delta.text.empty())
+      if (!delta.text.empty() || !delta.logprobs.empty())
         choice.stream->push(std::move(delta));
       if (stopped && !event.finished)
         (void)engine->cancel(event.id);
@@ -377,7 +384,7 @@ void Scheduler::deliver(const StepResult &step) {
       choices.erase(it);
       continue;
     }
-    if (!delta.text.empty())
+    if (!delta.text.empty() || !delta.logprobs.empty())
       choice.stream->push(std::move(delta));
   }
 }

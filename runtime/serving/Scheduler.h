@@ -44,10 +44,22 @@
 
 namespace mvc::serving {
 
+/// One new token's log probability (GenerationParams::logprobs).
+struct LogprobEntry {
+  std::string text; // the token decoded on its own (TextSession::tokenText)
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top; // alternatives, most likely first
+};
+
 /// New output of one choice.
 struct ChoiceDelta {
   int64_t index = 0;
   std::string text;
+  /// The tokens sampled since the last delta, with logprobs asked for: every token whose
+  /// text is part of the output (an end-of-sequence token is not; the token that
+  /// completes a stop string is). Delivered with the step that sampled them, so text held
+  /// back for stop-string matching may follow in a later delta.
+  std::vector<LogprobEntry> logprobs;
   std::optional<std::string> finish; // "stop" or "length": the choice's last delta
 };
 

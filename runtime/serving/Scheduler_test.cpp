@@ -4,6 +4,7 @@
 // cancellation freeing pages, preemption when the KV pool runs out, and the length checks.
 #include "runtime/serving/Scheduler.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -171,6 +172,46 @@ TEST_F(SchedulerTest, GreedyChoicesAreTheModelsContinuationAsText) {
   EXPECT_EQ(stream->promptTokens, 3);
   EXPECT_EQ(stream->completionTokens, 12);
   EXPECT_EQ(settledPagesInUse(), 0);
+}
+
+// The fake's logits are one-hot (1 at the next token, 0 elsewhere), so every log
+// probability is known exactly: 1 - log(e + V - 1) for the chosen token, -log(e + V - 1)
+// for any other (ties by lowest id).
+TEST_F(SchedulerTest, LogprobsOfEachTokenAndItsAlternatives) {
+  start();
+  Job job = greedy({5, 6, 7}, 5);
+  job.params.logprobs = 2;
+  std::shared_ptr<RequestStream> stream = submit(std::move(job));
+  ASSERT_TRUE(stream);
+  std::vector<LogprobEntry> entries;
+  std::vector<ChoiceDelta> deltas;
+  while (stream->next(deltas, std::chrono::milliseconds(50))) {
+    for (ChoiceDelta &delta : deltas)
+      for (LogprobEntry &entry : delta.logprobs)
+        entries.push_back(std::move(entry));
+    deltas.clear();
+  }
+  const std::vector<int32_t> tokens = fake.continuation({5, 6, 7}, 5);
+  ASSERT_EQ(entries.size(), tokens.size());
+  const double logZ = std::log(std::exp(1.0) + double(fake.vocabSize - 1));
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(entries[i].text, text->tokenText(tokens[i]));
+    EXPECT_FLOAT_EQ(entries[i].logprob, float(1.0 - logZ));
+    ASSERT_EQ(entries[i].top.size(), 2u);
+    EXPECT_EQ(entries[i].top[0].first, text->tokenText(tokens[i]));
+    EXPECT_FLOAT_EQ(entries[i].top[0].second, float(1.0 - logZ));
+    EXPECT_EQ(entries[i].top[1].first, text->tokenText(tokens[i] == 0 ? 1 : 0));
+    EXPECT_FLOAT_EQ(entries[i].top[1].second, float(-logZ));
+  }
+  // Without logprobs asked for, none.
+  std::shared_ptr<RequestStream> plain = submit(greedy({5, 6, 7}, 3));
+  ASSERT_TRUE(plain);
+  while (plain->next(deltas, std::chrono::milliseconds(50))) {
+    for (const ChoiceDelta &delta : deltas)
+      EXPECT_TRUE(delta.logprobs.empty());
+    deltas.clear();
+  }
 }
 
 TEST_F(SchedulerTest, ConcurrentRequestsJoinBetweenSteps) {

@@ -31,6 +31,7 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "scripts"))
@@ -118,6 +119,45 @@ def main():
             completion = client.completions.create(model=MODEL, prompt="Hello", max_tokens=8, temperature=0)
             report("completion equals mvc-run -p", completion.choices[0].text == want_text,
                    f"{completion.choices[0].text!r} vs {want_text!r}")
+
+            # Log probabilities: the first new token's against mvc-run's logits of the same
+            # prompt (log-softmax in float64 here), then a longer greedy chat's among
+            # themselves (the chosen token is the most likely one; alternatives sorted).
+            ids = [1, 4, 9, 16, 25]
+            logits_path = os.path.join(tmp, "logits.npy")
+            mvc_run(None, run, artifact, ["--prompt-ids", ",".join(map(str, ids)),
+                                          "--logits-out", logits_path])
+            row = np.load(logits_path).reshape(-1).astype(np.float64)
+            row = row - row.max()
+            log_softmax = row - np.log(np.exp(row).sum())
+            first = client.completions.create(model=MODEL, prompt=ids, max_tokens=1, temperature=0,
+                                              logprobs=5).choices[0].logprobs
+            top_want = np.sort(log_softmax)[::-1][:5]
+            # The legacy top_logprobs is a dict by token text: tokens that decode alike
+            # (the tiny vocabulary has some) share one key, the most likely one's.
+            top_got = np.array(sorted(first.top_logprobs[0].values(), reverse=True))
+            report("completion logprobs equal mvc-run's logits",
+                   abs(first.token_logprobs[0] - top_want[0]) < 1e-5 and 1 <= len(top_got) <= 5
+                   and abs(top_got[0] - top_want[0]) < 1e-5
+                   and all(np.abs(top_want - g).min() < 1e-5 for g in top_got)
+                   and first.text_offset == [0],
+                   f"{first.token_logprobs[0]} vs {top_want[0]}; {top_got} vs {top_want}")
+            lp = client.chat.completions.create(**chat, logprobs=True, top_logprobs=3)
+            content = lp.choices[0].logprobs.content
+            consistent = len(content) == lp.usage.completion_tokens and all(
+                len(e.top_logprobs) == 3 and e.top_logprobs[0].token == e.token
+                and abs(e.top_logprobs[0].logprob - e.logprob) < 1e-7 and e.logprob <= 0
+                and [t.logprob for t in e.top_logprobs] == sorted((t.logprob for t in e.top_logprobs), reverse=True)
+                and bytes(e.bytes) == e.token.encode() for e in content)
+            streamed = []
+            for chunk in client.chat.completions.create(**chat, logprobs=True, top_logprobs=3, stream=True):
+                for choice in chunk.choices:
+                    if choice.logprobs:
+                        streamed += [(e.token, e.logprob) for e in choice.logprobs.content]
+            report("chat logprobs: greedy token first, streamed the same",
+                   consistent and lp.choices[0].message.content == want
+                   and streamed == [(e.token, e.logprob) for e in content],
+                   f"{len(content)} entries, {len(streamed)} streamed")
 
             image_parts = [{"role": "user", "content": [
                 {"type": "image_url", "image_url": {"url": data_url}},

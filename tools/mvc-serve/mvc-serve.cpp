@@ -181,6 +181,54 @@ std::string jsonText(const Json &value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+/// A string's UTF-8 bytes as a JSON array (chat logprobs' "bytes").
+Json bytesOf(const std::string &text) {
+  Json bytes = Json::array();
+  for (unsigned char c : text)
+    bytes.push_back(static_cast<int>(c));
+  return bytes;
+}
+
+/// Chat's logprobs object for `entries`: {"content": [{token, logprob, bytes,
+/// top_logprobs: [{token, logprob, bytes}]}], "refusal": null}.
+Json chatLogprobs(const std::vector<LogprobEntry> &entries) {
+  Json content = Json::array();
+  for (const LogprobEntry &entry : entries) {
+    Json top = Json::array();
+    for (const auto &[token, logprob] : entry.top)
+      top.push_back({{"token", token}, {"logprob", logprob}, {"bytes", bytesOf(token)}});
+    content.push_back({{"token", entry.text},
+                       {"logprob", entry.logprob},
+                       {"bytes", bytesOf(entry.text)},
+                       {"top_logprobs", std::move(top)}});
+  }
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
+/// The legacy completions logprobs object for `entries`: parallel lists of tokens, their
+/// logprobs, {token: logprob} alternatives and each token's byte offset in the choice's
+/// text, counted from `offset` (the text before these tokens) and advanced past them.
+Json completionLogprobs(const std::vector<LogprobEntry> &entries, int64_t &offset) {
+  Json tokens = Json::array(), logprobs = Json::array(), top = Json::array(),
+       offsets = Json::array();
+  for (const LogprobEntry &entry : entries) {
+    tokens.push_back(entry.text);
+    logprobs.push_back(entry.logprob);
+    Json alternatives = Json::object();
+    // A dict by text: tokens that decode alike share a key, the most likely one's.
+    for (const auto &[token, logprob] : entry.top)
+      if (!alternatives.contains(token))
+        alternatives[token] = logprob;
+    top.push_back(std::move(alternatives));
+    offsets.push_back(offset);
+    offset += static_cast<int64_t>(entry.text.size());
+  }
+  return {{"tokens", std::move(tokens)},
+          {"token_logprobs", std::move(logprobs)},
+          {"top_logprobs", std::move(top)},
+          {"text_offset", std::move(offsets)}};
+}
+
 /// OpenAI's error body.
 std::string errorBody(const ApiError &error) {
   Json body = {{"error",
@@ -471,10 +519,13 @@ private:
     if (!params.stream) {
       std::vector<std::string> texts(static_cast<size_t>(params.n), echo);
       std::vector<std::string> finishes(static_cast<size_t>(params.n), "length");
+      std::vector<std::vector<LogprobEntry>> logprobs(static_cast<size_t>(params.n));
       std::vector<ChoiceDelta> deltas;
       while (stream->next(deltas, std::chrono::milliseconds(100))) {
         for (ChoiceDelta &delta : deltas) {
           texts[delta.index] += delta.text;
+          for (LogprobEntry &entry : delta.logprobs)
+            logprobs[delta.index].push_back(std::move(entry));
           if (delta.finish)
             finishes[delta.index] = *delta.finish;
         }
@@ -491,7 +542,10 @@ private:
           choice["message"] = {{"role", "assistant"}, {"content", texts[i]}};
         else
           choice["text"] = texts[i];
-        choice["logprobs"] = nullptr;
+        int64_t offset = static_cast<int64_t>(echo.size());
+        choice["logprobs"] = params.logprobs < 0 ? Json()
+                             : chat              ? chatLogprobs(logprobs[i])
+                                                 : completionLogprobs(logprobs[i], offset);
         choice["finish_reason"] = finishes[i];
         choices.push_back(std::move(choice));
       }
@@ -505,14 +559,19 @@ private:
     // Streaming: server-sent events, one chunk per delta, then [DONE].
     base["object"] = chat ? "chat.completion.chunk" : "text_completion";
     auto started = std::make_shared<std::vector<bool>>(static_cast<size_t>(params.n), false);
+    // Completions' text_offset: the bytes of each choice's text so far.
+    auto offsets = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(params.n),
+                                                          static_cast<int64_t>(echo.size()));
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, stream, base, params, chat, started, echo, id](size_t, httplib::DataSink &sink) {
+        [this, stream, base, params, chat, started, offsets, echo, id](size_t,
+                                                                       httplib::DataSink &sink) {
           auto send = [&](const Json &chunk) {
             std::string event = absl::StrCat("data: ", jsonText(chunk), "\n\n");
             return sink.write(event.data(), event.size());
           };
           auto chunk = [&](int64_t index, const std::string &content,
+                           const std::vector<LogprobEntry> &entries,
                            const std::optional<std::string> &finish) {
             Json choice = {{"index", index}};
             if (chat) {
@@ -526,7 +585,9 @@ private:
               choice["text"] = ((*started)[index] ? "" : echo) + content;
             }
             (*started)[index] = true;
-            choice["logprobs"] = nullptr;
+            choice["logprobs"] = params.logprobs < 0 ? Json()
+                                 : chat ? chatLogprobs(entries)
+                                        : completionLogprobs(entries, (*offsets)[index]);
             choice["finish_reason"] = finish ? Json(*finish) : Json();
             Json out = base;
             out["choices"] = Json::array({choice});
@@ -535,7 +596,7 @@ private:
           std::vector<ChoiceDelta> deltas;
           bool more = stream->next(deltas, std::chrono::milliseconds(100));
           for (const ChoiceDelta &delta : deltas)
-            if (!chunk(delta.index, delta.text, delta.finish)) {
+            if (!chunk(delta.index, delta.text, delta.logprobs, delta.finish)) {
               stream->cancel();
               return false;
             }
