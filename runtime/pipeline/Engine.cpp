@@ -51,7 +51,15 @@ struct Engine::Scheduled {
 
 Engine::Engine(Model &model, std::unique_ptr<RunHalf> half, const EngineOptions &options)
     : target(&model), languageModel(model.languageModel()), kvPages(model.kvPages()),
-      half(std::move(half)), options(options) {}
+      half(std::move(half)), options(options) {
+  if (options.prefixCache)
+    prefixes = std::make_unique<PrefixCache>(
+        *kvPages, [h = this->half.get()](int32_t token) { return h->isPlaceholderToken(token); });
+}
+
+int64_t Engine::availablePages() const {
+  return kvPages->numFreePages() + (prefixes ? prefixes->evictablePages() : 0);
+}
 
 Engine::~Engine() {
   // The pages of sequences still here go back to the model's pool.
@@ -135,11 +143,19 @@ absl::StatusOr<SequenceId> Engine::add(SequenceRequest request) {
   if (request.sharePrefixWith) {
     // Whole pages of the common cached prefix, leaving at least the last prompt token to
     // run (its logits choose the first new token).
+    // An image placeholder ends it: equal ids there do not mean equal images.
     const Sequence &source = *sequences.at(*request.sharePrefixWith);
     int64_t common = 0, limit = std::min<int64_t>(source.cached, sequence->tokens.size() - 1);
-    while (common < limit && source.tokens[common] == sequence->tokens[common])
+    while (common < limit && source.tokens[common] == sequence->tokens[common] &&
+           !half->isPlaceholderToken(sequence->tokens[common]))
       ++common;
     MVC_ASSIGN_OR_RETURN(sequence->cached, kvPages->share(source.id, sequence->id, common));
+  } else if (prefixes) {
+    const int64_t limit = static_cast<int64_t>(sequence->tokens.size()) - 1;
+    if (std::optional<PrefixCache::Match> match = prefixes->find(sequence->tokens, limit)) {
+      MVC_ASSIGN_OR_RETURN(sequence->cached,
+                           kvPages->share(match->entry, sequence->id, match->tokens));
+    }
   }
   sequence->request = std::move(request);
   SequenceId id = sequence->id;
@@ -151,8 +167,17 @@ absl::Status Engine::cancel(SequenceId id) {
   auto it = sequences.find(id);
   if (it == sequences.end())
     return absl::NotFoundError(absl::StrCat("no sequence ", id));
-  if (kvPages->contains(id))
+  if (kvPages->contains(id)) {
+    // Its computed pages stay in the prefix cache (the last token's keys and values are
+    // never written: it was returned, not fed back).
+    const Sequence &sequence = *it->second;
+    if (prefixes)
+      MVC_RETURN_IF_ERROR(prefixes->retain(
+          id, sequence.tokens,
+          std::min<int64_t>(sequence.cached, static_cast<int64_t>(sequence.tokens.size())),
+          nextId++));
     MVC_RETURN_IF_ERROR(kvPages->release(id));
+  }
   sequences.erase(it);
   return absl::OkStatus();
 }
@@ -160,7 +185,7 @@ absl::Status Engine::cancel(SequenceId id) {
 std::vector<Engine::Scheduled> Engine::schedule() {
   int64_t budget =
       options.maxStepTokens > 0 ? options.maxStepTokens : std::numeric_limits<int64_t>::max();
-  int64_t freePages = kvPages->numFreePages(), running = 0;
+  int64_t freePages = availablePages(), running = 0;
   auto heldPages = [&](const Sequence &s) -> int64_t {
     absl::StatusOr<absl::Span<const int32_t>> pages = kvPages->pages(s.id);
     return pages.ok() ? static_cast<int64_t>(pages->size()) : 0;
@@ -311,12 +336,17 @@ absl::StatusOr<StepResult> Engine::step() {
                      " pages free); cancel a sequence or load the model with more pages"));
   std::vector<std::pair<SequenceId, int64_t>> reservations;
   std::vector<SequenceId> ids;
+  int64_t newPages = 0;
   for (const Scheduled &item : work) {
     int64_t reserved =
         kvPages->contains(item.sequence->id) ? *kvPages->length(item.sequence->id) : 0;
-    reservations.push_back({item.sequence->id, std::max(reserved, item.begin + item.count)});
+    int64_t length = std::max(reserved, item.begin + item.count);
+    reservations.push_back({item.sequence->id, length});
+    newPages += kvPages->pagesFor(length) - kvPages->pagesFor(reserved);
     ids.push_back(item.sequence->id);
   }
+  if (prefixes) // schedule() counted the cache's pages as available
+    MVC_RETURN_IF_ERROR(prefixes->evictUntilFree(newPages));
   MVC_RETURN_IF_ERROR(kvPages->reserveAll(reservations));
 
   ForwardBatch batch;

@@ -43,6 +43,7 @@
 #include "mvc/Runtime.h"
 #include "runtime/kv_cache/KvPageTable.h"
 #include "runtime/pipeline/RunHalf.h"
+#include "runtime/pipeline/PrefixCache.h"
 #include "runtime/pipeline/Sampler.h"
 
 namespace mvc {
@@ -71,6 +72,11 @@ struct EngineOptions {
   /// than the padding rows do (`mvc-bench --shapes bucketed|exact` measures both).
   enum class Shapes { Auto, Bucketed, Exact };
   Shapes shapes = Shapes::Auto;
+  /// Keep the whole KV pages of sequences that leave (text tokens only) and start later
+  /// prompts with the same first tokens on them (runtime/pipeline/PrefixCache.h); kept
+  /// pages are evicted, least recently used first, when running sequences need them.
+  /// Set at creation.
+  bool prefixCache = false;
 };
 
 /// The size bucket of a count: powers of two up to 16, then multiples of an eighth of the
@@ -145,6 +151,10 @@ public:
   const LanguageModelInfo &info() const { return *languageModel; }
   const RunHalf &runHalf() const { return *half; }
   const KvPageTable &pages() const { return *kvPages; }
+  /// Pages free or held only by the prefix cache (which gives them up on demand).
+  int64_t availablePages() const;
+  /// The prefix cache (EngineOptions::prefixCache), or nullptr.
+  const PrefixCache *prefixCache() const { return prefixes.get(); }
   Model &model() const { return *target; }
 
   /// Activation memory of a forward call of `tokens` tokens over `sequences` sequences
@@ -181,6 +191,7 @@ private:
   size_t logitsOutput = 0;
   SequenceId nextId = 0;
   std::map<SequenceId, std::unique_ptr<Sequence>> sequences; // arrival order
+  std::unique_ptr<PrefixCache> prefixes; // after kvPages: releases its pages first
 };
 
 } // namespace mvc

@@ -166,6 +166,96 @@ TEST_F(EngineTest, ASharedPrefixReadsTheSamePagesAndEachHoldsThem) {
   EXPECT_EQ(pages.numFreePages(), pages.numPages());
 }
 
+// The prefix cache: a finished sequence's whole pages serve a later prompt that starts
+// alike (the fake reads every token back through the pages, so sharing wrong pages would
+// change its tokens), and give way, least recently used first, when pages run short.
+TEST_F(EngineTest, ThePrefixCacheReusesFinishedPagesAndEvictsThemWhenNeeded) {
+  EngineOptions options;
+  options.prefixCache = true;
+  load(/*numPages=*/8, options); // 8 pages of 4 tokens
+  const KvPageTable &pages = engine->pages();
+  std::vector<int32_t> system = {2, 9, 4, 4, 1, 3, 8, 11, 6, 5}; // two full pages and 2
+  std::vector<int32_t> first = system, second = system;
+  first.insert(first.end(), {7, 7});
+  second.insert(second.end(), {1, 12, 3});
+  SequenceId a = add(first, 3);
+  runToIdle();
+  // a computed 12 + 2 tokens: 3 whole pages stay cached.
+  EXPECT_EQ(pages.numFreePages(), 5);
+  EXPECT_EQ(engine->availablePages(), 8);
+  ASSERT_NE(engine->prefixCache(), nullptr);
+  EXPECT_EQ(engine->prefixCache()->numEntries(), 1u);
+  SequenceId b = add(second, 4);
+  EXPECT_EQ(*pages.length(b), 8); // the two pages of the common 10 tokens
+  EXPECT_EQ(engine->prefixCache()->hitTokens(), 8);
+  StepResult next = step();
+  EXPECT_EQ(next.prefillTokens, 5);
+  runToIdle();
+  EXPECT_EQ(outputs[a], fake.continuation(first, 3));
+  EXPECT_EQ(outputs[b], fake.continuation(second, 4));
+  // The same prompt again starts on everything but its last token's page.
+  SequenceId c = add(first, 3);
+  EXPECT_EQ(*pages.length(c), 8);
+  runToIdle();
+  EXPECT_EQ(outputs[c], fake.continuation(first, 3));
+  // A prompt that needs every page: the cache's entries are evicted to make room.
+  std::vector<int32_t> big(30, 1);
+  big[0] = 3;
+  SequenceId d = add(big, 2);
+  EXPECT_FALSE(pages.contains(d)); // nothing in common: no pages before its first step
+  EXPECT_LT(pages.numFreePages(), 8); // the cache still holds some
+  runToIdle();
+  EXPECT_EQ(outputs[d], fake.continuation(big, 2));
+  engine.reset();
+  EXPECT_EQ(pages.numFreePages(), pages.numPages()); // the engine gave every page back
+}
+
+// The cache on a bare page table: prefixes stop at image placeholders, entries share
+// pages with each other, eviction goes least recently used first and frees only what no
+// one else holds.
+TEST(PrefixCache, PlaceholdersEndPrefixesAndEvictionIsLeastRecentlyUsed) {
+  KvPageTable table = *KvPageTable::create(/*numPages=*/8, /*pageSize=*/2);
+  const int32_t kImage = 99;
+  {
+    PrefixCache cache(table, [&](int32_t token) { return token == kImage; });
+    std::vector<int32_t> text = {1, 2, 3, 4, 5, 6}, image = {7, 8, kImage, kImage, 5, 6};
+    ASSERT_TRUE(table.reserve(/*sequence=*/0, 6).ok());
+    ASSERT_TRUE(cache.retain(0, text, 6, /*entryId=*/10).ok());
+    ASSERT_TRUE(table.release(0).ok());
+    ASSERT_TRUE(table.reserve(1, 6).ok());
+    ASSERT_TRUE(cache.retain(1, image, 6, 11).ok()); // one page: 7, 8
+    ASSERT_TRUE(table.release(1).ok());
+    // A prefix the cache has already (1, 2, 3, 4 of entry 10) is not kept twice.
+    ASSERT_TRUE(table.reserve(2, 5).ok());
+    ASSERT_TRUE(cache.retain(2, std::vector<int32_t>{1, 2, 3, 4, 9}, 5, 12).ok());
+    ASSERT_TRUE(table.release(2).ok());
+    EXPECT_EQ(cache.numEntries(), 2u);
+    EXPECT_EQ(table.numFreePages(), 4); // 3 + 1 pages kept
+    EXPECT_EQ(cache.evictablePages(), 4);
+    // An image prompt finds only the text before its first placeholder.
+    std::optional<PrefixCache::Match> hit =
+        cache.find(std::vector<int32_t>{7, 8, kImage, kImage, 5, 6, 7}, 6);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->entry, 11);
+    EXPECT_EQ(hit->tokens, 2);
+    hit = cache.find(std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7}, 6);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->entry, 10);
+    EXPECT_EQ(hit->tokens, 6);
+    EXPECT_FALSE(cache.find(std::vector<int32_t>{2, 1, 3, 4}, 3));
+    EXPECT_EQ(cache.hitTokens(), 8);
+    EXPECT_EQ(cache.queriedTokens(), 18);
+    // Entry 11 is the least recently used (10 was just found): evicted first.
+    ASSERT_TRUE(cache.evictUntilFree(5).ok());
+    EXPECT_EQ(cache.numEntries(), 1u);
+    EXPECT_TRUE(table.contains(10));
+    EXPECT_FALSE(table.contains(11));
+    ASSERT_TRUE(cache.evictUntilFree(8).ok());
+    EXPECT_EQ(cache.numEntries(), 0u);
+  }
+  EXPECT_EQ(table.numFreePages(), 8);
+}
+
 TEST_F(EngineTest, PoolExhaustionFailsTheStepCleanly) {
   // 4 pages of 4 tokens. Two sequences decoding past 8 tokens each need a third page.
   load(/*numPages=*/4);

@@ -395,10 +395,15 @@ void Scheduler::publishGauges() {
   for (const Accepted &accepted : waiting)
     queued += static_cast<int64_t>(accepted.choices.size());
   std::lock_guard<std::mutex> lock(metricsMutex);
-  metrics.running = static_cast<int64_t>(pool.numSequences());
+  const PrefixCache *cache = engine->prefixCache();
+  // The page table's sequences include the prefix cache's entries.
+  metrics.running = static_cast<int64_t>(pool.numSequences() - (cache ? cache->numEntries() : 0));
   metrics.waiting = static_cast<int64_t>(engine->numSequences()) - metrics.running + queued;
-  metrics.pagesUsed = pool.numPages() - pool.numFreePages();
+  metrics.pagesUsed = pool.numPages() - engine->availablePages();
+  metrics.pagesCached = engine->availablePages() - pool.numFreePages();
   metrics.pagesTotal = pool.numPages();
+  metrics.prefixQueried = cache ? cache->queriedTokens() : 0;
+  metrics.prefixHit = cache ? cache->hitTokens() : 0;
 }
 
 void Scheduler::loop() {
@@ -428,7 +433,7 @@ void Scheduler::loop() {
     while (!preempted.empty()) {
       std::unique_ptr<Choice> &front = preempted.front();
       if (!front->stream->isCancelled() &&
-          int64_t(pool.numFreePages()) * pool.pageSize() <
+          engine->availablePages() * pool.pageSize() <
               int64_t(front->request.prompt.size()) + pool.pageSize() &&
           !choices.empty())
         break;
@@ -514,6 +519,14 @@ std::string Scheduler::metricsText() const {
   gauge("mvc_requests_waiting", "Sequences queued for their first step.", double(metrics.waiting));
   gauge("mvc_kv_pages_used", "KV cache pages in use.", double(metrics.pagesUsed));
   gauge("mvc_kv_pages_total", "KV cache pages in the pool.", double(metrics.pagesTotal));
+  gauge("mvc_kv_pages_cached", "KV cache pages held only by the prefix cache (evictable).",
+        double(metrics.pagesCached));
+  gauge("mvc_prefix_cache_hit_rate", "Prompt tokens found in the prefix cache / prompt tokens looked up.",
+        metrics.prefixQueried ? double(metrics.prefixHit) / double(metrics.prefixQueried) : 0.0);
+  counter("mvc_prefix_cache_queried_tokens_total", "Prompt tokens looked up in the prefix cache.",
+          double(metrics.prefixQueried));
+  counter("mvc_prefix_cache_hit_tokens_total", "Prompt tokens found in the prefix cache.",
+          double(metrics.prefixHit));
   counter("mvc_requests_total", "Requests admitted.", double(metrics.requests));
   counter("mvc_prompt_tokens_total", "Prompt tokens admitted.", double(metrics.promptTokens));
   counter("mvc_generation_tokens_total", "Tokens generated.", double(metrics.generationTokens));

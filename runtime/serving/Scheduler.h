@@ -189,7 +189,8 @@ private:
   };
   mutable std::mutex metricsMutex;
   struct Metrics {
-    int64_t running = 0, waiting = 0, pagesUsed = 0, pagesTotal = 0;
+    int64_t running = 0, waiting = 0, pagesUsed = 0, pagesTotal = 0, pagesCached = 0;
+    int64_t prefixQueried = 0, prefixHit = 0;
     uint64_t promptTokens = 0, generationTokens = 0, requests = 0, preemptions = 0;
     Histogram ttft, interToken;
   } metrics;

@@ -47,7 +47,7 @@ protected:
       std::filesystem::remove(path);
   }
 
-  void start(int64_t numPages = 0, int64_t reservedNewTokens = 256) {
+  void start(int64_t numPages = 0, int64_t reservedNewTokens = 256, bool prefixCache = false) {
     path = (std::filesystem::path(::testing::TempDir()) /
             ("scheduler." + std::to_string(getpid()) + ".mvc"))
                .string();
@@ -62,6 +62,7 @@ protected:
     model = std::move(*loaded);
     SchedulerOptions schedulerOptions;
     schedulerOptions.reservedNewTokens = reservedNewTokens;
+    schedulerOptions.engine.prefixCache = prefixCache;
     absl::StatusOr<std::unique_ptr<Scheduler>> made =
         Scheduler::create(*model, *text, textMutex, schedulerOptions);
     ASSERT_TRUE(made.ok()) << made.status();
@@ -212,6 +213,24 @@ TEST_F(SchedulerTest, LogprobsOfEachTokenAndItsAlternatives) {
       EXPECT_TRUE(delta.logprobs.empty());
     deltas.clear();
   }
+}
+
+// With the prefix cache, a finished request's pages serve the next one with the same
+// start: the text is the same, the hit counted, the pages not "in use" once idle.
+TEST_F(SchedulerTest, ThePrefixCacheServesRepeatedPrompts) {
+  start(/*numPages=*/0, /*reservedNewTokens=*/256, /*prefixCache=*/true);
+  const std::vector<int32_t> prompt = {5, 6, 7, 8, 9, 10, 11, 12, 13};
+  for (int i = 0; i < 3; ++i) {
+    std::shared_ptr<RequestStream> stream = submit(greedy(prompt, 4));
+    ASSERT_TRUE(stream);
+    EXPECT_EQ(collect(*stream, 1).texts[0], expected(prompt, 4));
+  }
+  runConcurrently({prompt, {5, 6, 7, 8, 1}, prompt}, {3, 5, 2}, /*together=*/true);
+  std::string metrics = scheduler->metricsText();
+  EXPECT_THAT(metrics, HasSubstr("\nmvc_kv_pages_cached "));
+  size_t at = metrics.find("\nmvc_prefix_cache_hit_tokens_total ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stod(metrics.substr(at + 35)), 2 * 8); // two whole pages, at least twice
 }
 
 TEST_F(SchedulerTest, ConcurrentRequestsJoinBetweenSteps) {

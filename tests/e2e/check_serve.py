@@ -173,6 +173,12 @@ def main():
                 results = list(pool.map(lambda i: client.chat.completions.create(**chat).choices[0].message.content,
                                         range(32)))
             report("32 concurrent requests equal mvc-run", all(r == want for r in results))
+            # The same chat again and again: the prefix cache served its prompt's pages
+            # (and the answers above are still mvc-run's).
+            metrics = http(port, "GET", "/metrics")[1]
+            hits = float(re.search(r"^mvc_prefix_cache_hit_tokens_total (\S+)", metrics, re.M).group(1))
+            rate = float(re.search(r"^mvc_prefix_cache_hit_rate (\S+)", metrics, re.M).group(1))
+            report("prefix cache hits", hits > 0 and 0 < rate <= 1, f"{hits} tokens, rate {rate}")
 
         # A client that closes its stream after the first chunk: the pages come back.
         stream = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=200,

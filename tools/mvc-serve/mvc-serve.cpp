@@ -3,7 +3,7 @@
 //   mvc-serve MODEL.mvc [--host 127.0.0.1] [--port 8080] [--device cpu|cuda-emu]
 //             [--threads N] [--kv-pages N] [--max-batch-tokens N] [--max-seqs N]
 //             [--max-requests N] [--api-key KEY] [--served-model-name NAME]
-//             [--allowed-local-media DIR] [--max-body-size SIZE]
+//             [--allowed-local-media DIR] [--max-body-size SIZE] [--no-prefix-cache]
 //
 // Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health
 // (503 while the model loads), GET /metrics (Prometheus). HTTP is cpp-httplib's (Debian's
@@ -59,6 +59,7 @@ struct Options {
   std::string servedModelName;
   std::string allowedLocalMedia;
   int64_t maxBodyBytes = int64_t{32} << 20;
+  bool prefixCache = true;
 };
 
 void printHelp() {
@@ -77,7 +78,9 @@ void printHelp() {
          "  --served-model-name S  the model id of /v1/models and requests (default: the\n"
          "                         artifact's file name without .mvc)\n"
          "  --allowed-local-media DIR  image parts may name files (file:// or paths) under DIR\n"
-         "  --max-body-size SIZE   largest request body (suffix K, M; default 32M): larger is 413\n";
+         "  --max-body-size SIZE   largest request body (suffix K, M; default 32M): larger is 413\n"
+         "  --no-prefix-cache      do not keep finished requests' KV pages for later prompts\n"
+         "                         that start alike (kept pages are evicted when needed)\n";
 }
 
 absl::StatusOr<int64_t> parseSize(const std::string &flag, const std::string &text) {
@@ -129,6 +132,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
       int64_t threads = 0;
       set(threads, integer(0, 1024));
       options.threads = static_cast<int>(threads);
+    } else if (arg == "--no-prefix-cache") {
+      options.prefixCache = false;
     } else if (arg == "--kv-pages") {
       set(options.kvPages, integer(1, int64_t{1} << 24));
     } else if (arg == "--max-batch-tokens") {
@@ -354,6 +359,7 @@ private:
     SchedulerOptions schedulerOptions;
     schedulerOptions.engine.maxStepTokens = options.maxBatchTokens;
     schedulerOptions.engine.maxRunning = options.maxSeqs;
+    schedulerOptions.engine.prefixCache = options.prefixCache;
     schedulerOptions.maxRequests = options.maxRequests;
     absl::StatusOr<std::unique_ptr<Scheduler>> made =
         Scheduler::create(*model, *text, textMutex, schedulerOptions);
