@@ -323,6 +323,7 @@ absl::StatusOr<HostTensor> Engine::forward(const ForwardBatch &exact) {
 }
 
 absl::StatusOr<StepResult> Engine::step() {
+  std::vector<float> constrained; // a constrained sequence's masked logits
   Clock::time_point start = Clock::now();
   StepResult result;
   if (sequences.empty())
@@ -409,8 +410,20 @@ absl::StatusOr<StepResult> Engine::step() {
       if (sequence.generated == sequence.request.maxNewTokens) {
         event.finished = true; // max_new_tokens = 0: the prompt only
       } else {
-        absl::StatusOr<int32_t> token =
-            sequence.sampler->sample({lastRow, static_cast<size_t>(vocab)}, *sequence.rng);
+        absl::StatusOr<int32_t> token;
+        if (sequence.request.constraint) {
+          // The model's logits with the tokens the constraint refuses at -inf.
+          constrained.assign(lastRow, lastRow + vocab);
+          sequence.request.constraint->mask(absl::MakeSpan(constrained));
+          token = sequence.sampler->sample(constrained, *sequence.rng);
+          if (token.ok()) {
+            absl::Status followed = sequence.request.constraint->accept(*token);
+            if (!followed.ok())
+              token = followed;
+          }
+        } else {
+          token = sequence.sampler->sample({lastRow, static_cast<size_t>(vocab)}, *sequence.rng);
+        }
         if (!token.ok()) {
           if (failure.ok())
             failure =

@@ -43,6 +43,7 @@
 #include "mvc/Runtime.h"
 #include "runtime/kv_cache/KvPageTable.h"
 #include "runtime/pipeline/RunHalf.h"
+#include "runtime/pipeline/JsonConstraint.h"
 #include "runtime/pipeline/PrefixCache.h"
 #include "runtime/pipeline/Sampler.h"
 
@@ -94,6 +95,9 @@ struct SequenceRequest {
   /// Log probabilities of each new token (SequenceEvent::logprobs): -1 none, k >= 0 the
   /// chosen token's and the k most likely tokens' (the model's raw distribution).
   int64_t logprobs = -1;
+  /// Holds the new tokens to one JSON object (response_format json_object): the sampler
+  /// draws from the allowed tokens only. The sequence's own (it follows its tokens).
+  std::shared_ptr<JsonConstraint> constraint;
   /// Generate exactly maxNewTokens, EOS or not (benchmarks: mvc-bench's decode steps).
   bool ignoreEos = false;
   /// Start on the cached pages of this sequence where its tokens equal this prompt's

@@ -125,9 +125,12 @@ std::optional<ApiError> readParams(const Json &body, GenerationParams &out) {
     auto type = format->is_object() ? format->find("type") : format->end();
     if (!format->is_object() || type == format->end() || !type->is_string())
       return badField("response_format", "expected an object with a \"type\"");
-    if (*type != "text")
-      return badField("response_format",
-                      absl::StrCat("type ", type->dump(), " is not supported yet (only \"text\")"));
+    if (*type == "json_object")
+      out.jsonObject = true;
+    else if (*type != "text")
+      return badField("response_format", absl::StrCat("type ", type->dump(),
+                                                      " is not supported yet (only \"text\" "
+                                                      "and \"json_object\")"));
   }
   if (const Json *bias = field("logit_bias"); bias && !(bias->is_object() && bias->empty()))
     return badField("logit_bias", "logit bias is not supported yet");

@@ -33,6 +33,10 @@ TEST(OpenAiRequest, ChatFieldsBecomeParams) {
   EXPECT_TRUE(p.includeUsage);
   EXPECT_EQ(parsed.request->conversation.messages.size(), 1u);
   EXPECT_EQ(p.logprobs, -1); // "logprobs": false
+  EXPECT_FALSE(p.jsonObject);
+  EXPECT_TRUE(parseChatRequest(R"({"messages": [{"role": "user", "content": "x"}],
+                                   "response_format": {"type": "json_object"}})")
+                  .request->params.jsonObject);
 }
 
 TEST(OpenAiRequest, Logprobs) {
@@ -93,7 +97,7 @@ TEST(OpenAiRequest, BadFieldsAre400sNamingTheField) {
                 "top_logprobs", "needs \"logprobs\": true"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 21})",
                 "top_logprobs", "expected an integer in [0, 20]"},
-           Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}})",
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema"}})",
                 "response_format", "not supported yet"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "presence_penalty": 1})",
                 "presence_penalty", "not supported yet"},

@@ -200,6 +200,14 @@ void Scheduler::accept(Pending &pending) {
     choice->request.maxNewTokens = job.params.maxTokens.value_or(positions - promptLength);
     choice->request.sampling = job.params.sampling;
     choice->request.logprobs = job.params.logprobs;
+    if (job.params.jsonObject) {
+      if (!jsonVocabulary) {
+        std::lock_guard<std::mutex> lock(*textMutex);
+        const LanguageModelInfo &lm = engine->info();
+        jsonVocabulary = JsonVocabulary::build(text->tokenizer(), lm.vocabSize, lm.eosTokenIds);
+      }
+      choice->request.constraint = std::make_shared<JsonConstraint>(jsonVocabulary);
+    }
     choice->request.rngStream = static_cast<uint64_t>(i);
     choice->request.label = "the request";
     absl::Status valid = engine->check(choice->request);

@@ -179,6 +179,7 @@ private:
   std::map<SequenceId, std::unique_ptr<Choice>> choices; // by engine sequence
   std::deque<std::unique_ptr<Choice>> preempted;         // to be re-admitted first
   std::deque<Accepted> waiting;                          // accepted, not yet started
+  std::shared_ptr<const JsonVocabulary> jsonVocabulary;  // built at the first json_object request
 
   struct Histogram {
     std::vector<double> bounds;

@@ -67,6 +67,112 @@ def mvc_run(args, tool, artifact, extra):
     return out.stdout.decode("utf-8", errors="replace").rstrip("\n")
 
 
+def json_object_prefix(text):
+    """Whether `text` can be continued into a JSON object (RFC 8259): a reading of it with
+    a stack of open containers, written independently of the server's automaton."""
+    stack, mode, number = [], "start", ""
+    def value_start(c):
+        nonlocal mode, number
+        if c in "{[":
+            stack.append(c)
+            mode = "key_or_end" if c == "{" else "array_first"
+            return True
+        if c == '"':
+            stack.append("s")
+            mode = "string"
+            return True
+        for word in ("true", "false", "null"):
+            if c == word[0]:
+                stack.append(word)
+                mode = "literal:1"
+                return True
+        if c == "-" or c.isdigit():
+            stack.append("n")
+            mode, number = "number", c
+            return True
+        return False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        i += 1
+        if mode == "done":
+            return False
+        if mode in ("start", "value", "array_first", "key_or_end", "key", "colon", "after") and c in " \t\r\n":
+            continue
+        if mode == "start":
+            if c != "{":
+                return False
+            value_start(c)
+        elif mode in ("value", "array_first"):
+            if mode == "array_first" and c == "]":
+                stack.pop()
+                mode = "after" if stack else "done"
+            elif not value_start(c):
+                return False
+        elif mode in ("key_or_end", "key"):
+            if mode == "key_or_end" and c == "}":
+                stack.pop()
+                mode = "after" if stack else "done"
+            elif c == '"':
+                stack.append("k")
+                mode = "string"
+            else:
+                return False
+        elif mode == "colon":
+            if c != ":":
+                return False
+            mode = "value"
+        elif mode == "after":
+            if c == ",":
+                mode = "key" if stack[-1] == "{" else "value"
+            elif c == {"{": "}", "[": "]"}[stack[-1]]:
+                stack.pop()
+                mode = "after" if stack else "done"
+            else:
+                return False
+        elif mode == "string":
+            if c == "\\":
+                if i >= len(text):
+                    return True
+                e = text[i]
+                i += 1
+                if e == "u":
+                    digits = text[i:i + 4]
+                    if not all(d in "0123456789abcdefABCDEF" for d in digits):
+                        return False
+                    i += len(digits)
+                elif e not in '"\\/bfnrt':
+                    return False
+            elif c == '"':
+                kind = stack.pop()
+                mode = "colon" if kind == "k" else ("after" if stack else "done")
+            elif ord(c) < 0x20:
+                return False
+        elif mode.startswith("literal"):
+            word, at = stack[-1], int(mode.split(":")[1])
+            if c != word[at]:
+                return False
+            if at + 1 == len(word):
+                stack.pop()
+                mode = "after"
+            else:
+                mode = f"literal:{at + 1}"
+        elif mode == "number":
+            if c.isdigit() or c in ".eE+-":
+                number += c
+                continue
+            ok = re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?", number)
+            number = ""
+            stack.pop()
+            if not ok:
+                return False
+            mode = "after"
+            i -= 1  # the byte belongs to what follows
+    if mode == "number":
+        return re.fullmatch(r"-?(0|[1-9][0-9]*)?(\.[0-9]*)?([eE][+-]?[0-9]*)?", number) is not None
+    return True
+
+
 def main():
     serve, run, artifact, image = sys.argv[1:5]
     with open(image, "rb") as f:
@@ -158,6 +264,24 @@ def main():
                    consistent and lp.choices[0].message.content == want
                    and streamed == [(e.token, e.logprob) for e in content],
                    f"{len(content)} entries, {len(streamed)} streamed")
+
+            # response_format json_object: greedy and sampled choices are JSON objects (the
+            # random tiny model says nothing of the kind unconstrained).
+            js = client.chat.completions.create(**{**chat, "max_tokens": 64}, response_format={"type": "json_object"})
+            sampled = client.chat.completions.create(
+                model=MODEL, messages=messages, max_tokens=64, temperature=1.0, seed=3, n=6,
+                response_format={"type": "json_object"})
+            outs = [js.choices[0]] + list(sampled.choices)
+            def is_object(text):
+                try:
+                    return isinstance(json.loads(text), dict)
+                except ValueError:
+                    return False
+            report("response_format json_object: ended choices are JSON objects, cut ones prefixes",
+                   all(is_object(c.message.content) if c.finish_reason == "stop"
+                       else json_object_prefix(c.message.content) for c in outs)
+                   and js.choices[0].finish_reason == "stop" and not is_object(want)
+                   and not json_object_prefix(want), repr([c.message.content for c in outs]))
 
             image_parts = [{"role": "user", "content": [
                 {"type": "image_url", "image_url": {"url": data_url}},
