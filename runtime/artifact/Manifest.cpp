@@ -45,6 +45,17 @@ const ProgramInfo *Manifest::findProgram(absl::string_view name) const {
   return nullptr;
 }
 
+uint64_t Manifest::stateBytesPerPage() const {
+  uint64_t total = 0;
+  for (const TensorInfo &state : states) {
+    uint64_t perPage = dtypeSize(state.dtype);
+    for (size_t i = 1; i < state.shape.size(); ++i)
+      perPage *= state.shape[i].isConstant() ? static_cast<uint64_t>(state.shape[i].leaf().value) : 0;
+    total += perPage;
+  }
+  return total;
+}
+
 bool operator==(const KernelVariant &a, const KernelVariant &b) {
   return std::tie(a.arch, a.format, a.section) == std::tie(b.arch, b.format, b.section);
 }

@@ -116,6 +116,9 @@ struct Manifest {
   std::vector<ProgramInfo> programs;
 
   const ProgramInfo *findProgram(absl::string_view name) const;
+  /// Bytes one KV page takes in all the states together (each state is [num_pages, ...]:
+  /// its dims after the first, which must be constants); 0 without states.
+  uint64_t stateBytesPerPage() const;
 };
 
 /// Field-by-field equality (buffer references compare as the positions they hold).

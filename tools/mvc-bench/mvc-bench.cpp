@@ -261,13 +261,7 @@ ModelBytes modelBytes(const ArtifactReader &reader, const LanguageModelInfo &lm)
     m.matmulParams += params;
     if (w.shape[0] == lm.vocabSize) m.headParams += params;
   }
-  for (const TensorInfo &s : reader.manifest().states) {
-    double perPage = double(dtypeSize(s.dtype));
-    for (size_t i = 1; i < s.shape.size(); ++i) {
-      perPage *= s.shape[i].isConstant() ? double(s.shape[i].leaf().value) : 0.0;
-    }
-    m.kvBytesPerToken += perPage / lm.pageSize;
-  }
+  m.kvBytesPerToken = double(reader.manifest().stateBytesPerPage()) / lm.pageSize;
   return m;
 }
 

@@ -1,7 +1,7 @@
 //===- mvc-serve.cpp - an OpenAI-compatible server over an mvc artifact --===//
 //
 //   mvc-serve MODEL.mvc [--host 127.0.0.1] [--port 8080] [--device cpu|cuda-emu]
-//             [--threads N] [--kv-pages N] [--max-batch-tokens N] [--max-seqs N]
+//             [--threads N] [--kv-pages N | --kv-memory SIZE] [--max-batch-tokens N] [--max-seqs N]
 //             [--max-requests N] [--api-key KEY] [--served-model-name NAME]
 //             [--allowed-local-media DIR] [--max-body-size SIZE] [--no-prefix-cache]
 //
@@ -32,7 +32,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "mvc/Runtime.h"
+#include "runtime/artifact/ArtifactReader.h"
 #include "runtime/pipeline/ConversationImages.h"
 #include "runtime/pipeline/TextSession.h"
 #include "runtime/serving/OpenAiRequest.h"
@@ -52,6 +54,7 @@ struct Options {
   std::string device = "cpu";
   int threads = 0;
   int64_t kvPages = 0;
+  int64_t kvMemory = 0; // --kv-memory: bytes of KV pages (0: by --kv-pages or the artifact)
   int64_t maxBatchTokens = 512;
   int64_t maxSeqs = 0;
   int64_t maxRequests = 256;
@@ -71,6 +74,8 @@ void printHelp() {
          "  --device D             cpu (default) or cuda-emu\n"
          "  --threads N            threads of execution (default: one per hardware thread)\n"
          "  --kv-pages N           KV cache pages (default: the artifact's num_pages)\n"
+         "  --kv-memory SIZE       as many KV cache pages as fit SIZE bytes (suffix K, M, G;\n"
+         "                         instead of --kv-pages)\n"
          "  --max-batch-tokens N   most tokens one step takes, decodes first (default 512)\n"
          "  --max-seqs N           most sequences holding KV pages at once (default: no limit)\n"
          "  --max-requests N       requests queued or running before 503 (default 256)\n"
@@ -148,6 +153,12 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
       set(options.servedModelName, value());
     } else if (arg == "--allowed-local-media") {
       set(options.allowedLocalMedia, value());
+    } else if (arg == "--kv-memory") {
+      absl::StatusOr<std::string> text = value();
+      if (text.ok())
+        set(options.kvMemory, parseSize(arg, *text));
+      else
+        status = text.status();
     } else if (arg == "--max-body-size") {
       absl::StatusOr<std::string> text = value();
       if (text.ok())
@@ -177,6 +188,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
                                                      ": not a directory"));
     options.allowedLocalMedia = dir.string();
   }
+  if (options.kvPages > 0 && options.kvMemory > 0)
+    return absl::InvalidArgumentError("--kv-pages and --kv-memory both size the KV cache: give one");
   return options;
 }
 
@@ -342,8 +355,26 @@ private:
       return created.status();
     session = std::move(*created);
     LoadOptions loadOptions;
-    if (options.kvPages > 0)
-      loadOptions.loadSymbols.push_back({"num_pages", options.kvPages});
+    int64_t pages = options.kvPages;
+    if (options.kvMemory > 0) {
+      absl::StatusOr<std::unique_ptr<ArtifactReader>> reader = ArtifactReader::open(options.artifact);
+      if (!reader.ok())
+        return reader.status();
+      const uint64_t perPage = (*reader)->manifest().stateBytesPerPage();
+      if (perPage == 0)
+        return absl::InvalidArgumentError(absl::StrCat(
+            options.artifact, ": --kv-memory: the artifact has no KV cache pages to size"));
+      pages = options.kvMemory / static_cast<int64_t>(perPage);
+      if (pages < 1)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--kv-memory ", options.kvMemory, " bytes: less than one KV page (", perPage,
+            " bytes)"));
+      std::cerr << "mvc-serve: KV cache: " << pages << " pages of " << perPage << " bytes ("
+                << absl::StrFormat("%.1f", double(pages) * double(perPage) / double(1 << 20))
+                << " MiB)\n";
+    }
+    if (pages > 0)
+      loadOptions.loadSymbols.push_back({"num_pages", pages});
     absl::StatusOr<std::unique_ptr<Model>> loaded = session->load(options.artifact, loadOptions);
     if (!loaded.ok())
       return loaded.status(); // names the file
