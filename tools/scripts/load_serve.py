@@ -3,6 +3,7 @@
 
     python3 tools/scripts/load_serve.py ARTIFACT [--clients 64] [--seconds 120]
         [--threads 2] [--out load.json] [--build build]
+    python3 tools/scripts/load_serve.py --llama-server BIN --gguf MODEL.gguf [same options]
 
 Starts mvc-serve on ARTIFACT on 127.0.0.1 (a free port), then runs CLIENTS concurrent
 streaming chat (or, with --endpoint completions, completion) clients (the official `openai` package) for SECONDS: each sends a prompt of
@@ -12,6 +13,11 @@ went back to idle (/metrics: 0 KV pages in use, 0 running and waiting) and write
 requests, errors, p50/p99 time to first token, p50/p99 inter-token latency, generated
 tokens per second over the run, and the /metrics counters. Exit status 1 on any error or a
 page left in use.
+
+With --llama-server, the same clients run against llama.cpp's server (built beside the
+project, e.g. from the llama-cpp-python sdist; never part of it) on the GGUF file, one slot
+per client: the reference for the same load. Generated tokens are counted by the clients
+(stream usage) for both servers.
 """
 import argparse
 import json
@@ -42,9 +48,29 @@ def metrics(port):
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(mvc_[a-z_]+) ([0-9.e+-]+)$", text, re.M)}
 
 
+def kv_bytes_per_token(artifact):
+    """KV bytes per token of an mvc artifact: its manifest's state shapes per page."""
+    import subprocess
+    dump = os.path.join(os.path.dirname(__file__), "../../tests/e2e/dump_section.py")
+    manifest = json.loads(subprocess.run([sys.executable, dump, artifact, "manifest"], check=True,
+                                         capture_output=True).stdout)
+    sizes = {"f32": 4, "bf16": 2, "f16": 2, "i32": 4}
+    total = 0
+    for state in manifest["states"]:
+        n = sizes[state["dtype"]]
+        for d in state["shape"][1:]:
+            n *= d
+        total += n
+    return total // manifest["language_model"]["page_size"]
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("artifact")
+    p.add_argument("artifact", nargs="?")
+    p.add_argument("--llama-server", help="llama.cpp's llama-server binary: load it instead")
+    p.add_argument("--gguf", help="the model for --llama-server")
+    p.add_argument("--kv-tokens-per-client", type=int, default=1024,
+                   help="KV cache per client (both servers): tokens")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--threads", type=int, default=2)
@@ -53,9 +79,21 @@ def main():
     p.add_argument("--endpoint", choices=["chat", "completions"], default="chat",
                    help="completions for a base model without a chat template")
     args = p.parse_args()
-    server, port = serve_process.start([os.path.join(args.build, "bin", "mvc-serve"), args.artifact,
-                                        "--port", "0", "--threads", str(args.threads),
-                                        "--served-model-name", "m", "--max-requests", str(4 * args.clients)])
+    llama = args.llama_server is not None
+    if llama and not args.gguf:
+        p.error("--llama-server needs --gguf")
+    if not llama and not args.artifact:
+        p.error("give an artifact (or --llama-server and --gguf)")
+    if llama:
+        # 400 words are ~500 tokens, plus up to 128 new ones and the chat template.
+        server, port = serve_process.start_llama_server(args.llama_server, args.gguf, args.threads,
+                                                        args.clients, args.kv_tokens_per_client)
+    else:
+        server, port = serve_process.start([os.path.join(args.build, "bin", "mvc-serve"), args.artifact,
+                                            "--port", "0", "--threads", str(args.threads),
+                                            "--served-model-name", "m", "--max-requests", str(4 * args.clients),
+                                            "--kv-memory", str(kv_bytes_per_token(args.artifact)
+                                                               * args.kv_tokens_per_client * args.clients)])
     try:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0,
                                timeout=600)
@@ -72,15 +110,18 @@ def main():
                 last, first, chunks = None, None, 0
                 try:
                     sampling = dict(model="m", max_tokens=rng.randint(16, 128), temperature=0.8,
-                                    seed=rng.randint(0, 1 << 30), stream=True)
+                                    seed=rng.randint(0, 1 << 30), stream=True,
+                                    stream_options={"include_usage": True})
                     if args.endpoint == "chat":
                         stream = client.chat.completions.create(
                             messages=[{"role": "user", "content": prompt}], **sampling)
                     else:
                         stream = client.completions.create(prompt=prompt, **sampling)
-                    gaps = []
+                    gaps, generated = [], 0
                     for chunk in stream:
                         now = time.perf_counter()
+                        if chunk.usage:
+                            generated = chunk.usage.completion_tokens
                         piece = None
                         if chunk.choices:
                             piece = (chunk.choices[0].delta.content if args.endpoint == "chat"
@@ -94,6 +135,7 @@ def main():
                             chunks += 1
                     with lock:
                         counts["requests"] += 1
+                        counts["tokens"] += generated or chunks
                         if first is not None:
                             ttfts.append(first)
                         itls.extend(gaps)
@@ -108,9 +150,9 @@ def main():
         for t in threads:
             t.join()
         elapsed = time.time() - started
-        before = metrics(port)
+        before = {} if llama else metrics(port)
         idle = None
-        for _ in range(100):
+        for _ in range(0 if llama else 100):
             m = metrics(port)
             if m.get("mvc_kv_pages_used") == 0 and m.get("mvc_requests_running") == 0 \
                     and m.get("mvc_requests_waiting") == 0:
@@ -118,20 +160,26 @@ def main():
                 break
             time.sleep(0.1)
         result = {
-            "artifact": args.artifact, "clients": args.clients, "seconds": round(elapsed, 1),
+            "server": "llama-server" if llama else "mvc-serve",
+            "model": args.gguf if llama else args.artifact, "clients": args.clients,
+            "seconds": round(elapsed, 1),
             "requests": counts["requests"], "errors": len(errors), "error_samples": errors[:5],
             "ttft_p50_s": percentile(ttfts, 50), "ttft_p99_s": percentile(ttfts, 99),
             "itl_p50_s": percentile(itls, 50), "itl_p99_s": percentile(itls, 99),
-            "generated_tokens_per_s": before.get("mvc_generation_tokens_total", 0) / elapsed,
-            "prompt_tokens_per_s": before.get("mvc_prompt_tokens_total", 0) / elapsed,
-            "preemptions": before.get("mvc_preemptions_total"),
-            "idle_after": idle is not None,
-            "kv_pages_used_after": (idle or metrics(port)).get("mvc_kv_pages_used"),
+            "generated_tokens_per_s": counts["tokens"] / elapsed,  # counted by the clients
         }
+        if not llama:
+            result.update({
+                "prompt_tokens_per_s": before.get("mvc_prompt_tokens_total", 0) / elapsed,
+                "prefix_cache_hit_rate": before.get("mvc_prefix_cache_hit_rate"),
+                "preemptions": before.get("mvc_preemptions_total"),
+                "idle_after": idle is not None,
+                "kv_pages_used_after": (idle or metrics(port)).get("mvc_kv_pages_used"),
+            })
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
         print(json.dumps(result, indent=1))
-        sys.exit(0 if not errors and idle is not None else 1)
+        sys.exit(0 if not errors and (llama or idle is not None) else 1)
     finally:
         serve_process.stop(server)
 

@@ -32,6 +32,31 @@ def start(command, ready_timeout=120):
             time.sleep(0.1)
 
 
+def start_llama_server(binary, gguf, threads, clients, context_per_client, ready_timeout=300):
+    """Runs llama.cpp's llama-server (built beside the project, never part of it) on `gguf`
+    with one slot per client, on a free loopback port; returns (process, port) once its
+    /health is 200."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([binary, "-m", gguf, "--host", "127.0.0.1", "--port", str(port),
+                                "-t", str(threads), "-np", str(clients),
+                                "-c", str(context_per_client * clients), "--alias", "m"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + ready_timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                if r.status == 200:
+                    return process, port
+        except Exception:  # noqa: BLE001 - 503 while loading, or not accepting yet
+            if time.time() > deadline or process.poll() is not None:
+                stop(process)
+                raise RuntimeError("llama-server did not become ready")
+            time.sleep(0.2)
+
+
 def stop(process):
     process.terminate()
     try:
