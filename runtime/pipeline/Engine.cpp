@@ -35,6 +35,8 @@ struct Engine::Sequence {
   std::vector<int32_t> tokens; // the prompt, then the generated tokens
   int64_t cached = 0;          // tokens whose keys and values are in the cache
   int64_t generated = 0;
+  bool admitted = false; // scheduled once: counts against maxRunning (pages it may hold
+                         // before that, from a shared prefix, do not)
   std::optional<Sampler> sampler;
   std::optional<SequenceRng> rng;
 
@@ -193,7 +195,7 @@ std::vector<Engine::Scheduled> Engine::schedule() {
   std::vector<Scheduled> work;
   // Every decoding sequence moves one token; they already hold pages.
   for (auto &[id, sequence] : sequences) {
-    running += kvPages->contains(id);
+    running += sequence->admitted;
     if (sequence->prefilling())
       continue;
     work.push_back({sequence.get(), sequence->cached, 1});
@@ -207,7 +209,7 @@ std::vector<Engine::Scheduled> Engine::schedule() {
       continue;
     if (budget <= 0 || freePages < 0)
       break;
-    bool started = kvPages->contains(id);
+    bool started = sequence->admitted;
     if (!started && options.maxRunning > 0 && running >= options.maxRunning)
       break;
     int64_t begin = sequence->cached, held = heldPages(*sequence);
@@ -223,6 +225,7 @@ std::vector<Engine::Scheduled> Engine::schedule() {
     budget -= end - begin;
     freePages -= kvPages->pagesFor(end) - held;
     running += !started;
+    sequence->admitted = true;
     prefilled = true;
   }
   return work;
@@ -346,7 +349,9 @@ absl::StatusOr<StepResult> Engine::step() {
     newPages += kvPages->pagesFor(length) - kvPages->pagesFor(reserved);
     ids.push_back(item.sequence->id);
   }
-  if (prefixes) // schedule() counted the cache's pages as available
+  // schedule() counted the cache's pages as available; evict only when that makes the
+  // reservation fit (a step that fails anyway changes nothing).
+  if (prefixes && newPages > kvPages->numFreePages() && newPages <= availablePages())
     MVC_RETURN_IF_ERROR(prefixes->evictUntilFree(newPages));
   MVC_RETURN_IF_ERROR(kvPages->reserveAll(reservations));
 

@@ -210,6 +210,26 @@ TEST_F(EngineTest, ThePrefixCacheReusesFinishedPagesAndEvictsThemWhenNeeded) {
   EXPECT_EQ(pages.numFreePages(), pages.numPages()); // the engine gave every page back
 }
 
+// A prompt that starts on cached pages still waits for a running slot (maxRunning): the
+// pages it shares do not make it a running sequence.
+TEST_F(EngineTest, PrefixCacheHitsStillWaitForARunningSlot) {
+  EngineOptions options;
+  options.prefixCache = true;
+  options.maxRunning = 1;
+  load(/*numPages=*/0, options);
+  const std::vector<int32_t> prompt = {2, 9, 4, 4, 1, 3, 8, 11, 6};
+  add(prompt, 2);
+  runToIdle();
+  SequenceId b = add(prompt, 3), c = add(prompt, 3);
+  ASSERT_TRUE(engine->pages().contains(c)); // both start on the cached pages
+  StepResult first = step();
+  ASSERT_EQ(first.events.size(), 1u); // but only b runs
+  EXPECT_EQ(first.events[0].id, b);
+  runToIdle();
+  EXPECT_EQ(outputs[b], fake.continuation(prompt, 3));
+  EXPECT_EQ(outputs[c], fake.continuation(prompt, 3));
+}
+
 // The cache on a bare page table: prefixes stop at image placeholders, entries share
 // pages with each other, eviction goes least recently used first and frees only what no
 // one else holds.

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/pipeline/TokenPiece.h"
 #include "runtime/text/Tokenizer.h"
 
 namespace mvc {
@@ -240,17 +241,7 @@ std::shared_ptr<const JsonVocabulary> JsonVocabulary::build(const text::Tokenize
                                                            absl::Span<const int32_t> eosTokenIds) {
   auto vocabulary = std::make_shared<JsonVocabulary>();
   vocabulary->tokens.resize(static_cast<size_t>(vocabSize));
-  // A context token decoded before each token, so that a word piece keeps the space it
-  // has mid-text (some decoders strip the first token's): the first plain token that
-  // decodes to one letter.
-  std::optional<int32_t> context;
-  for (const char *letter : {"a", "x", "A"})
-    if (std::optional<int32_t> id = tokenizer.tokenToId(letter); id && !tokenizer.isSpecial(*id)) {
-      context = *id;
-      break;
-    }
-  const std::string contextText =
-      context ? tokenizer.decode(std::vector<int32_t>{*context}, true) : std::string();
+  const TokenPieces pieces(tokenizer);
   for (int64_t id = 0; id < vocabSize; ++id) {
     Token &token = vocabulary->tokens[static_cast<size_t>(id)];
     const int32_t tokenId = static_cast<int32_t>(id);
@@ -260,17 +251,19 @@ std::shared_ptr<const JsonVocabulary> JsonVocabulary::build(const text::Tokenize
     }
     if (tokenizer.isSpecial(tokenId))
       continue; // Never
-    std::string text = tokenizer.decode(std::vector<int32_t>{tokenId}, true);
+    std::string text = pieces.piece(tokenId, /*skipSpecial=*/true);
     if (text.empty())
       continue;
     if (!validUtf8(text) || text.find("\xEF\xBF\xBD") != std::string::npos) {
-      token.kind = Kind::StringOnly; // part of a character (decoded as U+FFFD alone)
+      // Part of a character (U+FFFD here): string content, unless the rest of it could
+      // end the string or need escaping (its raw bytes are not known beyond that).
+      bool plain = true;
+      for (size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        plain = plain && c != '"' && c != '\\' && c >= 0x20;
+      }
+      token.kind = plain ? Kind::StringOnly : Kind::Never;
       continue;
-    }
-    if (context) {
-      std::string both = tokenizer.decode(std::vector<int32_t>{*context, tokenId}, true);
-      if (both.size() >= contextText.size() && both.compare(0, contextText.size(), contextText) == 0)
-        text = both.substr(contextText.size());
     }
     token.kind = Kind::Text;
     token.bytes = std::move(text);
@@ -321,7 +314,7 @@ absl::Status JsonConstraint::accept(int32_t token) {
     return absl::InvalidArgumentError(absl::StrCat("json constraint: token ", token,
                                                    " outside the vocabulary"));
   const JsonVocabulary::Token &entry = vocabulary->tokens[static_cast<size_t>(token)];
-  if (entry.kind == JsonVocabulary::Kind::Text && !current.feed(entry.bytes))
+  if (!allowed(entry) || (entry.kind == JsonVocabulary::Kind::Text && !current.feed(entry.bytes)))
     return absl::InternalError(absl::StrCat("json constraint: token ", token,
                                             " does not continue the JSON text"));
   return absl::OkStatus();

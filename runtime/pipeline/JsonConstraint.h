@@ -9,9 +9,10 @@
 // The check is a byte-level pushdown automaton (JsonState): the container stack, the
 // lexical state inside strings (escapes, \u digits), numbers (RFC 8259's grammar) and the
 // literals true/false/null, and at most 32 consecutive whitespace bytes. Each token's
-// bytes are those the detokenizer appends mid-text (decoded after a context token, so a
-// SentencePiece word piece keeps its space). A token whose text alone is not valid UTF-8
-// (a byte-fallback or byte-level piece of a longer character) can only continue a string;
+// bytes are those the detokenizer appends mid-text (runtime/pipeline/TokenPiece.h: a
+// SentencePiece word piece keeps its space). A token that holds part of a UTF-8 character
+// (a byte-fallback or byte-level piece; its raw bytes are not known) can only continue a
+// string, and only if the rest of it has no quote, backslash or control character;
 // special tokens other than end-of-sequence are never allowed.
 //
 // Cost: every step checks the whole vocabulary against the state (a copy of the state per

@@ -56,7 +56,8 @@ absl::Status PrefixCache::retain(SequenceId source, absl::Span<const int32_t> to
   if (auto it = byKey.find(keys.back()); it != byKey.end()) {
     Entry &entry = entries.at(it->second.first);
     const int64_t length = static_cast<int64_t>(keys.size()) * table->pageSize();
-    if (std::equal(tokens.begin(), tokens.begin() + length, entry.tokens.begin())) {
+    if (static_cast<int64_t>(entry.tokens.size()) >= length &&
+        std::equal(tokens.begin(), tokens.begin() + length, entry.tokens.begin())) {
       entry.lastUse = ++clock;
       return absl::OkStatus();
     }
@@ -87,7 +88,8 @@ std::optional<PrefixCache::Match> PrefixCache::find(absl::Span<const int32_t> pr
       continue;
     Entry &entry = entries.at(it->second.first);
     const int64_t length = (page + 1) * table->pageSize();
-    if (!std::equal(prompt.begin(), prompt.begin() + length, entry.tokens.begin()))
+    if (static_cast<int64_t>(entry.tokens.size()) < length ||
+        !std::equal(prompt.begin(), prompt.begin() + length, entry.tokens.begin()))
       continue; // a hash collision: shorter prefixes may still match
     entry.lastUse = ++clock;
     hit += length;

@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/pipeline/TokenPiece.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc {
@@ -129,8 +130,7 @@ std::string TextSession::decode(absl::Span<const int32_t> ids) const {
 }
 
 std::string TextSession::tokenText(int32_t id) const {
-  const int32_t one[] = {id};
-  return textTokenizer->decode(one, /*skip_special_tokens=*/false);
+  return TokenPieces(*textTokenizer).piece(id, /*skipSpecial=*/false);
 }
 
 } // namespace mvc

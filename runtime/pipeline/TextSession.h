@@ -72,8 +72,8 @@ public:
   absl::StatusOr<std::string> renderChat(absl::string_view user, absl::string_view system) const;
   /// Text for display: special tokens (BOS, end of turn, ...) are left out.
   std::string decode(absl::Span<const int32_t> ids) const;
-  /// One token's text on its own, special tokens included (e.g. for log probabilities;
-  /// a byte-fallback piece of a longer character decodes to U+FFFD).
+  /// The text one token adds mid-text (runtime/pipeline/TokenPiece.h), special tokens
+  /// included (e.g. for log probabilities; part of a character decodes to U+FFFD).
   std::string tokenText(int32_t id) const;
   const text::Tokenizer &tokenizer() const { return *textTokenizer; }
   /// Whether the chat template reads content as a list of parts (the processors' templates

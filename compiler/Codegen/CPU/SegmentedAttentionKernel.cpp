@@ -94,7 +94,10 @@ public:
 
     Value zero = f32Splat(0.0f);
     kb.forRange(kb.idx(0), kb.idx(queryRows), 1, [&](Value r) {
-      memref::StoreOp::create(b, loc, kb.f32(-INFINITY), rowMax, ValueRange{r});
+      // The lowest finite f32, not -inf: the first rescale is then 2^(finite - max) = 0,
+      // where 2^(-inf) would take the polynomial through -inf - (-inf) = NaN.
+      memref::StoreOp::create(b, loc, kb.f32(-std::numeric_limits<float>::max()), rowMax,
+                              ValueRange{r});
       memref::StoreOp::create(b, loc, kb.f32(0.0f), rowSum, ValueRange{r});
       for (int64_t d = 0; d < hdv; d += kTile)
         vector::StoreOp::create(b, loc, zero, outAcc, ValueRange{r, kb.idx(d)});
