@@ -19,7 +19,13 @@ def start(command, ready_timeout=120):
     if port is None:
         raise RuntimeError(f"mvc-serve exited before listening (status {process.wait()})")
     threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()
-    deadline = time.time() + ready_timeout
+    return wait_ready(process, port, ready_timeout, "mvc-serve")
+
+
+def wait_ready(process, port, timeout, name):
+    """(process, port) once the server's /health is 200; stops it and raises if it exits
+    or takes longer than `timeout` seconds."""
+    deadline = time.time() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
@@ -28,7 +34,7 @@ def start(command, ready_timeout=120):
         except Exception:  # noqa: BLE001 - 503 while loading, or not accepting yet
             if time.time() > deadline or process.poll() is not None:
                 stop(process)
-                raise RuntimeError("mvc-serve did not become ready")
+                raise RuntimeError(f"{name} did not become ready")
             time.sleep(0.1)
 
 
@@ -44,17 +50,7 @@ def start_llama_server(binary, gguf, threads, clients, context_per_client, ready
                                 "-t", str(threads), "-np", str(clients),
                                 "-c", str(context_per_client * clients), "--alias", "m"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + ready_timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-                if r.status == 200:
-                    return process, port
-        except Exception:  # noqa: BLE001 - 503 while loading, or not accepting yet
-            if time.time() > deadline or process.poll() is not None:
-                stop(process)
-                raise RuntimeError("llama-server did not become ready")
-            time.sleep(0.2)
+    return wait_ready(process, port, ready_timeout, "llama-server")
 
 
 def stop(process):
