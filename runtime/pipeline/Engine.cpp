@@ -152,7 +152,8 @@ absl::StatusOr<SequenceId> Engine::add(SequenceRequest request) {
            !half->isPlaceholderToken(sequence->tokens[common]))
       ++common;
     MVC_ASSIGN_OR_RETURN(sequence->cached, kvPages->share(source.id, sequence->id, common));
-  } else if (prefixes) {
+  } else if (prefixes && request.promptLogits != PromptLogits::All) {
+    // (A prompt whose every logit row is asked for computes every position.)
     const int64_t limit = static_cast<int64_t>(sequence->tokens.size()) - 1;
     if (std::optional<PrefixCache::Match> match = prefixes->find(sequence->tokens, limit)) {
       MVC_ASSIGN_OR_RETURN(sequence->cached,

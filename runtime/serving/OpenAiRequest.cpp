@@ -270,11 +270,7 @@ Parsed<CompletionRequest> parseCompletionRequest(absl::string_view text) {
     out.error = *error;
     return out;
   }
-  if (request.echo && request.params.logprobs >= 0) {
-    out.error = badField("logprobs", "log probabilities of an echoed prompt are not supported "
-                                     "yet (echo with logprobs)");
-    return out;
-  }
+  request.params.promptLogprobs = request.echo && request.params.logprobs >= 0;
   out.request = std::move(request);
   return out;
 }

@@ -3,7 +3,7 @@
 // The JSON bodies of POST /v1/chat/completions and /v1/completions, parsed and checked
 // before anything runs (the HTTP layer maps a parse error to a 400 in OpenAI's error
 // shape; `param` names the offending field). Unknown fields are ignored, as OpenAI does;
-// fields mvc does not implement yet (response_format json_schema, prompt logprobs,
+// fields mvc does not implement yet (response_format json_schema,
 // presence/frequency penalties other than 0, tools) are refused by name rather than
 // silently ignored.
 //
@@ -44,6 +44,9 @@ struct GenerationParams {
   /// Log probabilities of the new tokens: -1 none; k >= 0 each token's and its k most
   /// likely alternatives' (chat: logprobs + top_logprobs; completions: logprobs = k).
   int64_t logprobs = -1;
+  /// Also the prompt tokens' (completions with echo and logprobs): each prompt token after
+  /// the first, as the model predicted it from the ones before.
+  bool promptLogprobs = false;
   /// response_format {"type": "json_object"}: the output is one JSON object.
   bool jsonObject = false;
 };

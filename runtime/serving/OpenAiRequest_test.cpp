@@ -52,8 +52,11 @@ TEST(OpenAiRequest, Logprobs) {
   EXPECT_EQ(parseCompletionRequest(R"({"prompt": "x", "logprobs": 3})").request->params.logprobs, 3);
   EXPECT_EQ(parseCompletionRequest(R"({"prompt": "x", "logprobs": 0})").request->params.logprobs, 0);
   EXPECT_EQ(parseCompletionRequest(R"({"prompt": "x"})").request->params.logprobs, -1);
+  EXPECT_TRUE(parseCompletionRequest(R"({"prompt": "x", "logprobs": 2, "echo": true})")
+                  .request->params.promptLogprobs);
+  EXPECT_FALSE(parseCompletionRequest(R"({"prompt": "x", "echo": true})").request->params.promptLogprobs);
   for (const char *bad : {R"({"prompt": "x", "logprobs": true})", R"({"prompt": "x", "logprobs": 21})",
-                          R"({"prompt": "x", "logprobs": -1})", R"({"prompt": "x", "logprobs": 2, "echo": true})"}) {
+                          R"({"prompt": "x", "logprobs": -1})"}) {
     SCOPED_TRACE(bad);
     Parsed<CompletionRequest> parsed = parseCompletionRequest(bad);
     ASSERT_FALSE(parsed.ok());

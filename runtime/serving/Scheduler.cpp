@@ -2,6 +2,7 @@
 #include "runtime/serving/Scheduler.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -104,6 +105,8 @@ struct Scheduler::Choice {
   Clock::time_point submitted, lastToken;
   bool anyToken = false;
   uint64_t admittedAt = 0; // admission order: the newest is preempted first
+  int64_t promptLength = 0; // as submitted (a preempted choice's request.prompt grows)
+  int64_t promptRowsSeen = 0; // prompt logit rows delivered (GenerationParams::promptLogprobs)
 };
 
 void Scheduler::Histogram::observe(double value) {
@@ -200,6 +203,9 @@ void Scheduler::accept(Pending &pending) {
     choice->request.maxNewTokens = job.params.maxTokens.value_or(positions - promptLength);
     choice->request.sampling = job.params.sampling;
     choice->request.logprobs = job.params.logprobs;
+    choice->promptLength = static_cast<int64_t>(job.prompt.size());
+    if (job.params.promptLogprobs)
+      choice->request.promptLogits = PromptLogits::All;
     if (job.params.jsonObject) {
       if (!jsonVocabulary) {
         std::lock_guard<std::mutex> lock(*textMutex);
@@ -335,6 +341,34 @@ void Scheduler::deliver(const StepResult &step) {
     ChoiceDelta delta;
     delta.index = choice.index;
     bool stopped = false;
+    if (event.promptLogits.shape().size() == 2 && event.promptLogits.shape()[0] > 0 &&
+        choice.request.promptLogits == PromptLogits::All) {
+      // Row r is position promptRowsSeen + r; it predicts the token after it. The prompt's
+      // last row predicts the first new token: that one is the token's own logprob.
+      const int64_t rows = event.promptLogits.shape()[0], vocab = event.promptLogits.shape()[1];
+      std::lock_guard<std::mutex> lock(*textMutex);
+      if (choice.promptRowsSeen == 0)
+        delta.promptLogprobs.push_back({text->tokenText(choice.request.prompt[0]),
+                                        std::numeric_limits<float>::quiet_NaN(), {}});
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t next = choice.promptRowsSeen + r + 1;
+        if (next >= choice.promptLength)
+          break;
+        const int32_t token = choice.request.prompt[next];
+        absl::StatusOr<SampledLogprobs> logprobs = logprobsOf(
+            {event.promptLogits.dataAs<float>() + r * vocab, static_cast<size_t>(vocab)}, token,
+            std::max<int64_t>(choice.request.logprobs, 0));
+        if (!logprobs.ok())
+          break; // NaN logits: the step's own check reports them
+        LogprobEntry entry{text->tokenText(token), logprobs->logprob, {}};
+        for (const TokenLogprob &alternative : logprobs->top)
+          entry.top.emplace_back(text->tokenText(alternative.token), alternative.logprob);
+        delta.promptLogprobs.push_back(std::move(entry));
+      }
+      choice.promptRowsSeen += rows;
+      if (choice.promptRowsSeen >= choice.promptLength)
+        choice.request.promptLogits = PromptLogits::None; // not again after a preemption
+    }
     if (event.token) {
       const Clock::time_point now = Clock::now();
       {
@@ -382,8 +416,10 @@ void Scheduler::deliver(const StepResult &step) {
         choice.held.erase(0, choice.held.size() - keep);
       }
     }
+    const bool anything =
+        !delta.text.empty() || !delta.logprobs.empty() || !delta.promptLogprobs.empty();
     if (stopped || event.finished) {
-      if (!delta.text.empty() || !delta.logprobs.empty())
+      if (anything)
         choice.stream->push(std::move(delta));
       if (stopped && !event.finished)
         (void)engine->cancel(event.id);
@@ -392,7 +428,7 @@ void Scheduler::deliver(const StepResult &step) {
       choices.erase(it);
       continue;
     }
-    if (!delta.text.empty() || !delta.logprobs.empty())
+    if (anything)
       choice.stream->push(std::move(delta));
   }
 }

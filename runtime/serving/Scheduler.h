@@ -60,6 +60,9 @@ struct ChoiceDelta {
   /// completes a stop string is). Delivered with the step that sampled them, so text held
   /// back for stop-string matching may follow in a later delta.
   std::vector<LogprobEntry> logprobs;
+  /// With GenerationParams::promptLogprobs: prompt tokens as their logits arrive, in order;
+  /// the first prompt token's logprob is NaN (nothing predicts it; JSON null).
+  std::vector<LogprobEntry> promptLogprobs;
   std::optional<std::string> finish; // "stop" or "length": the choice's last delta
 };
 

@@ -215,6 +215,43 @@ TEST_F(SchedulerTest, LogprobsOfEachTokenAndItsAlternatives) {
   }
 }
 
+// Completions with echo and logprobs: each prompt token after the first, as the model
+// predicted it from the ones before (the fake: 1 - log(e + V - 1) where the prompt goes
+// its way, -log(e + V - 1) elsewhere), then the new tokens'.
+TEST_F(SchedulerTest, PromptLogprobsFollowThePromptsLogits) {
+  start(/*numPages=*/0, /*reservedNewTokens=*/256, /*prefixCache=*/true);
+  const std::vector<int32_t> prompt = {5, 6, 7, 0, 9, 12, 3, 1, 4, 4};
+  const double logZ = std::log(std::exp(1.0) + double(fake.vocabSize - 1));
+  for (int round = 0; round < 2; ++round) { // the second with the prompt in the prefix cache
+    Job job = greedy(prompt, 2);
+    job.params.logprobs = 1;
+    job.params.promptLogprobs = true;
+    std::shared_ptr<RequestStream> stream = submit(std::move(job));
+    ASSERT_TRUE(stream);
+    std::vector<LogprobEntry> promptEntries, entries;
+    std::vector<ChoiceDelta> deltas;
+    while (stream->next(deltas, std::chrono::milliseconds(50))) {
+      for (ChoiceDelta &delta : deltas) {
+        promptEntries.insert(promptEntries.end(), delta.promptLogprobs.begin(), delta.promptLogprobs.end());
+        entries.insert(entries.end(), delta.logprobs.begin(), delta.logprobs.end());
+      }
+      deltas.clear();
+    }
+    ASSERT_EQ(promptEntries.size(), prompt.size());
+    EXPECT_TRUE(std::isnan(promptEntries[0].logprob));
+    for (size_t i = 1; i < prompt.size(); ++i) {
+      SCOPED_TRACE(i);
+      const int32_t predicted =
+          fake.next(std::vector<int32_t>(prompt.begin(), prompt.begin() + i));
+      EXPECT_EQ(promptEntries[i].text, text->tokenText(prompt[i]));
+      EXPECT_FLOAT_EQ(promptEntries[i].logprob, float((prompt[i] == predicted ? 1.0 : 0.0) - logZ));
+      ASSERT_EQ(promptEntries[i].top.size(), 1u);
+      EXPECT_EQ(promptEntries[i].top[0].first, text->tokenText(predicted));
+    }
+    EXPECT_EQ(entries.size(), 2u);
+  }
+}
+
 // With the prefix cache, a finished request's pages serve the next one with the same
 // start: the text is the same, the hit counted, the pages not "in use" once idle.
 TEST_F(SchedulerTest, ThePrefixCacheServesRepeatedPrompts) {

@@ -248,6 +248,24 @@ def main():
                    and all(np.abs(top_want - g).min() < 1e-5 for g in top_got)
                    and first.text_offset == [0],
                    f"{first.token_logprobs[0]} vs {top_want[0]}; {top_got} vs {top_want}")
+            # echo with logprobs: the prompt's own tokens against mvc-run's logits at every
+            # prompt position (row i predicts token i + 1; the first token has none).
+            all_path = os.path.join(tmp, "all.npy")
+            mvc_run(None, run, artifact, ["--prompt-ids", ",".join(map(str, ids)),
+                                          "--logits-out", all_path, "--all-logits"])
+            rows = np.load(all_path).reshape(len(ids), -1).astype(np.float64)
+            rows = rows - rows.max(axis=1, keepdims=True)
+            rows = rows - np.log(np.exp(rows).sum(axis=1, keepdims=True))
+            echoed = client.completions.create(model=MODEL, prompt=ids, max_tokens=2, temperature=0,
+                                               logprobs=2, echo=True).choices[0].logprobs
+            want_prompt = [rows[i - 1, ids[i]] for i in range(1, len(ids))]
+            got_prompt = echoed.token_logprobs[1:len(ids)]
+            report("echo with logprobs: the prompt's tokens equal mvc-run's logits",
+                   echoed.token_logprobs[0] is None and echoed.top_logprobs[0] is None
+                   and len(echoed.token_logprobs) == len(ids) + 2
+                   and np.abs(np.array(got_prompt) - np.array(want_prompt)).max() < 1e-5
+                   and abs(echoed.token_logprobs[len(ids)] - first.token_logprobs[0]) < 1e-5,
+                   f"{got_prompt} vs {want_prompt}")
             lp = client.chat.completions.create(**chat, logprobs=True, top_logprobs=3)
             content = lp.choices[0].logprobs.content
             consistent = len(content) == lp.usage.completion_tokens and all(

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -231,13 +232,14 @@ Json completionLogprobs(const std::vector<LogprobEntry> &entries, int64_t &offse
        offsets = Json::array();
   for (const LogprobEntry &entry : entries) {
     tokens.push_back(entry.text);
-    logprobs.push_back(entry.logprob);
+    logprobs.push_back(std::isnan(entry.logprob) ? Json() : Json(entry.logprob));
     Json alternatives = Json::object();
     // A dict by text: tokens that decode alike share a key, the most likely one's.
     for (const auto &[token, logprob] : entry.top)
       if (!alternatives.contains(token))
         alternatives[token] = logprob;
-    top.push_back(std::move(alternatives));
+    // The first prompt token (logprob NaN: nothing predicts it) has null for both.
+    top.push_back(std::isnan(entry.logprob) ? Json() : std::move(alternatives));
     offsets.push_back(offset);
     offset += static_cast<int64_t>(entry.text.size());
   }
@@ -561,6 +563,9 @@ private:
       while (stream->next(deltas, std::chrono::milliseconds(100))) {
         for (ChoiceDelta &delta : deltas) {
           texts[delta.index] += delta.text;
+          // Prompt entries arrive before any new token's (their steps come first).
+          for (LogprobEntry &entry : delta.promptLogprobs)
+            logprobs[delta.index].push_back(std::move(entry));
           for (LogprobEntry &entry : delta.logprobs)
             logprobs[delta.index].push_back(std::move(entry));
           if (delta.finish)
@@ -579,7 +584,9 @@ private:
           choice["message"] = {{"role", "assistant"}, {"content", texts[i]}};
         else
           choice["text"] = texts[i];
-        int64_t offset = static_cast<int64_t>(echo.size());
+        // text_offset counts from the start of the text: the echoed prompt's tokens come
+        // first when their logprobs are there.
+        int64_t offset = params.promptLogprobs ? 0 : static_cast<int64_t>(echo.size());
         choice["logprobs"] = params.logprobs < 0 ? Json()
                              : chat              ? chatLogprobs(logprobs[i])
                                                  : completionLogprobs(logprobs[i], offset);
@@ -597,8 +604,8 @@ private:
     base["object"] = chat ? "chat.completion.chunk" : "text_completion";
     auto started = std::make_shared<std::vector<bool>>(static_cast<size_t>(params.n), false);
     // Completions' text_offset: the bytes of each choice's text so far.
-    auto offsets = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(params.n),
-                                                          static_cast<int64_t>(echo.size()));
+    auto offsets = std::make_shared<std::vector<int64_t>>(
+        static_cast<size_t>(params.n), params.promptLogprobs ? 0 : static_cast<int64_t>(echo.size()));
     res.set_chunked_content_provider(
         "text/event-stream",
         [this, stream, base, params, chat, started, offsets, echo, id](size_t,
@@ -632,11 +639,14 @@ private:
           };
           std::vector<ChoiceDelta> deltas;
           bool more = stream->next(deltas, std::chrono::milliseconds(100));
-          for (const ChoiceDelta &delta : deltas)
-            if (!chunk(delta.index, delta.text, delta.logprobs, delta.finish)) {
+          for (const ChoiceDelta &delta : deltas) {
+            std::vector<LogprobEntry> entries = delta.promptLogprobs;
+            entries.insert(entries.end(), delta.logprobs.begin(), delta.logprobs.end());
+            if (!chunk(delta.index, delta.text, entries, delta.finish)) {
               stream->cancel();
               return false;
             }
+          }
           if (more) {
             if (deltas.empty() && sink.is_writable && !sink.is_writable()) {
               stream->cancel();
