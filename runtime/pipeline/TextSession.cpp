@@ -3,7 +3,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/pipeline/TokenPiece.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc {
@@ -34,6 +33,7 @@ absl::StatusOr<TextSession> TextSession::fromJson(absl::string_view tokenizerJso
   if (!tokenizer.ok())
     return prefixed("tokenizer.json", tokenizer.status());
   session.textTokenizer = std::move(*tokenizer);
+  session.pieces = std::make_unique<TokenPieces>(*session.textTokenizer);
   if (tokenizerConfigJson.empty())
     return session;
   // parseTokenizerConfig names the file in its errors.
@@ -130,7 +130,7 @@ std::string TextSession::decode(absl::Span<const int32_t> ids) const {
 }
 
 std::string TextSession::tokenText(int32_t id) const {
-  return TokenPieces(*textTokenizer).piece(id, /*skipSpecial=*/false);
+  return pieces->piece(id, /*skipSpecial=*/false);
 }
 
 } // namespace mvc

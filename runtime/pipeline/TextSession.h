@@ -27,6 +27,7 @@
 #include "nlohmann/json.hpp"
 #include "runtime/pipeline/Conversation.h"
 #include "runtime/pipeline/RunHalf.h"
+#include "runtime/pipeline/TokenPiece.h"
 #include "runtime/text/ChatTemplate.h"
 #include "runtime/text/Tokenizer.h"
 
@@ -84,6 +85,9 @@ public:
 private:
   TextSession() = default;
   std::unique_ptr<text::Tokenizer> textTokenizer;
+  /// Over *textTokenizer (whose address survives moves of the session): its context token
+  /// found once, not per tokenText() call (the serving loop calls it per token).
+  std::unique_ptr<TokenPieces> pieces;
   bool hasConfig = false;
   std::optional<text::ChatTemplate> chatTemplate;
   /// Whether the template reads content parts (it looks at a part's "type"); one that does

@@ -138,7 +138,8 @@ std::optional<ApiError> readParams(const Json &body, GenerationParams &out) {
 }
 
 /// An integer field in [0, kMaxLogprobs], or the error; null and absent leave `out`.
-std::optional<ApiError> readLogprobCount(const Json &body, const char *key, int64_t &out) {
+template <typename Out>
+std::optional<ApiError> readLogprobCount(const Json &body, const char *key, Out &out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null())
     return std::nullopt;
@@ -146,6 +147,23 @@ std::optional<ApiError> readLogprobCount(const Json &body, const char *key, int6
     return badField(key, absl::StrCat("expected an integer in [0, ", kMaxLogprobs, "], got ",
                                       it->dump().substr(0, 64)));
   out = it->get<int64_t>();
+  return std::nullopt;
+}
+
+/// Chat's logprobs (true/false) and top_logprobs (alternatives per token; needs logprobs).
+std::optional<ApiError> readChatLogprobs(const Json &body, GenerationParams &params) {
+  bool logprobs = false;
+  if (auto it = body.find("logprobs"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      return badField("logprobs", "expected true or false");
+    logprobs = it->get<bool>();
+  }
+  std::optional<int64_t> top;
+  if (auto error = readLogprobCount(body, "top_logprobs", top))
+    return error;
+  if (top && !logprobs)
+    return badField("top_logprobs", "needs \"logprobs\": true");
+  params.logprobs = logprobs ? top.value_or(0) : -1;
   return std::nullopt;
 }
 
@@ -164,27 +182,30 @@ std::optional<ApiError> readBody(absl::string_view text, Json &body) {
   return std::nullopt;
 }
 
-/// The body, its "model" and the generation fields both endpoints share.
-template <typename Request>
-std::optional<ApiError> readCommon(absl::string_view text, Json &body, Request &request) {
-  if (auto error = readBody(text, body))
-    return error;
-  if (auto model = body.find("model"); model != body.end())
-    request.model = model->get<std::string>();
-  return readParams(body, request.params);
+/// The body, its "model" and the generation fields both endpoints share, then the
+/// endpoint's own fields by `readRest(body, request)`.
+template <typename Request, typename ReadRest>
+Parsed<Request> parseRequest(absl::string_view text, ReadRest readRest) {
+  Parsed<Request> out;
+  Json body;
+  Request request;
+  std::optional<ApiError> error = readBody(text, body);
+  if (!error) {
+    if (auto model = body.find("model"); model != body.end())
+      request.model = model->get<std::string>();
+    error = readParams(body, request.params);
+  }
+  if (!error)
+    error = readRest(body, request);
+  if (error)
+    out.error = std::move(*error);
+  else
+    out.request = std::move(request);
+  return out;
 }
 
-} // namespace
-
-Parsed<ChatRequest> parseChatRequest(absl::string_view text) {
-  Parsed<ChatRequest> out;
-  Json body;
-  ChatRequest request;
-  if (auto error = readCommon(text, body, request)) {
-    out.error = *error;
-    return out;
-  }
-  // The messages (and tools) as mvc-run --messages reads them.
+/// Chat's messages (and tools), as mvc-run --messages reads them, and its logprobs.
+std::optional<ApiError> readChatFields(const Json &body, ChatRequest &request) {
   Json conversation = {{"messages", body.contains("messages") ? body["messages"] : Json()}};
   if (auto tools = body.find("tools"); tools != body.end())
     conversation["tools"] = *tools;
@@ -193,47 +214,19 @@ Parsed<ChatRequest> parseChatRequest(absl::string_view text) {
     // "request: messages[1]...: ..." -> "messages[1]...: ..."
     absl::string_view message = parsed.status().message();
     absl::ConsumePrefix(&message, "request: ");
-    out.error = badField("", message);
-    out.error.param = "messages";
-    return out;
+    ApiError error = badField("", message);
+    error.param = "messages";
+    return error;
   }
   request.conversation = std::move(*parsed);
-  // logprobs (true/false) and top_logprobs (alternatives per token, needs logprobs).
-  bool logprobs = false;
-  if (auto it = body.find("logprobs"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) {
-      out.error = badField("logprobs", "expected true or false");
-      return out;
-    }
-    logprobs = it->get<bool>();
-  }
-  int64_t top = 0;
-  if (auto error = readLogprobCount(body, "top_logprobs", top)) {
-    out.error = *error;
-    return out;
-  }
-  if (body.contains("top_logprobs") && !body["top_logprobs"].is_null() && !logprobs) {
-    out.error = badField("top_logprobs", "needs \"logprobs\": true");
-    return out;
-  }
-  request.params.logprobs = logprobs ? top : -1;
-  out.request = std::move(request);
-  return out;
+  return readChatLogprobs(body, request.params);
 }
 
-Parsed<CompletionRequest> parseCompletionRequest(absl::string_view text) {
-  Parsed<CompletionRequest> out;
-  Json body;
-  CompletionRequest request;
-  if (auto error = readCommon(text, body, request)) {
-    out.error = *error;
-    return out;
-  }
+/// Completions' prompt (a string, or token ids), echo and logprobs.
+std::optional<ApiError> readCompletionFields(const Json &body, CompletionRequest &request) {
   auto prompt = body.find("prompt");
-  if (prompt == body.end() || prompt->is_null()) {
-    out.error = badField("prompt", "missing (expected a string or an array of token ids)");
-    return out;
-  }
+  if (prompt == body.end() || prompt->is_null())
+    return badField("prompt", "missing (expected a string or an array of token ids)");
   if (prompt->is_string()) {
     request.text = prompt->get<std::string>();
   } else if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) {
@@ -241,38 +234,38 @@ Parsed<CompletionRequest> parseCompletionRequest(absl::string_view text) {
   } else if (prompt->is_array() && !prompt->empty()) {
     for (const Json &id : *prompt) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-          id.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
-        out.error = badField("prompt", absl::StrCat("expected a string or an array of token ids "
-                                                    "(non-negative integers), got ",
-                                                    id.dump().substr(0, 64)));
-        return out;
-      }
+          id.get<int64_t>() > std::numeric_limits<int32_t>::max())
+        return badField("prompt", absl::StrCat("expected a string or an array of token ids "
+                                               "(non-negative integers), got ",
+                                               id.dump().substr(0, 64)));
       request.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
     }
   } else {
-    out.error = badField("prompt", "expected a string, or a non-empty array of token ids "
-                                   "(one prompt per request)");
-    return out;
+    return badField("prompt", "expected a string, or a non-empty array of token ids "
+                              "(one prompt per request)");
   }
-  if (request.text && request.text->empty()) {
-    out.error = badField("prompt", "is empty");
-    return out;
-  }
+  if (request.text && request.text->empty())
+    return badField("prompt", "is empty");
   if (auto echo = body.find("echo"); echo != body.end() && !echo->is_null()) {
-    if (!echo->is_boolean()) {
-      out.error = badField("echo", "expected true or false");
-      return out;
-    }
+    if (!echo->is_boolean())
+      return badField("echo", "expected true or false");
     request.echo = echo->get<bool>();
   }
   // logprobs: alternatives per token (0: the chosen token's only).
-  if (auto error = readLogprobCount(body, "logprobs", request.params.logprobs)) {
-    out.error = *error;
-    return out;
-  }
+  if (auto error = readLogprobCount(body, "logprobs", request.params.logprobs))
+    return error;
   request.params.promptLogprobs = request.echo && request.params.logprobs >= 0;
-  out.request = std::move(request);
-  return out;
+  return std::nullopt;
+}
+
+} // namespace
+
+Parsed<ChatRequest> parseChatRequest(absl::string_view text) {
+  return parseRequest<ChatRequest>(text, readChatFields);
+}
+
+Parsed<CompletionRequest> parseCompletionRequest(absl::string_view text) {
+  return parseRequest<CompletionRequest>(text, readCompletionFields);
 }
 
 } // namespace mvc::serving

@@ -116,6 +116,12 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
                                                        ", ", high, "], got '", *text, "'"));
       return v;
     };
+    auto byteSize = [&]() -> absl::StatusOr<int64_t> {
+      absl::StatusOr<std::string> text = value();
+      if (!text.ok())
+        return text.status();
+      return parseSize(arg, *text);
+    };
     absl::Status status;
     auto set = [&](auto &into, auto result) {
       if (!result.ok())
@@ -155,17 +161,9 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
     } else if (arg == "--allowed-local-media") {
       set(options.allowedLocalMedia, value());
     } else if (arg == "--kv-memory") {
-      absl::StatusOr<std::string> text = value();
-      if (text.ok())
-        set(options.kvMemory, parseSize(arg, *text));
-      else
-        status = text.status();
+      set(options.kvMemory, byteSize());
     } else if (arg == "--max-body-size") {
-      absl::StatusOr<std::string> text = value();
-      if (text.ok())
-        set(options.maxBodyBytes, parseSize(arg, *text));
-      else
-        status = text.status();
+      set(options.maxBodyBytes, byteSize());
     } else if (!arg.empty() && arg[0] == '-') {
       return absl::InvalidArgumentError(absl::StrCat("unknown option ", arg, " (see --help)"));
     } else if (options.artifact.empty()) {
