@@ -12,6 +12,8 @@ namespace mvc {
 namespace {
 
 constexpr uint8_t kMaxSpaces = 32;
+constexpr int32_t kMaxNumberDigits = 19; // per integer or fraction part
+constexpr int32_t kMaxExponentDigits = 2;
 
 bool isSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -36,205 +38,463 @@ bool validUtf8(const std::string &text) {
 
 } // namespace
 
-bool JsonState::whitespace(unsigned char c) {
-  if (!isSpace(c)) {
-    spaces = 0;
-    return false;
-  }
-  return ++spaces <= kMaxSpaces;
+namespace {
+// Phases of the frames.
+enum ObjectPhase : uint8_t { KeyOrEnd, Key, Colon, Value, After };
+enum ArrayPhase : uint8_t { First, Item, ItemAfter };
+enum StringPhase : uint8_t { Chars, Escape, Unicode };
+enum NumberPhase : uint8_t { Sign, Zero, Int, Frac0, Frac, Exp0, ExpSign, Exp };
+constexpr const char *kLiterals[] = {"true", "false", "null"};
+using Node = JsonSchemaNode;
+} // namespace
+
+JsonState::JsonState() : schema(JsonSchema::anyObject().get()) {}
+
+JsonState &JsonState::operator=(const JsonState &other) {
+  schema = other.schema;
+  depth = other.depth;
+  done = other.done;
+  spaces = other.spaces;
+  std::copy(other.frames.begin(), other.frames.begin() + depth, frames.begin());
+  return *this;
 }
 
-bool JsonState::startValue(unsigned char c) {
+bool JsonState::push(const Frame &frame) {
+  if (depth == JsonSchema::kMaxDepth)
+    return false;
+  frames[static_cast<size_t>(depth++)] = frame;
+  return true;
+}
+
+bool JsonState::startValue(int32_t index, unsigned char c) {
+  const Node &n = schema->node(index);
+  if (!n.alternatives.empty()) {
+    // anyOf: the alternative for the value's JSON type (their types do not overlap).
+    const uint8_t type = JsonSchema::typeOfFirstByte(c);
+    for (int32_t alternative : n.alternatives)
+      if (schema->node(alternative).firstTypes & type)
+        return startValue(alternative, c);
+    return false;
+  }
+  Frame frame;
+  frame.node = index;
+  if (!n.values.empty()) {
+    frame.kind = Kind::Enum;
+    frame.hi = static_cast<int32_t>(n.values.size());
+    return push(frame) && feedEnum(frames[static_cast<size_t>(depth - 1)], c);
+  }
   switch (c) {
   case '{':
-    stack.push_back('{');
-    mode = Mode::KeyOrEnd;
-    return true;
+    frame.kind = Kind::Object;
+    frame.phase = KeyOrEnd;
+    return (n.types & Node::kObject) && push(frame);
   case '[':
-    stack.push_back('[');
-    mode = Mode::ArrayFirst;
-    return true;
+    frame.kind = Kind::Array;
+    frame.phase = First;
+    return (n.types & Node::kArray) && push(frame);
   case '"':
-    mode = Mode::String;
-    key = false;
-    return true;
+    frame.kind = Kind::String;
+    frame.phase = Chars;
+    return (n.types & Node::kString) && push(frame);
   case 't':
   case 'f':
   case 'n':
-    literal = c == 't' ? "true" : c == 'f' ? "false" : "null";
-    pending = 1;
-    mode = Mode::Literal;
-    return true;
-  case '-':
-    num = Num::Sign;
-    mode = Mode::Number;
-    return true;
+    frame.kind = Kind::Literal;
+    frame.count = c == 't' ? 0 : c == 'f' ? 1 : 2;
+    frame.pos = 1;
+    return (n.types & (c == 'n' ? Node::kNull : Node::kBoolean)) && push(frame);
   default:
-    if (!isDigit(c))
+    if (c != '-' && !isDigit(c))
       return false;
-    num = c == '0' ? Num::Zero : Num::Int;
-    mode = Mode::Number;
+    frame.kind = Kind::Number;
+    frame.phase = c == '-' ? Sign : c == '0' ? Zero : Int;
+    frame.count = c == '-' ? 0 : 1;
+    return (n.types & (Node::kNumber | Node::kInteger)) && push(frame);
+  }
+}
+
+bool JsonState::endsBefore(const Frame &frame) const {
+  if (frame.kind == Kind::Number)
+    return frame.phase == Zero || frame.phase == Int || frame.phase == Frac || frame.phase == Exp;
+  if (frame.kind == Kind::Enum)
+    return frame.lo < frame.hi &&
+           node(frame).values[static_cast<size_t>(frame.lo)].size() ==
+               static_cast<size_t>(frame.pos);
+  return false;
+}
+
+bool JsonState::complete() const {
+  if (depth == 0)
+    return done;
+  return depth == 1 && endsBefore(frames[0]);
+}
+
+bool JsonState::inFreeText(int64_t *room) const {
+  if (depth == 0)
+    return false;
+  const Frame &top = frames[static_cast<size_t>(depth - 1)];
+  if (top.kind == Kind::String && top.phase == Chars) {
+    const int64_t max = node(top).maxLength;
+    *room = max == Node::kUnbounded ? Node::kUnbounded : max - top.count;
+    return true;
+  }
+  if (top.kind == Kind::Key && node(top).additional != Node::kNone) {
+    *room = Node::kUnbounded;
+    return true;
+  }
+  return false;
+}
+
+bool JsonState::partialCharacterAllowed() const {
+  if (depth == 0)
+    return false;
+  const Frame &top = frames[static_cast<size_t>(depth - 1)];
+  return top.kind == Kind::String && top.phase == Chars &&
+         node(top).maxLength == Node::kUnbounded;
+}
+
+bool JsonState::feedObject(Frame &frame, unsigned char c) {
+  const Node &n = node(frame);
+  const uint64_t all = n.propertyNames.size() == 64
+                           ? ~uint64_t{0}
+                           : (uint64_t{1} << n.propertyNames.size()) - 1;
+  // Another key may come: an undeclared one, or a declared one not yet present.
+  const bool keyPossible = n.additional != Node::kNone || (frame.seen & all) != all;
+  const bool endPossible = (frame.seen & n.required) == n.required;
+  switch (frame.phase) {
+  case KeyOrEnd:
+  case Key:
+    if (c == '}' && frame.phase == KeyOrEnd && endPossible) {
+      pop();
+      return true;
+    }
+    if (c != '"' || !keyPossible)
+      return false;
+    frame.phase = Colon;
+    {
+      Frame key;
+      key.node = frame.node;
+      key.kind = Kind::Key;
+      key.hi = static_cast<int32_t>(n.propertyNames.size());
+      return push(key);
+    }
+  case Colon:
+    if (c != ':')
+      return false;
+    frame.phase = Value;
+    return true;
+  case Value:
+    frame.phase = After;
+    return startValue(frame.property >= 0 ? n.propertyNodes[static_cast<size_t>(frame.property)]
+                                          : n.additional,
+                      c);
+  default: // After
+    if (c == ',' && keyPossible) {
+      frame.phase = Key;
+      return true;
+    }
+    if (c == '}' && endPossible) {
+      pop();
+      return true;
+    }
+    return false;
+  }
+}
+
+bool JsonState::feedKey(Frame &frame, unsigned char c) {
+  const Node &n = node(frame);
+  Frame &object = frames[static_cast<size_t>(depth - 2)];
+  if (c == '"') {
+    const bool exact = frame.lo < frame.hi &&
+                       n.propertyNames[static_cast<size_t>(frame.lo)].size() ==
+                           static_cast<size_t>(frame.pos);
+    if (exact) {
+      const uint64_t bit = uint64_t{1} << frame.lo;
+      if (object.seen & bit)
+        return false; // a duplicate key
+      object.seen |= bit;
+      object.property = frame.lo;
+    } else {
+      if (n.additional == Node::kNone)
+        return false;
+      object.property = -1;
+    }
+    pop();
+    return true;
+  }
+  if (c == '\\' || c < 0x20)
+    return false; // declared names need no escapes; other keys are written without
+  // The declared names that continue this way (a contiguous range: they are sorted).
+  int32_t lo = frame.hi, hi = frame.hi;
+  for (int32_t k = frame.lo; k < frame.hi; ++k) {
+    const std::string &name = n.propertyNames[static_cast<size_t>(k)];
+    if (name.size() > static_cast<size_t>(frame.pos) &&
+        static_cast<unsigned char>(name[static_cast<size_t>(frame.pos)]) == c) {
+      lo = std::min(lo, k);
+      hi = k + 1;
+    }
+  }
+  frame.lo = lo;
+  frame.hi = lo < hi ? hi : lo;
+  ++frame.pos;
+  if (n.additional != Node::kNone)
+    return true;
+  for (int32_t k = frame.lo; k < frame.hi; ++k)
+    if (!(object.seen & (uint64_t{1} << k)))
+      return true;
+  return false; // only names already present, or none, continue this way
+}
+
+bool JsonState::feedArray(Frame &frame, unsigned char c) {
+  const Node &n = node(frame);
+  switch (frame.phase) {
+  case First:
+    if (c == ']' && n.minItems == 0) {
+      pop();
+      return true;
+    }
+    if (n.maxItems == 0)
+      return false;
+    frame.count = 1;
+    frame.phase = ItemAfter;
+    return startValue(n.items, c);
+  case Item:
+    ++frame.count;
+    frame.phase = ItemAfter;
+    return startValue(n.items, c);
+  default: // ItemAfter
+    if (c == ',' && frame.count < n.maxItems) {
+      frame.phase = Item;
+      return true;
+    }
+    if (c == ']' && frame.count >= n.minItems) {
+      pop();
+      return true;
+    }
+    return false;
+  }
+}
+
+bool JsonState::feedString(Frame &frame, unsigned char c) {
+  const Node &n = node(frame);
+  switch (frame.phase) {
+  case Chars:
+    if (c == '"') {
+      if (frame.count < n.minLength)
+        return false;
+      pop();
+      return true;
+    }
+    if (c < 0x20)
+      return false; // control characters must be escaped
+    if ((c & 0xC0) != 0x80) { // a character starts (continuation bytes do not count)
+      if (frame.count >= n.maxLength)
+        return false;
+      ++frame.count;
+    }
+    if (c == '\\')
+      frame.phase = Escape;
+    return true;
+  case Escape:
+    if (c == 'u') {
+      // \u escapes (surrogate pairs are one character) only where no length is counted.
+      if (n.minLength > 0 || n.maxLength != Node::kUnbounded)
+        return false;
+      frame.phase = Unicode;
+      frame.pos = 4;
+      return true;
+    }
+    if (c == 0 || !std::strchr("\"\\/bfnrt", c))
+      return false;
+    frame.phase = Chars;
+    return true;
+  default: // Unicode
+    if (!isHex(c))
+      return false;
+    if (--frame.pos == 0)
+      frame.phase = Chars;
     return true;
   }
 }
 
-bool JsonState::feed(unsigned char c) {
-  switch (mode) {
-  case Mode::Start:
-    if (isSpace(c))
-      return whitespace(c);
-    spaces = 0;
-    if (c != '{')
-      return false; // json_object: the top-level value is an object
-    return startValue(c);
-  case Mode::Value:
-    if (whitespace(c))
-      return true;
-    return spaces <= kMaxSpaces && startValue(c);
-  case Mode::ArrayFirst:
-    if (whitespace(c))
-      return true;
-    if (spaces > kMaxSpaces)
+bool JsonState::feedNumber(Frame &frame, unsigned char c) {
+  // Digits per part are bounded (kMaxNumberDigits, kMaxExponentDigits) so that every number
+  // fits a double: parsers such as nlohmann::json refuse 1e400.
+  const bool integer = !(node(frame).types & Node::kNumber);
+  auto digit = [&](int32_t limit) { return isDigit(c) && ++frame.count <= limit; };
+  switch (frame.phase) {
+  case Sign:
+    if (!isDigit(c))
       return false;
-    if (c == ']') {
-      stack.pop_back();
-      valueEnded();
-      return true;
-    }
-    return startValue(c);
-  case Mode::KeyOrEnd:
-  case Mode::Key:
-    if (whitespace(c))
-      return true;
-    if (spaces > kMaxSpaces)
-      return false;
-    if (c == '}' && mode == Mode::KeyOrEnd) {
-      stack.pop_back();
-      valueEnded();
-      return true;
-    }
-    if (c != '"')
-      return false;
-    mode = Mode::String;
-    key = true;
+    frame.phase = c == '0' ? Zero : Int;
+    frame.count = 1;
     return true;
-  case Mode::Colon:
-    if (whitespace(c))
+  case Int:
+    if (isDigit(c))
+      return digit(kMaxNumberDigits);
+    [[fallthrough]];
+  case Zero:
+    if (c == '.' && !integer) {
+      frame.phase = Frac0;
+      frame.count = 0;
       return true;
-    if (spaces > kMaxSpaces || c != ':')
+    }
+    if ((c == 'e' || c == 'E') && !integer) {
+      frame.phase = Exp0;
+      frame.count = 0;
+      return true;
+    }
+    break; // the number ended: c belongs to what follows
+  case Frac0:
+    if (!digit(kMaxNumberDigits))
       return false;
-    mode = Mode::Value;
+    frame.phase = Frac;
     return true;
-  case Mode::After:
-    if (whitespace(c))
+  case Frac:
+    if (isDigit(c))
+      return digit(kMaxNumberDigits);
+    if (c == 'e' || c == 'E') {
+      frame.phase = Exp0;
+      frame.count = 0;
       return true;
-    if (spaces > kMaxSpaces)
+    }
+    break;
+  case Exp0:
+    if (c == '+' || c == '-') {
+      frame.phase = ExpSign;
+      return true;
+    }
+    [[fallthrough]];
+  case ExpSign:
+    if (!digit(kMaxExponentDigits))
       return false;
-    if (c == ',') {
-      mode = stack.back() == '{' ? Mode::Key : Mode::Value;
-      return true;
-    }
-    if (c == (stack.back() == '{' ? '}' : ']')) {
-      stack.pop_back();
-      valueEnded();
-      return true;
-    }
-    return false;
-  case Mode::String:
-    if (c == '"') {
-      if (key) {
-        mode = Mode::Colon;
-      } else {
-        valueEnded();
-      }
-      return true;
-    }
-    if (c == '\\') {
-      mode = Mode::Escape;
-      return true;
-    }
-    return c >= 0x20; // control characters must be escaped
-  case Mode::Escape:
-    if (c == 'u') {
-      mode = Mode::Unicode;
-      pending = 4;
-      return true;
-    }
-    if (!std::strchr("\"\\/bfnrt", c) || c == 0)
-      return false;
-    mode = Mode::String;
+    frame.phase = Exp;
     return true;
-  case Mode::Unicode:
-    if (!isHex(c))
-      return false;
-    if (--pending == 0)
-      mode = Mode::String;
-    return true;
-  case Mode::Literal:
-    if (c != static_cast<unsigned char>(literal[pending]))
-      return false;
-    if (literal[++pending] == '\0')
-      valueEnded();
-    return true;
-  case Mode::Number: {
-    switch (num) {
-    case Num::Sign:
-      if (!isDigit(c))
-        return false;
-      num = c == '0' ? Num::Zero : Num::Int;
-      return true;
-    case Num::Int:
-      if (isDigit(c))
-        return true;
-      [[fallthrough]];
-    case Num::Zero:
-      if (c == '.') {
-        num = Num::Frac0;
-        return true;
-      }
-      if (c == 'e' || c == 'E') {
-        num = Num::Exp0;
-        return true;
-      }
-      break; // the number ended: c belongs to what follows
-    case Num::Frac0:
-      if (!isDigit(c))
-        return false;
-      num = Num::Frac;
-      return true;
-    case Num::Frac:
-      if (isDigit(c))
-        return true;
-      if (c == 'e' || c == 'E') {
-        num = Num::Exp0;
-        return true;
-      }
-      break;
-    case Num::Exp0:
-      if (c == '+' || c == '-') {
-        num = Num::ExpSign;
-        return true;
-      }
-      [[fallthrough]];
-    case Num::ExpSign:
-      if (!isDigit(c))
-        return false;
-      num = Num::Exp;
-      return true;
-    case Num::Exp:
-      if (isDigit(c))
-        return true;
-      break;
-    }
-    valueEnded(); // numbers are never top-level here: After follows
-    spaces = 0;
-    return feed(c);
+  default: // Exp
+    if (isDigit(c))
+      return digit(kMaxExponentDigits);
+    break;
   }
-  case Mode::Done:
+  pop();
+  return feed(c);
+}
+
+bool JsonState::feedEnum(Frame &frame, unsigned char c) {
+  const std::vector<std::string> &values = node(frame).values;
+  int32_t lo = frame.hi, hi = frame.hi;
+  for (int32_t k = frame.lo; k < frame.hi; ++k) {
+    const std::string &value = values[static_cast<size_t>(k)];
+    if (value.size() > static_cast<size_t>(frame.pos) &&
+        static_cast<unsigned char>(value[static_cast<size_t>(frame.pos)]) == c) {
+      lo = std::min(lo, k);
+      hi = k + 1;
+    }
+  }
+  if (lo < hi) {
+    frame.lo = lo;
+    frame.hi = hi;
+    ++frame.pos;
+    return true;
+  }
+  if (!endsBefore(frame))
     return false;
+  pop();
+  return feed(c);
+}
+
+bool JsonState::feed(unsigned char c) {
+  if (!isSpace(c))
+    spaces = 0;
+  if (depth == 0) {
+    if (done)
+      return false;
+    if (isSpace(c))
+      return ++spaces <= kMaxSpaces;
+    return startValue(schema->root(), c);
+  }
+  Frame &top = frames[static_cast<size_t>(depth - 1)];
+  switch (top.kind) {
+  case Kind::Object:
+  case Kind::Array:
+    // Whitespace may stand between any two tokens of a container.
+    if (isSpace(c))
+      return ++spaces <= kMaxSpaces;
+    return top.kind == Kind::Object ? feedObject(top, c) : feedArray(top, c);
+  case Kind::String:
+    return feedString(top, c);
+  case Kind::Key:
+    return feedKey(top, c);
+  case Kind::Number:
+    return feedNumber(top, c);
+  case Kind::Enum:
+    return feedEnum(top, c);
+  case Kind::Literal: {
+    const char *literal = kLiterals[top.count];
+    if (c != static_cast<unsigned char>(literal[top.pos]))
+      return false;
+    if (literal[++top.pos] == '\0')
+      pop();
+    return true;
+  }
   }
   return false;
 }
+
+namespace {
+
+/// Characters of `bytes` if every byte is plain string content, else -1.
+int32_t plainCharacters(const std::string &bytes) {
+  int32_t chars = 0;
+  for (unsigned char c : bytes) {
+    if (c == '"' || c == '\\' || c < 0x20)
+      return -1;
+    chars += (c & 0xC0) != 0x80;
+  }
+  return chars;
+}
+
+/// The trie of the Text tokens' bytes, built breadth-first so each node's children are
+/// contiguous.
+void buildTrie(JsonVocabulary &vocabulary) {
+  std::vector<int32_t> order;
+  for (size_t id = 0; id < vocabulary.tokens.size(); ++id)
+    if (vocabulary.tokens[id].kind == JsonVocabulary::Kind::Text)
+      order.push_back(static_cast<int32_t>(id));
+  auto bytesOf = [&](int32_t id) -> const std::string & {
+    return vocabulary.tokens[static_cast<size_t>(id)].bytes;
+  };
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return bytesOf(a) < bytesOf(b); });
+  struct Pending {
+    uint32_t node;
+    size_t lo, hi, depth;
+  };
+  std::vector<Pending> queue{{0, 0, order.size(), 0}};
+  vocabulary.trie.assign(1, {});
+  for (size_t head = 0; head < queue.size(); ++head) {
+    const Pending at = queue[head];
+    size_t i = at.lo;
+    vocabulary.trie[at.node].tokenBegin = static_cast<uint32_t>(vocabulary.tokenIds.size());
+    for (; i < at.hi && bytesOf(order[i]).size() == at.depth; ++i)
+      vocabulary.tokenIds.push_back(order[i]); // ends here (sorted first)
+    vocabulary.trie[at.node].tokenEnd = static_cast<uint32_t>(vocabulary.tokenIds.size());
+    vocabulary.trie[at.node].childBegin = static_cast<uint32_t>(vocabulary.trie.size());
+    while (i < at.hi) {
+      const char byte = bytesOf(order[i])[at.depth];
+      size_t j = i;
+      while (j < at.hi && bytesOf(order[j])[at.depth] == byte)
+        ++j;
+      JsonVocabulary::TrieNode child;
+      child.byte = static_cast<unsigned char>(byte);
+      queue.push_back({static_cast<uint32_t>(vocabulary.trie.size()), i, j, at.depth + 1});
+      vocabulary.trie.push_back(child);
+      i = j;
+    }
+    vocabulary.trie[at.node].childEnd = static_cast<uint32_t>(vocabulary.trie.size());
+  }
+}
+
+} // namespace
 
 std::shared_ptr<const JsonVocabulary> JsonVocabulary::build(const text::Tokenizer &tokenizer,
                                                            int64_t vocabSize,
@@ -257,53 +517,76 @@ std::shared_ptr<const JsonVocabulary> JsonVocabulary::build(const text::Tokenize
     if (!validUtf8(text) || text.find("\xEF\xBF\xBD") != std::string::npos) {
       // Part of a character (U+FFFD here): string content, unless the rest of it could
       // end the string or need escaping (its raw bytes are not known beyond that).
-      bool plain = true;
-      for (size_t i = 0; i < text.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        plain = plain && c != '"' && c != '\\' && c >= 0x20;
-      }
-      token.kind = plain ? Kind::StringOnly : Kind::Never;
+      token.kind = plainCharacters(text) >= 0 ? Kind::StringOnly : Kind::Never;
       continue;
     }
     token.kind = Kind::Text;
+    token.plainChars = plainCharacters(text);
+    if (token.plainChars < 0)
+      vocabulary->structural.push_back(tokenId);
     token.bytes = std::move(text);
   }
+  buildTrie(*vocabulary);
   return vocabulary;
 }
 
-bool JsonConstraint::allowed(const JsonVocabulary::Token &token) const {
-  switch (token.kind) {
-  case JsonVocabulary::Kind::Eos:
-    return current.complete();
-  case JsonVocabulary::Kind::StringOnly:
-    return current.inString();
-  case JsonVocabulary::Kind::Never:
-    return false;
-  case JsonVocabulary::Kind::Text: {
-    if (current.complete())
-      return false;
-    JsonState next = current;
-    return next.feed(token.bytes);
+void JsonConstraint::walk(const JsonState &state, uint32_t node,
+                          std::vector<uint8_t> &allowed) const {
+  const JsonVocabulary::TrieNode &at = vocabulary->trie[node];
+  for (uint32_t child = at.childBegin; child < at.childEnd; ++child) {
+    const JsonVocabulary::TrieNode &next = vocabulary->trie[child];
+    JsonState after = state;
+    if (!after.feed(next.byte))
+      continue; // no token under this prefix can follow
+    for (uint32_t t = next.tokenBegin; t < next.tokenEnd; ++t)
+      allowed[static_cast<size_t>(vocabulary->tokenIds[t])] = 1;
+    walk(after, child, allowed);
   }
+}
+
+std::vector<uint8_t> JsonConstraint::allowedTokens() const {
+  const std::vector<JsonVocabulary::Token> &tokens = vocabulary->tokens;
+  std::vector<uint8_t> allowed(tokens.size(), 0);
+  const bool complete = current.complete();
+  const bool partial = current.partialCharacterAllowed();
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (tokens[id].kind == JsonVocabulary::Kind::Eos)
+      allowed[id] = complete;
+    else if (tokens[id].kind == JsonVocabulary::Kind::StringOnly)
+      allowed[id] = partial;
   }
-  return false;
+  int64_t room = 0;
+  if (current.inFreeText(&room)) {
+    // Plain string bytes only add characters here; the other tokens are tried one by one.
+    for (size_t id = 0; id < tokens.size(); ++id)
+      if (tokens[id].kind == JsonVocabulary::Kind::Text && tokens[id].plainChars >= 0)
+        allowed[id] = tokens[id].plainChars <= room;
+    for (int32_t id : vocabulary->structural) {
+      JsonState after = current;
+      allowed[static_cast<size_t>(id)] = after.feed(tokens[static_cast<size_t>(id)].bytes);
+    }
+  } else {
+    walk(current, 0, allowed);
+  }
+  return allowed;
 }
 
 void JsonConstraint::mask(absl::Span<float> logits) const {
   const float removed = -std::numeric_limits<float>::infinity();
-  const size_t count = std::min(logits.size(), vocabulary->tokens.size());
+  const std::vector<uint8_t> allowed = allowedTokens();
+  const size_t count = std::min(logits.size(), allowed.size());
   bool any = false;
   for (size_t id = 0; id < count; ++id) {
     if (logits[id] == removed)
       continue;
-    if (allowed(vocabulary->tokens[id]))
+    if (allowed[id])
       any = true;
     else
       logits[id] = removed;
   }
   for (size_t id = count; id < logits.size(); ++id)
     logits[id] = removed;
-  if (!any) // nothing continues the object: let the sequence end
+  if (!any) // nothing continues the value: let the sequence end
     for (size_t id = 0; id < count; ++id)
       if (vocabulary->tokens[id].kind == JsonVocabulary::Kind::Eos)
         logits[id] = 0.0f;
@@ -314,7 +597,25 @@ absl::Status JsonConstraint::accept(int32_t token) {
     return absl::InvalidArgumentError(absl::StrCat("json constraint: token ", token,
                                                    " outside the vocabulary"));
   const JsonVocabulary::Token &entry = vocabulary->tokens[static_cast<size_t>(token)];
-  if (!allowed(entry) || (entry.kind == JsonVocabulary::Kind::Text && !current.feed(entry.bytes)))
+  bool followed = false;
+  switch (entry.kind) {
+  case JsonVocabulary::Kind::Eos:
+    followed = current.complete();
+    break;
+  case JsonVocabulary::Kind::StringOnly:
+    followed = current.partialCharacterAllowed(); // counts no character (safe for minLength)
+    break;
+  case JsonVocabulary::Kind::Never:
+    break;
+  case JsonVocabulary::Kind::Text: {
+    JsonState after = current;
+    followed = after.feed(entry.bytes);
+    if (followed)
+      current = after;
+    break;
+  }
+  }
+  if (!followed)
     return absl::InternalError(absl::StrCat("json constraint: token ", token,
                                             " does not continue the JSON text"));
   return absl::OkStatus();

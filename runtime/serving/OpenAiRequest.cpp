@@ -125,12 +125,30 @@ std::optional<ApiError> readParams(const Json &body, GenerationParams &out) {
     auto type = format->is_object() ? format->find("type") : format->end();
     if (!format->is_object() || type == format->end() || !type->is_string())
       return badField("response_format", "expected an object with a \"type\"");
-    if (*type == "json_object")
-      out.jsonObject = true;
-    else if (*type != "text")
-      return badField("response_format", absl::StrCat("type ", type->dump(),
-                                                      " is not supported yet (only \"text\" "
-                                                      "and \"json_object\")"));
+    if (*type == "json_object") {
+      out.jsonSchema = JsonSchema::anyObject();
+    } else if (*type == "json_schema") {
+      // {"type": "json_schema", "json_schema": {"name": ..., "schema": {...}, "strict": ...}}
+      auto spec = format->find("json_schema");
+      if (spec == format->end() || !spec->is_object())
+        return badField("response_format.json_schema", "expected an object");
+      auto name = spec->find("name");
+      if (name == spec->end() || !name->is_string() || name->get<std::string>().empty())
+        return badField("response_format.json_schema.name", "expected a non-empty string");
+      auto schema = spec->find("schema");
+      if (schema == spec->end())
+        return badField("response_format.json_schema.schema", "a schema is required");
+      absl::StatusOr<std::shared_ptr<const JsonSchema>> compiled = JsonSchema::compile(*schema);
+      if (!compiled.ok())
+        return badField("response_format.json_schema.schema",
+                        std::string(compiled.status().message()));
+      out.jsonSchema = *std::move(compiled);
+    } else if (*type != "text") {
+      return badField("response_format",
+                      absl::StrCat("type ", type->dump(),
+                                   " is not supported (\"text\", \"json_object\" and "
+                                   "\"json_schema\" are)"));
+    }
   }
   if (const Json *bias = field("logit_bias"); bias && !(bias->is_object() && bias->empty()))
     return badField("logit_bias", "logit bias is not supported yet");

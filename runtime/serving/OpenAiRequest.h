@@ -3,15 +3,15 @@
 // The JSON bodies of POST /v1/chat/completions and /v1/completions, parsed and checked
 // before anything runs (the HTTP layer maps a parse error to a 400 in OpenAI's error
 // shape; `param` names the offending field). Unknown fields are ignored, as OpenAI does;
-// fields mvc does not implement yet (response_format json_schema,
-// presence/frequency penalties other than 0, tools) are refused by name rather than
-// silently ignored.
+// fields mvc does not implement yet (presence/frequency penalties other than 0, tools,
+// schema keywords JsonSchema.h lists) are refused by name rather than silently ignored.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MVC_RUNTIME_SERVING_OPENAIREQUEST_H
 #define MVC_RUNTIME_SERVING_OPENAIREQUEST_H
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "runtime/pipeline/Conversation.h"
+#include "runtime/pipeline/JsonSchema.h"
 #include "runtime/pipeline/Sampler.h"
 
 namespace mvc::serving {
@@ -47,8 +48,9 @@ struct GenerationParams {
   /// Also the prompt tokens' (completions with echo and logprobs): each prompt token after
   /// the first, as the model predicted it from the ones before.
   bool promptLogprobs = false;
-  /// response_format {"type": "json_object"}: the output is one JSON object.
-  bool jsonObject = false;
+  /// response_format json_object (the schema "any object") or json_schema: the output is
+  /// one JSON value the schema accepts. Null: free text.
+  std::shared_ptr<const JsonSchema> jsonSchema;
 };
 
 /// Most alternatives per token a request may ask for (as vLLM's default).

@@ -33,10 +33,15 @@ TEST(OpenAiRequest, ChatFieldsBecomeParams) {
   EXPECT_TRUE(p.includeUsage);
   EXPECT_EQ(parsed.request->conversation.messages.size(), 1u);
   EXPECT_EQ(p.logprobs, -1); // "logprobs": false
-  EXPECT_FALSE(p.jsonObject);
+  EXPECT_FALSE(p.jsonSchema);
+  EXPECT_EQ(parseChatRequest(R"({"messages": [{"role": "user", "content": "x"}],
+                                 "response_format": {"type": "json_object"}})")
+                .request->params.jsonSchema,
+            JsonSchema::anyObject());
   EXPECT_TRUE(parseChatRequest(R"({"messages": [{"role": "user", "content": "x"}],
-                                   "response_format": {"type": "json_object"}})")
-                  .request->params.jsonObject);
+      "response_format": {"type": "json_schema", "json_schema": {"name": "p", "strict": true,
+        "schema": {"type": "object", "properties": {"a": {"type": "integer"}}}}}})")
+                  .request->params.jsonSchema);
 }
 
 TEST(OpenAiRequest, Logprobs) {
@@ -101,7 +106,13 @@ TEST(OpenAiRequest, BadFieldsAre400sNamingTheField) {
            Case{R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 21})",
                 "top_logprobs", "expected an integer in [0, 20]"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema"}})",
-                "response_format", "not supported yet"},
+                "response_format.json_schema", "expected an object"},
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": {"name": "x"}}})",
+                "response_format.json_schema.schema", "a schema is required"},
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "a+"}}}})",
+                "response_format.json_schema.schema", "schema.pattern: this keyword is not supported"},
+           Case{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}})",
+                "response_format", "is not supported"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "presence_penalty": 1})",
                 "presence_penalty", "not supported yet"},
            Case{R"({"messages": [{"role": "user", "content": "x"}], "seed": 1.5})", "seed",

@@ -206,13 +206,14 @@ void Scheduler::accept(Pending &pending) {
     choice->promptLength = static_cast<int64_t>(job.prompt.size());
     if (job.params.promptLogprobs)
       choice->request.promptLogits = PromptLogits::All;
-    if (job.params.jsonObject) {
+    if (job.params.jsonSchema) {
       if (!jsonVocabulary) {
         std::lock_guard<std::mutex> lock(*textMutex);
         const LanguageModelInfo &lm = engine->info();
         jsonVocabulary = JsonVocabulary::build(text->tokenizer(), lm.vocabSize, lm.eosTokenIds);
       }
-      choice->request.constraint = std::make_shared<JsonConstraint>(jsonVocabulary);
+      choice->request.constraint =
+          std::make_shared<JsonConstraint>(jsonVocabulary, job.params.jsonSchema);
     }
     choice->request.rngStream = static_cast<uint64_t>(i);
     choice->request.label = "the request";

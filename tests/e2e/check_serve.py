@@ -15,8 +15,10 @@ same artifact:
     sees the close, so this checks the pages, not the cut; the cut mid-generation is
     mvc_serving_test's CancelledRequestsFreeTheirPages (the loop held until the cancel);
   - errors in OpenAI's shape: a wrong API key (401), an unknown model (404), a prompt
-    longer than the context (413), malformed JSON and wrong types (400), unsupported
-    response_format (400); /health, /v1/models, /metrics.
+    longer than the context (413), malformed JSON and wrong types (400), a json_schema
+    with a keyword the constraint cannot follow (400); /health, /v1/models, /metrics;
+  - response_format json_object and json_schema: ended outputs parse (and validate against
+    the schema, by a validator written here), cut ones are prefixes.
 Prints one line per check; exits non-zero on any failure.
 """
 import base64
@@ -65,6 +67,40 @@ def mvc_run(args, tool, artifact, extra):
     if out.returncode != 0:
         raise RuntimeError(out.stderr.decode())
     return out.stdout.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def schema_valid(value, schema):
+    """Whether `value` validates against `schema` (the keywords the json_schema test uses)."""
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    types = schema.get("type")
+    if types is not None:
+        names = types if isinstance(types, list) else [types]
+        checks = {"object": lambda v: isinstance(v, dict), "array": lambda v: isinstance(v, list),
+                  "string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
+                  "null": lambda v: v is None,
+                  "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                  "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if not any(checks[name](value) for name in names):
+            return False
+    if isinstance(value, str) and not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", 1 << 40):
+        return False
+    if isinstance(value, list):
+        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", 1 << 40):
+            return False
+        if not all(schema_valid(item, schema.get("items", {})) for item in value):
+            return False
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        if any(name not in value for name in schema.get("required", [])):
+            return False
+        for key, item in value.items():
+            if key in properties:
+                if not schema_valid(item, properties[key]):
+                    return False
+            elif schema.get("additionalProperties", True) is False:
+                return False
+    return True
 
 
 def json_object_prefix(text):
@@ -301,6 +337,28 @@ def main():
                    and js.choices[0].finish_reason == "stop" and not is_object(want)
                    and not json_object_prefix(want), repr([c.message.content for c in outs]))
 
+            # response_format json_schema (strict): ended choices validate (a validator
+            # written here, independent of the server's automaton), cut ones are prefixes.
+            schema = {"type": "object", "additionalProperties": False,
+                      "required": ["name", "ok", "color", "tags", "n"],
+                      "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 12},
+                                     "ok": {"type": "boolean"},
+                                     "color": {"enum": ["red", "green", "blue"]},
+                                     "tags": {"type": "array", "items": {"type": "string", "maxLength": 6},
+                                              "minItems": 1, "maxItems": 3},
+                                     "n": {"type": ["integer", "null"]}}}
+            format_ = {"type": "json_schema", "json_schema": {"name": "card", "strict": True, "schema": schema}}
+            outs = list(client.chat.completions.create(**{**chat, "max_tokens": 256},
+                                                       response_format=format_).choices)
+            outs += list(client.chat.completions.create(
+                model=MODEL, messages=messages, max_tokens=256, temperature=1.0, seed=5, n=6,
+                response_format=format_).choices)
+            ended = [c for c in outs if c.finish_reason == "stop"]
+            report("response_format json_schema: ended choices validate, cut ones prefixes",
+                   len(ended) >= 3 and all(schema_valid(json.loads(c.message.content), schema) for c in ended)
+                   and all(json_object_prefix(c.message.content) for c in outs),
+                   repr([(c.finish_reason, c.message.content) for c in outs]))
+
             image_parts = [{"role": "user", "content": [
                 {"type": "image_url", "image_url": {"url": data_url}},
                 {"type": "text", "text": "What is in the picture?"}]}]
@@ -352,8 +410,9 @@ def main():
         long = [{"role": "user", "content": "word " * 5000}]
         report("prompt longer than the context: 413",
                status_of(lambda: client.chat.completions.create(**dict(chat, messages=long))) == 413)
-        report("response_format json_schema: 400", status_of(lambda: client.chat.completions.create(
-            **chat, response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}})) == 400)
+        report("json_schema with an unsupported keyword: 400", status_of(lambda: client.chat.completions.create(
+            **chat, response_format={"type": "json_schema", "json_schema": {
+                "name": "x", "schema": {"type": "string", "pattern": "a+"}}})) == 400)
         code, body = http(port, "POST", "/v1/chat/completions", b'{"model": "tiny", "messages": [')
         report("malformed JSON: 400", code == 400 and "error" in json.loads(body))
         code, body = http(port, "POST", "/v1/chat/completions",
