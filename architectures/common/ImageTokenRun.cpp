@@ -250,22 +250,38 @@ absl::StatusOr<HostTensor>
 ImageTokenRunHalf::encode(Model &model, absl::Span<const ImageFrame *const> frames) const {
   const int64_t numFrames = static_cast<int64_t>(frames.size());
   const size_t frameBytes = static_cast<size_t>(numChannels * imageSize * imageSize) * 4;
+  const size_t rowsBytes = static_cast<size_t>(tokensPerFrame * imageHidden) * 4;
   HostTensor features =
       HostTensor::allocate(DType::F32, {numFrames * tokensPerFrame, imageHidden});
-  uint8_t *to = features.data();
-  // A batched program takes every frame in one execution; else one frame per execution.
-  const int64_t perCall = batchedFrames ? std::max<int64_t>(numFrames, 1) : 1;
-  for (int64_t first = 0; first < numFrames; first += perCall) {
-    int64_t count = std::min(perCall, numFrames - first);
+  // Frames whose features the cache keeps are copied; the others are encoded.
+  std::vector<int64_t> missing;
+  for (int64_t f = 0; f < numFrames; ++f) {
+    std::optional<HostTensor> kept;
+    if (featureCache && frames[f]->contentHash != 0)
+      kept = featureCache->find(frames[f]->contentHash);
+    if (kept && kept->byteSize() == rowsBytes)
+      std::memcpy(features.data() + f * rowsBytes, kept->data(), rowsBytes);
+    else
+      missing.push_back(f);
+  }
+  // A batched program takes every missing frame in one execution; else one per execution.
+  const int64_t numMissing = static_cast<int64_t>(missing.size());
+  const int64_t perCall = batchedFrames ? std::max<int64_t>(numMissing, 1) : 1;
+  std::vector<const ImageFrame *> batch;
+  for (int64_t first = 0; first < numMissing; first += perCall) {
+    int64_t count = std::min(perCall, numMissing - first);
     HostTensor input = HostTensor::allocate(DType::F32, {count, numChannels, imageSize, imageSize});
+    batch.clear();
     for (int64_t i = 0; i < count; ++i) {
-      if (frames[first + i]->pixels.byteSize() != frameBytes)
+      const ImageFrame *frame = frames[missing[first + i]];
+      if (frame->pixels.byteSize() != frameBytes)
         return absl::InternalError("an image frame of the wrong size reached the vision program");
-      std::memcpy(input.data() + i * frameBytes, frames[first + i]->pixels.data(), frameBytes);
+      std::memcpy(input.data() + i * frameBytes, frame->pixels.data(), frameBytes);
+      batch.push_back(frame);
     }
     std::vector<HostTensor> inputs;
     inputs.push_back(std::move(input));
-    for (HostTensor &extra : extraVisionTensors(frames.subspan(first, count)))
+    for (HostTensor &extra : extraVisionTensors(batch))
       inputs.push_back(std::move(extra));
     MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> out,
                          model.execute(visionProgram, std::move(inputs)));
@@ -274,8 +290,16 @@ ImageTokenRunHalf::encode(Model &model, absl::Span<const ImageFrame *const> fram
                                               "' returned image_features of shape [",
                                               absl::StrJoin(out[0].shape(), ", "), "] for ",
                                               count, " frames"));
-    std::memcpy(to, out[0].data(), out[0].byteSize());
-    to += out[0].byteSize();
+    for (int64_t i = 0; i < count; ++i) {
+      const uint8_t *rows = out[0].data() + i * rowsBytes;
+      std::memcpy(features.data() + missing[first + i] * rowsBytes, rows, rowsBytes);
+      if (featureCache && batch[i]->contentHash != 0) {
+        MVC_ASSIGN_OR_RETURN(HostTensor kept,
+                             HostTensor::fromBytes(DType::F32, {tokensPerFrame, imageHidden},
+                                                   rows, rowsBytes));
+        featureCache->insert(batch[i]->contentHash, kept);
+      }
+    }
   }
   return features;
 }

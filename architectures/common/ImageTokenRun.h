@@ -35,6 +35,7 @@ public:
   absl::Status checkPrompt(absl::Span<const int32_t> prompt,
                            absl::Span<const ImageFrame> frames) const override;
   bool isPlaceholderToken(int32_t id) const override { return id == imageTokenId; }
+  int64_t placeholderFrame(int64_t k) const override { return k / tokensPerFrame; }
   /// A frame's image tokens stay in one call (its features are computed once, there): a
   /// cut inside a frame moves back to the frame's first token, or forward past its last.
   int64_t chunkEnd(const SequenceView &sequence, int64_t begin, int64_t wantEnd) const override;
@@ -94,7 +95,8 @@ protected:
   bool batchedFrames = false; // the vision program takes [F, C, S, S] with F dynamic
 
 private:
-  /// The vision program's features of `frames`, in order: [frames * tokensPerFrame, H].
+  /// The vision program's features of `frames`, in order: [frames * tokensPerFrame, H]
+  /// (those the feature cache keeps copied from it, the others encoded and kept).
   absl::StatusOr<HostTensor> encode(Model &model,
                                     absl::Span<const ImageFrame *const> frames) const;
 };

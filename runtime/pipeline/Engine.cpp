@@ -55,8 +55,32 @@ Engine::Engine(Model &model, std::unique_ptr<RunHalf> half, const EngineOptions 
     : target(&model), languageModel(model.languageModel()), kvPages(model.kvPages()),
       half(std::move(half)), options(options) {
   if (options.prefixCache)
-    prefixes = std::make_unique<PrefixCache>(
-        *kvPages, [h = this->half.get()](int32_t token) { return h->isPlaceholderToken(token); });
+    prefixes = std::make_unique<PrefixCache>(*kvPages);
+  this->half->keepVisionFeatures(options.visionCacheBytes);
+}
+
+std::vector<uint64_t> Engine::contentKeys(const Sequence &sequence) const {
+  std::vector<uint64_t> keys(sequence.tokens.size());
+  std::map<int64_t, uint64_t> rowInFrame;
+  int64_t placeholders = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const int32_t token = sequence.tokens[i];
+    if (static_cast<int64_t>(i) >= sequence.promptLength() || !half->isPlaceholderToken(token)) {
+      keys[i] = static_cast<uint32_t>(token);
+      continue;
+    }
+    const int64_t frame = half->placeholderFrame(placeholders++);
+    const std::vector<ImageFrame> &images = sequence.request.images;
+    const uint64_t pixels =
+        frame >= 0 && frame < static_cast<int64_t>(images.size()) ? images[frame].contentHash : 0;
+    // splitmix64 of (pixels, token, row): distinct rows and frames, never a text id.
+    uint64_t z = pixels ^ (static_cast<uint64_t>(static_cast<uint32_t>(token)) << 32) ^
+                 (rowInFrame[frame]++ * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    keys[i] = (z ^ (z >> 31)) | (uint64_t{1} << 63);
+  }
+  return keys;
 }
 
 int64_t Engine::availablePages() const {
@@ -142,25 +166,29 @@ absl::StatusOr<SequenceId> Engine::add(SequenceRequest request) {
   sequence->sampler.emplace(std::move(sampler));
   sequence->rng.emplace(request.sampling.seed, request.rngStream);
   sequence->tokens = request.prompt;
-  if (request.sharePrefixWith) {
+  for (ImageFrame &frame : request.images)
+    if (frame.contentHash == 0)
+      frame.contentHash = frameContentHash(frame);
+  sequence->request = std::move(request);
+  const SequenceRequest &added = sequence->request;
+  if (added.sharePrefixWith) {
     // Whole pages of the common cached prefix, leaving at least the last prompt token to
-    // run (its logits choose the first new token).
-    // An image placeholder ends it: equal ids there do not mean equal images.
-    const Sequence &source = *sequences.at(*request.sharePrefixWith);
+    // run (its logits choose the first new token). Positions compare by content: equal
+    // placeholder ids with different images differ.
+    const Sequence &source = *sequences.at(*added.sharePrefixWith);
+    const std::vector<uint64_t> mine = contentKeys(*sequence), theirs = contentKeys(source);
     int64_t common = 0, limit = std::min<int64_t>(source.cached, sequence->tokens.size() - 1);
-    while (common < limit && source.tokens[common] == sequence->tokens[common] &&
-           !half->isPlaceholderToken(sequence->tokens[common]))
+    while (common < limit && theirs[common] == mine[common])
       ++common;
     MVC_ASSIGN_OR_RETURN(sequence->cached, kvPages->share(source.id, sequence->id, common));
-  } else if (prefixes && request.promptLogits != PromptLogits::All) {
+  } else if (prefixes && added.promptLogits != PromptLogits::All) {
     // (A prompt whose every logit row is asked for computes every position.)
     const int64_t limit = static_cast<int64_t>(sequence->tokens.size()) - 1;
-    if (std::optional<PrefixCache::Match> match = prefixes->find(sequence->tokens, limit)) {
+    if (std::optional<PrefixCache::Match> match = prefixes->find(contentKeys(*sequence), limit)) {
       MVC_ASSIGN_OR_RETURN(sequence->cached,
                            kvPages->share(match->entry, sequence->id, match->tokens));
     }
   }
-  sequence->request = std::move(request);
   SequenceId id = sequence->id;
   sequences.emplace(id, std::move(sequence));
   return id;
@@ -176,7 +204,7 @@ absl::Status Engine::cancel(SequenceId id) {
     const Sequence &sequence = *it->second;
     if (prefixes)
       MVC_RETURN_IF_ERROR(prefixes->retain(
-          id, sequence.tokens,
+          id, contentKeys(sequence),
           std::min<int64_t>(sequence.cached, static_cast<int64_t>(sequence.tokens.size())),
           nextId++));
     MVC_RETURN_IF_ERROR(kvPages->release(id));

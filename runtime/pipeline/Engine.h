@@ -73,11 +73,14 @@ struct EngineOptions {
   /// than the padding rows do (`mvc-bench --shapes bucketed|exact` measures both).
   enum class Shapes { Auto, Bucketed, Exact };
   Shapes shapes = Shapes::Auto;
-  /// Keep the whole KV pages of sequences that leave (text tokens only) and start later
-  /// prompts with the same first tokens on them (runtime/pipeline/PrefixCache.h); kept
-  /// pages are evicted, least recently used first, when running sequences need them.
-  /// Set at creation.
+  /// Keep the whole KV pages of sequences that leave and start later prompts with the
+  /// same first tokens (and the same images at their placeholders) on them
+  /// (runtime/pipeline/PrefixCache.h); kept pages are evicted, least recently used first,
+  /// when running sequences need them. Set at creation.
   bool prefixCache = false;
+  /// Bytes of vision-program features kept by frame content (FeatureCache.h), so a
+  /// repeated image is encoded once; 0: none. Set at creation.
+  uint64_t visionCacheBytes = 0;
 };
 
 /// The size bucket of a count: powers of two up to 16, then multiples of an eighth of the
@@ -159,6 +162,8 @@ public:
   int64_t availablePages() const;
   /// The prefix cache (EngineOptions::prefixCache), or nullptr.
   const PrefixCache *prefixCache() const { return prefixes.get(); }
+  /// The vision-feature cache (EngineOptions::visionCacheBytes), or null.
+  const FeatureCache *visionFeatures() const { return half->visionFeatures(); }
   Model &model() const { return *target; }
 
   /// Activation memory of a forward call of `tokens` tokens over `sequences` sequences
@@ -173,6 +178,9 @@ private:
   struct Scheduled;
   Engine(Model &model, std::unique_ptr<RunHalf> half, const EngineOptions &options);
   std::vector<Scheduled> schedule();
+  /// Each position's content for the prefix cache: a token's id, or for an image
+  /// placeholder a key of its frame's pixels and its row in the frame (bit 63 set).
+  std::vector<uint64_t> contentKeys(const Sequence &sequence) const;
   absl::StatusOr<HostTensor> forward(const ForwardBatch &batch);
   /// `batch` padded to the size buckets, or nullopt if it is one already or cannot be
   /// padded (no free page for the padding rows' keys and values, or more padding rows

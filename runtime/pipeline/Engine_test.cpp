@@ -230,41 +230,46 @@ TEST_F(EngineTest, PrefixCacheHitsStillWaitForARunningSlot) {
   EXPECT_EQ(outputs[c], fake.continuation(prompt, 3));
 }
 
-// The cache on a bare page table: prefixes stop at image placeholders, entries share
-// pages with each other, eviction goes least recently used first and frees only what no
-// one else holds.
-TEST(PrefixCache, PlaceholdersEndPrefixesAndEvictionIsLeastRecentlyUsed) {
+// The cache on a bare page table: positions compare by content key (an image's
+// placeholders by its pixels: the same image shares its pages, another one behind the
+// same ids does not), entries share pages with each other, eviction goes least recently
+// used first and frees only what no one else holds.
+TEST(PrefixCache, ContentKeysDecideHitsAndEvictionIsLeastRecentlyUsed) {
   KvPageTable table = *KvPageTable::create(/*numPages=*/8, /*pageSize=*/2);
-  const int32_t kImage = 99;
+  const uint64_t kImageA = uint64_t{1} << 63 | 1000, kImageB = uint64_t{1} << 63 | 2000;
+  using Keys = std::vector<uint64_t>;
   {
-    PrefixCache cache(table, [&](int32_t token) { return token == kImage; });
-    std::vector<int32_t> text = {1, 2, 3, 4, 5, 6}, image = {7, 8, kImage, kImage, 5, 6};
+    PrefixCache cache(table);
+    Keys text = {1, 2, 3, 4, 5, 6}, image = {7, 8, kImageA, kImageA + 1, 5, 6};
     ASSERT_TRUE(table.reserve(/*sequence=*/0, 6).ok());
     ASSERT_TRUE(cache.retain(0, text, 6, /*entryId=*/10).ok());
     ASSERT_TRUE(table.release(0).ok());
-    ASSERT_TRUE(table.reserve(1, 6).ok());
-    ASSERT_TRUE(cache.retain(1, image, 6, 11).ok()); // one page: 7, 8
+    ASSERT_TRUE(table.reserve(1, 5).ok());
+    ASSERT_TRUE(cache.retain(1, image, 5, 11).ok()); // two whole pages: 7, 8, A, A+1
     ASSERT_TRUE(table.release(1).ok());
     // A prefix the cache has already (1, 2, 3, 4 of entry 10) is not kept twice.
     ASSERT_TRUE(table.reserve(2, 5).ok());
-    ASSERT_TRUE(cache.retain(2, std::vector<int32_t>{1, 2, 3, 4, 9}, 5, 12).ok());
+    ASSERT_TRUE(cache.retain(2, Keys{1, 2, 3, 4, 9}, 5, 12).ok());
     ASSERT_TRUE(table.release(2).ok());
     EXPECT_EQ(cache.numEntries(), 2u);
-    EXPECT_EQ(table.numFreePages(), 4); // 3 + 1 pages kept
-    EXPECT_EQ(cache.evictablePages(), 4);
-    // An image prompt finds only the text before its first placeholder.
+    EXPECT_EQ(table.numFreePages(), 3); // 3 + 2 pages kept
+    EXPECT_EQ(cache.evictablePages(), 5);
+    // The same image finds its pages; another image behind the same text only the text.
     std::optional<PrefixCache::Match> hit =
-        cache.find(std::vector<int32_t>{7, 8, kImage, kImage, 5, 6, 7}, 6);
+        cache.find(Keys{7, 8, kImageA, kImageA + 1, 5, 6, 7}, 6);
     ASSERT_TRUE(hit);
     EXPECT_EQ(hit->entry, 11);
+    EXPECT_EQ(hit->tokens, 4);
+    hit = cache.find(Keys{7, 8, kImageB, kImageB + 1, 5, 6, 7}, 6);
+    ASSERT_TRUE(hit);
     EXPECT_EQ(hit->tokens, 2);
-    hit = cache.find(std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7}, 6);
+    hit = cache.find(Keys{1, 2, 3, 4, 5, 6, 7}, 6);
     ASSERT_TRUE(hit);
     EXPECT_EQ(hit->entry, 10);
     EXPECT_EQ(hit->tokens, 6);
-    EXPECT_FALSE(cache.find(std::vector<int32_t>{2, 1, 3, 4}, 3));
-    EXPECT_EQ(cache.hitTokens(), 8);
-    EXPECT_EQ(cache.queriedTokens(), 18);
+    EXPECT_FALSE(cache.find(Keys{2, 1, 3, 4}, 3));
+    EXPECT_EQ(cache.hitTokens(), 12);
+    EXPECT_EQ(cache.queriedTokens(), 25);
     // Entry 11 is the least recently used (10 was just found): evicted first.
     ASSERT_TRUE(cache.evictUntilFree(5).ok());
     EXPECT_EQ(cache.numEntries(), 1u);

@@ -23,20 +23,43 @@ bool isHex(unsigned char c) {
 
 /// Whether `text` is valid UTF-8 (a token that is not holds part of a character).
 bool validUtf8(const std::string &text) {
-  for (size_t i = 0; i < text.size();) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (length == 0 || i + length > text.size())
+  Utf8 state;
+  for (unsigned char c : text)
+    if (!state.next(c))
       return false;
-    for (size_t k = 1; k < length; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2)
-        return false;
-    i += length;
-  }
-  return true;
+  return state.pending == 0;
 }
 
 } // namespace
+
+/// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF, as strict parsers
+/// check it.
+bool Utf8::next(unsigned char c) {
+  if (pending > 0) {
+    if (c < min || c > max)
+      return false;
+    --pending;
+    min = 0x80;
+    max = 0xBF;
+    return true;
+  }
+  if (c < 0x80)
+    return true;
+  if (c >= 0xC2 && c <= 0xDF) {
+    pending = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    pending = 2;
+    min = c == 0xE0 ? 0xA0 : 0x80;
+    max = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    pending = 3;
+    min = c == 0xF0 ? 0x90 : 0x80;
+    max = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 namespace {
 // Phases of the frames.
@@ -133,6 +156,8 @@ bool JsonState::inFreeText(int64_t *room) const {
   if (depth == 0)
     return false;
   const Frame &top = frames[static_cast<size_t>(depth - 1)];
+  if (top.utf8.pending != 0)
+    return false;
   if (top.kind == Kind::String && top.phase == Chars) {
     const int64_t max = node(top).maxLength;
     *room = max == Node::kUnbounded ? Node::kUnbounded : max - top.count;
@@ -149,7 +174,7 @@ bool JsonState::partialCharacterAllowed() const {
   if (depth == 0)
     return false;
   const Frame &top = frames[static_cast<size_t>(depth - 1)];
-  return top.kind == Kind::String && top.phase == Chars &&
+  return top.kind == Kind::String && top.phase == Chars && top.utf8.pending == 0 &&
          node(top).maxLength == Node::kUnbounded;
 }
 
@@ -204,7 +229,7 @@ bool JsonState::feedObject(Frame &frame, unsigned char c) {
 bool JsonState::feedKey(Frame &frame, unsigned char c) {
   const Node &n = node(frame);
   Frame &object = frames[static_cast<size_t>(depth - 2)];
-  if (c == '"') {
+  if (c == '"' && frame.utf8.pending == 0) {
     const bool exact = frame.lo < frame.hi &&
                        n.propertyNames[static_cast<size_t>(frame.lo)].size() ==
                            static_cast<size_t>(frame.pos);
@@ -222,7 +247,7 @@ bool JsonState::feedKey(Frame &frame, unsigned char c) {
     pop();
     return true;
   }
-  if (c == '\\' || c < 0x20)
+  if (c == '\\' || c < 0x20 || !frame.utf8.next(c))
     return false; // declared names need no escapes; other keys are written without
   // The declared names that continue this way (a contiguous range: they are sorted).
   int32_t lo = frame.hi, hi = frame.hi;
@@ -278,15 +303,15 @@ bool JsonState::feedArray(Frame &frame, unsigned char c) {
 bool JsonState::feedString(Frame &frame, unsigned char c) {
   const Node &n = node(frame);
   switch (frame.phase) {
-  case Chars:
-    if (c == '"') {
+  case Chars: {
+    if (frame.utf8.pending == 0 && c == '"') {
       if (frame.count < n.minLength)
         return false;
       pop();
       return true;
     }
-    if (c < 0x20)
-      return false; // control characters must be escaped
+    if (c < 0x20 || !frame.utf8.next(c))
+      return false; // control characters must be escaped; UTF-8 must be valid
     if ((c & 0xC0) != 0x80) { // a character starts (continuation bytes do not count)
       if (frame.count >= n.maxLength)
         return false;
@@ -295,6 +320,7 @@ bool JsonState::feedString(Frame &frame, unsigned char c) {
     if (c == '\\')
       frame.phase = Escape;
     return true;
+  }
   case Escape:
     if (c == 'u') {
       // \u escapes (surrogate pairs are one character) only where no length is counted.

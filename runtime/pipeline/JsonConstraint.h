@@ -46,6 +46,12 @@ namespace text {
 class Tokenizer;
 }
 
+/// Where a UTF-8 sequence stands (JsonConstraint.cpp).
+struct Utf8 {
+  uint8_t pending = 0, min = 0x80, max = 0xBF;
+  bool next(unsigned char c);
+};
+
 /// The state of a JSON text read so far against a schema.
 class JsonState {
 public:
@@ -84,6 +90,7 @@ private:
     int32_t pos = 0;          // key / enum / literal: bytes read
     int32_t property = 0;     // object: the declared property being read (-1: another)
     uint64_t seen = 0;        // object: declared properties present
+    Utf8 utf8;                // string / key: the UTF-8 sequence being read
   };
 
   const JsonSchemaNode &node(const Frame &frame) const { return schema->node(frame.node); }

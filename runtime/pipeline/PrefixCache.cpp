@@ -18,9 +18,8 @@ uint64_t mix(uint64_t seed, uint64_t value) {
 
 } // namespace
 
-PrefixCache::PrefixCache(KvPageTable &pages, std::function<bool(int32_t)> isPlaceholder)
-    : table(&pages), isPlaceholder(std::move(isPlaceholder)),
-      entryHolds(static_cast<size_t>(pages.numPages()), 0) {}
+PrefixCache::PrefixCache(KvPageTable &pages)
+    : table(&pages), entryHolds(static_cast<size_t>(pages.numPages()), 0) {}
 
 PrefixCache::~PrefixCache() {
   for (const auto &[id, entry] : entries)
@@ -28,26 +27,21 @@ PrefixCache::~PrefixCache() {
       table->release(id).IgnoreError(); // present, so cannot fail
 }
 
-std::vector<uint64_t> PrefixCache::chainKeys(absl::Span<const int32_t> tokens,
+std::vector<uint64_t> PrefixCache::chainKeys(absl::Span<const uint64_t> tokens,
                                              int64_t limit) const {
   const int64_t pageSize = table->pageSize();
-  int64_t usable = std::min<int64_t>(limit, static_cast<int64_t>(tokens.size()));
-  for (int64_t i = 0; i < usable; ++i)
-    if (isPlaceholder(tokens[i])) {
-      usable = i;
-      break;
-    }
+  const int64_t usable = std::min<int64_t>(limit, static_cast<int64_t>(tokens.size()));
   std::vector<uint64_t> keys;
   uint64_t key = 0x6d7663707265666full; // "mvcpref"
   for (int64_t page = 0; (page + 1) * pageSize <= usable; ++page) {
     for (int64_t i = page * pageSize; i < (page + 1) * pageSize; ++i)
-      key = mix(key, static_cast<uint32_t>(tokens[i]));
+      key = mix(key, tokens[i]);
     keys.push_back(key);
   }
   return keys;
 }
 
-absl::Status PrefixCache::retain(SequenceId source, absl::Span<const int32_t> tokens,
+absl::Status PrefixCache::retain(SequenceId source, absl::Span<const uint64_t> tokens,
                                  int64_t computed, SequenceId entryId) {
   std::vector<uint64_t> keys = chainKeys(tokens, computed);
   if (keys.empty())
@@ -70,14 +64,14 @@ absl::Status PrefixCache::retain(SequenceId source, absl::Span<const int32_t> to
   MVC_ASSIGN_OR_RETURN(absl::Span<const int32_t> pages, table->pages(entryId));
   for (int32_t page : pages)
     ++entryHolds[page];
-  Entry entry{std::vector<int32_t>(tokens.begin(), tokens.begin() + length), keys, ++clock};
+  Entry entry{std::vector<uint64_t>(tokens.begin(), tokens.begin() + length), keys, ++clock};
   for (size_t page = 0; page < keys.size(); ++page)
     byKey[keys[page]] = {entryId, static_cast<int64_t>(page)}; // the newest entry wins
   entries.emplace(entryId, std::move(entry));
   return absl::OkStatus();
 }
 
-std::optional<PrefixCache::Match> PrefixCache::find(absl::Span<const int32_t> prompt,
+std::optional<PrefixCache::Match> PrefixCache::find(absl::Span<const uint64_t> prompt,
                                                     int64_t limit) {
   queried += static_cast<int64_t>(prompt.size());
   std::vector<uint64_t> keys = chainKeys(prompt, limit);

@@ -2,7 +2,10 @@
 #include "runtime/pipeline/RunHalf.h"
 
 #include <cstring>
+#include <string>
+#include <tuple>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 
 namespace mvc {
@@ -16,6 +19,24 @@ absl::Status noImages() {
 } // namespace
 
 RunHalf::~RunHalf() = default;
+
+uint64_t frameContentHash(const ImageFrame &frame) {
+  uint64_t hash = 0x6d76636672616d65ull; // "mvcframe"
+  for (const HostTensor *tensor : {&frame.pixels, &frame.pixelMask}) {
+    std::string shape;
+    for (int64_t dim : tensor->shape())
+      absl::StrAppend(&shape, dim, ",");
+    const absl::string_view bytes(reinterpret_cast<const char *>(tensor->data()),
+                                  tensor->data() ? tensor->byteSize() : 0);
+    hash = absl::Hash<std::tuple<uint64_t, std::string, int, absl::string_view>>{}(
+        {hash, shape, static_cast<int>(tensor->dtype()), bytes});
+  }
+  return hash == 0 ? 1 : hash;
+}
+
+void RunHalf::keepVisionFeatures(uint64_t bytes) {
+  featureCache = bytes > 0 ? std::make_unique<FeatureCache>(bytes) : nullptr;
+}
 
 std::string RunHalf::imageMarker(const text::Tokenizer &) const { return ""; }
 

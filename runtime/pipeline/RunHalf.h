@@ -32,6 +32,7 @@
 #include "absl/types/span.h"
 #include "mvc/Runtime.h"
 #include "runtime/kv_cache/KvPageTable.h"
+#include "runtime/pipeline/FeatureCache.h"
 
 namespace mvc {
 
@@ -49,7 +50,13 @@ struct RgbImage;
 struct ImageFrame {
   HostTensor pixels;
   HostTensor pixelMask;
+  /// frameContentHash of this frame once the Engine took it (0: not hashed): the prefix
+  /// cache's key of its placeholder positions and the vision-feature cache's key.
+  uint64_t contentHash = 0;
 };
+
+/// A 64-bit hash of a frame's pixels and mask (shapes included; never 0).
+uint64_t frameContentHash(const ImageFrame &frame);
 
 /// One image as the user gave it, prepared for the model: the vision program's frames
 /// (the image itself, and crops or tiles where the architecture makes them), and how its
@@ -129,6 +136,9 @@ public:
                                    absl::Span<const ImageFrame> images) const;
   /// Whether `id` is a valid prompt token beyond [0, vocab) (an image placeholder id).
   virtual bool isPlaceholderToken(int32_t id) const { return false; }
+  /// The frame (index into the sequence's images) whose features the k-th image
+  /// placeholder of a prompt holds, for a prompt checkPrompt accepted.
+  virtual int64_t placeholderFrame(int64_t k) const { return 0; }
   /// Where a prefill chunk of `sequence` starting at `begin` may end, given that it should
   /// end at or before `wantEnd` (> begin): the largest valid end in (begin, wantEnd], else
   /// the smallest valid end above wantEnd (a span that must go whole).
@@ -154,6 +164,16 @@ public:
                                                                        int64_t images) const {
     return {};
   }
+
+  /// Keeps the vision program's features of up to `bytes` bytes of frames by their
+  /// content hash (FeatureCache.h), so setInputs encodes a repeated frame once; 0 turns
+  /// the cache off. Call before the run half is used.
+  void keepVisionFeatures(uint64_t bytes);
+  /// The cache, or null when off.
+  const FeatureCache *visionFeatures() const { return featureCache.get(); }
+
+protected:
+  std::unique_ptr<FeatureCache> featureCache;
 };
 
 /// An i32 tensor of `shape` holding `values`.

@@ -449,6 +449,11 @@ void Scheduler::publishGauges() {
   metrics.pagesTotal = pool.numPages();
   metrics.prefixQueried = cache ? cache->queriedTokens() : 0;
   metrics.prefixHit = cache ? cache->hitTokens() : 0;
+  if (const FeatureCache *features = engine->visionFeatures()) {
+    metrics.visionHits = features->hits();
+    metrics.visionMisses = features->misses();
+    metrics.visionBytes = static_cast<int64_t>(features->bytes());
+  }
 }
 
 void Scheduler::loop() {
@@ -572,6 +577,12 @@ std::string Scheduler::metricsText() const {
           double(metrics.prefixQueried));
   counter("mvc_prefix_cache_hit_tokens_total", "Prompt tokens found in the prefix cache.",
           double(metrics.prefixHit));
+  counter("mvc_vision_cache_hits_total", "Image frames whose features came from the vision cache.",
+          double(metrics.visionHits));
+  counter("mvc_vision_cache_misses_total", "Image frames the vision program encoded.",
+          double(metrics.visionMisses));
+  gauge("mvc_vision_cache_bytes", "Bytes of image features the vision cache holds.",
+        double(metrics.visionBytes));
   counter("mvc_requests_total", "Requests admitted.", double(metrics.requests));
   counter("mvc_prompt_tokens_total", "Prompt tokens admitted.", double(metrics.promptTokens));
   counter("mvc_generation_tokens_total", "Tokens generated.", double(metrics.generationTokens));

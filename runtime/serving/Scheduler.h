@@ -195,6 +195,7 @@ private:
   struct Metrics {
     int64_t running = 0, waiting = 0, pagesUsed = 0, pagesTotal = 0, pagesCached = 0;
     int64_t prefixQueried = 0, prefixHit = 0;
+    int64_t visionHits = 0, visionMisses = 0, visionBytes = 0;
     uint64_t promptTokens = 0, generationTokens = 0, requests = 0, preemptions = 0;
     Histogram ttft, interToken;
   } metrics;

@@ -9,6 +9,9 @@ same artifact:
   - n=2 (both greedy choices equal), stop strings (cut before the first match, never
     sent), a completion (/v1/completions) equal to mvc-run -p;
   - an image by data: URL, equal to mvc-run with the same image;
+  - two images behind the same text: the second shares no image pages with the first
+    (prefix keys hash the pixels), the first again reuses its own; the same image after
+    other text takes its features from the vision cache; every answer is mvc-run's;
   - 32 concurrent greedy requests, each equal to the request alone (continuous batching);
   - a stream closed by the client after its first chunk: the server gets back to 0 KV
     pages in use (/metrics). The tiny model may finish its 200 tokens before the server
@@ -26,12 +29,14 @@ import concurrent.futures
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 import numpy as np
 import openai
@@ -209,6 +214,18 @@ def json_object_prefix(text):
     return True
 
 
+def png(width, height, seed):
+    """A PNG of random RGB pixels (written here: no imaging library needed)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    raw = b"".join(b"\x00" + pixels[y].tobytes() for y in range(height))
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def main():
     serve, run, artifact, image = sys.argv[1:5]
     with open(image, "rb") as f:
@@ -368,6 +385,48 @@ def main():
             got = client.chat.completions.create(model=MODEL, messages=image_parts, max_tokens=8, temperature=0)
             report("image by data: URL equals mvc-run", got.choices[0].message.content == want_image,
                    f"{got.choices[0].message.content!r} vs {want_image!r}")
+
+            # Two images of the same size behind the same text: the prefix cache keys image
+            # positions by pixels, so the second image never reuses the first's pages, and
+            # the first one again reuses its own (each answer is mvc-run's, cold).
+            def image_chat(png_bytes, system=None):
+                url = "data:image/png;base64," + base64.b64encode(png_bytes).decode()
+                chat_ = [{"role": "user", "content": [
+                    {"type": "image_url", "image_url": {"url": url}},
+                    {"type": "text", "text": "Describe it."}]}]
+                if system:
+                    chat_[0]["content"].insert(0, {"type": "text", "text": system})
+                with open(path, "w") as f:
+                    json.dump(chat_, f)
+                return chat_, mvc_run(None, run, artifact, ["--messages", path])
+
+            def hits():
+                text = http(port, "GET", "/metrics")[1]
+                return {name: float(re.search(rf"^{name} (\S+)", text, re.M).group(1)) for name in
+                        ("mvc_prefix_cache_hit_tokens_total", "mvc_vision_cache_hits_total")}
+
+            def ask(chat_):
+                before = hits()
+                answer = client.chat.completions.create(model=MODEL, messages=chat_, max_tokens=8,
+                                                        temperature=0).choices[0].message.content
+                after = hits()
+                return answer, {k: after[k] - before[k] for k in after}
+
+            chat_a, want_a = image_chat(png(40, 30, 1))
+            chat_b, want_b = image_chat(png(40, 30, 2))
+            got_a, _ = ask(chat_a)
+            got_b, delta_b = ask(chat_b)
+            got_a2, delta_a2 = ask(chat_a)
+            report("same text, another image: no image pages shared; each equals mvc-run",
+                   want_a != want_b and (got_a, got_b, got_a2) == (want_a, want_b, want_a)
+                   and delta_b["mvc_prefix_cache_hit_tokens_total"] < delta_a2["mvc_prefix_cache_hit_tokens_total"],
+                   f"{(got_a, got_b, got_a2)} vs {(want_a, want_b)}; hits {delta_b} then {delta_a2}")
+            # The same image after other text: the prefix differs, the vision cache has it.
+            chat_c, want_c = image_chat(png(40, 30, 1), system="Look closely.")
+            got_c, delta_c = ask(chat_c)
+            report("the same image after other text: features from the vision cache, equals mvc-run",
+                   got_c == want_c and delta_c["mvc_vision_cache_hits_total"] >= 1,
+                   f"{got_c!r} vs {want_c!r}; {delta_c}")
 
             with concurrent.futures.ThreadPoolExecutor(32) as pool:
                 results = list(pool.map(lambda i: client.chat.completions.create(**chat).choices[0].message.content,

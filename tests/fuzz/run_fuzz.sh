@@ -6,6 +6,8 @@
 #   manifest      artifact manifests (runtime/artifact)
 #   conversation  mvc-run --messages files (runtime/pipeline/Conversation)
 #   openai_request  mvc-serve's request bodies (runtime/serving/OpenAiRequest)
+#   json_schema   response_format schemas and texts through their automaton (completes
+#                 only on JSON a strict parser accepts)
 #   config        npy files, and JSON as Gemma 3 / Llama config.json
 #   image         JPEG and PNG decoding (--image)
 #   safetensors   safetensors files (header, offsets, every tensor read)
@@ -52,7 +54,10 @@ build gguf -ffp-contract=off "$root/runtime/weights/Gguf.cpp" "$root/runtime/wei
 build manifest "" "$root/runtime/artifact/Manifest.cpp" "$root/runtime/artifact/Expr.cpp" $util
 build conversation "" "$root/runtime/pipeline/Conversation.cpp" $util
 build openai_request "" "$root/runtime/serving/OpenAiRequest.cpp" \
-  "$root/runtime/pipeline/Conversation.cpp" "$root/runtime/pipeline/Sampler.cpp" $util
+  "$root/runtime/pipeline/Conversation.cpp" "$root/runtime/pipeline/Sampler.cpp" \
+  "$root/runtime/pipeline/JsonSchema.cpp" $util
+build json_schema "" "$root/runtime/pipeline/JsonSchema.cpp" "$root/runtime/pipeline/JsonConstraint.cpp" \
+  "$root/runtime/pipeline/TokenPiece.cpp" $text $util
 build image "" "$root/runtime/vision/Decode.cpp" "$root/runtime/vision/JpegDecoder.cpp" \
   "$root/runtime/vision/PngDecoder.cpp" "$root/runtime/vision/Exif.cpp" $util -ljpeg -lpng
 build safetensors "" "$root/runtime/weights/SafetensorsReader.cpp" $util
@@ -62,7 +67,7 @@ build config "" "$root/runtime/util/Npy.cpp" $util "$root/architectures/common/H
 
 cd "$work"
 mkdir -p jinja-corpus tokenizer-corpus gguf-corpus manifest-corpus conversation-corpus config-corpus \
-  image-corpus safetensors-corpus openai_request-corpus
+  image-corpus safetensors-corpus openai_request-corpus json_schema-corpus
 find "$root/tests/fixtures" -maxdepth 3 \( -name '*.png' -o -name '*.jpg' -o -name '*.jpeg' \) \
   -size -64k -exec cp {} image-corpus/ \; 2>/dev/null || true
 
@@ -89,6 +94,17 @@ json.dump({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_t
           open("openai_request-corpus/chat.json", "w"))
 json.dump({"model": "m", "prompt": [1, 2, 3], "echo": True, "max_tokens": 4},
           open("openai_request-corpus/completion.json", "w"))
+person = {"type": "object", "additionalProperties": False, "required": ["name"],
+          "properties": {"name": {"type": "string", "maxLength": 8}, "age": {"type": "integer"},
+                         "tags": {"type": "array", "items": {"enum": ["a", "b", 1]}, "maxItems": 2},
+                         "next": {"anyOf": [{"$ref": "#/$defs/n"}, {"type": "null"}]}},
+          "$defs": {"n": {"type": "object", "properties": {"v": {"type": ["number", "boolean"]}}}}}
+json.dump({"model": "m", "messages": [{"role": "user", "content": "Hi"}],
+           "response_format": {"type": "json_schema", "json_schema": {"name": "p", "schema": person}}},
+          open("openai_request-corpus/schema.json", "w"))
+open("json_schema-corpus/person", "w").write(
+    json.dumps(person) + '\n{"name": "x\\u00e9", "age": -12, "tags": ["a", 1], "next": {"v": 1.5e3}}')
+open("json_schema-corpus/object", "w").write('{"type": "object"}\n{"a": [1, {"b": null}], "c": "d"}')
 import struct
 header = json.dumps({"__metadata__": {"format": "pt"},
                      "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
@@ -120,6 +136,7 @@ run gguf -max_len=131072 -rss_limit_mb=4096
 run manifest -max_len=65536 -rss_limit_mb=2048
 run conversation -max_len=65536 -rss_limit_mb=2048
 run openai_request -max_len=65536 -rss_limit_mb=2048
+run json_schema -max_len=8192 -rss_limit_mb=2048
 run config -max_len=65536 -rss_limit_mb=2048
 run image -max_len=65536 -rss_limit_mb=2048
 run safetensors -max_len=65536 -rss_limit_mb=2048

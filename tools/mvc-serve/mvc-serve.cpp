@@ -4,6 +4,7 @@
 //             [--threads N] [--kv-pages N | --kv-memory SIZE] [--max-batch-tokens N] [--max-seqs N]
 //             [--max-requests N] [--api-key KEY] [--served-model-name NAME]
 //             [--allowed-local-media DIR] [--max-body-size SIZE] [--no-prefix-cache]
+//             [--vision-cache SIZE]
 //
 // Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health
 // (503 while the model loads), GET /metrics (Prometheus). HTTP is cpp-httplib's (Debian's
@@ -64,6 +65,7 @@ struct Options {
   std::string allowedLocalMedia;
   int64_t maxBodyBytes = int64_t{32} << 20;
   bool prefixCache = true;
+  int64_t visionCache = int64_t{256} << 20; // --vision-cache: bytes of image features kept
 };
 
 void printHelp() {
@@ -86,6 +88,9 @@ void printHelp() {
          "  --allowed-local-media DIR  image parts may name files (file:// or paths) under DIR\n"
          "  --max-body-size SIZE   largest request body (suffix K, M; default 32M): larger is 413\n"
          "  --no-prefix-cache      do not keep finished requests' KV pages for later prompts\n"
+         "  --vision-cache SIZE    keep up to SIZE bytes of vision-encoder outputs by image\n"
+         "                         content, so a repeated image is encoded once (0: off;\n"
+         "                         default 256M)\n"
          "                         that start alike (kept pages are evicted when needed)\n";
 }
 
@@ -164,6 +169,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
       set(options.kvMemory, byteSize());
     } else if (arg == "--max-body-size") {
       set(options.maxBodyBytes, byteSize());
+    } else if (arg == "--vision-cache") {
+      set(options.visionCache, byteSize());
     } else if (!arg.empty() && arg[0] == '-') {
       return absl::InvalidArgumentError(absl::StrCat("unknown option ", arg, " (see --help)"));
     } else if (options.artifact.empty()) {
@@ -391,6 +398,7 @@ private:
     schedulerOptions.engine.maxStepTokens = options.maxBatchTokens;
     schedulerOptions.engine.maxRunning = options.maxSeqs;
     schedulerOptions.engine.prefixCache = options.prefixCache;
+    schedulerOptions.engine.visionCacheBytes = static_cast<uint64_t>(options.visionCache);
     schedulerOptions.maxRequests = options.maxRequests;
     absl::StatusOr<std::unique_ptr<Scheduler>> made =
         Scheduler::create(*model, *text, textMutex, schedulerOptions);
