@@ -311,6 +311,8 @@ void Scheduler::dropCancelled() {
     (void)engine->cancel(it->first);
     finishChoice(choice, "cancelled", false);
     it = choices.erase(it);
+    std::lock_guard<std::mutex> lock(metricsMutex);
+    ++metrics.cancelled;
   }
 }
 
@@ -587,6 +589,8 @@ std::string Scheduler::metricsText() const {
   counter("mvc_prompt_tokens_total", "Prompt tokens admitted.", double(metrics.promptTokens));
   counter("mvc_generation_tokens_total", "Tokens generated.", double(metrics.generationTokens));
   counter("mvc_preemptions_total", "Sequences preempted for KV pages.", double(metrics.preemptions));
+  counter("mvc_cancelled_total", "Choices stopped because their client went away.",
+          double(metrics.cancelled));
   histogram("mvc_time_to_first_token_seconds", "Submit to first token.", metrics.ttft);
   histogram("mvc_inter_token_latency_seconds", "Between a choice's tokens.", metrics.interToken);
   return out.str();

@@ -197,6 +197,7 @@ private:
     int64_t prefixQueried = 0, prefixHit = 0;
     int64_t visionHits = 0, visionMisses = 0, visionBytes = 0;
     uint64_t promptTokens = 0, generationTokens = 0, requests = 0, preemptions = 0;
+    uint64_t cancelled = 0; // choices whose client went away before they finished
     Histogram ttft, interToken;
   } metrics;
 

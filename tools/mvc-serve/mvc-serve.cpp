@@ -14,6 +14,8 @@
 // tokens, time to first token.
 //
 //===----------------------------------------------------------------------===//
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -43,6 +45,7 @@
 #include "runtime/serving/Scheduler.h"
 #include "runtime/util/ByteSize.h"
 #include "runtime/util/ToolMain.h"
+#include "tools/mvc-serve/HttpServer.h"
 
 namespace mvc::serving {
 namespace {
@@ -66,6 +69,7 @@ struct Options {
   int64_t maxBodyBytes = int64_t{32} << 20;
   bool prefixCache = true;
   int64_t visionCache = int64_t{256} << 20; // --vision-cache: bytes of image features kept
+  int64_t maxConnections = 16384;
 };
 
 void printHelp() {
@@ -88,10 +92,13 @@ void printHelp() {
          "  --allowed-local-media DIR  image parts may name files (file:// or paths) under DIR\n"
          "  --max-body-size SIZE   largest request body (suffix K, M; default 32M): larger is 413\n"
          "  --no-prefix-cache      do not keep finished requests' KV pages for later prompts\n"
+         "                         that start alike (kept pages are evicted when needed)\n"
          "  --vision-cache SIZE    keep up to SIZE bytes of vision-encoder outputs by image\n"
          "                         content, so a repeated image is encoded once (0: off;\n"
          "                         default 256M)\n"
-         "                         that start alike (kept pages are evicted when needed)\n";
+         "  --max-connections N    open connections at once; more are closed when accepted\n"
+         "                         (default 16384; idle ones wait without a thread and close\n"
+         "                         after 30 s)\n";
 }
 
 absl::StatusOr<int64_t> parseSize(const std::string &flag, const std::string &text) {
@@ -169,6 +176,8 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv, bool &help) {
       set(options.kvMemory, byteSize());
     } else if (arg == "--max-body-size") {
       set(options.maxBodyBytes, byteSize());
+    } else if (arg == "--max-connections") {
+      set(options.maxConnections, integer(1, int64_t{1} << 20));
     } else if (arg == "--vision-cache") {
       set(options.visionCache, byteSize());
     } else if (!arg.empty() && arg[0] == '-') {
@@ -276,11 +285,26 @@ ApiError makeError(int status, absl::string_view type, absl::string_view message
 
 class Server {
 public:
-  explicit Server(Options options) : options(std::move(options)) {}
+  explicit Server(Options options)
+      : options(std::move(options)), http(limitsOf(this->options)) {}
 
   int run() {
+    // Each connection is a file descriptor: raise the soft limit (Debian's is 1024) toward
+    // --max-connections, as far as the hard limit allows.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+      const rlim_t want = static_cast<rlim_t>(options.maxConnections) + 256;
+      if (files.rlim_cur < want) {
+        files.rlim_cur = std::min(want, files.rlim_max);
+        ::setrlimit(RLIMIT_NOFILE, &files);
+      }
+      if (files.rlim_cur < want)
+        std::cerr << "mvc-serve: note: open files are limited to " << files.rlim_cur
+                  << " (ulimit -n): fewer than --max-connections " << options.maxConnections
+                  << " connections fit\n";
+    }
     http.set_payload_max_length(static_cast<size_t>(options.maxBodyBytes));
-    http.set_read_timeout(30, 0);
+    http.set_read_timeout(10, 0);
     http.set_write_timeout(30, 0);
     http.Get("/health", [&](const httplib::Request &, httplib::Response &res) {
       if (!ready) {
@@ -331,6 +355,7 @@ public:
       std::cerr << "mvc-serve: error: cannot bind " << options.host << ":" << port << "\n";
       return 1;
     }
+    http.widenBacklog(4096);
     std::thread loader([&] {
       absl::Status status = load();
       if (!status.ok()) {
@@ -567,6 +592,13 @@ private:
       std::vector<std::vector<LogprobEntry>> logprobs(static_cast<size_t>(params.n));
       std::vector<ChoiceDelta> deltas;
       while (stream->next(deltas, std::chrono::milliseconds(100))) {
+        if (HttpServer::clientGone()) {
+          // Nobody will read the answer: stop generating (its pages are freed at the
+          // scheduler's next step).
+          stream->cancel();
+          log(id, 499, stream->promptTokens, stream->completionTokens, stream->ttftSeconds);
+          return;
+        }
         for (ChoiceDelta &delta : deltas) {
           texts[delta.index] += delta.text;
           // Prompt entries arrive before any new token's (their steps come first).
@@ -693,8 +725,17 @@ private:
               << " completion=" << completion << " ttft=" << ttft << "s\n";
   }
 
+  /// Requests in flight at once: every admitted request (a stream holds its worker to the
+  /// end) and some for the endpoints that answer at once (/health, /metrics, errors).
+  static HttpServer::Limits limitsOf(const Options &options) {
+    HttpServer::Limits limits;
+    limits.workers = static_cast<size_t>(options.maxRequests + 32);
+    limits.maxConnections = options.maxConnections;
+    return limits;
+  }
+
   Options options;
-  httplib::Server http;
+  HttpServer http;
   std::atomic<bool> ready{false}, loadFailed{false};
   std::atomic<uint64_t> nextId{0};
   std::time_t startTime = std::time(nullptr);

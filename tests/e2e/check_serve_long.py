@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
-"""check_serve_prefix.py MVC_SERVE MVC_RUN MVC_COMPILE CHECKPOINT TOKENIZER_DIR WORKDIR
+"""check_serve_long.py MVC_SERVE MVC_RUN MVC_COMPILE CHECKPOINT TOKENIZER_DIR WORKDIR
 
-The prefix cache on a model with sliding-window layers, as a server sees it: a tiny
-Gemma 3 text checkpoint (3 of its 4 layers slide) is given a 512-token window and 4096
-positions and compiled with a small tokenizer; mvc-serve then gets two completions that
-share a 2,000-token prefix (a long system prompt) and differ in their last tokens.
+mvc-serve on a long-context model, for what needs one. A tiny Gemma 3 text checkpoint (3
+of its 4 layers slide) gets a 512-token window and 4096 positions and is compiled with a
+small tokenizer; then:
 
-  - the second request finds the shared prefix's whole pages in the cache (/metrics);
-  - its logprobs equal mvc-run's logits of the same prompt computed cold (mvc-run has no
-    prefix cache), and its greedy tokens are mvc-run's: reusing cached keys past the
-    window gives exactly a cold run's numbers;
-  - the time to first token of both (streamed) is printed, not asserted.
+  - prefix cache past the window: two completions share a 2,000-token prefix (a long
+    system prompt) and differ in their last tokens. The second finds the prefix's whole
+    pages in the cache (/metrics), and its greedy tokens and logprobs equal mvc-run's of
+    the same prompt computed cold (mvc-run has no prefix cache): cached keys past the
+    window give exactly a cold run's numbers. Both TTFTs (streamed) go to stderr, not
+    asserted;
+  - 10,000 idle connections (opened and left silent): a request is still answered, with
+    the same tokens as before; closing them leaves the server serving;
+  - a non-streaming request whose client disconnects mid-generation is cancelled
+    (mvc_cancelled_total) and its pages come back.
 Prints one line per check; exits non-zero on any failure.
 """
 import json
 import os
+import re
+import resource
+import socket
+import urllib.request
 import shutil
 import subprocess
 import sys
@@ -36,8 +44,6 @@ def report(name, ok, detail=""):
 
 
 def metric(port, name):
-    import re
-    import urllib.request
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
         text = r.read().decode()
     return float(re.search(rf"^{name} (\S+)", text, re.M).group(1))
@@ -104,6 +110,38 @@ def main():
         diff = np.abs(np.array(got_lp) - np.array(want)).max() if len(got_lp) == len(want) else float("inf")
         report("with the cached prefix: greedy tokens and logprobs equal a cold mvc-run",
                len(want_ids) == 6 and diff < 1e-5, f"max diff {diff}, {got_lp} vs {want}")
+
+        # 10,000 idle connections wait in the server's epoll set, not in its threads.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 10500:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 10500), hard))
+        short = {"model": "window512", "prompt": first[:40], "max_tokens": 4, "temperature": 0}
+        want_short = client.completions.create(**short).choices[0].text
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(10000)]
+        got_short = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0,
+                                  timeout=60).completions.create(**short).choices[0].text
+        for sock in idle:
+            sock.close()
+        report("10,000 idle connections: requests still answered",
+               got_short == want_short and client.completions.create(**short).choices[0].text == want_short)
+
+        # A non-streaming request whose client goes away is cancelled.
+        cancelled = metric(port, "mvc_cancelled_total")
+        sock = socket.create_connection(("127.0.0.1", port))
+        # (16 choices of 4000 tokens: seconds of work on this tiny model.)
+        body = json.dumps({"model": "window512", "prompt": first[:40], "max_tokens": 4000, "n": 16,
+                           "temperature": 0}).encode()
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        time.sleep(0.3)
+        sock.close()
+        deadline, gone, used = time.time() + 20, False, -1
+        while time.time() < deadline and not gone:
+            time.sleep(0.1)
+            used = metric(port, "mvc_kv_pages_used")
+            gone = metric(port, "mvc_cancelled_total") > cancelled and used == 0
+        report("a non-streaming request whose client left is cancelled, its pages freed", gone,
+               f"{used} pages in use")
     finally:
         serve_process.stop(server)
     sys.exit(1 if failures else 0)
