@@ -11,7 +11,10 @@
 namespace mvc {
 namespace {
 
-constexpr uint8_t kMaxSpaces = 32;
+// Whitespace between tokens: at most 2 line breaks (\n or \r) and 20 spaces or tabs in a
+// row, enough for pretty-printed JSON and little room for a model to stall in.
+constexpr uint8_t kMaxLineBreaks = 2;
+constexpr uint8_t kMaxBlanks = 20;
 constexpr int32_t kMaxNumberDigits = 19; // per integer or fraction part
 constexpr int32_t kMaxExponentDigits = 2;
 
@@ -77,7 +80,8 @@ JsonState &JsonState::operator=(const JsonState &other) {
   schema = other.schema;
   depth = other.depth;
   done = other.done;
-  spaces = other.spaces;
+  lineBreaks = other.lineBreaks;
+  blanks = other.blanks;
   std::copy(other.frames.begin(), other.frames.begin() + depth, frames.begin());
   return *this;
 }
@@ -428,14 +432,20 @@ bool JsonState::feedEnum(Frame &frame, unsigned char c) {
   return feed(c);
 }
 
+bool JsonState::whitespace(unsigned char c) {
+  if (c == '\n' || c == '\r')
+    return ++lineBreaks <= kMaxLineBreaks;
+  return ++blanks <= kMaxBlanks;
+}
+
 bool JsonState::feed(unsigned char c) {
   if (!isSpace(c))
-    spaces = 0;
+    lineBreaks = blanks = 0;
   if (depth == 0) {
     if (done)
       return false;
     if (isSpace(c))
-      return ++spaces <= kMaxSpaces;
+      return whitespace(c);
     return startValue(schema->root(), c);
   }
   Frame &top = frames[static_cast<size_t>(depth - 1)];
@@ -444,7 +454,7 @@ bool JsonState::feed(unsigned char c) {
   case Kind::Array:
     // Whitespace may stand between any two tokens of a container.
     if (isSpace(c))
-      return ++spaces <= kMaxSpaces;
+      return whitespace(c);
     return top.kind == Kind::Object ? feedObject(top, c) : feedArray(top, c);
   case Kind::String:
     return feedString(top, c);

@@ -10,7 +10,8 @@
 // The check is a byte-level pushdown automaton (JsonState) over the schema's nodes: a
 // stack of frames (objects with the declared properties seen so far, arrays with their
 // item count, strings with their length, the key or enum value being matched, numbers,
-// literals), RFC 8259's lexical rules, at most 32 consecutive whitespace bytes, and
+// literals), RFC 8259's lexical rules, whitespace runs of at most 2 line breaks and 20
+// spaces or tabs, and
 // numbers of at most 19 digits per integer or fraction part and 2 exponent digits (so
 // every number fits a double). The state is a small fixed-size value, so trying a byte
 // costs a copy of a few frames.
@@ -95,6 +96,8 @@ private:
 
   const JsonSchemaNode &node(const Frame &frame) const { return schema->node(frame.node); }
   bool push(const Frame &frame);
+  /// One whitespace byte between tokens, within the limits of a run.
+  bool whitespace(unsigned char c);
   bool startValue(int32_t node, unsigned char c);
   /// The top frame (a number or an enum value) may end before `c`.
   bool endsBefore(const Frame &frame) const;
@@ -114,7 +117,7 @@ private:
   std::array<Frame, JsonSchema::kMaxDepth> frames;
   int depth = 0;
   bool done = false;
-  uint8_t spaces = 0; // consecutive whitespace bytes
+  uint8_t lineBreaks = 0, blanks = 0; // in the current run of whitespace
 };
 
 /// Each token's bytes as generated text, read once from a tokenizer, and the trie the

@@ -55,9 +55,11 @@ TEST(JsonState, PrefixesAndRefusals) {
     SCOPED_TRACE(text);
     EXPECT_FALSE(accepts(text));
   }
-  // At most 32 whitespace bytes in a row.
-  EXPECT_TRUE(accepts("{" + std::string(32, ' ') + "}"));
-  EXPECT_FALSE(accepts("{" + std::string(33, ' ') + "}"));
+  // Whitespace runs: at most 2 line breaks and 20 spaces or tabs.
+  EXPECT_TRUE(accepts("{\r\n" + std::string(20, ' ') + "}"));
+  EXPECT_TRUE(accepts("{\n\t\n" + std::string(19, ' ') + "\"a\"" + std::string(20, ' ') + ":1}"));
+  EXPECT_FALSE(accepts("{" + std::string(21, ' ') + "}"));
+  EXPECT_FALSE(accepts("{\n\n\n}"));
 }
 
 TEST(JsonConstraint, RandomLogitsOverARealVocabularyStayValid) {
