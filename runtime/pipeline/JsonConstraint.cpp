@@ -68,7 +68,7 @@ namespace {
 // Phases of the frames.
 enum ObjectPhase : uint8_t { KeyOrEnd, Key, Colon, Value, After };
 enum ArrayPhase : uint8_t { First, Item, ItemAfter };
-enum StringPhase : uint8_t { Chars, Escape, Unicode };
+enum StringPhase : uint8_t { Chars, Escape, Unicode, PairBackslash, PairU };
 enum NumberPhase : uint8_t { Sign, Zero, Int, Frac0, Frac, Exp0, ExpSign, Exp };
 constexpr const char *kLiterals[] = {"true", "false", "null"};
 using Node = JsonSchemaNode;
@@ -114,11 +114,14 @@ bool JsonState::startValue(int32_t index, unsigned char c) {
   case '{':
     frame.kind = Kind::Object;
     frame.phase = KeyOrEnd;
-    return (n.types & Node::kObject) && push(frame);
+    // Only where the object can be finished within the frames left.
+    return (n.types & Node::kObject) && depth + n.minObjectFrames <= JsonSchema::kMaxDepth &&
+           push(frame);
   case '[':
     frame.kind = Kind::Array;
     frame.phase = First;
-    return (n.types & Node::kArray) && push(frame);
+    return (n.types & Node::kArray) && depth + n.minArrayFrames <= JsonSchema::kMaxDepth &&
+           push(frame);
   case '"':
     frame.kind = Kind::String;
     frame.phase = Chars;
@@ -184,11 +187,11 @@ bool JsonState::partialCharacterAllowed() const {
 
 bool JsonState::feedObject(Frame &frame, unsigned char c) {
   const Node &n = node(frame);
-  const uint64_t all = n.propertyNames.size() == 64
-                           ? ~uint64_t{0}
-                           : (uint64_t{1} << n.propertyNames.size()) - 1;
-  // Another key may come: an undeclared one, or a declared one not yet present.
-  const bool keyPossible = n.additional != Node::kNone || (frame.seen & all) != all;
+  // Another key may come: an undeclared one, or a declared one not yet present, whose
+  // value fits in the frames left (values open beside this object's frame).
+  bool keyPossible = n.additional != Node::kNone && fits(n.additional, depth);
+  for (size_t k = 0; k < n.propertyNames.size() && !keyPossible; ++k)
+    keyPossible = !(frame.seen >> k & 1) && fits(n.propertyNodes[k], depth);
   const bool endPossible = (frame.seen & n.required) == n.required;
   switch (frame.phase) {
   case KeyOrEnd:
@@ -237,14 +240,15 @@ bool JsonState::feedKey(Frame &frame, unsigned char c) {
     const bool exact = frame.lo < frame.hi &&
                        n.propertyNames[static_cast<size_t>(frame.lo)].size() ==
                            static_cast<size_t>(frame.pos);
+    const int objectDepth = depth - 1;
     if (exact) {
       const uint64_t bit = uint64_t{1} << frame.lo;
-      if (object.seen & bit)
-        return false; // a duplicate key
+      if (object.seen & bit || !fits(n.propertyNodes[static_cast<size_t>(frame.lo)], objectDepth))
+        return false; // a duplicate key, or a value with no room
       object.seen |= bit;
       object.property = frame.lo;
     } else {
-      if (n.additional == Node::kNone)
+      if (n.additional == Node::kNone || !fits(n.additional, objectDepth))
         return false;
       object.property = -1;
     }
@@ -266,12 +270,13 @@ bool JsonState::feedKey(Frame &frame, unsigned char c) {
   frame.lo = lo;
   frame.hi = lo < hi ? hi : lo;
   ++frame.pos;
-  if (n.additional != Node::kNone)
+  if (n.additional != Node::kNone && fits(n.additional, depth - 1))
     return true;
   for (int32_t k = frame.lo; k < frame.hi; ++k)
-    if (!(object.seen & (uint64_t{1} << k)))
+    if (!(object.seen & (uint64_t{1} << k)) &&
+        fits(n.propertyNodes[static_cast<size_t>(k)], depth - 1))
       return true;
-  return false; // only names already present, or none, continue this way
+  return false; // only names already present (or with no room), or none, continue this way
 }
 
 bool JsonState::feedArray(Frame &frame, unsigned char c) {
@@ -282,7 +287,7 @@ bool JsonState::feedArray(Frame &frame, unsigned char c) {
       pop();
       return true;
     }
-    if (n.maxItems == 0)
+    if (n.maxItems == 0 || !fits(n.items, depth))
       return false;
     frame.count = 1;
     frame.phase = ItemAfter;
@@ -292,7 +297,7 @@ bool JsonState::feedArray(Frame &frame, unsigned char c) {
     frame.phase = ItemAfter;
     return startValue(n.items, c);
   default: // ItemAfter
-    if (c == ',' && frame.count < n.maxItems) {
+    if (c == ',' && frame.count < n.maxItems && fits(n.items, depth)) {
       frame.phase = Item;
       return true;
     }
@@ -332,18 +337,46 @@ bool JsonState::feedString(Frame &frame, unsigned char c) {
         return false;
       frame.phase = Unicode;
       frame.pos = 4;
+      frame.lo = 0;
       return true;
     }
     if (c == 0 || !std::strchr("\"\\/bfnrt", c))
       return false;
     frame.phase = Chars;
     return true;
-  default: // Unicode
+  case PairBackslash: // a high surrogate's \uXXXX needs a low one next
+    if (c != '\\')
+      return false;
+    frame.phase = PairU;
+    return true;
+  case PairU:
+    if (c != 'u')
+      return false;
+    frame.phase = Unicode;
+    frame.pos = 4;
+    frame.lo = 0;
+    return true;
+  default: { // Unicode: lo accumulates the code unit, hi is 1 after a high surrogate
     if (!isHex(c))
       return false;
-    if (--frame.pos == 0)
+    frame.lo = frame.lo * 16 + (isDigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    if (--frame.pos > 0)
+      return true;
+    const bool high = frame.lo >= 0xD800 && frame.lo <= 0xDBFF;
+    const bool low = frame.lo >= 0xDC00 && frame.lo <= 0xDFFF;
+    if (frame.hi == 1) { // the second half of a pair
+      if (!low)
+        return false;
+      frame.hi = 0;
       frame.phase = Chars;
+      return true;
+    }
+    if (low)
+      return false; // a low surrogate alone
+    frame.hi = high ? 1 : 0;
+    frame.phase = high ? PairBackslash : Chars;
     return true;
+  }
   }
 }
 
@@ -360,8 +393,8 @@ bool JsonState::feedNumber(Frame &frame, unsigned char c) {
     frame.count = 1;
     return true;
   case Int:
-    if (isDigit(c))
-      return digit(kMaxNumberDigits);
+    if (isDigit(c)) // integers stay within int64 (18 digits) where the schema wants one
+      return digit(integer ? kMaxNumberDigits - 1 : kMaxNumberDigits);
     [[fallthrough]];
   case Zero:
     if (c == '.' && !integer) {
@@ -635,9 +668,18 @@ absl::Status JsonConstraint::accept(int32_t token) {
   const JsonVocabulary::Token &entry = vocabulary->tokens[static_cast<size_t>(token)];
   bool followed = false;
   switch (entry.kind) {
-  case JsonVocabulary::Kind::Eos:
+  case JsonVocabulary::Kind::Eos: {
+    // Complete, or mask()'s fallback: nothing else could follow (a vocabulary without
+    // the characters needed), so the sequence ends rather than fails.
     followed = current.complete();
+    if (!followed) {
+      const std::vector<uint8_t> allowed = allowedTokens();
+      followed = true;
+      for (size_t id = 0; id < allowed.size() && followed; ++id)
+        followed = !allowed[id] || vocabulary->tokens[id].kind == JsonVocabulary::Kind::Eos;
+    }
     break;
+  }
   case JsonVocabulary::Kind::StringOnly:
     followed = current.partialCharacterAllowed(); // counts no character (safe for minLength)
     break;

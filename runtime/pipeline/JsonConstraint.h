@@ -96,6 +96,11 @@ private:
 
   const JsonSchemaNode &node(const Frame &frame) const { return schema->node(frame.node); }
   bool push(const Frame &frame);
+  /// A value of `node` opened with `open` frames below it can be finished within
+  /// JsonSchema::kMaxDepth frames.
+  bool fits(int32_t index, int open) const {
+    return open + schema->node(index).minFrames <= JsonSchema::kMaxDepth;
+  }
   /// One whitespace byte between tokens, within the limits of a run.
   bool whitespace(unsigned char c);
   bool startValue(int32_t node, unsigned char c);

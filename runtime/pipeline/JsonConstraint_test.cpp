@@ -28,7 +28,7 @@ bool accepts(const std::string &text, bool *complete = nullptr) {
 TEST(JsonState, CompleteObjects) {
   for (const char *text : {
            "{}", " {\n}", R"({"a":1})", R"({"a": [1, -2.5e+3, 0, 0.5, 1E9, true, false, null]})",
-           R"({"s": "x\u00e9\n\"\\\/ caf\u00E9 é", "o": {"p": {}}, "l": [[], [{}]]})",
+           R"({"s": "x\u00e9\n\"\\\/ caf\u00E9 é \ud83d\ude00", "o": {"p": {}}, "l": [[], [{}]]})",
            R"({"k":-0.0e-0})"}) {
     SCOPED_TRACE(text);
     bool complete = false;
@@ -51,7 +51,9 @@ TEST(JsonState, PrefixesAndRefusals) {
            R"({"a": [1,]})", R"({"a": 1}})", R"({"a": 1} x)", "{\"a\": \"\x01\"}",
            R"({"a": "\x"})", R"({"a": "\u12G4"})", R"({,})", R"({"a": 1 "b": 2})", "{} ",
            R"({"a": [1 2]})", "{\"a\": \"\xA4\"}", "{\"a\": \"\xC0\x80\"}",
-           "{\"a\": \"\xED\xA0\x80\"}", "{\"\xF5\": 1}", "{\"a\": \"\xE2\x82\""}) {
+           "{\"a\": \"\xED\xA0\x80\"}", "{\"\xF5\": 1}", "{\"a\": \"\xE2\x82\"",
+           R"({"a": "\ud800"})", R"({"a": "\udc00"})", R"({"a": "\ud800\u0041"})",
+           R"({"a": "\ud83d x"})"}) {
     SCOPED_TRACE(text);
     EXPECT_FALSE(accepts(text));
   }
@@ -207,13 +209,56 @@ TEST(JsonSchema, RefusesWhatItCannotFollow) {
            {R"({"properties": {"a\"b": {}}})", "needs escaping"},
            {R"({"items": [{}]})", "tuple items"},
            {R"({"maxItems": -1})", "schema.maxItems: expected a non-negative integer"},
-           {R"(3)", "expected a schema object"}}) {
+           {R"(3)", "expected a schema object"},
+           {R"({"type": "string", "enum": ["abcd"], "maxLength": 2})", "schema.maxLength: this keyword beside enum"},
+           {R"({"anyOf": [{"type": "array"}], "minItems": 1})", "schema.minItems: keywords beside anyOf"},
+           {R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})",
+            "refers only to itself"},
+           // Required members that recur without end: no finite value.
+           {R"({"$defs": {"n": {"type": "object", "required": ["a"], "properties": {"a": {"$ref": "#/$defs/n"}}}},
+               "$ref": "#/$defs/n"})", "no finite JSON value"}}) {
     SCOPED_TRACE(schema);
     absl::StatusOr<std::shared_ptr<const JsonSchema>> out =
         JsonSchema::compile(nlohmann::json::parse(schema));
     ASSERT_FALSE(out.ok());
     EXPECT_NE(out.status().message().find(message), std::string::npos) << out.status();
   }
+}
+
+TEST(JsonSchema, DeepSchemasNeverDeadEnd) {
+  // 33 nested required objects cannot fit 32 frames: refused when compiled.
+  std::string deep = R"({"type": "integer"})";
+  for (int i = 0; i < 33; ++i)
+    deep = R"({"type": "object", "required": ["a"], "properties": {"a": )" + deep + "}}";
+  absl::StatusOr<std::shared_ptr<const JsonSchema>> refused =
+      JsonSchema::compile(nlohmann::json::parse(deep));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("nest at least 34 levels"), std::string::npos)
+      << refused.status();
+  // A recursive list: the automaton stops opening nodes where one could no longer close,
+  // and every text it lets through can still be completed.
+  auto list = compiled(R"({
+    "$defs": {"node": {"type": "object", "additionalProperties": false, "required": ["v", "next"],
+      "properties": {"v": {"type": "integer"}, "next": {"anyOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}}}},
+    "$ref": "#/$defs/node"})");
+  JsonState state(*list);
+  int opened = 0;
+  for (JsonState next = state; next.feed(std::string(R"({"v":1,"next":)")); next = state) {
+    state = next;
+    ++opened;
+  }
+  // Each node needs its own frame and one for its members: 31 objects, then null.
+  EXPECT_EQ(opened, JsonSchema::kMaxDepth - 1);
+  EXPECT_TRUE(state.feed("null" + std::string(static_cast<size_t>(opened), '}')));
+  EXPECT_TRUE(state.complete());
+  // A $ref whose definition is a $ref still being compiled keeps the definition's rules.
+  auto alias = compiled(R"({"$defs": {"a": {"$ref": "#/$defs/b"},
+    "b": {"type": "object", "additionalProperties": false, "properties": {"x": {"$ref": "#/$defs/a"}}}},
+    "$ref": "#/$defs/b"})");
+  EXPECT_FALSE(schemaAccepts(*alias, R"({"x": 5)"));
+  bool complete = false;
+  EXPECT_TRUE(schemaAccepts(*alias, R"({"x": {"x": {}}})", &complete));
+  EXPECT_TRUE(complete);
 }
 
 /// An independent validator for the keywords JsonSchema compiles (no $ref here).

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "runtime/util/StatusMacros.h"
 
 namespace mvc {
 
@@ -23,12 +24,22 @@ public:
     if (!root.ok())
       return root.status();
     schema.rootNode = *root;
+    MVC_RETURN_IF_ERROR(resolveAliases());
     std::vector<uint8_t> state(schema.nodes.size(), 0);
     for (size_t i = 0; i < schema.nodes.size(); ++i) {
       absl::StatusOr<uint8_t> types = firstTypes(static_cast<int32_t>(i), state);
       if (!types.ok())
         return types.status();
     }
+    computeFrameCosts();
+    const int32_t rootCost = schema.nodes[static_cast<size_t>(schema.rootNode)].minFrames;
+    if (rootCost >= JsonSchemaNode::kNever)
+      return bad("schema", "no finite JSON value satisfies it (required properties or items "
+                           "that recur without end)");
+    if (rootCost > JsonSchema::kMaxDepth)
+      return bad("schema", absl::StrCat("its values nest at least ", rootCost,
+                                        " levels deep; at most ", JsonSchema::kMaxDepth,
+                                        " are supported"));
     return std::make_shared<const JsonSchema>(std::move(schema));
   }
 
@@ -105,11 +116,83 @@ private:
           compile(defs->at(name), absl::StrCat("schema.", section, ".", name), depth);
       if (!body.ok())
         return body.status();
-      schema.nodes[static_cast<size_t>(index)] = schema.nodes[static_cast<size_t>(*body)];
+      // The body may itself be a $ref still being compiled: copied once all nodes exist.
+      aliases.emplace_back(index, *body);
       return index;
     }
     return bad(where, absl::StrCat("$ref ", ref,
                                    " is not supported (only #/$defs/NAME and #/definitions/NAME)"));
+  }
+
+  static bool isAnnotation(const std::string &key) {
+    for (const char *annotation : {"title", "description", "$comment", "$defs", "definitions",
+                                   "default", "examples", "$schema", "$id", "deprecated",
+                                   "readOnly", "writeOnly"})
+      if (key == annotation)
+        return true;
+    return false;
+  }
+
+  /// Each $ref node becomes a copy of what its definition compiled to, following chains of
+  /// definitions that are $refs themselves.
+  absl::Status resolveAliases() {
+    std::map<int32_t, int32_t> target(aliases.begin(), aliases.end());
+    for (const auto &[index, body] : aliases) {
+      int32_t at = body;
+      for (size_t steps = 0; target.count(at); ++steps) {
+        if (steps > target.size())
+          return bad("schema", "a $ref chain refers only to itself");
+        at = target[at];
+      }
+      schema.nodes[static_cast<size_t>(index)] = schema.nodes[static_cast<size_t>(at)];
+    }
+    return absl::OkStatus();
+  }
+
+  /// The fewest automaton frames a value of each node needs open at once (an object or
+  /// array frame, plus what its required members or minimum items need; a scalar one),
+  /// as a fixed point over the node graph (kNever: no finite value).
+  void computeFrameCosts() {
+    using Node = JsonSchemaNode;
+    auto add = [](int32_t a, int32_t b) { return std::min<int32_t>(Node::kNever, a + b); };
+    for (Node &node : schema.nodes) // from "never" down to the least fixed point
+      node.minObjectFrames = node.minArrayFrames = node.minFrames = Node::kNever;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (Node &node : schema.nodes) {
+        int32_t object = Node::kNever, array = Node::kNever, cost = Node::kNever;
+        if (!node.alternatives.empty()) {
+          for (int32_t alternative : node.alternatives)
+            cost = std::min(cost, schema.nodes[static_cast<size_t>(alternative)].minFrames);
+        } else if (!node.values.empty()) {
+          cost = 1; // matched as one text
+        } else {
+          if (node.types & Node::kObject) {
+            object = 2; // the object and a key
+            for (size_t i = 0; i < node.propertyNames.size(); ++i)
+              if (node.required >> i & 1)
+                object = std::max(object, add(1, schema.nodes[static_cast<size_t>(
+                                                     node.propertyNodes[i])].minFrames));
+            if (node.required == 0)
+              object = 1;
+          }
+          if (node.types & Node::kArray)
+            array = node.minItems > 0
+                        ? add(1, schema.nodes[static_cast<size_t>(node.items)].minFrames)
+                        : 1;
+          cost = std::min(object, array);
+          if (node.types & ~(Node::kObject | Node::kArray))
+            cost = 1;
+        }
+        if (object != node.minObjectFrames || array != node.minArrayFrames ||
+            cost != node.minFrames) {
+          node.minObjectFrames = object;
+          node.minArrayFrames = array;
+          node.minFrames = cost;
+          changed = true;
+        }
+      }
+    }
   }
 
   /// anyOf: a node over its alternatives (their types are checked once all nodes exist,
@@ -188,14 +271,13 @@ private:
       if (!ref->is_string())
         return bad(where + ".$ref", "expected a string");
       for (auto &[key, unused] : value.items())
-        if (key != "$ref" && key != "title" && key != "description" && key != "$comment" &&
-            key != "$defs" && key != "definitions" && key != "default" && key != "examples")
+        if (key != "$ref" && !isAnnotation(key))
           return bad(absl::StrCat(where, ".", key), "keywords beside $ref are not supported");
       return resolve(ref->get<std::string>(), where + ".$ref", depth + 1);
     }
     if (auto any = value.find("anyOf"); any != value.end()) {
-      for (const char *key : {"type", "enum", "const", "properties", "items", "required"})
-        if (value.contains(key))
+      for (auto &[key, unused] : value.items())
+        if (key != "anyOf" && !isAnnotation(key))
           return bad(absl::StrCat(where, ".", key), "keywords beside anyOf are not supported");
       return alternativesOf(*any, where + ".anyOf", depth);
     }
@@ -231,6 +313,13 @@ private:
         return bad(where + ".const", "the const value is not in enum");
       allowed.assign(1, *constant);
     }
+    if (!allowed.empty())
+      for (const char *key : {"properties", "required", "additionalProperties", "items",
+                              "minItems", "maxItems", "minLength", "maxLength"})
+        if (value.contains(key))
+          return bad(absl::StrCat(where, ".", key),
+                     "this keyword beside enum or const is not supported (list only the "
+                     "values that satisfy it)");
     for (const Json &v : allowed) {
       if (typesOf(v) & node.types & ~(v.is_number_float() ? JsonSchemaNode::kInteger : 0))
         node.values.push_back(v.dump());
@@ -315,7 +404,8 @@ private:
   const Json &document;
   JsonSchema schema;
   std::map<std::string, int32_t> refs;
-  std::map<int32_t, std::string> alternativeWhere; // for errors
+  std::vector<std::pair<int32_t, int32_t>> aliases; // $ref node -> its definition's node
+  std::map<int32_t, std::string> alternativeWhere;  // for errors
 };
 
 uint8_t JsonSchema::typeOfFirstByte(unsigned char c) {

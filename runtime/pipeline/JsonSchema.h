@@ -65,6 +65,12 @@ struct JsonSchemaNode {
   std::vector<int32_t> alternatives;
   // The JSON types a value may start as (integers as numbers), for anyOf's choice.
   uint8_t firstTypes = kAnyType;
+  // The fewest automaton frames open at once that a value needs (an object or array
+  // counts 1 plus what its required members or minimum items need; kNever: none can
+  // finish), for values starting as an object, as an array, and any: the automaton opens
+  // a value only where it can finish within JsonSchema::kMaxDepth frames.
+  static constexpr int32_t kNever = 1 << 20;
+  int32_t minObjectFrames = 1, minArrayFrames = 1, minFrames = 1;
 };
 
 class JsonSchema {

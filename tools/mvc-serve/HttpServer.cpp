@@ -26,7 +26,17 @@ public:
       : sock(sock), readMs(static_cast<int>(readSeconds * 1000)),
         writeMs(static_cast<int>(writeSeconds * 1000)) {}
 
-  bool is_readable() const override { return begin < end || wait(POLLIN, readMs); }
+  /// Reads (of the next request) end by `deadline` whatever the per-read timeout.
+  void readBy(std::chrono::steady_clock::time_point deadline) { readDeadline = deadline; }
+
+  bool is_readable() const override {
+    if (begin < end)
+      return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          readDeadline - std::chrono::steady_clock::now())
+                          .count();
+    return left > 0 && wait(POLLIN, static_cast<int>(std::min<int64_t>(readMs, left)));
+  }
   bool is_writable() const override { return wait(POLLOUT, writeMs); }
   ssize_t read(char *ptr, size_t size) override {
     if (begin == end) {
@@ -95,6 +105,7 @@ private:
 
   int sock;
   int readMs, writeMs;
+  std::chrono::steady_clock::time_point readDeadline = std::chrono::steady_clock::time_point::max();
   char buffer[4096];
   size_t begin = 0, end = 0;
 };
@@ -113,15 +124,23 @@ HttpServer::HttpServer(const Limits &limits) : limits(limits) {
 }
 
 HttpServer::~HttpServer() {
-  stopping = true;
-  uint64_t one = 1;
-  (void)!::write(wakeFd, &one, sizeof(one));
-  poller.join();
-  pool->shutdown();
-  for (const auto &[sock, deadline] : parked)
-    ::close(sock);
+  shutdown();
   ::close(epollFd);
   ::close(wakeFd);
+}
+
+void HttpServer::shutdown() {
+  std::call_once(shutOnce, [this] {
+    stopping = true;
+    uint64_t one = 1;
+    (void)!::write(wakeFd, &one, sizeof(one));
+    poller.join();
+    pool->shutdown(); // the requests in flight finish; none is parked again
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto &[sock, deadline] : parked)
+      closeSocket(sock);
+    parked.clear();
+  });
 }
 
 void HttpServer::widenBacklog(int backlog) {
@@ -182,6 +201,7 @@ void HttpServer::serve(int sock) {
   // Requests already here run now (a pipelined one sits in the stream's buffer).
   do {
     bool closed = false;
+    stream.readBy(std::chrono::steady_clock::now() + std::chrono::seconds(limits.requestSeconds));
     keep = process_request(stream, /*close_connection=*/false, closed, nullptr) && !closed;
   } while (keep && stream.buffered());
   currentSocket = -1;

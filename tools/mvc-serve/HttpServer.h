@@ -9,7 +9,8 @@
 //     set, not in a thread, until a request's first bytes arrive; then one request runs
 //     on a worker, and the connection goes back to the set;
 //   - a connection idle longer than `idleSeconds`, or beyond `maxConnections` open at
-//     once, is closed;
+//     once, is closed; a request must arrive whole within `requestSeconds` of its first
+//     bytes (a client that trickles bytes holds a worker that long at most);
 //   - a handler can ask whether its client has gone away (clientGone): a non-streaming
 //     request then stops generating instead of running to its end unheard.
 // A worker is held only while a request is read, run and answered (a streamed answer
@@ -36,9 +37,14 @@ public:
     size_t workers = 64;          // requests read, run and answered at once
     int64_t maxConnections = 16384; // open at once; more are closed when accepted
     int idleSeconds = 30;         // a connection with no request for this long is closed
+    int requestSeconds = 30;      // a request's line, headers and body must arrive within
   };
   explicit HttpServer(const Limits &limits);
-  ~HttpServer() override;
+  ~HttpServer() override; // shutdown()
+
+  /// Stops serving parked connections and waits for the requests in flight to finish
+  /// (call after listen returns, before what the handlers use goes away).
+  void shutdown();
 
   /// On a worker running a handler: whether the request's client has closed its
   /// connection (or reset it).
@@ -67,6 +73,7 @@ private:
   std::map<int, std::chrono::steady_clock::time_point> parked; // socket -> when to close
   std::unique_ptr<httplib::ThreadPool> pool;
   std::thread poller;
+  std::once_flag shutOnce;
 };
 
 } // namespace mvc::serving

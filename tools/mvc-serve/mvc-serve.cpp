@@ -305,6 +305,9 @@ public:
     }
     http.set_payload_max_length(static_cast<size_t>(options.maxBodyBytes));
     http.set_read_timeout(10, 0);
+    // What the Keep-Alive header announces: HttpServer's idle limit, no request count.
+    http.set_keep_alive_timeout(30);
+    http.set_keep_alive_max_count(1 << 20);
     http.set_write_timeout(30, 0);
     http.Get("/health", [&](const httplib::Request &, httplib::Response &res) {
       if (!ready) {
@@ -373,6 +376,7 @@ public:
     std::cerr << "mvc-serve: listening on " << options.host << ":" << port << "\n";
     http.listen_after_bind();
     loader.join();
+    http.shutdown(); // the handlers in flight finish while the scheduler still runs
     scheduler.reset();
     return loadFailed ? 1 : 0;
   }
@@ -593,11 +597,13 @@ private:
       std::vector<ChoiceDelta> deltas;
       while (stream->next(deltas, std::chrono::milliseconds(100))) {
         if (HttpServer::clientGone()) {
-          // Nobody will read the answer: stop generating (its pages are freed at the
-          // scheduler's next step).
+          // The client closed its side: stop generating (its pages are freed at the
+          // scheduler's next step). A client that only half-closed still gets an answer.
           stream->cancel();
           log(id, 499, stream->promptTokens, stream->completionTokens, stream->ttftSeconds);
-          return;
+          res.set_header("Connection", "close");
+          return sendError(res, makeError(499, "invalid_request_error",
+                                          "the client closed its connection"));
         }
         for (ChoiceDelta &delta : deltas) {
           texts[delta.index] += delta.text;
@@ -735,7 +741,6 @@ private:
   }
 
   Options options;
-  HttpServer http;
   std::atomic<bool> ready{false}, loadFailed{false};
   std::atomic<uint64_t> nextId{0};
   std::time_t startTime = std::time(nullptr);
@@ -744,6 +749,7 @@ private:
   std::optional<TextSession> text;
   std::mutex textMutex, logMutex;
   std::unique_ptr<Scheduler> scheduler;
+  HttpServer http; // last: destroyed first, while what its handlers use still exists
 };
 
 int toolMain(int argc, char **argv) {
