@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "runtime/text/TestFixtures.h"
 #include "runtime/text/Tokenizer.h"
 
 namespace mvc {
@@ -332,16 +333,21 @@ struct TinyVocabulary {
   int32_t eos = 0;
 };
 
-TinyVocabulary tinyVocabulary(const char *path = MVC_TINY_TOKENIZER_DIR "/tokenizer.json") {
-  absl::StatusOr<std::unique_ptr<text::Tokenizer>> tokenizer = text::Tokenizer::fromFile(path);
+TinyVocabulary vocabularyOf(absl::StatusOr<std::unique_ptr<text::Tokenizer>> tokenizer) {
   EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
   TinyVocabulary out;
+  if (!tokenizer.ok())
+    return out;
   out.tokenizer = *std::move(tokenizer);
   out.eos = *out.tokenizer->tokenToId("<eos>");
   out.words = JsonVocabulary::build(*out.tokenizer,
                                     static_cast<int64_t>(out.tokenizer->vocabSize()),
                                     std::vector<int32_t>{out.eos});
   return out;
+}
+
+TinyVocabulary tinyVocabulary() {
+  return vocabularyOf(text::Tokenizer::fromFile(MVC_TINY_TOKENIZER_DIR "/tokenizer.json"));
 }
 
 /// Generates under `schema` from random logits (structural bytes favoured); checks the
@@ -424,7 +430,10 @@ TEST(JsonConstraint, SchemaOutputsValidate) {
 // validate, and the masks of the first steps equal trying every token alone. Prints the
 // mean time per mask (not asserted: speed lives in benchmarks).
 TEST(JsonConstraint, SchemaOverTheRealGemmaVocabulary) {
-  const TinyVocabulary v = tinyVocabulary(MVC_SHARED_FIXTURES "/tokenizers/gemma3/tokenizer.json");
+  // The project's copy (tests/fixtures/tokenizers, gzip), else ../shared/fixtures.
+  std::optional<std::string> json = text::testing::readFixture("gemma3/tokenizer.json");
+  ASSERT_TRUE(json) << "no gemma3/tokenizer.json in " << text::testing::fixtureSearchPath();
+  const TinyVocabulary v = vocabularyOf(text::Tokenizer::fromJson(*json));
   const nlohmann::json person = nlohmann::json::parse(kPerson);
   double seconds = 0;
   int steps = 0, ended = 0;
