@@ -126,6 +126,19 @@ ConfigFields ConfigFields::sub(const std::string &key) {
   return ConfigFields(object(key), where + "." + key, errors);
 }
 
+std::optional<int64_t> readOptionalTokenId(ConfigFields &model, ConfigFields &top,
+                                           const std::string &key, int64_t vocabSize) {
+  for (ConfigFields *fields : {&model, &top}) {
+    if (!fields->has(key))
+      continue;
+    const int64_t id = fields->integer(key);
+    if (id < 0 || id >= vocabSize)
+      model.fail(key, "id " + std::to_string(id) + " outside the vocabulary");
+    return id;
+  }
+  return std::nullopt;
+}
+
 std::vector<int64_t> readEosTokenIds(ConfigFields &model, ConfigFields &top,
                                      ConfigFields &generation, int64_t vocabSize) {
   std::vector<int64_t> eos = model.integers("eos_token_id");

@@ -63,6 +63,12 @@ private:
   std::shared_ptr<absl::Status> errors;  // the first error, shared with sub-readers
 };
 
+/// An optional token id (bos_token_id, pad_token_id): the model config's, else the
+/// top-level config's, else none; an id outside [0, vocabSize) is recorded as an error of
+/// `model`.
+std::optional<int64_t> readOptionalTokenId(ConfigFields &model, ConfigFields &top,
+                                           const std::string &key, int64_t vocabSize);
+
 /// The ids generation stops on, as transformers' generate collects them: the model config's
 /// eos_token_id (else the top-level config's) and generation_config.json's, sorted, each
 /// once; an id outside [0, vocabSize) is recorded as an error of `model`.

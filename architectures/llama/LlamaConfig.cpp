@@ -54,14 +54,6 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
   c.attentionBias = f.boolean("attention_bias", false);
   c.mlpBias = f.boolean("mlp_bias", false);
   c.tieWordEmbeddings = top.boolean("tie_word_embeddings", f.boolean("tie_word_embeddings", false));
-  auto optionalId = [&](const char *key) -> std::optional<int64_t> {
-    for (ConfigFields *fields : {&f, &top})
-      if (fields->has(key))
-        return fields->integer(key);
-    return std::nullopt;
-  };
-  c.bosTokenId = optionalId("bos_token_id");
-  c.padTokenId = optionalId("pad_token_id");
   c.maxPositions = f.positive("max_position_embeddings", 2048);
   std::string act = f.string("hidden_act", std::string("silu"));
   if (act != "silu")
@@ -85,12 +77,10 @@ absl::StatusOr<LlamaConfig> parseLlamaConfig(const OrderedJson &config,
   if (c.rope.type == "proportional")
     f.fail("rope_parameters", "proportional RoPE is Gemma 4's, not Llama's");
 
+  c.bosTokenId = readOptionalTokenId(f, top, "bos_token_id", c.vocabSize);
+  c.padTokenId = readOptionalTokenId(f, top, "pad_token_id", c.vocabSize);
   ConfigFields gen(generationConfig, "generation_config.json");
   c.eosTokenIds = readEosTokenIds(f, top, gen, c.vocabSize);
-  for (auto [key, id] :
-       {std::pair("bos_token_id", c.bosTokenId), std::pair("pad_token_id", c.padTokenId)})
-    if (id && (*id < 0 || *id >= c.vocabSize))
-      f.fail(key, "id " + std::to_string(*id) + " outside the vocabulary");
 
   if (!top.status().ok())
     return top.status();

@@ -11,48 +11,6 @@ bool Qwen3VLTextConfig::isMoeLayer(int64_t layer) const {
          (layer + 1) % decoderSparseStep == 0;
 }
 
-OrderedJson Qwen3VLConfig::toJson() const {
-  OrderedJson t = {{"vocab_size", text.vocabSize},
-                   {"hidden_size", text.hiddenSize},
-                   {"intermediate_size", text.intermediateSize},
-                   {"num_hidden_layers", text.numLayers},
-                   {"num_attention_heads", text.numHeads},
-                   {"num_key_value_heads", text.numKvHeads},
-                   {"head_dim", text.headDim},
-                   {"max_position_embeddings", text.maxPositions},
-                   {"rms_norm_eps", text.rmsNormEps},
-                   {"rope_theta", text.ropeTheta},
-                   {"mrope_section", text.mropeSection},
-                   {"attention_bias", text.attentionBias},
-                   {"num_experts", text.numExperts},
-                   {"num_experts_per_tok", text.expertsPerToken},
-                   {"moe_intermediate_size", text.moeIntermediateSize},
-                   {"decoder_sparse_step", text.decoderSparseStep},
-                   {"mlp_only_layers", text.mlpOnlyLayers},
-                   {"eos_token_ids", text.eosTokenIds}};
-  OrderedJson v = {{"depth", vision.depth},
-                   {"hidden_size", vision.hiddenSize},
-                   {"intermediate_size", vision.intermediateSize},
-                   {"num_heads", vision.numHeads},
-                   {"in_channels", vision.inChannels},
-                   {"patch_size", vision.patchSize},
-                   {"temporal_patch_size", vision.temporalPatchSize},
-                   {"spatial_merge_size", vision.spatialMergeSize},
-                   {"out_hidden_size", vision.outHiddenSize},
-                   {"num_position_embeddings", vision.numPositionEmbeddings},
-                   {"deepstack_visual_indexes", vision.deepstackIndexes},
-                   {"hidden_act", vision.hiddenAct},
-                   {"rope_theta", vision.ropeTheta}};
-  return {{"model_type", modelType},
-          {"text_config", t},
-          {"vision_config", v},
-          {"image_token_id", imageTokenId},
-          {"video_token_id", videoTokenId},
-          {"vision_start_token_id", visionStartTokenId},
-          {"vision_end_token_id", visionEndTokenId},
-          {"tie_word_embeddings", tieWordEmbeddings}};
-}
-
 namespace {
 
 /// A size given as one integer or as a list of equal ones (patch sizes).
@@ -202,14 +160,8 @@ absl::StatusOr<Qwen3VLConfig> parseQwen3VLConfig(const OrderedJson &config,
                          std::pair("vision_end_token_id", c.visionEndTokenId)})
     if (id < 0 || id >= c.text.vocabSize)
       top.fail(key, "id " + std::to_string(id) + " outside the vocabulary");
-  auto optionalId = [&](const char *key) -> std::optional<int64_t> {
-    for (ConfigFields *fields : {&text, &top})
-      if (fields->has(key))
-        return fields->integer(key);
-    return std::nullopt;
-  };
-  c.text.bosTokenId = optionalId("bos_token_id");
-  c.text.padTokenId = optionalId("pad_token_id");
+  c.text.bosTokenId = readOptionalTokenId(text, top, "bos_token_id", c.text.vocabSize);
+  c.text.padTokenId = readOptionalTokenId(text, top, "pad_token_id", c.text.vocabSize);
   ConfigFields gen(generationConfig, "generation_config.json");
   c.text.eosTokenIds = readEosTokenIds(text, top, gen, c.text.vocabSize);
   if (!top.status().ok())

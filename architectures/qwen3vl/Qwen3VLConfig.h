@@ -64,7 +64,6 @@ struct Qwen3VLConfig {
   bool tieWordEmbeddings = false;
 
   bool moe() const { return modelType == "qwen3_vl_moe"; }
-  OrderedJson toJson() const;
 };
 
 /// Errors name `path` and the field.
