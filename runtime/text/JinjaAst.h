@@ -42,6 +42,7 @@ struct Expr {
   std::vector<ExprPtr> operands;
   std::vector<std::pair<std::string, ExprPtr>> keywords;
   std::vector<std::string> ops;  // kCompare
+  int height = 1;                // longest path to a leaf (the parser bounds it)
 };
 
 struct MacroParam {

@@ -1,6 +1,7 @@
 // Jinja2's builtin filters and tests, and the globals transformers installs
 // (raise_exception, strftime_now) beside Jinja's (range, namespace, dict).
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 
@@ -37,8 +38,15 @@ Value attributePath(const Value& item, const std::string& path) {
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
     if (current.isUndefined()) return current;
-    current = numeric ? getItem(current, Value(static_cast<int64_t>(std::stoll(part))))
-                      : getItem(current, Value(part));
+    if (numeric) {
+      // An index too large for int64 names no item of any list or dict here.
+      int64_t index = 0;
+      auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), index);
+      current = error == std::errc() ? getItem(current, Value(index))
+                                     : Value::undefined(cat("no item ", part));
+    } else {
+      current = getItem(current, Value(part));
+    }
     if (dot == std::string::npos) return current;
     start = dot + 1;
   }

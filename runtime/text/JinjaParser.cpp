@@ -1,5 +1,7 @@
 #include "runtime/text/JinjaParser.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <set>
 
 #include "runtime/text/Strings.h"
@@ -28,6 +30,25 @@ class Parser {
     ~Nest() { --p.depth_; }
     Parser& p;
   };
+
+  // Records a composite node's height and refuses trees taller than the nesting limit:
+  // left-associative chains (`a + b + c ...`, `x[0][0]...`, `x | f | f ...`) nest without
+  // recursing in the parser, but evaluating or freeing them recurses once per level.
+  ExprPtr seal(ExprPtr expr) const {
+    int height = 0;
+    for (const auto& operand : expr->operands) {
+      if (operand) height = std::max(height, operand->height);
+    }
+    for (const auto& keyword : expr->keywords) {
+      if (keyword.second) height = std::max(height, keyword.second->height);
+    }
+    expr->height = height + 1;
+    if (expr->height > max_depth_) {
+      throw JinjaError{cat("line ", expr->line, ", column ", expr->column,
+                           ": expression is nested too deeply"), true};
+    }
+    return expr;
+  }
 
   [[noreturn]] void fail(const Token& at, const std::string& message) const {
     throw JinjaError{cat("line ", at.line, ", column ", at.column, ": ", message), true};
@@ -296,7 +317,7 @@ class Parser {
       if (peek().kind == Kind::kBlockEnd || peek().kind == Kind::kVariableEnd) break;
       tuple->operands.push_back(parseExpression());
     }
-    return tuple;
+    return seal(std::move(tuple));
   }
 
   ExprPtr parseExpression() {
@@ -314,7 +335,7 @@ class Parser {
       } else {
         cond->operands.push_back(nullptr);
       }
-      expr = std::move(cond);
+      expr = seal(std::move(cond));
     }
     return expr;
   }
@@ -324,7 +345,7 @@ class Parser {
     expr->name = op;
     expr->operands.push_back(std::move(left));
     expr->operands.push_back(std::move(right));
-    return expr;
+    return seal(std::move(expr));
   }
 
   ExprPtr parseOr() {
@@ -352,7 +373,7 @@ class Parser {
       auto expr = makeExpr(Expr::Kind::kUnary, at);
       expr->name = "not";
       expr->operands.push_back(parseNot());
-      return expr;
+      return seal(std::move(expr));
     }
     return parseCompare();
   }
@@ -384,7 +405,7 @@ class Parser {
       compare->ops.push_back(op);
       compare->operands.push_back(parseMath1());
     }
-    return compare ? std::move(compare) : std::move(first);
+    return compare ? seal(std::move(compare)) : std::move(first);
   }
 
   ExprPtr parseMath1() {
@@ -433,6 +454,7 @@ class Parser {
       expr = makeExpr(Expr::Kind::kUnary, at);
       expr->name = at.text;
       expr->operands.push_back(parseUnary(false));
+      expr = seal(std::move(expr));
     } else {
       expr = parsePrimary();
     }
@@ -513,7 +535,7 @@ class Parser {
       tuple->operands.push_back(parseExpression());
     }
     expectOp(")");
-    return tuple;
+    return seal(std::move(tuple));
   }
 
   ExprPtr parseList() {
@@ -524,7 +546,7 @@ class Parser {
       list->operands.push_back(parseExpression());
     }
     next();
-    return list;
+    return seal(std::move(list));
   }
 
   ExprPtr parseDict() {
@@ -537,7 +559,7 @@ class Parser {
       dict->operands.push_back(parseExpression());
     }
     next();
-    return dict;
+    return seal(std::move(dict));
   }
 
   ExprPtr parsePostfix(ExprPtr expr) {
@@ -549,12 +571,15 @@ class Parser {
           auto node = makeExpr(Expr::Kind::kAttribute, at);
           node->name = attr.text;
           node->operands.push_back(std::move(expr));
-          expr = std::move(node);
+          expr = seal(std::move(node));
         } else if (attr.kind == Kind::kInteger) {
           auto node = makeExpr(Expr::Kind::kItem, at);
           node->operands.push_back(std::move(expr));
-          node->operands.push_back(constant(Value(static_cast<int64_t>(std::stoll(attr.text))), attr));
-          expr = std::move(node);
+          errno = 0;
+          long long index = std::strtoll(attr.text.c_str(), nullptr, 10);
+          if (errno == ERANGE) fail(attr, "integer literal out of range");
+          node->operands.push_back(constant(Value(static_cast<int64_t>(index)), attr));
+          expr = seal(std::move(node));
         } else {
           fail(attr, "expected an attribute name after '.'");
         }
@@ -587,12 +612,12 @@ class Parser {
       auto node = makeExpr(Expr::Kind::kItem, open);
       node->operands.push_back(std::move(target));
       node->operands.push_back(std::move(parts[0]));
-      return node;
+      return seal(std::move(node));
     }
     auto node = makeExpr(Expr::Kind::kSlice, open);
     node->operands.push_back(std::move(target));
     for (auto& part : parts) node->operands.push_back(std::move(part));
-    return node;
+    return seal(std::move(node));
   }
 
   // Arguments of a call, filter or test: positional then keyword (name=value).
@@ -621,7 +646,7 @@ class Parser {
     node->column = callee->column;
     node->operands.push_back(std::move(callee));
     parseArguments(*node);
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parseFilterExpr(ExprPtr expr) {
@@ -651,7 +676,7 @@ class Parser {
       }
       node->operands.push_back(std::move(value));
       if (isOp("(")) parseArguments(*node);
-      value = std::move(node);
+      value = seal(std::move(node));
     } while (!single && isOp("|"));
     return value;
   }
@@ -675,11 +700,12 @@ class Parser {
       if (isName("is")) fail(peek(), "You cannot chain multiple tests with is");
       node->operands.push_back(parsePostfix(parsePrimary()));
     }
+    node = seal(std::move(node));
     if (!negated) return node;
     auto inverted = makeExpr(Expr::Kind::kUnary, at);
     inverted->name = "not";
     inverted->operands.push_back(std::move(node));
-    return inverted;
+    return seal(std::move(inverted));
   }
 
   const std::vector<Token>& t_;

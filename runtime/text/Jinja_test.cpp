@@ -130,6 +130,35 @@ TEST(JinjaLimits, RunawayRecursionAndDeepNestingFail) {
   std::string nested;
   for (int i = 0; i < 10000; ++i) nested += "{% if true %}";
   EXPECT_FALSE(render(nested).ok());
+  // Left-associative chains nest without recursing in the parser; their height is bounded
+  // too (the fuzzer found `1+1+1...` overflowing the evaluator's stack).
+  auto repeat = [](std::string_view piece, int times) {
+    std::string text;
+    for (int i = 0; i < times; ++i) text += piece;
+    return text;
+  };
+  for (const std::string& chain :
+       {"{{ 1" + repeat("+1", 100000) + " }}", "{{ x" + repeat("[0]", 100000) + " }}",
+        "{{ x" + repeat(".a", 100000) + " }}", "{{ x" + repeat("|e", 100000) + " }}",
+        "{{ 1" + repeat(" and 1", 100000) + " }}", "{{ 1" + repeat(" if 1 else 1", 100000) + " }}",
+        "{{ f" + repeat("()", 100000) + " }}", "{{ 1" + repeat(" ~ 1 is number", 100000) + " }}",
+        // Containers do not reset the height: 60 levels of 150-long chains.
+        "{{ " + repeat("[1" + repeat("+1", 150) + ", ", 60) + "0" + repeat("]", 60) + " }}"}) {
+    auto out = render(chain);
+    ASSERT_FALSE(out.ok()) << chain.substr(0, 40);
+    EXPECT_NE(out.status().message().find("nest"), absl::string_view::npos)
+        << out.status().message();
+  }
+  EXPECT_EQ(*render("{{ 1" + repeat("+1", 150) + " }}"), "151");
+}
+
+TEST(JinjaLimits, HugeIndicesAreErrorsNotCrashes) {
+  // The fuzzer found std::stoll throwing out of the parser and the attribute paths.
+  auto dotted = render("{{ x.99999999999999999999 }}");
+  ASSERT_FALSE(dotted.ok());
+  EXPECT_NE(dotted.status().message().find("out of range"), absl::string_view::npos);
+  EXPECT_EQ(*render("{{ [[1, 2]] | map(attribute='99999999999999999999') | list | length }}"), "1");
+  EXPECT_EQ(*render("{{ [[1, 2]] | map(attribute='1') | list }}"), "[2]");
 }
 
 }  // namespace
