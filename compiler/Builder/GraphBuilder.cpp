@@ -78,9 +78,35 @@ Value GraphBuilder::matmul(Value x, Value w, bool transposeB) {
   auto wt = typeOf(w);
   int64_t n = transposeB ? wt.getDimSize(0) : wt.getDimSize(1);
   auto type = RankedTensorType::get({typeOf(x).getDimSize(0), n}, b.getF32Type());
-  auto op = MatmulOp::create(b, loc, type, x, w);
+  auto op = MatmulOp::create(b, loc, type, x, w, Value());
   if (transposeB) op.setTransposeB(true);
   return op;
+}
+
+Value GraphBuilder::groupedMatmul(Value x, Value w, Value groups, bool transposeB) {
+  auto wt = typeOf(w);
+  int64_t n = transposeB ? wt.getDimSize(1) : wt.getDimSize(2);
+  auto type = RankedTensorType::get({typeOf(x).getDimSize(0), n}, b.getF32Type());
+  auto op = MatmulOp::create(b, loc, type, x, w, groups);
+  if (transposeB) op.setTransposeB(true);
+  return op;
+}
+
+GraphBuilder::MoeRoute GraphBuilder::moeRoute(Value logits, int64_t topK, bool normalize) {
+  int64_t t = typeOf(logits).getDimSize(0), e = typeOf(logits).getDimSize(1);
+  int64_t tk = ShapedType::isDynamic(t) ? t : t * topK;
+  auto op = MoeRouteOp::create(
+      b, loc, RankedTensorType::get({t, topK}, b.getF32Type()),
+      RankedTensorType::get({t, topK}, b.getI32Type()), RankedTensorType::get({tk}, b.getI32Type()),
+      RankedTensorType::get({e + 1}, b.getI32Type()), logits, b.getI64IntegerAttr(topK),
+      b.getBoolAttr(normalize));
+  return {op.getWeights(), op.getSlots(), op.getRows(), op.getGroups()};
+}
+
+Value GraphBuilder::moeCombine(Value expertRows, Value weights, Value slots) {
+  auto type = RankedTensorType::get({typeOf(weights).getDimSize(0), typeOf(expertRows).getDimSize(1)},
+                                    typeOf(expertRows).getElementType());
+  return MoeCombineOp::create(b, loc, type, expertRows, weights, slots);
 }
 
 Value GraphBuilder::add(Value a, Value c) { return AddOp::create(b, loc, a.getType(), a, c); }

@@ -58,6 +58,17 @@ public:
   mlir::Value constantI32(llvm::ArrayRef<int32_t> values, llvm::ArrayRef<int64_t> shape);
 
   mlir::Value matmul(mlir::Value x, mlir::Value w, bool transposeB = true);
+  /// Rows groups[e] .. groups[e+1] of x times expert e's matrix of w ([E, N, K] when
+  /// transposeB, else [E, K, N]).
+  mlir::Value groupedMatmul(mlir::Value x, mlir::Value w, mlir::Value groups,
+                            bool transposeB = true);
+  /// mvc.moe_route's results (see its description).
+  struct MoeRoute {
+    mlir::Value weights, slots, rows, groups;
+  };
+  MoeRoute moeRoute(mlir::Value logits, int64_t topK, bool normalize);
+  /// Each token's weighted sum of its experts' rows.
+  mlir::Value moeCombine(mlir::Value expertRows, mlir::Value weights, mlir::Value slots);
   mlir::Value add(mlir::Value a, mlir::Value b);
   mlir::Value mul(mlir::Value a, mlir::Value b);
   mlir::Value gelu(mlir::Value x, bool tanhApprox);

@@ -135,20 +135,44 @@ absl::StatusOr<std::vector<float>> weightValues(const WeightEntry &w, const Comp
   return values;
 }
 
+/// A packed weight's matrix sizes: N, K, and the matrix count (experts of a grouped
+/// matmul's [E, N, K] weight, else 1).
+struct PackedShape {
+  int64_t n, k, matrices;
+};
+PackedShape packedShape(const WeightEntry &w) {
+  int64_t r = w.type.getRank();
+  int64_t rows = w.type.getDimSize(r - 2), cols = w.type.getDimSize(r - 1);
+  return {w.transposed ? cols : rows, w.transposed ? rows : cols,
+          r == 3 ? w.type.getDimSize(0) : 1};
+}
+
+/// `matrices` consecutive matrices of `values` packed one after the other (FORMAT.md).
+std::string packMatrices(const std::vector<float> &values, const WeightEntry &w, int64_t matrices) {
+  StoredType type = storedTypeOf(w.type.getElementType());
+  PackedShape s = packedShape(w);
+  if (matrices == 1)
+    return packMatmulPanels(values, s.n, s.k, w.transposed, type, w.layout == WeightLayout::PackedN16K2);
+  std::string out;
+  std::vector<float> one(s.n * s.k);
+  for (int64_t e = 0; e < matrices; ++e) {
+    std::copy(values.begin() + e * s.n * s.k, values.begin() + (e + 1) * s.n * s.k, one.begin());
+    out += packMatmulPanels(one, s.n, s.k, w.transposed, type, w.layout == WeightLayout::PackedN16K2);
+  }
+  return out;
+}
+
 std::string weightBytes(const WeightEntry &w, const std::vector<float> &values) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return packRowMajor(values, type);
-  int64_t n = w.transposed ? w.type.getDimSize(1) : w.type.getDimSize(0);
-  int64_t k = w.transposed ? w.type.getDimSize(0) : w.type.getDimSize(1);
-  return packMatmulPanels(values, n, k, w.transposed, type, w.layout == WeightLayout::PackedN16K2);
+  return packMatrices(values, w, packedShape(w).matrices);
 }
 
 uint64_t weightByteSize(const WeightEntry &w) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return rowMajorBytes(w.type.getNumElements(), type);
-  int64_t n = w.transposed ? w.type.getDimSize(1) : w.type.getDimSize(0);
-  int64_t k = w.transposed ? w.type.getDimSize(0) : w.type.getDimSize(1);
-  return matmulPanelsBytes(n, k, type, w.layout == WeightLayout::PackedN16K2);
+  PackedShape s = packedShape(w);
+  return s.matrices * matmulPanelsBytes(s.n, s.k, type, w.layout == WeightLayout::PackedN16K2);
 }
 
 /// Writes weights into the artifact one at a time: read, convert, pack, write. A
@@ -167,8 +191,11 @@ struct WeightStreamer {
   /// Bytes written. Errors of the source name the weight; errors of the sink (disk full)
   /// come back as the writer's, which names the file.
   absl::StatusOr<uint64_t> write(const WeightEntry &w) {
-    bool chunked = checkpoint && !w.constant && !w.transposed && w.sourceShape.empty() &&
-                   w.type.getRank() >= 2 && checkpoint->readsRows(w.sourceName);
+    // A grouped matmul's [E, N, K] weight goes in chunks of whole experts (any layout).
+    bool experts = w.layout != WeightLayout::RowMajor && w.type.getRank() == 3;
+    bool chunked = checkpoint && !w.constant && (!w.transposed || experts) &&
+                   w.sourceShape.empty() && w.type.getRank() >= 2 &&
+                   checkpoint->readsRows(w.sourceName);
     if (!chunked) {
       MVC_ASSIGN_OR_RETURN(std::vector<float> values, weightValues(w, opts, checkpoint));
       std::string bytes = weightBytes(w, values);
@@ -180,17 +207,18 @@ struct WeightStreamer {
     int64_t rows = want[0], rowElems = 1;
     for (size_t i = 1; i < want.size(); ++i) rowElems *= want[i];
     int64_t chunkRows =
-        std::max<int64_t>(16, kChunkBytes / std::max<int64_t>(1, rowElems * 4)) / 16 * 16;
+        experts ? std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(1, rowElems * 4))
+                : std::max<int64_t>(16, kChunkBytes / std::max<int64_t>(1, rowElems * 4)) / 16 * 16;
     StoredType type = storedTypeOf(w.type.getElementType());
     uint64_t written = 0;
     for (int64_t begin = 0; begin < rows; begin += chunkRows) {
       int64_t count = std::min(chunkRows, rows - begin);
       MVC_ASSIGN_OR_RETURN(std::vector<float> values,
                            checkpoint->readRowsAsF32(w.sourceName, begin, count));
-      std::string bytes = w.layout == WeightLayout::RowMajor
-                              ? packRowMajor(values, type)
-                              : packMatmulPanels(values, count, rowElems, false, type,
-                                                 w.layout == WeightLayout::PackedN16K2);
+      std::string bytes = w.layout == WeightLayout::RowMajor ? packRowMajor(values, type)
+                          : experts ? packMatrices(values, w, count)
+                                    : packMatmulPanels(values, count, rowElems, false, type,
+                                                       w.layout == WeightLayout::PackedN16K2);
       MVC_RETURN_IF_ERROR(put(bytes));
       written += bytes.size();
     }

@@ -143,6 +143,11 @@ private:
       if (auto tr = dyn_cast<TransposeOp>(op)) { out.push_back(operandDims(0)[tr.getPermutation()[i]]); continue; }
       if (isa<GatherOp>(op)) { out.push_back(operandDims(1)[0]); continue; }
       if (isa<RopeTableOp>(op)) { out.push_back(operandDims(0)[0]); continue; }
+      if (isa<MoeCombineOp>(op)) { out.push_back(operandDims(1)[i]); continue; }
+      if (auto route = dyn_cast<MoeRouteOp>(op); route && r == route.getRows()) {
+        out.push_back(operandDims(0)[0] * route.getTopK());
+        continue;
+      }
       if (op->getNumOperands() == 0 || operandDims(0).size() <= i)
         return op->emitError("cannot infer dynamic dimension ") << i;
       out.push_back(operandDims(0)[i]);

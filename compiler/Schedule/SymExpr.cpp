@@ -80,6 +80,13 @@ SymExpr SymExpr::ceilDiv(const SymExpr &a, const SymExpr &b) {
   return binary(Kind::CeilDiv, a, b);
 }
 
+SymExpr SymExpr::min(const SymExpr &a, const SymExpr &b) {
+  auto ca = a.constant(), cb = b.constant();
+  if (ca && cb) return SymExpr(std::min(*ca, *cb));
+  if (a == b) return a;
+  return binary(Kind::Min, a, b);
+}
+
 SymExpr SymExpr::max(const SymExpr &a, const SymExpr &b) {
   auto ca = a.constant(), cb = b.constant();
   if (ca && cb) return SymExpr(std::max(*ca, *cb));
@@ -93,6 +100,7 @@ static const char *opName(SymExpr::Kind k) {
   case SymExpr::Kind::Mul: return "*";
   case SymExpr::Kind::FloorDiv: return "floordiv";
   case SymExpr::Kind::CeilDiv: return "ceildiv";
+  case SymExpr::Kind::Min: return "min";
   case SymExpr::Kind::Max: return "max";
   default: return "?";
   }
@@ -107,6 +115,7 @@ Expr SymExpr::toExpr() const {
   case Kind::Mul: op = Expr::Op::Mul; break;
   case Kind::FloorDiv: op = Expr::Op::FloorDiv; break;
   case Kind::CeilDiv: op = Expr::Op::CeilDiv; break;
+  case Kind::Min: op = Expr::Op::Min; break;
   case Kind::Max: op = Expr::Op::Max; break;
   }
   return Expr::binary(op, SymExpr(node->lhs).toExpr(), SymExpr(node->rhs).toExpr());

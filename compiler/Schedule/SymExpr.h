@@ -18,7 +18,7 @@ namespace mvc {
 
 class SymExpr {
 public:
-  enum class Kind { Constant, Symbol, Add, Mul, FloorDiv, CeilDiv, Max };
+  enum class Kind { Constant, Symbol, Add, Mul, FloorDiv, CeilDiv, Min, Max };
 
   SymExpr(int64_t value = 0);                        // NOLINT: constants convert implicitly
   static SymExpr symbol(const std::string &name);
@@ -27,6 +27,7 @@ public:
   friend SymExpr operator*(const SymExpr &a, const SymExpr &b);
   static SymExpr floorDiv(const SymExpr &a, const SymExpr &b);
   static SymExpr ceilDiv(const SymExpr &a, const SymExpr &b);
+  static SymExpr min(const SymExpr &a, const SymExpr &b);
   static SymExpr max(const SymExpr &a, const SymExpr &b);
 
   std::optional<int64_t> constant() const;

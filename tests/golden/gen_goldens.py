@@ -351,6 +351,89 @@ func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}) -> (tensor<?x40xf32>
 }}""")
 
 
+def moe_reference(x, router, gate_up, down, top_k, r, down_transposed):
+    """transformers' sparse MoE block (softmax in f32 -> top-k -> renormalise -> SwiGLU
+    experts -> weighted sum), in float64 from the rounded operands, and the routing as
+    mvc.moe_route reports it (choices in ascending expert order, a stable sort by expert)."""
+    T, E = x.shape[0], router.shape[0]
+    logits = x.astype(np.float64) @ router.astype(np.float64).T
+    order = np.argsort(-logits, axis=1, kind="stable")
+    margin = np.take_along_axis(logits, order[:, top_k - 1:top_k], 1) - \
+        np.take_along_axis(logits, order[:, top_k:top_k + 1], 1)
+    assert margin.min() > 1e-3, "near-tie in the router: choose another seed"
+    p = softmax(logits)
+    chosen = np.sort(order[:, :top_k], axis=1)
+    weights = np.take_along_axis(p, chosen, 1)
+    weights = weights / weights.sum(1, keepdims=True)
+    flat = chosen.reshape(-1)
+    sorted_pos = np.argsort(flat, kind="stable")
+    slots = np.empty_like(sorted_pos)
+    slots[sorted_pos] = np.arange(len(flat))
+    rows = sorted_pos // top_k
+    groups = np.concatenate([[0], np.cumsum(np.bincount(flat, minlength=E))])
+    I = gate_up.shape[1] // 2
+    y = np.zeros((T, x.shape[1]))
+    xa = r(x).astype(np.float64)
+    for t in range(T):
+        for j, e in enumerate(chosen[t]):
+            gu = xa[t] @ r(gate_up[e]).astype(np.float64).T
+            h = silu(gu[:I]) * gu[I:]
+            d = r(h.astype(np.float32)).astype(np.float64)
+            wd = r(down[e]).astype(np.float64)
+            out = d @ (wd if down_transposed else wd.T)
+            y[t] += weights[t, j] * out
+    return y, weights, slots.reshape(T, top_k), rows, groups
+
+
+def moe(dtype):
+    bf = dtype == "bf16"
+    c = Case(f"moe_{dtype}",
+             f"A mixture-of-experts block ({dtype} expert weights, f32 router): mvc.moe_route (softmax,\n"
+             "top-2 of 6, renormalised, the stable sort by expert), the tokens gathered in expert\n"
+             "order, a grouped gate/up matmul ([E, 2I, H], transposed) with SwiGLU, a grouped down\n"
+             "matmul stored [E, I, H] (not transposed), mvc.moe_combine and the residual add.\n"
+             "H = 40 and N = 48 leave partial panels; 1 token (decode: 2 experts with a row each),\n"
+             "7 tokens, and 200 tokens (experts with ~67 rows: several row blocks each).")
+    H, E, I, K = 40, 6, 24, 2
+    router = c.weight("router", c.randn(E, H, scale=0.5))
+    gate_up = c.weight("gate_up", c.randn(E, 2 * I, H, scale=0.2))
+    down = c.weight("down", c.randn(E, I, H, scale=0.2))
+    r = bf16_round if bf else (lambda a: a)
+    for T in (1, 7, 200):
+        x = c.randn(T, H)
+        # Tokens whose k-th and (k+1)-th router logits nearly tie could route differently
+        # in f32 than in the float64 reference: draw them again.
+        while True:
+            logits = np.sort(x.astype(np.float64) @ router.astype(np.float64).T, axis=1)
+            close = logits[:, -K] - logits[:, -K - 1] < 1e-3
+            if not close.any():
+                break
+            x[close] = c.randn(int(close.sum()), H)
+        y, w, slots, rows, groups = moe_reference(x, router, gate_up, down, K, r, True)
+        c.call("main", [x], [x.astype(np.float64) + y, w, slots, rows, groups])
+    c.cpus = ["native"] + (["native-noamx"] if bf else []) + ["x86-64-v4", "x86-64-v3"]
+    wt = "bf16" if bf else "f32"
+    c.write(f"""
+func.func @main(%x: tensor<?x{H}xf32> {{mvc.dims = ["T"]}})
+    -> (tensor<?x{H}xf32>, tensor<?x{K}xf32>, tensor<?x{K}xi32>, tensor<?xi32>, tensor<{E + 1}xi32>) {{
+  %router = mvc.weight "router" : tensor<{E}x{H}xf32>
+  %gate_up = mvc.weight "gate_up" : tensor<{E}x{2 * I}x{H}x{wt}>
+  %down = mvc.weight "down" : tensor<{E}x{I}x{H}x{wt}>
+  %logits = mvc.matmul %x, %router {{transpose_b}} : (tensor<?x{H}xf32>, tensor<{E}x{H}xf32>) -> tensor<?x{E}xf32>
+  %w, %slots, %rows, %groups = mvc.moe_route %logits {{top_k = {K} : i64}} : tensor<?x{E}xf32> -> tensor<?x{K}xf32>, tensor<?x{K}xi32>, tensor<?xi32>, tensor<{E + 1}xi32>
+  %xs = mvc.gather %x, %rows : (tensor<?x{H}xf32>, tensor<?xi32>) -> tensor<?x{H}xf32>
+  %gu = mvc.matmul %xs, %gate_up groups(%groups) {{transpose_b}} : (tensor<?x{H}xf32>, tensor<{E}x{2 * I}x{H}x{wt}>, tensor<{E + 1}xi32>) -> tensor<?x{2 * I}xf32>
+  %g = mvc.slice %gu {{axis = 1 : i64, start = 0 : i64, size = {I} : i64}} : tensor<?x{2 * I}xf32> -> tensor<?x{I}xf32>
+  %u = mvc.slice %gu {{axis = 1 : i64, start = {I} : i64, size = {I} : i64}} : tensor<?x{2 * I}xf32> -> tensor<?x{I}xf32>
+  %a = mvc.silu %g : tensor<?x{I}xf32>
+  %h = mvc.mul %a, %u : tensor<?x{I}xf32>, tensor<?x{I}xf32> -> tensor<?x{I}xf32>
+  %d = mvc.matmul %h, %down groups(%groups) : (tensor<?x{I}xf32>, tensor<{E}x{I}x{H}x{wt}>, tensor<{E + 1}xi32>) -> tensor<?x{H}xf32>
+  %y = mvc.moe_combine %d, %w, %slots : (tensor<?x{H}xf32>, tensor<?x{K}xf32>, tensor<?x{K}xi32>) -> tensor<?x{H}xf32>
+  %o = mvc.add %x, %y : tensor<?x{H}xf32>, tensor<?x{H}xf32> -> tensor<?x{H}xf32>
+  return %o, %w, %slots, %rows, %groups : tensor<?x{H}xf32>, tensor<?x{K}xf32>, tensor<?x{K}xi32>, tensor<?xi32>, tensor<{E + 1}xi32>
+}}""")
+
+
 def block():
     c = Case("block", """A Gemma-style transformer block over a paged KV cache: prefill of a ragged
 batch (5 and 3 tokens), then one decode step per sequence. GQA (4 query heads, 2 KV
@@ -550,6 +633,8 @@ if __name__ == "__main__":
     tied("bf16")
     matmuls("f32")
     matmuls("bf16")
+    moe("f32")
+    moe("bf16")
     block()
     segmented_attention()
     print("goldens written to", HERE)

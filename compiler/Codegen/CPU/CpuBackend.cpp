@@ -20,6 +20,7 @@ public:
     case DispatchKind::attention: return emitAttentionKernel(kb, region, sig, dims);
     case DispatchKind::kv_write: return emitKvWriteKernel(kb, region, sig, dims);
     case DispatchKind::copy: return emitCopyKernel(kb, region, sig, dims);
+    case DispatchKind::moe_route: return emitMoeRouteKernel(kb, region, sig, dims);
     }
     llvm_unreachable("unknown dispatch kind");
   }

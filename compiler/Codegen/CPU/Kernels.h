@@ -47,6 +47,8 @@ mlir::FailureOr<LaunchInfo> emitSegmentedAmxAttention(KernelBuilder &kb, Dispatc
                                                       CpuAttentionConfigAttr config);
 mlir::FailureOr<LaunchInfo> emitCopyKernel(KernelBuilder &kb, DispatchRegionOp region,
                                            const DispatchSignature &sig, const DimsOf &dims);
+mlir::FailureOr<LaunchInfo> emitMoeRouteKernel(KernelBuilder &kb, DispatchRegionOp region,
+                                               const DispatchSignature &sig, const DimsOf &dims);
 mlir::FailureOr<LaunchInfo> emitKvWriteKernel(KernelBuilder &kb, DispatchRegionOp region,
                                               const DispatchSignature &sig, const DimsOf &dims);
 

@@ -10,8 +10,13 @@
 // per microkernel (tdpbf16ps on 16x32 bf16 tiles, 16x16 f32 accumulators), and only the
 // rows left over (fewer than 16) through the vector microkernel.
 //
+// A grouped matmul (mvc.matmul with `groups`, mixture-of-experts layers) runs the same
+// microkernels: each workgroup's row block lies within one expert's rows (Common/Moe.h),
+// and its weight panels are that expert's matrix of the packed [E, N, K] weight.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Kernels.h"
+#include "compiler/Codegen/Common/Moe.h"
 #include "compiler/Codegen/Common/RowOps.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
@@ -63,16 +68,44 @@ public:
     lhs = kb.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
     rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
     m = kb.push(0);
-    if (amxRows)  // the packed panels as rows of 32 bf16 (one k-pair of 16 columns each)
-      rhsRows = memref::ReinterpretCastOp::create(
-          b, loc, MemRefType::get({panels * k / 2, 2 * kPanel}, b.getBF16Type()), rhs,
-          /*offset=*/0, /*sizes=*/ArrayRef<int64_t>{panels * k / 2, 2 * kPanel},
-          /*strides=*/ArrayRef<int64_t>{2 * kPanel, 1});
     Value mb = arith::DivUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
     Value nb = arith::RemUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
-    Value m0 = arith::MulIOp::create(b, loc, mb, kb.idx(rowsPerBlock));
-    Value m1 =
-        arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, m0, kb.idx(rowsPerBlock)), m);
+    Value m0, m1;
+    int64_t experts = matmul.getNumGroups();
+    if (experts) {
+      // Row block mb of the experts' rows; the expert's own packed matrix as `rhs`.
+      GroupedRows rows = findGroupedRows(
+          b, loc, kb.binding(sig.bindingOf(matmul.getGroups()), b.getI32Type()), experts,
+          rowsPerBlock, mb);
+      m0 = rows.begin;
+      m1 = rows.end;
+      int64_t matrix = panels * k * kPanel;  // k is even for bf16 weights (checked above)
+      Value offset = arith::MulIOp::create(b, loc, rows.expert, kb.idx(matrix));
+      Value all = rhs;
+      rhs = memref::ReinterpretCastOp::create(
+          b, loc,
+          MemRefType::get({matrix}, rhsType.getElementType(),
+                          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1})),
+          all, OpFoldResult(offset), ArrayRef<OpFoldResult>{b.getIndexAttr(matrix)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+      if (amxRows)
+        rhsRows = memref::ReinterpretCastOp::create(
+            b, loc,
+            MemRefType::get({panels * k / 2, 2 * kPanel}, b.getBF16Type(),
+                            StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                                   {2 * kPanel, 1})),
+            all, OpFoldResult(offset),
+            ArrayRef<OpFoldResult>{b.getIndexAttr(panels * k / 2), b.getIndexAttr(2 * kPanel)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(2 * kPanel), b.getIndexAttr(1)});
+    } else {
+      m0 = arith::MulIOp::create(b, loc, mb, kb.idx(rowsPerBlock));
+      m1 = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, m0, kb.idx(rowsPerBlock)), m);
+      if (amxRows)  // the packed panels as rows of 32 bf16 (one k-pair of 16 columns each)
+        rhsRows = memref::ReinterpretCastOp::create(
+            b, loc, MemRefType::get({panels * k / 2, 2 * kPanel}, b.getBF16Type()), rhs,
+            /*offset=*/0, /*sizes=*/ArrayRef<int64_t>{panels * k / 2, 2 * kPanel},
+            /*strides=*/ArrayRef<int64_t>{2 * kPanel, 1});
+    }
     Value p0 = arith::MulIOp::create(b, loc, nb, kb.idx(panelsPerBlock));
     Value p1 = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, p0, kb.idx(panelsPerBlock)), kb.idx(panels));
@@ -113,7 +146,9 @@ public:
     }
     kb.finish();
     SymExpr mExpr = dims(matmul.getLhs())[0];
-    return LaunchInfo{SymExpr::ceilDiv(mExpr, rowsPerBlock) * blocks, {mExpr}};
+    SymExpr rowBlocks = experts ? groupedRowBlocks(mExpr, experts, rowsPerBlock)
+                                : SymExpr::ceilDiv(mExpr, rowsPerBlock);
+    return LaunchInfo{rowBlocks * blocks, {mExpr}};
   }
 
 private:

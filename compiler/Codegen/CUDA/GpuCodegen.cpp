@@ -48,6 +48,7 @@ public:
     case DispatchKind::attention: return emitGpuAttentionKernel(module, name, region, sig, dims);
     case DispatchKind::kv_write: return emitGpuKvWriteKernel(module, name, region, sig, dims);
     case DispatchKind::copy: return emitGpuCopyKernel(module, name, region, sig, dims);
+    case DispatchKind::moe_route: return emitGpuMoeRouteKernel(module, name, region, sig, dims);
     }
     llvm_unreachable("unknown dispatch kind");
   }

@@ -26,6 +26,7 @@ GpuEmitFn emitGpuMatmulKernel;
 GpuEmitFn emitGpuAttentionKernel;
 GpuEmitFn emitGpuKvWriteKernel;
 GpuEmitFn emitGpuCopyKernel;
+GpuEmitFn emitGpuMoeRouteKernel;
 
 /// Threads per block for rows of `n` elements: whole warps, at most 256.
 int64_t gpuRowBlockSize(int64_t n);

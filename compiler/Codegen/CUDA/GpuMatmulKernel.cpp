@@ -15,9 +15,14 @@
 // (.trans for W [K, N]); x (f32) and f32 W are read with ld.shared and rounded or split
 // (ldmatrix moves 16-bit elements only). The region's elementwise ops are applied to each
 // accumulator element and each region result is stored once.
+// A grouped matmul (`groups`, mixture-of-experts layers) is the same kernel over row
+// blocks that each lie within one expert's rows (Common/Moe.h), with that expert's matrix
+// of the [E, N, K] (or [E, K, N]) weight; rows past the expert's end read as zeros and
+// are not stored.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Common/KernelMath.h"
+#include "compiler/Codegen/Common/Moe.h"
 #include "compiler/Codegen/CUDA/GpuKernels.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
 #include "compiler/Codegen/Common/RowOps.h"
@@ -55,6 +60,7 @@ public:
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (lhsType.isDynamicDim(1) || !rhsType.hasStaticShape())
       return matmul.emitError("gpu matmul needs static K and a static rhs");
+    int64_t experts = matmul.getNumGroups();
     bf16 = rhsType.getElementType().isBF16();
     if (!bf16 && !rhsType.getElementType().isF32())
       return matmul.emitError("gpu matmul supports f32 and bf16 weights");
@@ -87,6 +93,15 @@ public:
     aTile = sharedTile(tileM, tileK, lhsElem);
     bTile = transposed ? sharedTile(tileN, tileK, rhsElem) : sharedTile(tileK, tileN, rhsElem);
     Value m0 = mul(div(builder.blockId(), nBlocks), kb->idx(tileM));
+    if (experts) {
+      // The block's rows within one expert: `m` becomes the end of those rows, so the
+      // copies zero-fill past it and the epilogue stores only rows before it.
+      GroupedRows rows = findGroupedRows(*b, loc, builder.binding(sig.bindingOf(matmul.getGroups()), b->getI32Type()),
+                                         experts, tileM, div(builder.blockId(), nBlocks));
+      m0 = rows.begin;
+      m = rows.end;
+      rhs = globalElementPointer(*b, loc, rhs, rhsElem, mul(rows.expert, kb->idx(n * k)));
+    }
     Value n0 =
         mul(arith::RemUIOp::create(*b, loc, builder.blockId(), kb->idx(nBlocks)), kb->idx(tileN));
     Value warp = builder.warpId();
@@ -137,7 +152,8 @@ public:
         }
     builder.finish();
     SymExpr mExpr = dims(matmul.getLhs())[0];
-    LaunchInfo launch{SymExpr::ceilDiv(mExpr, tileM) * nBlocks, {mExpr}};
+    SymExpr rowBlocks = experts ? groupedRowBlocks(mExpr, experts, tileM) : SymExpr::ceilDiv(mExpr, tileM);
+    LaunchInfo launch{rowBlocks * nBlocks, {mExpr}};
     launch.block = {numThreads, 1, 1};
     return launch;
   }
@@ -167,9 +183,12 @@ private:
   }
 
   Value i32(Value x) { return arith::IndexCastOp::create(*b, loc, b->getI32Type(), x); }
-  /// min(x, bound - 1): an address that is always inside the matrix.
+  /// min(x, bound - 1): an address that is always inside the matrix (row 0 of an empty
+  /// grouped block, whose bound is 0).
   Value clamp(Value x, Value bound) {
-    return arith::MinUIOp::create(*b, loc, x, arith::SubIOp::create(*b, loc, bound, kb->idx(1)));
+    Value last = arith::SubIOp::create(
+        *b, loc, arith::MaxUIOp::create(*b, loc, bound, kb->idx(1)), kb->idx(1));
+    return arith::MinUIOp::create(*b, loc, x, last);
   }
 
   SharedTile sharedTile(int64_t rows, int64_t cols, Type type) {

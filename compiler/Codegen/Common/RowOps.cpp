@@ -163,6 +163,7 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
   if (auto table = dyn_cast<RopeTableOp>(op)) return emitRopeTable(table);
   if (auto gather = dyn_cast<GatherOp>(op)) return emitGather(gather);
   if (auto merge = dyn_cast<MergeRowsOp>(op)) return emitMergeRows(merge);
+  if (auto combine = dyn_cast<MoeCombineOp>(op)) return emitMoeCombine(combine);
   if (auto slice = dyn_cast<SliceOp>(op)) {
     l.forEach(n, [&](Value c, int lanes) {
       write(out, c, read(slice.getInput(), l.add(c, l.idx(slice.getStart())), lanes));
@@ -255,6 +256,33 @@ LogicalResult RowOpEmitter::emitMergeRows(MergeRowsOp merge) {
   });
   b.setInsertionPointToStart(&ifOp.getElseRegion().front());
   l.forEach(n, [&](Value c, int lanes) { write(out, c, read(merge.getBase(), c, lanes)); });
+  return success();
+}
+
+/// Row t: the sum over j of weights[t][j] · expert_rows[slots[t][j]], in j order (the
+/// route kernel writes a token's choices in ascending expert order).
+LogicalResult RowOpEmitter::emitMoeCombine(MoeCombineOp combine) {
+  RowLoops &l = *loops;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  Value out = combine.getResult();
+  int64_t n = lastDim(out), k = lastDim(combine.getWeights());
+  Value slots = l.binding(sig.bindingOf(combine.getSlots()), b.getI32Type());
+  Value weights = l.binding(sig.bindingOf(combine.getWeights()), b.getF32Type());
+  Value rowsMem = l.binding(sig.bindingOf(combine.getExpertRows()),
+                            cast<RankedTensorType>(combine.getExpertRows().getType()).getElementType());
+  for (int64_t j = 0; j < k; ++j) {
+    Value at = l.add(l.mul(row, l.idx(k)), l.idx(j));
+    Value slot = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                            memref::LoadOp::create(b, loc, slots, at));
+    Value w = memref::LoadOp::create(b, loc, weights, at);
+    Value base = l.mul(slot, l.idx(n));
+    l.forEach(n, [&](Value c, int lanes) {
+      Value x = l.load(rowsMem, l.add(base, c), lanes);
+      Value y = l.mulf(x, l.splatLike(w, x));
+      write(out, c, j == 0 ? y : l.addf(read(out, c, lanes), y));
+    });
+  }
   return success();
 }
 

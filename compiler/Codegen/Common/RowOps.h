@@ -92,6 +92,7 @@ private:
   void write(mlir::Value v, mlir::Value at, mlir::Value value);
   mlir::LogicalResult emitGather(GatherOp gather);
   mlir::LogicalResult emitMergeRows(MergeRowsOp merge);
+  mlir::LogicalResult emitMoeCombine(MoeCombineOp combine);
   mlir::LogicalResult emitRopeTable(RopeTableOp table);
   mlir::LogicalResult emitRope(RopeOp rope);
 

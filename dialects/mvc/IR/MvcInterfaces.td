@@ -18,7 +18,8 @@ def Mvc_DispatchKind : I32EnumAttr<"DispatchKind",
       I32EnumAttrCase<"matmul", 1>,    // a matmul and its elementwise epilogue
       I32EnumAttrCase<"attention", 2>, // paged attention
       I32EnumAttrCase<"kv_write", 3>,  // new keys/values into a paged cache
-      I32EnumAttrCase<"copy", 4>       // transposes, slices and concats off the last axis
+      I32EnumAttrCase<"copy", 4>,      // transposes, slices and concats off the last axis
+      I32EnumAttrCase<"moe_route", 5>  // expert routing and the sort of its choices
     ]> {
   let cppNamespace = "::mvc";
 }

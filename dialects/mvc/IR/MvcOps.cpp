@@ -56,12 +56,21 @@ LogicalResult WeightOp::verify() {
 
 LogicalResult MatmulOp::verify() {
   auto lhs = rankedType(getLhs()), rhs = rankedType(getRhs()), res = getType();
-  if (lhs.getRank() != 2 || rhs.getRank() != 2 || res.getRank() != 2)
-    return emitOpError("expects rank-2 operands and result, got ")
-           << shapeText(lhs) << " x " << shapeText(rhs);
+  // A grouped matmul's rhs is one matrix per expert: check the matrix.
+  int64_t rhsRank = getGroups() ? 3 : 2;
+  if (lhs.getRank() != 2 || rhs.getRank() != rhsRank || res.getRank() != 2)
+    return emitOpError("expects a rank-2 lhs and result and a rank-")
+           << rhsRank << " rhs, got " << shapeText(lhs) << " x " << shapeText(rhs);
+  if (getGroups()) {
+    auto groups = rankedType(getGroups());
+    if (rhs.isDynamicDim(0) || groups.getRank() != 1 ||
+        !dimsAgree(groups.getDimSize(0), rhs.getDimSize(0) + 1))
+      return emitOpError("groups must be [E + 1] for the rhs's E = ")
+             << rhs.getDimSize(0) << " experts, got " << shapeText(groups);
+  }
   int64_t k = lhs.getDimSize(1);
-  int64_t rk = getTransposeB() ? rhs.getDimSize(1) : rhs.getDimSize(0);
-  int64_t n = getTransposeB() ? rhs.getDimSize(0) : rhs.getDimSize(1);
+  int64_t rk = getTransposeB() ? rhs.getDimSize(rhsRank - 1) : rhs.getDimSize(rhsRank - 2);
+  int64_t n = getTransposeB() ? rhs.getDimSize(rhsRank - 2) : rhs.getDimSize(rhsRank - 1);
   if (!dimsAgree(k, rk))
     return emitOpError("contraction sizes differ: lhs has K=")
            << k << ", rhs has K=" << rk << (getTransposeB() ? " (transposed)" : "");
@@ -177,6 +186,45 @@ LogicalResult MergeRowsOp::verify() {
   if (!dimsAgree(src.getDimSize(0), base.getDimSize(0)))
     return emitOpError("source must have one entry per base row");
   if (getType() != base) return emitOpError("result type must equal the base type");
+  return success();
+}
+
+LogicalResult MoeRouteOp::verify() {
+  auto logits = rankedType(getLogits());
+  if (logits.getRank() != 2 || logits.isDynamicDim(1))
+    return emitOpError("expects logits [T, E] with a static E, got ") << shapeText(logits);
+  int64_t t = logits.getDimSize(0), e = logits.getDimSize(1), k = getTopK();
+  if (k < 1 || k > e)
+    return emitOpError("top_k must be in [1, ") << e << "] (the expert count), got " << k;
+  auto expect = [&](Value v, SmallVector<int64_t> shape, StringRef what) -> LogicalResult {
+    auto type = rankedType(v);
+    if (type.getRank() != int64_t(shape.size()) ||
+        !llvm::all_of(llvm::seq<size_t>(0, shape.size()),
+                      [&](size_t i) { return dimsAgree(type.getDimSize(i), shape[i]); }))
+      return emitOpError() << what << " must be " << shapeText(RankedTensorType::get(shape, type.getElementType()))
+                           << ", got " << shapeText(type);
+    return success();
+  };
+  int64_t tk = ShapedType::isDynamic(t) ? t : t * k;
+  if (failed(expect(getWeights(), {t, k}, "weights")) || failed(expect(getSlots(), {t, k}, "slots")) ||
+      failed(expect(getRows(), {tk}, "rows")) || failed(expect(getGroups(), {e + 1}, "groups")))
+    return failure();
+  return success();
+}
+
+LogicalResult MoeCombineOp::verify() {
+  auto rows = rankedType(getExpertRows()), weights = rankedType(getWeights()),
+       slots = rankedType(getSlots()), res = getType();
+  if (rows.getRank() != 2 || weights.getRank() != 2 || slots.getRank() != 2 || res.getRank() != 2)
+    return emitOpError("expects expert_rows [T * k, H], weights and slots [T, k], result [T, H]");
+  if (weights.isDynamicDim(1) || !dimsAgree(slots.getDimSize(1), weights.getDimSize(1)) ||
+      !dimsAgree(slots.getDimSize(0), weights.getDimSize(0)))
+    return emitOpError("weights and slots must both be [T, k] with a static k, got ")
+           << shapeText(weights) << " and " << shapeText(slots);
+  if (!dimsAgree(res.getDimSize(0), weights.getDimSize(0)) ||
+      !dimsAgree(res.getDimSize(1), rows.getDimSize(1)) || res.getElementType() != rows.getElementType())
+    return emitOpError("result must be [T, ") << rows.getDimSize(1) << "] of the expert rows' type, got "
+                                               << shapeText(res);
   return success();
 }
 
@@ -409,6 +457,10 @@ DispatchKind ConcatOp::getDispatchKind() {
 }
 // A gather changes the row count (tokens -> selected rows): it starts a region.
 SmallVector<Value> GatherOp::getRowOperands() { return {}; }
+// Expert rows are read by slot; weights and slots have k columns, not the result's row
+// shape: a combine starts its own region (its residual add may then join it).
+SmallVector<Value> MoeCombineOp::getRowOperands() { return {}; }
+DispatchKind MoeRouteOp::getDispatchKind() { return DispatchKind::moe_route; }
 // merge_rows reads `rows` and `source` by index: only `base` is a row of the region.
 SmallVector<Value> MergeRowsOp::getRowOperands() { return {getBase()}; }
 

@@ -49,10 +49,25 @@ def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure, DeclareOpInterfaceMethods<Mvc_KernelO
     With `transpose_b`, W is stored `[N, K]` as in `nn.Linear`; otherwise `[K, N]`.
     Accumulation is always f32. When W is bf16 the products are bf16 × bf16: the lhs is
     rounded to bf16 (nearest even) too, as a bf16 model computes them.
+
+    With `groups` (`[E + 1]` i32, from mvc.moe_route) the matmul is grouped: W holds one
+    matrix per expert (`[E, N, K]` with `transpose_b`, else `[E, K, N]`), and rows
+    `groups[e] .. groups[e + 1]` of x (sorted by expert) are multiplied by expert e's
+    matrix only. The row counts are known at run time; no work is spent on experts that
+    received no rows.
   }];
-  let arguments = (ins Mvc_FloatTensor:$lhs, Mvc_FloatTensor:$rhs, UnitAttr:$transpose_b);
+  let arguments = (ins Mvc_FloatTensor:$lhs, Mvc_FloatTensor:$rhs,
+                       Optional<Mvc_IndexTensor>:$groups, UnitAttr:$transpose_b);
   let results = (outs Mvc_FloatTensor:$result);
-  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`groups` `(` $groups^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The number of experts of a grouped matmul, 0 for a plain one.
+    int64_t getNumGroups() {
+      return getGroups() ? ::mlir::cast<::mlir::RankedTensorType>(getRhs().getType()).getDimSize(0) : 0;
+    }
+  }];
   let hasVerifier = 1;
 }
 
@@ -304,6 +319,49 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, Decla
     /// No tables: bidirectional attention within equal segments (one per cache page).
     bool isSegmented() { return !getBlockTable(); }
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Mvc_MoeRouteOp : Mvc_Op<"moe_route", [Pure, DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getDispatchKind"]>]> {
+  let summary = "Top-k expert routing and the sort of the chosen (token, expert) pairs";
+  let description = [{
+    `logits` is the router's `[T, E]` output. Per token: softmax over the E experts in
+    f32, the `top_k` largest probabilities (ties to the lower expert), divided by their
+    sum when `normalize` (the sum taken in descending order of probability, as
+    `topk(...).sum()`). Results:
+      - `weights` `[T, top_k]` f32: the routing weights of the token's chosen experts, in
+        ascending expert order;
+      - `slots` `[T, top_k]` i32: where each of those choices sits in the sorted order;
+      - `rows` `[T * top_k]` i32: the token of each sorted choice;
+      - `groups` `[E + 1]` i32: expert e's choices are sorted rows `groups[e] .. groups[e+1]`.
+    The sort is stable (tokens in order within an expert), so results never depend on
+    how a batch was split across threads. `rows` feeds mvc.gather (the tokens in expert
+    order), `groups` a grouped mvc.matmul, `weights` and `slots` mvc.moe_combine.
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$logits, I64Attr:$top_k,
+                       DefaultValuedAttr<BoolAttr, "true">:$normalize);
+  let results = (outs RankedTensorOf<[F32]>:$weights, Mvc_IndexTensor:$slots,
+                      Mvc_IndexTensor:$rows, Mvc_IndexTensor:$groups);
+  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type(results)";
+  let hasVerifier = 1;
+}
+
+def Mvc_MoeCombineOp : Mvc_Op<"moe_combine", [Pure,
+    DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getRowOperands"]>]> {
+  let summary = "result[t] = sum_j weights[t][j] · expert_rows[slots[t][j]]";
+  let description = [{
+    Gathers each token's `top_k` expert outputs (rows of `expert_rows` `[T * top_k, H]`,
+    in expert order) back to the token and sums them weighted, in j order (ascending
+    expert, as transformers' per-expert `index_add_`), in f32.
+  }];
+  let arguments = (ins Mvc_FloatTensor:$expert_rows, RankedTensorOf<[F32]>:$weights,
+                       Mvc_IndexTensor:$slots);
+  let results = (outs Mvc_FloatTensor:$result);
+  let assemblyFormat = "$expert_rows `,` $weights `,` $slots attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

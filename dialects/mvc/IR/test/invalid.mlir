@@ -189,3 +189,45 @@ func.func @key_mask_shape(%q: tensor<?x4x16xf32>, %c: tensor<?x16x2x16xf32>, %m:
   %a = mvc.attention %q, %c, %c key_mask(%m) {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x2x16xf32>, tensor<?x16x2x16xf32>, tensor<?x8xi32>) -> tensor<?x4x16xf32>
   return %a : tensor<?x4x16xf32>
 }
+
+// -----
+
+func.func @grouped_matmul_groups(%x: tensor<?x16xf32>, %g: tensor<4xi32>) -> tensor<?x8xf32> {
+  %w = mvc.weight "w" : tensor<4x8x16xf32>
+  // expected-error @+1 {{groups must be [E + 1] for the rhs's E = 4 experts, got [4]}}
+  %y = mvc.matmul %x, %w groups(%g) {transpose_b} : (tensor<?x16xf32>, tensor<4x8x16xf32>, tensor<4xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_rank(%x: tensor<?x16xf32>, %g: tensor<5xi32>) -> tensor<?x8xf32> {
+  %w = mvc.weight "w" : tensor<8x16xf32>
+  // expected-error @+1 {{expects a rank-2 lhs and result and a rank-3 rhs, got [?, 16] x [8, 16]}}
+  %y = mvc.matmul %x, %w groups(%g) {transpose_b} : (tensor<?x16xf32>, tensor<8x16xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @moe_route_top_k(%l: tensor<?x4xf32>) -> tensor<?x5xf32> {
+  // expected-error @+1 {{top_k must be in [1, 4] (the expert count), got 5}}
+  %w, %s, %r, %g = mvc.moe_route %l {top_k = 5 : i64} : tensor<?x4xf32> -> tensor<?x5xf32>, tensor<?x5xi32>, tensor<?xi32>, tensor<5xi32>
+  return %w : tensor<?x5xf32>
+}
+
+// -----
+
+func.func @moe_route_groups(%l: tensor<?x4xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{groups must be [5], got [4]}}
+  %w, %s, %r, %g = mvc.moe_route %l {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<4xi32>
+  return %w : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @moe_combine_k(%d: tensor<?x8xf32>, %w: tensor<?x2xf32>, %s: tensor<?x3xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{weights and slots must both be [T, k] with a static k}}
+  %y = mvc.moe_combine %d, %w, %s : (tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x3xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

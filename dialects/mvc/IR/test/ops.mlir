@@ -92,3 +92,17 @@ func.func @segments_masked(%q: tensor<?x4x16xf32>, %k: tensor<?x16x4x16xf32>, %m
   %a = mvc.attention %q, %k, %k key_mask(%m) {scale = 0.25 : f32} : (tensor<?x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16x4x16xf32>, tensor<?x16xi32>) -> tensor<?x4x16xf32>
   return %a : tensor<?x4x16xf32>
 }
+
+// A mixture-of-experts block: routing, tokens in expert order, grouped matmuls, combine.
+// CHECK-LABEL: func.func @moe
+func.func @moe(%x: tensor<?x16xf32> {mvc.dims = ["T"]}, %logits: tensor<?x4xf32> {mvc.dims = ["T"]}) -> tensor<?x16xf32> {
+  %w = mvc.weight "experts" : tensor<4x16x16xbf16>
+  // CHECK: mvc.moe_route %{{.*}} {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<5xi32>
+  %rw, %slots, %rows, %groups = mvc.moe_route %logits {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<5xi32>
+  %xs = mvc.gather %x, %rows : (tensor<?x16xf32>, tensor<?xi32>) -> tensor<?x16xf32>
+  // CHECK: mvc.matmul %{{.*}}, %{{.*}} groups(%{{.*}}) {transpose_b} : (tensor<?x16xf32>, tensor<4x16x16xbf16>, tensor<5xi32>) -> tensor<?x16xf32>
+  %y = mvc.matmul %xs, %w groups(%groups) {transpose_b} : (tensor<?x16xf32>, tensor<4x16x16xbf16>, tensor<5xi32>) -> tensor<?x16xf32>
+  // CHECK: mvc.moe_combine %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x16xf32>
+  %o = mvc.moe_combine %y, %rw, %slots : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x16xf32>
+  return %o : tensor<?x16xf32>
+}
