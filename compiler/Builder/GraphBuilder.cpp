@@ -131,7 +131,12 @@ Value GraphBuilder::layerNorm(Value x, Value gamma, Value beta, float eps) {
 Value GraphBuilder::ropeTable(Value positions, Value invFreq) {
   auto type = RankedTensorType::get({typeOf(positions).getDimSize(0), 2 * typeOf(invFreq).getDimSize(0)},
                                     b.getF32Type());
-  return RopeTableOp::create(b, loc, type, positions, invFreq);
+  return RopeTableOp::create(b, loc, type, positions, invFreq, Value());
+}
+Value GraphBuilder::ropeTable(Value positions, Value invFreq, Value axes) {
+  auto type = RankedTensorType::get({typeOf(positions).getDimSize(0), 2 * typeOf(invFreq).getDimSize(0)},
+                                    b.getF32Type());
+  return RopeTableOp::create(b, loc, type, positions, invFreq, axes);
 }
 Value GraphBuilder::rope(Value x, Value table) {
   return RopeOp::create(b, loc, x.getType(), x, table, "rotate_half");

@@ -79,6 +79,8 @@ public:
   mlir::Value layerNorm(mlir::Value x, mlir::Value gamma, mlir::Value beta, float eps);
   /// cos/sin of positions × inv_freq, [T, 2R]; build once, share across layers.
   mlir::Value ropeTable(mlir::Value positions, mlir::Value invFreq);
+  /// M-RoPE: positions [T, A], frequency i by axis axes[i] ([R] i32).
+  mlir::Value ropeTable(mlir::Value positions, mlir::Value invFreq, mlir::Value axes);
   mlir::Value rope(mlir::Value x, mlir::Value table);
   mlir::Value gather(mlir::Value table, mlir::Value ids);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim

@@ -243,6 +243,44 @@ func.func @main(%x: {ty} {{mvc.dims = ["T"]}}, %pos: tensor<?xi32> {{mvc.dims = 
 }}""")
 
 
+def mrope_case():
+    c = Case("mrope", "M-RoPE (Qwen3-VL's interleaved sections): rope_table over [T, 3] positions\n"
+                      "(time, height, width) with a per-frequency axis; head_dim 32 (16 frequencies),\n"
+                      "sections [4, 3, 3] (so the tail frequencies fall back to time), then rope.")
+    T, H, D = 7, 2, 32
+    x = c.randn(T, H, D)
+    pos = np.array([[0, 0, 0], [5, 5, 5], [5, 6, 9], [6, 7, 8], [12, 12, 12], [40, 41, 3], [4095, 7, 2]],
+                   dtype=np.int32)
+    inv = default_inv_freq(D, 5e6)
+    sections = [4, 3, 3]
+    axes = np.zeros(len(inv), dtype=np.int32)
+    for j in range(len(inv)):
+        if j % 3 == 1 and j < 3 * sections[1]:
+            axes[j] = 1
+        elif j % 3 == 2 and j < 3 * sections[2]:
+            axes[j] = 2
+    ty = f"tensor<?x{H}x{D}xf32>"
+    # Each frequency's angle from its axis's position, rounded to f32 as transformers does.
+    angle = (pos[:, axes].astype(np.float32) * inv[None, :]).astype(np.float64)
+    xd = x.astype(np.float64)
+    r = len(inv)
+    cs, sn = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
+    out = xd.copy()
+    out[..., :r] = xd[..., :r] * cs - xd[..., r:2 * r] * sn
+    out[..., r:2 * r] = xd[..., r:2 * r] * cs + xd[..., :r] * sn
+    c.call("main", [x, pos], [out])
+    freqs = "dense<[" + ", ".join(repr(float(f)) for f in inv) + f"]> : tensor<{r}xf32>"
+    axis_list = "dense<[" + ", ".join(str(int(a)) for a in axes) + f"]> : tensor<{r}xi32>"
+    c.write(f"""
+func.func @main(%x: {ty} {{mvc.dims = ["T"]}}, %pos: tensor<?x3xi32> {{mvc.dims = ["T"]}}) -> {ty} {{
+  %freq = arith.constant {freqs}
+  %axes = arith.constant {axis_list}
+  %t = mvc.rope_table %pos, %freq axes(%axes) : (tensor<?x3xi32>, tensor<{r}xf32>, tensor<{r}xi32>) -> tensor<?x{2 * r}xf32>
+  %o = mvc.rope %x, %t : ({ty}, tensor<?x{2 * r}xf32>) -> {ty}
+  return %o : {ty}
+}}""")
+
+
 def gather_slice():
     c = Case("gather_slice", "Embedding gather with a scale (Gemma's sqrt(H)), last-axis slice and concat.")
     V, H = 100, 24
@@ -627,6 +665,7 @@ if __name__ == "__main__":
     elementwise()
     norms()
     rope_case()
+    mrope_case()
     gather_slice()
     copies()
     tied("f32")

@@ -295,12 +295,24 @@ LogicalResult RowOpEmitter::emitRopeTable(RopeTableOp table) {
   Location loc = l.loc;
   int64_t half = cast<RankedTensorType>(table.getInvFreq().getType()).getDimSize(0);
   Value positions = l.binding(sig.bindingOf(table.getPositions()), b.getI32Type());
-  Value pos = arith::SIToFPOp::create(b, loc, b.getF32Type(),
-                                      memref::LoadOp::create(b, loc, positions, row));
+  auto toF32 = [&](Value p) { return arith::SIToFPOp::create(b, loc, b.getF32Type(), p); };
+  Value pos, axes, posRow;
+  if (table.getAxes()) {  // M-RoPE: this row's positions, one per axis
+    axes = l.binding(sig.bindingOf(table.getAxes()), b.getI32Type());
+    posRow = l.mul(row, l.idx(lastDim(table.getPositions())));
+  } else {
+    pos = toF32(memref::LoadOp::create(b, loc, positions, row));
+  }
   Value freqs = l.binding(sig.bindingOf(table.getInvFreq()), b.getF32Type());
   Value out = table.getResult();
   l.forEachElement(half, [&](Value i) {
-    Value angle = arith::MulFOp::create(b, loc, pos, memref::LoadOp::create(b, loc, freqs, i));
+    Value p = pos;
+    if (axes) {
+      Value axis = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                              memref::LoadOp::create(b, loc, axes, i));
+      p = toF32(memref::LoadOp::create(b, loc, positions, l.add(posRow, axis)));
+    }
+    Value angle = arith::MulFOp::create(b, loc, p, memref::LoadOp::create(b, loc, freqs, i));
     auto [sin, cos] = l.sinCos(angle);
     write(out, i, cos);
     write(out, arith::AddIOp::create(b, loc, i, l.idx(half)), sin);

@@ -144,9 +144,18 @@ LogicalResult LayerNormOp::verify() {
 
 LogicalResult RopeTableOp::verify() {
   auto pos = rankedType(getPositions()), freq = rankedType(getInvFreq()), res = getType();
-  if (pos.getRank() != 1) return emitOpError("positions must be [T], got ") << shapeText(pos);
   if (freq.getRank() != 1 || freq.isDynamicDim(0))
     return emitOpError("inv_freq must be static [R], got ") << shapeText(freq);
+  if (getAxes()) {
+    auto axes = rankedType(getAxes());
+    if (pos.getRank() != 2 || pos.isDynamicDim(1))
+      return emitOpError("positions must be [T, A] with axes, got ") << shapeText(pos);
+    if (axes.getRank() != 1 || axes.getDimSize(0) != freq.getDimSize(0))
+      return emitOpError("axes must be [") << freq.getDimSize(0) << "] (one per frequency), got "
+                                           << shapeText(axes);
+  } else if (pos.getRank() != 1) {
+    return emitOpError("positions must be [T], got ") << shapeText(pos);
+  }
   if (res.getRank() != 2 || !dimsAgree(res.getDimSize(0), pos.getDimSize(0)) ||
       res.getDimSize(1) != 2 * freq.getDimSize(0))
     return emitOpError("result must be [T, ") << 2 * freq.getDimSize(0) << "], got " << shapeText(res);

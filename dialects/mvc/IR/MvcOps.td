@@ -164,12 +164,17 @@ def Mvc_RopeTableOp : Mvc_Op<"rope_table", [Pure, Mvc_KernelOpInterface]> {
     `positions` is `[T]`, `inv_freq` `[R]`; result row t is
     `[cos(a_0) … cos(a_{R-1}), sin(a_0) … sin(a_{R-1})]` with `a_i = positions[t] · inv_freq[i]`
     rounded to f32 first, as HF computes it. One table serves every layer that uses the same
-    positions and frequencies (CSE merges them); M-RoPE and 2-D variants are other ways of
-    making the same table.
+    positions and frequencies (CSE merges them).
+    With `axes` (`[R]` i32, usually a constant) the positions are `[T, A]`, one per axis
+    (M-RoPE: time, height, width), and frequency i rotates by axis `axes[i]`'s position:
+    `a_i = positions[t][axes[i]] · inv_freq[i]` (Qwen3-VL's interleaved sections).
   }];
-  let arguments = (ins Mvc_IndexTensor:$positions, RankedTensorOf<[F32]>:$inv_freq);
+  let arguments = (ins Mvc_IndexTensor:$positions, RankedTensorOf<[F32]>:$inv_freq,
+                       Optional<Mvc_IndexTensor>:$axes);
   let results = (outs RankedTensorOf<[F32]>:$result);
-  let assemblyFormat = "$positions `,` $inv_freq attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = [{
+    $positions `,` $inv_freq (`axes` `(` $axes^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 

@@ -231,3 +231,13 @@ func.func @moe_combine_k(%d: tensor<?x8xf32>, %w: tensor<?x2xf32>, %s: tensor<?x
   %y = mvc.moe_combine %d, %w, %s : (tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x3xi32>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+func.func @mrope_axes(%p: tensor<?x3xi32>) -> tensor<?x8xf32> {
+  %f = arith.constant dense<[1.0, 0.5, 0.25, 0.125]> : tensor<4xf32>
+  %a = arith.constant dense<[0, 1, 2]> : tensor<3xi32>
+  // expected-error @+1 {{axes must be [4] (one per frequency), got [3]}}
+  %t = mvc.rope_table %p, %f axes(%a) : (tensor<?x3xi32>, tensor<4xf32>, tensor<3xi32>) -> tensor<?x8xf32>
+  return %t : tensor<?x8xf32>
+}
