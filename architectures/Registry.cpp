@@ -4,6 +4,7 @@
 #include "architectures/gemma3multimodal/Gemma3MultimodalGraph.h"
 #include "architectures/idefics3/Idefics3Graph.h"
 #include "architectures/llama/LlamaGraph.h"
+#include "architectures/qwen3vl/Qwen3VLGraph.h"
 
 #include <cstring>
 #include <map>
@@ -16,6 +17,8 @@ absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName)
       {"Gemma3ForConditionalGeneration", compileGemma3ForConditionalGeneration},
       {"Idefics3ForConditionalGeneration", compileIdefics3ForConditionalGeneration},
       {"LlamaForCausalLM", compileLlamaForCausalLM},
+      {"Qwen3VLForConditionalGeneration", compileQwen3VLForConditionalGeneration},
+      {"Qwen3VLMoeForConditionalGeneration", compileQwen3VLForConditionalGeneration},
       {"SmolVLMForConditionalGeneration", compileIdefics3ForConditionalGeneration},
   };
   auto it = registry.find(hfName);

@@ -10,6 +10,7 @@
 #include "architectures/gemma3multimodal/Gemma3MultimodalRun.h"
 #include "architectures/idefics3/Idefics3Run.h"
 #include "architectures/llama/LlamaRun.h"
+#include "architectures/qwen3vl/Qwen3VLRun.h"
 #include "runtime/util/StatusMacros.h"
 
 namespace mvc {
@@ -30,6 +31,7 @@ const std::vector<std::pair<std::string, Factory>> &registry() {
       {Gemma3MultimodalRunHalf::kId, Gemma3MultimodalRunHalf::create},
       {Idefics3RunHalf::kId, Idefics3RunHalf::create},
       {LlamaRunHalf::kId, plain<LlamaRunHalf>},
+      {Qwen3VLRunHalf::kId, plain<Qwen3VLRunHalf>},
   };
   return entries;
 }

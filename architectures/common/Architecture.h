@@ -13,6 +13,8 @@
 #include "compiler/Builder/GraphBuilder.h"
 
 #include <functional>
+#include <optional>
+#include <vector>
 
 namespace mvc {
 
@@ -30,6 +32,9 @@ struct ArchitectureInput {
   OrderedJson generationConfig;        // empty object when absent
   std::string configPath;
   std::function<bool(const std::string &)> hasWeight;  // names in the checkpoint
+  /// A checkpoint tensor's shape (nullopt when absent or without a checkpoint), for
+  /// architectures that accept more than one layout of a tensor.
+  std::function<std::optional<std::vector<int64_t>>(const std::string &)> weightShape;
   ArchitectureOptions options;
   /// preprocessor_config.json beside config.json (empty when absent): an architecture that
   /// takes images checks it against its vision program; the artifact then carries it for

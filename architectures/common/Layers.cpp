@@ -6,7 +6,8 @@ using namespace mlir;
 namespace mvc {
 
 LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden,
-                                              bool imageGroups) {
+                                              bool imageGroups,
+                                              const std::vector<ProgramInput> &extra) {
   std::vector<ProgramInput> inputs = {{"tokens", {"T"}, gb.i32()},
                                       {"positions", {"T"}, gb.i32()},
                                       {"block_table", {"B", "P"}, gb.i32()},
@@ -19,6 +20,8 @@ LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHid
     if (imageGroups)
       inputs.push_back({"group_spans", {"T", 2}, gb.i32()});
   }
+  size_t firstExtra = inputs.size();
+  inputs.insert(inputs.end(), extra.begin(), extra.end());
   std::vector<Value> v = gb.beginProgram("forward", inputs);
   LanguageModelInputs in{v[0], v[1], v[2], v[3], v[4], v[5]};
   if (imageHidden > 0) {
@@ -27,6 +30,7 @@ LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHid
     if (imageGroups)
       in.groupSpans = v[8];
   }
+  for (size_t i = 0; i < extra.size(); ++i) in.extra[extra[i].name] = v[firstExtra + i];
   return in;
 }
 

@@ -10,6 +10,8 @@
 
 #include "compiler/Builder/GraphBuilder.h"
 
+#include <map>
+
 namespace mvc {
 
 /// The inputs of FORMAT.md's `forward` program; the image inputs are null for text-only
@@ -19,11 +21,14 @@ struct LanguageModelInputs {
   mlir::Value imageFeatures;  // [I, H] f32: rows that replace token embeddings
   mlir::Value embedSource;    // [T] i32: the image_features row of each token, or -1
   mlir::Value groupSpans;     // [T, 2] i32: each token's bidirectional image span [start, end)
+  std::map<std::string, mlir::Value> extra;  // the architecture's own inputs, by name
 };
 /// `imageHidden` > 0 adds the image inputs (image_features with that row width and
-/// embed_source); `imageGroups` also group_spans (bidirectional image spans, Gemma 3).
+/// embed_source); `imageGroups` also group_spans (bidirectional image spans, Gemma 3);
+/// `extra` the architecture's own inputs (its run half fills them), after those.
 LanguageModelInputs beginLanguageModelProgram(GraphBuilder &gb, int64_t imageHidden = 0,
-                                              bool imageGroups = false);
+                                              bool imageGroups = false,
+                                              const std::vector<ProgramInput> &extra = {});
 
 struct AttentionSpec {
   int64_t heads, kvHeads, headDim, pageSize;

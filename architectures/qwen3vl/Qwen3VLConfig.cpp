@@ -128,6 +128,47 @@ void readVision(ConfigFields &v, Qwen3VLVisionConfig &c) {
 
 } // namespace
 
+OrderedJson Qwen3VLConfig::toJson() const {
+  const Qwen3VLTextConfig &t = text;
+  OrderedJson textJson = {{"vocab_size", t.vocabSize},
+                          {"hidden_size", t.hiddenSize},
+                          {"intermediate_size", t.intermediateSize},
+                          {"num_hidden_layers", t.numLayers},
+                          {"num_attention_heads", t.numHeads},
+                          {"num_key_value_heads", t.numKvHeads},
+                          {"head_dim", t.headDim},
+                          {"rms_norm_eps", t.rmsNormEps},
+                          {"rope_theta", t.ropeTheta},
+                          {"mrope_section", t.mropeSection},
+                          {"max_position_embeddings", t.maxPositions},
+                          {"eos_token_ids", t.eosTokenIds}};
+  if (moe()) {
+    textJson["num_experts"] = t.numExperts;
+    textJson["num_experts_per_tok"] = t.expertsPerToken;
+    textJson["moe_intermediate_size"] = t.moeIntermediateSize;
+    textJson["decoder_sparse_step"] = t.decoderSparseStep;
+    textJson["mlp_only_layers"] = t.mlpOnlyLayers;
+  }
+  const Qwen3VLVisionConfig &v = vision;
+  return {{"model_type", modelType},
+          {"text", textJson},
+          {"vision", {{"depth", v.depth},
+                      {"hidden_size", v.hiddenSize},
+                      {"intermediate_size", v.intermediateSize},
+                      {"num_heads", v.numHeads},
+                      {"patch_size", v.patchSize},
+                      {"temporal_patch_size", v.temporalPatchSize},
+                      {"spatial_merge_size", v.spatialMergeSize},
+                      {"out_hidden_size", v.outHiddenSize},
+                      {"num_position_embeddings", v.numPositionEmbeddings},
+                      {"deepstack_visual_indexes", v.deepstackIndexes}}},
+          {"image_token_id", imageTokenId},
+          {"video_token_id", videoTokenId},
+          {"vision_start_token_id", visionStartTokenId},
+          {"vision_end_token_id", visionEndTokenId},
+          {"tie_word_embeddings", tieWordEmbeddings}};
+}
+
 absl::StatusOr<Qwen3VLConfig> parseQwen3VLConfig(const OrderedJson &config,
                                                  const OrderedJson &generationConfig,
                                                  const std::string &path) {

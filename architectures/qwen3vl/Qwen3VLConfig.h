@@ -64,6 +64,8 @@ struct Qwen3VLConfig {
   bool tieWordEmbeddings = false;
 
   bool moe() const { return modelType == "qwen3_vl_moe"; }
+  /// The typed config, for the manifest.
+  OrderedJson toJson() const;
 };
 
 /// Errors name `path` and the field.

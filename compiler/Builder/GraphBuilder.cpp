@@ -157,6 +157,13 @@ Value GraphBuilder::transpose(Value x, ArrayRef<int64_t> permutation) {
   return TransposeOp::create(b, loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
                              permutation);
 }
+Value GraphBuilder::slice(Value x, int64_t axis, int64_t start, int64_t size) {
+  SmallVector<int64_t> dims(typeOf(x).getShape());
+  dims[axis] = size;
+  return SliceOp::create(b, loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
+                         b.getI64IntegerAttr(axis), b.getI64IntegerAttr(start),
+                         b.getI64IntegerAttr(size));
+}
 Value GraphBuilder::cast(Value x, Type type) {
   if (typeOf(x).getElementType() == type) return x;
   return CastOp::create(b, loc, RankedTensorType::get(typeOf(x).getShape(), type), x);

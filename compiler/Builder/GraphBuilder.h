@@ -85,6 +85,8 @@ public:
   mlir::Value gather(mlir::Value table, mlir::Value ids);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim
   mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> permutation);
+  /// x[..., start : start + size, ...] along `axis`.
+  mlir::Value slice(mlir::Value x, int64_t axis, int64_t start, int64_t size);
   /// `x` converted to element type `type` (round to nearest even).
   mlir::Value cast(mlir::Value x, mlir::Type type);
   /// Rows of `base` replaced by rows of `rows` where `source` >= 0.

@@ -272,6 +272,12 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   input.configPath = configPath;
   CheckpointSource *weights = out.weights.get();
   input.hasWeight = [weights](const std::string &name) { return weights && weights->contains(name); };
+  input.weightShape = [weights](const std::string &name) -> std::optional<std::vector<int64_t>> {
+    if (!weights || !weights->contains(name)) return std::nullopt;
+    auto shape = weights->shape(name);
+    if (!shape.ok()) return std::nullopt;
+    return *shape;
+  };
   input.options.weightType = dtype == "bf16" ? gb.bf16() : gb.f32();
   // The KV cache holds what the model computes in: bf16 for bf16 weights, as a bf16 HF
   // model caches it (and half the bytes decode reads per cached token).

@@ -17,6 +17,9 @@ Each check compares against the reference rows of the same positions. With --poi
 the KV caches start as NaN bytes (mvc-run --poison-states): the partly filled pages of every
 call then hold NaNs past the written positions, which must not reach any logit.
 
+With --mrope-positions (Qwen3-VL) every call also passes `mrope_positions` [T, 3]: each
+token's position on all three axes, as get_rope_index gives text.
+
 With --bf16-reference (a bf16 artifact; FIXTURE_DIR also holds prompt{i}.logits.bf16.npy,
 transformers' own bf16 logits, from tests/fixtures/gen_gemma3_text_bf16.py) there is no fixed
 tolerance: over the same rows of every call, the artifact's distance from the f32 logits must
@@ -45,6 +48,8 @@ def main():
                    help="hold the artifact to transformers' bf16 distance from the f32 logits")
     p.add_argument("--device", default="cpu", help="mvc-run --device")
     p.add_argument("--poison-states", action="store_true", help="mvc-run --poison-states")
+    p.add_argument("--mrope-positions", action="store_true",
+                   help="pass mrope_positions [T, 3] (text: the position on every axis)")
     a = p.parse_args()
     if not a.bf16_reference and (a.atol is None or a.rtol is None):
         p.error("--atol and --rtol are required (or --bf16-reference)")
@@ -101,6 +106,9 @@ def main():
         calls.append(([i32([prompts[b][q] for b, q in zip(live, pos)]), i32(pos), table[live],
                        i32(range(len(live) + 1)), i32(pos), i32(range(len(live)))],
                       np.stack([want[b][q] for b, q in zip(live, pos)])))
+
+    if a.mrope_positions:
+        calls = [(inputs + [np.repeat(inputs[1][:, None], 3, axis=1)], w) for inputs, w in calls]
 
     with tempfile.TemporaryDirectory() as tmp:
         args = [a.mvc_run, a.artifact, "--device", a.device,

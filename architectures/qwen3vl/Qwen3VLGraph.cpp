@@ -1,0 +1,170 @@
+//===- Qwen3VLGraph.cpp - Qwen3-VL (dense and MoE) as mvc graphs ----------===//
+#include "architectures/qwen3vl/Qwen3VLGraph.h"
+
+#include <cmath>
+
+#include "architectures/common/Layers.h"
+#include "architectures/qwen3vl/Qwen3VLConfig.h"
+
+using namespace mlir;
+
+namespace mvc {
+namespace {
+
+/// How a checkpoint stores an expert tensor that transformers 5.x holds as [E, N, K]
+/// (gate_up_proj [E, 2I, H], down_proj [E, H, I]): the same, or transposed ([E, K, N]) as
+/// checkpoints written before transformers 5 and the published Qwen3-VL-MoE files are.
+/// transformers 5.23 loads either, deciding by shape (conversion_mapping's
+/// Transpose(check_dims)); when N == K the shape cannot tell, and the file's
+/// transformers_version does.
+absl::StatusOr<bool> expertsTransposed(const ArchitectureInput &input, const std::string &name,
+                                       int64_t e, int64_t n, int64_t k) {
+  std::optional<std::vector<int64_t>> shape = input.weightShape ? input.weightShape(name) : std::nullopt;
+  if (!shape) return false;  // no checkpoint (random weights): transformers 5's layout
+  std::vector<int64_t> asIs = {e, n, k}, transposed = {e, k, n};
+  auto text = [](const std::vector<int64_t> &s) {
+    std::string out = "[";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+  };
+  if (*shape != asIs && *shape != transposed)
+    return absl::InvalidArgumentError("checkpoint tensor '" + name + "' is " + text(*shape) +
+                                      ", but the config's experts need " + text(asIs) + " (or " +
+                                      text(transposed) + " as saved before transformers 5)");
+  if (n != k) return *shape == transposed;
+  // Square: only the writer's version tells the layouts apart.
+  std::string version;
+  if (input.config.contains("transformers_version") && input.config["transformers_version"].is_string())
+    version = input.config["transformers_version"].get<std::string>();
+  if (version.empty() || !std::isdigit(static_cast<unsigned char>(version[0])))
+    return absl::InvalidArgumentError(
+        input.configPath + ": expert tensor '" + name + "' is square " + text(*shape) +
+        ", so its layout ([E, out, in] since transformers 5, [E, in, out] before) cannot be told "
+        "from its shape, and config.json has no transformers_version to tell it");
+  return std::stoi(version.substr(0, version.find('.'))) < 5;
+}
+
+/// The frequency's M-RoPE axis (0 time, 1 height, 2 width) of each of head_dim/2 columns.
+std::vector<int32_t> mropeAxes(const Qwen3VLTextConfig &c) {
+  std::vector<int32_t> axes(c.headDim / 2, 0);
+  for (int64_t j = 0; j < c.headDim / 2; ++j) {
+    if (j % 3 == 1 && j < 3 * c.mropeSection[1]) axes[j] = 1;
+    else if (j % 3 == 2 && j < 3 * c.mropeSection[2]) axes[j] = 2;
+  }
+  return axes;
+}
+
+absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const ArchitectureInput &input) {
+  const Qwen3VLTextConfig &c = config.text;
+  const ArchitectureOptions &o = input.options;
+  const int64_t h = c.hiddenSize, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
+  LanguageModelInputs in = beginLanguageModelProgram(
+      gb, 0, false, {{"mrope_positions", {"T", 3}, gb.i32()}});
+  Value mropePositions = in.extra.at("mrope_positions");
+  const std::string prefix = "model.language_model.";
+  auto norm = [&](Value x, const std::string &name, int64_t width) {
+    return gb.rmsNorm(x, gb.weight(prefix + name, {width}, gb.f32()), float(c.rmsNormEps), 0.0f);
+  };
+  auto linear = [&](const std::string &name, int64_t out, int64_t inDim) {
+    return gb.weight(name, {out, inDim}, o.weightType);
+  };
+  Value embedTable = linear(prefix + "embed_tokens.weight", c.vocabSize, h);
+  Value x = gb.gather(embedTable, in.tokens);
+  // transformers' inv_freq: 1 / theta^(arange(0, d, 2).float() / d), in f32.
+  std::vector<float> inv;
+  for (int64_t i = 0; i < c.headDim; i += 2)
+    inv.push_back(1.0f / float(std::pow(c.ropeTheta, double(float(i) / float(c.headDim)))));
+  std::vector<int32_t> axes = mropeAxes(c);
+  Value rope = gb.ropeTable(mropePositions, gb.constant(inv),
+                            gb.constantI32(axes, {int64_t(axes.size())}));
+  AttentionSpec spec{c.numHeads, c.numKvHeads, c.headDim, o.pageSize};
+  GraphBuilder::AttentionOptions attn;
+  attn.scale = float(1.0 / std::sqrt(double(c.headDim)));
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    std::string p = prefix + "layers." + std::to_string(i) + ".";
+    AttentionWeights w{linear(p + "self_attn.q_proj.weight", q, h),
+                       linear(p + "self_attn.k_proj.weight", kv, h),
+                       linear(p + "self_attn.v_proj.weight", kv, h),
+                       linear(p + "self_attn.o_proj.weight", h, q),
+                       gb.weight(p + "self_attn.q_norm.weight", {c.headDim}, gb.f32()),
+                       gb.weight(p + "self_attn.k_norm.weight", {c.headDim}, gb.f32())};
+    Value att = pagedSelfAttention(gb, in, norm(x, "layers." + std::to_string(i) + ".input_layernorm.weight", h),
+                                   w, spec, attn, QkNorm{float(c.rmsNormEps), 0.0f}, rope,
+                                   "kv." + std::to_string(i), o.kvType);
+    x = gb.add(x, att);
+    Value hn = norm(x, "layers." + std::to_string(i) + ".post_attention_layernorm.weight", h);
+    Value mlp;
+    if (c.isMoeLayer(i)) {
+      int64_t e = c.numExperts, inter = c.moeIntermediateSize;
+      std::string gateUp = p + "mlp.experts.gate_up_proj", down = p + "mlp.experts.down_proj";
+      auto guT = expertsTransposed(input, gateUp, e, 2 * inter, h);
+      if (!guT.ok()) return guT.status();
+      auto downT = expertsTransposed(input, down, e, h, inter);
+      if (!downT.ok()) return downT.status();
+      Value router = linear(p + "mlp.gate.weight", e, h);
+      GraphBuilder::MoeRoute route =
+          gb.moeRoute(gb.matmul(hn, router), c.expertsPerToken, /*normalize=*/true);
+      Value xs = gb.gather(hn, route.rows);
+      Value guW = gb.weight(gateUp, *guT ? std::vector<int64_t>{e, h, 2 * inter}
+                                          : std::vector<int64_t>{e, 2 * inter, h},
+                            o.weightType);
+      Value gu = gb.groupedMatmul(xs, guW, route.groups, /*transposeB=*/!*guT);
+      Value act = gb.mul(gb.silu(gb.slice(gu, 1, 0, inter)), gb.slice(gu, 1, inter, inter));
+      Value downW = gb.weight(down, *downT ? std::vector<int64_t>{e, inter, h}
+                                            : std::vector<int64_t>{e, h, inter},
+                              o.weightType);
+      mlp = gb.moeCombine(gb.groupedMatmul(act, downW, route.groups, !*downT), route.weights,
+                          route.slots);
+    } else {
+      mlp = gatedMlp(gb, hn, linear(p + "mlp.gate_proj.weight", c.intermediateSize, h),
+                     linear(p + "mlp.up_proj.weight", c.intermediateSize, h),
+                     linear(p + "mlp.down_proj.weight", h, c.intermediateSize), Activation::Silu);
+    }
+    x = gb.add(x, mlp);
+  }
+  // Only the rows whose logits are wanted go through the final norm and the head.
+  Value last = norm(gb.gather(x, in.logitRows), "norm.weight", h);
+  Value head = config.tieWordEmbeddings ? embedTable : linear("lm_head.weight", c.vocabSize, h);
+  gb.endProgram({{"logits", gb.matmul(last, head)}});
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<ArchitectureBuild> compileQwen3VLForConditionalGeneration(
+    const ArchitectureInput &input, GraphBuilder &gb) {
+  absl::StatusOr<Qwen3VLConfig> config =
+      parseQwen3VLConfig(input.config, input.generationConfig, input.configPath);
+  if (!config.ok()) return config.status();
+  const Qwen3VLTextConfig &t = config->text;
+  if (t.attentionBias)
+    return absl::UnimplementedError(input.configPath +
+                                    ": text_config.attention_bias = true is not supported yet");
+  // (A build without a checkpoint, --random-weights, makes the head up too.)
+  bool checkpoint = input.hasWeight && input.hasWeight("model.language_model.embed_tokens.weight");
+  if (!config->tieWordEmbeddings && checkpoint && !input.hasWeight("lm_head.weight"))
+    return absl::InvalidArgumentError(input.configPath +
+                                      ": tie_word_embeddings is false but the checkpoint has "
+                                      "no lm_head.weight");
+  if (absl::Status built = buildText(gb, *config, input); !built.ok()) return built;
+
+  ArchitectureBuild out;
+  out.config = config->toJson();
+  out.languageModel = {{"architecture", "qwen3vl"},
+                       {"program", "forward"},
+                       {"vocab_size", t.vocabSize},
+                       {"page_size", input.options.pageSize},
+                       {"bos_token_id", nullptr},
+                       {"pad_token_id", nullptr},
+                       {"eos_token_ids", t.eosTokenIds},
+                       {"max_positions", t.maxPositions},
+                       {"mrope", {{"image_token_id", config->imageTokenId},
+                                  {"video_token_id", config->videoTokenId},
+                                  {"vision_start_token_id", config->visionStartTokenId},
+                                  {"spatial_merge_size", config->vision.spatialMergeSize}}}};
+  if (t.bosTokenId) out.languageModel["bos_token_id"] = *t.bosTokenId;
+  if (t.padTokenId) out.languageModel["pad_token_id"] = *t.padTokenId;
+  return out;
+}
+
+} // namespace mvc
