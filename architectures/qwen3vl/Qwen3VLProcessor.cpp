@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "runtime/vision/ProcessorConfigFields.h"
 
 namespace mvc::qwen3vl {
 
@@ -107,6 +109,110 @@ absl::StatusOr<RopeIndex> ropeIndex(absl::Span<const TokenKind> kinds,
         "the prompt's spans take ", nextImage, " of ", images.size(), " images and ", nextFrame,
         " of ", frames.size(), " video temporal patches"));
   out.delta = last + 1 - static_cast<int64_t>(kinds.size());
+  return out;
+}
+
+} // namespace mvc::qwen3vl
+
+namespace mvc::qwen3vl {
+
+absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::string &text,
+                                                                 const std::string &name) {
+  nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object())
+    return absl::InvalidArgumentError(name + ": expected a JSON object");
+  auto fail = [&](const absl::Status &status) {
+    return absl::InvalidArgumentError(name + ": " + std::string(status.message()));
+  };
+  ImageProcessorConfig out;
+  vision::ImageProcessorConfig &p = out.pixels;
+  // transformers' Qwen2VLImageProcessor class defaults are OpenAI CLIP's mean/std with patch
+  // 14; Qwen3-VL's files always give their own, so these are Qwen3-VL's.
+  p.resample = vision::ResampleFilter::kBicubic;
+  p.arithmetic = vision::FixedPoint::kPillow;
+  auto flag = [&](const char *key, bool &out) -> absl::Status {
+    auto v = vision::configFlag(config, key, out);
+    if (!v.ok()) return v.status();
+    out = *v;
+    return absl::OkStatus();
+  };
+  for (auto [key, field] : {std::pair<const char *, bool *>{"do_resize", &p.doResize},
+                            {"do_rescale", &p.doRescale},
+                            {"do_normalize", &p.doNormalize}})
+    if (absl::Status s = flag(key, *field); !s.ok()) return fail(s);
+  if (!p.doResize)
+    return absl::UnimplementedError(name + ": do_resize false is not supported (the patch grid "
+                                            "needs sides that are multiples of patch x merge)");
+  auto rescale = vision::configNumber(config, "rescale_factor", p.rescaleFactor);
+  if (!rescale.ok()) return fail(rescale.status());
+  p.rescaleFactor = *rescale;
+  auto mean = vision::configPerChannel(config, "image_mean", p.imageMean);
+  if (!mean.ok()) return fail(mean.status());
+  p.imageMean = *mean;
+  auto stdev = vision::configPerChannel(config, "image_std", p.imageStd);
+  if (!stdev.ok()) return fail(stdev.status());
+  p.imageStd = *stdev;
+  auto resample = vision::configResample(config, p.resample);
+  if (!resample.ok()) return fail(resample.status());
+  p.resample = *resample;
+  auto positive = [&](const nlohmann::json &object, const char *key, int64_t &field,
+                      absl::string_view path) -> absl::Status {
+    if (!object.contains(key) || object[key].is_null()) return absl::OkStatus();
+    auto v = vision::configPositive(object, key, path);
+    if (!v.ok()) return v.status();
+    field = *v;
+    return absl::OkStatus();
+  };
+  for (auto [key, field] : {std::pair<const char *, int64_t *>{"patch_size", &out.patchSize},
+                            {"temporal_patch_size", &out.temporalPatchSize},
+                            {"merge_size", &out.mergeSize},
+                            {"min_pixels", &out.minPixels},
+                            {"max_pixels", &out.maxPixels}})
+    if (absl::Status s = positive(config, key, *field, ""); !s.ok()) return fail(s);
+  // size wins over min_pixels / max_pixels, as the processor's constructor has it.
+  if (config.contains("size") && !config["size"].is_null()) {
+    const nlohmann::json &size = config["size"];
+    if (!size.is_object()) return absl::InvalidArgumentError(name + ": size: expected an object");
+    if (absl::Status s = positive(size, "shortest_edge", out.minPixels, "size"); !s.ok()) return fail(s);
+    if (absl::Status s = positive(size, "longest_edge", out.maxPixels, "size"); !s.ok()) return fail(s);
+  }
+  if (out.minPixels > out.maxPixels)
+    return absl::InvalidArgumentError(name + ": the pixel budget's minimum " +
+                                      std::to_string(out.minPixels) + " exceeds its maximum " +
+                                      std::to_string(out.maxPixels));
+  return out;
+}
+
+absl::StatusOr<ImagePatches> preprocessImage(const vision::RgbImage &image,
+                                             const ImageProcessorConfig &config) {
+  const int64_t p = config.patchSize, merge = config.mergeSize, tp = config.temporalPatchSize;
+  auto size = smartResize(image.height, image.width, p * merge, config.minPixels, config.maxPixels);
+  if (!size.ok()) return size.status();
+  vision::ImageProcessorConfig pixels = config.pixels;
+  pixels.height = size->first;
+  pixels.width = size->second;
+  std::vector<float> chw = vision::toPixelValues(image, pixels);  // [3, H, W]
+  const int64_t height = size->first, width = size->second, channels = 3;
+  ImagePatches out;
+  out.grid = {1, height / p, width / p};
+  out.rowElems = channels * tp * p * p;
+  out.values.resize(out.grid.h * out.grid.w * out.rowElems);
+  // Rows: (block row, block column, row in block, column in block); each row (channel,
+  // temporal copy, y, x) of its patch.
+  float *row = out.values.data();
+  for (int64_t by = 0; by < out.grid.h / merge; ++by)
+    for (int64_t bx = 0; bx < out.grid.w / merge; ++bx)
+      for (int64_t my = 0; my < merge; ++my)
+        for (int64_t mx = 0; mx < merge; ++mx) {
+          int64_t y0 = (by * merge + my) * p, x0 = (bx * merge + mx) * p;
+          for (int64_t c = 0; c < channels; ++c)
+            for (int64_t t = 0; t < tp; ++t)
+              for (int64_t y = 0; y < p; ++y) {
+                const float *src = &chw[(c * height + y0 + y) * width + x0];
+                std::copy(src, src + p, row);
+                row += p;
+              }
+        }
   return out;
 }
 

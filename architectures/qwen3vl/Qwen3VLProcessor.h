@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "runtime/vision/ImageProcessor.h"
 
 namespace mvc::qwen3vl {
 
@@ -56,6 +57,36 @@ struct RopeIndex {
 absl::StatusOr<RopeIndex> ropeIndex(absl::Span<const TokenKind> kinds,
                                     absl::Span<const GridThw> images,
                                     absl::Span<const GridThw> videos, int64_t spatialMerge);
+
+/// Qwen3-VL's image processor (transformers' Qwen2VLImageProcessor with Qwen3-VL's
+/// preprocessor_config.json): resize to smartResize(h, w, patch x merge, pixel budget),
+/// rescale, normalize, then patches.
+struct ImageProcessorConfig {
+  vision::ImageProcessorConfig pixels;  // resample, rescale, normalize (size set per image)
+  int64_t patchSize = 16, temporalPatchSize = 2, mergeSize = 2;
+  int64_t minPixels = 65536, maxPixels = 16777216;  // size.shortest_edge / longest_edge
+  /// The text of a preprocessor_config.json (keys absent or null: Qwen3-VL's values;
+  /// size.{shortest,longest}_edge or the older min_pixels / max_pixels); `name` in errors.
+  static absl::StatusOr<ImageProcessorConfig> parse(const std::string &json,
+                                                    const std::string &name);
+};
+
+/// One image as the vision tower takes it: `values` [grid.t·grid.h·grid.w, C·tp·p·p] f32,
+/// rows in 2x2 merge-block order (the patches of one merged token are consecutive), each
+/// row (channel, temporal copy, patch row, patch column), the image repeated over the
+/// temporal patch, as transformers' patchify lays them out.
+struct ImagePatches {
+  std::vector<float> values;
+  GridThw grid;
+  int64_t rowElems = 0;
+};
+absl::StatusOr<ImagePatches> preprocessImage(const vision::RgbImage &image,
+                                             const ImageProcessorConfig &config);
+
+/// The prompt tokens an image of `grid` takes: t·h·w / merge².
+inline int64_t imageTokenCount(const GridThw &grid, int64_t merge) {
+  return grid.t * grid.h * grid.w / (merge * merge);
+}
 
 } // namespace mvc::qwen3vl
 

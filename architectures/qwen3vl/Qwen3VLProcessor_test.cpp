@@ -7,6 +7,8 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "runtime/util/Npy.h"
+#include "runtime/vision/Decode.h"
 
 namespace mvc::qwen3vl {
 namespace {
@@ -64,6 +66,53 @@ TEST(Qwen3VLProcessor, RopeIndexEqualsTransformers) {
   }
   EXPECT_GT(withImage, 10);
   EXPECT_GT(withVideo, 10);
+}
+
+// Resize (PIL's bicubic, bit-exact), rescale, normalize and the merge-block patch order
+// against transformers' PIL backend; images that resize up, down and not at all.
+TEST(Qwen3VLProcessor, PixelValuesEqualTransformers) {
+  std::ifstream in(std::string(MVC_QWEN3VL_FIXTURES) + "/images/image_processor.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ImageProcessorConfig::parse(text.str(), "image_processor.json");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->minPixels, 2048);
+  EXPECT_EQ(config->maxPixels, 4096);
+  for (const auto &c : fixture("images/images.json")) {
+    std::string dir = std::string(MVC_QWEN3VL_FIXTURES) + "/images/";
+    auto image = vision::loadImage(dir + c["image"].get<std::string>());
+    ASSERT_TRUE(image.ok()) << image.status();
+    auto patches = preprocessImage(*image, *config);
+    ASSERT_TRUE(patches.ok()) << patches.status();
+    GridThw want = grids(nlohmann::json::array({c["grid_thw"]}))[0];
+    EXPECT_EQ(patches->grid.t, want.t);
+    EXPECT_EQ(patches->grid.h, want.h);
+    EXPECT_EQ(patches->grid.w, want.w);
+    auto expected = readNpy(dir + c["pixel_values"].get<std::string>());
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_EQ(expected->shape, (std::vector<int64_t>{want.t * want.h * want.w, patches->rowElems}));
+    const float *ref = reinterpret_cast<const float *>(expected->data.data());
+    ASSERT_EQ(patches->values.size(), expected->data.size() / 4);
+    double worst = 0;
+    for (size_t i = 0; i < patches->values.size(); ++i)
+      worst = std::max(worst, double(std::abs(patches->values[i] - ref[i])));
+    EXPECT_LE(worst, 1e-6) << c["image"];
+  }
+}
+
+TEST(Qwen3VLProcessor, ImageProcessorConfigErrors) {
+  EXPECT_FALSE(ImageProcessorConfig::parse("[]", "p.json").ok());
+  auto budget = ImageProcessorConfig::parse(R"({"size": {"shortest_edge": 9000, "longest_edge": 10}})", "p.json");
+  ASSERT_FALSE(budget.ok());
+  EXPECT_NE(budget.status().message().find("exceeds its maximum"), std::string::npos);
+  auto patch = ImageProcessorConfig::parse(R"({"patch_size": -16})", "p.json");
+  ASSERT_FALSE(patch.ok());
+  EXPECT_NE(patch.status().message().find("patch_size"), std::string::npos);
+  // The older keys, when size is absent.
+  auto old = ImageProcessorConfig::parse(R"({"min_pixels": 3136, "max_pixels": 12845056})", "p.json");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->minPixels, 3136);
+  EXPECT_EQ(old->maxPixels, 12845056);
 }
 
 TEST(Qwen3VLProcessor, RopeIndexRefusesSpansThatDoNotMatchTheGrids) {
