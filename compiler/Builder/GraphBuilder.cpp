@@ -179,15 +179,25 @@ Value GraphBuilder::kvWrite(Value values, Value cache, Value blockTable, Value r
 Value GraphBuilder::attention(Value q, Value kCache, Value vCache, Value blockTable,
                               Value rowOffsets, Value cacheLens, const AttentionOptions &o) {
   return AttentionOp::create(b, loc, q.getType(), q, kCache, vCache, blockTable, rowOffsets,
-                             cacheLens, o.groupSpans, Value(), b.getF32FloatAttr(o.scale),
+                             cacheLens, o.groupSpans, Value(), Value(), b.getF32FloatAttr(o.scale),
                              b.getF32FloatAttr(o.softcap), b.getI64IntegerAttr(o.slidingWindow),
                              o.groupWindowClip ? b.getUnitAttr() : UnitAttr());
 }
 Value GraphBuilder::segmentAttention(Value q, Value k, Value v, float scale, Value keyMask) {
   return AttentionOp::create(b, loc, q.getType(), q, k, v, Value(), Value(), Value(), Value(),
-                             keyMask,
+                             keyMask, Value(),
                              b.getF32FloatAttr(scale), b.getF32FloatAttr(0.0f),
                              b.getI64IntegerAttr(0), UnitAttr());
+}
+Value GraphBuilder::varlenAttention(Value q, Value k, Value v, Value segments, float scale) {
+  auto pages = [&](Value x) {
+    auto t = typeOf(x);
+    return reshape(x, {t.getDimSize(0) == ShapedType::kDynamic ? -1 : t.getDimSize(0), 1,
+                       t.getDimSize(1), t.getDimSize(2)});
+  };
+  return AttentionOp::create(b, loc, q.getType(), q, pages(k), pages(v), Value(), Value(), Value(),
+                             Value(), Value(), segments, b.getF32FloatAttr(scale),
+                             b.getF32FloatAttr(0.0f), b.getI64IntegerAttr(0), UnitAttr());
 }
 
 } // namespace mvc

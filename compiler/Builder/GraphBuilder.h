@@ -108,6 +108,10 @@ public:
   /// whose entry of keyMask [S, L] i32 is nonzero, when given).
   mlir::Value segmentAttention(mlir::Value q, mlir::Value k, mlir::Value v, float scale,
                                mlir::Value keyMask = {});
+  /// Bidirectional attention within segments of any lengths: q [T, heads, D], k and v
+  /// [T, kv_heads, D], segments [S + 1] i32 row offsets.
+  mlir::Value varlenAttention(mlir::Value q, mlir::Value k, mlir::Value v, mlir::Value segments,
+                              float scale);
 
 private:
   mlir::RankedTensorType typeOf(mlir::Value v) {

@@ -107,9 +107,9 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
 class AttentionBlockEmitter {
 public:
   AttentionBlockEmitter(KernelBuilder &kb, AttentionOp op, Value q, Value kc, Value vc, Value bt,
-                        Value out, Value maxPages, Value g)
+                        Value out, Value maxPages, Value g, Value segments)
       : kb(kb), b(kb.b()), loc(kb.loc()), op(op), q(q), kc(kc), vc(vc), bt(bt), out(out),
-        maxPages(maxPages), g(g) {
+        maxPages(maxPages), g(g), segments(segments) {
     AttentionShape shape = AttentionShape::of(op);
     std::tie(heads, hd, pageSize, kvHeads, group) =
         std::tie(shape.heads, shape.hd, shape.pageSize, shape.kvHeads, shape.group);
@@ -242,7 +242,8 @@ private:
               kFirst);
           t.perRow.push_back(arith::AddIOp::create(
               b, loc,
-              cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd),
+              cacheOffset(b, loc, bt, maxPages, rows[0].place.seq, clamped, pageSize, kvHeads * hd,
+                          segments),
               headOffset));
           if (!dotBf16) {
             copyRow(kc, t.perRow.back(), keys, j * hdp);
@@ -685,6 +686,7 @@ private:
   Location loc;
   AttentionOp op;
   Value q, kc, vc, bt, out, maxPages, g;
+  Value segments; // variable-length segments: their row offsets, or null
 
 public:
   Value keyMask; // segmented: key_mask [segments, page_size] i32, or null
@@ -715,11 +717,14 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   Value q = kb.binding(sig.bindingOf(op.getQuery()), elemOf(op.getQuery()));
   Value kc = kb.binding(sig.bindingOf(op.getKeyCache()), elemOf(op.getKeyCache()));
   Value vc = kb.binding(sig.bindingOf(op.getValueCache()), elemOf(op.getValueCache()));
-  // Segmented (no tables): sequence s is page s, whole, attended both ways.
-  bool segmented = op.isSegmented();
+  // Segmented (no tables): sequence s is page s, whole, attended both ways. Variable-length
+  // segments: sequence s is rows segments[s].., whole, attended both ways.
+  bool segmented = op.isSegmented(), varlen = op.isVarlen();
   int64_t pageSize = op.getKeyCache().getType().getDimSize(1);
   Value bt, ro, cl;
-  if (!segmented) {
+  if (varlen) {
+    ro = kb.binding(sig.bindingOf(op.getSegments()), b.getI32Type());
+  } else if (!segmented) {
     bt = kb.binding(sig.bindingOf(op.getBlockTable()), b.getI32Type());
     ro = kb.binding(sig.bindingOf(op.getRowOffsets()), b.getI32Type());
     cl = kb.binding(sig.bindingOf(op.getCacheLens()), b.getI32Type());
@@ -745,7 +750,9 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     r.valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, numRows);
     r.row = arith::MinUIOp::create(b, loc, t, lastRow);
     r.place = placeToken(b, loc, r.row, ro, cl, batch, pageSize);
-    r.last = segmented ? kb.idx(pageSize - 1) : r.place.pos;
+    r.last = segmented ? kb.idx(pageSize - 1)
+             : varlen  ? arith::SubIOp::create(b, loc, segmentLength(b, loc, ro, r.place.seq), kb.idx(1))
+                       : r.place.pos;
     r.first = kb.idx(0);
     if (window > 0)
       r.first = arith::MaxSIOp::create(
@@ -772,7 +779,7 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     return r;
   };
 
-  AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g);
+  AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g, varlen ? ro : Value());
   if (op.getKeyMask()) emitter.keyMask = kb.binding(sig.bindingOf(op.getKeyMask()), b.getI32Type());
   if (queryRows == 1) {
     emitter.emit({queryRow(firstRow)});
@@ -797,8 +804,12 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   }
   kb.finish();
   std::vector<SymExpr> qDims = dims(op.getQuery());
+  // Variable-length segments: `batch` is the row offsets' length (the last entry never
+  // matches a row, so the search over them is the same).
   std::vector<SymExpr> tables =
-      segmented ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)} : dims(op.getBlockTable());
+      segmented ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)}
+      : varlen  ? std::vector<SymExpr>{dims(op.getSegments())[0], SymExpr(1)}
+                : dims(op.getBlockTable());
   return LaunchInfo{SymExpr::ceilDiv(qDims[0], queryRows) * kvHeads, {tables[0], tables[1], qDims[0]}};
 }
 

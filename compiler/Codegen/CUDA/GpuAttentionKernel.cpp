@@ -162,7 +162,10 @@ void FlashAttentionEmitter::stageTokens(Value q) {
     // The keys a token sees form one interval [first, last]: causal (and windowed) keys,
     // widened to its bidirectional group (a contiguous span containing it), as the cpu
     // kernel. With a group, last may lie past the token's own position (in the cache).
-    Value last = op.isSegmented() ? kb->idx(pageSize - 1) : place.pos, first = kb->idx(0);
+    Value last = op.isSegmented() ? kb->idx(pageSize - 1)
+                 : op.isVarlen() ? sub(segmentLength(*b, loc, ro, place.seq), kb->idx(1))
+                                 : place.pos;
+    Value first = kb->idx(0);
     if (window > 0)
       first =
           arith::MaxSIOp::create(*b, loc, sub(add(last, kb->idx(1)), kb->idx(window)), kb->idx(0));
@@ -201,7 +204,8 @@ void FlashAttentionEmitter::stageTile(Value tile, Value cache, Value tileStart, 
   kb->forThreads(kb->idx(keyTile * chunksPerRow), [&](Value e) {
     Value row = div(e, chunksPerRow), c = mul(rem(e, chunksPerRow), kb->idx(chunkElems));
     Value kpos = arith::MinSIOp::create(*b, loc, add(tileStart, row), kLast);
-    Value base = add(cacheOffset(*b, loc, bt, maxPages, seq, kpos, pageSize, kvHeads * hd),
+    Value base = add(cacheOffset(*b, loc, bt, maxPages, seq, kpos, pageSize, kvHeads * hd,
+                                 op.isVarlen() ? ro : Value()),
                      mul(kvh, kb->idx(hd)));
     cpAsync(*b, loc, sharedElementPointer(*b, loc, tile, add(mul(row, kb->idx(stride)), c)),
             globalElementPointer(*b, loc, cache, cacheElem, add(base, c)), chunk);
@@ -453,7 +457,9 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
   kcPtr = builder.bindingPointer(sig.bindingOf(op.getKeyCache()));
   vcPtr = builder.bindingPointer(sig.bindingOf(op.getValueCache()));
   // Segmented (no tables): sequence s is page s, whole, attended both ways.
-  if (!op.isSegmented()) {
+  if (op.isVarlen()) {
+    ro = builder.binding(sig.bindingOf(op.getSegments()), b->getI32Type());
+  } else if (!op.isSegmented()) {
     bt = builder.binding(sig.bindingOf(op.getBlockTable()), b->getI32Type());
     ro = builder.binding(sig.bindingOf(op.getRowOffsets()), b->getI32Type());
     cl = builder.binding(sig.bindingOf(op.getCacheLens()), b->getI32Type());
@@ -548,9 +554,10 @@ FailureOr<LaunchInfo> FlashAttentionEmitter::emit() {
     }
   builder.finish();
   std::vector<SymExpr> qDims = dims(op.getQuery());
-  std::vector<SymExpr> tables = op.isSegmented()
-                                    ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)}
-                                    : dims(op.getBlockTable());
+  std::vector<SymExpr> tables =
+      op.isSegmented() ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)}
+      : op.isVarlen()  ? std::vector<SymExpr>{dims(op.getSegments())[0], SymExpr(1)}
+                       : dims(op.getBlockTable());
   LaunchInfo launch{SymExpr::ceilDiv(qDims[0], tokens) * kvHeads, {tables[0], tables[1], qDims[0]}};
   launch.block = {numThreads, 1, 1};
   return launch;

@@ -46,13 +46,28 @@ TokenPlace placeToken(OpBuilder &b, Location loc, Value t, Value rowOffsets, Val
         b, loc, ValueRange{arith::SelectOp::create(b, loc, le, s, loop.getRegionIterArgs()[0])});
   }
   Value seq = loop.getResult(0);
-  Value pos = arith::AddIOp::create(b, loc, loadIndex(cacheLens, seq),
-                                    arith::SubIOp::create(b, loc, t, loadIndex(rowOffsets, seq)));
+  Value pos = arith::SubIOp::create(b, loc, t, loadIndex(rowOffsets, seq));
+  if (cacheLens) pos = arith::AddIOp::create(b, loc, loadIndex(cacheLens, seq), pos);
   return {seq, pos};
 }
 
+Value segmentLength(OpBuilder &b, Location loc, Value segments, Value seq) {
+  auto at = [&](Value i) -> Value {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                      memref::LoadOp::create(b, loc, segments, i));
+  };
+  Value next = arith::AddIOp::create(b, loc, seq, arith::ConstantIndexOp::create(b, loc, 1));
+  return arith::SubIOp::create(b, loc, at(next), at(seq));
+}
+
 Value cacheOffset(OpBuilder &b, Location loc, Value blockTable, Value maxPages, Value seq,
-                  Value pos, int64_t pageSize, int64_t rowElems) {
+                  Value pos, int64_t pageSize, int64_t rowElems, Value segments) {
+  if (!blockTable && segments) {
+    Value first = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                             memref::LoadOp::create(b, loc, segments, seq));
+    return arith::MulIOp::create(b, loc, arith::AddIOp::create(b, loc, first, pos),
+                                 arith::ConstantIndexOp::create(b, loc, rowElems));
+  }
   Value size = arith::ConstantIndexOp::create(b, loc, pageSize);
   if (!blockTable)
     return arith::MulIOp::create(

@@ -30,16 +30,21 @@ struct TokenPlace {
 
 /// The sequence of token `t` (the last whose first row is <= t; empty sequences are
 /// skipped over) and its absolute position. Without row offsets (a segmented attention:
-/// sequence s is page s, whole), token t is at (t / pageSize, t % pageSize).
+/// sequence s is page s, whole), token t is at (t / pageSize, t % pageSize); without cache
+/// lengths (variable-length segments) the position counts from the segment's first row.
 TokenPlace placeToken(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
                       mlir::Value rowOffsets, mlir::Value cacheLens, mlir::Value batch,
                       int64_t pageSize = 0);
 
 /// Element offset of (position, kv head 0) of sequence `seq` in a paged cache; without a
-/// block table, sequence s is page s.
+/// block table, sequence s is page s, or, given `segments` (row offsets), its rows start at
+/// row segments[s].
 mlir::Value cacheOffset(mlir::OpBuilder &b, mlir::Location loc, mlir::Value blockTable,
                         mlir::Value maxPages, mlir::Value seq, mlir::Value pos, int64_t pageSize,
-                        int64_t rowElems);
+                        int64_t rowElems, mlir::Value segments = {});
+/// The number of rows of segment `seq` (segments[seq + 1] - segments[seq]).
+mlir::Value segmentLength(mlir::OpBuilder &b, mlir::Location loc, mlir::Value segments,
+                          mlir::Value seq);
 
 /// A KV write's buffers, and token `t`'s row in both: `src` in `values`, `dst` in `cache`
 /// (rowElems elements each). For either backend's kernel builder: anything with

@@ -378,7 +378,17 @@ LogicalResult AttentionOp::verify() {
   if (tables && failed(verifyPaged(*this, q, getKeyCache(), getBlockTable(), getRowOffsets(),
                                    getCacheLens())))
     return failure();
-  if (!tables) {
+  if (getSegments()) {
+    if (tables) return emitOpError("takes segments or the page tables, not both");
+    if (failed(verifyCache(*this, q, getKeyCache()))) return failure();
+    auto c = rankedType(getKeyCache()), seg = rankedType(getSegments());
+    if (c.getDimSize(1) != 1 || !dimsAgree(c.getDimSize(0), q.getDimSize(0)))
+      return emitOpError("with segments the keys and values are [T, 1, kv_heads, D] (the query's rows), got ")
+             << shapeText(c);
+    if (seg.getRank() != 1) return emitOpError("segments must be [S + 1], got ") << shapeText(seg);
+    if (getGroupSpans() || getSlidingWindow() != 0 || getKeyMask())
+      return emitOpError("with segments takes no group_spans, sliding_window or key_mask");
+  } else if (!tables) {
     if (failed(verifyCache(*this, q, getKeyCache()))) return failure();
     if (getGroupSpans() || getSlidingWindow() != 0)
       return emitOpError("without tables (segments) takes no group_spans and no sliding_window");

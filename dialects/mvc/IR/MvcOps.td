@@ -302,6 +302,12 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, Decla
     (`[segments, page_size]`, i32) hides the keys whose entry is 0 (a frame's padding
     patches): their scores become the lowest f32, as transformers' additive mask makes
     them, so a segment with no visible key averages all its keys evenly.
+    With `segments` (`[S + 1]` i32 row offsets) instead of the tables, the segments have
+    any lengths: segment s is rows `segments[s] .. segments[s+1]` of the query and of the
+    "caches", which are the keys and values themselves as pages of one row
+    (`[T, 1, kv_heads, D]`); every row sees every key of its segment (bidirectional; no
+    group spans, window or key mask). Vision towers at their native resolutions (Qwen3-VL:
+    images of different sizes, a video's temporal patches) run this way in one call.
     Scores are `scale · q·k`, then `softcap · tanh(s / softcap)` when softcap > 0. Query
     head h reads KV head `h / (heads / kv_heads)` (GQA).
   }];
@@ -310,6 +316,7 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, Decla
                        Optional<Mvc_IndexTensor>:$row_offsets, Optional<Mvc_IndexTensor>:$cache_lens,
                        Optional<Mvc_IndexTensor>:$group_spans,
                        Optional<Mvc_IndexTensor>:$key_mask,
+                       Optional<Mvc_IndexTensor>:$segments,
                        F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
                        DefaultValuedAttr<I64Attr, "0">:$sliding_window,
                        UnitAttr:$group_window_clip);
@@ -317,12 +324,15 @@ def Mvc_AttentionOp : Mvc_Op<"attention", [Pure, AttrSizedOperandSegments, Decla
   let assemblyFormat = [{
     $query `,` $key_cache `,` $value_cache (`pages` `(` $block_table^ `,` $row_offsets `,`
     $cache_lens `)`)? (`groups` `(` $group_spans^ `)`)? (`key_mask` `(` $key_mask^ `)`)?
+    (`segments` `(` $segments^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// No tables: bidirectional attention within equal segments (one per cache page).
-    bool isSegmented() { return !getBlockTable(); }
+    bool isSegmented() { return !getBlockTable() && !getSegments(); }
+    /// `segments`: bidirectional attention within segments of any lengths.
+    bool isVarlen() { return bool(getSegments()); }
   }];
 }
 

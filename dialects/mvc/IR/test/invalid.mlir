@@ -241,3 +241,11 @@ func.func @mrope_axes(%p: tensor<?x3xi32>) -> tensor<?x8xf32> {
   %t = mvc.rope_table %p, %f axes(%a) : (tensor<?x3xi32>, tensor<4xf32>, tensor<3xi32>) -> tensor<?x8xf32>
   return %t : tensor<?x8xf32>
 }
+
+// -----
+
+func.func @varlen_pages(%q: tensor<?x2x16xf32>, %k: tensor<?x2x2x16xf32>, %s: tensor<?xi32>) -> tensor<?x2x16xf32> {
+  // expected-error @+1 {{with segments the keys and values are [T, 1, kv_heads, D] (the query's rows), got [?, 2, 2, 16]}}
+  %o = mvc.attention %q, %k, %k segments(%s) {scale = 0.25 : f32} : (tensor<?x2x16xf32>, tensor<?x2x2x16xf32>, tensor<?x2x2x16xf32>, tensor<?xi32>) -> tensor<?x2x16xf32>
+  return %o : tensor<?x2x16xf32>
+}
