@@ -54,6 +54,85 @@ std::vector<int32_t> mropeAxes(const Qwen3VLTextConfig &c) {
   return axes;
 }
 
+/// The `vision` program: Qwen3VLMoeVisionModel over the patches of one call (any number of
+/// images or video frames: attention stays within each segment, one per image or temporal
+/// patch). Inputs, as transformers' vision_utils computes them from the grids (the run half
+/// does the same): pixel_values [N, C·tp·p·p] in merge-block order, pos_ids / pos_weights
+/// [N, 4] (the bilinear taps into the learned position table, align_corners), rope_positions
+/// [N, 2] (row, column), segments [S + 1] (cu_seqlens). Outputs: image_features [N/4, out]
+/// (the merger) and deepstack.{j} [N/4, out] (the deepstack mergers).
+absl::Status buildVision(GraphBuilder &gb, const Qwen3VLVisionConfig &v, const ArchitectureOptions &o) {
+  const int64_t h = v.hiddenSize, heads = v.numHeads, hd = h / heads;
+  const int64_t merge2 = v.spatialMergeSize * v.spatialMergeSize;
+  const int64_t patchElems = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+  if (h % heads || hd % 4)
+    return absl::UnimplementedError("vision_config: hidden_size / num_heads must be a multiple of 4");
+  bool tanhGelu = v.hiddenAct == "gelu_pytorch_tanh";
+  if (!tanhGelu && v.hiddenAct != "gelu")
+    return absl::UnimplementedError("vision_config.hidden_act '" + v.hiddenAct +
+                                    "' is not supported (gelu_pytorch_tanh or gelu)");
+  std::vector<Value> in = gb.beginProgram(
+      "vision", {{"pixel_values", {"N", patchElems}, gb.f32()},
+                 {"pos_ids", {"N", 4}, gb.i32()},
+                 {"pos_weights", {"N", 4}, gb.f32()},
+                 {"rope_positions", {"N", 2}, gb.i32()},
+                 {"segments", {"S1"}, gb.i32()}});
+  const std::string p = "model.visual.";
+  auto vec = [&](const std::string &name, int64_t n) { return gb.weight(p + name, {n}, gb.f32()); };
+  auto linear = [&](Value x, const std::string &name, int64_t out, int64_t inDim) {
+    return gb.add(gb.matmul(x, gb.weight(p + name + ".weight", {out, inDim}, o.weightType)),
+                  vec(name + ".bias", out));
+  };
+  auto layerNorm = [&](Value x, const std::string &name, int64_t n) {
+    return gb.layerNorm(x, vec(name + ".weight", n), vec(name + ".bias", n), 1e-6f);
+  };
+  // The Conv3d patch embedding as one matmul over each patch's C·tp·p·p values.
+  Value patchW = gb.reshapedWeight(p + "patch_embed.proj.weight", {h, patchElems},
+                                   {h, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize},
+                                   o.weightType);
+  Value x = gb.add(gb.matmul(in[0], patchW), vec("patch_embed.proj.bias", h));
+  x = gb.add(x, gb.weightedGather(gb.weight(p + "pos_embed.weight", {v.numPositionEmbeddings, h},
+                                            o.weightType),
+                                  in[1], in[2]));
+  // 2-D RoPE: head_dim/4 frequencies over head_dim/2, the row's then the column's angles.
+  std::vector<float> inv;
+  std::vector<int32_t> axes;
+  for (int axis = 0; axis < 2; ++axis)
+    for (int64_t i = 0; i < hd / 2; i += 2) {
+      inv.push_back(1.0f / float(std::pow(v.ropeTheta, double(float(i) / float(hd / 2)))));
+      axes.push_back(axis);
+    }
+  Value rope = gb.ropeTable(in[3], gb.constant(inv), gb.constantI32(axes, {int64_t(axes.size())}));
+  auto merger = [&](Value y, const std::string &name, bool postShuffleNorm) {
+    if (postShuffleNorm) {
+      y = layerNorm(gb.reshape(y, {-1, merge2 * h}), name + ".norm", merge2 * h);
+    } else {
+      y = gb.reshape(layerNorm(y, name + ".norm", h), {-1, merge2 * h});
+    }
+    y = gb.gelu(linear(y, name + ".linear_fc1", merge2 * h, merge2 * h), /*tanhApprox=*/false);
+    return linear(y, name + ".linear_fc2", v.outHiddenSize, merge2 * h);
+  };
+  std::vector<std::pair<std::string, Value>> outputs;
+  for (int64_t i = 0; i < v.depth; ++i) {
+    std::string b = "blocks." + std::to_string(i) + ".";
+    Value qkv = linear(layerNorm(x, b + "norm1", h), b + "attn.qkv", 3 * h, h);
+    auto part = [&](int64_t k) { return gb.reshape(gb.slice(qkv, 1, k * h, h), {-1, heads, hd}); };
+    Value q = gb.rope(part(0), rope), k = gb.rope(part(1), rope);
+    Value a = gb.varlenAttention(q, k, part(2), in[4], float(1.0 / std::sqrt(double(hd))));
+    x = gb.add(x, linear(gb.reshape(a, {-1, h}), b + "attn.proj", h, h));
+    Value mlp = linear(layerNorm(x, b + "norm2", h), b + "mlp.linear_fc1", v.intermediateSize, h);
+    mlp = linear(gb.gelu(mlp, tanhGelu), b + "mlp.linear_fc2", h, v.intermediateSize);
+    x = gb.add(x, mlp);
+    for (size_t j = 0; j < v.deepstackIndexes.size(); ++j)
+      if (v.deepstackIndexes[j] == i)
+        outputs.push_back({"deepstack." + std::to_string(j),
+                           merger(x, "deepstack_merger_list." + std::to_string(j), true)});
+  }
+  outputs.insert(outputs.begin(), {"image_features", merger(x, "merger", false)});
+  gb.endProgram(outputs);
+  return absl::OkStatus();
+}
+
 absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const ArchitectureInput &input) {
   const Qwen3VLTextConfig &c = config.text;
   const ArchitectureOptions &o = input.options;
@@ -146,6 +225,8 @@ absl::StatusOr<ArchitectureBuild> compileQwen3VLForConditionalGeneration(
     return absl::InvalidArgumentError(input.configPath +
                                       ": tie_word_embeddings is false but the checkpoint has "
                                       "no lm_head.weight");
+  if (absl::Status built = buildVision(gb, config->vision, input.options); !built.ok())
+    return built;
   if (absl::Status built = buildText(gb, *config, input); !built.ok()) return built;
 
   ArchitectureBuild out;

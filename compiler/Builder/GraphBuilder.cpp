@@ -144,7 +144,12 @@ Value GraphBuilder::rope(Value x, Value table) {
 Value GraphBuilder::gather(Value table, Value ids) {
   auto type = RankedTensorType::get({typeOf(ids).getDimSize(0), typeOf(table).getDimSize(1)},
                                     b.getF32Type());
-  return GatherOp::create(b, loc, type, table, ids);
+  return GatherOp::create(b, loc, type, table, ids, Value());
+}
+Value GraphBuilder::weightedGather(Value table, Value ids, Value weights) {
+  auto type = RankedTensorType::get({typeOf(ids).getDimSize(0), typeOf(table).getDimSize(1)},
+                                    b.getF32Type());
+  return GatherOp::create(b, loc, type, table, ids, weights);
 }
 Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   SmallVector<int64_t> dims;
@@ -169,7 +174,10 @@ Value GraphBuilder::cast(Value x, Type type) {
   return CastOp::create(b, loc, RankedTensorType::get(typeOf(x).getShape(), type), x);
 }
 Value GraphBuilder::mergeRows(Value base, Value rows, Value source) {
-  return MergeRowsOp::create(b, loc, base.getType(), base, rows, source);
+  return MergeRowsOp::create(b, loc, base.getType(), base, rows, source, UnitAttr());
+}
+Value GraphBuilder::addRows(Value base, Value rows, Value source) {
+  return MergeRowsOp::create(b, loc, base.getType(), base, rows, source, b.getUnitAttr());
 }
 Value GraphBuilder::kvWrite(Value values, Value cache, Value blockTable, Value rowOffsets,
                             Value cacheLens) {

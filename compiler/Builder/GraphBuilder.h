@@ -83,6 +83,8 @@ public:
   mlir::Value ropeTable(mlir::Value positions, mlir::Value invFreq, mlir::Value axes);
   mlir::Value rope(mlir::Value x, mlir::Value table);
   mlir::Value gather(mlir::Value table, mlir::Value ids);
+  /// result[t] = sum_j weights[t][j] · table[ids[t][j]] (ids and weights [T, J]).
+  mlir::Value weightedGather(mlir::Value table, mlir::Value ids, mlir::Value weights);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);  // -1 keeps the dynamic dim
   mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> permutation);
   /// x[..., start : start + size, ...] along `axis`.
@@ -91,6 +93,8 @@ public:
   mlir::Value cast(mlir::Value x, mlir::Type type);
   /// Rows of `base` replaced by rows of `rows` where `source` >= 0.
   mlir::Value mergeRows(mlir::Value base, mlir::Value rows, mlir::Value source);
+  /// base[t] + rows[source[t]] where source[t] >= 0, else base[t].
+  mlir::Value addRows(mlir::Value base, mlir::Value rows, mlir::Value source);
   mlir::Value kvWrite(mlir::Value values, mlir::Value cache, mlir::Value blockTable,
                       mlir::Value rowOffsets, mlir::Value cacheLens);
   struct AttentionOptions {

@@ -198,6 +198,29 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
   if (layout && !l.readsPanelTables())
     return gather.emitError("this backend reads row_major tables only");
   auto tableType = cast<RankedTensorType>(gather.getTable().getType());
+  if (gather.getWeights()) {
+    if (layout) return gather.emitError("a weighted gather reads row_major tables only");
+    int64_t taps = lastDim(gather.getIds());
+    Value idsMem = l.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
+    Value weights = l.binding(sig.bindingOf(gather.getWeights()), b.getF32Type());
+    Value tableMem = l.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
+    for (int64_t j = 0; j < taps; ++j) {
+      Value at = l.add(l.mul(row, l.idx(taps)), l.idx(j));
+      Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                            memref::LoadOp::create(b, loc, idsMem, at));
+      if (!tableType.isDynamicDim(0))  // backstop, as below
+        id = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, id, l.idx(0)),
+                                    l.idx(tableType.getDimSize(0) - 1));
+      Value w = memref::LoadOp::create(b, loc, weights, at);
+      Value base = l.mul(id, l.idx(n));
+      l.forEach(n, [&](Value c, int lanes) {
+        Value x = l.load(tableMem, l.add(base, c), lanes);
+        Value y = l.mulf(x, l.splatLike(w, x));
+        write(out, c, j == 0 ? y : l.addf(read(out, c, lanes), y));
+      });
+    }
+    return success();
+  }
   Value ids = l.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
   Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                         memref::LoadOp::create(b, loc, ids, row));
@@ -252,7 +275,8 @@ LogicalResult RowOpEmitter::emitMergeRows(MergeRowsOp merge) {
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   Value base = arith::MulIOp::create(b, loc, arith::MinSIOp::create(b, loc, s, last), l.idx(n));
   l.forEach(n, [&](Value c, int lanes) {
-    write(out, c, l.load(rowsMem, arith::AddIOp::create(b, loc, base, c), lanes));
+    Value x = l.load(rowsMem, arith::AddIOp::create(b, loc, base, c), lanes);
+    write(out, c, merge.getAccumulate() ? l.addf(read(merge.getBase(), c, lanes), x) : x);
   });
   b.setInsertionPointToStart(&ifOp.getElseRegion().front());
   l.forEach(n, [&](Value c, int lanes) { write(out, c, read(merge.getBase(), c, lanes)); });

@@ -177,8 +177,17 @@ LogicalResult RopeOp::verify() {
 
 LogicalResult GatherOp::verify() {
   auto table = rankedType(getTable()), ids = rankedType(getIds()), res = getType();
-  if (table.getRank() != 2 || ids.getRank() != 1 || res.getRank() != 2)
+  if (getWeights()) {
+    auto w = rankedType(getWeights());
+    if (ids.getRank() != 2 || ids.isDynamicDim(1) || w.getRank() != 2 ||
+        !dimsAgree(w.getDimSize(0), ids.getDimSize(0)) || w.getDimSize(1) != ids.getDimSize(1))
+      return emitOpError("weighted: ids and weights must both be [T, J] with a static J, got ")
+             << shapeText(ids) << " and " << shapeText(w);
+    if (table.getRank() != 2 || res.getRank() != 2)
+      return emitOpError("expects table [V, H] and result [T, H]");
+  } else if (table.getRank() != 2 || ids.getRank() != 1 || res.getRank() != 2) {
     return emitOpError("expects table [V, H], ids [T], result [T, H]");
+  }
   if (!dimsAgree(res.getDimSize(0), ids.getDimSize(0)) ||
       !dimsAgree(res.getDimSize(1), table.getDimSize(1)))
     return emitOpError("result must be [T, ") << table.getDimSize(1) << "], got " << shapeText(res);

@@ -201,9 +201,18 @@ def Mvc_RopeOp : Mvc_Op<"rope", [Pure, Mvc_KernelOpInterface]> {
 def Mvc_GatherOp : Mvc_Op<"gather", [Pure,
     DeclareOpInterfaceMethods<Mvc_KernelOpInterface, ["getRowOperands"]>]> {
   let summary = "Embedding lookup: result[t] = table[ids[t]]";
-  let arguments = (ins Mvc_FloatTensor:$table, Mvc_IndexTensor:$ids);
+  let description = [{
+    With `weights` (`[T, J]` f32) the ids are `[T, J]` and each row is a weighted sum of J
+    table rows, in j order: `result[t] = sum_j weights[t][j] · table[ids[t][j]]` (PyTorch's
+    embedding_bag with per-sample weights; Qwen3-VL's bilinear interpolation of its learned
+    position table, four taps per patch).
+  }];
+  let arguments = (ins Mvc_FloatTensor:$table, Mvc_IndexTensor:$ids,
+                       Optional<RankedTensorOf<[F32]>>:$weights);
   let results = (outs Mvc_FloatTensor:$result);
-  let assemblyFormat = "$table `,` $ids attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = [{
+    $table `,` $ids (`weights` `(` $weights^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 
@@ -213,9 +222,12 @@ def Mvc_MergeRowsOp : Mvc_Op<"merge_rows", [Pure,
   let description = [{
     Puts rows computed elsewhere (image features) in place of some rows of `base` (token
     embeddings): `source` `[T]` names, per row, the row of `rows` `[N, H]` that replaces it,
-    or -1 to keep the row of `base` `[T, H]`.
+    or -1 to keep the row of `base` `[T, H]`. With `accumulate` the row is added to the
+    base row instead (`base[t] + rows[source[t]]`: Qwen3-VL's deepstack features added to
+    the hidden states at the image tokens).
   }];
-  let arguments = (ins Mvc_FloatTensor:$base, Mvc_FloatTensor:$rows, Mvc_IndexTensor:$source);
+  let arguments = (ins Mvc_FloatTensor:$base, Mvc_FloatTensor:$rows, Mvc_IndexTensor:$source,
+                       UnitAttr:$accumulate);
   let results = (outs Mvc_FloatTensor:$result);
   let assemblyFormat = "$base `,` $rows `,` $source attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
