@@ -217,3 +217,47 @@ absl::StatusOr<ImagePatches> preprocessImage(const vision::RgbImage &image,
 }
 
 } // namespace mvc::qwen3vl
+
+namespace mvc::qwen3vl {
+
+VisionInputs visionInputs(absl::Span<const GridThw> grids, int64_t side, int64_t merge) {
+  VisionInputs out;
+  out.segments.push_back(0);
+  // One axis's two taps: src = index·(side-1)/max(size-1, 1) in f32, as torch evaluates it.
+  auto taps = [&](int64_t index, int64_t size, int64_t tap[2], float weight[2]) {
+    float src = (float(index) * float(side - 1)) / float(std::max<int64_t>(size - 1, 1));
+    float floor = std::floor(src);
+    for (int k = 0; k < 2; ++k) {
+      tap[k] = std::clamp<int64_t>(int64_t(floor) + k, 0, side - 1);
+      float distance = std::fabs(src - floor - float(k));
+      weight[k] = std::max(1.0f - distance, 0.0f);
+    }
+  };
+  for (const GridThw &g : grids) {
+    for (int64_t t = 0; t < g.t; ++t) {
+      for (int64_t within = 0; within < g.h * g.w; ++within) {
+        // Merge-block order: (block row, block column, row in block, column in block).
+        int64_t blocksW = g.w / merge;
+        int64_t inCol = within % merge, inRow = (within / merge) % merge;
+        int64_t blockCol = (within / (merge * merge)) % blocksW;
+        int64_t blockRow = within / (merge * merge * blocksW);
+        int64_t row = blockRow * merge + inRow, col = blockCol * merge + inCol;
+        int64_t hTap[2], wTap[2];
+        float hW[2], wW[2];
+        taps(row, g.h, hTap, hW);
+        taps(col, g.w, wTap, wW);
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j) {
+            out.posIds.push_back(int32_t(hTap[i] * side + wTap[j]));
+            out.posWeights.push_back(hW[i] * wW[j]);
+          }
+        out.ropePositions.push_back(int32_t(row));
+        out.ropePositions.push_back(int32_t(col));
+      }
+      out.segments.push_back(out.segments.back() + int32_t(g.h * g.w));
+    }
+  }
+  return out;
+}
+
+} // namespace mvc::qwen3vl

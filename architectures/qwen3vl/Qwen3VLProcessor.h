@@ -83,6 +83,19 @@ struct ImagePatches {
 absl::StatusOr<ImagePatches> preprocessImage(const vision::RgbImage &image,
                                              const ImageProcessorConfig &config);
 
+/// The `vision` program's inputs beyond pixel_values for a call over `grids` (images, or a
+/// video's grid, in order; their patches packed in that order, each frame in merge-block
+/// order), as transformers' vision_utils computes them:
+///   posIds / posWeights [N, 4]: each patch's bilinear taps (align_corners) into the
+///     side x side learned position table, and their weights, in f32 as torch computes them;
+///   ropePositions [N, 2]: the patch's row and column;
+///   segments [S + 1]: patch offsets of the attention segments, one per temporal patch.
+struct VisionInputs {
+  std::vector<int32_t> posIds, ropePositions, segments;
+  std::vector<float> posWeights;
+};
+VisionInputs visionInputs(absl::Span<const GridThw> grids, int64_t side, int64_t merge);
+
 /// The prompt tokens an image of `grid` takes: t·h·w / merge².
 inline int64_t imageTokenCount(const GridThw &grid, int64_t merge) {
   return grid.t * grid.h * grid.w / (merge * merge);

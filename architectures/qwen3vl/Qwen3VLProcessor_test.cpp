@@ -100,6 +100,34 @@ TEST(Qwen3VLProcessor, PixelValuesEqualTransformers) {
   }
 }
 
+// The vision program's inputs for two images and a two-frame video against what
+// transformers' vision_utils computed for the same grids (tiny-qwen3vl-moe/vision).
+TEST(Qwen3VLProcessor, VisionInputsEqualTransformers) {
+  std::string dir = std::string(MVC_QWEN3VL_FIXTURES) + "/../tiny-qwen3vl-moe/vision/";
+  std::ifstream in(dir + "vision.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto spec = nlohmann::json::parse(text.str());
+  std::vector<GridThw> gs = grids(spec["grids"]);
+  VisionInputs got = visionInputs(gs, /*side=*/4, /*merge=*/2);
+  auto load = [&](int i) {
+    auto npy = readNpy(dir + "in" + std::to_string(i) + ".npy");
+    EXPECT_TRUE(npy.ok()) << npy.status();
+    return *npy;
+  };
+  auto asI32 = [](const NpyArray &a) {
+    const int32_t *p = reinterpret_cast<const int32_t *>(a.data.data());
+    return std::vector<int32_t>(p, p + a.data.size() / 4);
+  };
+  EXPECT_EQ(got.posIds, asI32(load(1)));
+  EXPECT_EQ(got.ropePositions, asI32(load(3)));
+  EXPECT_EQ(got.segments, asI32(load(4)));
+  NpyArray weights = load(2);
+  const float *w = reinterpret_cast<const float *>(weights.data.data());
+  ASSERT_EQ(got.posWeights.size(), weights.data.size() / 4);
+  for (size_t i = 0; i < got.posWeights.size(); ++i) EXPECT_EQ(got.posWeights[i], w[i]) << i;
+}
+
 TEST(Qwen3VLProcessor, ImageProcessorConfigErrors) {
   EXPECT_FALSE(ImageProcessorConfig::parse("[]", "p.json").ok());
   auto budget = ImageProcessorConfig::parse(R"({"size": {"shortest_edge": 9000, "longest_edge": 10}})", "p.json");
