@@ -25,28 +25,14 @@ FailureOr<LaunchInfo> emitMoeRouteKernel(KernelBuilder &kb, DispatchRegionOp reg
   KernelMath m(b, loc);
   auto logitsType = cast<RankedTensorType>(op.getLogits().getType());
   int64_t experts = logitsType.getDimSize(1), topK = op.getTopK();
-  Type i32 = b.getI32Type();
-  auto result = [&](Value v, Type type) {
-    auto yield = cast<YieldOp>(region.getBody().front().getTerminator());
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == v) return kb.binding(sig.operands.size() + i, type);
-    return Value();
-  };
-  Value logits = kb.binding(sig.bindingOf(op.getLogits()), b.getF32Type());
-  Value weights = result(op.getWeights(), b.getF32Type());
-  Value slots = result(op.getSlots(), i32), rows = result(op.getRows(), i32);
-  Value groups = result(op.getGroups(), i32);
-  if (!weights || !slots || !rows || !groups)
-    return op.emitError("every result of moe_route must leave its region");
+  MoeRouteBuffers buffers = bindMoeRoute(kb, region, op, sig);
+  if (!buffers.complete()) return op.emitError("every result of moe_route must leave its region");
+  Value logits = buffers.logits, weights = buffers.weights, slots = buffers.slots,
+        rows = buffers.rows, groups = buffers.groups;
   Value tokens = kb.push(0);
   Value choices = m.mul(tokens, kb.idx(topK));
-  auto loadIndex = [&](Value mem, Value at) -> Value {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                      memref::LoadOp::create(b, loc, mem, ValueRange{at}));
-  };
-  auto storeIndex = [&](Value v, Value mem, Value at) {
-    memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i32, v), mem, ValueRange{at});
-  };
+  auto loadIndex = [&](Value mem, Value at) { return mvc::loadIndex(b, loc, mem, at); };
+  auto storeIndex = [&](Value v, Value mem, Value at) { mvc::storeIndex(b, loc, v, mem, at); };
 
   kb.forRange(kb.idx(0), tokens, 1, [&](Value t) {
     emitRouteToken(b, loc, logits, weights, slots, t, experts, topK, op.getNormalize());
@@ -66,7 +52,7 @@ FailureOr<LaunchInfo> emitMoeRouteKernel(KernelBuilder &kb, DispatchRegionOp reg
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&kb.func().getBody().front());
-    cursor = memref::AllocaOp::create(b, loc, MemRefType::get({experts}, i32));
+    cursor = memref::AllocaOp::create(b, loc, MemRefType::get({experts}, b.getI32Type()));
   }
   kb.forRange(kb.idx(0), kb.idx(experts), 1, [&](Value e) {
     storeIndex(loadIndex(groups, e), cursor, e);

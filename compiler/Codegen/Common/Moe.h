@@ -14,9 +14,49 @@
 #define MVC_COMPILER_CODEGEN_COMMON_MOE_H
 
 #include "compiler/Schedule/SymExpr.h"
+#include "dialects/mvc/IR/MvcOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 
 namespace mvc {
+
+/// The buffers of a moe_route kernel (its operand and its four results), for either
+/// backend's kernel builder (binding(index, elementType)); null results when a result does
+/// not leave the region (an error for the caller to report).
+struct MoeRouteBuffers {
+  mlir::Value logits, weights, slots, rows, groups;
+  bool complete() const { return weights && slots && rows && groups; }
+};
+template <typename KernelBuilderT, typename SignatureT>
+MoeRouteBuffers bindMoeRoute(KernelBuilderT &kb, DispatchRegionOp region, MoeRouteOp op,
+                             const SignatureT &sig) {
+  mlir::OpBuilder &b = kb.b();
+  auto yield = mlir::cast<YieldOp>(region.getBody().front().getTerminator());
+  auto result = [&](mlir::Value v, mlir::Type type) -> mlir::Value {
+    for (auto [i, y] : llvm::enumerate(yield.getValues()))
+      if (y == v) return kb.binding(int(sig.operands.size() + i), type);
+    return {};
+  };
+  MoeRouteBuffers m;
+  m.logits = kb.binding(sig.bindingOf(op.getLogits()), b.getF32Type());
+  m.weights = result(op.getWeights(), b.getF32Type());
+  m.slots = result(op.getSlots(), b.getI32Type());
+  m.rows = result(op.getRows(), b.getI32Type());
+  m.groups = result(op.getGroups(), b.getI32Type());
+  return m;
+}
+
+/// Element `at` of an i32 memref as an index, and an index stored as i32.
+inline mlir::Value loadIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value mem, mlir::Value at) {
+  return mlir::arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          mlir::memref::LoadOp::create(b, loc, mem, mlir::ValueRange{at}));
+}
+inline void storeIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir::Value mem,
+                       mlir::Value at) {
+  mlir::memref::StoreOp::create(b, loc, mlir::arith::IndexCastOp::create(b, loc, b.getI32Type(), v),
+                                mem, mlir::ValueRange{at});
+}
 
 /// Routes token `t` of `logits` ([T, experts] f32): writes its top-k routing weights to
 /// `weights` [t*k, t*k + k) (f32) and the chosen experts to `experts` (i32), both in

@@ -204,21 +204,15 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
     Value idsMem = l.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
     Value weights = l.binding(sig.bindingOf(gather.getWeights()), b.getF32Type());
     Value tableMem = l.binding(sig.bindingOf(gather.getTable()), tableType.getElementType());
-    for (int64_t j = 0; j < taps; ++j) {
+    emitWeightedRows(out, tableMem, taps, [&](int64_t j) {
       Value at = l.add(l.mul(row, l.idx(taps)), l.idx(j));
       Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                             memref::LoadOp::create(b, loc, idsMem, at));
       if (!tableType.isDynamicDim(0))  // backstop, as below
         id = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, id, l.idx(0)),
                                     l.idx(tableType.getDimSize(0) - 1));
-      Value w = memref::LoadOp::create(b, loc, weights, at);
-      Value base = l.mul(id, l.idx(n));
-      l.forEach(n, [&](Value c, int lanes) {
-        Value x = l.load(tableMem, l.add(base, c), lanes);
-        Value y = l.mulf(x, l.splatLike(w, x));
-        write(out, c, j == 0 ? y : l.addf(read(out, c, lanes), y));
-      });
-    }
+      return std::make_pair(id, Value(memref::LoadOp::create(b, loc, weights, at)));
+    });
     return success();
   }
   Value ids = l.binding(sig.bindingOf(gather.getIds()), b.getI32Type());
@@ -295,19 +289,29 @@ LogicalResult RowOpEmitter::emitMoeCombine(MoeCombineOp combine) {
   Value weights = l.binding(sig.bindingOf(combine.getWeights()), b.getF32Type());
   Value rowsMem = l.binding(sig.bindingOf(combine.getExpertRows()),
                             cast<RankedTensorType>(combine.getExpertRows().getType()).getElementType());
-  for (int64_t j = 0; j < k; ++j) {
+  emitWeightedRows(out, rowsMem, k, [&](int64_t j) {
     Value at = l.add(l.mul(row, l.idx(k)), l.idx(j));
     Value slot = arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                             memref::LoadOp::create(b, loc, slots, at));
-    Value w = memref::LoadOp::create(b, loc, weights, at);
-    Value base = l.mul(slot, l.idx(n));
-    l.forEach(n, [&](Value c, int lanes) {
-      Value x = l.load(rowsMem, l.add(base, c), lanes);
+    return std::make_pair(slot, Value(memref::LoadOp::create(b, loc, weights, at)));
+  });
+  return success();
+}
+
+void RowOpEmitter::emitWeightedRows(
+    Value out, Value table, int64_t taps,
+    const std::function<std::pair<Value, Value>(int64_t)> &tap) {
+  RowLoops &l = *loops;
+  int64_t n = lastDim(out);
+  for (int64_t j = 0; j < taps; ++j) {
+    auto [index, w] = tap(j);
+    Value base = l.mul(index, l.idx(n));
+    l.forEach(n, [&, w = w](Value c, int lanes) {
+      Value x = l.load(table, l.add(base, c), lanes);
       Value y = l.mulf(x, l.splatLike(w, x));
       write(out, c, j == 0 ? y : l.addf(read(out, c, lanes), y));
     });
   }
-  return success();
 }
 
 /// Row t of a rope table: cos then sin of positions[t] × inv_freq (angle rounded to f32

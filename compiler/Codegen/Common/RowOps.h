@@ -93,6 +93,10 @@ private:
   mlir::LogicalResult emitGather(GatherOp gather);
   mlir::LogicalResult emitMergeRows(MergeRowsOp merge);
   mlir::LogicalResult emitMoeCombine(MoeCombineOp combine);
+  /// out = sum over j < taps of weight_j · table[row_j] (rows of `table`, n wide), in j
+  /// order; `tap(j)` gives (row_j, weight_j) as index and f32.
+  void emitWeightedRows(mlir::Value out, mlir::Value table, int64_t taps,
+                        const std::function<std::pair<mlir::Value, mlir::Value>(int64_t)> &tap);
   mlir::LogicalResult emitRopeTable(RopeTableOp table);
   mlir::LogicalResult emitRope(RopeOp rope);
 
