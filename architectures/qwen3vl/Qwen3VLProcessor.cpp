@@ -127,9 +127,11 @@ absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::stri
   ImageProcessorConfig out;
   vision::ImageProcessorConfig &p = out.pixels;
   // transformers' Qwen2VLImageProcessor class defaults are OpenAI CLIP's mean/std with patch
-  // 14; Qwen3-VL's files always give their own, so these are Qwen3-VL's.
+  // 14; Qwen3-VL's files always give their own, so these are Qwen3-VL's. Its default
+  // backend is torchvision: torch's antialiased uint8 resize (PIL's bicubic weights in
+  // torch's fixed point; FixedPoint::kPillow gives the PIL backend's bytes instead).
   p.resample = vision::ResampleFilter::kBicubic;
-  p.arithmetic = vision::FixedPoint::kPillow;
+  p.arithmetic = vision::FixedPoint::kTorchUint8;
   auto flag = [&](const char *key, bool &out) -> absl::Status {
     auto v = vision::configFlag(config, key, out);
     if (!v.ok()) return v.status();

@@ -68,8 +68,9 @@ TEST(Qwen3VLProcessor, RopeIndexEqualsTransformers) {
   EXPECT_GT(withVideo, 10);
 }
 
-// Resize (PIL's bicubic, bit-exact), rescale, normalize and the merge-block patch order
-// against transformers' PIL backend; images that resize up, down and not at all.
+// Resize, rescale, normalize and the merge-block patch order against transformers' default
+// (torchvision) backend and, with PIL's fixed point, its PIL backend; images that resize
+// up, down and not at all.
 TEST(Qwen3VLProcessor, PixelValuesEqualTransformers) {
   std::ifstream in(std::string(MVC_QWEN3VL_FIXTURES) + "/images/image_processor.json");
   std::stringstream text;
@@ -78,17 +79,21 @@ TEST(Qwen3VLProcessor, PixelValuesEqualTransformers) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->minPixels, 2048);
   EXPECT_EQ(config->maxPixels, 4096);
-  for (const auto &c : fixture("images/images.json")) {
+  ImageProcessorConfig pil = *config;
+  pil.pixels.arithmetic = vision::FixedPoint::kPillow;
+  for (const auto &c : fixture("images/images.json"))
+    for (const auto &[cfg, key] : {std::pair<const ImageProcessorConfig *, const char *>{&*config, "pixel_values"},
+                                   {&pil, "pixel_values_pil"}}) {
     std::string dir = std::string(MVC_QWEN3VL_FIXTURES) + "/images/";
     auto image = vision::loadImage(dir + c["image"].get<std::string>());
     ASSERT_TRUE(image.ok()) << image.status();
-    auto patches = preprocessImage(*image, *config);
+    auto patches = preprocessImage(*image, *cfg);
     ASSERT_TRUE(patches.ok()) << patches.status();
     GridThw want = grids(nlohmann::json::array({c["grid_thw"]}))[0];
     EXPECT_EQ(patches->grid.t, want.t);
     EXPECT_EQ(patches->grid.h, want.h);
     EXPECT_EQ(patches->grid.w, want.w);
-    auto expected = readNpy(dir + c["pixel_values"].get<std::string>());
+    auto expected = readNpy(dir + c[key].get<std::string>());
     ASSERT_TRUE(expected.ok()) << expected.status();
     ASSERT_EQ(expected->shape, (std::vector<int64_t>{want.t * want.h * want.w, patches->rowElems}));
     const float *ref = reinterpret_cast<const float *>(expected->data.data());
@@ -96,7 +101,7 @@ TEST(Qwen3VLProcessor, PixelValuesEqualTransformers) {
     double worst = 0;
     for (size_t i = 0; i < patches->values.size(); ++i)
       worst = std::max(worst, double(std::abs(patches->values[i] - ref[i])));
-    EXPECT_LE(worst, 1e-6) << c["image"];
+    EXPECT_LE(worst, 1e-6) << c["image"] << " " << key;
   }
 }
 
