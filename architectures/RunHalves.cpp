@@ -31,7 +31,7 @@ const std::vector<std::pair<std::string, Factory>> &registry() {
       {Gemma3MultimodalRunHalf::kId, Gemma3MultimodalRunHalf::create},
       {Idefics3RunHalf::kId, Idefics3RunHalf::create},
       {LlamaRunHalf::kId, plain<LlamaRunHalf>},
-      {Qwen3VLRunHalf::kId, plain<Qwen3VLRunHalf>},
+      {Qwen3VLRunHalf::kId, Qwen3VLRunHalf::create},
   };
   return entries;
 }

@@ -35,7 +35,9 @@ public:
   absl::Status checkPrompt(absl::Span<const int32_t> prompt,
                            absl::Span<const ImageFrame> frames) const override;
   bool isPlaceholderToken(int32_t id) const override { return id == imageTokenId; }
-  int64_t placeholderFrame(int64_t k) const override { return k / tokensPerFrame; }
+  int64_t placeholderFrame(int64_t k, absl::Span<const ImageFrame>) const override {
+    return k / tokensPerFrame;
+  }
   /// A frame's image tokens stay in one call (its features are computed once, there): a
   /// cut inside a frame moves back to the frame's first token, or forward past its last.
   int64_t chunkEnd(const SequenceView &sequence, int64_t begin, int64_t wantEnd) const override;

@@ -137,8 +137,13 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
   const Qwen3VLTextConfig &c = config.text;
   const ArchitectureOptions &o = input.options;
   const int64_t h = c.hiddenSize, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-  LanguageModelInputs in = beginLanguageModelProgram(
-      gb, 0, false, {{"mrope_positions", {"T", 3}, gb.i32()}});
+  // Image features replace the image tokens' embeddings; the deepstack features are added
+  // to the hidden states at the same tokens after the first decoder layers.
+  const int64_t deepstack = int64_t(config.vision.deepstackIndexes.size());
+  std::vector<ProgramInput> extra = {{"mrope_positions", {"T", 3}, gb.i32()}};
+  for (int64_t j = 0; j < deepstack; ++j)
+    extra.push_back({"deepstack." + std::to_string(j), {"I", h}, gb.f32()});
+  LanguageModelInputs in = beginLanguageModelProgram(gb, h, false, extra);
   Value mropePositions = in.extra.at("mrope_positions");
   const std::string prefix = "model.language_model.";
   auto norm = [&](Value x, const std::string &name, int64_t width) {
@@ -148,7 +153,7 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
     return gb.weight(name, {out, inDim}, o.weightType);
   };
   Value embedTable = linear(prefix + "embed_tokens.weight", c.vocabSize, h);
-  Value x = gb.gather(embedTable, in.tokens);
+  Value x = gb.mergeRows(gb.gather(embedTable, in.tokens), in.imageFeatures, in.embedSource);
   // transformers' inv_freq: 1 / theta^(arange(0, d, 2).float() / d), in f32.
   std::vector<float> inv;
   for (int64_t i = 0; i < c.headDim; i += 2)
@@ -200,6 +205,8 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
                      linear(p + "mlp.down_proj.weight", h, c.intermediateSize), Activation::Silu);
     }
     x = gb.add(x, mlp);
+    if (i < deepstack)
+      x = gb.addRows(x, in.extra.at("deepstack." + std::to_string(i)), in.embedSource);
   }
   // Only the rows whose logits are wanted go through the final norm and the head.
   Value last = norm(gb.gather(x, in.logitRows), "norm.weight", h);
@@ -225,10 +232,21 @@ absl::StatusOr<ArchitectureBuild> compileQwen3VLForConditionalGeneration(
     return absl::InvalidArgumentError(input.configPath +
                                       ": tie_word_embeddings is false but the checkpoint has "
                                       "no lm_head.weight");
+  if (config->vision.outHiddenSize != t.hiddenSize)
+    return absl::InvalidArgumentError(
+        input.configPath + ": vision_config.out_hidden_size " +
+        std::to_string(config->vision.outHiddenSize) + " differs from the text hidden_size " +
+        std::to_string(t.hiddenSize));
   if (absl::Status built = buildVision(gb, config->vision, input.options); !built.ok())
     return built;
   if (absl::Status built = buildText(gb, *config, input); !built.ok()) return built;
 
+  // The learned position table is square: side x side.
+  int64_t side = int64_t(std::lround(std::sqrt(double(config->vision.numPositionEmbeddings))));
+  if (side * side != config->vision.numPositionEmbeddings)
+    return absl::InvalidArgumentError(input.configPath + ": vision_config.num_position_embeddings " +
+                                      std::to_string(config->vision.numPositionEmbeddings) +
+                                      " is not a square");
   ArchitectureBuild out;
   out.config = config->toJson();
   out.languageModel = {{"architecture", "qwen3vl"},
@@ -239,10 +257,18 @@ absl::StatusOr<ArchitectureBuild> compileQwen3VLForConditionalGeneration(
                        {"pad_token_id", nullptr},
                        {"eos_token_ids", t.eosTokenIds},
                        {"max_positions", t.maxPositions},
-                       {"mrope", {{"image_token_id", config->imageTokenId},
-                                  {"video_token_id", config->videoTokenId},
-                                  {"vision_start_token_id", config->visionStartTokenId},
-                                  {"spatial_merge_size", config->vision.spatialMergeSize}}}};
+                       {"vision", {{"program", "vision"},
+                                   {"image_token_id", config->imageTokenId},
+                                   {"video_token_id", config->videoTokenId},
+                                   {"vision_start_token_id", config->visionStartTokenId},
+                                   {"spatial_merge_size", config->vision.spatialMergeSize},
+                                   {"position_table_side", side},
+                                   {"patch_elems", config->vision.inChannels *
+                                                       config->vision.temporalPatchSize *
+                                                       config->vision.patchSize *
+                                                       config->vision.patchSize},
+                                   {"deepstack", config->vision.deepstackIndexes.size()},
+                                   {"image_hidden", t.hiddenSize}}}};
   if (t.bosTokenId) out.languageModel["bos_token_id"] = *t.bosTokenId;
   if (t.padTokenId) out.languageModel["pad_token_id"] = *t.padTokenId;
   return out;

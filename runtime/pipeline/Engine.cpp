@@ -69,8 +69,8 @@ std::vector<uint64_t> Engine::contentKeys(const Sequence &sequence) const {
       keys[i] = static_cast<uint32_t>(token);
       continue;
     }
-    const int64_t frame = half->placeholderFrame(placeholders++);
     const std::vector<ImageFrame> &images = sequence.request.images;
+    const int64_t frame = half->placeholderFrame(placeholders++, images);
     const uint64_t pixels =
         frame >= 0 && frame < static_cast<int64_t>(images.size()) ? images[frame].contentHash : 0;
     // splitmix64 of (pixels, token, row): distinct rows and frames, never a text id.

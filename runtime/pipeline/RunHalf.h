@@ -136,9 +136,11 @@ public:
                                    absl::Span<const ImageFrame> images) const;
   /// Whether `id` is a valid prompt token beyond [0, vocab) (an image placeholder id).
   virtual bool isPlaceholderToken(int32_t id) const { return false; }
-  /// The frame (index into the sequence's images) whose features the k-th image
+  /// The frame (index into the sequence's `images`) whose features the k-th image
   /// placeholder of a prompt holds, for a prompt checkPrompt accepted.
-  virtual int64_t placeholderFrame(int64_t k) const { return 0; }
+  virtual int64_t placeholderFrame(int64_t k, absl::Span<const ImageFrame> images) const {
+    return 0;
+  }
   /// Where a prefill chunk of `sequence` starting at `begin` may end, given that it should
   /// end at or before `wantEnd` (> begin): the largest valid end in (begin, wantEnd], else
   /// the smallest valid end above wantEnd (a span that must go whole).

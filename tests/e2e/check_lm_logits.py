@@ -17,8 +17,10 @@ Each check compares against the reference rows of the same positions. With --poi
 the KV caches start as NaN bytes (mvc-run --poison-states): the partly filled pages of every
 call then hold NaNs past the written positions, which must not reach any logit.
 
-With --mrope-positions (Qwen3-VL) every call also passes `mrope_positions` [T, 3]: each
-token's position on all three axes, as get_rope_index gives text.
+With --mrope-positions (Qwen3-VL) every call also passes the inputs of a call without images:
+image_features [0, H], embed_source [T] of -1, `mrope_positions` [T, 3] (each token's
+position on all three axes, as get_rope_index gives text) and deepstack.{j} [0, H] (H and
+the deepstack count from FIXTURE_DIR/config.json).
 
 With --bf16-reference (a bf16 artifact; FIXTURE_DIR also holds prompt{i}.logits.bf16.npy,
 transformers' own bf16 logits, from tests/fixtures/gen_gemma3_text_bf16.py) there is no fixed
@@ -108,7 +110,13 @@ def main():
                       np.stack([want[b][q] for b, q in zip(live, pos)])))
 
     if a.mrope_positions:
-        calls = [(inputs + [np.repeat(inputs[1][:, None], 3, axis=1)], w) for inputs, w in calls]
+        config = json.load(open(os.path.join(a.fixture, "config.json")))
+        hidden = config["text_config"]["hidden_size"]
+        levels = len(config["vision_config"]["deepstack_visual_indexes"])
+        empty = np.zeros((0, hidden), np.float32)
+        calls = [(inputs + [empty, np.full(len(inputs[0]), -1, np.int32),
+                            np.repeat(inputs[1][:, None], 3, axis=1)] + [empty] * levels, w)
+                 for inputs, w in calls]
 
     with tempfile.TemporaryDirectory() as tmp:
         args = [a.mvc_run, a.artifact, "--device", a.device,
