@@ -128,6 +128,15 @@ void readVision(ConfigFields &v, Qwen3VLVisionConfig &c) {
 
 } // namespace
 
+std::vector<int32_t> Qwen3VLTextConfig::mropeAxes() const {
+  std::vector<int32_t> axes(headDim / 2, 0);
+  for (int64_t j = 0; j < headDim / 2; ++j) {
+    if (j % 3 == 1 && j < 3 * mropeSection[1]) axes[j] = 1;
+    else if (j % 3 == 2 && j < 3 * mropeSection[2]) axes[j] = 2;
+  }
+  return axes;
+}
+
 OrderedJson Qwen3VLConfig::toJson() const {
   const Qwen3VLTextConfig &t = text;
   OrderedJson textJson = {{"vocab_size", t.vocabSize},

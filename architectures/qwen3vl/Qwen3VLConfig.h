@@ -44,6 +44,9 @@ struct Qwen3VLTextConfig {
 
   /// Whether decoder layer `layer` has the sparse MoE block (else the dense MLP).
   bool isMoeLayer(int64_t layer) const;
+  /// The M-RoPE axis (0 time, 1 height, 2 width) of each of the head_dim/2 frequency
+  /// columns, by the rule above.
+  std::vector<int32_t> mropeAxes() const;
 };
 
 struct Qwen3VLVisionConfig {

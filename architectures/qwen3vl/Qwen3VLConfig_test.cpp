@@ -2,6 +2,8 @@
 // (tests/fixtures/gen_qwen3vl_configs.py), and the refusals.
 #include "architectures/qwen3vl/Qwen3VLConfig.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -81,6 +83,28 @@ TEST(Qwen3VLConfig, RefusesWhatCannotRun) {
   EXPECT_NE(error([](OrderedJson &c) { c["vision_config"]["num_position_embeddings"] = 60; })
                 .find("must be a square"),
             std::string::npos);
+}
+
+} // namespace
+} // namespace mvc
+
+namespace mvc {
+namespace {
+
+// transformers' recomposition: height columns slice(1, 3·s[1], 3), width slice(2, 3·s[2], 3),
+// the rest time. head_dim 24 (12 columns), sections [4, 5, 3]: height 1, 4, 7, 10 (13 is
+// past the end), width 2, 5, 8 (11 is past 3·3).
+TEST(Qwen3VLConfig, MropeAxesAsTheRotaryEmbeddingRecomposesThem) {
+  Qwen3VLTextConfig c;
+  c.headDim = 24;
+  c.mropeSection = {4, 5, 3};
+  EXPECT_EQ(c.mropeAxes(), (std::vector<int32_t>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 0}));
+  c.headDim = 128;
+  c.mropeSection = {24, 20, 20};
+  std::vector<int32_t> axes = c.mropeAxes();
+  ASSERT_EQ(axes.size(), 64u);
+  EXPECT_EQ(std::count(axes.begin(), axes.end(), 1), 20);
+  EXPECT_EQ(std::count(axes.begin(), axes.end(), 2), 20);
 }
 
 } // namespace

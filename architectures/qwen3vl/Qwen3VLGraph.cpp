@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "architectures/common/Layers.h"
+#include "architectures/common/Rope.h"
 #include "architectures/qwen3vl/Qwen3VLConfig.h"
 
 using namespace mlir;
@@ -42,16 +43,6 @@ absl::StatusOr<bool> expertsTransposed(const ArchitectureInput &input, const std
         ", so its layout ([E, out, in] since transformers 5, [E, in, out] before) cannot be told "
         "from its shape, and config.json has no transformers_version to tell it");
   return std::stoi(version.substr(0, version.find('.'))) < 5;
-}
-
-/// The frequency's M-RoPE axis (0 time, 1 height, 2 width) of each of head_dim/2 columns.
-std::vector<int32_t> mropeAxes(const Qwen3VLTextConfig &c) {
-  std::vector<int32_t> axes(c.headDim / 2, 0);
-  for (int64_t j = 0; j < c.headDim / 2; ++j) {
-    if (j % 3 == 1 && j < 3 * c.mropeSection[1]) axes[j] = 1;
-    else if (j % 3 == 2 && j < 3 * c.mropeSection[2]) axes[j] = 2;
-  }
-  return axes;
 }
 
 /// The `vision` program: Qwen3VLMoeVisionModel over the patches of one call (any number of
@@ -94,14 +85,14 @@ absl::Status buildVision(GraphBuilder &gb, const Qwen3VLVisionConfig &v, const A
   x = gb.add(x, gb.weightedGather(gb.weight(p + "pos_embed.weight", {v.numPositionEmbeddings, h},
                                             o.weightType),
                                   in[1], in[2]));
-  // 2-D RoPE: head_dim/4 frequencies over head_dim/2, the row's then the column's angles.
-  std::vector<float> inv;
-  std::vector<int32_t> axes;
-  for (int axis = 0; axis < 2; ++axis)
-    for (int64_t i = 0; i < hd / 2; i += 2) {
-      inv.push_back(1.0f / float(std::pow(v.ropeTheta, double(float(i) / float(hd / 2)))));
-      axes.push_back(axis);
-    }
+  // 2-D RoPE: the default frequencies of a head_dim/2 "head" (head_dim/4 of them), the
+  // row's angles then the column's.
+  RopeParams ropeParams;
+  ropeParams.theta = v.ropeTheta;
+  std::vector<float> inv = ropeInvFreq(ropeParams, hd / 2);
+  std::vector<int32_t> axes(inv.size(), 0);
+  inv.insert(inv.end(), inv.begin(), inv.end());
+  axes.resize(inv.size(), 1);
   Value rope = gb.ropeTable(in[3], gb.constant(inv), gb.constantI32(axes, {int64_t(axes.size())}));
   auto merger = [&](Value y, const std::string &name, bool postShuffleNorm) {
     if (postShuffleNorm) {
@@ -154,11 +145,10 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
   };
   Value embedTable = linear(prefix + "embed_tokens.weight", c.vocabSize, h);
   Value x = gb.mergeRows(gb.gather(embedTable, in.tokens), in.imageFeatures, in.embedSource);
-  // transformers' inv_freq: 1 / theta^(arange(0, d, 2).float() / d), in f32.
-  std::vector<float> inv;
-  for (int64_t i = 0; i < c.headDim; i += 2)
-    inv.push_back(1.0f / float(std::pow(c.ropeTheta, double(float(i) / float(c.headDim)))));
-  std::vector<int32_t> axes = mropeAxes(c);
+  RopeParams ropeParams;
+  ropeParams.theta = c.ropeTheta;
+  std::vector<float> inv = ropeInvFreq(ropeParams, c.headDim);
+  std::vector<int32_t> axes = c.mropeAxes();
   Value rope = gb.ropeTable(mropePositions, gb.constant(inv),
                             gb.constantI32(axes, {int64_t(axes.size())}));
   AttentionSpec spec{c.numHeads, c.numKvHeads, c.headDim, o.pageSize};
