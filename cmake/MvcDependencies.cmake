@@ -11,6 +11,8 @@ endif()
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# FFmpeg's libraries: runtime/vision decodes video files (Debian's libav*-dev).
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
 find_library(UTF8PROC_LIBRARY NAMES utf8proc REQUIRED)
 find_path(UTF8PROC_INCLUDE_DIR utf8proc.h REQUIRED)
 add_library(mvc_utf8proc INTERFACE)

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../.."
 packages=(g++ cmake ninja-build ccache pkg-config python3 python3-pip python3-numpy
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
           nlohmann-json3-dev libabsl-dev libgtest-dev libpcre2-dev libutf8proc-dev zlib1g-dev
-          libjpeg62-turbo-dev libpng-dev clang-22 libclang-rt-22-dev libcpp-httplib-dev)
+          libjpeg62-turbo-dev libpng-dev
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev clang-22 libclang-rt-22-dev libcpp-httplib-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
