@@ -40,6 +40,9 @@ struct ArchitectureInput {
   /// takes images checks it against its vision program; the artifact then carries it for
   /// the run half's image processor.
   std::string processorConfig, processorConfigPath;
+  /// video_preprocessor_config.json beside config.json (empty when absent), the same way
+  /// for an architecture that takes videos.
+  std::string videoProcessorConfig, videoProcessorConfigPath;
 };
 
 struct ArchitectureBuild {

@@ -251,6 +251,8 @@ absl::StatusOr<ArchitectureBuild> compileQwen3VLForConditionalGeneration(
                                    {"image_token_id", config->imageTokenId},
                                    {"video_token_id", config->videoTokenId},
                                    {"vision_start_token_id", config->visionStartTokenId},
+                                   {"vision_end_token_id", config->visionEndTokenId},
+                                   {"takes_videos", true},
                                    {"spatial_merge_size", config->vision.spatialMergeSize},
                                    {"position_table_side", side},
                                    {"patch_elems", config->vision.inChannels *

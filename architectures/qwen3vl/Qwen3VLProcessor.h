@@ -22,6 +22,7 @@
 #define MVC_ARCHITECTURES_QWEN3VL_QWEN3VLPROCESSOR_H
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "runtime/vision/ImageProcessor.h"
+#include "runtime/vision/Video.h"
 
 namespace mvc::qwen3vl {
 
@@ -70,6 +72,63 @@ struct ImageProcessorConfig {
   static absl::StatusOr<ImageProcessorConfig> parse(const std::string &json,
                                                     const std::string &name);
 };
+
+/// Qwen3-VL's video processor (transformers' Qwen3VLVideoProcessor with the checkpoint's
+/// video_preprocessor_config.json; keys absent or null: the class's values): frames sampled
+/// at `fps` (clamped to [minFrames, maxFrames] and the frames there are) or `numFrames` of
+/// them, each resized to videoSmartResize's size, rescaled and normalized, consecutive
+/// frames paired into temporal patches (the last repeated to fill the last pair).
+struct VideoProcessorConfig {
+  vision::ImageProcessorConfig pixels;  // resample, rescale, normalize (size set per video)
+  int64_t patchSize = 16, temporalPatchSize = 2, mergeSize = 2;
+  int64_t minPixels = 128 * 32 * 32, maxPixels = 32 * 32 * 768;  // over all frames
+  bool doSampleFrames = true;
+  std::optional<double> fps = 2.0;
+  std::optional<int64_t> numFrames;
+  int64_t minFrames = 4, maxFrames = 768;
+  /// qwen-vl-utils' per-frame cap (off unless the config turns it on, as in 5.23).
+  bool capPixelsPerFrame = false;
+  int64_t maxVideoTokens = 768;
+  static absl::StatusOr<VideoProcessorConfig> parse(const std::string &json,
+                                                    const std::string &name);
+};
+
+/// The frames sample_frames picks from a video of `total` frames at `videoFps` (unknown:
+/// 24, as transformers assumes): np.linspace(0, total - 1, n).round() with n from the
+/// config. Errors: fps and numFrames both set.
+absl::StatusOr<std::vector<int64_t>> sampleFrameIndices(int64_t total, std::optional<double> videoFps,
+                                                        const VideoProcessorConfig &config);
+
+/// Qwen3-VL's video smart_resize: (height, width) for `frames` frames, the budget counting
+/// every frame (rounded to the temporal patch). Errors: fewer frames than a temporal patch,
+/// an aspect ratio above 200.
+absl::StatusOr<std::pair<int64_t, int64_t>> videoSmartResize(int64_t frames, int64_t height,
+                                                             int64_t width, int64_t temporalFactor,
+                                                             int64_t factor, int64_t minPixels,
+                                                             int64_t maxPixels);
+
+/// Each temporal patch's time in seconds, as the processor writes it before the patch
+/// ("<{t:.1f} seconds>"): the mean of the first and last sampled frame's index / fps.
+std::vector<double> frameTimestamps(absl::Span<const int64_t> indices, double fps,
+                                    int64_t temporalPatchSize);
+
+/// A video as the vision tower takes it: `values` [grid.t · grid.h · grid.w, C·tp·p·p], one
+/// temporal patch after another, each in merge-block order (pixel_values_videos); the
+/// frames sampled and each temporal patch's timestamp.
+struct VideoPatches {
+  std::vector<float> values;
+  GridThw grid;
+  int64_t rowElems = 0;
+  std::vector<int64_t> frameIndices;
+  double fps = 24;  // the rate the timestamps are computed with
+  std::vector<double> timestamps;
+};
+/// Samples, decodes (frame by frame: only a temporal patch of frames is held at a time),
+/// resizes and patches `video`. `maxPatches` bounds grid.t · grid.h · grid.w and is checked
+/// from the video's header before any frame is decoded.
+absl::StatusOr<VideoPatches> preprocessVideo(vision::VideoSource &video,
+                                             const VideoProcessorConfig &config,
+                                             int64_t maxPatches);
 
 /// One image as the vision tower takes it: `values` [grid.t·grid.h·grid.w, C·tp·p·p] f32,
 /// rows in 2x2 merge-block order (the patches of one merged token are consecutive), each

@@ -2,6 +2,7 @@
 // (tests/fixtures/gen_qwen3vl_processor.py): every case exact.
 #include "architectures/qwen3vl/Qwen3VLProcessor.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -103,6 +104,75 @@ TEST(Qwen3VLProcessor, PixelValuesEqualTransformers) {
       worst = std::max(worst, double(std::abs(patches->values[i] - ref[i])));
     EXPECT_LE(worst, 1e-6) << c["image"] << " " << key;
   }
+}
+
+// Videos end to end against transformers' Qwen3VLVideoProcessor (decoded by torchcodec, its
+// default backend; tests/fixtures/gen_qwen3vl_video.py): the frames sampled, the grid, the
+// timestamps the prompt shows and pixel_values_videos, for an H.264 MP4, a VP9 WebM (a width
+// that rounds half to even, a timestamp 0.125 that prints as 0.1) and a frame directory
+// (no frame rate: 24 assumed).
+TEST(Qwen3VLProcessor, VideoPixelValuesEqualTransformers) {
+  const std::string tiny = std::string(MVC_QWEN3VL_FIXTURES) + "/../tiny-qwen3vl-moe/";
+  std::ifstream in(tiny + "video_preprocessor_config.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = VideoProcessorConfig::parse(text.str(), "video_preprocessor_config.json");
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::ifstream refIn(tiny + "videos/reference.json");
+  std::stringstream refText;
+  refText << refIn.rdbuf();
+  const nlohmann::json clips = nlohmann::json::parse(refText.str())["clips"];
+  ASSERT_EQ(clips.size(), 3u);
+  for (const auto &[name, clip] : clips.items()) {
+    SCOPED_TRACE(name);
+    auto video = vision::openVideo(std::string(MVC_QWEN3VL_FIXTURES) + "/../video/" + name);
+    ASSERT_TRUE(video.ok()) << video.status();
+    auto patches = preprocessVideo(**video, *config, int64_t{1} << 20);
+    ASSERT_TRUE(patches.ok()) << patches.status();
+    EXPECT_EQ(patches->frameIndices, clip["frame_indices"].get<std::vector<int64_t>>());
+    EXPECT_EQ(patches->fps, clip["fps"].get<double>());
+    GridThw want = grids(nlohmann::json::array({clip["grid"]}))[0];
+    EXPECT_EQ(patches->grid.t, want.t);
+    EXPECT_EQ(patches->grid.h, want.h);
+    EXPECT_EQ(patches->grid.w, want.w);
+    std::vector<std::string> stamps;
+    for (double t : patches->timestamps) {
+      char buffer[64];
+      std::snprintf(buffer, sizeof(buffer), "<%.1f seconds>", t);
+      stamps.push_back(buffer);
+    }
+    EXPECT_EQ(stamps, clip["timestamps"].get<std::vector<std::string>>());
+    auto expected = readNpy(tiny + "videos/" + clip["pixel_values"].get<std::string>());
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_EQ(expected->shape, (std::vector<int64_t>{want.t * want.h * want.w, patches->rowElems}));
+    ASSERT_EQ(patches->values.size(), expected->data.size() / 4);
+    const float *ref = reinterpret_cast<const float *>(expected->data.data());
+    double worst = 0;
+    for (size_t i = 0; i < patches->values.size(); ++i)
+      worst = std::max(worst, double(std::abs(patches->values[i] - ref[i])));
+    EXPECT_LE(worst, 1e-6);
+  }
+}
+
+// Frame sampling as sample_frames: fps over the video's rate clamped to [min, max] and the
+// frames there are, linspace rounded half to even; num_frames instead of fps; all frames.
+TEST(Qwen3VLProcessor, SampleFrameIndices) {
+  VideoProcessorConfig c;
+  EXPECT_EQ(*sampleFrameIndices(13, 10.0, c), (std::vector<int64_t>{0, 4, 8, 12}));
+  EXPECT_EQ(*sampleFrameIndices(8, 8.0, c), (std::vector<int64_t>{0, 2, 5, 7}));
+  EXPECT_EQ(*sampleFrameIndices(3, 30.0, c), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(sampleFrameIndices(600, 30.0, c)->size(), 40u);  // 20 s at 2 fps
+  EXPECT_EQ(sampleFrameIndices(600, std::nullopt, c)->size(), 50u);  // 24 fps assumed
+  c.fps.reset();
+  c.numFrames = 5;
+  EXPECT_EQ(*sampleFrameIndices(9, 10.0, c), (std::vector<int64_t>{0, 2, 4, 6, 8}));
+  c.fps = 2.0;
+  EXPECT_FALSE(sampleFrameIndices(9, 10.0, c).ok());
+  c.doSampleFrames = false;
+  EXPECT_EQ(sampleFrameIndices(3, 10.0, c)->size(), 3u);
+  // Fewer frames than a temporal patch, too elongated a video: refused.
+  EXPECT_FALSE(videoSmartResize(1, 64, 64, 2, 32, 4096, 49152).ok());
+  EXPECT_FALSE(videoSmartResize(4, 32, 7000, 2, 32, 4096, 49152).ok());
 }
 
 // The vision program's inputs for two images and a two-frame video against what

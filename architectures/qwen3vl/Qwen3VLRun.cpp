@@ -2,6 +2,7 @@
 #include "architectures/qwen3vl/Qwen3VLRun.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,19 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Qwen3VLRunHalf::create(const Model &,
   MVC_ASSIGN_OR_RETURN(int64_t image, integer("image_token_id", 0));
   if (image >= info.vocabSize) return fieldError("image_token_id", "outside the vocabulary");
   half->imageTokenId = static_cast<int32_t>(image);
+  // Video and vision start/end tokens (artifacts before videos lack the end and videos).
+  auto optionalToken = [&](const char *key, int32_t &out) -> absl::Status {
+    if (!vision.contains(key)) return absl::OkStatus();
+    MVC_ASSIGN_OR_RETURN(int64_t id, integer(key, 0));
+    if (id >= info.vocabSize) return fieldError(key, "outside the vocabulary");
+    out = static_cast<int32_t>(id);
+    return absl::OkStatus();
+  };
+  MVC_RETURN_IF_ERROR(optionalToken("video_token_id", half->videoTokenId));
+  MVC_RETURN_IF_ERROR(optionalToken("vision_start_token_id", half->visionStartTokenId));
+  MVC_RETURN_IF_ERROR(optionalToken("vision_end_token_id", half->visionEndTokenId));
+  if (!vision.value("takes_videos", false)) half->videoTokenId = -1;
+  half->maxPositions = info.maxPositions;
   MVC_ASSIGN_OR_RETURN(half->merge, integer("spatial_merge_size", 1));
   MVC_ASSIGN_OR_RETURN(half->side, integer("position_table_side", 1));
   MVC_ASSIGN_OR_RETURN(half->patchElems, integer("patch_elems", 1));
@@ -48,12 +62,22 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Qwen3VLRunHalf::create(const Model &,
                          qwen3vl::ImageProcessorConfig::parse(std::string(info.processorConfigJson),
                                                               "preprocessor_config.json"));
   }
-  const qwen3vl::ImageProcessorConfig &p = half->processor;
-  if (p.mergeSize != half->merge || 3 * p.temporalPatchSize * p.patchSize * p.patchSize != half->patchElems)
+  if (!info.videoProcessorConfigJson.empty()) {
+    MVC_ASSIGN_OR_RETURN(half->videoProcessor, qwen3vl::VideoProcessorConfig::parse(
+                                                   std::string(info.videoProcessorConfigJson),
+                                                   "video_preprocessor_config.json"));
+  }
+  auto fits = [&](const char *file, int64_t tp, int64_t p, int64_t mergeSize) -> absl::Status {
+    if (mergeSize == half->merge && 3 * tp * p * p == half->patchElems) return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(
-        "preprocessor_config.json: patches of 3 x ", p.temporalPatchSize, " x ", p.patchSize,
-        "^2 merged by ", p.mergeSize, " do not fit the vision program's ", half->patchElems,
-        " values merged by ", half->merge));
+        file, ": patches of 3 x ", tp, " x ", p, "^2 merged by ", mergeSize,
+        " do not fit the vision program's ", half->patchElems, " values merged by ", half->merge));
+  };
+  const qwen3vl::ImageProcessorConfig &p = half->processor;
+  MVC_RETURN_IF_ERROR(fits("preprocessor_config.json", p.temporalPatchSize, p.patchSize, p.mergeSize));
+  const qwen3vl::VideoProcessorConfig &v = half->videoProcessor;
+  MVC_RETURN_IF_ERROR(
+      fits("video_preprocessor_config.json", v.temporalPatchSize, v.patchSize, v.mergeSize));
   return std::unique_ptr<RunHalf>(std::move(half));
 }
 
@@ -68,6 +92,37 @@ std::vector<RunHalf::InputSpec> Qwen3VLRunHalf::extraInputs() const {
 
 std::string Qwen3VLRunHalf::imageMarker(const text::Tokenizer &tokenizer) const {
   return tokenizer.idToToken(imageTokenId).value_or("");
+}
+
+std::string Qwen3VLRunHalf::videoMarker(const text::Tokenizer &tokenizer) const {
+  return videoTokenId < 0 ? "" : tokenizer.idToToken(videoTokenId).value_or("");
+}
+
+absl::StatusOr<PreparedImage> Qwen3VLRunHalf::prepareVideo(vision::VideoSource &video) const {
+  if (videoTokenId < 0)
+    return absl::FailedPreconditionError(
+        "this artifact was compiled without videos (recompile it with this mvc-compile)");
+  // Every video token must fit the context: refused from the header, before decoding.
+  MVC_ASSIGN_OR_RETURN(qwen3vl::VideoPatches v,
+                       qwen3vl::preprocessVideo(video, videoProcessor, maxPositions * merge * merge));
+  const qwen3vl::GridThw &g = v.grid;
+  PreparedImage prepared;
+  prepared.video = true;
+  prepared.layout = {g.t, g.h, g.w};
+  const size_t perPatch = static_cast<size_t>(g.h * g.w * v.rowElems);
+  for (int64_t k = 0; k < g.t; ++k) {
+    MVC_ASSIGN_OR_RETURN(
+        HostTensor pixels,
+        HostTensor::fromBytes(DType::F32, {1, g.h, g.w, v.rowElems},
+                              reinterpret_cast<const uint8_t *>(v.values.data() + k * perPatch),
+                              perPatch * sizeof(float)));
+    prepared.frames.push_back({std::move(pixels), HostTensor()});
+    // Python's f"<{t:.1f} seconds>": the double correctly rounded, ties to even, as printf.
+    char text[64];
+    std::snprintf(text, sizeof(text), "<%.1f seconds>", v.timestamps[k]);
+    prepared.text.push_back(text);
+  }
+  return prepared;
 }
 
 qwen3vl::GridThw Qwen3VLRunHalf::gridOf(const ImageFrame &frame) const {
@@ -121,19 +176,63 @@ absl::StatusOr<std::string> Qwen3VLRunHalf::expandImages(absl::string_view text,
   if (marker.empty())
     return absl::FailedPreconditionError(
         absl::StrCat("the tokenizer has no token ", imageTokenId, " (the model's image token)"));
+  // Videos: "<|vision_start|><|video_pad|><|vision_end|>" (as the chat template writes it)
+  // or a bare "<|video_pad|>" becomes, per temporal patch, its timestamp and its tokens
+  // between a vision start and end, as Qwen3VLProcessor.replace_video_token writes them.
+  const std::string videoPad = videoMarker(tokenizer);
+  auto tokenText = [&](int32_t id) {
+    return id < 0 ? std::string() : tokenizer.idToToken(id).value_or("");
+  };
+  const std::string start = tokenText(visionStartTokenId), end = tokenText(visionEndTokenId);
+  size_t numImages = 0, numVideos = 0;
+  for (const PreparedImage &item : images) (item.video ? numVideos : numImages) += 1;
   std::string out;
-  size_t at = 0, k = 0;
-  for (size_t found; (found = text.find(marker, at)) != absl::string_view::npos; at = found + marker.size()) {
-    if (k == images.size())
-      return absl::InvalidArgumentError(absl::StrCat("the prompt holds more ", marker,
-                                                     " markers than the ", images.size(), " images"));
-    const std::vector<int64_t> &l = images[k++].layout;
-    out.append(text.data() + at, found - at);
-    for (int64_t i = 0; i < qwen3vl::imageTokenCount({l[0], l[1], l[2]}, merge); ++i) out += marker;
+  size_t at = 0, k = 0, imagesSeen = 0, videosSeen = 0;
+  while (true) {
+    size_t image = text.find(marker, at);
+    size_t video = videoPad.empty() ? absl::string_view::npos : text.find(videoPad, at);
+    if (image == absl::string_view::npos && video == absl::string_view::npos) break;
+    const bool isVideo = video < image;
+    const size_t found = isVideo ? video : image;
+    (isVideo ? videosSeen : imagesSeen) += 1;
+    if (k == images.size() || images[k].video != isVideo) {
+      if (k == images.size() || (isVideo ? videosSeen > numVideos : imagesSeen > numImages))
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the prompt holds more ", isVideo ? videoPad : marker, " markers than the ",
+            isVideo ? numVideos : numImages, isVideo ? " videos" : " images"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the prompt's ", isVideo ? "video" : "image", " marker ", isVideo ? videosSeen : imagesSeen,
+          " comes where ", images[k].video ? "a video" : "an image",
+          " was given (give images and videos in the order the prompt names them)"));
+    }
+    const PreparedImage &item = images[k++];
+    const std::vector<int64_t> &l = item.layout;
+    if (!isVideo) {
+      out.append(text.data() + at, found - at);
+      for (int64_t i = 0; i < qwen3vl::imageTokenCount({l[0], l[1], l[2]}, merge); ++i) out += marker;
+      at = found + marker.size();
+      continue;
+    }
+    size_t from = found, to = found + videoPad.size();
+    const bool wrapped = !start.empty() && !end.empty() && found >= at + start.size() &&
+                         text.substr(found - start.size(), start.size()) == start &&
+                         text.substr(to, end.size()) == end;
+    if (wrapped) from -= start.size(), to += end.size();
+    out.append(text.data() + at, from - at);
+    const int64_t perPatch = qwen3vl::imageTokenCount({1, l[1], l[2]}, merge);
+    for (int64_t t = 0; t < l[0]; ++t) {
+      out += t < static_cast<int64_t>(item.text.size()) ? item.text[t] : std::string();
+      out += start;
+      for (int64_t i = 0; i < perPatch; ++i) out += videoPad;
+      out += end;
+    }
+    at = to;
   }
   if (k != images.size())
-    return absl::InvalidArgumentError(absl::StrCat("the prompt holds ", k, " ", marker,
-                                                   " markers for ", images.size(), " images"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the prompt holds ", imagesSeen, " ", marker, " markers for ", numImages, " images",
+        videoPad.empty() ? "" : absl::StrCat(" and ", videosSeen, " ", videoPad, " markers for ",
+                                             numVideos, " videos")));
   out.append(text.data() + at, text.size() - at);
   return out;
 }
@@ -155,10 +254,11 @@ absl::Status Qwen3VLRunHalf::checkPrompt(absl::Span<const int32_t> prompt,
   size_t k = 0;
   int64_t inImage = 0;
   for (size_t i = 0; i < prompt.size(); ++i) {
-    if (prompt[i] != imageTokenId) {
+    if (!visual(prompt[i])) {
       if (inImage > 0)
         return absl::InvalidArgumentError(absl::StrCat(
-            "image ", k, " needs ", tokensOf(images[k]), " image tokens (id ", imageTokenId,
+            "image ", k, " needs ", tokensOf(images[k]), " ",
+            prompt[i - 1] == videoTokenId ? "video" : "image", " tokens (id ", prompt[i - 1],
             ") in a row, but its run ends after ", inImage, " at token ", i));
       continue;
     }
@@ -166,6 +266,10 @@ absl::Status Qwen3VLRunHalf::checkPrompt(absl::Span<const int32_t> prompt,
       return absl::InvalidArgumentError(absl::StrCat("holds more image tokens (id ", imageTokenId,
                                                      ") than the ", images.size(),
                                                      " images given take"));
+    if (inImage > 0 && prompt[i] != prompt[i - 1])
+      return absl::InvalidArgumentError(absl::StrCat(
+          "image ", k, ": its run of ", tokensOf(images[k]), " tokens mixes image and video "
+          "tokens at token ", i));
     if (++inImage == tokensOf(images[k])) ++k, inImage = 0;
   }
   if (inImage > 0 || k != images.size())
@@ -187,12 +291,12 @@ int64_t Qwen3VLRunHalf::chunkEnd(const SequenceView &sequence, int64_t begin,
                                  int64_t wantEnd) const {
   absl::Span<const int32_t> tokens = sequence.tokens.subspan(0, sequence.promptLength);
   const int64_t size = static_cast<int64_t>(tokens.size());
-  if (wantEnd >= size || tokens[wantEnd - 1] != imageTokenId || tokens[wantEnd] != imageTokenId)
+  if (wantEnd >= size || !visual(tokens[wantEnd - 1]) || !visual(tokens[wantEnd]))
     return wantEnd;
   // Where the image holding token wantEnd starts and ends.
   int64_t k = 0, into = 0;
   for (int64_t i = 0; i < wantEnd; ++i)
-    if (tokens[i] == imageTokenId) {
+    if (visual(tokens[i])) {
       ++into;
       if (k < static_cast<int64_t>(sequence.images.size()) && into == tokensOf(sequence.images[k]))
         ++k, into = 0;
@@ -221,7 +325,8 @@ absl::Status Qwen3VLRunHalf::setInputs(Model &model, const ForwardBatch &batch,
     if (!seq.images.empty()) {
       std::vector<qwen3vl::TokenKind> kinds(prompt.size(), qwen3vl::TokenKind::kText);
       for (size_t i = 0; i < prompt.size(); ++i)
-        if (prompt[i] == imageTokenId) kinds[i] = qwen3vl::TokenKind::kImage;
+        // A video's temporal patch is positioned exactly as an image of its grid.
+        if (visual(prompt[i])) kinds[i] = qwen3vl::TokenKind::kImage;
       std::vector<qwen3vl::GridThw> seqGrids;
       for (const ImageFrame &f : seq.images) seqGrids.push_back(gridOf(f));
       MVC_ASSIGN_OR_RETURN(index, qwen3vl::ropeIndex(kinds, seqGrids, {}, merge));
@@ -229,7 +334,7 @@ absl::Status Qwen3VLRunHalf::setInputs(Model &model, const ForwardBatch &batch,
     int64_t k = 0, into = 0;
     for (int64_t i = 0; i < end; ++i) {
       const int64_t row = batch.rowOffsets[m] + (i - member.begin);
-      const bool image = i < seq.promptLength && prompt[i] == imageTokenId && !seq.images.empty();
+      const bool image = i < seq.promptLength && visual(prompt[i]) && !seq.images.empty();
       if (i >= member.begin) {
         for (int a = 0; a < 3; ++a) {
           int64_t p = !index ? batch.positions[row]

@@ -289,6 +289,11 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
       MVC_ASSIGN_OR_RETURN(input.processorConfig,
                            readInputFile(input.processorConfigPath, "image processor config"));
     }
+    input.videoProcessorConfigPath = opts.input + "/video_preprocessor_config.json";
+    if (llvm::sys::fs::exists(input.videoProcessorConfigPath)) {
+      MVC_ASSIGN_OR_RETURN(input.videoProcessorConfig,
+                           readInputFile(input.videoProcessorConfigPath, "video processor config"));
+    }
   }
   auto built = (*arch)(input, gb);
   if (!built.ok()) return built.status();
@@ -314,6 +319,11 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (out.languageModel.contains("vision") && !input.processorConfig.empty()) {
     out.sections.push_back({"preprocessor_config.json", input.processorConfig});
     out.languageModel["processor_config"] = "preprocessor_config.json";
+  }
+  if (out.languageModel.contains("vision") && out.languageModel["vision"].value("takes_videos", false) &&
+      !input.videoProcessorConfig.empty()) {
+    out.sections.push_back({"video_preprocessor_config.json", input.videoProcessorConfig});
+    out.languageModel["video_processor_config"] = "video_preprocessor_config.json";
   }
   return out;
 }

@@ -141,6 +141,8 @@ parseLanguageModel(const ArtifactReader &artifact,
   MVC_ASSIGN_OR_RETURN(info.vocabSize, integerField(entry, "vocab_size", 1, kInt32Max));
   MVC_ASSIGN_OR_RETURN(info.processorConfigJson,
                        textSection(artifact, entry, "processor_config", false, ""));
+  MVC_ASSIGN_OR_RETURN(info.videoProcessorConfigJson,
+                       textSection(artifact, entry, "video_processor_config", false, ""));
   MVC_RETURN_IF_ERROR(checkProgram(*programInfo, info.vocabSize));
   MVC_ASSIGN_OR_RETURN(int64_t pageSize, integerField(entry, "page_size", 1, kInt32Max));
   info.pageSize = static_cast<int32_t>(pageSize);

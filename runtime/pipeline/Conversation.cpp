@@ -182,9 +182,9 @@ absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::str
 }
 
 Conversation oneTurnConversation(absl::string_view user, absl::string_view system,
-                                 int64_t numImages, bool contentParts) {
+                                 int64_t numImages, bool contentParts, int64_t numVideos) {
   auto textContent = [&](absl::string_view text) -> Json {
-    if (!contentParts && numImages == 0)
+    if (!contentParts && numImages == 0 && numVideos == 0)
       return std::string(text);
     return Json::array({{{"type", "text"}, {"text", std::string(text)}}});
   };
@@ -194,10 +194,12 @@ Conversation oneTurnConversation(absl::string_view user, absl::string_view syste
         {{"role", "system"},
          {"content", contentParts ? textContent(system) : Json(std::string(system))}});
   Json content = textContent(user);
-  if (numImages > 0) {
+  if (numImages > 0 || numVideos > 0) {
     Json parts = Json::array();
     for (int64_t i = 0; i < numImages; ++i)
       parts.push_back({{"type", "image"}});
+    for (int64_t i = 0; i < numVideos; ++i)
+      parts.push_back({{"type", "video"}});
     parts.push_back(content[0]);
     content = std::move(parts);
   }

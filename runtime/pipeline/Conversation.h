@@ -53,11 +53,13 @@ constexpr int kMaxConversationDepth = 64;
 absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::string_view name);
 
 /// The one-turn conversation of mvc-run -p: a system message when `system` is not empty,
-/// then the user's: the text alone, or `numImages` image parts and then the text. With
+/// then the user's: the text alone, or `numImages` image parts, `numVideos` video parts and
+/// then the text. With
 /// `contentParts` (a model that takes images: the processors' chat templates read only a
 /// list of parts) every content is a list of parts, the text a text part.
 Conversation oneTurnConversation(absl::string_view user, absl::string_view system,
-                                 int64_t numImages, bool contentParts = false);
+                                 int64_t numImages, bool contentParts = false,
+                                 int64_t numVideos = 0);
 
 } // namespace mvc
 

@@ -13,13 +13,15 @@
 #include "absl/status/statusor.h"
 #include "runtime/pipeline/Conversation.h"
 #include "runtime/pipeline/RunHalf.h"
+#include "runtime/vision/Video.h"
 
 namespace mvc {
 
-/// Every media part of `conversation` as `half` prepares images; a video part is an error
-/// (no model here takes videos yet).
+/// Every media part of `conversation` as `half` prepares images and videos (a video part
+/// names a file or frame directory; a model without videos refuses it).
 absl::StatusOr<std::vector<PreparedImage>> prepareConversationImages(
-    const Conversation &conversation, const RunHalf &half, ImageSplitting splitting);
+    const Conversation &conversation, const RunHalf &half, ImageSplitting splitting,
+    const vision::VideoOptions &videoOptions = {});
 
 } // namespace mvc
 

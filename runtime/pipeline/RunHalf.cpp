@@ -44,6 +44,10 @@ absl::StatusOr<PreparedImage> RunHalf::prepareImage(const vision::RgbImage &, Im
   return noImages();
 }
 
+absl::StatusOr<PreparedImage> RunHalf::prepareVideo(vision::VideoSource &) const {
+  return absl::InvalidArgumentError("this model takes no videos");
+}
+
 absl::StatusOr<PreparedImage> RunHalf::imageFromPixels(const HostTensor &,
                                                        const HostTensor *) const {
   return noImages();

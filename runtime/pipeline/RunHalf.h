@@ -41,6 +41,7 @@ class Tokenizer;
 }
 namespace vision {
 struct RgbImage;
+class VideoSource;
 }
 
 /// One frame the vision program takes (an image, a crop or a tile): pixel values f32
@@ -65,6 +66,11 @@ uint64_t frameContentHash(const ImageFrame &frame);
 struct PreparedImage {
   std::vector<ImageFrame> frames;
   std::vector<int64_t> layout;
+  /// A video (prepareVideo) rather than an image: its frames are the vision program's
+  /// inputs over time (Qwen3-VL: one per temporal patch) and `text` holds what its prompt
+  /// expansion writes between them (Qwen3-VL: each temporal patch's timestamp).
+  bool video = false;
+  std::vector<std::string> text;
 };
 
 /// A sequence as the run half sees it: its tokens so far (prompt, then generated) and its
@@ -120,12 +126,20 @@ public:
   /// else the architecture's defaults), split into crops or tiles as `splitting` says.
   virtual absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
                                                      ImageSplitting splitting) const;
+  /// Whether the model takes videos, and the token that stands for one in a prompt
+  /// ("<|video_pad|>"); empty without videos.
+  virtual bool takesVideos() const { return false; }
+  virtual std::string videoMarker(const text::Tokenizer &tokenizer) const { return ""; }
+  /// A video through the model's video processor (frames sampled, decoded, resized,
+  /// patched). Errors name the video.
+  virtual absl::StatusOr<PreparedImage> prepareVideo(vision::VideoSource &video) const;
   /// Pixel values given directly: one vision-program frame, f32 [C, H, W] or [1, C, H, W],
   /// with its pixel attention mask ([H, W] or [1, H, W], any integer type) or null.
   virtual absl::StatusOr<PreparedImage> imageFromPixels(const HostTensor &pixels,
                                                         const HostTensor *pixelMask) const;
-  /// `text` with each image marker replaced by the image's full token text (markers and
-  /// images are matched in order; their numbers must agree).
+  /// `text` with each image (and video) marker replaced by its full token text (markers
+  /// and `images`, videos included, are matched in order; their numbers and kinds must
+  /// agree).
   virtual absl::StatusOr<std::string> expandImages(absl::string_view text,
                                                    absl::Span<const PreparedImage> images,
                                                    const text::Tokenizer &tokenizer) const;

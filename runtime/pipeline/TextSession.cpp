@@ -109,12 +109,18 @@ absl::StatusOr<std::vector<int32_t>> TextSession::encodePrompt(absl::string_view
   if (images && (!options.runHalf || !options.runHalf->takesImages()))
     return absl::InvalidArgumentError("the model takes no images (it is a text-only model)");
   if (options.chat) {
-    // Images without a marker in the text go first, as image parts of the user message.
-    bool marked = images && absl::StrContains(text, options.runHalf->imageMarker(*textTokenizer));
-    int64_t parts = images && !marked ? static_cast<int64_t>(options.images.size()) : 0;
-    return encodeConversation(oneTurnConversation(text, options.system, parts,
+    // Images and videos without a marker in the text go first, as image (then video)
+    // parts of the user message.
+    auto marker = [&](std::string m) { return !m.empty() && absl::StrContains(text, m); };
+    bool marked = images && (marker(options.runHalf->imageMarker(*textTokenizer)) ||
+                             marker(options.runHalf->videoMarker(*textTokenizer)));
+    int64_t numVideos = 0;
+    for (const PreparedImage &item : options.images) numVideos += item.video ? 1 : 0;
+    int64_t numImages = static_cast<int64_t>(options.images.size()) - numVideos;
+    return encodeConversation(oneTurnConversation(text, options.system, marked ? 0 : numImages,
                                                   /*contentParts=*/options.runHalf &&
-                                                      options.runHalf->takesImages()),
+                                                      options.runHalf->takesImages(),
+                                                  marked ? 0 : numVideos),
                               options.images,
                               options.runHalf);
   }

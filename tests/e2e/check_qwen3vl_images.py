@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """check_qwen3vl_images.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R [--device DEVICE]
-    [--prefill-chunk N]
+    [--prefill-chunk N] [--set images|videos]
 
 Checks a Qwen3-VL artifact against transformers on prompts with images
 (tests/fixtures/gen_qwen3vl_images.py; FIXTURE_DIR/images/reference.json): each prompt's ids
@@ -13,6 +13,11 @@ PNGs equals that processor's: mvc_qwen3vl_test):
   batch   all prompts in one ragged batch (the text-only one among them), the same;
   chunks  with --prefill-chunk N, the batch again in chunks of N tokens (an image's tokens
           are never cut).
+
+With --set videos (tests/fixtures/gen_qwen3vl_video.py; FIXTURE_DIR/videos/reference.json)
+the prompts hold videos too: the video files themselves (tests/fixtures/video) go in with
+--video, so mvc's decoding (FFmpeg), frame sampling, resizing, patching and timestamps'
+positions are all checked against transformers' logits of one left-padded batch.
 """
 import argparse
 import json
@@ -33,8 +38,11 @@ def main():
     p.add_argument("--rtol", type=float, required=True)
     p.add_argument("--device", default="cpu")
     p.add_argument("--prefill-chunk", type=int, default=0)
+    p.add_argument("--set", default="images", choices=["images", "videos"])
     args = p.parse_args()
-    d = os.path.join(args.fixture, "images")
+    d = os.path.join(args.fixture, args.set)
+    images_dir = os.path.join(args.fixture, "images")
+    videos_dir = os.path.join(args.fixture, "..", "video")
     ref = json.load(open(os.path.join(d, "reference.json")))
     prompts = ref["prompts"]
     new_tokens = ref["greedy"]["max_new_tokens"]
@@ -50,8 +58,11 @@ def main():
                 cmd += ["--prefill-chunk", str(chunk)]
             for i in indices:
                 cmd += ["--prompt-ids", ",".join(map(str, prompts[i]["ids"]))]
-                for f in prompts[i]["images"]:
-                    cmd += ["--pixel-values", os.path.join(d, f.replace(".png", ".pixel_values.npy"))]
+                images = prompts[i].get("images") or ([prompts[i]["image"]] if prompts[i].get("image") else [])
+                for f in images:
+                    cmd += ["--pixel-values", os.path.join(images_dir, f.replace(".png", ".pixel_values.npy"))]
+                if prompts[i].get("video"):
+                    cmd += ["--video", os.path.join(videos_dir, prompts[i]["video"])]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode:
                 sys.exit(f"mvc-run failed: {run.stderr}")

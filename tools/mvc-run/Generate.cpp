@@ -25,6 +25,7 @@
 #include "runtime/util/StatusMacros.h"
 #include "runtime/vision/Decode.h"
 #include "runtime/vision/ImageProcessor.h"
+#include "runtime/vision/Video.h"
 
 namespace mvc::run {
 
@@ -81,6 +82,9 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
   std::vector<PreparedImage> images;
   bool any = !prompt.images.empty() || !prompt.pixelValues.empty() ||
              (conversation && !conversation->media.empty());
+  if (!prompt.videos.empty() && !half.takesVideos())
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.artifact, ": this model takes no videos"));
   if (any && !half.takesImages())
     return absl::InvalidArgumentError(
         absl::StrCat(options.artifact, ": this model takes no images (it is a text-only model)"));
@@ -138,9 +142,19 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
                           absl::StrCat(options.artifact, ": ", prepared.status().message()));
     images.push_back(std::move(*prepared));
   }
+  vision::VideoOptions videoOptions{.directoryFps = options.videoFps};
+  for (const std::string &path : prompt.videos) {
+    MVC_ASSIGN_OR_RETURN(std::unique_ptr<vision::VideoSource> video,
+                         vision::openVideo(path, videoOptions));
+    absl::StatusOr<PreparedImage> prepared = half.prepareVideo(*video);
+    if (!prepared.ok())
+      return absl::Status(prepared.status().code(),
+                          absl::StrCat(options.artifact, ": ", prepared.status().message()));
+    images.push_back(std::move(*prepared));
+  }
   if (conversation) {
     absl::StatusOr<std::vector<PreparedImage>> parts =
-        prepareConversationImages(*conversation, half, options.imageSplitting);
+        prepareConversationImages(*conversation, half, options.imageSplitting, videoOptions);
     if (!parts.ok())
       return absl::Status(parts.status().code(),
                           absl::StrCat(*prompt.messagesFile, ": ", parts.status().message()));

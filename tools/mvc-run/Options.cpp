@@ -3,6 +3,7 @@
 #include "runtime/util/AtomicFile.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <type_traits>
 
@@ -79,6 +80,14 @@ void printHelp() {
          "  --image FILE           an image (JPEG or PNG) of the prompt before it (repeatable, in\n"
          "                         order): each <start_of_image> in the prompt text (or, with\n"
          "                         --chat, the image the template places) takes the next image\n"
+         "  --video FILE|DIR       a video of the prompt before it (repeatable, after its images):\n"
+         "                         a file (MP4/MOV, WebM/Matroska, AVI; H.264, HEVC, VP8, VP9,\n"
+         "                         AV1, MPEG-4, MJPEG) or a directory of JPEG/PNG frames in\n"
+         "                         name order; each <|video_pad|> in the prompt text (or, with\n"
+         "                         --chat, the video the template places) takes the next one;\n"
+         "                         with --prompt-ids the ids hold its tokens (Qwen3-VL)\n"
+         "  --video-fps N          the frame rate of --video directories (default: 24, as\n"
+         "                         transformers assumes for frames without metadata)\n"
          "  --image-splitting on|off  --image: cut images into more frames of the vision\n"
          "                         program (Gemma 3 pan-and-scan crops, Idefics3/SmolVLM tiles)\n"
          "                         or not; default: as preprocessor_config.json says\n"
@@ -236,6 +245,25 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
         return absl::InvalidArgumentError(
             absl::StrCat("--image ", file, " follows --prompt-ids: ids already hold the image "
                          "tokens, so give the preprocessed pixels with --pixel-values"));
+    } else if (arg == "--video") {
+      MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
+      if (options.prompts.empty())
+        return absl::InvalidArgumentError(
+            absl::StrCat(arg, " ", file, " comes before any -p/--prompt or --prompt-ids (a "
+                                         "video belongs to the prompt before it)"));
+      Prompt &prompt = options.prompts.back();
+      if (prompt.messagesFile)
+        return absl::InvalidArgumentError(absl::StrCat(
+            arg, " ", file, " follows --messages ", *prompt.messagesFile,
+            ": a conversation's videos are its video parts"));
+      prompt.videos.push_back(file);
+    } else if (arg == "--video-fps") {
+      MVC_ASSIGN_OR_RETURN(std::string text, takeValue());
+      MVC_ASSIGN_OR_RETURN(double fps, parseNumber<double>(arg, text, "a number"));
+      if (!(fps > 0) || !std::isfinite(fps))
+        return absl::InvalidArgumentError(
+            absl::StrCat("--video-fps expects a positive frame rate, got '", text, "'"));
+      options.videoFps = fps;
     } else if (arg == "--pixel-attention-mask") {
       MVC_ASSIGN_OR_RETURN(std::string file, takeValue());
       if (options.prompts.empty() || options.prompts.back().pixelValues.empty())

@@ -38,6 +38,8 @@ struct Prompt {
   // For each pixelValues file, its frames' pixel attention masks (--pixel-attention-mask
   // .npy, [S, S] or [N, S, S]; "" for none).
   std::vector<std::string> pixelMasks;
+  // Its videos, in order, after its images: files or frame directories (--video).
+  std::vector<std::string> videos;
 };
 
 struct Options {
@@ -58,6 +60,7 @@ struct Options {
   bool allLogits = false;
   uint64_t maxActivationMemory = 0; // bytes; 0 = the generator's default
   ImageSplitting imageSplitting = ImageSplitting::kDefault; // --image: crops / tiles
+  std::optional<double> videoFps;                           // --video-fps: frame directories
   // Both.
   std::string device = "cpu";
   int threads = 0;

@@ -120,6 +120,9 @@ struct LanguageModelInfo {
   /// Preprocessor settings (HF preprocessor_config.json, the entry's "processor_config"),
   /// a view of its section; empty when the artifact has none.
   absl::string_view processorConfigJson;
+  /// The video processor's (HF video_preprocessor_config.json, the entry's
+  /// "video_processor_config"); empty when the artifact has none.
+  absl::string_view videoProcessorConfigJson;
   /// The whole entry as JSON text, for the run half to read its own keys from.
   std::string entryJson;
 };
