@@ -176,9 +176,11 @@ absl::StatusOr<std::string> Qwen3VLRunHalf::expandImages(absl::string_view text,
   if (marker.empty())
     return absl::FailedPreconditionError(
         absl::StrCat("the tokenizer has no token ", imageTokenId, " (the model's image token)"));
-  // Videos: "<|vision_start|><|video_pad|><|vision_end|>" (as the chat template writes it)
-  // or a bare "<|video_pad|>" becomes, per temporal patch, its timestamp and its tokens
+  // Videos: each "<|video_pad|>" becomes, per temporal patch, its timestamp and its tokens
   // between a vision start and end, as Qwen3VLProcessor.replace_video_token writes them.
+  // The chat template's own start and end around the marker stay (transformers 5.23
+  // replaces the marker alone, so the prompt holds "<|vision_start|><0.2 seconds>
+  // <|vision_start|>...<|vision_end|><|vision_end|>").
   const std::string videoPad = videoMarker(tokenizer);
   auto tokenText = [&](int32_t id) {
     return id < 0 ? std::string() : tokenizer.idToToken(id).value_or("");
@@ -213,12 +215,7 @@ absl::StatusOr<std::string> Qwen3VLRunHalf::expandImages(absl::string_view text,
       at = found + marker.size();
       continue;
     }
-    size_t from = found, to = found + videoPad.size();
-    const bool wrapped = !start.empty() && !end.empty() && found >= at + start.size() &&
-                         text.substr(found - start.size(), start.size()) == start &&
-                         text.substr(to, end.size()) == end;
-    if (wrapped) from -= start.size(), to += end.size();
-    out.append(text.data() + at, from - at);
+    out.append(text.data() + at, found - at);
     const int64_t perPatch = qwen3vl::imageTokenCount({1, l[1], l[2]}, merge);
     for (int64_t t = 0; t < l[0]; ++t) {
       out += t < static_cast<int64_t>(item.text.size()) ? item.text[t] : std::string();
@@ -226,7 +223,7 @@ absl::StatusOr<std::string> Qwen3VLRunHalf::expandImages(absl::string_view text,
       for (int64_t i = 0; i < perPatch; ++i) out += videoPad;
       out += end;
     }
-    at = to;
+    at = found + videoPad.size();
   }
   if (k != images.size())
     return absl::InvalidArgumentError(absl::StrCat(

@@ -164,6 +164,37 @@ absl::StatusOr<std::vector<PreparedImage>> loadImages(const Options &options, co
   return images;
 }
 
+/// `items` (images, then videos, as given) in the order `text` names them: transformers
+/// matches the i-th image marker to the i-th image and the j-th video marker to the j-th
+/// video, while the vision frames go in prompt order. Items no marker names keep their
+/// order at the end (the expansion then reports the count).
+std::vector<PreparedImage> inMarkerOrder(absl::string_view text, std::vector<PreparedImage> items,
+                                         const RunHalf &half, const text::Tokenizer &tokenizer) {
+  const std::string image = half.imageMarker(tokenizer), video = half.videoMarker(tokenizer);
+  std::vector<size_t> images, videos, order;
+  for (size_t i = 0; i < items.size(); ++i) (items[i].video ? videos : images).push_back(i);
+  size_t nextImage = 0, nextVideo = 0;
+  for (size_t at = 0;;) {
+    size_t i = image.empty() ? absl::string_view::npos : text.find(image, at);
+    size_t v = video.empty() ? absl::string_view::npos : text.find(video, at);
+    if (i == absl::string_view::npos && v == absl::string_view::npos) break;
+    if (v < i) {
+      if (nextVideo < videos.size()) order.push_back(videos[nextVideo++]);
+      at = v + video.size();
+    } else {
+      if (nextImage < images.size()) order.push_back(images[nextImage++]);
+      at = i + image.size();
+    }
+  }
+  std::vector<bool> used(items.size(), false);
+  for (size_t k : order) used[k] = true;
+  for (size_t k = 0; k < items.size(); ++k)
+    if (!used[k]) order.push_back(k);
+  std::vector<PreparedImage> out;
+  for (size_t k : order) out.push_back(std::move(items[k]));
+  return out;
+}
+
 /// Every prompt's token ids and its images as the vision program takes them.
 absl::Status encodePrompts(const Options &options, const std::optional<TextSession> &text,
                            const RunHalf &half, std::vector<std::vector<int32_t>> &prompts,
@@ -179,8 +210,10 @@ absl::Status encodePrompts(const Options &options, const std::optional<TextSessi
     }
     MVC_ASSIGN_OR_RETURN(std::vector<PreparedImage> images,
                          loadImages(options, prompt, conversation ? &*conversation : nullptr, half));
+    if (prompt.text && text && !prompt.videos.empty())
+      images = inMarkerOrder(*prompt.text, std::move(images), half, text->tokenizer());
     pixels.emplace_back();
-    for (PreparedImage &image : images)
+    for (PreparedImage &image : images)  // the expansion below reads layouts and texts only
       for (ImageFrame &frame : image.frames)
         pixels.back().push_back(std::move(frame));
     anyImages |= !pixels.back().empty();
