@@ -110,6 +110,11 @@ public:
 
 private:
   DecodeLimits limits;
+  // Every frame's pts in presentation order (frame i has framePts[i]), and the keyframes'
+  // (sorted): decode seeks to the last keyframe before a wanted frame instead of decoding
+  // everything before it. Empty when some packet has no timestamp: then frames are
+  // counted from the start.
+  std::vector<int64_t> framePts, keyPts;
 };
 
 absl::StatusOr<std::unique_ptr<VideoSource>> FileVideo::open(const std::string &path,
@@ -129,6 +134,7 @@ absl::StatusOr<std::unique_ptr<VideoSource>> FileVideo::open(const std::string &
   std::unique_ptr<AVPacket, PacketFree> packet(av_packet_alloc());
   int64_t count = 0;
   int64_t begin = std::numeric_limits<int64_t>::max(), end = std::numeric_limits<int64_t>::min();
+  bool timed = true;
   for (int err; (err = av_read_frame(file->format.get(), packet.get())) != AVERROR_EOF;) {
     if (err < 0)
       return absl::InvalidArgumentError(
@@ -141,11 +147,19 @@ absl::StatusOr<std::unique_ptr<VideoSource>> FileVideo::open(const std::string &
       if (pts != AV_NOPTS_VALUE) {
         begin = std::min(begin, pts);
         end = std::max(end, pts + packet->duration);
+        self->framePts.push_back(packet->pts);
+        if (packet->flags & AV_PKT_FLAG_KEY) self->keyPts.push_back(packet->pts);
       }
+      timed &= packet->pts != AV_NOPTS_VALUE;
     }
     av_packet_unref(packet.get());
   }
   if (count == 0) return absl::InvalidArgumentError(absl::StrCat(path, ": holds no video frames"));
+  std::sort(self->framePts.begin(), self->framePts.end());
+  std::sort(self->keyPts.begin(), self->keyPts.end());
+  if (!timed || self->keyPts.empty() ||
+      std::adjacent_find(self->framePts.begin(), self->framePts.end()) != self->framePts.end())
+    self->framePts.clear(), self->keyPts.clear();
   self->videoInfo.frameCount = count;
   double seconds = end > begin ? static_cast<double>(end - begin) * av_q2d(stream->time_base) : 0;
   if (seconds > 0)
@@ -174,22 +188,37 @@ absl::Status FileVideo::decode(absl::Span<const int64_t> indices, const FrameSin
   std::unique_ptr<AVFrame, FrameFree> frame(av_frame_alloc());
   std::unique_ptr<SwsContext, SwsFree> sws;
   int swsW = 0, swsH = 0, swsFormat = -1, swsSpace = -1;
-  int64_t decoded = 0;  // frames out of the decoder so far
+  int64_t decoded = 0;  // frames out of the decoder so far (counted when not seekable)
   size_t next = 0;      // the next index wanted
+  const bool seekable = !framePts.empty();
+  int64_t reached = std::numeric_limits<int64_t>::min();  // the last pts decoded or sought
+  bool seek = seekable;  // whether to consider a seek before the next wanted frame
   // Every frame the decoder has ready: the wanted ones to RGB, then to the caller.
   auto drain = [&]() -> absl::Status {
     while (next < indices.size()) {
       int got = avcodec_receive_frame(codec.get(), frame.get());
       if (got == AVERROR(EAGAIN) || got == AVERROR_EOF) return absl::OkStatus();
       if (got < 0)
-        return absl::InvalidArgumentError(absl::StrCat(path, ": corrupt video frame ", decoded,
-                                                       " (", avError(got), ")"));
-      const int64_t index = decoded++;
+        return absl::InvalidArgumentError(absl::StrCat(path, ": corrupt video frame before frame ",
+                                                       indices[next], " (", avError(got), ")"));
+      int64_t index = decoded++;
+      if (seekable) {
+        // The frame's place in presentation order, by its timestamp.
+        const int64_t pts = frame->best_effort_timestamp != AV_NOPTS_VALUE
+                                ? frame->best_effort_timestamp : frame->pts;
+        auto it = std::lower_bound(framePts.begin(), framePts.end(), pts);
+        index = it != framePts.end() && *it == pts ? it - framePts.begin() : -1;
+        reached = std::max(reached, pts);
+        if (index > indices[next])
+          return absl::InvalidArgumentError(absl::StrCat(
+              path, ": video frame ", indices[next], " does not decode (the file is corrupt)"));
+      }
       if (index != indices[next]) {
         av_frame_unref(frame.get());
         continue;
       }
       ++next;
+      seek = seekable;
       if (absl::Status s = detail::checkDimensions(frame->height, frame->width, limits); !s.ok())
         return absl::Status(s.code(), absl::StrCat(path, ": video frame ", index, ": ", s.message()));
       if (!sws || frame->width != swsW || frame->height != swsH || frame->format != swsFormat ||
@@ -229,17 +258,30 @@ absl::Status FileVideo::decode(absl::Span<const int64_t> indices, const FrameSin
     return absl::OkStatus();
   };
   while (next < indices.size()) {
+    if (seek) {
+      // The last keyframe at or before the wanted frame; seek there when it lies beyond
+      // what has been decoded (decoding on would pass through it anyway otherwise).
+      seek = false;
+      const int64_t target = framePts[indices[next]];
+      auto key = std::upper_bound(keyPts.begin(), keyPts.end(), target);
+      if (key != keyPts.begin() && *(key - 1) > reached) {
+        if (av_seek_frame(file->format.get(), file->stream, *(key - 1), AVSEEK_FLAG_BACKWARD) >= 0) {
+          avcodec_flush_buffers(codec.get());
+          reached = *(key - 1);
+        }
+      }
+    }
     err = av_read_frame(file->format.get(), packet.get());
     if (err == AVERROR_EOF) break;
     if (err < 0)
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": unreadable after ", decoded, " video frames (", avError(err), ")"));
+          absl::StrCat(path, ": unreadable before video frame ", indices[next], " (", avError(err), ")"));
     if (packet->stream_index == file->stream) {
       err = avcodec_send_packet(codec.get(), packet.get());
       if (err < 0 && err != AVERROR(EAGAIN)) {
         av_packet_unref(packet.get());
-        return absl::InvalidArgumentError(absl::StrCat(path, ": corrupt video data after frame ",
-                                                       decoded, " (", avError(err), ")"));
+        return absl::InvalidArgumentError(absl::StrCat(path, ": corrupt video data before frame ",
+                                                       indices[next], " (", avError(err), ")"));
       }
     }
     av_packet_unref(packet.get());
@@ -251,8 +293,8 @@ absl::Status FileVideo::decode(absl::Span<const int64_t> indices, const FrameSin
   }
   if (next < indices.size())
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": its packets promise ", videoInfo.frameCount, " frames but only ", decoded,
-        " decode (frame ", indices[next], " is wanted); the file is truncated or corrupt"));
+        path, ": its packets promise ", videoInfo.frameCount, " frames but frame ", indices[next],
+        " does not decode; the file is truncated or corrupt"));
   return absl::OkStatus();
 }
 
