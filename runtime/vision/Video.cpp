@@ -176,6 +176,9 @@ absl::Status FileVideo::decode(absl::Span<const int64_t> indices, const FrameSin
   Codec codec(avcodec_alloc_context3(file->decoder));
   if (!codec) return absl::ResourceExhaustedError("out of memory for a video decoder");
   int err = avcodec_parameters_to_context(codec.get(), file->format->streams[file->stream]->codecpar);
+  // As many decoding threads as FFmpeg picks for this machine (torchcodec's setting);
+  // the frames are the same whatever the threading.
+  codec->thread_count = 0;
   AVDictionary *options = nullptr;
   av_dict_set(&options, "codec_whitelist", kCodecs, 0);
   if (err >= 0) err = avcodec_open2(codec.get(), file->decoder, &options);
