@@ -8,6 +8,8 @@
 #   openai_request  mvc-serve's request bodies (runtime/serving/OpenAiRequest)
 #   json_schema   response_format schemas and texts through their automaton (completes
 #                 only on JSON a strict parser accepts)
+#   response      model replies through the Gemma 4 response parser (reasoning, tool calls;
+#                 the same result however the text is cut)
 #   config        npy files, and JSON as Gemma 3 / Llama config.json
 #   image         JPEG and PNG decoding (--image)
 #   safetensors   safetensors files (header, offsets, every tensor read)
@@ -58,6 +60,7 @@ build openai_request "" "$root/runtime/serving/OpenAiRequest.cpp" \
   "$root/runtime/pipeline/JsonSchema.cpp" $util
 build json_schema "" "$root/runtime/pipeline/JsonSchema.cpp" "$root/runtime/pipeline/JsonConstraint.cpp" \
   "$root/runtime/pipeline/TokenPiece.cpp" $text $util
+build response "" "$root/runtime/pipeline/ResponseParser.cpp"
 build image "" "$root/runtime/vision/Decode.cpp" "$root/runtime/vision/JpegDecoder.cpp" \
   "$root/runtime/vision/PngDecoder.cpp" "$root/runtime/vision/Exif.cpp" $util -ljpeg -lpng
 build safetensors "" "$root/runtime/weights/SafetensorsReader.cpp" $util
@@ -67,7 +70,7 @@ build config "" "$root/runtime/util/Npy.cpp" $util "$root/architectures/common/H
 
 cd "$work"
 mkdir -p jinja-corpus tokenizer-corpus gguf-corpus manifest-corpus conversation-corpus config-corpus \
-  image-corpus safetensors-corpus openai_request-corpus json_schema-corpus
+  image-corpus safetensors-corpus openai_request-corpus json_schema-corpus response-corpus
 find "$root/tests/fixtures" -maxdepth 3 \( -name '*.png' -o -name '*.jpg' -o -name '*.jpeg' \) \
   -size -64k -exec cp {} image-corpus/ \; 2>/dev/null || true
 
@@ -105,6 +108,8 @@ json.dump({"model": "m", "messages": [{"role": "user", "content": "Hi"}],
 open("json_schema-corpus/person", "w").write(
     json.dumps(person) + '\n{"name": "x\\u00e9", "age": -12, "tags": ["a", 1], "next": {"v": 1.5e3}}')
 open("json_schema-corpus/object", "w").write('{"type": "object"}\n{"a": [1, {"b": null}], "c": "d"}')
+for t in json.load(open(root + "/tests/fixtures/gemma4_responses/responses.json"))["transcripts"]:
+    open("response-corpus/" + t["name"], "w").write("\x03" + t["text"])
 import struct
 header = json.dumps({"__metadata__": {"format": "pt"},
                      "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
@@ -137,6 +142,7 @@ run manifest -max_len=65536 -rss_limit_mb=2048
 run conversation -max_len=65536 -rss_limit_mb=2048
 run openai_request -max_len=65536 -rss_limit_mb=2048
 run json_schema -max_len=8192 -rss_limit_mb=2048
+run response -max_len=4096 -rss_limit_mb=2048
 run config -max_len=65536 -rss_limit_mb=2048
 run image -max_len=65536 -rss_limit_mb=2048
 run safetensors -max_len=65536 -rss_limit_mb=2048
