@@ -128,6 +128,17 @@ void readText(ConfigFields &f, const OrderedJson &raw, Gemma4TextConfig &c) {
   }
   for (int64_t i = 0; i < c.numLayers; ++i) {
     const Gemma4Layer &l = c.layers[i];
+    // transformers reads a layer type's shape once (RoPE tables are per type): every layer
+    // of a type must agree, else it refuses the config ("not homogeneous").
+    for (int64_t j = 0; j < i; ++j)
+      if (c.layers[j].full == l.full &&
+          (c.layers[j].headDim != l.headDim || c.layers[j].kvHeads != l.kvHeads)) {
+        f.fail("per_layer_config", "layer " + std::to_string(i) + " differs from layer " +
+                                       std::to_string(j) + " of the same attention type (" +
+                                       (l.full ? "full" : "sliding") +
+                                       "; transformers requires them homogeneous)");
+        break;
+      }
     if (c.numHeads % l.kvHeads != 0)
       f.fail("per_layer_config", "layer " + std::to_string(i) + ": kv heads must divide num_attention_heads");
     if (l.headDim % 2 != 0)

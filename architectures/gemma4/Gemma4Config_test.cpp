@@ -87,6 +87,13 @@ TEST(Gemma4Config, RefusesWhatTransformersRefuses) {
   odd = *readJsonFile(fixture("e2b_like.json"));
   odd["per_layer_config"]["9"] = {{"head_dim", 4}};
   EXPECT_FALSE(parseGemma4Config(odd, OrderedJson::object(), "odd.json").ok());
+  // A full layer the table leaves out keeps the sliding shape: transformers refuses that
+  // (a type's layers must agree), and so does mvc.
+  odd = *readJsonFile(fixture("e2b_like.json"));
+  odd["per_layer_config"].erase("3");
+  c = parseGemma4Config(odd, OrderedJson::object(), "odd.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("homogeneous"), std::string::npos) << c.status();
   odd = *readJsonFile(fixture("e2b_like.json"));
   odd["rope_parameters"]["full_attention"]["rope_type"] = "yarn";
   EXPECT_FALSE(parseGemma4Config(odd, OrderedJson::object(), "odd.json").ok());
