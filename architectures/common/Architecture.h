@@ -25,6 +25,10 @@ struct ArchitectureOptions {
   mlir::Type weightType;  // f32 or bf16: matmul weights and embedding tables
   mlir::Type kvType;      // KV cache element type
   int64_t pageSize = 16;  // tokens per KV page
+  /// Each MoE layer's routing as extra outputs of the forward program (moe.<layer>.slots
+  /// [T, k] and moe.<layer>.groups [E + 1], mvc.moe_route's): for checks against a
+  /// reference's chosen experts (mvc-run --dump-outputs).
+  bool exposeRouting = false;
 };
 
 struct ArchitectureInput {

@@ -154,6 +154,7 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
   AttentionSpec spec{c.numHeads, c.numKvHeads, c.headDim, o.pageSize};
   GraphBuilder::AttentionOptions attn;
   attn.scale = float(1.0 / std::sqrt(double(c.headDim)));
+  std::vector<std::pair<std::string, Value>> routing;  // --expose-routing
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string p = prefix + "layers." + std::to_string(i) + ".";
     AttentionWeights w{linear(p + "self_attn.q_proj.weight", q, h),
@@ -189,6 +190,10 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
                               o.weightType);
       mlp = gb.moeCombine(gb.groupedMatmul(act, downW, route.groups, !*downT), route.weights,
                           route.slots);
+      if (o.exposeRouting) {
+        routing.push_back({"moe." + std::to_string(i) + ".slots", route.slots});
+        routing.push_back({"moe." + std::to_string(i) + ".groups", route.groups});
+      }
     } else {
       mlp = gatedMlp(gb, hn, linear(p + "mlp.gate_proj.weight", c.intermediateSize, h),
                      linear(p + "mlp.up_proj.weight", c.intermediateSize, h),
@@ -201,7 +206,9 @@ absl::Status buildText(GraphBuilder &gb, const Qwen3VLConfig &config, const Arch
   // Only the rows whose logits are wanted go through the final norm and the head.
   Value last = norm(gb.gather(x, in.logitRows), "norm.weight", h);
   Value head = config.tieWordEmbeddings ? embedTable : linear("lm_head.weight", c.vocabSize, h);
-  gb.endProgram({{"logits", gb.matmul(last, head)}});
+  std::vector<std::pair<std::string, Value>> outputs = {{"logits", gb.matmul(last, head)}};
+  outputs.insert(outputs.end(), routing.begin(), routing.end());
+  gb.endProgram(outputs);
   return absl::OkStatus();
 }
 

@@ -283,6 +283,7 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   // model caches it (and half the bytes decode reads per cached token).
   input.options.kvType = dtype == "bf16" ? gb.bf16() : gb.f32();
   input.options.pageSize = opts.pageSize;
+  input.options.exposeRouting = opts.exposeRouting;
   if (!gguf) {
     input.processorConfigPath = opts.input + "/preprocessor_config.json";
     if (llvm::sys::fs::exists(input.processorConfigPath)) {

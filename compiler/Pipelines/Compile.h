@@ -34,6 +34,7 @@ struct CompileOptions {
   bool quiet = false;                     // no progress on stderr
   bool timings = false;                   // a summary of where the time went, on stderr
   int jobs = 0;                           // kernel-compile threads; 0 = the machine's cores
+  bool exposeRouting = false;             // MoE routing as extra forward outputs (checks)
 };
 
 /// Runs mvc-compile; prints one-line errors to stderr; returns the process exit code.

@@ -107,6 +107,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(Model &model, const Engin
       engine->inputOrder.push_back(input.name);
     while (program.outputs[engine->logitsOutput].name != "logits")
       ++engine->logitsOutput;
+    for (const TensorSignature &output : program.outputs)
+      engine->outputNames.push_back(output.name);
   }
   return engine;
 }
@@ -344,6 +346,12 @@ absl::StatusOr<HostTensor> Engine::forward(const ForwardBatch &exact) {
   }
   MVC_ASSIGN_OR_RETURN(std::vector<HostTensor> outputs,
                        target->execute(languageModel->program, std::move(inputs)));
+  if (options.onExtraOutputs && outputs.size() > 1) {
+    std::vector<std::pair<std::string, HostTensor>> extra;
+    for (size_t i = 0; i < outputs.size() && i < outputNames.size(); ++i)
+      if (i != logitsOutput) extra.emplace_back(outputNames[i], outputs[i]);
+    options.onExtraOutputs(batch, extra);
+  }
   HostTensor &logits = outputs[logitsOutput];
   std::vector<int64_t> expected = {static_cast<int64_t>(batch.logitRows.size()),
                                    languageModel->vocabSize};

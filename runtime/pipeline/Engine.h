@@ -81,6 +81,12 @@ struct EngineOptions {
   /// Bytes of vision-program features kept by frame content (FeatureCache.h), so a
   /// repeated image is encoded once; 0: none. Set at creation.
   uint64_t visionCacheBytes = 0;
+  /// Called after each forward call with the program's outputs other than the logits (an
+  /// artifact compiled with --expose-routing has each MoE layer's routing there), in the
+  /// program's order, and the call's batch: for checks and debugging.
+  using OutputObserver = std::function<void(
+      const ForwardBatch &batch, absl::Span<const std::pair<std::string, HostTensor>> outputs)>;
+  OutputObserver onExtraOutputs;
 };
 
 /// The size bucket of a count: powers of two up to 16, then multiples of an eighth of the
@@ -201,6 +207,7 @@ private:
   EngineOptions options;
   std::vector<std::string> inputOrder; // the forward program's inputs, in program order
   size_t logitsOutput = 0;
+  std::vector<std::string> outputNames;  // the forward program's
   SequenceId nextId = 0;
   std::map<SequenceId, std::unique_ptr<Sequence>> sequences; // arrival order
   std::unique_ptr<PrefixCache> prefixes; // after kvPages: releases its pages first

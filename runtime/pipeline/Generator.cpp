@@ -165,7 +165,7 @@ Generator::generate(const std::vector<std::vector<int32_t>> &prompts,
   MVC_RETURN_IF_ERROR(checkActivationMemory(prompts, images, options));
 
   Engine &run = *engine;
-  run.setOptions({.maxStepTokens = options.prefillChunk});
+  run.setOptions({.maxStepTokens = options.prefillChunk, .onExtraOutputs = options.onExtraOutputs});
   CancelSequences cancel(run);
   std::map<SequenceId, size_t> promptOf;
   for (size_t b = 0; b < prompts.size(); ++b) {

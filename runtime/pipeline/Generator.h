@@ -45,6 +45,8 @@ struct GenerationOptions {
   /// image's span attends to itself both ways and is never split: a call may exceed the
   /// chunk to hold one whole. 0: every prompt in one call.
   int64_t prefillChunk = 512;
+  /// Each forward call's outputs beyond the logits (EngineOptions::onExtraOutputs).
+  EngineOptions::OutputObserver onExtraOutputs;
 };
 
 struct GenerationStats {

@@ -27,6 +27,8 @@ static void usage(std::ostream &os) {
         "  --dump-after PHASE       print the IR after PHASE to stderr and go on\n"
         "  --dtype f32|bf16         checkpoint weights as f32 or bf16 (default: bf16)\n"
         "  --page-size N            tokens per KV-cache page (default: 16)\n"
+        "  --expose-routing         MoE models: each MoE layer's routing as extra outputs of\n"
+        "                           the forward program (mvc-run --dump-outputs writes them)\n"
         "  --kv-pages N             default number of KV-cache pages (default: 64)\n"
         "  --emit-kernels DIR       also write the kernels as files: DIR/kernels.cpu.so (cpu);\n"
         "                           DIR/NAME.sm_80.cubin, NAME.sm_90a.cubin, NAME.compute_80.ptx\n"
@@ -86,6 +88,7 @@ static int toolMain(int argc, char **argv) {
     else if (a == "--dtype") opts.dtype = need(i);
     else if (a.rfind("--dtype=", 0) == 0) opts.dtype = a.substr(8);
     else if (a == "--page-size") opts.pageSize = integer(i);
+    else if (a == "--expose-routing") opts.exposeRouting = true;
     else if (a == "--emit-kernels") opts.emitKernelsDir = need(i);
     else if (a == "--chat-template") opts.chatTemplate = need(i);
     else if (a == "--quiet" || a == "-q") opts.quiet = true;

@@ -268,6 +268,25 @@ absl::Status generate(const Options &options, Model &model) {
   generation.activationMemoryLimit = options.maxActivationMemory;
   if (!options.logitsOut.empty())
     generation.promptLogits = options.allLogits ? PromptLogits::All : PromptLogits::Last;
+  absl::Status dumpStatus;
+  int64_t calls = 0;
+  if (!options.dumpOutputsDir.empty())
+    generation.onExtraOutputs = [&](const ForwardBatch &batch,
+                                    absl::Span<const std::pair<std::string, HostTensor>> outputs) {
+      const std::string base = absl::StrCat(options.dumpOutputsDir, "/call", calls++, ".");
+      auto write = [&](const std::string &name, DType dtype, std::vector<int64_t> shape,
+                       const void *data, size_t bytes) {
+        if (absl::Status s = writeNpy(base + name + ".npy", dtype, shape, data, bytes);
+            !s.ok() && dumpStatus.ok())
+          dumpStatus = s;
+      };
+      write("tokens", DType::I32, {int64_t(batch.tokens.size())}, batch.tokens.data(),
+            batch.tokens.size() * sizeof(int32_t));
+      write("row_offsets", DType::I32, {int64_t(batch.rowOffsets.size())}, batch.rowOffsets.data(),
+            batch.rowOffsets.size() * sizeof(int32_t));
+      for (const auto &[name, tensor] : outputs)
+        write(name, tensor.dtype(), tensor.shape(), tensor.data(), tensor.byteSize());
+    };
   bool streaming = prompts.size() == 1;
   bool streamedAny = false;
   std::optional<IncrementalDecoder> decoder;
@@ -302,6 +321,7 @@ absl::Status generate(const Options &options, Model &model) {
   printStats(*result);
   if (options.profile)
     model.printProfile(std::cerr);
+  MVC_RETURN_IF_ERROR(dumpStatus);
   if (!options.logitsOut.empty()) {
     const HostTensor &logits = result->promptLogits;
     MVC_RETURN_IF_ERROR(writeNpy(options.logitsOut, logits.dtype(), logits.shape(), logits.data(),

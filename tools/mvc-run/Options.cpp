@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <type_traits>
 
@@ -108,6 +109,11 @@ void printHelp() {
          "                         3/4 of physical memory)\n"
          "  --print-ids            end stdout with the generated ids, after the text\n"
          "                         (default: off)\n"
+         "  --dump-outputs DIR     after each forward call, write its outputs other than the\n"
+         "                         logits (an artifact compiled with --expose-routing: each\n"
+         "                         MoE layer's moe.<layer>.slots and .groups) as\n"
+         "                         DIR/call<K>.<name>.npy, with the call's tokens\n"
+         "                         (call<K>.tokens.npy) and row offsets (call<K>.row_offsets.npy)\n"
          "  --logits-out FILE.npy  write the prompt logits, float32 (default: none): one row\n"
          "                         per prompt, its last position ([prompts, vocab]); with\n"
          "                         --all-logits every position of every prompt, prompts in\n"
@@ -310,6 +316,13 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
     } else if (arg == "--print-ids") {
       MVC_RETURN_IF_ERROR(flagOnly());
       options.printIds = true;
+      generationFlags.push_back(arg);
+    } else if (arg == "--dump-outputs") {
+      MVC_ASSIGN_OR_RETURN(options.dumpOutputsDir, takeValue());
+      std::error_code ec;
+      if (!std::filesystem::is_directory(options.dumpOutputsDir, ec))
+        return absl::InvalidArgumentError(
+            absl::StrCat("--dump-outputs: ", options.dumpOutputsDir, " is not a directory"));
       generationFlags.push_back(arg);
     } else if (arg == "--logits-out") {
       MVC_ASSIGN_OR_RETURN(options.logitsOut, takeValue());

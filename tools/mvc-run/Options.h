@@ -57,6 +57,7 @@ struct Options {
   SamplingOptions sampling;
   bool printIds = false;
   std::string logitsOut;
+  std::string dumpOutputsDir;  // --dump-outputs: each forward call's extra outputs
   bool allLogits = false;
   uint64_t maxActivationMemory = 0; // bytes; 0 = the generator's default
   ImageSplitting imageSplitting = ImageSplitting::kDefault; // --image: crops / tiles
