@@ -190,33 +190,38 @@ absl::Status parsePatchFields(const nlohmann::json &config, const std::string &n
   return absl::OkStatus();
 }
 
-} // namespace
-
-absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::string &text,
-                                                                 const std::string &name) {
+/// A processor config's JSON object, with the fields images and videos share read into
+/// `out` (an ImageProcessorConfig or a VideoProcessorConfig).
+template <typename Config>
+absl::StatusOr<nlohmann::json> parseShared(const std::string &text, const std::string &name,
+                                           Config &out) {
   nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!config.is_object())
     return absl::InvalidArgumentError(name + ": expected a JSON object");
-  ImageProcessorConfig out;
   if (absl::Status s = parsePatchFields(config, name,
                                         {out.pixels, out.patchSize, out.temporalPatchSize,
                                          out.mergeSize, out.minPixels, out.maxPixels});
       !s.ok())
     return s;
+  return config;
+}
+
+} // namespace
+
+absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::string &text,
+                                                                 const std::string &name) {
+  ImageProcessorConfig out;
+  if (absl::StatusOr<nlohmann::json> config = parseShared(text, name, out); !config.ok())
+    return config.status();
   return out;
 }
 
 absl::StatusOr<VideoProcessorConfig> VideoProcessorConfig::parse(const std::string &text,
                                                                  const std::string &name) {
-  nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!config.is_object())
-    return absl::InvalidArgumentError(name + ": expected a JSON object");
   VideoProcessorConfig out;
-  if (absl::Status s = parsePatchFields(config, name,
-                                        {out.pixels, out.patchSize, out.temporalPatchSize,
-                                         out.mergeSize, out.minPixels, out.maxPixels});
-      !s.ok())
-    return s;
+  absl::StatusOr<nlohmann::json> parsed = parseShared(text, name, out);
+  if (!parsed.ok()) return parsed.status();
+  const nlohmann::json &config = *parsed;
   auto fail = [&](const absl::Status &status) {
     return absl::InvalidArgumentError(name + ": " + std::string(status.message()));
   };

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "runtime/text/JsonString.h"
 
 namespace mvc {
 
@@ -47,51 +48,6 @@ size_t heldSuffix(absl::string_view text, const std::vector<const std::string *>
   return best;
 }
 
-/// Python's json.dumps of a string (ensure_ascii).
-void appendPythonString(const std::string &s, std::string &out) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-      }
-      ++i;
-      continue;
-    }
-    // A UTF-8 sequence (valid: nlohmann checked it) to \u escapes, surrogate pairs above
-    // the BMP.
-    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    uint32_t cp = c & (len == 4 ? 0x07 : len == 3 ? 0x0F : 0x1F);
-    for (int k = 1; k < len && i + k < s.size(); ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    i += len;
-    char buf[16];
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
-    } else {
-      std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
-    }
-    out += buf;
-  }
-  out += '"';
-}
-
 /// Python's json.dumps (", " and ": " separators, ensure_ascii).
 void appendPython(const nlohmann::ordered_json &v, std::string &out) {
   switch (v.type()) {
@@ -101,7 +57,7 @@ void appendPython(const nlohmann::ordered_json &v, std::string &out) {
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (!first) out += ", ";
       first = false;
-      appendPythonString(it.key(), out);
+      text::appendJsonString(out, it.key(), /*ensureAscii=*/true);
       out += ": ";
       appendPython(it.value(), out);
     }
@@ -118,7 +74,7 @@ void appendPython(const nlohmann::ordered_json &v, std::string &out) {
     return;
   }
   case nlohmann::ordered_json::value_t::string:
-    appendPythonString(v.get<std::string>(), out);
+    text::appendJsonString(out, v.get<std::string>(), /*ensureAscii=*/true);
     return;
   default:
     out += v.dump();  // numbers (shortest round trip, as repr), true, false, null

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "runtime/text/JsonString.h"
 #include "runtime/text/Strings.h"
 #include "runtime/text/Unicode.h"
 
@@ -278,27 +279,7 @@ std::string Value::objectDescription() const {
 namespace {
 
 void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char hex[8];
-          std::snprintf(hex, sizeof(hex), "\\u%04x", c);
-          out += hex;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
+  text::appendJsonString(out, s, /*ensureAscii=*/false);  // tojson: ensure_ascii=False
 }
 
 std::string jsonKey(const Value& key) {

@@ -60,7 +60,7 @@ build openai_request "" "$root/runtime/serving/OpenAiRequest.cpp" \
   "$root/runtime/pipeline/JsonSchema.cpp" $util
 build json_schema "" "$root/runtime/pipeline/JsonSchema.cpp" "$root/runtime/pipeline/JsonConstraint.cpp" \
   "$root/runtime/pipeline/TokenPiece.cpp" $text $util
-build response "" "$root/runtime/pipeline/ResponseParser.cpp"
+build response "" "$root/runtime/pipeline/ResponseParser.cpp" "$root/runtime/text/JsonString.cpp"
 build image "" "$root/runtime/vision/Decode.cpp" "$root/runtime/vision/JpegDecoder.cpp" \
   "$root/runtime/vision/PngDecoder.cpp" "$root/runtime/vision/Exif.cpp" $util -ljpeg -lpng
 build safetensors "" "$root/runtime/weights/SafetensorsReader.cpp" $util
