@@ -359,10 +359,13 @@ public:
       return 1;
     }
     http.widenBacklog(4096);
+    // Each line goes out in one write: the loader thread's lines never interleave with this
+    // thread's.
+    std::cerr << absl::StrCat("mvc-serve: listening on ", options.host, ":", port, "\n");
     std::thread loader([&] {
       absl::Status status = load();
       if (!status.ok()) {
-        std::cerr << "mvc-serve: error: " << status.message() << "\n";
+        std::cerr << absl::StrCat("mvc-serve: error: ", status.message(), "\n");
         loadFailed = true;
         // stop() only stops a server that is listening: wait for listen to begin.
         for (int i = 0; i < 1000 && !http.is_running(); ++i)
@@ -371,9 +374,8 @@ public:
         return;
       }
       ready = true;
-      std::cerr << "mvc-serve: ready: " << options.servedModelName << "\n";
+      std::cerr << absl::StrCat("mvc-serve: ready: ", options.servedModelName, "\n");
     });
-    std::cerr << "mvc-serve: listening on " << options.host << ":" << port << "\n";
     http.listen_after_bind();
     loader.join();
     http.shutdown(); // the handlers in flight finish while the scheduler still runs
@@ -405,9 +407,9 @@ private:
         return absl::InvalidArgumentError(absl::StrCat(
             "--kv-memory ", options.kvMemory, " bytes: less than one KV page (", perPage,
             " bytes)"));
-      std::cerr << "mvc-serve: KV cache: " << pages << " pages of " << perPage << " bytes ("
-                << absl::StrFormat("%.1f", double(pages) * double(perPage) / double(1 << 20))
-                << " MiB)\n";
+      std::cerr << absl::StrCat("mvc-serve: KV cache: ", pages, " pages of ", perPage, " bytes (",
+                                absl::StrFormat("%.1f", double(pages) * double(perPage) / double(1 << 20)),
+                                " MiB)\n");
     }
     if (pages > 0)
       loadOptions.loadSymbols.push_back({"num_pages", pages});
