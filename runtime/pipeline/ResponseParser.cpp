@@ -140,7 +140,12 @@ absl::StatusOr<std::string> toolArgumentsJson(absl::string_view body, const Resp
   return out;
 }
 
-ResponseParser::ResponseParser(ResponseFormat f) : format(std::move(f)) {}
+ResponseParser::ResponseParser(ResponseFormat f) : format(std::move(f)) {
+  contentMarkers = {&format.reasoningOpen, &format.toolCallOpen};
+  for (const std::string &e : format.ends) contentMarkers.push_back(&e);
+  reasoningMarkers = {&format.reasoningClose};
+  toolCallMarkers = {&format.toolCallClose};
+}
 
 void ResponseParser::emitText(absl::string_view text, bool regionEnds,
                               std::vector<ResponseEvent> &events) {
@@ -192,13 +197,9 @@ void ResponseParser::closeToolCall(bool complete, std::vector<ResponseEvent> &ev
 
 void ResponseParser::process(bool atEnd, std::vector<ResponseEvent> &events) {
   while (mode != Mode::kEnded) {
-    std::vector<const std::string *> markers;
-    if (mode == Mode::kContent) {
-      markers = {&format.reasoningOpen, &format.toolCallOpen};
-      for (const std::string &e : format.ends) markers.push_back(&e);
-    } else {
-      markers = {mode == Mode::kReasoning ? &format.reasoningClose : &format.toolCallClose};
-    }
+    const std::vector<const std::string *> &markers = mode == Mode::kContent     ? contentMarkers
+                                                     : mode == Mode::kReasoning ? reasoningMarkers
+                                                                                : toolCallMarkers;
     // The earliest marker, the longest of those starting there.
     size_t at = std::string::npos;
     const std::string *found = nullptr;

@@ -61,6 +61,8 @@ struct ResponseEvent {
 class ResponseParser {
 public:
   explicit ResponseParser(ResponseFormat format);
+  ResponseParser(const ResponseParser &) = delete;  // it points into its own format
+  ResponseParser &operator=(const ResponseParser &) = delete;
   /// The next piece of the reply; returns what it completes.
   std::vector<ResponseEvent> feed(absl::string_view text);
   /// The reply is over (end of generation): flushes what was held.
@@ -78,6 +80,8 @@ private:
   void closeToolCall(bool complete, std::vector<ResponseEvent> &events);
 
   ResponseFormat format;
+  // What each mode watches for (pointers into `format`), set once.
+  std::vector<const std::string *> contentMarkers, reasoningMarkers, toolCallMarkers;
   Mode mode = Mode::kContent;
   std::string buffer;     // unconsumed input
   std::string region;     // the tool call's text so far
