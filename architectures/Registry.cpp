@@ -2,6 +2,7 @@
 #include "architectures/common/Architecture.h"
 #include "architectures/gemma3/Gemma3Graph.h"
 #include "architectures/gemma3multimodal/Gemma3MultimodalGraph.h"
+#include "architectures/gemma4/Gemma4Graph.h"
 #include "architectures/idefics3/Idefics3Graph.h"
 #include "architectures/llama/LlamaGraph.h"
 #include "architectures/qwen3vl/Qwen3VLGraph.h"
@@ -15,6 +16,8 @@ absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName)
   static const std::map<std::string, ArchitectureCompiler> registry = {
       {"Gemma3ForCausalLM", compileGemma3ForCausalLM},
       {"Gemma3ForConditionalGeneration", compileGemma3ForConditionalGeneration},
+      {"Gemma4ForCausalLM", compileGemma4},
+      {"Gemma4ForConditionalGeneration", compileGemma4},
       {"Idefics3ForConditionalGeneration", compileIdefics3ForConditionalGeneration},
       {"LlamaForCausalLM", compileLlamaForCausalLM},
       {"Qwen3VLForConditionalGeneration", compileQwen3VLForConditionalGeneration},

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "architectures/gemma3/Gemma3Run.h"
 #include "architectures/gemma3multimodal/Gemma3MultimodalRun.h"
+#include "architectures/gemma4/Gemma4Run.h"
 #include "architectures/idefics3/Idefics3Run.h"
 #include "architectures/llama/LlamaRun.h"
 #include "architectures/qwen3vl/Qwen3VLRun.h"
@@ -29,6 +30,7 @@ const std::vector<std::pair<std::string, Factory>> &registry() {
   static const std::vector<std::pair<std::string, Factory>> entries = {
       {Gemma3RunHalf::kId, plain<Gemma3RunHalf>},
       {Gemma3MultimodalRunHalf::kId, Gemma3MultimodalRunHalf::create},
+      {Gemma4RunHalf::kId, plain<Gemma4RunHalf>},
       {Idefics3RunHalf::kId, Idefics3RunHalf::create},
       {LlamaRunHalf::kId, plain<LlamaRunHalf>},
       {Qwen3VLRunHalf::kId, Qwen3VLRunHalf::create},

@@ -52,6 +52,9 @@ struct ArchitectureInput {
 struct ArchitectureBuild {
   OrderedJson config;                  // the typed config, for the manifest
   OrderedJson languageModel;           // the manifest's language_model entry
+  /// What the architecture left out of the checkpoint, for the user (mvc-compile prints
+  /// each as a note on stderr), e.g. Gemma 4's audio tower.
+  std::vector<std::string> notes;
 };
 
 using ArchitectureCompiler =

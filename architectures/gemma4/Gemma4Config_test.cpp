@@ -70,7 +70,7 @@ TEST_P(Gemma4ConfigCase, LayersAsTransformersBuildsThem) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Gemma4ConfigCase,
                          ::testing::Values("e2b_like", "flat_global", "moe_default_pattern",
-                                           "conditional"));
+                                           "conditional", "padded_keys", "empty_overrides"));
 
 TEST(Gemma4Config, RefusesWhatTransformersRefuses) {
   absl::StatusOr<OrderedJson> config = readJsonFile(fixture("bad_sharing.json"));

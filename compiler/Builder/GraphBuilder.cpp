@@ -92,13 +92,14 @@ Value GraphBuilder::groupedMatmul(Value x, Value w, Value groups, bool transpose
   return op;
 }
 
-GraphBuilder::MoeRoute GraphBuilder::moeRoute(Value logits, int64_t topK, bool normalize) {
+GraphBuilder::MoeRoute GraphBuilder::moeRoute(Value logits, int64_t topK, bool normalize,
+                                              Value expertScale) {
   int64_t t = typeOf(logits).getDimSize(0), e = typeOf(logits).getDimSize(1);
   int64_t tk = ShapedType::isDynamic(t) ? t : t * topK;
   auto op = MoeRouteOp::create(
       b, loc, RankedTensorType::get({t, topK}, b.getF32Type()),
       RankedTensorType::get({t, topK}, b.getI32Type()), RankedTensorType::get({tk}, b.getI32Type()),
-      RankedTensorType::get({e + 1}, b.getI32Type()), logits, b.getI64IntegerAttr(topK),
+      RankedTensorType::get({e + 1}, b.getI32Type()), logits, expertScale, b.getI64IntegerAttr(topK),
       b.getBoolAttr(normalize));
   return {op.getWeights(), op.getSlots(), op.getRows(), op.getGroups()};
 }

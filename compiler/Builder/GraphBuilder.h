@@ -66,7 +66,9 @@ public:
   struct MoeRoute {
     mlir::Value weights, slots, rows, groups;
   };
-  MoeRoute moeRoute(mlir::Value logits, int64_t topK, bool normalize);
+  /// `expertScale` ([E] f32, or null) multiplies each choice's weight by its expert's entry.
+  MoeRoute moeRoute(mlir::Value logits, int64_t topK, bool normalize,
+                    mlir::Value expertScale = {});
   /// Each token's weighted sum of its experts' rows.
   mlir::Value moeCombine(mlir::Value expertRows, mlir::Value weights, mlir::Value slots);
   mlir::Value add(mlir::Value a, mlir::Value b);

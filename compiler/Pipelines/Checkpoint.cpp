@@ -300,6 +300,7 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!built.ok()) return built.status();
   out.config = built->config;
   out.languageModel = built->languageModel;
+  out.notes = built->notes;
   TokenizerFiles tokenizer;
   if (gguf) {
     auto converted = ggufTokenizer(static_cast<GgufSource &>(*out.weights));

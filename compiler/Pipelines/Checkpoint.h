@@ -45,6 +45,7 @@ struct CheckpointBuild {
   std::string architecture;                   // HF class name
   nlohmann::ordered_json config;              // the architecture's typed config
   nlohmann::ordered_json languageModel;       // the manifest's language_model entry
+  std::vector<std::string> notes;             // the architecture's (ArchitectureBuild::notes)
   std::vector<std::pair<std::string, std::string>> sections;  // name, bytes
 };
 

@@ -416,6 +416,7 @@ private:
       manifest.config = built.config;
       manifest.languageModel = built.languageModel;
       extraSections = std::move(built.sections);
+      for (const std::string &note : built.notes) std::cerr << "mvc-compile: note: " << note << "\n";
     } else if (!opts.chatTemplate.empty()) {
       return absl::InvalidArgumentError(
           "--chat-template applies to checkpoints (a directory or a .gguf), not '" + opts.input +

@@ -535,7 +535,10 @@ private:
       Value index = type.getRank() == 1 ? col : at;
       auto vt = VectorType::get({kPanel}, type.getElementType());
       Value x;
-      if (mask) {
+      if (type.getRank() == 1 && type.getDimSize(0) == 1 && n != 1) {
+        // A one-element operand is a scalar broadcast over the tile.
+        x = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, mem, ValueRange{kb.idx(0)}));
+      } else if (mask) {
         Value pass = arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(vt, b.getZeroAttr(type.getElementType())));
         x = vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{index}, mask, pass);

@@ -35,7 +35,8 @@ FailureOr<LaunchInfo> emitMoeRouteKernel(KernelBuilder &kb, DispatchRegionOp reg
   auto storeIndex = [&](Value v, Value mem, Value at) { mvc::storeIndex(b, loc, v, mem, at); };
 
   kb.forRange(kb.idx(0), tokens, 1, [&](Value t) {
-    emitRouteToken(b, loc, logits, weights, slots, t, experts, topK, op.getNormalize());
+    emitRouteToken(b, loc, logits, buffers.expertScale, weights, slots, t, experts, topK,
+                   op.getNormalize());
   });
   // groups[e + 1] = choices of expert e, then prefix sums.
   kb.forRange(kb.idx(0), kb.idx(experts + 1), 1, [&](Value e) { storeIndex(kb.idx(0), groups, e); });

@@ -329,6 +329,8 @@ private:
       if (auto it = value.find(v); it != value.end()) return it->second;
       auto type = cast<RankedTensorType>(v.getType());
       Value mem = kb->binding(sig.bindingOf(v), type.getElementType());
+      if (type.getRank() == 1 && type.getDimSize(0) == 1 && n != 1)
+        return kb->loadF32(mem, kb->idx(0));  // a one-element operand: a scalar
       return kb->loadF32(mem, type.getRank() == 1 ? col : at);
     };
     for (Operation &op : region.getBody().front().without_terminator()) {

@@ -41,7 +41,8 @@ FailureOr<LaunchInfo> emitGpuMoeRouteKernel(gpu::GPUModuleOp module, StringRef n
   Value counts = kb.sharedArray(experts, b.getI32Type());
 
   kb.forThreads(tokens, [&](Value t) {
-    emitRouteToken(b, loc, logits, weights, rows, t, experts, topK, op.getNormalize());
+    emitRouteToken(b, loc, logits, buffers.expertScale, weights, rows, t, experts, topK,
+                   op.getNormalize());
   });
   kb.barrier();
   kb.forThreads(kb.idx(experts), [&](Value e) {

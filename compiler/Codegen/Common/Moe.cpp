@@ -28,8 +28,8 @@ SmallVector<Value> forCarried(OpBuilder &b, Location loc, Value lo, Value hi, Va
 
 } // namespace
 
-void emitRouteToken(OpBuilder &b, Location loc, Value logits, Value weights, Value experts,
-                    Value t, int64_t numExperts, int64_t topK, bool normalize) {
+void emitRouteToken(OpBuilder &b, Location loc, Value logits, Value expertScale, Value weights,
+                    Value experts, Value t, int64_t numExperts, int64_t topK, bool normalize) {
   KernelMath m(b, loc);
   auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
   auto f32 = [&](float v) -> Value {
@@ -97,6 +97,7 @@ void emitRouteToken(OpBuilder &b, Location loc, Value logits, Value weights, Val
   for (int64_t j = 0; j < topK; ++j) {
     Value at = m.add(out, idx(j));
     Value w = normalize ? m.divf(probs[j], total) : probs[j];
+    if (expertScale) w = m.mulf(w, memref::LoadOp::create(b, loc, expertScale, ValueRange{chosen[j]}));
     memref::StoreOp::create(b, loc, w, weights, ValueRange{at});
     memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, b.getI32Type(), chosen[j]),
                             experts, ValueRange{at});

@@ -25,7 +25,7 @@ namespace mvc {
 /// backend's kernel builder (binding(index, elementType)); null results when a result does
 /// not leave the region (an error for the caller to report).
 struct MoeRouteBuffers {
-  mlir::Value logits, weights, slots, rows, groups;
+  mlir::Value logits, expertScale, weights, slots, rows, groups;  // expertScale: null when absent
   bool complete() const { return weights && slots && rows && groups; }
 };
 template <typename KernelBuilderT, typename SignatureT>
@@ -40,6 +40,7 @@ MoeRouteBuffers bindMoeRoute(KernelBuilderT &kb, DispatchRegionOp region, MoeRou
   };
   MoeRouteBuffers m;
   m.logits = kb.binding(sig.bindingOf(op.getLogits()), b.getF32Type());
+  if (op.getExpertScale()) m.expertScale = kb.binding(sig.bindingOf(op.getExpertScale()), b.getF32Type());
   m.weights = result(op.getWeights(), b.getF32Type());
   m.slots = result(op.getSlots(), b.getI32Type());
   m.rows = result(op.getRows(), b.getI32Type());
@@ -62,10 +63,11 @@ inline void storeIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, ml
 /// `weights` [t*k, t*k + k) (f32) and the chosen experts to `experts` (i32), both in
 /// ascending expert order. Selection on the logits (the softmax is monotonic), the larger
 /// first and the lower expert on ties; the weights are the softmax probabilities, divided
-/// by their sum (taken in selection order) when `normalize`.
+/// by their sum (taken in selection order) when `normalize`, then times `expertScale`[e]
+/// ([E] f32) when it is not null.
 void emitRouteToken(mlir::OpBuilder &b, mlir::Location loc, mlir::Value logits,
-                    mlir::Value weights, mlir::Value experts, mlir::Value t, int64_t numExperts,
-                    int64_t topK, bool normalize);
+                    mlir::Value expertScale, mlir::Value weights, mlir::Value experts,
+                    mlir::Value t, int64_t numExperts, int64_t topK, bool normalize);
 
 /// A row block of a grouped matmul: its expert and its rows [begin, end) (empty, expert
 /// 0, when `block` is past the last block).

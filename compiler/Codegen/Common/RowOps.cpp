@@ -180,9 +180,18 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
     }
     return success();
   }
+  // A one-element rhs is a scalar: read once per chunk and broadcast (the lhs never is one
+  // unless the whole row is a single element).
+  auto scalar = [&](Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    return n != 1 && type.getRank() == 1 && type.getDimSize(0) == 1;
+  };
   l.forEach(n, [&](Value c, int lanes) {
     SmallVector<Value> args;
-    for (Value operand : op->getOperands()) args.push_back(read(operand, c, lanes));
+    for (Value operand : op->getOperands())
+      args.push_back(scalar(operand) ? Value() : read(operand, c, lanes));
+    for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+      if (!args[i]) args[i] = l.splatLike(read(operand, l.idx(0), 1), args[0]);
     write(out, c, emitElementwise(b, loc, op, args));
   });
   return success();

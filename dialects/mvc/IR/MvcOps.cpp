@@ -86,7 +86,8 @@ static LogicalResult verifyBinary(Operation *op, Value lhsV, Value rhsV, Value r
   if (rhs.getRank() > lhs.getRank())
     return op->emitOpError("rhs rank ") << rhs.getRank() << " exceeds lhs rank " << lhs.getRank();
   int64_t skip = lhs.getRank() - rhs.getRank();
-  for (int64_t i = 0; i < rhs.getRank(); ++i)
+  bool scalar = rhs.getRank() == 1 && rhs.getDimSize(0) == 1;
+  for (int64_t i = 0; i < rhs.getRank() && !scalar; ++i)
     if (!dimsAgree(rhs.getDimSize(i), lhs.getDimSize(skip + i)))
       return op->emitOpError("rhs ") << shapeText(rhs) << " does not broadcast to lhs "
                                       << shapeText(lhs);
@@ -227,6 +228,7 @@ LogicalResult MoeRouteOp::verify() {
   if (failed(expect(getWeights(), {t, k}, "weights")) || failed(expect(getSlots(), {t, k}, "slots")) ||
       failed(expect(getRows(), {tk}, "rows")) || failed(expect(getGroups(), {e + 1}, "groups")))
     return failure();
+  if (getExpertScale() && failed(expect(getExpertScale(), {e}, "expert_scale"))) return failure();
   return success();
 }
 

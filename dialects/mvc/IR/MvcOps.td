@@ -77,7 +77,9 @@ def Mvc_MatmulOp : Mvc_Op<"matmul", [Pure, DeclareOpInterfaceMethods<Mvc_KernelO
 
 class Mvc_BinaryOp<string mnemonic> : Mvc_Op<mnemonic, [Pure, Mvc_KernelOpInterface, Mvc_Elementwise]> {
   let description = [{
-    `rhs` has the shape of `lhs` or of a suffix of it (broadcast over leading dims).
+    `rhs` has the shape of `lhs` or of a suffix of it (broadcast over leading dims), or is
+    a one-element `[1]` tensor (a scalar broadcast to every element, e.g. Gemma 4's
+    `layer_scalar`).
   }];
   let arguments = (ins Mvc_FloatTensor:$lhs, Mvc_FloatTensor:$rhs);
   let results = (outs Mvc_FloatTensor:$result);
@@ -358,7 +360,8 @@ def Mvc_MoeRouteOp : Mvc_Op<"moe_route", [Pure, DeclareOpInterfaceMethods<Mvc_Ke
     `logits` is the router's `[T, E]` output. Per token: softmax over the E experts in
     f32, the `top_k` largest probabilities (ties to the lower expert), divided by their
     sum when `normalize` (the sum taken in descending order of probability, as
-    `topk(...).sum()`). Results:
+    `topk(...).sum()`), then multiplied by `expert_scale[e]` of its expert when that `[E]`
+    f32 operand is given (Gemma 4's `per_expert_scale`). Results:
       - `weights` `[T, top_k]` f32: the routing weights of the token's chosen experts, in
         ascending expert order;
       - `slots` `[T, top_k]` i32: where each of those choices sits in the sorted order;
@@ -368,11 +371,14 @@ def Mvc_MoeRouteOp : Mvc_Op<"moe_route", [Pure, DeclareOpInterfaceMethods<Mvc_Ke
     how a batch was split across threads. `rows` feeds mvc.gather (the tokens in expert
     order), `groups` a grouped mvc.matmul, `weights` and `slots` mvc.moe_combine.
   }];
-  let arguments = (ins RankedTensorOf<[F32]>:$logits, I64Attr:$top_k,
-                       DefaultValuedAttr<BoolAttr, "true">:$normalize);
+  let arguments = (ins RankedTensorOf<[F32]>:$logits, Optional<RankedTensorOf<[F32]>>:$expert_scale,
+                       I64Attr:$top_k, DefaultValuedAttr<BoolAttr, "true">:$normalize);
   let results = (outs RankedTensorOf<[F32]>:$weights, Mvc_IndexTensor:$slots,
                       Mvc_IndexTensor:$rows, Mvc_IndexTensor:$groups);
-  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type(results)";
+  let assemblyFormat = [{
+    $logits (`scale` `(` $expert_scale^ `:` type($expert_scale) `)`)? attr-dict `:` type($logits)
+    `->` type(results)
+  }];
   let hasVerifier = 1;
 }
 

@@ -226,6 +226,14 @@ func.func @moe_route_groups(%l: tensor<?x4xf32>) -> tensor<?x2xf32> {
 
 // -----
 
+func.func @moe_route_scale(%l: tensor<?x4xf32>, %e: tensor<5xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{expert_scale must be [4], got [5]}}
+  %w, %s, %r, %g = mvc.moe_route %l scale(%e : tensor<5xf32>) {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<5xi32>
+  return %w : tensor<?x2xf32>
+}
+
+// -----
+
 func.func @moe_combine_k(%d: tensor<?x8xf32>, %w: tensor<?x2xf32>, %s: tensor<?x3xi32>) -> tensor<?x8xf32> {
   // expected-error @+1 {{weights and slots must both be [T, k] with a static k}}
   %y = mvc.moe_combine %d, %w, %s : (tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x3xi32>) -> tensor<?x8xf32>

@@ -34,7 +34,11 @@ func.func @block(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {m
   %sc = mvc.softcap %sm {cap = 30.0 : f32} : tensor<?x64xf32>
   %b = mvc.weight "b" : tensor<64xf32>
   %y = mvc.add %x, %sc : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
-  %y2 = mvc.mul %y, %b : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %y1 = mvc.mul %y, %b : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  // A one-element rhs is a scalar broadcast to every element.
+  %one = mvc.weight "layer_scalar" : tensor<1xf32>
+  // CHECK: mvc.mul %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
+  %y2 = mvc.mul %y1, %one : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
   %g1 = mvc.weight "g" : tensor<64xf32>
   %ln = mvc.layer_norm %y2, %g1, %b {eps = 1.0e-5 : f32} : (tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
   %c = mvc.cast %ln : tensor<?x64xf32> -> tensor<?x64xbf16>
@@ -99,6 +103,10 @@ func.func @moe(%x: tensor<?x16xf32> {mvc.dims = ["T"]}, %logits: tensor<?x4xf32>
   %w = mvc.weight "experts" : tensor<4x16x16xbf16>
   // CHECK: mvc.moe_route %{{.*}} {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<5xi32>
   %rw, %slots, %rows, %groups = mvc.moe_route %logits {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<5xi32>
+  // Gemma 4: each choice's weight times its expert's scale.
+  %scale = mvc.weight "per_expert_scale" : tensor<4xf32>
+  // CHECK: mvc.moe_route %{{.*}} scale(%{{.*}} : tensor<4xf32>) {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>
+  %sw, %ss, %sr, %sg = mvc.moe_route %logits scale(%scale : tensor<4xf32>) {top_k = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>, tensor<?xi32>, tensor<5xi32>
   %xs = mvc.gather %x, %rows : (tensor<?x16xf32>, tensor<?xi32>) -> tensor<?x16xf32>
   // CHECK: mvc.matmul %{{.*}}, %{{.*}} groups(%{{.*}}) {transpose_b} : (tensor<?x16xf32>, tensor<4x16x16xbf16>, tensor<5xi32>) -> tensor<?x16xf32>
   %y = mvc.matmul %xs, %w groups(%groups) {transpose_b} : (tensor<?x16xf32>, tensor<4x16x16xbf16>, tensor<5xi32>) -> tensor<?x16xf32>

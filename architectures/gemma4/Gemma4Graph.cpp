@@ -1,0 +1,228 @@
+//===- Gemma4Graph.cpp - Gemma 4 as mvc graphs ----------------------------===//
+//
+// MODELS.md §3.4, in the order transformers 5.23's Gemma4TextModel computes. Every norm is
+// Gemma 4's RMSNorm (x · w, no 1 + w); the v-norm and the router's pre-norm have no weight.
+//
+//===----------------------------------------------------------------------===//
+#include "architectures/gemma4/Gemma4Graph.h"
+
+#include <cmath>
+#include <map>
+
+#include "architectures/common/Layers.h"
+#include "architectures/common/Rope.h"
+#include "architectures/gemma4/Gemma4Config.h"
+
+using namespace mlir;
+
+namespace mvc {
+namespace {
+
+/// A compile-time scale as transformers multiplies it into a tensor of the weight dtype
+/// (Gemma4TextScaledWordEmbedding: the f32 buffer cast to the table's dtype).
+float embedScale(double value, const ArchitectureOptions &o) {
+  float scale = float(value);
+  return o.weightType.isBF16() ? roundToBf16(scale) : scale;
+}
+
+/// Where the text model's tensors live: "model." (Gemma4ForCausalLM) or
+/// "model.language_model." (Gemma4ForConditionalGeneration).
+std::string textPrefix(const ArchitectureInput &input, const Gemma4Config &c) {
+  if (c.conditional) return "model.language_model.";
+  // A text-only checkpoint cut from a conditional one keeps the nested names.
+  if (input.hasWeight && input.hasWeight("model.language_model.embed_tokens.weight"))
+    return "model.language_model.";
+  return "model.";
+}
+
+struct KvCaches {
+  Value k, v;
+};
+
+absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const ArchitectureInput &input,
+                       std::vector<std::pair<std::string, Value>> &routing) {
+  const Gemma4TextConfig &c = config.text;
+  const ArchitectureOptions &o = input.options;
+  const int64_t h = c.hiddenSize, pd = c.pleWidth;
+  const std::string t = textPrefix(input, config);
+  const float eps = float(c.rmsNormEps);
+  LanguageModelInputs in = beginLanguageModelProgram(gb);
+  auto vec = [&](const std::string &name, int64_t n) { return gb.weight(t + name, {n}, gb.f32()); };
+  auto linear = [&](const std::string &name, int64_t out, int64_t inDim) {
+    return gb.weight(t + name, {out, inDim}, o.weightType);
+  };
+  auto norm = [&](Value x, const std::string &name, int64_t n) {
+    return gb.rmsNorm(x, vec(name, n), eps, 0.0f);
+  };
+
+  Value embedTable = linear("embed_tokens.weight", c.vocabSize, h);
+  Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale(std::sqrt(double(h)), o));
+
+  // Per-layer inputs [T, L·Pd]: the token's own row of the second table, mixed with a
+  // projection of the (merged) embeddings; layer i reads columns i·Pd .. (i+1)·Pd.
+  Value ple;
+  if (pd) {
+    if (c.pleVocabSize < c.vocabSize)
+      return absl::InvalidArgumentError(
+          input.configPath + ": vocab_size_per_layer_input " + std::to_string(c.pleVocabSize) +
+          " is smaller than vocab_size " + std::to_string(c.vocabSize) +
+          " (every token id indexes the per-layer table)");
+    const int64_t width = c.numLayers * pd;
+    Value tok = gb.scale(gb.gather(linear("embed_tokens_per_layer.weight", c.pleVocabSize, width), in.tokens),
+                         embedScale(std::sqrt(double(pd)), o));
+    Value ctx = gb.scale(gb.matmul(x, linear("per_layer_model_projection.weight", width, h)),
+                         float(std::pow(double(h), -0.5)));
+    ctx = gb.reshape(gb.rmsNorm(gb.reshape(ctx, {-1, c.numLayers, pd}),
+                                vec("per_layer_projection_norm.weight", pd), eps, 0.0f),
+                     {-1, width});
+    ple = gb.scale(gb.add(ctx, tok), float(std::pow(2.0, -0.5)));
+  }
+
+  // One cos/sin table per layer type (each type has one head_dim).
+  std::map<bool, Value> ropeTables;
+  for (const Gemma4Layer &l : c.layers) {
+    if (ropeTables.count(l.full)) continue;
+    const Gemma4Rope &r = l.full ? c.fullRope : c.slidingRope;
+    RopeParams params;
+    params.type = r.type;
+    params.theta = r.theta;
+    params.partialRotaryFactor = r.partialRotaryFactor;
+    if (r.type == "default" && r.partialRotaryFactor != 1.0)
+      return absl::UnimplementedError(input.configPath + ": a partial_rotary_factor with rope_type "
+                                      "default (Gemma 4 rotates part of a head only with "
+                                      "proportional RoPE)");
+    ropeTables[l.full] = gb.ropeTable(in.positions, gb.constant(ropeInvFreq(params, l.headDim)));
+  }
+
+  std::map<int64_t, KvCaches> written;  // layer → the K/V states it wrote
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    const Gemma4Layer &l = c.layers[i];
+    const std::string p = "layers." + std::to_string(i) + ".";
+    const int64_t qWidth = c.numHeads * l.headDim, kvWidth = l.kvHeads * l.headDim;
+    Value a = norm(x, p + "input_layernorm.weight", h);
+    Value q = gb.reshape(gb.matmul(a, linear(p + "self_attn.q_proj.weight", qWidth, h)),
+                         {-1, c.numHeads, l.headDim});
+    q = gb.rope(gb.rmsNorm(q, vec(p + "self_attn.q_norm.weight", l.headDim), eps, 0.0f),
+                ropeTables[l.full]);
+    KvCaches kv;
+    if (l.sharing == Gemma4Layer::KvSharing::kReuse) {
+      // The source layer's states, already holding this call's tokens.
+      kv = written.at(l.kvSource);
+    } else {
+      Value kRaw = gb.reshape(gb.matmul(a, linear(p + "self_attn.k_proj.weight", kvWidth, h)),
+                              {-1, l.kvHeads, l.headDim});
+      Value vRaw = l.kEqV ? kRaw
+                          : gb.reshape(gb.matmul(a, linear(p + "self_attn.v_proj.weight", kvWidth, h)),
+                                       {-1, l.kvHeads, l.headDim});
+      Value k = gb.rope(gb.rmsNorm(kRaw, vec(p + "self_attn.k_norm.weight", l.headDim), eps, 0.0f),
+                        ropeTables[l.full]);
+      Value v = gb.rmsNorm(vRaw, Value(), eps, 0.0f);
+      SmallVector<int64_t> cacheShape = {ShapedType::kDynamic, o.pageSize, l.kvHeads, l.headDim};
+      const std::string state = "kv." + std::to_string(i);
+      kv.k = gb.kvWrite(k, gb.state(state + ".k", cacheShape, o.kvType), in.blockTable,
+                        in.rowOffsets, in.cacheLens);
+      kv.v = gb.kvWrite(v, gb.state(state + ".v", cacheShape, o.kvType), in.blockTable,
+                        in.rowOffsets, in.cacheLens);
+      written[i] = kv;
+    }
+    GraphBuilder::AttentionOptions attn;
+    attn.scale = 1.0f;
+    attn.slidingWindow = l.full ? 0 : c.slidingWindow;
+    Value att = gb.attention(q, kv.k, kv.v, in.blockTable, in.rowOffsets, in.cacheLens, attn);
+    att = gb.matmul(gb.reshape(att, {-1, qWidth}), linear(p + "self_attn.o_proj.weight", h, qWidth));
+    x = gb.add(x, norm(att, p + "post_attention_layernorm.weight", h));
+
+    Value m = gatedMlp(gb, norm(x, p + "pre_feedforward_layernorm.weight", h),
+                       linear(p + "mlp.gate_proj.weight", l.mlpWidth, h),
+                       linear(p + "mlp.up_proj.weight", l.mlpWidth, h),
+                       linear(p + "mlp.down_proj.weight", h, l.mlpWidth), Activation::GeluTanh);
+    if (c.enableMoe) {
+      // The router and the experts read the residual stream after attention.
+      const int64_t e = c.numExperts, inter = c.moeIntermediateSize;
+      Value z = gb.scale(gb.rmsNorm(x, vec(p + "router.scale", h), eps, 0.0f),
+                         float(std::pow(double(h), -0.5)));
+      // The router stays f32 in a bf16 artifact (E·H values): its choices are discrete, and
+      // near-ties between the k-th and (k+1)-th expert flip with bf16 rounding.
+      GraphBuilder::MoeRoute route =
+          gb.moeRoute(gb.matmul(z, gb.weight(t + p + "router.proj.weight", {e, h}, gb.f32())), c.topKExperts,
+                      /*normalize=*/true, vec(p + "router.per_expert_scale", e));
+      Value xs = gb.gather(norm(x, p + "pre_feedforward_layernorm_2.weight", h), route.rows);
+      Value gu = gb.groupedMatmul(
+          xs, gb.weight(t + p + "experts.gate_up_proj", {e, 2 * inter, h}, o.weightType), route.groups);
+      Value act = gb.mul(gb.gelu(gb.slice(gu, 1, 0, inter), /*tanhApprox=*/true),
+                         gb.slice(gu, 1, inter, inter));
+      Value y = gb.moeCombine(
+          gb.groupedMatmul(act, gb.weight(t + p + "experts.down_proj", {e, h, inter}, o.weightType),
+                           route.groups),
+          route.weights, route.slots);
+      m = gb.add(norm(m, p + "post_feedforward_layernorm_1.weight", h),
+                 norm(y, p + "post_feedforward_layernorm_2.weight", h));
+      if (o.exposeRouting) {
+        routing.push_back({"moe." + std::to_string(i) + ".slots", route.slots});
+        routing.push_back({"moe." + std::to_string(i) + ".groups", route.groups});
+      }
+    }
+    x = gb.add(x, norm(m, p + "post_feedforward_layernorm.weight", h));
+
+    if (pd) {
+      Value g = gb.gelu(gb.matmul(x, linear(p + "per_layer_input_gate.weight", pd, h)), true);
+      g = gb.mul(g, gb.slice(ple, 1, i * pd, pd));
+      x = gb.add(x, norm(gb.matmul(g, linear(p + "per_layer_projection.weight", h, pd)),
+                         p + "post_per_layer_input_norm.weight", h));
+    }
+    x = gb.mul(x, vec(p + "layer_scalar", 1));
+  }
+
+  // Only the rows whose logits are wanted go through the final norm and the head.
+  Value last = norm(gb.gather(x, in.logitRows), "norm.weight", h);
+  Value head = config.tieWordEmbeddings ? embedTable : gb.weight("lm_head.weight", {c.vocabSize, h}, o.weightType);
+  Value logits = gb.matmul(last, head);
+  if (c.finalLogitSoftcapping) logits = gb.softcap(logits, float(*c.finalLogitSoftcapping));
+  std::vector<std::pair<std::string, Value>> outputs = {{"logits", logits}};
+  outputs.insert(outputs.end(), routing.begin(), routing.end());
+  gb.endProgram(outputs);
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, GraphBuilder &gb) {
+  absl::StatusOr<Gemma4Config> config =
+      parseGemma4Config(input.config, input.generationConfig, input.configPath);
+  if (!config.ok()) return config.status();
+  const Gemma4TextConfig &t = config->text;
+  const std::string where = input.configPath + (config->conditional ? ": text_config" : "");
+  if (t.bidirectional == "all")
+    return absl::UnimplementedError(where + ": use_bidirectional_attention \"all\" (an encoder-style, "
+                                            "non-causal text model) is not supported");
+  bool checkpoint = input.hasWeight && input.hasWeight(textPrefix(input, *config) + "embed_tokens.weight");
+  if (!config->tieWordEmbeddings && checkpoint && !input.hasWeight("lm_head.weight"))
+    return absl::InvalidArgumentError(input.configPath +
+                                      ": tie_word_embeddings is false but the checkpoint has no "
+                                      "lm_head.weight");
+  std::vector<std::pair<std::string, Value>> routing;
+  if (absl::Status built = buildText(gb, *config, input, routing); !built.ok()) return built;
+
+  ArchitectureBuild out;
+  out.config = input.config.contains("text_config") ? input.config["text_config"] : input.config;
+  out.languageModel = {{"architecture", "gemma4"},
+                       {"program", "forward"},
+                       {"vocab_size", t.vocabSize},
+                       {"page_size", input.options.pageSize},
+                       {"bos_token_id", nullptr},
+                       {"pad_token_id", nullptr},
+                       {"eos_token_ids", t.eosTokenIds},
+                       {"max_positions", t.maxPositions}};
+  if (t.bosTokenId) out.languageModel["bos_token_id"] = *t.bosTokenId;
+  if (t.padTokenId) out.languageModel["pad_token_id"] = *t.padTokenId;
+  if (config->hasAudio)
+    out.notes.push_back(input.configPath + ": audio_config is ignored (mvc has no Gemma 4 audio "
+                                           "tower); the artifact takes text" +
+                        std::string(config->hasVision ? " (the vision tower is not compiled yet)" : ""));
+  else if (config->hasVision)
+    out.notes.push_back(input.configPath + ": vision_config: the vision tower is not compiled yet; "
+                                           "the artifact takes text");
+  return out;
+}
+
+} // namespace mvc
