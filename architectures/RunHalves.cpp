@@ -30,7 +30,7 @@ const std::vector<std::pair<std::string, Factory>> &registry() {
   static const std::vector<std::pair<std::string, Factory>> entries = {
       {Gemma3RunHalf::kId, plain<Gemma3RunHalf>},
       {Gemma3MultimodalRunHalf::kId, Gemma3MultimodalRunHalf::create},
-      {Gemma4RunHalf::kId, plain<Gemma4RunHalf>},
+      {Gemma4RunHalf::kId, Gemma4RunHalf::create},
       {Idefics3RunHalf::kId, Idefics3RunHalf::create},
       {LlamaRunHalf::kId, plain<LlamaRunHalf>},
       {Qwen3VLRunHalf::kId, Qwen3VLRunHalf::create},

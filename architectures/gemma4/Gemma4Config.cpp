@@ -178,6 +178,36 @@ void readText(ConfigFields &f, const OrderedJson &raw, Gemma4TextConfig &c) {
   }
 }
 
+void readVision(ConfigFields &f, Gemma4VisionConfig &v) {
+  v.hiddenSize = f.positive("hidden_size", v.hiddenSize);
+  v.intermediateSize = f.positive("intermediate_size", v.intermediateSize);
+  v.numLayers = f.positive("num_hidden_layers", v.numLayers);
+  v.numHeads = f.positive("num_attention_heads", v.numHeads);
+  v.numKvHeads = f.positive("num_key_value_heads", v.numKvHeads);
+  v.headDim = f.positive("head_dim", v.headDim);
+  v.patchSize = f.positive("patch_size", v.patchSize);
+  v.poolingKernelSize = f.positive("pooling_kernel_size", v.poolingKernelSize);
+  v.positionEmbeddingSize = f.positive("position_embedding_size", v.positionEmbeddingSize);
+  v.rmsNormEps = f.positiveNumber("rms_norm_eps", v.rmsNormEps);
+  v.useClippedLinears = f.boolean("use_clipped_linears", false);
+  v.standardize = f.boolean("standardize", false);
+  const std::string act = f.string("hidden_activation", std::string("gelu_pytorch_tanh"));
+  if (act != "gelu_pytorch_tanh")
+    f.fail("hidden_activation", "unsupported '" + act + "' (Gemma 4 uses gelu_pytorch_tanh)");
+  if (f.boolean("attention_bias", false)) f.fail("attention_bias", "true is not supported");
+  if (v.headDim % 4 != 0) f.fail("head_dim", "must be a multiple of 4 (2-D RoPE: two axes of pairs)");
+  if (v.numHeads % v.numKvHeads != 0) f.fail("num_key_value_heads", "must divide num_attention_heads");
+  if (v.poolingKernelSize < 2)
+    f.fail("pooling_kernel_size", "must be at least 2 (transformers 5.23's pooler is broken without pooling)");
+  if (f.has("rope_parameters")) {
+    ConfigFields rope = f.sub("rope_parameters");
+    // transformers converts an old "default" to "axial" and refuses any other type.
+    const std::string type = rope.string("rope_type", std::string("axial"));
+    if (type != "axial" && type != "default") rope.fail("rope_type", "unsupported '" + type + "' (axial)");
+    v.ropeTheta = rope.positiveNumber("rope_theta", v.ropeTheta);
+  }
+}
+
 } // namespace
 
 absl::StatusOr<Gemma4Config> parseGemma4Config(const OrderedJson &config,
@@ -191,6 +221,11 @@ absl::StatusOr<Gemma4Config> parseGemma4Config(const OrderedJson &config,
   readText(text, c.conditional ? config["text_config"] : config, c.text);
   if (c.conditional) {
     c.hasVision = top.has("vision_config");
+    if (c.hasVision) {
+      ConfigFields vision = top.sub("vision_config");
+      readVision(vision, c.vision);
+      if (absl::Status s = vision.status(); !s.ok()) return s;
+    }
     c.hasAudio = top.has("audio_config");
     c.imageTokenId = top.integer("image_token_id", 258880);
     c.videoTokenId = top.integer("video_token_id", 258884);

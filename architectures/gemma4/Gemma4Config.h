@@ -68,9 +68,20 @@ struct Gemma4TextConfig {
   std::vector<Gemma4Layer> layers;  // derived, one per decoder layer
 };
 
+/// Gemma4VisionConfig (MODELS.md §3.1): the tower's shape, its 2-D axial RoPE, pooling and
+/// the optional clipped linears and standardization.
+struct Gemma4VisionConfig {
+  int64_t hiddenSize = 768, intermediateSize = 3072, numLayers = 16, numHeads = 12;
+  int64_t numKvHeads = 12, headDim = 64, patchSize = 16, poolingKernelSize = 3;
+  int64_t positionEmbeddingSize = 10240;
+  double rmsNormEps = 1e-6, ropeTheta = 100.0;
+  bool useClippedLinears = false, standardize = false;
+};
+
 struct Gemma4Config {
   bool conditional = false;     // Gemma4ForConditionalGeneration's nested form
   Gemma4TextConfig text;
+  Gemma4VisionConfig vision;    // when hasVision
   bool hasVision = false, hasAudio = false;
   int64_t imageTokenId = 258880, videoTokenId = 258884, boiTokenId = 255999, eoiTokenId = 258882;
   bool tieWordEmbeddings = true;

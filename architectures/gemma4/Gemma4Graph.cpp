@@ -12,6 +12,7 @@
 #include "architectures/common/Layers.h"
 #include "architectures/common/Rope.h"
 #include "architectures/gemma4/Gemma4Config.h"
+#include "architectures/gemma4/Gemma4Processor.h"
 
 using namespace mlir;
 
@@ -39,6 +40,94 @@ struct KvCaches {
   Value k, v;
 };
 
+/// The `vision` program: Gemma4VisionModel and the embedder over the real patches of a
+/// call's images (Gemma4Processor.h), in one execution with attention within each image.
+/// Inputs: pixel_values [N, 3·p²] in [0, 1], pos_ids / pos_weights [N, 2] (the x row and
+/// the pos_size + y row of the learned table, weights 1), rope_positions [N, 2] (x, y),
+/// segments [S + 1], pool_ids / pool_weights [M, k²] (each soft token's k×k patches).
+/// Output: image_features [M, H] (the embedder's rows).
+absl::Status buildVision(GraphBuilder &gb, const Gemma4Config &config, const ArchitectureOptions &o) {
+  const Gemma4VisionConfig &v = config.vision;
+  const int64_t hv = v.hiddenSize, hd = v.headDim, k2 = v.poolingKernelSize * v.poolingKernelSize;
+  const int64_t patchElems = 3 * v.patchSize * v.patchSize;
+  const float eps = float(v.rmsNormEps);
+  std::vector<Value> in = gb.beginProgram(
+      "vision", {{"pixel_values", {"N", patchElems}, gb.f32()},
+                 {"pos_ids", {"N", 2}, gb.i32()},
+                 {"pos_weights", {"N", 2}, gb.f32()},
+                 {"rope_positions", {"N", 2}, gb.i32()},
+                 {"segments", {"S1"}, gb.i32()},
+                 {"pool_ids", {"M", k2}, gb.i32()},
+                 {"pool_weights", {"M", k2}, gb.f32()}});
+  const std::string p = "model.vision_tower.";
+  auto vec = [&](const std::string &name, int64_t n) { return gb.weight(p + name, {n}, gb.f32()); };
+  auto norm = [&](Value x, const std::string &name, int64_t n) {
+    return gb.rmsNorm(x, vec(name, n), eps, 0.0f);
+  };
+  // Gemma4ClippableLinear: clamp(clamp(x, in_min, in_max) · Wᵀ, out_min, out_max), the
+  // bounds scalar buffers, when use_clipped_linears.
+  auto linear = [&](Value x, const std::string &name, int64_t out, int64_t inDim) {
+    auto bound = [&](const char *which) { return gb.weight(p + name + "." + which, {1}, gb.f32()); };
+    if (v.useClippedLinears) x = gb.minimum(gb.maximum(x, bound("input_min")), bound("input_max"));
+    Value y = gb.matmul(x, gb.weight(p + name + ".linear.weight", {out, inDim}, o.weightType));
+    if (v.useClippedLinears) y = gb.minimum(gb.maximum(y, bound("output_min")), bound("output_max"));
+    return y;
+  };
+  // The model maps [0, 1] to [-1, 1] before the patch projection: 2 · (x - 0.5).
+  Value x = gb.scale(gb.add(in[0], gb.constant({-0.5f})), 2.0f);
+  x = gb.matmul(x, gb.weight(p + "patch_embedder.input_proj.weight", {hv, patchElems}, o.weightType));
+  Value table = gb.reshapedWeight(p + "patch_embedder.position_embedding_table",
+                                  {2 * v.positionEmbeddingSize, hv}, {2, v.positionEmbeddingSize, hv},
+                                  o.weightType);
+  x = gb.add(x, gb.weightedGather(table, in[1], in[2]));
+
+  // 2-D RoPE: the head's first half rotates by x, its second by y, each rotate_half within
+  // its half at inv_freq of a hd/2-wide head. Reordering the quarters [x0 x1 y0 y1] of q and
+  // k to [x0 y0 x1 y1] (the same for both, so q·k is unchanged) makes that one rotate_half
+  // over the whole head with frequencies [fx, fy]: a table with axes x then y.
+  RopeParams ropeParams;
+  ropeParams.theta = v.ropeTheta;
+  std::vector<float> inv = ropeInvFreq(ropeParams, hd / 2);
+  std::vector<int32_t> axes(inv.size(), 0);
+  inv.insert(inv.end(), inv.begin(), inv.end());
+  axes.resize(inv.size(), 1);
+  Value rope = gb.ropeTable(in[3], gb.constant(inv), gb.constantI32(axes, {int64_t(axes.size())}));
+  auto axial = [&](Value t) {
+    const int64_t q = hd / 4;
+    return gb.rope(gb.concat({gb.slice(t, 2, 0, q), gb.slice(t, 2, 2 * q, q), gb.slice(t, 2, q, q),
+                              gb.slice(t, 2, 3 * q, q)},
+                             2),
+                   rope);
+  };
+  for (int64_t i = 0; i < v.numLayers; ++i) {
+    const std::string l = "encoder.layers." + std::to_string(i) + ".";
+    Value a = norm(x, l + "input_layernorm.weight", hv);
+    Value q = gb.reshape(linear(a, l + "self_attn.q_proj", v.numHeads * hd, hv), {-1, v.numHeads, hd});
+    Value kk = gb.reshape(linear(a, l + "self_attn.k_proj", v.numKvHeads * hd, hv), {-1, v.numKvHeads, hd});
+    Value vv = gb.reshape(linear(a, l + "self_attn.v_proj", v.numKvHeads * hd, hv), {-1, v.numKvHeads, hd});
+    q = axial(gb.rmsNorm(q, vec(l + "self_attn.q_norm.weight", hd), eps, 0.0f));
+    kk = axial(gb.rmsNorm(kk, vec(l + "self_attn.k_norm.weight", hd), eps, 0.0f));
+    vv = gb.rmsNorm(vv, Value(), eps, 0.0f);
+    Value att = gb.varlenAttention(q, kk, vv, in[4], 1.0f);
+    att = linear(gb.reshape(att, {-1, v.numHeads * hd}), l + "self_attn.o_proj", hv, v.numHeads * hd);
+    x = gb.add(x, norm(att, l + "post_attention_layernorm.weight", hv));
+    Value m = norm(x, l + "pre_feedforward_layernorm.weight", hv);
+    Value g = gb.gelu(linear(m, l + "mlp.gate_proj", v.intermediateSize, hv), /*tanhApprox=*/true);
+    m = linear(gb.mul(g, linear(m, l + "mlp.up_proj", v.intermediateSize, hv)), l + "mlp.down_proj", hv,
+               v.intermediateSize);
+    x = gb.add(x, norm(m, l + "post_feedforward_layernorm.weight", hv));
+  }
+  // Average pooling over each soft token's k×k patches, then · sqrt(Hv), in f32.
+  Value pooled = gb.scale(gb.weightedGather(x, in[5], in[6]), float(std::sqrt(double(hv))));
+  if (v.standardize)
+    pooled = gb.mul(gb.sub(pooled, vec("std_bias", hv)), vec("std_scale", hv));
+  Value features = gb.matmul(gb.rmsNorm(pooled, Value(), eps, 0.0f),
+                             gb.weight("model.embed_vision.embedding_projection.weight",
+                                       {config.text.hiddenSize, hv}, o.weightType));
+  gb.endProgram({{"image_features", features}});
+  return absl::OkStatus();
+}
+
 absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const ArchitectureInput &input,
                        std::vector<std::pair<std::string, Value>> &routing) {
   const Gemma4TextConfig &c = config.text;
@@ -46,7 +135,10 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
   const int64_t h = c.hiddenSize, pd = c.pleWidth;
   const std::string t = textPrefix(input, config);
   const float eps = float(c.rmsNormEps);
-  LanguageModelInputs in = beginLanguageModelProgram(gb);
+  // With a vision tower: image_features and embed_source, and the image-span groups when
+  // use_bidirectional_attention is "vision" (MODELS.md §3.7).
+  const bool images = config.hasVision, groups = images && c.bidirectional == "vision";
+  LanguageModelInputs in = beginLanguageModelProgram(gb, images ? h : 0, groups);
   auto vec = [&](const std::string &name, int64_t n) { return gb.weight(t + name, {n}, gb.f32()); };
   auto linear = [&](const std::string &name, int64_t out, int64_t inDim) {
     return gb.weight(t + name, {out, inDim}, o.weightType);
@@ -57,6 +149,10 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
 
   Value embedTable = linear("embed_tokens.weight", c.vocabSize, h);
   Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale(std::sqrt(double(h)), o));
+  // Image features replace the embeddings of the image tokens, unscaled. (The run half
+  // gives those tokens as pad_token_id, so the per-layer table reads the pad row there, as
+  // transformers' ids_llm.)
+  if (images) x = gb.mergeRows(x, in.imageFeatures, in.embedSource);
 
   // Per-layer inputs [T, L·Pd]: the token's own row of the second table, mixed with a
   // projection of the (merged) embeddings; layer i reads columns i·Pd .. (i+1)·Pd.
@@ -128,6 +224,12 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
     GraphBuilder::AttentionOptions attn;
     attn.scale = 1.0f;
     attn.slidingWindow = l.full ? 0 : c.slidingWindow;
+    // "vision": the sliding layers see their whole image span (within the window); the full
+    // layers stay causal.
+    if (groups && !l.full) {
+      attn.groupSpans = in.groupSpans;
+      attn.groupWindowClip = true;
+    }
     Value att = gb.attention(q, kv.k, kv.v, in.blockTable, in.rowOffsets, in.cacheLens, attn);
     att = gb.matmul(gb.reshape(att, {-1, qWidth}), linear(p + "self_attn.o_proj.weight", h, qWidth));
     x = gb.add(x, norm(att, p + "post_attention_layernorm.weight", h));
@@ -201,6 +303,21 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
                                       ": tie_word_embeddings is false but the checkpoint has no "
                                       "lm_head.weight");
   std::vector<std::pair<std::string, Value>> routing;
+  if (config->hasVision) {
+    const Gemma4VisionConfig &v = config->vision;
+    if (!input.processorConfig.empty()) {
+      // The image processor's patches and pooling must be the tower's.
+      auto processor = gemma4::ImageProcessorConfig::parse(input.processorConfig, input.processorConfigPath);
+      if (!processor.ok()) return processor.status();
+      if (processor->patchSize != v.patchSize || processor->poolingKernelSize != v.poolingKernelSize)
+        return absl::InvalidArgumentError(
+            input.processorConfigPath + ": patch_size " + std::to_string(processor->patchSize) +
+            " and pooling_kernel_size " + std::to_string(processor->poolingKernelSize) +
+            " differ from the vision model's " + std::to_string(v.patchSize) + " and " +
+            std::to_string(v.poolingKernelSize));
+    }
+    if (absl::Status built = buildVision(gb, *config, input.options); !built.ok()) return built;
+  }
   if (absl::Status built = buildText(gb, *config, input, routing); !built.ok()) return built;
 
   ArchitectureBuild out;
@@ -215,13 +332,24 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
                        {"max_positions", t.maxPositions}};
   if (t.bosTokenId) out.languageModel["bos_token_id"] = *t.bosTokenId;
   if (t.padTokenId) out.languageModel["pad_token_id"] = *t.padTokenId;
+  if (config->hasVision) {
+    if (!t.padTokenId)
+      return absl::InvalidArgumentError(input.configPath + ": pad_token_id is needed with a vision "
+                                                           "tower (image tokens read its per-layer row)");
+    const Gemma4VisionConfig &v = config->vision;
+    out.languageModel["vision"] = {{"program", "vision"},
+                                   {"image_token_id", config->imageTokenId},
+                                   {"boi_token_id", config->boiTokenId},
+                                   {"eoi_token_id", config->eoiTokenId},
+                                   {"patch_size", v.patchSize},
+                                   {"pooling_kernel_size", v.poolingKernelSize},
+                                   {"position_table", v.positionEmbeddingSize},
+                                   {"image_groups", t.bidirectional == "vision"},
+                                   {"image_hidden", t.hiddenSize}};
+  }
   if (config->hasAudio)
     out.notes.push_back(input.configPath + ": audio_config is ignored (mvc has no Gemma 4 audio "
-                                           "tower); the artifact takes text" +
-                        std::string(config->hasVision ? " (the vision tower is not compiled yet)" : ""));
-  else if (config->hasVision)
-    out.notes.push_back(input.configPath + ": vision_config: the vision tower is not compiled yet; "
-                                           "the artifact takes text");
+                                           "tower)");
   return out;
 }
 

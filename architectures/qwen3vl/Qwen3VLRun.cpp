@@ -1,6 +1,8 @@
 //===- Qwen3VLRun.cpp - Qwen3-VL's run half -------------------------------===//
 #include "architectures/qwen3vl/Qwen3VLRun.h"
 
+#include "architectures/common/VisualRuns.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -276,33 +278,14 @@ absl::Status Qwen3VLRunHalf::checkPrompt(absl::Span<const int32_t> prompt,
 }
 
 int64_t Qwen3VLRunHalf::placeholderFrame(int64_t k, absl::Span<const ImageFrame> images) const {
-  for (size_t j = 0; j < images.size(); ++j) {
-    int64_t n = tokensOf(images[j]);
-    if (k < n) return static_cast<int64_t>(j);
-    k -= n;
-  }
-  return -1;
+  return frameOfVisualToken(k, images, [this](const ImageFrame &f) { return tokensOf(f); });
 }
 
 int64_t Qwen3VLRunHalf::chunkEnd(const SequenceView &sequence, int64_t begin,
                                  int64_t wantEnd) const {
-  absl::Span<const int32_t> tokens = sequence.tokens.subspan(0, sequence.promptLength);
-  const int64_t size = static_cast<int64_t>(tokens.size());
-  if (wantEnd >= size || !visual(tokens[wantEnd - 1]) || !visual(tokens[wantEnd]))
-    return wantEnd;
-  // Where the image holding token wantEnd starts and ends.
-  int64_t k = 0, into = 0;
-  for (int64_t i = 0; i < wantEnd; ++i)
-    if (visual(tokens[i])) {
-      ++into;
-      if (k < static_cast<int64_t>(sequence.images.size()) && into == tokensOf(sequence.images[k]))
-        ++k, into = 0;
-    }
-  if (into == 0) return wantEnd; // between two images
-  int64_t start = wantEnd - into;
-  if (start > begin) return start;
-  int64_t n = k < static_cast<int64_t>(sequence.images.size()) ? tokensOf(sequence.images[k]) : into;
-  return std::min(size, start + n);
+  return visualRunChunkEnd(
+      sequence, begin, wantEnd, [this](int32_t id) { return visual(id); },
+      [this](const ImageFrame &f) { return tokensOf(f); });
 }
 
 absl::Status Qwen3VLRunHalf::setInputs(Model &model, const ForwardBatch &batch,

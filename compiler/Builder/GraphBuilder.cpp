@@ -112,6 +112,9 @@ Value GraphBuilder::moeCombine(Value expertRows, Value weights, Value slots) {
 
 Value GraphBuilder::add(Value a, Value c) { return AddOp::create(b, loc, a.getType(), a, c); }
 Value GraphBuilder::mul(Value a, Value c) { return MulOp::create(b, loc, a.getType(), a, c); }
+Value GraphBuilder::sub(Value a, Value c) { return SubOp::create(b, loc, a.getType(), a, c); }
+Value GraphBuilder::maximum(Value a, Value c) { return MaximumOp::create(b, loc, a.getType(), a, c); }
+Value GraphBuilder::minimum(Value a, Value c) { return MinimumOp::create(b, loc, a.getType(), a, c); }
 Value GraphBuilder::gelu(Value x, bool tanhApprox) {
   return GeluOp::create(b, loc, x, tanhApprox ? "tanh" : "none");
 }
@@ -169,6 +172,13 @@ Value GraphBuilder::slice(Value x, int64_t axis, int64_t start, int64_t size) {
   return SliceOp::create(b, loc, RankedTensorType::get(dims, typeOf(x).getElementType()), x,
                          b.getI64IntegerAttr(axis), b.getI64IntegerAttr(start),
                          b.getI64IntegerAttr(size));
+}
+Value GraphBuilder::concat(ArrayRef<Value> inputs, int64_t axis) {
+  SmallVector<int64_t> dims(typeOf(inputs[0]).getShape());
+  dims[axis] = 0;
+  for (Value v : inputs) dims[axis] += typeOf(v).getDimSize(axis);
+  return ConcatOp::create(b, loc, RankedTensorType::get(dims, typeOf(inputs[0]).getElementType()),
+                          inputs, b.getI64IntegerAttr(axis));
 }
 Value GraphBuilder::cast(Value x, Type type) {
   if (typeOf(x).getElementType() == type) return x;

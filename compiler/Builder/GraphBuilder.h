@@ -73,6 +73,11 @@ public:
   mlir::Value moeCombine(mlir::Value expertRows, mlir::Value weights, mlir::Value slots);
   mlir::Value add(mlir::Value a, mlir::Value b);
   mlir::Value mul(mlir::Value a, mlir::Value b);
+  mlir::Value sub(mlir::Value a, mlir::Value b);
+  /// Elementwise max / min (a one-element `b` is a scalar): clamp(x, lo, hi) is
+  /// minimum(maximum(x, lo), hi), as torch.clamp.
+  mlir::Value maximum(mlir::Value a, mlir::Value b);
+  mlir::Value minimum(mlir::Value a, mlir::Value b);
   mlir::Value gelu(mlir::Value x, bool tanhApprox);
   mlir::Value silu(mlir::Value x);
   mlir::Value scale(mlir::Value x, float factor);
@@ -91,6 +96,8 @@ public:
   mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> permutation);
   /// x[..., start : start + size, ...] along `axis`.
   mlir::Value slice(mlir::Value x, int64_t axis, int64_t start, int64_t size);
+  /// `inputs` joined along `axis` (static sizes there).
+  mlir::Value concat(llvm::ArrayRef<mlir::Value> inputs, int64_t axis);
   /// `x` converted to element type `type` (round to nearest even).
   mlir::Value cast(mlir::Value x, mlir::Type type);
   /// Rows of `base` replaced by rows of `rows` where `source` >= 0.

@@ -77,6 +77,8 @@ absl::Status checkSourceShape(const WeightEntry &w, const CheckpointSource &chec
   std::vector<int64_t> want(w.type.getShape().begin(), w.type.getShape().end());
   if (!w.sourceShape.empty()) want = w.sourceShape;
   if (shape == want) return absl::OkStatus();
+  // A rank-0 tensor (a saved scalar buffer) is read as the one-element [1].
+  if (shape.empty() && want == std::vector<int64_t>{1}) return absl::OkStatus();
   std::string got, expect;
   for (int64_t d : shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
   for (int64_t d : want) expect += (expect.empty() ? "" : ", ") + std::to_string(d);

@@ -22,6 +22,10 @@ image_features [0, H], embed_source [T] of -1, `mrope_positions` [T, 3] (each to
 position on all three axes, as get_rope_index gives text) and deepstack.{j} [0, H] (H and
 the deepstack count from FIXTURE_DIR/config.json).
 
+With --empty-images (a model with a vision tower, e.g. Gemma 4's conditional generation)
+every call also passes image_features [0, H] and embed_source [T] of -1: a call without
+images.
+
 With --bf16-reference (a bf16 artifact; FIXTURE_DIR also holds prompt{i}.logits.bf16.npy,
 transformers' own bf16 logits, from tests/fixtures/gen_gemma3_text_bf16.py) there is no fixed
 tolerance: over the same rows of every call, the artifact's distance from the f32 logits must
@@ -50,6 +54,8 @@ def main():
                    help="hold the artifact to transformers' bf16 distance from the f32 logits")
     p.add_argument("--device", default="cpu", help="mvc-run --device")
     p.add_argument("--poison-states", action="store_true", help="mvc-run --poison-states")
+    p.add_argument("--empty-images", action="store_true",
+                   help="pass image_features [0, H] and embed_source of -1 (a call without images)")
     p.add_argument("--mrope-positions", action="store_true",
                    help="pass mrope_positions [T, 3] (text: the position on every axis)")
     a = p.parse_args()
@@ -116,6 +122,12 @@ def main():
         empty = np.zeros((0, hidden), np.float32)
         calls = [(inputs + [empty, np.full(len(inputs[0]), -1, np.int32),
                             np.repeat(inputs[1][:, None], 3, axis=1)] + [empty] * levels, w)
+                 for inputs, w in calls]
+
+    if a.empty_images:
+        config = json.load(open(os.path.join(a.fixture, "config.json")))
+        hidden = config["text_config"]["hidden_size"]
+        calls = [(inputs + [np.zeros((0, hidden), np.float32), np.full(len(inputs[0]), -1, np.int32)], w)
                  for inputs, w in calls]
 
     with tempfile.TemporaryDirectory() as tmp:

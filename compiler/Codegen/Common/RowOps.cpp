@@ -399,6 +399,8 @@ Value emitElementwise(OpBuilder &b, Location loc, Operation *op, ArrayRef<Value>
   if (isa<SubOp>(op)) return m.subf(v[0], v[1]);
   if (isa<MulOp>(op)) return m.mulf(v[0], v[1]);
   if (isa<DivOp>(op)) return m.divf(v[0], v[1]);
+  if (isa<MaximumOp>(op)) return arith::MaximumFOp::create(b, loc, v[0], v[1]);
+  if (isa<MinimumOp>(op)) return arith::MinimumFOp::create(b, loc, v[0], v[1]);
   if (isa<NegOp>(op)) return arith::NegFOp::create(b, loc, v[0]);
   if (isa<ExpOp>(op)) return math::ExpOp::create(b, loc, v[0]);
   if (isa<TanhOp>(op)) return math::TanhOp::create(b, loc, v[0]);

@@ -99,6 +99,8 @@ LogicalResult AddOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), g
 LogicalResult SubOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
 LogicalResult MulOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
 LogicalResult DivOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
+LogicalResult MaximumOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
+LogicalResult MinimumOp::verify() { return verifyBinary(*this, getLhs(), getRhs(), getResult()); }
 
 LogicalResult GeluOp::verify() {
   if (getApproximate() != "none" && getApproximate() != "tanh")

@@ -90,6 +90,8 @@ def Mvc_AddOp : Mvc_BinaryOp<"add"> { let summary = "lhs + rhs"; }
 def Mvc_SubOp : Mvc_BinaryOp<"sub"> { let summary = "lhs - rhs"; }
 def Mvc_MulOp : Mvc_BinaryOp<"mul"> { let summary = "lhs * rhs"; }
 def Mvc_DivOp : Mvc_BinaryOp<"div"> { let summary = "lhs / rhs"; }
+def Mvc_MaximumOp : Mvc_BinaryOp<"maximum"> { let summary = "max(lhs, rhs), NaN if either is (torch.clamp's lower bound)"; }
+def Mvc_MinimumOp : Mvc_BinaryOp<"minimum"> { let summary = "min(lhs, rhs), NaN if either is (torch.clamp's upper bound)"; }
 
 class Mvc_UnaryOp<string mnemonic, list<Trait> traits = []>
     : Mvc_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType, Mvc_KernelOpInterface, Mvc_Elementwise],

@@ -38,7 +38,11 @@ func.func @block(%x: tensor<?x64xf32> {mvc.dims = ["T"]}, %pos: tensor<?xi32> {m
   // A one-element rhs is a scalar broadcast to every element.
   %one = mvc.weight "layer_scalar" : tensor<1xf32>
   // CHECK: mvc.mul %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
-  %y2 = mvc.mul %y1, %one : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
+  %y2m = mvc.mul %y1, %one : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
+  // CHECK: mvc.maximum
+  %lo = mvc.maximum %y2m, %one : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
+  // CHECK: mvc.minimum
+  %y2 = mvc.minimum %lo, %one : tensor<?x64xf32>, tensor<1xf32> -> tensor<?x64xf32>
   %g1 = mvc.weight "g" : tensor<64xf32>
   %ln = mvc.layer_norm %y2, %g1, %b {eps = 1.0e-5 : f32} : (tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
   %c = mvc.cast %ln : tensor<?x64xf32> -> tensor<?x64xbf16>
