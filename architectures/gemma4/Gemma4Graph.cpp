@@ -329,7 +329,8 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
                        {"bos_token_id", nullptr},
                        {"pad_token_id", nullptr},
                        {"eos_token_ids", t.eosTokenIds},
-                       {"max_positions", t.maxPositions}};
+                       {"max_positions", t.maxPositions},
+                       {"response_format", "gemma4"}};
   if (t.bosTokenId) out.languageModel["bos_token_id"] = *t.bosTokenId;
   if (t.padTokenId) out.languageModel["pad_token_id"] = *t.padTokenId;
   if (config->hasVision) {

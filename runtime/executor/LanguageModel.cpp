@@ -126,6 +126,11 @@ parseLanguageModel(const ArtifactReader &artifact,
 
   LanguageModelInfo info;
   info.entryJson = entry.dump();
+  if (auto format = entry.find("response_format"); format != entry.end()) {
+    if (!format->is_string() || *format != "gemma4")
+      return fieldError("response_format", absl::StrCat("expected \"gemma4\", got ", format->dump()));
+    info.responseFormat = format->get<std::string>();
+  }
   auto architecture = entry.find("architecture");
   if (architecture == entry.end() || !architecture->is_string() ||
       architecture->get<std::string>().empty())

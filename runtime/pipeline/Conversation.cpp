@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -150,6 +151,54 @@ private:
 
 } // namespace
 
+absl::Status validateTools(const Json &tools, absl::string_view where) {
+  auto fail = [&](const std::string &at, absl::string_view message) {
+    return absl::InvalidArgumentError(absl::StrCat(where, at, ": ", message));
+  };
+  if (!tools.is_array()) return fail("", "expected an array of tool definitions");
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const Json &tool = tools[i];
+    const std::string at = absl::StrCat("[", i, "]");
+    if (!tool.is_object()) return fail(at, "expected {\"type\": \"function\", \"function\": {...}}");
+    auto type = tool.find("type");
+    if (type == tool.end() || *type != "function")
+      return fail(at + ".type", "expected \"function\" (the only tool type)");
+    auto function = tool.find("function");
+    if (function == tool.end() || !function->is_object())
+      return fail(at + ".function", "expected an object with name, description, parameters");
+    auto fname = function->find("name");
+    if (fname == function->end() || !fname->is_string())
+      return fail(at + ".function.name", "expected a string");
+    const std::string &n = fname->get_ref<const std::string &>();
+    if (n.empty() || n.size() > 64 ||
+        !std::all_of(n.begin(), n.end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        }))
+      return fail(at + ".function.name", "expected 1 to 64 letters, digits, '_' or '-'");
+    if (auto d = function->find("description"); d != function->end() && !d->is_string() && !d->is_null())
+      return fail(at + ".function.description", "expected a string");
+    if (auto p = function->find("parameters"); p != function->end() && !p->is_null()) {
+      if (!p->is_object()) return fail(at + ".function.parameters", "expected a JSON schema object");
+      auto ptype = p->find("type");
+      if (ptype == p->end() || *ptype != "object")
+        return fail(at + ".function.parameters.type", "expected \"object\" (arguments are an object)");
+      if (auto props = p->find("properties"); props != p->end()) {
+        if (!props->is_object())
+          return fail(at + ".function.parameters.properties", "expected an object of schemas");
+        for (const auto &[key, schema] : props->items())
+          if (!schema.is_object())
+            return fail(at + ".function.parameters.properties." + key, "expected a schema object");
+      }
+      if (auto required = p->find("required"); required != p->end()) {
+        if (!required->is_array() ||
+            !std::all_of(required->begin(), required->end(), [](const Json &r) { return r.is_string(); }))
+          return fail(at + ".function.parameters.required", "expected an array of property names");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::string_view name) {
   Parser parser(name);
   if (nestingDepth(json, kMaxConversationDepth) > kMaxConversationDepth)
@@ -166,9 +215,16 @@ absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::str
       return parser.error("messages", "missing (expected an array of messages)");
     messages = &*it;
     if (auto tools = root.find("tools"); tools != root.end() && !tools->is_null()) {
-      if (!tools->is_array())
-        return parser.error("tools", "expected an array");
+      MVC_RETURN_IF_ERROR(validateTools(*tools, absl::StrCat(name, ": tools")));
       out.tools = *tools;
+    }
+    if (auto kwargs = root.find("chat_template_kwargs"); kwargs != root.end() && !kwargs->is_null()) {
+      if (!kwargs->is_object())
+        return parser.error("chat_template_kwargs", "expected an object of template variables");
+      for (const auto &[key, value] : kwargs->items())
+        if (key == "messages" || key == "tools" || key == "add_generation_prompt")
+          return parser.error("chat_template_kwargs." + key, "is set by the conversation itself");
+      out.templateKwargs = *kwargs;
     }
   }
   if (!messages->is_array() || messages->empty())

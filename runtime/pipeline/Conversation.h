@@ -43,11 +43,21 @@ struct ConversationMedia {
 struct Conversation {
   nlohmann::ordered_json messages = nlohmann::ordered_json::array(); // for the template
   nlohmann::ordered_json tools;                                      // null or an array
+  /// Extra variables for the chat template (e.g. Gemma 4's enable_thinking): the file's
+  /// "chat_template_kwargs" object, as OpenAI-compatible servers take it.
+  nlohmann::ordered_json templateKwargs = nlohmann::ordered_json::object();
   std::vector<ConversationMedia> media;                              // in order
 };
 
 /// Deepest JSON nesting a conversation may have (objects and arrays).
 constexpr int kMaxConversationDepth = 64;
+
+/// Checks tool definitions as OpenAI's API takes them: an array of {"type": "function",
+/// "function": {"name": NAME, "description"?: TEXT, "parameters"?: SCHEMA}} where NAME is
+/// 1-64 letters, digits, '_' or '-' and SCHEMA a JSON schema object whose "type" is
+/// "object" and whose "properties", when given, is an object of schema objects. Errors
+/// name `where` and the offending entry ("tools[1].function.name: ...").
+absl::Status validateTools(const nlohmann::ordered_json &tools, absl::string_view where);
 
 /// Parses `json`; `name` (a file name) starts every error.
 absl::StatusOr<Conversation> parseConversation(absl::string_view json, absl::string_view name);

@@ -38,11 +38,44 @@ TEST(Conversation, PartsBecomeWhatTheTemplateSeesAndMediaComeInOrder) {
 
 TEST(Conversation, AnObjectCarriesMessagesAndTools) {
   absl::StatusOr<Conversation> parsed = parseConversation(
-      R"({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]})",
+      R"({"messages": [{"role": "user", "content": "hi"}],
+          "tools": [{"type": "function", "function": {"name": "get_weather", "description": "d",
+                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                    "required": ["city"]}}}],
+          "chat_template_kwargs": {"enable_thinking": true}})",
       "m.json");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->tools.size(), 1u);
   EXPECT_EQ(parsed->messages[0]["content"], "hi");
+  EXPECT_EQ(parsed->templateKwargs["enable_thinking"], true);
+}
+
+TEST(Conversation, ToolsMustBeFunctionDefinitions) {
+  auto error = [](const std::string &tools) {
+    return std::string(validateTools(nlohmann::ordered_json::parse(tools), "t.json").message());
+  };
+  EXPECT_EQ(error("{}"), "t.json: expected an array of tool definitions");
+  EXPECT_EQ(error(R"([{"type": "function"}])"),
+            "t.json[0].function: expected an object with name, description, parameters");
+  EXPECT_EQ(error(R"([{"type": "code_interpreter"}])"),
+            "t.json[0].type: expected \"function\" (the only tool type)");
+  EXPECT_EQ(error(R"([{"type": "function", "function": {"name": "get weather"}}])"),
+            "t.json[0].function.name: expected 1 to 64 letters, digits, '_' or '-'");
+  EXPECT_EQ(error(R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}])"),
+            "t.json[0].function.parameters.type: expected \"object\" (arguments are an object)");
+  EXPECT_EQ(error(R"([{"type": "function", "function": {"name": "f", "parameters":
+                      {"type": "object", "properties": {"a": 3}}}}])"),
+            "t.json[0].function.parameters.properties.a: expected a schema object");
+  EXPECT_EQ(error(R"([{"type": "function", "function": {"name": "f", "parameters":
+                      {"type": "object", "required": "a"}}}])"),
+            "t.json[0].function.parameters.required: expected an array of property names");
+  EXPECT_TRUE(validateTools(nlohmann::ordered_json::parse(R"([{"type": "function", "function": {"name": "f"}}])"),
+                            "t.json").ok());
+  EXPECT_EQ(std::string(parseConversation(R"({"messages": [{"role": "user", "content": "x"}],
+                                              "chat_template_kwargs": {"tools": 1}})", "m.json")
+                            .status()
+                            .message()),
+            "m.json: chat_template_kwargs.tools: is set by the conversation itself");
 }
 
 TEST(Conversation, BadFilesNameTheMessageAndPart) {

@@ -364,7 +364,7 @@ TEST_F(EngineTest, RefusesAnArchitectureItHasNoRunHalfFor) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(refused.message(),
               HasSubstr("needs the run half of architecture 'llama9', which this runtime does "
-                        "not have (it has: gemma3, gemma3_multimodal, idefics3, llama, qwen3vl)"));
+                        "not have (it has: gemma3, gemma3_multimodal, gemma4, idefics3, llama, qwen3vl)"));
 }
 
 TEST_F(EngineTest, RefusesBadRequestsNamingThem) {

@@ -14,8 +14,8 @@ constexpr char kReplacementCharacter[] = "\xEF\xBF\xBD"; // U+FFFD
 
 std::string IncrementalDecoder::pending() const {
   absl::Span<const int32_t> window = absl::MakeConstSpan(ids).subspan(windowStart);
-  std::string before = tokenizer->decode(window.first(released - windowStart), true);
-  std::string after = tokenizer->decode(window, true);
+  std::string before = tokenizer->decode(window.first(released - windowStart), skipSpecial);
+  std::string after = tokenizer->decode(window, skipSpecial);
   // Decoding more tokens only appends text; a shorter or equal text has nothing new.
   return after.size() > before.size() ? after.substr(before.size()) : std::string();
 }

@@ -25,7 +25,10 @@ namespace mvc {
 class IncrementalDecoder {
 public:
   /// `tokenizer` must outlive the decoder.
-  explicit IncrementalDecoder(const text::Tokenizer &tokenizer) : tokenizer(&tokenizer) {}
+  /// With `skipSpecial` false, special tokens are text too (a reply parser reads markers
+  /// such as Gemma 4's <|channel>).
+  explicit IncrementalDecoder(const text::Tokenizer &tokenizer, bool skipSpecial = true)
+      : tokenizer(&tokenizer), skipSpecial(skipSpecial) {}
 
   /// Appends `id`; returns the text it completes (empty while a character is incomplete or
   /// the token is special).
@@ -39,6 +42,7 @@ private:
   std::string pending() const;
 
   const text::Tokenizer *tokenizer;
+  bool skipSpecial = true;
   std::vector<int32_t> ids;
   size_t windowStart = 0; // first id of the decode window: the previously released piece
   size_t released = 0;    // ids before this are released

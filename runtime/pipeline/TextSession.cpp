@@ -77,6 +77,7 @@ absl::StatusOr<std::string> TextSession::renderConversation(const Conversation &
                                   {"add_generation_prompt", true}};
   if (!conversation.tools.is_null())
     input["tools"] = conversation.tools;
+  for (const auto &[key, value] : conversation.templateKwargs.items()) input[key] = value;
   absl::StatusOr<std::string> rendered = chatTemplate->apply(input, specials, text::localNow());
   if (!rendered.ok())
     return prefixed("chat template", rendered.status());
@@ -117,12 +118,12 @@ absl::StatusOr<std::vector<int32_t>> TextSession::encodePrompt(absl::string_view
     int64_t numVideos = 0;
     for (const PreparedImage &item : options.images) numVideos += item.video ? 1 : 0;
     int64_t numImages = static_cast<int64_t>(options.images.size()) - numVideos;
-    return encodeConversation(oneTurnConversation(text, options.system, marked ? 0 : numImages,
-                                                  /*contentParts=*/options.runHalf &&
-                                                      options.runHalf->takesImages(),
-                                                  marked ? 0 : numVideos),
-                              options.images,
-                              options.runHalf);
+    Conversation conversation = oneTurnConversation(
+        text, options.system, marked ? 0 : numImages,
+        /*contentParts=*/options.runHalf && options.runHalf->takesImages(), marked ? 0 : numVideos);
+    conversation.tools = options.tools;
+    conversation.templateKwargs = options.templateKwargs;
+    return encodeConversation(conversation, options.images, options.runHalf);
   }
   std::string prompt(toStd(text));
   if (options.runHalf && options.runHalf->takesImages()) {

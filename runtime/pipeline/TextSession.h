@@ -45,6 +45,10 @@ struct PromptOptions {
   /// (the template places them). The run half expands each marker into the image's tokens.
   absl::Span<const PreparedImage> images;
   const RunHalf *runHalf = nullptr;
+  /// With `chat`: tool definitions (null or an array, validateTools) and extra template
+  /// variables (e.g. {"enable_thinking": true}).
+  nlohmann::ordered_json tools;
+  nlohmann::ordered_json templateKwargs = nlohmann::ordered_json::object();
 };
 
 class TextSession {

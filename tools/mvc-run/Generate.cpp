@@ -19,6 +19,7 @@
 #include "runtime/pipeline/ConversationImages.h"
 #include "runtime/pipeline/Generator.h"
 #include "runtime/pipeline/IncrementalDecoder.h"
+#include "runtime/pipeline/ReplyStream.h"
 #include "runtime/pipeline/TextSession.h"
 #include "runtime/util/MappedFile.h"
 #include "runtime/util/Npy.h"
@@ -60,6 +61,59 @@ absl::StatusOr<std::optional<TextSession>> loadText(const Options &options, Mode
                         absl::StrCat(options.artifact, ": ", text.status().message()));
   return std::move(*text);
 }
+
+/// Prints one reply of a model with a reply format (Gemma 4) as mvc-run --help describes:
+/// content as it comes, reasoning between [reasoning] and [/reasoning] lines (or not at
+/// all), each tool call one JSON line.
+class ReplyPrinter {
+public:
+  ReplyPrinter(const text::Tokenizer &tokenizer, ResponseFormat format, bool showReasoning)
+      : stream(tokenizer, std::move(format)), showReasoning(showReasoning) {}
+  void push(int32_t id) { print(stream.push(id)); }
+  /// The reply is over: flushes it and ends its last line.
+  void finish() {
+    print(stream.finish());
+    closeReasoning();
+    if (!atLineStart) write("\n");
+  }
+
+private:
+  void write(absl::string_view text) {
+    if (text.empty()) return;
+    std::cout << text << std::flush;
+    atLineStart = text.back() == '\n';
+  }
+  void closeReasoning() {
+    if (!inReasoning) return;
+    write(atLineStart ? "[/reasoning]\n" : "\n[/reasoning]\n");
+    inReasoning = false;
+  }
+  void print(const std::vector<ResponseEvent> &events) {
+    for (const ResponseEvent &e : events) {
+      switch (e.kind) {
+      case ResponseEvent::Kind::kReasoning:
+        if (!showReasoning) break;
+        if (!inReasoning) write(atLineStart ? "[reasoning]\n" : "\n[reasoning]\n");
+        inReasoning = true;
+        write(e.text);
+        break;
+      case ResponseEvent::Kind::kContent:
+        closeReasoning();
+        write(e.text);
+        break;
+      case ResponseEvent::Kind::kToolCall:
+        closeReasoning();
+        if (!atLineStart) write("\n");
+        write(absl::StrCat("{\"tool_call\": ", toolCallJson(e.call), "}\n"));
+        break;
+      }
+    }
+  }
+
+  ReplyStream stream;
+  bool showReasoning;
+  bool inReasoning = false, atLineStart = true;
+};
 
 /// A conversation file, read whole: a regular file (no FIFO or device) of at most 256 MiB
 /// (inline images included).
@@ -200,6 +254,16 @@ absl::Status encodePrompts(const Options &options, const std::optional<TextSessi
                            const RunHalf &half, std::vector<std::vector<int32_t>> &prompts,
                            std::vector<std::vector<ImageFrame>> &pixels) {
   bool anyImages = false;
+  nlohmann::ordered_json tools;
+  if (!options.toolsFile.empty()) {
+    if (!options.chat)
+      return absl::InvalidArgumentError("--tools needs --chat (the chat template renders the tools)");
+    MVC_ASSIGN_OR_RETURN(std::string json, readConversationFile(options.toolsFile));
+    tools = nlohmann::ordered_json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (tools.is_discarded())
+      return absl::InvalidArgumentError(absl::StrCat("--tools ", options.toolsFile, ": not valid JSON"));
+    MVC_RETURN_IF_ERROR(validateTools(tools, absl::StrCat("--tools ", options.toolsFile)));
+  }
   for (size_t b = 0; b < options.prompts.size(); ++b) {
     const Prompt &prompt = options.prompts[b];
     std::string which = options.prompts.size() > 1 ? absl::StrCat("prompt ", b, ": ") : "";
@@ -207,6 +271,7 @@ absl::Status encodePrompts(const Options &options, const std::optional<TextSessi
     if (prompt.messagesFile) {
       MVC_ASSIGN_OR_RETURN(std::string json, readConversationFile(*prompt.messagesFile));
       MVC_ASSIGN_OR_RETURN(conversation, parseConversation(json, *prompt.messagesFile));
+      if (options.enableThinking) conversation->templateKwargs["enable_thinking"] = true;
     }
     MVC_ASSIGN_OR_RETURN(std::vector<PreparedImage> images,
                          loadImages(options, prompt, conversation ? &*conversation : nullptr, half));
@@ -235,6 +300,8 @@ absl::Status encodePrompts(const Options &options, const std::optional<TextSessi
       PromptOptions promptOptions{.chat = options.chat, .system = options.system};
       promptOptions.images = images;
       promptOptions.runHalf = &half;
+      promptOptions.tools = tools;
+      if (options.enableThinking) promptOptions.templateKwargs["enable_thinking"] = true;
       ids = text->encodePrompt(*prompt.text, promptOptions);
       if (!ids.ok())
         return absl::Status(ids.status().code(), absl::StrCat(options.chat ? "--chat: " : "",
@@ -290,10 +357,27 @@ absl::Status generate(const Options &options, Model &model) {
   bool streaming = prompts.size() == 1;
   bool streamedAny = false;
   std::optional<IncrementalDecoder> decoder;
-  if (streaming && text)
+  // A reply format (Gemma 4's reasoning and tool calls) applies to chat prompts.
+  std::optional<ResponseFormat> format;
+  const std::string &formatName = model.languageModel()->responseFormat;
+  if (text && !formatName.empty()) {
+    MVC_ASSIGN_OR_RETURN(format, responseFormatByName(formatName));
+  }
+  auto formatted = [&](size_t b) {
+    return format && (options.prompts[b].messagesFile || (options.prompts[b].text && options.chat));
+  };
+  std::optional<ReplyPrinter> reply;
+  if (streaming && formatted(0))
+    reply.emplace(text->tokenizer(), *format, options.showReasoning);
+  else if (streaming && text)
     decoder.emplace(text->tokenizer());
   if (streaming)
     generation.onToken = [&](size_t, int32_t token) {
+      if (reply) {
+        reply->push(token);
+        streamedAny = true;
+        return;
+      }
       if (decoder) {
         std::string piece = decoder->push(token);
         std::cout << piece << std::flush;
@@ -308,11 +392,21 @@ absl::Status generate(const Options &options, Model &model) {
   if (streamedAny && !result.ok())
     std::cout << "\n"; // end the partial line before the error
   MVC_RETURN_IF_ERROR(result.status());
-  if (streaming)
+  if (reply)
+    reply->finish();
+  else if (streaming)
     std::cout << (decoder ? decoder->finish() : "") << "\n"; // ends the streamed text or ids
   else if (text)
-    for (const std::vector<int32_t> &tokens : result->tokens)
-      std::cout << text->decode(tokens) << "\n\n";
+    for (size_t b = 0; b < result->tokens.size(); ++b) {
+      if (!formatted(b)) {
+        std::cout << text->decode(result->tokens[b]) << "\n\n";
+        continue;
+      }
+      ReplyPrinter printer(text->tokenizer(), *format, options.showReasoning);
+      for (int32_t token : result->tokens[b]) printer.push(token);
+      printer.finish();
+      std::cout << "\n";
+    }
   // Without a tokenizer the ids are the output (streamed above for one prompt).
   if (text ? options.printIds : !streaming)
     for (const std::vector<int32_t> &tokens : result->tokens)

@@ -53,6 +53,18 @@ void printHelp() {
          "                         tokenizer_config.json (default: off)\n"
          "  --system TEXT          with --chat: a system message before each prompt\n"
          "                         (default: none)\n"
+         "  --tools FILE.json      with --chat: tool definitions (an OpenAI tools array of\n"
+         "                         {\"type\": \"function\", \"function\": {\"name\",\n"
+         "                         \"description\", \"parameters\": JSON schema}}) for the chat\n"
+         "                         template\n"
+         "  --enable-thinking      with --chat or --messages: the chat template's\n"
+         "                         enable_thinking = true (Gemma 4: the model may reason first)\n"
+         "  --reasoning show|hide  a model whose artifact names a reply format (Gemma 4), with\n"
+         "                         --chat or --messages: its reasoning is printed between\n"
+         "                         [reasoning] and [/reasoning] lines before the content (show,\n"
+         "                         the default) or left out (hide); each tool call it makes is\n"
+         "                         one JSON line {\"tool_call\": {\"type\": \"function\",\n"
+         "                         \"function\": {\"name\", \"arguments\"}}} after the content\n"
          "  --prompt-ids IDS       comma-separated token ids of one prompt, e.g. 2,10,11\n"
          "                         (repeatable: a batch)\n"
          "  --messages FILE.json   a conversation, OpenAI style: a messages array (or\n"
@@ -220,6 +232,18 @@ absl::StatusOr<Options> parseArgs(int argc, char **argv) {
       generationFlags.push_back(arg);
     } else if (arg == "--system") {
       MVC_ASSIGN_OR_RETURN(options.system, takeValue());
+      generationFlags.push_back(arg);
+    } else if (arg == "--tools") {
+      MVC_ASSIGN_OR_RETURN(options.toolsFile, takeValue());
+      generationFlags.push_back(arg);
+    } else if (arg == "--enable-thinking") {
+      options.enableThinking = true;
+      generationFlags.push_back(arg);
+    } else if (arg == "--reasoning") {
+      MVC_ASSIGN_OR_RETURN(std::string value, takeValue());
+      if (value != "show" && value != "hide")
+        return absl::InvalidArgumentError("--reasoning: expected show or hide, got '" + value + "'");
+      options.showReasoning = value == "show";
       generationFlags.push_back(arg);
     } else if (arg == "--prompt-ids") {
       MVC_ASSIGN_OR_RETURN(std::string text, takeValue());

@@ -52,6 +52,9 @@ struct Options {
   std::vector<Prompt> prompts; // in the order given
   bool chat = false;           // text prompts through the chat template
   std::string system;          // with chat: a system message (none if empty)
+  std::string toolsFile;       // --tools: tool definitions for the chat template
+  bool enableThinking = false; // --enable-thinking: the template's enable_thinking = true
+  bool showReasoning = true;   // --reasoning show|hide
   int64_t maxNewTokens = 32;
   int64_t prefillChunk = 512;  // prompt tokens per prefill call (0: one call)
   SamplingOptions sampling;

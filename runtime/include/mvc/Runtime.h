@@ -123,6 +123,9 @@ struct LanguageModelInfo {
   /// The video processor's (HF video_preprocessor_config.json, the entry's
   /// "video_processor_config"); empty when the artifact has none.
   absl::string_view videoProcessorConfigJson;
+  /// The markup of the model's replies (reasoning, tool calls), the entry's
+  /// "response_format" ("gemma4"; runtime/pipeline/ResponseParser.h); empty when none.
+  std::string responseFormat;
   /// The whole entry as JSON text, for the run half to read its own keys from.
   std::string entryJson;
 };
