@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "runtime/util/Json.h"
@@ -227,13 +228,17 @@ std::optional<ApiError> readChatFields(const Json &body, ChatRequest &request) {
   Json conversation = {{"messages", body.contains("messages") ? body["messages"] : Json()}};
   if (auto tools = body.find("tools"); tools != body.end())
     conversation["tools"] = *tools;
+  if (auto kwargs = body.find("chat_template_kwargs"); kwargs != body.end())
+    conversation["chat_template_kwargs"] = *kwargs;
   absl::StatusOr<Conversation> parsed = parseConversation(conversation.dump(), "request");
   if (!parsed.ok()) {
     // "request: messages[1]...: ..." -> "messages[1]...: ..."
     absl::string_view message = parsed.status().message();
     absl::ConsumePrefix(&message, "request: ");
     ApiError error = badField("", message);
-    error.param = "messages";
+    error.param = absl::StartsWith(message, "tools")                  ? "tools"
+                  : absl::StartsWith(message, "chat_template_kwargs") ? "chat_template_kwargs"
+                                                                      : "messages";
     return error;
   }
   request.conversation = std::move(*parsed);

@@ -51,6 +51,9 @@ struct GenerationParams {
   /// response_format json_object (the schema "any object") or json_schema: the output is
   /// one JSON value the schema accepts. Null: free text.
   std::shared_ptr<const JsonSchema> jsonSchema;
+  /// Decode special tokens into the text too (the server sets it for a model whose reply
+  /// format splits its text by special-token markers: Gemma 4's reasoning and tool calls).
+  bool keepSpecialTokens = false;
 };
 
 /// Most alternatives per token a request may ask for (as vLLM's default).

@@ -226,7 +226,7 @@ void Scheduler::accept(Pending &pending) {
           apiError(tooLong ? 413 : 400, "invalid_request_error", valid.message()));
       return;
     }
-    choice->decoder.emplace(text->tokenizer());
+    choice->decoder.emplace(text->tokenizer(), /*skipSpecial=*/!job.params.keepSpecialTokens);
     accepted.choices.push_back(std::move(choice));
   }
   accepted.pages = 0;

@@ -40,6 +40,7 @@
 #include "mvc/Runtime.h"
 #include "runtime/artifact/ArtifactReader.h"
 #include "runtime/pipeline/ConversationImages.h"
+#include "runtime/pipeline/ReplyStream.h"
 #include "runtime/pipeline/TextSession.h"
 #include "runtime/serving/OpenAiRequest.h"
 #include "runtime/serving/Scheduler.h"
@@ -425,6 +426,11 @@ private:
       return absl::Status(createdText.status().code(),
                           absl::StrCat(options.artifact, ": ", createdText.status().message()));
     text.emplace(std::move(*createdText));
+    if (!model->languageModel()->responseFormat.empty()) {
+      absl::StatusOr<ResponseFormat> format = responseFormatByName(model->languageModel()->responseFormat);
+      if (!format.ok()) return format.status();
+      replyFormat = std::move(*format);
+    }
     SchedulerOptions schedulerOptions;
     schedulerOptions.engine.maxStepTokens = options.maxBatchTokens;
     schedulerOptions.engine.maxRunning = options.maxSeqs;
@@ -552,6 +558,8 @@ private:
       else {
         modelName = parsed.request->model;
         job.params = parsed.request->params;
+        // A reply format splits the text at special-token markers: keep them in the text.
+        job.params.keepSpecialTokens = replyFormat.has_value();
         error = encodeChat(*parsed.request, job);
       }
     } else {
@@ -626,10 +634,26 @@ private:
       Json choices = Json::array();
       for (int64_t i = 0; i < params.n; ++i) {
         Json choice = {{"index", i}};
-        if (chat)
+        if (chat && replyFormat) {
+          // Reasoning, content and tool calls, as OpenAI-compatible servers return them.
+          ResponseParser parser(*replyFormat);
+          parser.feed(texts[i]);
+          parser.finish();
+          Json message = {{"role", "assistant"}, {"content", parser.content()}};
+          if (!parser.reasoning().empty()) message["reasoning_content"] = parser.reasoning();
+          if (!parser.toolCalls().empty()) {
+            Json calls = Json::array();
+            for (size_t k = 0; k < parser.toolCalls().size(); ++k)
+              calls.push_back(Json::parse(toolCallJson(parser.toolCalls()[k], absl::StrCat("call_", id, "_", i, "_", k))));
+            message["tool_calls"] = std::move(calls);
+            if (finishes[i] == "stop") finishes[i] = "tool_calls";
+          }
+          choice["message"] = std::move(message);
+        } else if (chat) {
           choice["message"] = {{"role", "assistant"}, {"content", texts[i]}};
-        else
+        } else {
           choice["text"] = texts[i];
+        }
         // text_offset counts from the start of the text: the echoed prompt's tokens come
         // first when their logprobs are there.
         int64_t offset = params.promptLogprobs ? 0 : static_cast<int64_t>(echo.size());
@@ -652,10 +676,16 @@ private:
     // Completions' text_offset: the bytes of each choice's text so far.
     auto offsets = std::make_shared<std::vector<int64_t>>(
         static_cast<size_t>(params.n), params.promptLogprobs ? 0 : static_cast<int64_t>(echo.size()));
+    // With a reply format, each choice's text goes through its parser: deltas of content,
+    // reasoning_content and tool_calls.
+    auto parsers = std::make_shared<std::vector<std::unique_ptr<ResponseParser>>>();
+    auto calls = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(params.n), 0);
+    if (chat && replyFormat)
+      for (int64_t i = 0; i < params.n; ++i) parsers->push_back(std::make_unique<ResponseParser>(*replyFormat));
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, stream, base, params, chat, started, offsets, echo, id](size_t,
-                                                                       httplib::DataSink &sink) {
+        [this, stream, base, params, chat, started, offsets, echo, id, parsers, calls](
+            size_t, httplib::DataSink &sink) {
           auto send = [&](const Json &chunk) {
             std::string event = absl::StrCat("data: ", jsonText(chunk), "\n\n");
             return sink.write(event.data(), event.size());
@@ -664,7 +694,34 @@ private:
                            const std::vector<LogprobEntry> &entries,
                            const std::optional<std::string> &finish) {
             Json choice = {{"index", index}};
-            if (chat) {
+            std::optional<std::string> finishReason = finish;
+            if (chat && !parsers->empty()) {
+              ResponseParser &parser = *(*parsers)[index];
+              std::vector<ResponseEvent> events = parser.feed(content);
+              if (finish) {
+                std::vector<ResponseEvent> last = parser.finish();
+                events.insert(events.end(), last.begin(), last.end());
+              }
+              Json delta = Json::object();
+              if (!(*started)[index]) delta["role"] = "assistant";
+              std::string text, reasoning;
+              Json toolCalls = Json::array();
+              for (const ResponseEvent &e : events) {
+                if (e.kind == ResponseEvent::Kind::kContent) text += e.text;
+                if (e.kind == ResponseEvent::Kind::kReasoning) reasoning += e.text;
+                if (e.kind == ResponseEvent::Kind::kToolCall) {
+                  int64_t k = (*calls)[index]++;
+                  Json call = Json::parse(toolCallJson(e.call, absl::StrCat("call_", id, "_", index, "_", k)));
+                  call["index"] = k;
+                  toolCalls.push_back(std::move(call));
+                }
+              }
+              if (!text.empty() || !(*started)[index]) delta["content"] = text;
+              if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
+              if (!toolCalls.empty()) delta["tool_calls"] = std::move(toolCalls);
+              if (finishReason && *finishReason == "stop" && (*calls)[index] > 0) finishReason = "tool_calls";
+              choice["delta"] = std::move(delta);
+            } else if (chat) {
               Json delta = Json::object();
               if (!(*started)[index])
                 delta["role"] = "assistant";
@@ -678,7 +735,7 @@ private:
             choice["logprobs"] = params.logprobs < 0 ? Json()
                                  : chat ? chatLogprobs(entries)
                                         : completionLogprobs(entries, (*offsets)[index]);
-            choice["finish_reason"] = finish ? Json(*finish) : Json();
+            choice["finish_reason"] = finishReason ? Json(*finishReason) : Json();
             Json out = base;
             out["choices"] = Json::array({choice});
             return send(out);
@@ -749,6 +806,9 @@ private:
   std::unique_ptr<Session> session;
   std::unique_ptr<Model> model;
   std::optional<TextSession> text;
+  /// The model's reply format (Gemma 4): chat replies split into content,
+  /// reasoning_content and tool_calls.
+  std::optional<ResponseFormat> replyFormat;
   std::mutex textMutex, logMutex;
   std::unique_ptr<Scheduler> scheduler;
   HttpServer http; // last: destroyed first, while what its handlers use still exists
