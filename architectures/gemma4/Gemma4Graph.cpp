@@ -316,6 +316,14 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
             " differ from the vision model's " + std::to_string(v.patchSize) + " and " +
             std::to_string(v.poolingKernelSize));
     }
+    if (!input.videoProcessorConfig.empty()) {
+      auto video = gemma4::VideoProcessorConfig::parse(input.videoProcessorConfig, input.videoProcessorConfigPath);
+      if (!video.ok()) return video.status();
+      if (video->frames.patchSize != v.patchSize || video->frames.poolingKernelSize != v.poolingKernelSize)
+        return absl::InvalidArgumentError(
+            input.videoProcessorConfigPath + ": patch_size and pooling_kernel_size differ from the "
+                                             "vision model's");
+    }
     if (absl::Status built = buildVision(gb, *config, input.options); !built.ok()) return built;
   }
   if (absl::Status built = buildText(gb, *config, input, routing); !built.ok()) return built;
@@ -346,6 +354,8 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
                                    {"pooling_kernel_size", v.poolingKernelSize},
                                    {"position_table", v.positionEmbeddingSize},
                                    {"image_groups", t.bidirectional == "vision"},
+                                   {"video_token_id", config->videoTokenId},
+                                   {"takes_videos", true},
                                    {"image_hidden", t.hiddenSize}};
   }
   if (config->hasAudio)

@@ -1,7 +1,9 @@
 //===- Gemma4Processor.cpp - Gemma 4 images: sizes, patches, vision inputs -===//
 #include "architectures/gemma4/Gemma4Processor.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -10,22 +12,14 @@
 
 namespace mvc::gemma4 {
 
-absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::string &json,
-                                                                 const std::string &name) {
-  nlohmann::json config = nlohmann::json::parse(json, nullptr, false);
-  if (!config.is_object()) return absl::InvalidArgumentError(name + ": not a JSON object");
+namespace {
+
+/// The keys image and video processors share, over `out`'s defaults.
+absl::Status parseCommon(const nlohmann::json &config, const std::string &name, ImageProcessorConfig &out) {
   auto fail = [&](const absl::Status &status) {
     return absl::InvalidArgumentError(name + ": " + std::string(status.message()));
   };
-  ImageProcessorConfig out;
   vision::ImageProcessorConfig &p = out.pixels;
-  // Gemma4ImageProcessor's class defaults: bicubic through torchvision (torch's uint8
-  // antialiased resize), x/255, no normalization (mean 0, std 1).
-  p.resample = vision::ResampleFilter::kBicubic;
-  p.arithmetic = vision::FixedPoint::kTorchUint8;
-  p.doNormalize = false;
-  p.imageMean = {0.0, 0.0, 0.0};
-  p.imageStd = {1.0, 1.0, 1.0};
   for (auto [key, field] : {std::pair<const char *, bool *>{"do_resize", &p.doResize},
                             {"do_rescale", &p.doRescale},
                             {"do_normalize", &p.doNormalize}}) {
@@ -64,6 +58,142 @@ absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::stri
     return absl::UnimplementedError(absl::StrCat(
         name, ": pooling_kernel_size ", out.poolingKernelSize,
         " is not supported (transformers 5.23's pooler is broken without pooling)"));
+  return absl::OkStatus();
+}
+
+/// The processors' class defaults: bicubic through torchvision (torch's uint8 antialiased
+/// resize), x/255, mean 0 and std 1.
+ImageProcessorConfig classDefaults(bool normalize, int64_t maxSoftTokens) {
+  ImageProcessorConfig out;
+  vision::ImageProcessorConfig &p = out.pixels;
+  p.resample = vision::ResampleFilter::kBicubic;
+  p.arithmetic = vision::FixedPoint::kTorchUint8;
+  p.doNormalize = normalize;
+  p.imageMean = {0.0, 0.0, 0.0};
+  p.imageStd = {1.0, 1.0, 1.0};
+  out.maxSoftTokens = maxSoftTokens;
+  return out;
+}
+
+nlohmann::json parseObject(const std::string &json) { return nlohmann::json::parse(json, nullptr, false); }
+
+/// [3, h, w] values as the processor's patches: row-major over the grid, each (py, px, c).
+std::vector<float> toPatches(const std::vector<float> &chw, int64_t h, int64_t w, int64_t p) {
+  std::vector<float> out(chw.size());
+  float *dst = out.data();
+  for (int64_t r = 0; r < h / p; ++r)
+    for (int64_t c = 0; c < w / p; ++c)
+      for (int64_t py = 0; py < p; ++py)
+        for (int64_t px = 0; px < p; ++px)
+          for (int64_t ch = 0; ch < 3; ++ch) *dst++ = chw[(ch * h + r * p + py) * w + c * p + px];
+  return out;
+}
+
+} // namespace
+
+absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::string &json,
+                                                                 const std::string &name) {
+  nlohmann::json config = parseObject(json);
+  if (!config.is_object()) return absl::InvalidArgumentError(name + ": not a JSON object");
+  ImageProcessorConfig out = classDefaults(/*normalize=*/false, 280);
+  if (absl::Status s = parseCommon(config, name, out); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<VideoProcessorConfig> VideoProcessorConfig::parse(const std::string &json,
+                                                                 const std::string &name) {
+  nlohmann::json config = parseObject(json);
+  if (!config.is_object()) return absl::InvalidArgumentError(name + ": not a JSON object");
+  VideoProcessorConfig out;
+  out.frames = classDefaults(/*normalize=*/true, 70);
+  if (absl::Status s = parseCommon(config, name, out.frames); !s.ok()) return s;
+  auto sample = vision::configFlag(config, "do_sample_frames", out.doSampleFrames);
+  if (!sample.ok()) return absl::InvalidArgumentError(name + ": " + std::string(sample.status().message()));
+  out.doSampleFrames = *sample;
+  if (config.contains("num_frames")) {
+    if (config["num_frames"].is_null()) {
+      out.numFrames.reset();
+    } else {
+      auto n = vision::configPositive(config, "num_frames", "");
+      if (!n.ok()) return absl::InvalidArgumentError(name + ": " + std::string(n.status().message()));
+      out.numFrames = *n;
+    }
+  }
+  if (config.contains("fps") && !config["fps"].is_null()) {
+    if (!config["fps"].is_number() || !(config["fps"].get<double>() > 0))
+      return absl::InvalidArgumentError(name + ": fps: expected a positive number");
+    out.fps = config["fps"].get<double>();
+  }
+  if (out.fps && out.numFrames && config.contains("num_frames") && !config["num_frames"].is_null())
+    return absl::InvalidArgumentError(name + ": num_frames and fps are mutually exclusive");
+  if (out.fps) out.numFrames.reset();
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> sampleFrameIndices(int64_t total, std::optional<double> videoFps,
+                                                        const VideoProcessorConfig &config) {
+  if (total <= 0) return absl::InvalidArgumentError("the video has no frames");
+  std::vector<int64_t> out;
+  std::optional<int64_t> n = config.doSampleFrames ? config.numFrames : std::nullopt;
+  if (config.doSampleFrames && !n && config.fps) {
+    if (!videoFps)
+      return absl::InvalidArgumentError("sampling at fps needs the video's frame rate, which it does not say");
+    n = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(total) / *videoFps * *config.fps));
+  }
+  if (!n) {
+    for (int64_t i = 0; i < total; ++i) out.push_back(i);
+    return out;
+  }
+  if (*n > total)
+    return absl::InvalidArgumentError(absl::StrCat("the processor samples ", *n, " frames but the video has ",
+                                                   total, " (transformers refuses it too)"));
+  for (int64_t i = 0; i < *n; ++i) out.push_back(i * total / *n);
+  return out;
+}
+
+std::string frameTimestamp(double seconds) {
+  // f"{int(seconds // 60):02d}:{int(seconds % 60):02d}" with Python's floor division and
+  // modulo (seconds >= 0).
+  const double minutes = std::floor(seconds / 60.0);
+  const double rest = seconds - minutes * 60.0;
+  char text[32];
+  std::snprintf(text, sizeof(text), "%02lld:%02lld", static_cast<long long>(minutes),
+                static_cast<long long>(rest));
+  return text;
+}
+
+absl::StatusOr<VideoPatches> preprocessVideo(vision::VideoSource &video, const VideoProcessorConfig &config) {
+  const vision::VideoInfo &info = video.info();
+  auto indices = sampleFrameIndices(info.frameCount, info.fps, config);
+  if (!indices.ok()) return absl::Status(indices.status().code(), video.name() + ": " + std::string(indices.status().message()));
+  // Every frame of a video has the video's size: one target for all.
+  auto size = targetSize(info.height, info.width, config.frames);
+  if (!size.ok()) return absl::Status(size.status().code(), video.name() + ": " + std::string(size.status().message()));
+  const int64_t p = config.frames.patchSize, h = size->first, w = size->second;
+  vision::ImageProcessorConfig pixels = config.frames.pixels;
+  pixels.height = h;
+  pixels.width = w;
+  VideoPatches out;
+  out.rows = h / p;
+  out.cols = w / p;
+  // Timestamps are frame index / fps (24 when the video does not say, as transformers).
+  const double fps = info.fps.value_or(24.0);
+  for (int64_t index : *indices) out.timestamps.push_back(frameTimestamp(static_cast<double>(index) / fps));
+  std::vector<int64_t> unique = *indices;
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  size_t sampled = 0;
+  absl::Status decoded = video.decode(unique, [&](int64_t index, vision::RgbImage &&frame) {
+    std::vector<float> patches = toPatches(vision::toPixelValues(frame, pixels), h, w, p);
+    while (sampled < indices->size() && (*indices)[sampled] == index) {
+      out.frames.push_back(patches);
+      ++sampled;
+    }
+    return absl::OkStatus();
+  });
+  if (!decoded.ok()) return decoded;
+  if (out.frames.size() != indices->size())
+    return absl::InternalError(absl::StrCat(video.name(), ": decoded ", out.frames.size(), " of ",
+                                            indices->size(), " sampled frames"));
   return out;
 }
 
@@ -110,14 +240,7 @@ absl::StatusOr<ImagePatches> preprocessImage(const vision::RgbImage &image,
   ImagePatches out;
   out.rows = h / p;
   out.cols = w / p;
-  out.values.resize(static_cast<size_t>(3 * h * w));
-  float *dst = out.values.data();
-  for (int64_t r = 0; r < out.rows; ++r)
-    for (int64_t c = 0; c < out.cols; ++c)
-      for (int64_t py = 0; py < p; ++py)
-        for (int64_t px = 0; px < p; ++px)
-          for (int64_t ch = 0; ch < 3; ++ch)
-            *dst++ = chw[(ch * h + r * p + py) * w + c * p + px];
+  out.values = toPatches(chw, h, w, p);
   return out;
 }
 

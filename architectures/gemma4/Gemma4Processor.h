@@ -22,6 +22,7 @@
 #define MVC_ARCHITECTURES_GEMMA4_GEMMA4PROCESSOR_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "runtime/vision/ImageProcessor.h"
+#include "runtime/vision/Video.h"
 
 namespace mvc::gemma4 {
 
@@ -41,6 +43,37 @@ struct ImageProcessorConfig {
   /// be one of 70, 140, 280, 560, 1120 (transformers refuses others).
   static absl::StatusOr<ImageProcessorConfig> parse(const std::string &json, const std::string &name);
 };
+
+/// Gemma4VideoProcessor's video_preprocessor_config.json: each sampled frame is an image
+/// of `frames`' budget (max_soft_tokens 70 by default), sampled as transformers'
+/// default_sample_indices_fn (num_frames, 32 by default, or fps), no normalization in
+/// effect (do_normalize with mean 0 and std 1).
+struct VideoProcessorConfig {
+  ImageProcessorConfig frames;
+  std::optional<int64_t> numFrames = 32;
+  std::optional<double> fps;
+  bool doSampleFrames = true;
+  static absl::StatusOr<VideoProcessorConfig> parse(const std::string &json, const std::string &name);
+};
+
+/// The frames transformers samples from a video of `total` frames (`videoFps` its rate):
+/// arange(n) · total // n for n = num_frames, or max(1, int(total / videoFps · fps)); every
+/// frame without sampling. Errors as transformers' (n above the frame count, fps without
+/// the video's rate).
+absl::StatusOr<std::vector<int64_t>> sampleFrameIndices(int64_t total, std::optional<double> videoFps,
+                                                        const VideoProcessorConfig &config);
+
+/// "mm:ss" of a frame at `seconds`, as Gemma4Processor.replace_video_token writes it.
+std::string frameTimestamp(double seconds);
+
+/// A video's sampled frames through the image path at one size (the first frame's): each
+/// frame's patches (rows x cols, 3·p² each), and its timestamp text.
+struct VideoPatches {
+  int64_t rows = 0, cols = 0;
+  std::vector<std::vector<float>> frames;
+  std::vector<std::string> timestamps;
+};
+absl::StatusOr<VideoPatches> preprocessVideo(vision::VideoSource &video, const VideoProcessorConfig &config);
 
 /// (height, width) an image of `height` x `width` is resized to; errors as transformers'
 /// (a 0 x 0 target, a target over the budget).

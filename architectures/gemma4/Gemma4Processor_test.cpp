@@ -112,3 +112,49 @@ TEST(Gemma4Processor, PoolingTapsRowMajorOverThePooledGrid) {
 
 } // namespace
 } // namespace mvc::gemma4
+
+namespace mvc::gemma4 {
+namespace {
+
+// Videos: the clips of tests/fixtures/video decoded by mvc (FFmpeg), sampled, resized and
+// patched, against Gemma4VideoProcessor with torchcodec (gen_gemma4_video.py).
+TEST(Gemma4Processor, VideoFramesEqualTransformers) {
+  const std::string dir = kDir + "videos/";
+  auto config = VideoProcessorConfig::parse(readFile(dir + "video_preprocessor_config.json"), "v.json");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->numFrames, 4);
+  EXPECT_EQ(config->frames.maxSoftTokens, 70);
+  nlohmann::json ref = nlohmann::json::parse(readFile(dir + "reference.json"));
+  for (const char *clip : {"h264.mp4", "vp9.webm"}) {
+    SCOPED_TRACE(clip);
+    const nlohmann::json &c = ref["clips"][clip];
+    auto video = vision::openVideo(std::string(MVC_FIXTURES_DIR) + "/video/" + clip);
+    ASSERT_TRUE(video.ok()) << video.status();
+    auto indices = sampleFrameIndices((*video)->info().frameCount, (*video)->info().fps, *config);
+    ASSERT_TRUE(indices.ok());
+    EXPECT_EQ(nlohmann::json(*indices), c["frame_indices"]);
+    auto v = preprocessVideo(**video, *config);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(nlohmann::json(v->timestamps), c["timestamps_mmss"]);
+    auto hf = readNpy(dir + c["pixel_values"].get<std::string>());
+    ASSERT_TRUE(hf.ok()) << hf.status();
+    ASSERT_EQ(hf->shape.size(), 3u);
+    const int64_t maxPatches = hf->shape[1], elems = hf->shape[2];
+    ASSERT_EQ(static_cast<int64_t>(v->frames.size()), hf->shape[0]);
+    const float *want = reinterpret_cast<const float *>(hf->data.data());
+    float worst = 0;
+    for (size_t f = 0; f < v->frames.size(); ++f)
+      for (size_t i = 0; i < v->frames[f].size(); ++i)
+        worst = std::max(worst, std::abs(v->frames[f][i] - want[f * maxPatches * elems + i]));
+    EXPECT_EQ(worst, 0.0f);
+  }
+  EXPECT_EQ(frameTimestamp(0.9), "00:00");
+  EXPECT_EQ(frameTimestamp(61.5), "01:01");
+  EXPECT_EQ(frameTimestamp(3600.0), "60:00");
+  auto tooMany = sampleFrameIndices(3, 10.0, *config);
+  ASSERT_FALSE(tooMany.ok());
+  EXPECT_EQ(tooMany.status().message(), "the processor samples 4 frames but the video has 3 (transformers refuses it too)");
+}
+
+} // namespace
+} // namespace mvc::gemma4

@@ -62,12 +62,23 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Gemma4RunHalf::create(const Model &,
     MVC_ASSIGN_OR_RETURN(half->processor,
                          gemma4::ImageProcessorConfig::parse(std::string(info.processorConfigJson),
                                                              "preprocessor_config.json"));
-    if (half->processor.patchSize != patch || half->processor.poolingKernelSize != k)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "preprocessor_config.json: patch_size ", half->processor.patchSize,
-          " and pooling_kernel_size ", half->processor.poolingKernelSize,
-          " differ from the vision program's ", patch, " and ", k));
   }
+  half->videoProcessor.frames.patchSize = patch;
+  half->videoProcessor.frames.poolingKernelSize = k;
+  if (!info.videoProcessorConfigJson.empty()) {
+    MVC_ASSIGN_OR_RETURN(half->videoProcessor, gemma4::VideoProcessorConfig::parse(
+                                                   std::string(info.videoProcessorConfigJson),
+                                                   "video_preprocessor_config.json"));
+  }
+  for (auto [file, c] : {std::pair<const char *, const gemma4::ImageProcessorConfig *>{
+                             "preprocessor_config.json", &half->processor},
+                         {"video_preprocessor_config.json", &half->videoProcessor.frames}})
+    if (c->patchSize != patch || c->poolingKernelSize != k)
+      return absl::InvalidArgumentError(absl::StrCat(file, ": patch_size ", c->patchSize,
+                                                     " and pooling_kernel_size ", c->poolingKernelSize,
+                                                     " differ from the vision program's ", patch,
+                                                     " and ", k));
+  if (vision.value("takes_videos", false)) MVC_RETURN_IF_ERROR(token("video_token_id", half->videoTokenId));
   return std::unique_ptr<RunHalf>(std::move(half));
 }
 
@@ -80,6 +91,29 @@ std::vector<RunHalf::InputSpec> Gemma4RunHalf::extraInputs() const {
 
 std::string Gemma4RunHalf::imageMarker(const text::Tokenizer &tokenizer) const {
   return vision ? tokenizer.idToToken(imageTokenId).value_or("") : "";
+}
+
+std::string Gemma4RunHalf::videoMarker(const text::Tokenizer &tokenizer) const {
+  return takesVideos() ? tokenizer.idToToken(videoTokenId).value_or("") : "";
+}
+
+absl::StatusOr<PreparedImage> Gemma4RunHalf::prepareVideo(vision::VideoSource &video) const {
+  if (!takesVideos())
+    return absl::FailedPreconditionError("this artifact takes no videos (recompile it with this mvc-compile)");
+  MVC_ASSIGN_OR_RETURN(gemma4::VideoPatches v, gemma4::preprocessVideo(video, videoProcessor));
+  const int64_t elems = 3 * processor.patchSize * processor.patchSize;
+  PreparedImage prepared;
+  prepared.video = true;
+  prepared.layout = {v.rows, v.cols};
+  prepared.text = v.timestamps;
+  for (const std::vector<float> &frame : v.frames) {
+    MVC_ASSIGN_OR_RETURN(HostTensor pixels,
+                         HostTensor::fromBytes(DType::F32, {v.rows, v.cols, elems},
+                                               reinterpret_cast<const uint8_t *>(frame.data()),
+                                               frame.size() * sizeof(float)));
+    prepared.frames.push_back({std::move(pixels), HostTensor()});
+  }
+  return prepared;
 }
 
 gemma4::Grid Gemma4RunHalf::gridOf(const ImageFrame &frame) const {
@@ -136,23 +170,43 @@ absl::StatusOr<std::string> Gemma4RunHalf::expandImages(absl::string_view text,
   if (marker.empty() || boi.empty() || eoi.empty())
     return absl::FailedPreconditionError(absl::StrCat(
         "the tokenizer lacks the image tokens ", boiTokenId, ", ", imageTokenId, ", ", eoiTokenId));
-  // Gemma4Processor.replace_image_token: each marker becomes its image's soft tokens
-  // between the begin and end of image.
+  // Gemma4Processor.replace_image_token: each image marker becomes its image's soft tokens
+  // between the begin and end of image; replace_video_token: each video marker, per
+  // sampled frame "mm:ss " and the frame's soft tokens so, the frames joined by spaces.
+  // Items go to markers in order, each kind to its own marker.
+  const std::string video = videoMarker(tokenizer);
   std::string out;
   size_t at = 0, k = 0;
-  for (size_t found; (found = text.find(marker, at)) != absl::string_view::npos; at = found + marker.size()) {
+  while (true) {
+    size_t image = text.find(marker, at);
+    size_t found = video.empty() ? absl::string_view::npos : text.find(video, at);
+    const bool isVideo = found < image;
+    if (!isVideo) found = image;
+    if (found == absl::string_view::npos) break;
+    const std::string &which = isVideo ? video : marker;
     if (k == images.size())
-      return absl::InvalidArgumentError(absl::StrCat("the prompt holds more ", marker,
-                                                     " markers than the ", images.size(), " images"));
-    const std::vector<int64_t> &l = images[k++].layout;
-    absl::StrAppend(&out, text.substr(at, found - at), boi);
-    for (int64_t i = 0; i < gemma4::softTokenCount(l[0], l[1], processor.poolingKernelSize); ++i)
-      out += marker;
-    out += eoi;
+      return absl::InvalidArgumentError(absl::StrCat("the prompt holds more ", which, " markers than the ",
+                                                     images.size(), " images and videos given"));
+    const PreparedImage &item = images[k++];
+    if (item.video != isVideo)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the prompt's marker ", k, " is ", which, " where ", item.video ? "a video" : "an image",
+          " was given (give images and videos in the order the prompt names them)"));
+    const std::vector<int64_t> &l = item.layout;
+    const int64_t n = gemma4::softTokenCount(l[0], l[1], processor.poolingKernelSize);
+    out.append(text.data() + at, found - at);
+    const size_t frames = item.video ? item.frames.size() : 1;
+    for (size_t f = 0; f < frames; ++f) {
+      if (item.video) absl::StrAppend(&out, f ? " " : "", f < item.text.size() ? item.text[f] : "", " ");
+      out += boi;
+      for (int64_t i = 0; i < n; ++i) out += which;
+      out += eoi;
+    }
+    at = found + which.size();
   }
   if (k != images.size())
-    return absl::InvalidArgumentError(
-        absl::StrCat("the prompt holds ", k, " ", marker, " markers for ", images.size(), " images"));
+    return absl::InvalidArgumentError(absl::StrCat("the prompt holds ", k, " image and video markers for ",
+                                                   images.size(), " images and videos"));
   out.append(text.data() + at, text.size() - at);
   return out;
 }
@@ -177,14 +231,17 @@ absl::Status Gemma4RunHalf::checkPrompt(absl::Span<const int32_t> prompt,
     if (!isPlaceholderToken(prompt[i])) {
       if (inImage > 0)
         return absl::InvalidArgumentError(absl::StrCat(
-            "image ", j, " needs ", tokensOf(images[j]), " image tokens (id ", imageTokenId,
+            "image ", j, " needs ", tokensOf(images[j]), " image tokens (id ", prompt[i - 1],
             ") in a row, but its run ends after ", inImage, " at token ", i));
       continue;
     }
     if (j == images.size())
-      return absl::InvalidArgumentError(absl::StrCat("holds more image tokens (id ", imageTokenId,
+      return absl::InvalidArgumentError(absl::StrCat("holds more image tokens (id ", prompt[i],
                                                      ") than the ", images.size(),
                                                      " images given take"));
+    if (inImage > 0 && prompt[i] != prompt[i - 1])
+      return absl::InvalidArgumentError(
+          absl::StrCat("image ", j, ": its run mixes image and video tokens at token ", i));
     if (++inImage == tokensOf(images[j])) ++j, inImage = 0;
   }
   if (inImage > 0 || j != images.size())

@@ -14,7 +14,9 @@
 // An image is one frame: its real patches f32 [rows, cols, 3·p²] (the grid in the shape),
 // as gemma4::preprocessImage makes them; it takes rows·cols/k² image tokens, written by the
 // prompt expansion as <|image> + <|image|>×n + <image|> in place of the <|image|> marker
-// and kept in one call. The tokens of image positions go to the model as pad_token_id
+// and kept in one call. A video is one frame per sampled frame (gemma4::preprocessVideo),
+// its <|video|> marker becoming "mm:ss <|image><|video|>×n<image|>" per frame, joined by
+// spaces (Gemma4Processor.replace_video_token); each frame's run is its own image span. The tokens of image positions go to the model as pad_token_id
 // (transformers' ids_llm: the per-layer embedding reads the pad row there). MLIR-free.
 //
 //===----------------------------------------------------------------------===//
@@ -34,6 +36,9 @@ public:
   absl::string_view id() const override { return kId; }
   std::vector<InputSpec> extraInputs() const override;
   bool takesImages() const override { return vision; }
+  bool takesVideos() const override { return vision && videoTokenId >= 0; }
+  std::string videoMarker(const text::Tokenizer &tokenizer) const override;
+  absl::StatusOr<PreparedImage> prepareVideo(vision::VideoSource &video) const override;
   std::string imageMarker(const text::Tokenizer &tokenizer) const override;
   absl::StatusOr<PreparedImage> prepareImage(const vision::RgbImage &image,
                                              ImageSplitting splitting) const override;
@@ -44,7 +49,9 @@ public:
                                            const text::Tokenizer &tokenizer) const override;
   absl::Status checkPrompt(absl::Span<const int32_t> prompt,
                            absl::Span<const ImageFrame> images) const override;
-  bool isPlaceholderToken(int32_t id) const override { return vision && id == imageTokenId; }
+  bool isPlaceholderToken(int32_t id) const override {
+    return vision && (id == imageTokenId || (videoTokenId >= 0 && id == videoTokenId));
+  }
   int64_t placeholderFrame(int64_t k, absl::Span<const ImageFrame> images) const override;
   int64_t chunkEnd(const SequenceView &sequence, int64_t begin, int64_t wantEnd) const override;
   absl::Status setInputs(Model &model, const ForwardBatch &batch,
@@ -61,9 +68,10 @@ private:
 
   bool vision = false, groups = false;
   std::string visionProgram = "vision";
-  int32_t imageTokenId = -1, boiTokenId = -1, eoiTokenId = -1, padTokenId = 0;
+  int32_t imageTokenId = -1, videoTokenId = -1, boiTokenId = -1, eoiTokenId = -1, padTokenId = 0;
   int64_t positionTable = 0, hidden = 0;
   gemma4::ImageProcessorConfig processor;
+  gemma4::VideoProcessorConfig videoProcessor;
 };
 
 } // namespace mvc
