@@ -19,29 +19,10 @@ absl::Status parseCommon(const nlohmann::json &config, const std::string &name, 
   auto fail = [&](const absl::Status &status) {
     return absl::InvalidArgumentError(name + ": " + std::string(status.message()));
   };
-  vision::ImageProcessorConfig &p = out.pixels;
-  for (auto [key, field] : {std::pair<const char *, bool *>{"do_resize", &p.doResize},
-                            {"do_rescale", &p.doRescale},
-                            {"do_normalize", &p.doNormalize}}) {
-    auto v = vision::configFlag(config, key, *field);
-    if (!v.ok()) return fail(v.status());
-    *field = *v;
-  }
-  if (!p.doResize)
+  if (absl::Status s = vision::configPixelFields(config, out.pixels); !s.ok()) return fail(s);
+  if (!out.pixels.doResize)
     return absl::UnimplementedError(name + ": do_resize false is not supported (the sides must "
                                            "be multiples of pooling_kernel_size x patch_size)");
-  auto rescale = vision::configNumber(config, "rescale_factor", p.rescaleFactor);
-  if (!rescale.ok()) return fail(rescale.status());
-  p.rescaleFactor = *rescale;
-  auto mean = vision::configPerChannel(config, "image_mean", p.imageMean);
-  if (!mean.ok()) return fail(mean.status());
-  p.imageMean = *mean;
-  auto stdev = vision::configPerChannel(config, "image_std", p.imageStd);
-  if (!stdev.ok()) return fail(stdev.status());
-  p.imageStd = *stdev;
-  auto resample = vision::configResample(config, p.resample);
-  if (!resample.ok()) return fail(resample.status());
-  p.resample = *resample;
   for (auto [key, field] : {std::pair<const char *, int64_t *>{"patch_size", &out.patchSize},
                             {"max_soft_tokens", &out.maxSoftTokens},
                             {"pooling_kernel_size", &out.poolingKernelSize}}) {

@@ -137,31 +137,10 @@ absl::Status parsePatchFields(const nlohmann::json &config, const std::string &n
   // torch's fixed point; FixedPoint::kPillow gives the PIL backend's bytes instead).
   p.resample = vision::ResampleFilter::kBicubic;
   p.arithmetic = vision::FixedPoint::kTorchUint8;
-  auto flag = [&](const char *key, bool &out) -> absl::Status {
-    auto v = vision::configFlag(config, key, out);
-    if (!v.ok()) return v.status();
-    out = *v;
-    return absl::OkStatus();
-  };
-  for (auto [key, field] : {std::pair<const char *, bool *>{"do_resize", &p.doResize},
-                            {"do_rescale", &p.doRescale},
-                            {"do_normalize", &p.doNormalize}})
-    if (absl::Status s = flag(key, *field); !s.ok()) return fail(s);
+  if (absl::Status s = vision::configPixelFields(config, p); !s.ok()) return fail(s);
   if (!p.doResize)
     return absl::UnimplementedError(name + ": do_resize false is not supported (the patch grid "
                                             "needs sides that are multiples of patch x merge)");
-  auto rescale = vision::configNumber(config, "rescale_factor", p.rescaleFactor);
-  if (!rescale.ok()) return fail(rescale.status());
-  p.rescaleFactor = *rescale;
-  auto mean = vision::configPerChannel(config, "image_mean", p.imageMean);
-  if (!mean.ok()) return fail(mean.status());
-  p.imageMean = *mean;
-  auto stdev = vision::configPerChannel(config, "image_std", p.imageStd);
-  if (!stdev.ok()) return fail(stdev.status());
-  p.imageStd = *stdev;
-  auto resample = vision::configResample(config, p.resample);
-  if (!resample.ok()) return fail(resample.status());
-  p.resample = *resample;
   auto positive = [&](const nlohmann::json &object, const char *key, int64_t &field,
                       absl::string_view path) -> absl::Status {
     if (!object.contains(key) || object[key].is_null()) return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/vision/ImageProcessor.h"
 
 namespace mvc::vision {
 
@@ -74,6 +75,29 @@ absl::StatusOr<ResampleFilter> configResample(const json &config, ResampleFilter
   if (!value->is_number_integer())
     return keyError("resample", absl::StrCat("expected a PIL filter number, got ", value->dump()));
   return resampleFilterFromPil(value->get<int>());
+}
+
+absl::Status configPixelFields(const json &config, ImageProcessorConfig &p) {
+  for (auto [key, field] : {std::pair<const char *, bool *>{"do_resize", &p.doResize},
+                            {"do_rescale", &p.doRescale},
+                            {"do_normalize", &p.doNormalize}}) {
+    absl::StatusOr<bool> v = configFlag(config, key, *field);
+    if (!v.ok()) return v.status();
+    *field = *v;
+  }
+  absl::StatusOr<double> rescale = configNumber(config, "rescale_factor", p.rescaleFactor);
+  if (!rescale.ok()) return rescale.status();
+  p.rescaleFactor = *rescale;
+  absl::StatusOr<std::array<double, 3>> mean = configPerChannel(config, "image_mean", p.imageMean);
+  if (!mean.ok()) return mean.status();
+  p.imageMean = *mean;
+  absl::StatusOr<std::array<double, 3>> stdev = configPerChannel(config, "image_std", p.imageStd);
+  if (!stdev.ok()) return stdev.status();
+  p.imageStd = *stdev;
+  absl::StatusOr<ResampleFilter> resample = configResample(config, p.resample);
+  if (!resample.ok()) return resample.status();
+  p.resample = *resample;
+  return absl::OkStatus();
 }
 
 } // namespace mvc::vision

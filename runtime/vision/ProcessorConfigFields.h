@@ -37,6 +37,12 @@ absl::StatusOr<int64_t> configPositive(const nlohmann::json &object, const char 
 absl::StatusOr<ResampleFilter> configResample(const nlohmann::json &config,
                                               ResampleFilter byDefault);
 
+struct ImageProcessorConfig;
+/// The pixel keys the patch-based processors share (Qwen3-VL's, Gemma 4's): do_resize,
+/// do_rescale, do_normalize, rescale_factor, image_mean, image_std and resample, each over
+/// `pixels`' value (the class default). Errors name the key.
+absl::Status configPixelFields(const nlohmann::json &config, ImageProcessorConfig &pixels);
+
 } // namespace mvc::vision
 
 #endif // MVC_RUNTIME_VISION_PROCESSORCONFIGFIELDS_H
