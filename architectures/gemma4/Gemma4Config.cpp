@@ -229,6 +229,7 @@ absl::StatusOr<Gemma4Config> parseGemma4Config(const OrderedJson &config,
     c.hasAudio = top.has("audio_config");
     c.imageTokenId = top.integer("image_token_id", 258880);
     c.videoTokenId = top.integer("video_token_id", 258884);
+    c.audioTokenId = top.integer("audio_token_id", 258881);
     c.boiTokenId = top.integer("boi_token_id", 255999);
     c.eoiTokenId = top.integer("eoi_token_id", 258882);
   }

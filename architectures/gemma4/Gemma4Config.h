@@ -83,7 +83,8 @@ struct Gemma4Config {
   Gemma4TextConfig text;
   Gemma4VisionConfig vision;    // when hasVision
   bool hasVision = false, hasAudio = false;
-  int64_t imageTokenId = 258880, videoTokenId = 258884, boiTokenId = 255999, eoiTokenId = 258882;
+  int64_t imageTokenId = 258880, videoTokenId = 258884, audioTokenId = 258881;
+  int64_t boiTokenId = 255999, eoiTokenId = 258882;
   bool tieWordEmbeddings = true;
 };
 

@@ -147,6 +147,8 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
     return gb.rmsNorm(x, vec(name, n), eps, 0.0f);
   };
 
+  // Model parts for --profile's per-part totals (GraphBuilder::setPart).
+  gb.setPart("embed");
   Value embedTable = linear("embed_tokens.weight", c.vocabSize, h);
   Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale(std::sqrt(double(h)), o));
   // Image features replace the embeddings of the image tokens, unscaled. (The run half
@@ -157,6 +159,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
   // Per-layer inputs [T, L·Pd]: the token's own row of the second table, mixed with a
   // projection of the (merged) embeddings; layer i reads columns i·Pd .. (i+1)·Pd.
   Value ple;
+  gb.setPart("ple");
   if (pd) {
     if (c.pleVocabSize < c.vocabSize)
       return absl::InvalidArgumentError(
@@ -195,6 +198,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
     const Gemma4Layer &l = c.layers[i];
     const std::string p = "layers." + std::to_string(i) + ".";
     const int64_t qWidth = c.numHeads * l.headDim, kvWidth = l.kvHeads * l.headDim;
+    gb.setPart("attention");
     Value a = norm(x, p + "input_layernorm.weight", h);
     Value q = gb.reshape(gb.matmul(a, linear(p + "self_attn.q_proj.weight", qWidth, h)),
                          {-1, c.numHeads, l.headDim});
@@ -234,12 +238,14 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
     att = gb.matmul(gb.reshape(att, {-1, qWidth}), linear(p + "self_attn.o_proj.weight", h, qWidth));
     x = gb.add(x, norm(att, p + "post_attention_layernorm.weight", h));
 
+    gb.setPart("mlp");
     Value m = gatedMlp(gb, norm(x, p + "pre_feedforward_layernorm.weight", h),
                        linear(p + "mlp.gate_proj.weight", l.mlpWidth, h),
                        linear(p + "mlp.up_proj.weight", l.mlpWidth, h),
                        linear(p + "mlp.down_proj.weight", h, l.mlpWidth), Activation::GeluTanh);
     if (c.enableMoe) {
       // The router and the experts read the residual stream after attention.
+      gb.setPart("moe");
       const int64_t e = c.numExperts, inter = c.moeIntermediateSize;
       Value z = gb.scale(gb.rmsNorm(x, vec(p + "router.scale", h), eps, 0.0f),
                          float(std::pow(double(h), -0.5)));
@@ -267,6 +273,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
     x = gb.add(x, norm(m, p + "post_feedforward_layernorm.weight", h));
 
     if (pd) {
+      gb.setPart("ple");
       Value g = gb.gelu(gb.matmul(x, linear(p + "per_layer_input_gate.weight", pd, h)), true);
       g = gb.mul(g, gb.slice(ple, 1, i * pd, pd));
       x = gb.add(x, norm(gb.matmul(g, linear(p + "per_layer_projection.weight", h, pd)),
@@ -276,6 +283,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
   }
 
   // Only the rows whose logits are wanted go through the final norm and the head.
+  gb.setPart("head");
   Value last = norm(gb.gather(x, in.logitRows), "norm.weight", h);
   Value head = config.tieWordEmbeddings ? embedTable : gb.weight("lm_head.weight", {c.vocabSize, h}, o.weightType);
   Value logits = gb.matmul(last, head);
@@ -283,6 +291,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
   std::vector<std::pair<std::string, Value>> outputs = {{"logits", logits}};
   outputs.insert(outputs.end(), routing.begin(), routing.end());
   gb.endProgram(outputs);
+  gb.setPart("");
   return absl::OkStatus();
 }
 
@@ -355,6 +364,7 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
                                    {"position_table", v.positionEmbeddingSize},
                                    {"image_groups", t.bidirectional == "vision"},
                                    {"video_token_id", config->videoTokenId},
+                                   {"audio_token_id", config->audioTokenId},
                                    {"takes_videos", true},
                                    {"image_hidden", t.hiddenSize}};
   }

@@ -79,6 +79,7 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Gemma4RunHalf::create(const Model &,
                                                      " differ from the vision program's ", patch,
                                                      " and ", k));
   if (vision.value("takes_videos", false)) MVC_RETURN_IF_ERROR(token("video_token_id", half->videoTokenId));
+  if (vision.contains("audio_token_id")) MVC_RETURN_IF_ERROR(token("audio_token_id", half->audioTokenId));
   return std::unique_ptr<RunHalf>(std::move(half));
 }
 
@@ -297,6 +298,10 @@ absl::Status Gemma4RunHalf::setInputs(Model &model, const ForwardBatch &batch,
       if (++into == n) ++j, into = 0;
     }
   }
+  // Placeholders the model generated (or a prompt's audio tokens) are pad too.
+  for (int32_t &t : tokens)
+    if (t == imageTokenId || (videoTokenId >= 0 && t == videoTokenId) || (audioTokenId >= 0 && t == audioTokenId))
+      t = padTokenId;
   inputs["tokens"] = i32Tensor(tokens, {numTokens});
   inputs["embed_source"] = i32Tensor(embedSource, {numTokens});
   if (groups) inputs["group_spans"] = i32Tensor(spans, {numTokens, 2});

@@ -14,7 +14,8 @@
 // An image is one frame: its real patches f32 [rows, cols, 3·p²] (the grid in the shape),
 // as gemma4::preprocessImage makes them; it takes rows·cols/k² image tokens, written by the
 // prompt expansion as <|image> + <|image|>×n + <image|> in place of the <|image|> marker
-// and kept in one call. A video is one frame per sampled frame (gemma4::preprocessVideo),
+// and kept in one call. Every image, video or audio token (generated ones too) reaches the
+// model as pad_token_id, as Gemma4Model's ids_llm. A video is one frame per sampled frame (gemma4::preprocessVideo),
 // its <|video|> marker becoming "mm:ss <|image><|video|>×n<image|>" per frame, joined by
 // spaces (Gemma4Processor.replace_video_token); each frame's run is its own image span. The tokens of image positions go to the model as pad_token_id
 // (transformers' ids_llm: the per-layer embedding reads the pad row there). MLIR-free.
@@ -68,7 +69,8 @@ private:
 
   bool vision = false, groups = false;
   std::string visionProgram = "vision";
-  int32_t imageTokenId = -1, videoTokenId = -1, boiTokenId = -1, eoiTokenId = -1, padTokenId = 0;
+  int32_t imageTokenId = -1, videoTokenId = -1, audioTokenId = -1, boiTokenId = -1, eoiTokenId = -1;
+  int32_t padTokenId = 0;
   int64_t positionTable = 0, hidden = 0;
   gemma4::ImageProcessorConfig processor;
   gemma4::VideoProcessorConfig videoProcessor;

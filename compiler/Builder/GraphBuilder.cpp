@@ -10,6 +10,11 @@ namespace mvc {
 GraphBuilder::GraphBuilder(ModuleOp module)
     : b(module.getContext()), loc(UnknownLoc::get(module.getContext())), module(module) {}
 
+void GraphBuilder::setPart(StringRef part) {
+  loc = part.empty() ? Location(UnknownLoc::get(b.getContext()))
+                     : Location(NameLoc::get(b.getStringAttr(part)));
+}
+
 std::vector<Value> GraphBuilder::beginProgram(const std::string &name,
                                               const std::vector<ProgramInput> &inputs) {
   SmallVector<Type> types;

@@ -36,6 +36,12 @@ class GraphBuilder {
 public:
   explicit GraphBuilder(mlir::ModuleOp module);
 
+  /// The model part ops built from here on belong to (e.g. "ple", "attention"), until
+  /// another part or none: their location carries it (a NameLoc), the dispatch step whose
+  /// root op it is records it in the manifest, and mvc-run/mvc-bench --profile total the
+  /// time per part. Empty: no part.
+  void setPart(llvm::StringRef part);
+
   mlir::MLIRContext *context() { return b.getContext(); }
   mlir::Type f32() { return b.getF32Type(); }
   mlir::Type bf16() { return b.getBF16Type(); }

@@ -286,6 +286,9 @@ private:
 
     StepInfo step;
     step.kernel = name;
+    // The model part of the region's root op (GraphBuilder::setPart), if it has one.
+    if (auto named = dyn_cast<NameLoc>(region.getBody().front().front().getLoc()))
+      step.part = named.getName().str();
     step.workgroups = launch->workgroups.toExpr();
     for (Value v : sig.operands) step.bindings.push_back(bufferFor(v, region));
     for (auto [i, r] : llvm::enumerate(region.getResults())) {

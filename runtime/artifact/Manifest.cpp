@@ -453,6 +453,7 @@ absl::Status parseStep(const ObjectReader &object, size_t index, const ProgramCo
   if (kind == "dispatch") {
     step.kind = StepKind::Dispatch;
     MVC_RETURN_IF_ERROR(object.nonEmptyString("kernel", step.kernel));
+    MVC_RETURN_IF_ERROR(object.string("part", step.part, /*required=*/false));
     MVC_RETURN_IF_ERROR(expr("workgroups", step.workgroups, /*required=*/true));
     const Json *bindings;
     MVC_RETURN_IF_ERROR(object.array("bindings", bindings));

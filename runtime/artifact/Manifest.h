@@ -80,6 +80,7 @@ struct StepInfo {
   StepKind kind = StepKind::Dispatch;
   // Dispatch
   std::string kernel;
+  std::string part;  // the model part of the step's root op ("ple"), or empty
   Expr workgroups;
   std::vector<int64_t> bindings; // buffer positions (indices into ProgramInfo::buffers)
   std::vector<Expr> push;

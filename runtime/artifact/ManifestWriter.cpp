@@ -78,6 +78,7 @@ Json stepJson(const StepInfo &step, const ProgramInfo &program, bool gpu) {
             {"size", step.size.toJson()}};
   Json out = {
       {"kind", "dispatch"}, {"kernel", step.kernel}, {"workgroups", step.workgroups.toJson()}};
+  if (!step.part.empty()) out["part"] = step.part;
   if (gpu) {
     out["block"] = step.block;
     out["shared_bytes"] = step.sharedBytes;

@@ -132,6 +132,7 @@ void Model::printProfile(std::ostream &os, size_t maxRows) const {
     int64_t calls;
     std::string program, what;
     size_t step;
+    std::string part;
   };
   std::vector<Row> rows;
   double total = 0;
@@ -142,7 +143,7 @@ void Model::printProfile(std::ostream &os, size_t maxRows) const {
         continue;
       const StepInfo &step = program.info->steps[s];
       rows.push_back({time.seconds, time.calls, program.info->name,
-                      step.kind == StepKind::Copy ? "copy" : step.kernel, s});
+                      step.kind == StepKind::Copy ? "copy" : step.kernel, s, step.part});
       total += time.seconds;
     }
   std::stable_sort(rows.begin(), rows.end(),
@@ -167,6 +168,22 @@ void Model::printProfile(std::ostream &os, size_t maxRows) const {
   os << "by kind:";
   for (const auto &[kind, seconds] : byKind)
     os << " " << kind << " " << seconds * 1e6 << " us (" << (total > 0 ? 100 * seconds / total : 0)
+       << "%)";
+  os << "\n";
+  // Totals per model part, when the compiler recorded parts (GraphBuilder::setPart).
+  std::map<std::string, double> parts;
+  bool anyPart = false;
+  for (const Row &row : allRows) {
+    anyPart |= !row.part.empty();
+    parts[row.part.empty() ? "other" : row.part] += row.seconds;
+  }
+  if (!anyPart) return;
+  std::vector<std::pair<std::string, double>> byPart(parts.begin(), parts.end());
+  std::stable_sort(byPart.begin(), byPart.end(),
+                   [](const auto &a, const auto &b) { return a.second > b.second; });
+  os << "by part:";
+  for (const auto &[part, seconds] : byPart)
+    os << " " << part << " " << seconds * 1e6 << " us (" << (total > 0 ? 100 * seconds / total : 0)
        << "%)";
   os << "\n";
 }
