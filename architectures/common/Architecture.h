@@ -66,6 +66,12 @@ absl::StatusOr<ArchitectureCompiler> findArchitecture(const std::string &hfName)
 /// bf16 rounding (nearest even) of a compile-time constant.
 float roundToBf16(float value);
 
+/// A compile-time scale as a model multiplies it into a tensor of the weight dtype (Gemma's
+/// embedding scales: an f32 buffer cast to the table's dtype, so bf16(√H) for bf16 weights).
+inline float inWeightType(double value, const ArchitectureOptions &o) {
+  return o.weightType.isBF16() ? roundToBf16(float(value)) : float(value);
+}
+
 } // namespace mvc
 
 #endif

@@ -25,9 +25,7 @@ void buildGemma3Text(GraphBuilder &gb, const Gemma3TextConfig &c, const WeightNa
   Value embedTable = gb.weight(names("model.embed_tokens.weight"), {c.vocabSize, h}, o.weightType);
 
   // The embedding scale is sqrt(H) rounded to the weight dtype, as HF multiplies it.
-  float embedScale = float(std::sqrt(double(h)));
-  if (o.weightType.isBF16()) embedScale = roundToBf16(embedScale);
-  Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale);
+  Value x = gb.scale(gb.gather(embedTable, in.tokens), inWeightType(std::sqrt(double(h)), o));
   // Image features replace the embeddings of the image tokens, unscaled.
   if (images) x = gb.mergeRows(x, in.imageFeatures, in.embedSource);
 

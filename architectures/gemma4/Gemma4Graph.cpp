@@ -19,13 +19,6 @@ using namespace mlir;
 namespace mvc {
 namespace {
 
-/// A compile-time scale as transformers multiplies it into a tensor of the weight dtype
-/// (Gemma4TextScaledWordEmbedding: the f32 buffer cast to the table's dtype).
-float embedScale(double value, const ArchitectureOptions &o) {
-  float scale = float(value);
-  return o.weightType.isBF16() ? roundToBf16(scale) : scale;
-}
-
 /// Where the text model's tensors live: "model." (Gemma4ForCausalLM) or
 /// "model.language_model." (Gemma4ForConditionalGeneration).
 std::string textPrefix(const ArchitectureInput &input, const Gemma4Config &c) {
@@ -150,7 +143,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
   // Model parts for --profile's per-part totals (GraphBuilder::setPart).
   gb.setPart("embed");
   Value embedTable = linear("embed_tokens.weight", c.vocabSize, h);
-  Value x = gb.scale(gb.gather(embedTable, in.tokens), embedScale(std::sqrt(double(h)), o));
+  Value x = gb.scale(gb.gather(embedTable, in.tokens), inWeightType(std::sqrt(double(h)), o));
   // Image features replace the embeddings of the image tokens, unscaled. (The run half
   // gives those tokens as pad_token_id, so the per-layer table reads the pad row there, as
   // transformers' ids_llm.)
@@ -168,7 +161,7 @@ absl::Status buildText(GraphBuilder &gb, const Gemma4Config &config, const Archi
           " (every token id indexes the per-layer table)");
     const int64_t width = c.numLayers * pd;
     Value tok = gb.scale(gb.gather(linear("embed_tokens_per_layer.weight", c.pleVocabSize, width), in.tokens),
-                         embedScale(std::sqrt(double(pd)), o));
+                         inWeightType(std::sqrt(double(pd)), o));
     Value ctx = gb.scale(gb.matmul(x, linear("per_layer_model_projection.weight", width, h)),
                          float(std::pow(double(h), -0.5)));
     ctx = gb.reshape(gb.rmsNorm(gb.reshape(ctx, {-1, c.numLayers, pd}),
@@ -314,24 +307,22 @@ absl::StatusOr<ArchitectureBuild> compileGemma4(const ArchitectureInput &input, 
   std::vector<std::pair<std::string, Value>> routing;
   if (config->hasVision) {
     const Gemma4VisionConfig &v = config->vision;
+    // The processors' patches and pooling must be the tower's.
     if (!input.processorConfig.empty()) {
-      // The image processor's patches and pooling must be the tower's.
       auto processor = gemma4::ImageProcessorConfig::parse(input.processorConfig, input.processorConfigPath);
       if (!processor.ok()) return processor.status();
-      if (processor->patchSize != v.patchSize || processor->poolingKernelSize != v.poolingKernelSize)
-        return absl::InvalidArgumentError(
-            input.processorConfigPath + ": patch_size " + std::to_string(processor->patchSize) +
-            " and pooling_kernel_size " + std::to_string(processor->poolingKernelSize) +
-            " differ from the vision model's " + std::to_string(v.patchSize) + " and " +
-            std::to_string(v.poolingKernelSize));
+      if (absl::Status s = gemma4::checkFitsTower(*processor, v.patchSize, v.poolingKernelSize,
+                                                  input.processorConfigPath);
+          !s.ok())
+        return s;
     }
     if (!input.videoProcessorConfig.empty()) {
       auto video = gemma4::VideoProcessorConfig::parse(input.videoProcessorConfig, input.videoProcessorConfigPath);
       if (!video.ok()) return video.status();
-      if (video->frames.patchSize != v.patchSize || video->frames.poolingKernelSize != v.poolingKernelSize)
-        return absl::InvalidArgumentError(
-            input.videoProcessorConfigPath + ": patch_size and pooling_kernel_size differ from the "
-                                             "vision model's");
+      if (absl::Status s = gemma4::checkFitsTower(video->frames, v.patchSize, v.poolingKernelSize,
+                                                  input.videoProcessorConfigPath);
+          !s.ok())
+        return s;
     }
     if (absl::Status built = buildVision(gb, *config, input.options); !built.ok()) return built;
   }

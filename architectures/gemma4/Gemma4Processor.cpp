@@ -76,17 +76,33 @@ absl::StatusOr<ImageProcessorConfig> ImageProcessorConfig::parse(const std::stri
                                                                  const std::string &name) {
   nlohmann::json config = parseObject(json);
   if (!config.is_object()) return absl::InvalidArgumentError(name + ": not a JSON object");
-  ImageProcessorConfig out = classDefaults(/*normalize=*/false, 280);
+  ImageProcessorConfig out = defaults();
   if (absl::Status s = parseCommon(config, name, out); !s.ok()) return s;
   return out;
+}
+
+ImageProcessorConfig ImageProcessorConfig::defaults() { return classDefaults(/*normalize=*/false, 280); }
+
+VideoProcessorConfig VideoProcessorConfig::defaults() {
+  VideoProcessorConfig out;
+  out.frames = classDefaults(/*normalize=*/true, 70);
+  return out;
+}
+
+absl::Status checkFitsTower(const ImageProcessorConfig &config, int64_t patchSize,
+                            int64_t poolingKernelSize, const std::string &file) {
+  if (config.patchSize == patchSize && config.poolingKernelSize == poolingKernelSize)
+    return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      file, ": patch_size ", config.patchSize, " and pooling_kernel_size ", config.poolingKernelSize,
+      " differ from the vision model's ", patchSize, " and ", poolingKernelSize));
 }
 
 absl::StatusOr<VideoProcessorConfig> VideoProcessorConfig::parse(const std::string &json,
                                                                  const std::string &name) {
   nlohmann::json config = parseObject(json);
   if (!config.is_object()) return absl::InvalidArgumentError(name + ": not a JSON object");
-  VideoProcessorConfig out;
-  out.frames = classDefaults(/*normalize=*/true, 70);
+  VideoProcessorConfig out = defaults();
   if (absl::Status s = parseCommon(config, name, out.frames); !s.ok()) return s;
   auto sample = vision::configFlag(config, "do_sample_frames", out.doSampleFrames);
   if (!sample.ok()) return absl::InvalidArgumentError(name + ": " + std::string(sample.status().message()));

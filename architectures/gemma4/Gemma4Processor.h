@@ -42,7 +42,14 @@ struct ImageProcessorConfig {
   /// preprocessor_config.json's text; errors name `name` and the key. max_soft_tokens must
   /// be one of 70, 140, 280, 560, 1120 (transformers refuses others).
   static absl::StatusOr<ImageProcessorConfig> parse(const std::string &json, const std::string &name);
+  /// Gemma4ImageProcessor's class defaults (a checkpoint without the file).
+  static ImageProcessorConfig defaults();
 };
+
+/// Errors (naming `file`) unless `config` cuts patches of the vision tower's size and pools
+/// them by its kernel.
+absl::Status checkFitsTower(const ImageProcessorConfig &config, int64_t patchSize,
+                            int64_t poolingKernelSize, const std::string &file);
 
 /// Gemma4VideoProcessor's video_preprocessor_config.json: each sampled frame is an image
 /// of `frames`' budget (max_soft_tokens 70 by default), sampled as transformers'
@@ -54,6 +61,8 @@ struct VideoProcessorConfig {
   std::optional<double> fps;
   bool doSampleFrames = true;
   static absl::StatusOr<VideoProcessorConfig> parse(const std::string &json, const std::string &name);
+  /// Gemma4VideoProcessor's class defaults (a checkpoint without the file).
+  static VideoProcessorConfig defaults();
 };
 
 /// The frames transformers samples from a video of `total` frames (`videoFps` its rate):

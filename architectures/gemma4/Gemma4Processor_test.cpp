@@ -78,6 +78,26 @@ TEST(Gemma4Processor, PatchesEqualTransformers) {
   }
 }
 
+// A checkpoint without the processor files gets transformers' class defaults (the run
+// half then sets the tower's patch size and pooling kernel).
+TEST(Gemma4Processor, ClassDefaults) {
+  ImageProcessorConfig image = ImageProcessorConfig::defaults();
+  EXPECT_EQ(image.patchSize, 16);
+  EXPECT_EQ(image.maxSoftTokens, 280);
+  EXPECT_EQ(image.poolingKernelSize, 3);
+  EXPECT_FALSE(image.pixels.doNormalize);
+  EXPECT_EQ(image.pixels.resample, vision::ResampleFilter::kBicubic);
+  VideoProcessorConfig video = VideoProcessorConfig::defaults();
+  EXPECT_EQ(video.numFrames, 32);
+  EXPECT_EQ(video.frames.maxSoftTokens, 70);
+  EXPECT_TRUE(video.frames.pixels.doNormalize);  // with mean 0 and std 1: x / 255
+  EXPECT_EQ(video.frames.pixels.imageMean[0], 0.0);
+  EXPECT_EQ(video.frames.pixels.imageStd[0], 1.0);
+  EXPECT_EQ(checkFitsTower(image, 16, 3, "p.json"), absl::OkStatus());
+  EXPECT_EQ(checkFitsTower(image, 14, 3, "p.json").message(),
+            "p.json: patch_size 16 and pooling_kernel_size 3 differ from the vision model's 14 and 3");
+}
+
 TEST(Gemma4Processor, TargetSizeEdges) {
   ImageProcessorConfig c = fixtureConfig();
   // A 1x1 image upscales to the whole budget (96 x 96 here).

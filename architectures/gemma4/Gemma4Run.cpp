@@ -56,6 +56,9 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Gemma4RunHalf::create(const Model &,
   if (!info.padTokenId)
     return absl::InvalidArgumentError("manifest: language_model.pad_token_id: needed with images");
   half->padTokenId = *info.padTokenId;
+  // Without a processor config in the artifact: the processors' class defaults, cutting
+  // the tower's patches.
+  half->processor = gemma4::ImageProcessorConfig::defaults();
   half->processor.patchSize = patch;
   half->processor.poolingKernelSize = k;
   if (!info.processorConfigJson.empty()) {
@@ -63,6 +66,7 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Gemma4RunHalf::create(const Model &,
                          gemma4::ImageProcessorConfig::parse(std::string(info.processorConfigJson),
                                                              "preprocessor_config.json"));
   }
+  half->videoProcessor = gemma4::VideoProcessorConfig::defaults();
   half->videoProcessor.frames.patchSize = patch;
   half->videoProcessor.frames.poolingKernelSize = k;
   if (!info.videoProcessorConfigJson.empty()) {
@@ -70,14 +74,9 @@ absl::StatusOr<std::unique_ptr<RunHalf>> Gemma4RunHalf::create(const Model &,
                                                    std::string(info.videoProcessorConfigJson),
                                                    "video_preprocessor_config.json"));
   }
-  for (auto [file, c] : {std::pair<const char *, const gemma4::ImageProcessorConfig *>{
-                             "preprocessor_config.json", &half->processor},
-                         {"video_preprocessor_config.json", &half->videoProcessor.frames}})
-    if (c->patchSize != patch || c->poolingKernelSize != k)
-      return absl::InvalidArgumentError(absl::StrCat(file, ": patch_size ", c->patchSize,
-                                                     " and pooling_kernel_size ", c->poolingKernelSize,
-                                                     " differ from the vision program's ", patch,
-                                                     " and ", k));
+  MVC_RETURN_IF_ERROR(gemma4::checkFitsTower(half->processor, patch, k, "preprocessor_config.json"));
+  MVC_RETURN_IF_ERROR(
+      gemma4::checkFitsTower(half->videoProcessor.frames, patch, k, "video_preprocessor_config.json"));
   if (vision.value("takes_videos", false)) MVC_RETURN_IF_ERROR(token("video_token_id", half->videoTokenId));
   if (vision.contains("audio_token_id")) MVC_RETURN_IF_ERROR(token("audio_token_id", half->audioTokenId));
   return std::unique_ptr<RunHalf>(std::move(half));
@@ -276,6 +275,7 @@ absl::Status Gemma4RunHalf::setInputs(Model &model, const ForwardBatch &batch,
     const SequenceView &seq = member.sequence;
     absl::Span<const int32_t> prompt = seq.tokens.subspan(0, seq.promptLength);
     const int64_t end = std::min<int64_t>(member.begin + member.count, seq.promptLength);
+    if (member.begin >= end) continue;  // generated tokens only (a decode step): no image rows
     int64_t j = 0, into = 0;
     for (int64_t i = 0; i < end; ++i) {
       if (!isPlaceholderToken(prompt[i]) || seq.images.empty()) continue;

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "runtime/pipeline/IncrementalDecoder.h"
 #include "runtime/pipeline/ResponseParser.h"
 
@@ -45,6 +46,16 @@ private:
 /// {"type": "function", "function": {"name": ..., "arguments": "<JSON text>"}}, plus "id"
 /// when `id` is not empty.
 std::string toolCallJson(const ToolCall &call, absl::string_view id = "");
+
+/// A whole reply as OpenAI's chat API returns the message: role, content, and
+/// reasoning_content and tool_calls when there are any (call k has id `idPrefix`k).
+nlohmann::ordered_json assistantMessage(const ResponseParser &reply, absl::string_view idPrefix);
+
+/// The fields `events` add to a streamed chat delta: content (always on the `first` delta,
+/// as the role is), reasoning_content, tool_calls (each with its "index", counted in
+/// `calls`, which it advances).
+void addToDelta(const std::vector<ResponseEvent> &events, absl::string_view idPrefix, bool first,
+                int64_t &calls, nlohmann::ordered_json &delta);
 
 } // namespace mvc
 

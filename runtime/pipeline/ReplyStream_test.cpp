@@ -70,5 +70,38 @@ TEST(ReplyStream, ToolCallJson) {
   EXPECT_TRUE(responseFormatByName("gemma4").ok());
 }
 
+// What mvc-serve returns for a reply with reasoning, content and two calls: whole, and as
+// the deltas of a stream cut inside the second call (the calls keep their ids and indices).
+TEST(ReplyStream, OpenAiMessageAndDeltas) {
+  const std::string reply =
+      "<|channel>thought\nThe user wants weather.<channel|>Checking."
+      "<|tool_call>call:get_weather{city:<|\"|>Paris<|\"|>}<tool_call|>"
+      "<|tool_call>call:get_time{zone:<|\"|>CET<|\"|>}<tool_call|>";
+  ResponseParser whole(ResponseFormat::gemma4());
+  whole.feed(reply);
+  whole.finish();
+  EXPECT_EQ(assistantMessage(whole, "call_7_0_").dump(),
+            R"({"role":"assistant","content":"Checking.","reasoning_content":"The user wants weather.",)"
+            R"("tool_calls":[{"id":"call_7_0_0","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}},)"
+            R"({"id":"call_7_0_1","type":"function","function":{"name":"get_time","arguments":"{\"zone\": \"CET\"}"}}]})");
+  ResponseParser streamed(ResponseFormat::gemma4());
+  const size_t cut = reply.find("get_time") + 3;
+  int64_t calls = 0;
+  nlohmann::ordered_json first = nlohmann::ordered_json::object(), second = nlohmann::ordered_json::object();
+  addToDelta(streamed.feed(reply.substr(0, cut)), "call_7_0_", true, calls, first);
+  std::vector<ResponseEvent> rest = streamed.feed(reply.substr(cut));
+  for (ResponseEvent &e : streamed.finish()) rest.push_back(std::move(e));
+  addToDelta(rest, "call_7_0_", false, calls, second);
+  EXPECT_EQ(first["content"], "Checking.");
+  EXPECT_EQ(first["reasoning_content"], "The user wants weather.");
+  ASSERT_EQ(first["tool_calls"].size(), 1u);
+  EXPECT_EQ(first["tool_calls"][0]["index"], 0);
+  EXPECT_FALSE(second.contains("content"));
+  ASSERT_EQ(second["tool_calls"].size(), 1u);
+  EXPECT_EQ(second["tool_calls"][0]["index"], 1);
+  EXPECT_EQ(second["tool_calls"][0]["id"], "call_7_0_1");
+  EXPECT_EQ(calls, 2);
+}
+
 } // namespace
 } // namespace mvc

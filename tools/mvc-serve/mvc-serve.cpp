@@ -639,16 +639,8 @@ private:
           ResponseParser parser(*replyFormat);
           parser.feed(texts[i]);
           parser.finish();
-          Json message = {{"role", "assistant"}, {"content", parser.content()}};
-          if (!parser.reasoning().empty()) message["reasoning_content"] = parser.reasoning();
-          if (!parser.toolCalls().empty()) {
-            Json calls = Json::array();
-            for (size_t k = 0; k < parser.toolCalls().size(); ++k)
-              calls.push_back(Json::parse(toolCallJson(parser.toolCalls()[k], absl::StrCat("call_", id, "_", i, "_", k))));
-            message["tool_calls"] = std::move(calls);
-            if (finishes[i] == "stop") finishes[i] = "tool_calls";
-          }
-          choice["message"] = std::move(message);
+          choice["message"] = assistantMessage(parser, absl::StrCat("call_", id, "_", i, "_"));
+          if (!parser.toolCalls().empty() && finishes[i] == "stop") finishes[i] = "tool_calls";
         } else if (chat) {
           choice["message"] = {{"role", "assistant"}, {"content", texts[i]}};
         } else {
@@ -704,21 +696,8 @@ private:
               }
               Json delta = Json::object();
               if (!(*started)[index]) delta["role"] = "assistant";
-              std::string text, reasoning;
-              Json toolCalls = Json::array();
-              for (const ResponseEvent &e : events) {
-                if (e.kind == ResponseEvent::Kind::kContent) text += e.text;
-                if (e.kind == ResponseEvent::Kind::kReasoning) reasoning += e.text;
-                if (e.kind == ResponseEvent::Kind::kToolCall) {
-                  int64_t k = (*calls)[index]++;
-                  Json call = Json::parse(toolCallJson(e.call, absl::StrCat("call_", id, "_", index, "_", k)));
-                  call["index"] = k;
-                  toolCalls.push_back(std::move(call));
-                }
-              }
-              if (!text.empty() || !(*started)[index]) delta["content"] = text;
-              if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
-              if (!toolCalls.empty()) delta["tool_calls"] = std::move(toolCalls);
+              addToDelta(events, absl::StrCat("call_", id, "_", index, "_"), !(*started)[index],
+                         (*calls)[index], delta);
               if (finishReason && *finishReason == "stop" && (*calls)[index] > 0) finishReason = "tool_calls";
               choice["delta"] = std::move(delta);
             } else if (chat) {
