@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""check_gemma4_images.py MVC_RUN ARTIFACT FIXTURE_DIR --atol A --rtol R [--device DEVICE]
-    [--features-dir DIR] [--prefill-chunk N] [--f64-reference]
+"""check_gemma4_images.py MVC_RUN ARTIFACT FIXTURE_DIR --features-atol F --atol A --rtol R
+    [--device DEVICE] [--features-dir DIR] [--prefill-chunk N]
 
 Checks a Gemma 4 artifact with a vision tower against transformers
 (tests/fixtures/gen_gemma4_vision.py; FIXTURE_DIR/reference.json):
@@ -18,19 +18,12 @@ Checks a Gemma 4 artifact with a vision tower against transformers
 
 Images go in as transformers' pixel values (the real patches of its padded rows, reshaped
 to [rows, cols, 3·p²]); mvc's own preprocessing of the same files equals them
-(mvc_gemma4_test). Features are held to atol + rtol·max|ref|.
+(mvc_gemma4_test). Features are held to features-atol (absolute).
 
-Logits: by default within atol + rtol·|ref| of transformers' f32 logits. With
---f64-reference (FIXTURE_DIR holds prompt{i}.logits.f64.npy, the same model in float64)
-they are held to transformers' own f32 accuracy instead (F64Distance): over every checked
-row, mvc's root-mean-square distance from the f64 logits must stay within 1.25 times
-transformers' f32 one, and its largest distance within twice transformers' largest. (The
-tiny random model is ill-conditioned after its images: transformers' f32 logits are up to
-~3e-3 from its f64 ones, so a fixed 1e-4 against the f32 logits would measure the
-reference's rounding, not mvc's. Two f32 computations summing in different orders land
-anywhere within each position's rounding spread; over these prompts mvc's rms distance is
-0.6 to 1.1 times transformers', its largest 0.4 to 1.2 times. The factors cover that spread
-and nothing more: a mask, merge, pixel or PLE error moves logits by 1e-2 to 20.)
+Logits: within atol + rtol·|ref| of transformers' f32 logits at every position. Where the
+fixture also holds the same model's logits in float64 (prompt{i}.logits.f64.npy), the
+distances of mvc's and transformers' f32 logits from them are printed too (F64Distance): a
+measure of how much of the difference is f32 rounding on either side, not a pass criterion.
 """
 import argparse
 import json
@@ -58,12 +51,11 @@ class F64Distance:
         self.count += exact.size
 
     def report(self):
-        """Prints the comparison; returns whether mvc is within transformers' accuracy."""
-        rms = {k: (v / max(self.count, 1)) ** 0.5 for k, v in self.squares.items()}
-        close = self.peak["mvc"] <= 2 * self.peak["hf"] and rms["mvc"] <= 1.25 * rms["hf"]
+        if not self.count:
+            return
+        rms = {k: (v / self.count) ** 0.5 for k, v in self.squares.items()}
         print(f"distance from the f64 logits, max / rms: mvc {self.peak['mvc']:.3g} / {rms['mvc']:.3g}, "
-              f"transformers f32 {self.peak['hf']:.3g} / {rms['hf']:.3g} {'ok' if close else 'FURTHER'}")
-        return close
+              f"transformers f32 {self.peak['hf']:.3g} / {rms['hf']:.3g}")
 
 
 def vision_inputs(rows, cols, table, k):
@@ -85,12 +77,12 @@ def main():
     p.add_argument("mvc_run")
     p.add_argument("artifact")
     p.add_argument("fixture")
+    p.add_argument("--features-atol", type=float, required=True)
     p.add_argument("--atol", type=float, required=True)
     p.add_argument("--rtol", type=float, required=True)
     p.add_argument("--device", default="cpu")
     p.add_argument("--features-dir")
     p.add_argument("--prefill-chunk", type=int, default=0)
-    p.add_argument("--f64-reference", action="store_true")
     args = p.parse_args()
     ref = json.load(open(os.path.join(args.fixture, "reference.json")))
     fdir = args.features_dir or args.fixture
@@ -129,7 +121,7 @@ def main():
             got = np.load(os.path.join(out, "vision.image_features.npy"))
             want = np.load(os.path.join(fdir, im["features"]))
             err = np.abs(got - want).max() if got.shape == want.shape else np.inf
-            ok = err <= args.atol + args.rtol * np.abs(want).max()
+            ok = err <= args.features_atol
             failures += not ok
             print(f"image {j} features ({rows}x{cols} patches, {want.shape[0]} soft tokens): "
                   f"max abs error {err:.3g} {'ok' if ok else 'MISMATCH'}")
@@ -153,13 +145,10 @@ def main():
             if got.shape != want.shape:
                 failures += 1
                 print(f"{tag}: logits shape {got.shape}, expected {want.shape} MISMATCH")
-            elif args.f64_reference:
-                exact = np.concatenate([np.load(os.path.join(args.fixture, prompts[i]["logits_f64"]))
-                                        for i in indices])
-                distance.add(got, want, exact)
-                print(f"{tag}: logits at {want.shape[0]} positions: max abs difference from "
-                      f"transformers' f32 {np.abs(got - want).max():.3g}")
             else:
+                if all("logits_f64" in prompts[i] for i in indices):
+                    distance.add(got, want, np.concatenate(
+                        [np.load(os.path.join(args.fixture, prompts[i]["logits_f64"])) for i in indices]))
                 err = np.abs(got - want)
                 bad = ~(err <= args.atol + args.rtol * np.abs(want))
                 failures += int(bad.any())
@@ -179,8 +168,7 @@ def main():
         if args.prefill_chunk:
             check(list(range(len(prompts))), f"batch in chunks of {args.prefill_chunk}",
                   args.prefill_chunk)
-    if args.f64_reference:
-        failures += not distance.report()
+    distance.report()
     if failures:
         sys.exit(f"FAIL: {failures} checks differ from transformers")
 
