@@ -51,13 +51,14 @@ void GraphBuilder::endProgram(const std::vector<std::pair<std::string, Value>> &
 }
 
 Value GraphBuilder::weight(const std::string &name, ArrayRef<int64_t> shape, Type type) {
-  return WeightOp::create(b, loc, RankedTensorType::get(shape, type), name, DenseI64ArrayAttr());
+  return WeightOp::create(b, loc, RankedTensorType::get(shape, type), name, DenseI64ArrayAttr(),
+                          StringAttr());
 }
 
 Value GraphBuilder::reshapedWeight(const std::string &name, ArrayRef<int64_t> shape,
                                    ArrayRef<int64_t> sourceShape, Type type) {
   return WeightOp::create(b, loc, RankedTensorType::get(shape, type), name,
-                          b.getDenseI64ArrayAttr(sourceShape));
+                          b.getDenseI64ArrayAttr(sourceShape), StringAttr());
 }
 
 Value GraphBuilder::state(const std::string &name, ArrayRef<int64_t> shape, Type type) {

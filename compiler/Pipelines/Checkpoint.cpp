@@ -262,8 +262,12 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!arch.ok()) return prefixed(configPath, arch.status());
 
   std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
-  if (dtype != "f32" && dtype != "bf16")
-    return absl::InvalidArgumentError("unknown --dtype '" + dtype + "' (expected f32 or bf16)");
+  if (dtype != "f32" && dtype != "bf16" && dtype != "q8_0")
+    return absl::InvalidArgumentError("unknown --dtype '" + dtype +
+                                      "' (expected f32, bf16 or q8_0)");
+  // q8_0: the weights the graph passes quantize (--mvc-quantize-weights) are read as f32;
+  // all others are bf16, as with --dtype bf16.
+  if (dtype == "q8_0") dtype = "bf16";
   out.module = ModuleOp::create(UnknownLoc::get(&context));
   GraphBuilder gb(*out.module);
   ArchitectureInput input;

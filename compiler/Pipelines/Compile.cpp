@@ -167,6 +167,10 @@ std::string packMatrices(const std::vector<float> &values, const WeightEntry &w,
 std::string weightBytes(const WeightEntry &w, const std::vector<float> &values) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return packRowMajor(values, type);
+  if (w.layout == WeightLayout::Q8_0N16) {
+    PackedShape s = packedShape(w);
+    return packQ8_0Panels(quantizeQ8_0(values, s.k), s.n, s.k);
+  }
   return packMatrices(values, w, packedShape(w).matrices);
 }
 
@@ -174,6 +178,7 @@ uint64_t weightByteSize(const WeightEntry &w) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return rowMajorBytes(w.type.getNumElements(), type);
   PackedShape s = packedShape(w);
+  if (w.layout == WeightLayout::Q8_0N16) return q8_0PanelsBytes(s.n, s.k);
   return s.matrices * matmulPanelsBytes(s.n, s.k, type, w.layout == WeightLayout::PackedN16K2);
 }
 
@@ -218,6 +223,8 @@ struct WeightStreamer {
       MVC_ASSIGN_OR_RETURN(std::vector<float> values,
                            checkpoint->readRowsAsF32(w.sourceName, begin, count));
       std::string bytes = w.layout == WeightLayout::RowMajor ? packRowMajor(values, type)
+                          : w.layout == WeightLayout::Q8_0N16
+                              ? packQ8_0Panels(quantizeQ8_0(values, rowElems), count, rowElems)
                           : experts ? packMatrices(values, w, count)
                                     : packMatmulPanels(values, count, rowElems, false, type,
                                                        w.layout == WeightLayout::PackedN16K2);
@@ -445,6 +452,14 @@ private:
     MVC_RETURN_IF_ERROR(emitModule("graph", *module));
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
+    if (opts.dtype == "q8_0") {
+      if (targets.gpu)
+        return absl::InvalidArgumentError(
+            "--dtype q8_0: quantized weights have cpu kernels only so far, not " + opts.target);
+      QuantizeWeightsOptions quantize;
+      quantize.format = "q8_0";
+      dispatchPm.addNestedPass<func::FuncOp>(createQuantizeWeights(quantize));
+    }
     // CPUs with bf16 dot products read bf16 activations straight into their matmuls: the
     // rounding a bf16-weight matmul does to its lhs moves into the producer's region.
     if (!targets.gpu && cpu.codegen.bf16Dot)
@@ -563,7 +578,10 @@ private:
     for (const WeightEntry &w : entries) {
       weightsBytes = (weightsBytes + 63) / 64 * 64;
       uint64_t size = weightByteSize(w);
-      manifest.weights.push_back({w.artifactName, storedDType(w.type.getElementType()),
+      // A block-format weight's bytes are its blocks: the manifest says u8 and the layout.
+      DType dtype = w.layout == WeightLayout::Q8_0N16 ? DType::U8
+                                                       : storedDType(w.type.getElementType());
+      manifest.weights.push_back({w.artifactName, dtype,
                                   w.type.getShape().vec(), layoutName(w.layout), weightsBytes,
                                   size});
       weightOffsets.push_back(weightsBytes);

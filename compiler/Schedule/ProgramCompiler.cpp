@@ -13,6 +13,7 @@ const char *layoutName(WeightLayout layout) {
   case WeightLayout::RowMajor: return "row_major";
   case WeightLayout::PackedN16: return "packed_n16";
   case WeightLayout::PackedN16K2: return "packed_n16_k2";
+  case WeightLayout::Q8_0N16: return "q8_0_n16";
   }
   return "?";
 }
@@ -217,6 +218,9 @@ private:
   /// the weight is stored [K, N]).
   std::optional<std::pair<WeightLayout, bool>> matmulLayout(Value w) {
     if (!backend.packsMatmulWeights()) return std::nullopt;
+    // A weight in a block format (--mvc-quantize-weights) is only ever a transposed rhs.
+    if (auto weight = w.getDefiningOp<WeightOp>(); weight && weight.getFormat())
+      return std::make_pair(WeightLayout::Q8_0N16, false);
     bool bf16 = cast<RankedTensorType>(w.getType()).getElementType().isBF16();
     for (Operation *user : w.getUsers())
       if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w)

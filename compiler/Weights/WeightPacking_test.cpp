@@ -3,6 +3,8 @@
 #include <cstring>
 #include <gtest/gtest.h>
 
+#include "runtime/util/Npy.h"
+
 namespace mvc {
 namespace {
 
@@ -60,6 +62,48 @@ TEST(WeightPacking, PredictedSizesMatchPackedBytes) {
                     matmulPanelsBytes(n, k, type, pairK))
               << n << "x" << k << " pairK " << pairK;
       }
+}
+
+// gen_gguf_quant.py quantized these values with the `gguf` package (ggml's reference
+// rounding): zero blocks, ties, tiny and large scales. The bytes must be identical.
+TEST(WeightPacking, Q8_0QuantizesAsGgml) {
+  const std::string dir = std::string(MVC_FIXTURES_DIR) + "/gguf_quant/";
+  auto input = readNpy(dir + "Q8_0.quantize.input.npy");
+  auto blocks = readNpy(dir + "Q8_0.quantize.blocks.npy");
+  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_TRUE(blocks.ok()) << blocks.status();
+  ASSERT_EQ(input->dtype, DType::F32);
+  std::vector<float> x(input->data.size() / 4);
+  std::memcpy(x.data(), input->data.data(), input->data.size());
+  std::string got = quantizeQ8_0(x, 32);
+  ASSERT_EQ(got.size(), blocks->data.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_EQ(uint8_t(got[i]), blocks->data[i]) << "block " << i / 34 << " byte " << i % 34;
+}
+
+TEST(WeightPacking, Q8_0PanelsPlaceEveryScaleAndValue) {
+  int64_t n = 20, k = 64, perRow = k / 32;
+  std::string blocks;
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t b = 0; b < perRow; ++b) {
+      uint16_t scale = uint16_t(0x3c00 + row * 8 + b); // distinct f16 bits per block
+      blocks.append(reinterpret_cast<const char *>(&scale), 2);
+      for (int64_t i = 0; i < 32; ++i) blocks.push_back(char(int8_t((row * 7 + b * 32 + i) % 251 - 125)));
+    }
+  std::string packed = packQ8_0Panels(blocks, n, k);
+  ASSERT_EQ(int64_t(packed.size()), q8_0PanelsBytes(n, k));
+  ASSERT_EQ(packed.size(), size_t(2 * perRow * 16 * 34));
+  for (int64_t row = 0; row < 32; ++row)
+    for (int64_t b = 0; b < perRow; ++b) {
+      const char *at = packed.data() + ((row / 16) * perRow + b) * 16 * 34;
+      uint16_t scale;
+      std::memcpy(&scale, at + 2 * (row % 16), 2);
+      EXPECT_EQ(scale, row < n ? uint16_t(0x3c00 + row * 8 + b) : 0) << row << "," << b;
+      for (int64_t i = 0; i < 32; ++i) {
+        int8_t want = row < n ? int8_t((row * 7 + b * 32 + i) % 251 - 125) : 0;
+        EXPECT_EQ(int8_t(at[32 + i * 16 + row % 16]), want) << row << "," << b * 32 + i;
+      }
+    }
 }
 
 } // namespace

@@ -303,10 +303,10 @@ absl::Status parseWeight(const ObjectReader &object, WeightInfo &weight) {
   }
   MVC_RETURN_IF_ERROR(object.string("layout", weight.layout));
   if (weight.layout != "row_major" && weight.layout != "packed_n16" &&
-      weight.layout != "packed_n16_k2")
+      weight.layout != "packed_n16_k2" && weight.layout != "q8_0_n16")
     return fieldError(object.pathOf("layout"),
                       "unknown layout '" + weight.layout +
-                          "' (expected row_major, packed_n16 or packed_n16_k2)");
+                          "' (expected row_major, packed_n16, packed_n16_k2 or q8_0_n16)");
   int64_t offset = 0, size = 0;
   MVC_RETURN_IF_ERROR(object.count("offset", offset));
   MVC_RETURN_IF_ERROR(object.count("size", size));
@@ -315,6 +315,21 @@ absl::Status parseWeight(const ObjectReader &object, WeightInfo &weight) {
   if (weight.offset % artifact::kAlignment != 0)
     return fieldError(object.pathOf("offset"),
                       absl::StrCat(offset, " is not a multiple of ", artifact::kAlignment));
+  if (weight.layout == "q8_0_n16") {
+    // Q8_0 blocks of 32 values (34 bytes) in panels of 16 rows: the size is exact.
+    if (weight.dtype != DType::U8 || weight.shape.size() != 2 || weight.shape[1] % 32 != 0)
+      return fieldError(object.pathOf("layout"),
+                        "q8_0_n16 holds a u8 [N, K] weight with K a multiple of 32");
+    uint64_t want;
+    if (__builtin_mul_overflow(uint64_t((weight.shape[0] + 15) / 16),
+                               uint64_t(weight.shape[1] / 32) * 16 * 34, &want))
+      return fieldError(object.pathOf("shape"), "byte size overflows");
+    if (weight.size != want)
+      return fieldError(object.pathOf("size"),
+                        absl::StrCat(size, " bytes, but q8_0_n16 [", weight.shape[0], ", ",
+                                     weight.shape[1], "] takes ", want));
+    return absl::OkStatus();
+  }
   uint64_t logical;
   if (__builtin_mul_overflow(elements, dtypeSize(weight.dtype), &logical))
     return fieldError(object.pathOf("shape"), "byte size overflows");

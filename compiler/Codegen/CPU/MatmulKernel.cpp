@@ -10,6 +10,11 @@
 // per microkernel (tdpbf16ps on 16x32 bf16 tiles, 16x16 f32 accumulators), and only the
 // rows left over (fewer than 16) through the vector microkernel.
 //
+// A weight in ggml's Q8_0 (`format = "q8_0"`, layout q8_0_n16) is decoded in registers:
+// per 32-block of K, the panel's 16 int8 values of each k widened to f32 and multiplied
+// into a block accumulator, which is scaled by the panel's 16 block scales once per block.
+// The activations stay f32 (ggml quantizes them to Q8_0 too: this is closer to f32).
+//
 // A grouped matmul (mvc.matmul with `groups`, mixture-of-experts layers) runs the same
 // microkernels: each workgroup's row block lies within one expert's rows (Common/Moe.h),
 // and its weight panels are that expert's matrix of the packed [E, N, K] weight.
@@ -29,6 +34,7 @@ namespace mvc {
 namespace {
 
 constexpr int64_t kPanel = 16;  // output columns per packed panel (the weight layout)
+constexpr int64_t kQ8Block = 32; // values per q8_0 block along K
 // How far ahead of its loads a streaming microkernel prefetches its panel. Measured on the
 // 270M LM head at 16 rows (2 threads, same runs): 4 KiB 12.6-13.1 ms, 8 KiB 11.4-11.6,
 // 16 KiB 12.6-14.1; row tiles without the streaming kernel 13.1-15.5.
@@ -54,6 +60,12 @@ public:
       return matmul.emitError("cpu matmul kernels need a weight or constant (packed offline) as rhs");
     k = lhsType.getDimSize(1);
     n = matmul.getType().getDimSize(1);
+    if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat()) {
+      q8 = true;
+      if (amxRows || matmul.getNumGroups() || k % kQ8Block)
+        return matmul.emitError("q8_0 weights take ungrouped matmuls without AMX rows and K a "
+                                "multiple of 32");
+    }
     bf16 = rhsType.getElementType().isBF16();
     if (bf16 && k % 2)
       return matmul.emitError("bf16 matmul needs an even contraction size, got ") << k;
@@ -66,7 +78,12 @@ public:
     int64_t blocks = (panels + panelsPerBlock - 1) / panelsPerBlock;
 
     lhs = kb.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
-    rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
+    if (q8) {
+      rhs = kb.binding(sig.bindingOf(matmul.getRhs()), b.getI8Type());
+      rhsScales = kb.binding(sig.bindingOf(matmul.getRhs()), b.getF16Type());
+    } else {
+      rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
+    }
     m = kb.push(0);
     Value mb = arith::DivUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
     Value nb = arith::RemUIOp::create(b, loc, kb.workgroupId(), kb.idx(blocks));
@@ -317,6 +334,7 @@ private:
   }
 
   void emitMicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
+    if (q8) return emitQ8MicroKernel(row, mr, panel, np);
     // Few accumulators (single rows, single panels) would serialize on the FMA latency:
     // keep `split` independent sets over interleaved k steps and add them at the end.
     int64_t tile = mr * np;
@@ -358,6 +376,92 @@ private:
       for (int64_t j = 0; j < np; ++j)
         emitEpilogue(arith::AddIOp::create(b, loc, row, kb.idx(i)),
                      arith::AddIOp::create(b, loc, panel, kb.idx(j)), sums[i * np + j]);
+  }
+
+  /// The q8_0_n16 microkernel: mr x np accumulators over K's 32-blocks. Within a block
+  /// the products of the int8 values (widened to f32) go into block accumulators, `split`
+  /// interleaved sets when there are few of them (FMA latency); at the block's end each
+  /// is multiplied by its panel's 16 scales into the running sums.
+  void emitQ8MicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
+    int64_t tile = mr * np;
+    int64_t split = tile >= 8 ? 1 : std::min<int64_t>(4, 8 / tile);
+    int64_t blocks = k / kQ8Block;
+    int64_t blockBytes = kPanel * (2 + kQ8Block);  // 16 f16 scales + 32 x 16 int8
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType(), 0.0f));
+    auto i8x16 = VectorType::get({kPanel}, b.getI8Type());
+    auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
+    auto f16x16 = VectorType::get({kPanel}, b.getF16Type());
+    SmallVector<Value> init(tile, zero);
+    auto outer = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks), kb.idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(outer.getBody());
+      Value blk = outer.getInductionVar();
+      SmallVector<Value> base, scales;
+      for (int64_t j = 0; j < np; ++j) {
+        Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
+        Value start = arith::MulIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(blocks)), blk),
+            kb.idx(blockBytes));
+        Value half = arith::DivUIOp::create(b, loc, start, kb.idx(2));
+        Value d = vector::LoadOp::create(b, loc, f16x16, rhsScales, ValueRange{half});
+        scales.push_back(arith::ExtFOp::create(b, loc, accType(), d));
+        base.push_back(arith::AddIOp::create(b, loc, start, kb.idx(2 * kPanel)));
+        if (streaming)  // the block's cache lines, kStreamAheadBytes ahead
+          for (int64_t line = 0; line < blockBytes; line += 64)
+            prefetchWeights(arith::AddIOp::create(b, loc, start, kb.idx(line)));
+      }
+      Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(kQ8Block));
+      SmallVector<Value> blockInit(tile * split, zero);
+      auto inner = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(kQ8Block), kb.idx(split), blockInit);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(inner.getBody());
+        SmallVector<Value> next(inner.getRegionIterArgs().begin(), inner.getRegionIterArgs().end());
+        for (int64_t s = 0; s < split; ++s) {
+          Value kk = arith::AddIOp::create(b, loc, inner.getInductionVar(), kb.idx(s));
+          SmallVector<Value> w;
+          for (int64_t j = 0; j < np; ++j) {
+            Value at = arith::AddIOp::create(b, loc, base[j],
+                                             arith::MulIOp::create(b, loc, kk, kb.idx(kPanel)));
+            Value q = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
+            w.push_back(arith::SIToFPOp::create(b, loc, accType(),
+                                                arith::ExtSIOp::create(b, loc, i32x16, q)));
+          }
+          Value kIndex = arith::AddIOp::create(b, loc, k0, kk);
+          for (int64_t i = 0; i < mr; ++i) {
+            Value av = vector::BroadcastOp::create(b, loc, accType(),
+                                                   kb.loadF32(lhs, lhsIndex(row, i, kIndex), 0));
+            for (int64_t j = 0; j < np; ++j) {
+              Value &acc = next[s * tile + i * np + j];
+              acc = vector::FMAOp::create(b, loc, av, w[j], acc);
+            }
+          }
+        }
+        scf::YieldOp::create(b, loc, next);
+      }
+      SmallVector<Value> next(outer.getRegionIterArgs().begin(), outer.getRegionIterArgs().end());
+      for (int64_t t = 0; t < tile; ++t) {
+        Value sum = inner.getResult(t);
+        for (int64_t s = 1; s < split; ++s)
+          sum = arith::AddFOp::create(b, loc, sum, inner.getResult(s * tile + t));
+        next[t] = vector::FMAOp::create(b, loc, sum, scales[t % np], next[t]);
+      }
+      scf::YieldOp::create(b, loc, next);
+    }
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < np; ++j)
+        emitEpilogue(arith::AddIOp::create(b, loc, row, kb.idx(i)),
+                     arith::AddIOp::create(b, loc, panel, kb.idx(j)), outer.getResult(i * np + j));
+  }
+
+  /// Prefetches the q8_0 panel kStreamAheadBytes past byte `at` (clamped to the buffer).
+  void prefetchWeights(Value at) {
+    int64_t total = panels * (k / kQ8Block) * kPanel * (2 + kQ8Block);
+    Value ahead = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, at, kb.idx(kStreamAheadBytes)), kb.idx(total - 1));
+    memref::PrefetchOp::create(b, loc, rhs, ValueRange{ahead}, /*isWrite=*/false,
+                               /*localityHint=*/3, /*isDataCache=*/true);
   }
 
   /// vdpbf16ps takes the activation as bf16 pairs broadcast to every lane: convert this
@@ -573,6 +677,8 @@ private:
   int64_t microkernelRows = 0, panelsPerBlock = 0, rowsPerBlock = 0, smallBatchRows = 0;  // from lowering_config
   int64_t amxRows = 0;  // from lowering_config: rows of an AMX microkernel, 0 = none
   bool bf16 = false;
+  bool q8 = false;          // the rhs is a q8_0 weight (layout q8_0_n16)
+  Value rhsScales;          // q8: the same bytes as f16 (the block scales)
   bool streaming = false;  // emitting the small-batch microkernel (prefetches its panel)
   Value lhs, rhs, m;
   Value lhsPairs, rowBase;  // bf16 pairs of this workgroup's rows (vdpbf16ps path)

@@ -60,6 +60,9 @@ public:
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (lhsType.isDynamicDim(1) || !rhsType.hasStaticShape())
       return matmul.emitError("gpu matmul needs static K and a static rhs");
+    if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat())
+      return matmul.emitError("gpu matmul has no kernel for ")
+             << *weight.getFormat() << " weights yet ('" << weight.getName() << "')";
     int64_t experts = matmul.getNumGroups();
     bf16 = rhsType.getElementType().isBF16();
     if (!bf16 && !rhsType.getElementType().isF32())

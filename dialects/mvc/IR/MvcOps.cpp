@@ -51,6 +51,24 @@ LogicalResult WeightOp::verify() {
       return emitOpError("source_shape of weight '")
              << getName() << "' must hold as many elements as its type";
   }
+  if (auto format = getFormat()) {
+    if (*format != "q8_0")
+      return emitOpError("weight '") << getName() << "': unknown format '" << *format
+                                     << "' (expected q8_0)";
+    if (!getType().getElementType().isF32() || getType().getRank() != 2 ||
+        getType().getDimSize(1) % 32 != 0)
+      return emitOpError("weight '") << getName() << "' in format " << *format
+                                     << " must be f32 [N, K] with K a multiple of 32";
+    for (Operation *user : getResult().getUsers()) {
+      auto matmul = dyn_cast<MatmulOp>(user);
+      if (!matmul || matmul.getRhs() != getResult() || !matmul.getTransposeB() ||
+          matmul.getGroups())
+        return emitOpError("weight '")
+               << getName() << "' in format " << *format
+               << " may only be the transposed rhs of ungrouped matmuls, but '"
+               << user->getName() << "' reads it";
+    }
+  }
   return success();
 }
 

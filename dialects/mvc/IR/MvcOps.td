@@ -21,8 +21,15 @@ def Mvc_WeightOp : Mvc_Op<"weight", [Pure]> {
     `source_shape`, when present, is the tensor's shape in the checkpoint, which the graph
     reads row-major with the result's shape (same element count), e.g. a patch-embedding
     Conv2d kernel [H, C, p, p] used as the matmul weight [H, C·p·p].
+
+    `format`, when present, is the block format the weight is stored in; the result is
+    its dequantized values (f32). `q8_0` is ggml's Q8_0: blocks of 32 values along the
+    last axis, each an f16 scale d and 32 int8 q (value = d·q). Only the transposed rhs
+    ([N, K], K a multiple of 32) of ungrouped matmuls may read such a weight: its kernels
+    decode the blocks as they go (--mvc-quantize-weights sets it).
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$source_shape);
+  let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$source_shape,
+                       OptionalAttr<StrAttr>:$format);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;

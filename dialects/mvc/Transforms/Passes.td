@@ -30,6 +30,22 @@ def NarrowMatmulInputs : Pass<"mvc-narrow-matmul-inputs", "mlir::func::FuncOp"> 
   let dependentDialects = ["mvc::MvcDialect"];
 }
 
+def QuantizeWeights : Pass<"mvc-quantize-weights", "mlir::func::FuncOp"> {
+  let summary = "Store matmul weights in a block format the kernels decode";
+  let description = [{
+    Sets `format` on every weight that only ungrouped matmuls read as their transposed
+    rhs ([N, K]) with K a multiple of the format's block (32), and makes its result f32
+    (the dequantized values). The compiler quantizes the checkpoint's values when it
+    writes the artifact (ggml's reference rounding). Other weights (norms, embedding
+    tables that a gather reads, grouped expert weights, [K, N] weights) keep their type.
+    Run before --mvc-narrow-matmul-inputs: a quantized matmul reads f32 activations.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", "\"q8_0\"", "The block format (q8_0)">,
+  ];
+  let dependentDialects = ["mvc::MvcDialect"];
+}
+
 def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
   let summary = "Choose each dispatch region's tile sizes, as an attribute codegen reads";
   let description = [{
