@@ -54,6 +54,18 @@ absl::StatusOr<std::vector<float>> MappedGgufImport::readRowsAsF32(const std::st
   return reader->readRowsAsF32(t->name, begin, count);
 }
 
+absl::StatusOr<std::optional<GgufImport::Blocks>>
+MappedGgufImport::readBlocks(const std::string &hfName) const {
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  return Blocks{t->type, std::string(t->bytes.begin(), t->bytes.end())};
+}
+
+std::optional<GgmlType> MappedGgufImport::blockType(const std::string &hfName) const {
+  auto t = find(hfName);
+  if (!t.ok()) return std::nullopt;
+  return (*t)->type;
+}
+
 absl::Status MappedGgufImport::checkLayers(uint64_t layers,
                                            absl::Span<const GgufLayerTensor> layerTensors,
                                            absl::string_view blockCountKey) const {

@@ -44,6 +44,22 @@ public:
     return absl::UnimplementedError("row reads of '" + hfName + "'");
   }
 
+  /// A tensor's ggml blocks as the file stores them, rows in HF order: what `--dtype keep`
+  /// packs without dequantizing.
+  struct Blocks {
+    GgmlType type;
+    std::string bytes;
+  };
+  /// The tensor's blocks; nullopt when the import changes its values (only readAsF32
+  /// gives them then).
+  virtual absl::StatusOr<std::optional<Blocks>> readBlocks(const std::string &hfName) const {
+    return std::nullopt;
+  }
+  /// The ggml type readBlocks would return, without reading the tensor.
+  virtual std::optional<GgmlType> blockType(const std::string &hfName) const {
+    return std::nullopt;
+  }
+
   struct Tokenizer {
     std::string tokenizerJson; // HF tokenizer.json
     OrderedJson config;        // tokenizer_config.json (chat template, special tokens)
@@ -67,6 +83,10 @@ public:
   bool readsRows(const std::string &hfName) const override;
   absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &hfName, int64_t begin,
                                                    int64_t count) const override;
+  /// The file's bytes (a 2-D tensor's GGUF rows are its HF rows); imports that transform
+  /// a tensor override these for it.
+  absl::StatusOr<std::optional<Blocks>> readBlocks(const std::string &hfName) const override;
+  std::optional<GgmlType> blockType(const std::string &hfName) const override;
   /// HF tensor name -> GGUF tensor name, for every tensor of the file.
   const std::map<std::string, std::string> &hfToGguf() const { return names; }
 

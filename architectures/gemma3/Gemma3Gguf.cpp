@@ -165,6 +165,19 @@ bool Gemma3GgufImport::readsRows(const std::string &hfName) const {
   return t.ok() && !isNorm((*t)->name);
 }
 
+absl::StatusOr<std::optional<GgufImport::Blocks>>
+Gemma3GgufImport::readBlocks(const std::string &hfName) const {
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  if (isNorm(t->name)) return std::nullopt;
+  return MappedGgufImport::readBlocks(hfName);
+}
+
+std::optional<GgmlType> Gemma3GgufImport::blockType(const std::string &hfName) const {
+  auto t = find(hfName);
+  if (!t.ok() || isNorm((*t)->name)) return std::nullopt;
+  return (*t)->type;
+}
+
 absl::StatusOr<std::optional<GgufImport::Tokenizer>> Gemma3GgufImport::tokenizer() const {
   if (!ggufHasTokenizer(*reader))
     return std::nullopt;

@@ -51,6 +51,9 @@ public:
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
   /// Not the norms, whose values readAsF32 shifts (they are small).
   bool readsRows(const std::string &hfName) const override;
+  /// Not the norms either.
+  absl::StatusOr<std::optional<Blocks>> readBlocks(const std::string &hfName) const override;
+  std::optional<GgmlType> blockType(const std::string &hfName) const override;
   /// The vocabulary as Gemma's tokenizer.json and tokenizer_config.json
   /// (Gemma3GgufTokenizer.h).
   absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;

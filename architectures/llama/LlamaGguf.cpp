@@ -23,10 +23,12 @@ constexpr GgufLayerTensor kLayerNames[] = {
     {"ffn_down", "mlp.down_proj"},
 };
 
-/// Undoes the converter's per-head row permutation of q_proj / k_proj ([heads·D, in]).
-std::vector<float> unpermuteRows(const std::vector<float> &gguf, int64_t heads, int64_t in) {
+/// Undoes the converter's per-head row permutation of q_proj / k_proj ([heads·D, in]):
+/// rows of `in` values (floats, or the bytes of a row of ggml blocks).
+template <typename Container>
+Container unpermuteRows(const Container &gguf, int64_t heads, int64_t in) {
   int64_t rows = static_cast<int64_t>(gguf.size()) / in, d = rows / heads;
-  std::vector<float> hf(gguf.size());
+  Container hf(gguf.size(), typename Container::value_type());
   for (int64_t h = 0; h < heads; ++h)
     for (int64_t i = 0; i < d / 2; ++i)
       for (int64_t j = 0; j < 2; ++j)
@@ -150,6 +152,21 @@ bool LlamaGgufImport::readsRows(const std::string &hfName) const {
   auto t = find(hfName);
   return t.ok() && !absl::EndsWith((*t)->name, ".attn_q.weight") &&
          !absl::EndsWith((*t)->name, ".attn_k.weight");
+}
+
+absl::StatusOr<std::optional<GgufImport::Blocks>>
+LlamaGgufImport::readBlocks(const std::string &hfName) const {
+  MVC_ASSIGN_OR_RETURN(std::optional<Blocks> blocks, MappedGgufImport::readBlocks(hfName));
+  MVC_ASSIGN_OR_RETURN(const GgufTensor *t, find(hfName));
+  bool q = absl::EndsWith(t->name, ".attn_q.weight"), k = absl::EndsWith(t->name, ".attn_k.weight");
+  if (!blocks || !(q || k)) return blocks;
+  std::vector<int64_t> dims = t->hfShape();
+  int64_t heads = q ? numHeads : numKvHeads;
+  if (dims.size() != 2 || dims[0] % (2 * heads) != 0)
+    return absl::InvalidArgumentError(absl::StrCat(reader->path(), ": tensor '", t->name,
+                                                   "' does not split into ", heads, " heads"));
+  blocks->bytes = unpermuteRows(blocks->bytes, heads, int64_t(blocks->bytes.size()) / dims[0]);
+  return blocks;
 }
 
 absl::StatusOr<std::optional<GgufImport::Tokenizer>> LlamaGgufImport::tokenizer() const {

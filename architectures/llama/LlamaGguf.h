@@ -33,6 +33,8 @@ public:
   absl::StatusOr<std::vector<float>> readAsF32(const std::string &hfName) const override;
   /// Not q/k projections, whose rows readAsF32 reorders.
   bool readsRows(const std::string &hfName) const override;
+  /// q/k projections' block rows reordered as readAsF32 reorders their values.
+  absl::StatusOr<std::optional<Blocks>> readBlocks(const std::string &hfName) const override;
   absl::StatusOr<std::optional<Tokenizer>> tokenizer() const override;
 
 private:

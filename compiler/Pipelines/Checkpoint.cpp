@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FileSystem.h"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -68,6 +69,18 @@ public:
   absl::StatusOr<std::vector<float>> readRowsAsF32(const std::string &name, int64_t begin,
                                                    int64_t count) const override {
     return import->readRowsAsF32(name, begin, count);
+  }
+  std::optional<std::string> blockFormat(const std::string &name) const override {
+    std::optional<GgmlType> type = import->blockType(name);
+    if (!type) return std::nullopt;
+    std::string format = ggmlTypeName(*type);
+    for (char &c : format) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return format;
+  }
+  absl::StatusOr<std::string> readBlocks(const std::string &name) const override {
+    MVC_ASSIGN_OR_RETURN(std::optional<GgufImport::Blocks> blocks, import->readBlocks(name));
+    if (!blocks) return absl::InternalError("'" + name + "' has no blocks of its own");
+    return std::move(blocks->bytes);
   }
   const GgufImport &gguf() const { return *import; }
 
@@ -262,12 +275,16 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!arch.ok()) return prefixed(configPath, arch.status());
 
   std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
-  if (dtype != "f32" && dtype != "bf16" && dtype != "q8_0")
+  if (dtype != "f32" && dtype != "bf16" && dtype != "q8_0" && dtype != "keep")
     return absl::InvalidArgumentError("unknown --dtype '" + dtype +
-                                      "' (expected f32, bf16 or q8_0)");
-  // q8_0: the weights the graph passes quantize (--mvc-quantize-weights) are read as f32;
-  // all others are bf16, as with --dtype bf16.
-  if (dtype == "q8_0") dtype = "bf16";
+                                      "' (expected f32, bf16, q8_0 or keep)");
+  if (dtype == "keep" && !gguf)
+    return absl::InvalidArgumentError(
+        "--dtype keep keeps a GGUF file's block formats, but '" + opts.input +
+        "' is not a .gguf file (--dtype q8_0 quantizes any checkpoint)");
+  // q8_0 and keep: the weights the graph passes store in blocks (--mvc-quantize-weights)
+  // are read as f32; all others are bf16, as with --dtype bf16.
+  if (dtype == "q8_0" || dtype == "keep") dtype = "bf16";
   out.module = ModuleOp::create(UnknownLoc::get(&context));
   GraphBuilder gb(*out.module);
   ArchitectureInput input;
@@ -305,6 +322,12 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   out.config = built->config;
   out.languageModel = built->languageModel;
   out.notes = built->notes;
+  // Each weight the file stores in blocks says which (what --dtype keep keeps).
+  if (gguf)
+    out.module->walk([&](WeightOp w) {
+      if (std::optional<std::string> format = out.weights->blockFormat(w.getName().str()))
+        w->setAttr("mvc.source_format", StringAttr::get(&context, *format));
+    });
   TokenizerFiles tokenizer;
   if (gguf) {
     auto converted = ggufTokenizer(static_cast<GgufSource &>(*out.weights));

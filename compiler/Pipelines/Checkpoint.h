@@ -36,6 +36,16 @@ public:
                                                            int64_t count) const {
     return absl::UnimplementedError("row reads of '" + name + "'");
   }
+  /// The block format the file stores the tensor in ("q8_0", "q4_k", ... as ggml names
+  /// them, lower case), for sources that have them (GGUF) and tensors whose values reach
+  /// the model unchanged; nullopt otherwise.
+  virtual std::optional<std::string> blockFormat(const std::string &name) const {
+    return std::nullopt;
+  }
+  /// Those blocks, rows in the HF layout (blockFormat's tensors only).
+  virtual absl::StatusOr<std::string> readBlocks(const std::string &name) const {
+    return absl::UnimplementedError("block reads of '" + name + "'");
+  }
 };
 
 struct CheckpointBuild {

@@ -198,6 +198,21 @@ struct WeightStreamer {
   /// Bytes written. Errors of the source name the weight; errors of the sink (disk full)
   /// come back as the writer's, which names the file.
   absl::StatusOr<uint64_t> write(const WeightEntry &w) {
+    // A checkpoint tensor already in the weight's block format is repacked as it is (the
+    // file's own scales and values, bit for bit), not dequantized and quantized again.
+    if (w.layout == WeightLayout::Q8_0N16 && checkpoint && !w.constant &&
+        checkpoint->blockFormat(w.sourceName) == std::optional<std::string>("q8_0")) {
+      MVC_RETURN_IF_ERROR(checkSourceShape(w, *checkpoint));
+      MVC_ASSIGN_OR_RETURN(std::string blocks, checkpoint->readBlocks(w.sourceName));
+      PackedShape s = packedShape(w);
+      if (int64_t(blocks.size()) != s.n * (s.k / kQ8_0Block) * kQ8_0BlockBytes)
+        return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
+                                          "' holds " + std::to_string(blocks.size()) +
+                                          " bytes, not the Q8_0 blocks of its shape");
+      std::string bytes = packQ8_0Panels(blocks, s.n, s.k);
+      MVC_RETURN_IF_ERROR(put(bytes));
+      return uint64_t(bytes.size());
+    }
     // A grouped matmul's [E, N, K] weight goes in chunks of whole experts (any layout).
     bool experts = w.layout != WeightLayout::RowMajor && w.type.getRank() == 3;
     bool chunked = checkpoint && !w.constant && (!w.transposed || experts) &&
@@ -452,12 +467,13 @@ private:
     MVC_RETURN_IF_ERROR(emitModule("graph", *module));
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
-    if (opts.dtype == "q8_0") {
+    if (opts.dtype == "q8_0" || opts.dtype == "keep") {
       if (targets.gpu)
-        return absl::InvalidArgumentError(
-            "--dtype q8_0: quantized weights have cpu kernels only so far, not " + opts.target);
+        return absl::InvalidArgumentError("--dtype " + opts.dtype +
+                                          ": quantized weights have cpu kernels only so far, not " +
+                                          opts.target);
       QuantizeWeightsOptions quantize;
-      quantize.format = "q8_0";
+      quantize.format = opts.dtype;
       dispatchPm.addNestedPass<func::FuncOp>(createQuantizeWeights(quantize));
     }
     // CPUs with bf16 dot products read bf16 activations straight into their matmuls: the

@@ -246,16 +246,19 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-/// Bytes a decode step reads for its weights: every matmul weight (packed layouts);
-/// embedding tables are only read a row per token.
+/// Bytes a decode step reads for its weights: every matmul weight (packed layouts, Q8_0
+/// blocks); embedding tables are only read a row per token.
 struct ModelBytes {
   double matmulWeightBytes = 0, matmulParams = 0, headParams = 0, kvBytesPerToken = 0;
+  bool q8_0 = false;  // some matmul weights are Q8_0 blocks (decoded to f32 FMAs)
 };
 
 ModelBytes modelBytes(const ArtifactReader &reader, const LanguageModelInfo &lm) {
   ModelBytes m;
   for (const WeightInfo &w : reader.manifest().weights) {
-    if (w.layout.rfind("packed", 0) != 0) continue;
+    bool q8 = w.layout == "q8_0_n16";
+    if (w.layout.rfind("packed", 0) != 0 && !q8) continue;
+    m.q8_0 |= q8;
     double params = double(w.shape[0]) * double(w.shape[1]);
     m.matmulWeightBytes += double(w.size);
     m.matmulParams += params;
@@ -355,7 +358,9 @@ static int toolMain(int argc, char **argv) {
     roof = measureRoofline((*session)->numThreads());
     // bf16 weights run on AMX tiles where the artifact uses them, else on vdpbf16ps where
     // the CPU has it: measure prefill against that peak.
-    bool bf16 = bytes.matmulWeightBytes <= 2.0 * bytes.matmulParams && roof.bf16Gflops > 0;
+    // Q8_0 weights are widened to f32 and multiplied by f32 FMAs.
+    bool bf16 = !bytes.q8_0 && bytes.matmulWeightBytes <= 2.0 * bytes.matmulParams &&
+                roof.bf16Gflops > 0;
     const std::vector<std::string> &features = (*reader)->manifest().target.cpuFeatures;
     bool amx = bf16 && roof.amxGflops > 0 &&
                std::find(features.begin(), features.end(), "amx-bf16") != features.end();

@@ -39,9 +39,13 @@ def QuantizeWeights : Pass<"mvc-quantize-weights", "mlir::func::FuncOp"> {
     writes the artifact (ggml's reference rounding). Other weights (norms, embedding
     tables that a gather reads, grouped expert weights, [K, N] weights) keep their type.
     Run before --mvc-narrow-matmul-inputs: a quantized matmul reads f32 activations.
+    With `format=keep`, each weight takes the block format its checkpoint stores it in
+    (`mvc.source_format`, set by the GGUF reader) when the kernels have that format;
+    other weights keep their type.
   }];
   let options = [
-    Option<"format", "format", "std::string", "\"q8_0\"", "The block format (q8_0)">,
+    Option<"format", "format", "std::string", "\"q8_0\"",
+           "The block format (q8_0), or keep (each weight's mvc.source_format)">,
   ];
   let dependentDialects = ["mvc::MvcDialect"];
 }

@@ -25,6 +25,9 @@ namespace {
 
 constexpr int64_t kBlock = 32; // values per q8_0 block
 
+/// The block formats the matmul kernels decode.
+bool isKernelFormat(StringRef format) { return format == "q8_0"; }
+
 bool readOnlyAsTransposedRhs(WeightOp weight) {
   if (weight.getResult().use_empty()) return false;
   for (Operation *user : weight.getResult().getUsers()) {
@@ -40,17 +43,23 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
   using QuantizeWeightsBase::QuantizeWeightsBase;
 
   void runOnOperation() override {
-    if (format != "q8_0") {
+    if (format != "q8_0" && format != "keep") {
       getOperation().emitError("--mvc-quantize-weights: unknown format '")
-          << format << "' (expected q8_0)";
+          << format << "' (expected q8_0 or keep)";
       return signalPassFailure();
     }
     getOperation().walk([&](WeightOp weight) {
+      std::string chosen = format;
+      if (format == "keep") {
+        auto source = weight->getAttrOfType<StringAttr>("mvc.source_format");
+        if (!source || !isKernelFormat(source.getValue())) return;
+        chosen = source.str();
+      }
       auto type = weight.getType();
       if (weight.getFormat() || type.getRank() != 2 || type.getDimSize(1) % kBlock != 0 ||
           !isa<FloatType>(type.getElementType()) || !readOnlyAsTransposedRhs(weight))
         return;
-      weight.setFormat(StringRef(format));
+      weight.setFormat(StringRef(chosen));
       weight.getResult().setType(RankedTensorType::get(type.getShape(), Float32Type::get(&getContext())));
     });
   }
