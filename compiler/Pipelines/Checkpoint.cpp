@@ -1,5 +1,6 @@
 //===- Checkpoint.cpp - model checkpoints as mvc graphs and weights ------===//
 #include "compiler/Pipelines/Checkpoint.h"
+#include "runtime/artifact/BlockFormat.h"
 #include "runtime/util/StatusMacros.h"
 #include "runtime/util/Json.h"
 #include "runtime/util/Files.h"
@@ -275,16 +276,17 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!arch.ok()) return prefixed(configPath, arch.status());
 
   std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
-  if (dtype != "f32" && dtype != "bf16" && dtype != "q8_0" && dtype != "keep")
+  bool blocks = findBlockFormat(dtype) != nullptr;
+  if (dtype != "f32" && dtype != "bf16" && !blocks && dtype != "keep")
     return absl::InvalidArgumentError("unknown --dtype '" + dtype +
-                                      "' (expected f32, bf16, q8_0 or keep)");
+                                      "' (expected f32, bf16, keep, q8_0, q4_0, q4_1, q5_0 or q5_1)");
   if (dtype == "keep" && !gguf)
     return absl::InvalidArgumentError(
         "--dtype keep keeps a GGUF file's block formats, but '" + opts.input +
         "' is not a .gguf file (--dtype q8_0 quantizes any checkpoint)");
   // q8_0 and keep: the weights the graph passes store in blocks (--mvc-quantize-weights)
   // are read as f32; all others are bf16, as with --dtype bf16.
-  if (dtype == "q8_0" || dtype == "keep") dtype = "bf16";
+  if (blocks || dtype == "keep") dtype = "bf16";
   out.module = ModuleOp::create(UnknownLoc::get(&context));
   GraphBuilder gb(*out.module);
   ArchitectureInput input;

@@ -1,5 +1,6 @@
 //===- Compile.cpp - the phases of mvc-compile ---------------------------===//
 #include "compiler/Pipelines/Compile.h"
+#include "runtime/artifact/BlockFormat.h"
 
 #include "compiler/Artifact/ArtifactWriter.h"
 #include "compiler/Pipelines/Checkpoint.h"
@@ -167,9 +168,9 @@ std::string packMatrices(const std::vector<float> &values, const WeightEntry &w,
 std::string weightBytes(const WeightEntry &w, const std::vector<float> &values) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return packRowMajor(values, type);
-  if (w.layout == WeightLayout::Q8_0N16) {
+  if (w.layout == WeightLayout::BlocksN16) {
     PackedShape s = packedShape(w);
-    return packQ8_0Panels(quantizeQ8_0(values, s.k), s.n, s.k);
+    return packBlockPanels(*w.blockFormat, quantizeBlocks(*w.blockFormat, values), s.n, s.k);
   }
   return packMatrices(values, w, packedShape(w).matrices);
 }
@@ -178,7 +179,7 @@ uint64_t weightByteSize(const WeightEntry &w) {
   StoredType type = storedTypeOf(w.type.getElementType());
   if (w.layout == WeightLayout::RowMajor) return rowMajorBytes(w.type.getNumElements(), type);
   PackedShape s = packedShape(w);
-  if (w.layout == WeightLayout::Q8_0N16) return q8_0PanelsBytes(s.n, s.k);
+  if (w.layout == WeightLayout::BlocksN16) return w.blockFormat->panelsBytes(s.n, s.k);
   return s.matrices * matmulPanelsBytes(s.n, s.k, type, w.layout == WeightLayout::PackedN16K2);
 }
 
@@ -200,16 +201,17 @@ struct WeightStreamer {
   absl::StatusOr<uint64_t> write(const WeightEntry &w) {
     // A checkpoint tensor already in the weight's block format is repacked as it is (the
     // file's own scales and values, bit for bit), not dequantized and quantized again.
-    if (w.layout == WeightLayout::Q8_0N16 && checkpoint && !w.constant &&
-        checkpoint->blockFormat(w.sourceName) == std::optional<std::string>("q8_0")) {
+    if (w.layout == WeightLayout::BlocksN16 && checkpoint && !w.constant &&
+        checkpoint->blockFormat(w.sourceName) == std::string(w.blockFormat->name)) {
       MVC_RETURN_IF_ERROR(checkSourceShape(w, *checkpoint));
       MVC_ASSIGN_OR_RETURN(std::string blocks, checkpoint->readBlocks(w.sourceName));
       PackedShape s = packedShape(w);
-      if (int64_t(blocks.size()) != s.n * (s.k / kQ8_0Block) * kQ8_0BlockBytes)
+      if (int64_t(blocks.size()) != s.n * (s.k / BlockFormat::kValues) * w.blockFormat->blockBytes)
         return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
                                           "' holds " + std::to_string(blocks.size()) +
-                                          " bytes, not the Q8_0 blocks of its shape");
-      std::string bytes = packQ8_0Panels(blocks, s.n, s.k);
+                                          " bytes, not the " + std::string(w.blockFormat->name) +
+                                          " blocks of its shape");
+      std::string bytes = packBlockPanels(*w.blockFormat, blocks, s.n, s.k);
       MVC_RETURN_IF_ERROR(put(bytes));
       return uint64_t(bytes.size());
     }
@@ -238,8 +240,9 @@ struct WeightStreamer {
       MVC_ASSIGN_OR_RETURN(std::vector<float> values,
                            checkpoint->readRowsAsF32(w.sourceName, begin, count));
       std::string bytes = w.layout == WeightLayout::RowMajor ? packRowMajor(values, type)
-                          : w.layout == WeightLayout::Q8_0N16
-                              ? packQ8_0Panels(quantizeQ8_0(values, rowElems), count, rowElems)
+                          : w.layout == WeightLayout::BlocksN16
+                              ? packBlockPanels(*w.blockFormat, quantizeBlocks(*w.blockFormat, values),
+                                                count, rowElems)
                           : experts ? packMatrices(values, w, count)
                                     : packMatmulPanels(values, count, rowElems, false, type,
                                                        w.layout == WeightLayout::PackedN16K2);
@@ -467,7 +470,7 @@ private:
     MVC_RETURN_IF_ERROR(emitModule("graph", *module));
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
-    if (opts.dtype == "q8_0" || opts.dtype == "keep") {
+    if (findBlockFormat(opts.dtype) || opts.dtype == "keep") {
       if (targets.gpu)
         return absl::InvalidArgumentError("--dtype " + opts.dtype +
                                           ": quantized weights have cpu kernels only so far, not " +
@@ -595,10 +598,10 @@ private:
       weightsBytes = (weightsBytes + 63) / 64 * 64;
       uint64_t size = weightByteSize(w);
       // A block-format weight's bytes are its blocks: the manifest says u8 and the layout.
-      DType dtype = w.layout == WeightLayout::Q8_0N16 ? DType::U8
+      DType dtype = w.layout == WeightLayout::BlocksN16 ? DType::U8
                                                        : storedDType(w.type.getElementType());
       manifest.weights.push_back({w.artifactName, dtype,
-                                  w.type.getShape().vec(), layoutName(w.layout), weightsBytes,
+                                  w.type.getShape().vec(), layoutName(w), weightsBytes,
                                   size});
       weightOffsets.push_back(weightsBytes);
       weightsBytes += size;

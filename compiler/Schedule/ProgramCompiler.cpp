@@ -13,9 +13,15 @@ const char *layoutName(WeightLayout layout) {
   case WeightLayout::RowMajor: return "row_major";
   case WeightLayout::PackedN16: return "packed_n16";
   case WeightLayout::PackedN16K2: return "packed_n16_k2";
-  case WeightLayout::Q8_0N16: return "q8_0_n16";
+  case WeightLayout::BlocksN16: return "blocks_n16";
   }
   return "?";
+}
+
+std::string layoutName(const WeightEntry &entry) {
+  if (entry.layout == WeightLayout::BlocksN16 && entry.blockFormat)
+    return std::string(entry.blockFormat->name) + "_n16";
+  return layoutName(entry.layout);
 }
 
 size_t WeightTable::request(WeightEntry entry) {
@@ -220,7 +226,7 @@ private:
     if (!backend.packsMatmulWeights()) return std::nullopt;
     // A weight in a block format (--mvc-quantize-weights) is only ever a transposed rhs.
     if (auto weight = w.getDefiningOp<WeightOp>(); weight && weight.getFormat())
-      return std::make_pair(WeightLayout::Q8_0N16, false);
+      return std::make_pair(WeightLayout::BlocksN16, false);
     bool bf16 = cast<RankedTensorType>(w.getType()).getElementType().isBF16();
     for (Operation *user : w.getUsers())
       if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w)
@@ -247,7 +253,8 @@ private:
       if (readByMatmul || gatheredRows) {
         e.layout = packed->first;
         e.transposed = packed->second;
-        e.artifactName += std::string("#") + layoutName(e.layout);
+        if (auto format = w.getFormat()) e.blockFormat = findBlockFormat(format->str());
+        e.artifactName += "#" + layoutName(e);
       }
     }
     return namedBuffer(BufferKind::Weight, weights.request(e));
@@ -259,7 +266,10 @@ private:
       auto w = gather.getTable().getDefiningOp<WeightOp>();
       if (!w) return;
       if (auto packed = matmulLayout(w.getResult()); packed && !packed->second)
-        gather->setAttr("mvc.table_layout", StringAttr::get(fn.getContext(), layoutName(packed->first)));
+        gather->setAttr("mvc.table_layout",
+                        StringAttr::get(fn.getContext(),
+                                        w.getFormat() ? (*w.getFormat() + "_n16").str()
+                                                      : std::string(layoutName(packed->first))));
     });
   }
 

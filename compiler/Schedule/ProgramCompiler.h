@@ -17,6 +17,8 @@
 
 #include <map>
 
+#include "runtime/artifact/BlockFormat.h"
+
 namespace mvc {
 
 /// A weight the artifact must hold: where its values come from and how to lay them out.
@@ -28,6 +30,7 @@ struct WeightEntry {
   bool transposed = false;         // matmul rhs stored [K, N] rather than [N, K]
   mlir::DenseElementsAttr constant; // set for arith.constant tensors
   std::vector<int64_t> sourceShape; // the checkpoint's shape when it differs (mvc.weight source_shape)
+  const BlockFormat *blockFormat = nullptr; // BlocksN16: the weight's format (mvc.weight format)
 };
 
 class WeightTable {
@@ -49,6 +52,8 @@ mlir::FailureOr<ProgramInfo> compileProgram(mlir::func::FuncOp fn, KernelBackend
                                             std::vector<TensorInfo> &states);
 
 const char *layoutName(WeightLayout layout);
+/// The manifest's layout of an entry: layoutName, or "<format>_n16" for blocks.
+std::string layoutName(const WeightEntry &entry);
 
 } // namespace mvc
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/artifact/BlockFormat.h"
+
 namespace mvc {
 
 uint16_t floatToBf16(float f);
@@ -30,20 +32,16 @@ std::string packMatmulPanels(const std::vector<float> &values, int64_t n, int64_
 int64_t rowMajorBytes(int64_t count, StoredType type);
 int64_t matmulPanelsBytes(int64_t n, int64_t k, StoredType type, bool pairK);
 
-/// ggml's Q8_0: per 32 values of a row, an f16 scale d and 32 int8 q, value = d·q.
-constexpr int64_t kQ8_0Block = 32;
-constexpr int64_t kQ8_0BlockBytes = 2 + kQ8_0Block; // as a GGUF file stores a block
+/// Rows of values (a multiple of 32 each) as GGUF blocks of `format`, rounded as ggml's
+/// reference quantizers do (q8_0: d = amax / 127, q = roundf(x / d); q4_0 / q5_0: d from
+/// the value of largest magnitude over -8 / -16; q4_1 / q5_1: d = (max - min) / 15 or 31
+/// and m = min): bit-identical to ggml and the `gguf` package.
+std::string quantizeBlocks(const BlockFormat &format, const std::vector<float> &values);
 
-/// Rows of `k` values (k a multiple of 32) as GGUF Q8_0 blocks, rounded as ggml's
-/// reference quantizer does (d = amax / 127 rounded to f16, q = roundf(x · (1 / d)) with
-/// the unrounded d): bit-identical to ggml and the `gguf` package.
-std::string quantizeQ8_0(const std::vector<float> &values, int64_t k);
-
-/// A matmul rhs W[N, K] given as GGUF Q8_0 blocks (row-major, K / 32 blocks per row) in
-/// the `q8_0_n16` layout (FORMAT.md): per panel of 16 rows and per 32-block of K, the 16
-/// f16 scales, then the 32 × 16 int8 values k-major. N is padded with zero blocks.
-std::string packQ8_0Panels(const std::string &blocks, int64_t n, int64_t k);
-int64_t q8_0PanelsBytes(int64_t n, int64_t k);
+/// A matmul rhs W[N, K] given as GGUF blocks of `format` (row-major, K / 32 blocks per row)
+/// in the `<format>_n16` layout (BlockFormat.h, FORMAT.md). N is padded with zero blocks.
+std::string packBlockPanels(const BlockFormat &format, const std::string &blocks, int64_t n,
+                            int64_t k);
 
 } // namespace mvc
 

@@ -1,5 +1,6 @@
 #include "compiler/Weights/WeightPacking.h"
 
+#include <cctype>
 #include <cstring>
 #include <gtest/gtest.h>
 
@@ -64,46 +65,93 @@ TEST(WeightPacking, PredictedSizesMatchPackedBytes) {
       }
 }
 
+const std::string kQuantDir = std::string(MVC_FIXTURES_DIR) + "/gguf_quant/";
+const char *const kFormats[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1"};
+
+std::string upper(std::string s) {
+  for (char &c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
 // gen_gguf_quant.py quantized these values with the `gguf` package (ggml's reference
-// rounding): zero blocks, ties, tiny and large scales. The bytes must be identical.
-TEST(WeightPacking, Q8_0QuantizesAsGgml) {
-  const std::string dir = std::string(MVC_FIXTURES_DIR) + "/gguf_quant/";
-  auto input = readNpy(dir + "Q8_0.quantize.input.npy");
-  auto blocks = readNpy(dir + "Q8_0.quantize.blocks.npy");
+// rounding) into each format: zero blocks, ties, tiny and large scales, one-signed
+// blocks. mvc-compile's quantizer must give the same bytes.
+TEST(WeightPacking, QuantizesAsGgml) {
+  auto input = readNpy(kQuantDir + "quantize.input.npy");
   ASSERT_TRUE(input.ok()) << input.status();
-  ASSERT_TRUE(blocks.ok()) << blocks.status();
   ASSERT_EQ(input->dtype, DType::F32);
   std::vector<float> x(input->data.size() / 4);
   std::memcpy(x.data(), input->data.data(), input->data.size());
-  std::string got = quantizeQ8_0(x, 32);
-  ASSERT_EQ(got.size(), blocks->data.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_EQ(uint8_t(got[i]), blocks->data[i]) << "block " << i / 34 << " byte " << i % 34;
+  for (const char *name : kFormats) {
+    const BlockFormat *format = findBlockFormat(name);
+    ASSERT_NE(format, nullptr) << name;
+    auto blocks = readNpy(kQuantDir + upper(name) + ".quantize.blocks.npy");
+    ASSERT_TRUE(blocks.ok()) << blocks.status();
+    std::string got = quantizeBlocks(*format, x);
+    ASSERT_EQ(got.size(), blocks->data.size()) << name;
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(uint8_t(got[i]), blocks->data[i])
+          << name << " block " << i / format->blockBytes << " byte " << i % format->blockBytes;
+  }
 }
 
-TEST(WeightPacking, Q8_0PanelsPlaceEveryScaleAndValue) {
-  int64_t n = 20, k = 64, perRow = k / 32;
-  std::string blocks;
-  for (int64_t row = 0; row < n; ++row)
-    for (int64_t b = 0; b < perRow; ++b) {
-      uint16_t scale = uint16_t(0x3c00 + row * 8 + b); // distinct f16 bits per block
-      blocks.append(reinterpret_cast<const char *>(&scale), 2);
-      for (int64_t i = 0; i < 32; ++i) blocks.push_back(char(int8_t((row * 7 + b * 32 + i) % 251 - 125)));
+/// Element (row, c) of a `<format>_n16` weight, decoded as the kernels do (the layout's
+/// definition, BlockFormat.h), in f32.
+float decodePacked(const BlockFormat &f, const std::string &packed, int64_t k, int64_t row,
+                   int64_t c) {
+  const char *at = packed.data() + ((row / 16) * (k / 32) + c / 32) * f.panelBlockBytes();
+  int64_t lane = row % 16, kk = c % 32;
+  auto half = [&](int64_t offset) {
+    _Float16 h;
+    std::memcpy(&h, at + offset + 2 * lane, 2);
+    return float(h);
+  };
+  int q;
+  if (f.bits == 8) {
+    q = int8_t(at[f.quantOffset() + kk * 16 + lane]);
+  } else {
+    uint8_t byte = uint8_t(at[f.quantOffset() + (kk % 16) * 16 + lane]);
+    q = kk < 16 ? byte & 15 : byte >> 4;
+    if (f.hasHigh()) {
+      uint32_t qh;
+      std::memcpy(&qh, at + f.highOffset() + 4 * lane, 4);
+      q |= int((qh >> kk) & 1) << 4;
     }
-  std::string packed = packQ8_0Panels(blocks, n, k);
-  ASSERT_EQ(int64_t(packed.size()), q8_0PanelsBytes(n, k));
-  ASSERT_EQ(packed.size(), size_t(2 * perRow * 16 * 34));
-  for (int64_t row = 0; row < 32; ++row)
-    for (int64_t b = 0; b < perRow; ++b) {
-      const char *at = packed.data() + ((row / 16) * perRow + b) * 16 * 34;
-      uint16_t scale;
-      std::memcpy(&scale, at + 2 * (row % 16), 2);
-      EXPECT_EQ(scale, row < n ? uint16_t(0x3c00 + row * 8 + b) : 0) << row << "," << b;
-      for (int64_t i = 0; i < 32; ++i) {
-        int8_t want = row < n ? int8_t((row * 7 + b * 32 + i) % 251 - 125) : 0;
-        EXPECT_EQ(int8_t(at[32 + i * 16 + row % 16]), want) << row << "," << b * 32 + i;
-      }
+    q -= f.offset;
+  }
+  return f.hasMin ? half(0) * float(q) + half(f.minOffset()) : half(0) * float(q);
+}
+
+// The blocks of gen_gguf_quant.py (half quantized, half random bytes with finite scales)
+// as a [rows, 64] weight: every element decoded from the packed layout equals the `gguf`
+// package's dequantization, bit for bit; the padding rows are zero.
+TEST(WeightPacking, BlockPanelsDecodeToGgufValues) {
+  for (const char *name : kFormats) {
+    const BlockFormat *format = findBlockFormat(name);
+    auto blocks = readNpy(kQuantDir + upper(name) + ".blocks.npy");
+    auto values = readNpy(kQuantDir + upper(name) + ".values.npy");
+    ASSERT_TRUE(blocks.ok() && values.ok()) << name;
+    int64_t k = 64, n = int64_t(values->data.size() / 4) / k;  // 16 rows of 2 blocks
+    std::vector<float> want(values->data.size() / 4);
+    std::memcpy(want.data(), values->data.data(), values->data.size());
+    std::string raw(blocks->data.begin(), blocks->data.end());
+    for (int64_t rows : {n, n - 3}) {  // whole panels, and a partial last panel
+      std::string packed = packBlockPanels(*format, raw.substr(0, rows * 2 * format->blockBytes), rows, k);
+      ASSERT_EQ(int64_t(packed.size()), format->panelsBytes(rows, k)) << name;
+      ASSERT_EQ(int64_t(packed.size()), (rows + 15) / 16 * 16 * 2 * format->blockBytes) << name;
+      for (int64_t r = 0; r < (rows + 15) / 16 * 16; ++r)
+        for (int64_t c = 0; c < k; ++c) {
+          float got = decodePacked(*format, packed, k, r, c);
+          if (r >= rows) {  // padding: zero scale (and min); -0 where an offset applies
+            ASSERT_EQ(got, 0.0f) << name << " padding row " << r;
+            continue;
+          }
+          float expect = want[r * k + c];
+          ASSERT_EQ(std::memcmp(&got, &expect, 4), 0)
+              << name << " (" << r << ", " << c << "): " << got << " vs " << expect;
+        }
     }
+  }
 }
 
 } // namespace

@@ -6,8 +6,10 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/artifact/BlockFormat.h"
 #include "runtime/artifact/Format.h"
 #include "runtime/util/StatusMacros.h"
 
@@ -302,11 +304,17 @@ absl::Status parseWeight(const ObjectReader &object, WeightInfo &weight) {
     weight.shape.push_back(value);
   }
   MVC_RETURN_IF_ERROR(object.string("layout", weight.layout));
+  // "<format>_n16": a matmul weight in a ggml block format (BlockFormat.h).
+  const BlockFormat *blocks =
+      absl::EndsWith(weight.layout, "_n16")
+          ? findBlockFormat(std::string_view(weight.layout).substr(0, weight.layout.size() - 4))
+          : nullptr;
   if (weight.layout != "row_major" && weight.layout != "packed_n16" &&
-      weight.layout != "packed_n16_k2" && weight.layout != "q8_0_n16")
+      weight.layout != "packed_n16_k2" && !blocks)
     return fieldError(object.pathOf("layout"),
                       "unknown layout '" + weight.layout +
-                          "' (expected row_major, packed_n16, packed_n16_k2 or q8_0_n16)");
+                          "' (expected row_major, packed_n16, packed_n16_k2 or <format>_n16 "
+                          "for q8_0, q4_0, q4_1, q5_0, q5_1)");
   int64_t offset = 0, size = 0;
   MVC_RETURN_IF_ERROR(object.count("offset", offset));
   MVC_RETURN_IF_ERROR(object.count("size", size));
@@ -315,19 +323,21 @@ absl::Status parseWeight(const ObjectReader &object, WeightInfo &weight) {
   if (weight.offset % artifact::kAlignment != 0)
     return fieldError(object.pathOf("offset"),
                       absl::StrCat(offset, " is not a multiple of ", artifact::kAlignment));
-  if (weight.layout == "q8_0_n16") {
-    // Q8_0 blocks of 32 values (34 bytes) in panels of 16 rows: the size is exact.
+  if (blocks) {
+    // Blocks of 32 values in panels of 16 rows: the size is exact.
     if (weight.dtype != DType::U8 || weight.shape.size() != 2 || weight.shape[1] % 32 != 0)
-      return fieldError(object.pathOf("layout"),
-                        "q8_0_n16 holds a u8 [N, K] weight with K a multiple of 32");
+      return fieldError(object.pathOf("layout"), weight.layout +
+                                                     " holds a u8 [N, K] weight with K a "
+                                                     "multiple of 32");
     uint64_t want;
     if (__builtin_mul_overflow(uint64_t((weight.shape[0] + 15) / 16),
-                               uint64_t(weight.shape[1] / 32) * 16 * 34, &want))
+                               uint64_t(weight.shape[1] / 32) * uint64_t(blocks->panelBlockBytes()),
+                               &want))
       return fieldError(object.pathOf("shape"), "byte size overflows");
     if (weight.size != want)
       return fieldError(object.pathOf("size"),
-                        absl::StrCat(size, " bytes, but q8_0_n16 [", weight.shape[0], ", ",
-                                     weight.shape[1], "] takes ", want));
+                        absl::StrCat(size, " bytes, but ", weight.layout, " [", weight.shape[0],
+                                     ", ", weight.shape[1], "] takes ", want));
     return absl::OkStatus();
   }
   uint64_t logical;

@@ -395,48 +395,69 @@ func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}) -> (tensor<?x40xf32>
 }}""")
 
 
-def q8_0_dequantized(w):
-    """W as gguf's Q8_0 quantizer and dequantizer (llama.cpp's numpy reference) make it."""
+BLOCK_FORMATS = ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1"]
+
+
+def block_dequantized(w, fmt):
+    """W as gguf's quantizer and dequantizer (llama.cpp's numpy reference) make it."""
     import gguf
     from gguf import quants
-    blocks = quants.quantize(w.astype(np.float32), gguf.GGMLQuantizationType.Q8_0)
-    return quants.dequantize(blocks, gguf.GGMLQuantizationType.Q8_0).astype(np.float32).reshape(w.shape)
+    qtype = gguf.GGMLQuantizationType[fmt.upper()]
+    blocks = quants.quantize(w.astype(np.float32), qtype)
+    return quants.dequantize(blocks, qtype).astype(np.float32).reshape(w.shape)
 
 
-def matmul_q8_0():
-    c = Case("matmul_q8_0",
-             "Matmuls with Q8_0 weights (format = \"q8_0\": ggml's blocks of 32, decoded in the\n"
-             "kernel): a partial last panel (N=40), a gated-GELU epilogue fused into the second\n"
-             "matmul, K = 96 (three blocks). The reference dequantizes with the `gguf` package\n"
-             "(mvc's quantizer is bit-exact to it: mvc_weight_packing_test) and multiplies in f64;\n"
-             "mvc keeps the activations f32 and scales each block's int8 sums by its f16 scale,\n"
-             "so the error is f32 rounding over K (observed < 1e-5 on values ~3). 1 row takes\n"
-             "the one-row tail, 13 the small-batch microkernel, 53 row tiles. No cuda-emu case:\n"
-             "the gpu matmul has no Q8_0 kernel yet (issue 20).")
+def matmul_blocks():
+    c = Case("matmul_blocks",
+             "Matmuls with weights in ggml block formats (format = q8_0, q4_0, q4_1, q5_0, q5_1:\n"
+             "blocks of 32 decoded in the kernel), each [40, 96] (a partial last panel, three\n"
+             "blocks per row); a gated-GELU epilogue over two q8_0 matmuls; a tied q4_1 table\n"
+             "read by a gather and a matmul. The reference quantizes and dequantizes with the\n"
+             "`gguf` package (mvc's quantizers are bit-exact to it: mvc_weight_packing_test) and\n"
+             "multiplies in f64. mvc keeps the activations f32 and scales each block's integer\n"
+             "sums by its f16 scale (plus min x the block's activation sum for the _1 formats),\n"
+             "so the error is f32 rounding over K (observed < 2e-5 on outputs up to ~15). 1 row\n"
+             "takes the one-row tail, 13 the small-batch microkernel, 53 row tiles. No cuda-emu\n"
+             "case: the gpu matmul has no block-format kernel yet (issue 20).")
     K = 96
-    w1 = c.weight("w1", c.randn(40, K, scale=0.3))
+    ws = {f: c.weight("w_" + f, c.randn(40, K, scale=0.3)) for f in BLOCK_FORMATS}
     wg = c.weight("wg", c.randn(80, K, scale=0.3))
     wu = c.weight("wu", c.randn(80, K, scale=0.3))
-    d1, dg, du = (q8_0_dequantized(w).astype(np.float64) for w in (w1, wg, wu))
+    t = c.weight("t", c.randn(40, K, scale=0.5))
+    ds = {f: block_dequantized(w, f).astype(np.float64) for f, w in ws.items()}
+    dg, du = (block_dequantized(w, "q8_0").astype(np.float64) for w in (wg, wu))
+    dt = block_dequantized(t, "q4_1").astype(np.float64)
     for T in (1, 13, 53):
         x = c.randn(T, K)
+        ids = c.rng.randint(0, 40, size=T).astype(np.int32)
         xa = x.astype(np.float64)
-        o0 = xa @ d1.T
-        o1 = gelu_tanh(xa @ dg.T) * (xa @ du.T)
-        c.call("main", [x], [o0, o1])
+        outs = [xa @ ds[f].T for f in BLOCK_FORMATS]
+        outs.append(gelu_tanh(xa @ dg.T) * (xa @ du.T))
+        outs.append(dt[ids])
+        outs.append(xa @ dt.T)
+        c.call("main", [x, ids], outs)
     c.cpus = ["native", "x86-64-v4", "x86-64-v3"]
     c.cuda_emu = False
+    weights = "\n".join(f'  %w_{f} = mvc.weight "w_{f}" {{format = "{f}"}} : tensor<40x{K}xf32>'
+                         for f in BLOCK_FORMATS)
+    matmuls = "\n".join(f"  %o_{f} = mvc.matmul %x, %w_{f} {{transpose_b}} : (tensor<?x{K}xf32>, "
+                         f"tensor<40x{K}xf32>) -> tensor<?x40xf32>" for f in BLOCK_FORMATS)
+    results = ", ".join(f"%o_{f}" for f in BLOCK_FORMATS)
+    types = ", ".join(["tensor<?x40xf32>"] * len(BLOCK_FORMATS))
     c.write(f"""
-func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}) -> (tensor<?x40xf32>, tensor<?x80xf32>) {{
-  %w1 = mvc.weight "w1" {{format = "q8_0"}} : tensor<40x{K}xf32>
+func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}, %ids: tensor<?xi32> {{mvc.dims = ["T"]}}) -> ({types}, tensor<?x80xf32>, tensor<?x{K}xf32>, tensor<?x40xf32>) {{
+{weights}
   %wg = mvc.weight "wg" {{format = "q8_0"}} : tensor<80x{K}xf32>
   %wu = mvc.weight "wu" {{format = "q8_0"}} : tensor<80x{K}xf32>
-  %o0 = mvc.matmul %x, %w1 {{transpose_b}} : (tensor<?x{K}xf32>, tensor<40x{K}xf32>) -> tensor<?x40xf32>
+  %t = mvc.weight "t" {{format = "q4_1"}} : tensor<40x{K}xf32>
+{matmuls}
   %u = mvc.matmul %x, %wu {{transpose_b}} : (tensor<?x{K}xf32>, tensor<80x{K}xf32>) -> tensor<?x80xf32>
   %g = mvc.matmul %x, %wg {{transpose_b}} : (tensor<?x{K}xf32>, tensor<80x{K}xf32>) -> tensor<?x80xf32>
   %a = mvc.gelu %g {{approximate = "tanh"}} : tensor<?x80xf32>
   %o1 = mvc.mul %a, %u : tensor<?x80xf32>, tensor<?x80xf32> -> tensor<?x80xf32>
-  return %o0, %o1 : tensor<?x40xf32>, tensor<?x80xf32>
+  %e = mvc.gather %t, %ids : (tensor<40x{K}xf32>, tensor<?xi32>) -> tensor<?x{K}xf32>
+  %h = mvc.matmul %x, %t {{transpose_b}} : (tensor<?x{K}xf32>, tensor<40x{K}xf32>) -> tensor<?x40xf32>
+  return {results}, %o1, %e, %h : {types}, tensor<?x80xf32>, tensor<?x{K}xf32>, tensor<?x40xf32>
 }}""")
 
 
@@ -766,7 +787,7 @@ if __name__ == "__main__":
     tied("bf16")
     matmuls("f32")
     matmuls("bf16")
-    matmul_q8_0()
+    matmul_blocks()
     moe("f32")
     moe("bf16")
     block()

@@ -256,7 +256,8 @@ struct ModelBytes {
 ModelBytes modelBytes(const ArtifactReader &reader, const LanguageModelInfo &lm) {
   ModelBytes m;
   for (const WeightInfo &w : reader.manifest().weights) {
-    bool q8 = w.layout == "q8_0_n16";
+    bool q8 = w.layout.size() > 4 && w.layout.compare(w.layout.size() - 4, 4, "_n16") == 0 &&
+              w.layout.rfind("packed", 0) != 0;  // a block format: decoded to f32 FMAs
     if (w.layout.rfind("packed", 0) != 0 && !q8) continue;
     m.q8_0 |= q8;
     double params = double(w.shape[0]) * double(w.shape[1]);

@@ -10,10 +10,12 @@
 // per microkernel (tdpbf16ps on 16x32 bf16 tiles, 16x16 f32 accumulators), and only the
 // rows left over (fewer than 16) through the vector microkernel.
 //
-// A weight in ggml's Q8_0 (`format = "q8_0"`, layout q8_0_n16) is decoded in registers:
-// per 32-block of K, the panel's 16 int8 values of each k widened to f32 and multiplied
-// into a block accumulator, which is scaled by the panel's 16 block scales once per block.
-// The activations stay f32 (ggml quantizes them to Q8_0 too: this is closer to f32).
+// A weight in a ggml block format (`format` q8_0, q4_0, q4_1, q5_0, q5_1; layout
+// `<format>_n16`) is decoded in registers: per 32-block of K, the panel's 16 integer
+// values of each k widened to f32 and multiplied into block accumulators, which are scaled
+// by the panel's 16 block scales once per block (plus min x the activations' block sum for
+// q4_1 / q5_1). The activations stay f32 (ggml quantizes them to 8 bits too: this is
+// closer to f32).
 //
 // A grouped matmul (mvc.matmul with `groups`, mixture-of-experts layers) runs the same
 // microkernels: each workgroup's row block lies within one expert's rows (Common/Moe.h),
@@ -23,6 +25,7 @@
 #include "compiler/Codegen/CPU/Kernels.h"
 #include "compiler/Codegen/Common/Moe.h"
 #include "compiler/Codegen/Common/RowOps.h"
+#include "runtime/artifact/BlockFormat.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
@@ -34,7 +37,6 @@ namespace mvc {
 namespace {
 
 constexpr int64_t kPanel = 16;  // output columns per packed panel (the weight layout)
-constexpr int64_t kQ8Block = 32; // values per q8_0 block along K
 // How far ahead of its loads a streaming microkernel prefetches its panel. Measured on the
 // 270M LM head at 16 rows (2 threads, same runs): 4 KiB 12.6-13.1 ms, 8 KiB 11.4-11.6,
 // 16 KiB 12.6-14.1; row tiles without the streaming kernel 13.1-15.5.
@@ -61,10 +63,11 @@ public:
     k = lhsType.getDimSize(1);
     n = matmul.getType().getDimSize(1);
     if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat()) {
-      q8 = true;
-      if (amxRows || matmul.getNumGroups() || k % kQ8Block)
-        return matmul.emitError("q8_0 weights take ungrouped matmuls without AMX rows and K a "
-                                "multiple of 32");
+      blockFormat = findBlockFormat(weight.getFormat()->str());
+      if (!blockFormat || amxRows || matmul.getNumGroups() || k % BlockFormat::kValues)
+        return matmul.emitError("block-format weights (")
+               << *weight.getFormat()
+               << ") take ungrouped matmuls without AMX rows and K a multiple of 32";
     }
     bf16 = rhsType.getElementType().isBF16();
     if (bf16 && k % 2)
@@ -78,9 +81,10 @@ public:
     int64_t blocks = (panels + panelsPerBlock - 1) / panelsPerBlock;
 
     lhs = kb.binding(sig.bindingOf(matmul.getLhs()), lhsType.getElementType());
-    if (q8) {
+    if (blockFormat) {
       rhs = kb.binding(sig.bindingOf(matmul.getRhs()), b.getI8Type());
-      rhsScales = kb.binding(sig.bindingOf(matmul.getRhs()), b.getF16Type());
+      rhsHalves = kb.binding(sig.bindingOf(matmul.getRhs()), b.getF16Type());
+      rhsWords = kb.binding(sig.bindingOf(matmul.getRhs()), b.getI32Type());
     } else {
       rhs = kb.binding(sig.bindingOf(matmul.getRhs()), rhsType.getElementType());
     }
@@ -334,7 +338,7 @@ private:
   }
 
   void emitMicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
-    if (q8) return emitQ8MicroKernel(row, mr, panel, np);
+    if (blockFormat) return emitBlockMicroKernel(row, mr, panel, np);
     // Few accumulators (single rows, single panels) would serialize on the FMA latency:
     // keep `split` independent sets over interleaved k steps and add them at the end.
     int64_t tile = mr * np;
@@ -378,74 +382,131 @@ private:
                      arith::AddIOp::create(b, loc, panel, kb.idx(j)), sums[i * np + j]);
   }
 
-  /// The q8_0_n16 microkernel: mr x np accumulators over K's 32-blocks. Within a block
-  /// the products of the int8 values (widened to f32) go into block accumulators, `split`
-  /// interleaved sets when there are few of them (FMA latency); at the block's end each
-  /// is multiplied by its panel's 16 scales into the running sums.
-  void emitQ8MicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
+  /// The `<format>_n16` microkernel (BlockFormat.h): mr x np accumulators over K's
+  /// 32-blocks. Within a block the products of the integer values (widened to f32; 4/5-bit
+  /// values unpacked from their nibbles and high bits, q4_0 / q5_0 offsets subtracted as
+  /// integers) go into block accumulators, `split` interleaved sets when there are few of
+  /// them (FMA latency); at the block's end each is multiplied by its rows' 16 scales into
+  /// the running sums, plus, for the formats with a min, the min times the block's sum of
+  /// the row's activations.
+  void emitBlockMicroKernel(Value row, int64_t mr, Value panel, int64_t np) {
+    const BlockFormat &f = *blockFormat;
+    bool eight = f.bits == 8;
     int64_t tile = mr * np;
     int64_t split = tile >= 8 ? 1 : std::min<int64_t>(4, 8 / tile);
-    int64_t blocks = k / kQ8Block;
-    int64_t blockBytes = kPanel * (2 + kQ8Block);  // 16 f16 scales + 32 x 16 int8
+    int64_t blocks = k / BlockFormat::kValues;
+    int64_t steps = eight ? BlockFormat::kValues : BlockFormat::kValues / 2;
     Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType(), 0.0f));
     auto i8x16 = VectorType::get({kPanel}, b.getI8Type());
     auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
     auto f16x16 = VectorType::get({kPanel}, b.getF16Type());
+    auto i32Splat = [&](int32_t v) {
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, v));
+    };
+    auto loadHalves = [&](Value byteOffset) {  // 16 f16 fields as f32
+      Value at = arith::DivUIOp::create(b, loc, byteOffset, kb.idx(2));
+      Value h = vector::LoadOp::create(b, loc, f16x16, rhsHalves, ValueRange{at});
+      return Value(arith::ExtFOp::create(b, loc, accType(), h));
+    };
     SmallVector<Value> init(tile, zero);
     auto outer = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks), kb.idx(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(outer.getBody());
       Value blk = outer.getInductionVar();
-      SmallVector<Value> base, scales;
+      SmallVector<Value> quants, scales, mins, highs;
       for (int64_t j = 0; j < np; ++j) {
         Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
         Value start = arith::MulIOp::create(
             b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(blocks)), blk),
-            kb.idx(blockBytes));
-        Value half = arith::DivUIOp::create(b, loc, start, kb.idx(2));
-        Value d = vector::LoadOp::create(b, loc, f16x16, rhsScales, ValueRange{half});
-        scales.push_back(arith::ExtFOp::create(b, loc, accType(), d));
-        base.push_back(arith::AddIOp::create(b, loc, start, kb.idx(2 * kPanel)));
+            kb.idx(f.panelBlockBytes()));
+        scales.push_back(loadHalves(start));
+        if (f.hasMin)
+          mins.push_back(loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset()))));
+        if (f.hasHigh()) {
+          Value at = arith::DivUIOp::create(
+              b, loc, arith::AddIOp::create(b, loc, start, kb.idx(f.highOffset())), kb.idx(4));
+          highs.push_back(vector::LoadOp::create(b, loc, i32x16, rhsWords, ValueRange{at}));
+        }
+        quants.push_back(arith::AddIOp::create(b, loc, start, kb.idx(f.quantOffset())));
         if (streaming)  // the block's cache lines, kStreamAheadBytes ahead
-          for (int64_t line = 0; line < blockBytes; line += 64)
+          for (int64_t line = 0; line < f.panelBlockBytes(); line += 64)
             prefetchWeights(arith::AddIOp::create(b, loc, start, kb.idx(line)));
       }
-      Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(kQ8Block));
+      Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(BlockFormat::kValues));
+      // The 16 rows' values at one step: one k (8-bit), or k and k + 16 (4/5-bit).
+      auto values = [&](int64_t j, Value step) -> SmallVector<Value, 2> {
+        Value at = arith::AddIOp::create(b, loc, quants[j],
+                                         arith::MulIOp::create(b, loc, step, kb.idx(kPanel)));
+        Value q = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
+        if (eight) {
+          Value wide = arith::ExtSIOp::create(b, loc, i32x16, q);
+          return {Value(arith::SIToFPOp::create(b, loc, accType(), wide))};
+        }
+        Value bytes = arith::ExtUIOp::create(b, loc, i32x16, q);
+        Value lo = arith::AndIOp::create(b, loc, bytes, i32Splat(15));
+        Value hi = arith::ShRUIOp::create(b, loc, bytes, i32Splat(4));
+        if (f.hasHigh()) {
+          Value shift = vector::BroadcastOp::create(
+              b, loc, i32x16, arith::IndexCastOp::create(b, loc, b.getI32Type(), step));
+          auto bit = [&](Value by) {  // ((qh >> by) & 1) << 4
+            Value s = arith::ShRUIOp::create(b, loc, highs[j], by);
+            return arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, s, i32Splat(1)),
+                                         i32Splat(4));
+          };
+          lo = arith::OrIOp::create(b, loc, lo, bit(shift));
+          hi = arith::OrIOp::create(
+              b, loc, hi, bit(arith::AddIOp::create(b, loc, shift, i32Splat(16))));
+        }
+        if (f.offset) {
+          lo = arith::SubIOp::create(b, loc, lo, i32Splat(f.offset));
+          hi = arith::SubIOp::create(b, loc, hi, i32Splat(f.offset));
+        }
+        return {Value(arith::SIToFPOp::create(b, loc, accType(), lo)),
+                Value(arith::SIToFPOp::create(b, loc, accType(), hi))};
+      };
       SmallVector<Value> blockInit(tile * split, zero);
-      auto inner = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(kQ8Block), kb.idx(split), blockInit);
+      auto inner = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(steps), kb.idx(split), blockInit);
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(inner.getBody());
         SmallVector<Value> next(inner.getRegionIterArgs().begin(), inner.getRegionIterArgs().end());
         for (int64_t s = 0; s < split; ++s) {
-          Value kk = arith::AddIOp::create(b, loc, inner.getInductionVar(), kb.idx(s));
-          SmallVector<Value> w;
-          for (int64_t j = 0; j < np; ++j) {
-            Value at = arith::AddIOp::create(b, loc, base[j],
-                                             arith::MulIOp::create(b, loc, kk, kb.idx(kPanel)));
-            Value q = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
-            w.push_back(arith::SIToFPOp::create(b, loc, accType(),
-                                                arith::ExtSIOp::create(b, loc, i32x16, q)));
-          }
-          Value kIndex = arith::AddIOp::create(b, loc, k0, kk);
-          for (int64_t i = 0; i < mr; ++i) {
-            Value av = vector::BroadcastOp::create(b, loc, accType(),
-                                                   kb.loadF32(lhs, lhsIndex(row, i, kIndex), 0));
-            for (int64_t j = 0; j < np; ++j) {
-              Value &acc = next[s * tile + i * np + j];
-              acc = vector::FMAOp::create(b, loc, av, w[j], acc);
+          Value step = arith::AddIOp::create(b, loc, inner.getInductionVar(), kb.idx(s));
+          SmallVector<SmallVector<Value, 2>> w;
+          for (int64_t j = 0; j < np; ++j) w.push_back(values(j, step));
+          for (size_t half = 0; half < w[0].size(); ++half) {
+            Value kIndex = arith::AddIOp::create(
+                b, loc, k0, arith::AddIOp::create(b, loc, step, kb.idx(16 * half)));
+            for (int64_t i = 0; i < mr; ++i) {
+              Value av = vector::BroadcastOp::create(
+                  b, loc, accType(), kb.loadF32(lhs, lhsIndex(row, i, kIndex), 0));
+              for (int64_t j = 0; j < np; ++j) {
+                Value &acc = next[s * tile + i * np + j];
+                acc = vector::FMAOp::create(b, loc, av, w[j][half], acc);
+              }
             }
           }
         }
         scf::YieldOp::create(b, loc, next);
       }
       SmallVector<Value> next(outer.getRegionIterArgs().begin(), outer.getRegionIterArgs().end());
+      SmallVector<Value> rowSums;  // the min formats: each row's sum of x over the block
+      if (f.hasMin)
+        for (int64_t i = 0; i < mr; ++i) {
+          Value x0 = kb.loadF32(lhs, lhsIndex(row, i, k0), kPanel);
+          Value x1 = kb.loadF32(
+              lhs, lhsIndex(row, i, arith::AddIOp::create(b, loc, k0, kb.idx(kPanel))), kPanel);
+          Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                                  arith::AddFOp::create(b, loc, x0, x1));
+          rowSums.push_back(vector::BroadcastOp::create(b, loc, accType(), sum));
+        }
       for (int64_t t = 0; t < tile; ++t) {
         Value sum = inner.getResult(t);
         for (int64_t s = 1; s < split; ++s)
           sum = arith::AddFOp::create(b, loc, sum, inner.getResult(s * tile + t));
         next[t] = vector::FMAOp::create(b, loc, sum, scales[t % np], next[t]);
+        if (f.hasMin) next[t] = vector::FMAOp::create(b, loc, rowSums[t / np], mins[t % np], next[t]);
       }
       scf::YieldOp::create(b, loc, next);
     }
@@ -455,9 +516,9 @@ private:
                      arith::AddIOp::create(b, loc, panel, kb.idx(j)), outer.getResult(i * np + j));
   }
 
-  /// Prefetches the q8_0 panel kStreamAheadBytes past byte `at` (clamped to the buffer).
+  /// Prefetches the block panel kStreamAheadBytes past byte `at` (clamped to the buffer).
   void prefetchWeights(Value at) {
-    int64_t total = panels * (k / kQ8Block) * kPanel * (2 + kQ8Block);
+    int64_t total = blockFormat->panelsBytes(n, k);
     Value ahead = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, at, kb.idx(kStreamAheadBytes)), kb.idx(total - 1));
     memref::PrefetchOp::create(b, loc, rhs, ValueRange{ahead}, /*isWrite=*/false,
@@ -677,8 +738,8 @@ private:
   int64_t microkernelRows = 0, panelsPerBlock = 0, rowsPerBlock = 0, smallBatchRows = 0;  // from lowering_config
   int64_t amxRows = 0;  // from lowering_config: rows of an AMX microkernel, 0 = none
   bool bf16 = false;
-  bool q8 = false;          // the rhs is a q8_0 weight (layout q8_0_n16)
-  Value rhsScales;          // q8: the same bytes as f16 (the block scales)
+  const BlockFormat *blockFormat = nullptr;  // the rhs's block format (layout <format>_n16)
+  Value rhsHalves, rhsWords;  // blocks: the same bytes as f16 (scales, mins) and i32 (high bits)
   bool streaming = false;  // emitting the small-batch microkernel (prefetches its panel)
   Value lhs, rhs, m;
   Value lhsPairs, rowBase;  // bf16 pairs of this workgroup's rows (vdpbf16ps path)

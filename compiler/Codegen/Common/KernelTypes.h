@@ -39,7 +39,7 @@ struct LaunchInfo {
 
 /// Which weights a matmul wants packed (and how), decided before emission.
 /// How a weight's bytes are laid out (runtime/artifact/FORMAT.md, "Weight layouts").
-enum class WeightLayout { RowMajor, PackedN16, PackedN16K2, Q8_0N16 };
+enum class WeightLayout { RowMajor, PackedN16, PackedN16K2, BlocksN16 };
 
 /// Where a program's dispatch regions become kernels: the cpu templates
 /// (compiler/Codegen/CPU/CpuBackend.cpp) or the gpu family's (CUDA/GpuCodegen.cpp).

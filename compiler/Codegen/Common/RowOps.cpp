@@ -1,5 +1,6 @@
 //===- RowOps.cpp - the bodies of row ops, written once for every backend -===//
 #include "compiler/Codegen/Common/RowOps.h"
+#include "runtime/artifact/BlockFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -197,6 +198,12 @@ LogicalResult RowOpEmitter::emitOp(Operation *op) {
   return success();
 }
 
+/// The block format of a `<format>_n16` table layout, else nullptr.
+static const BlockFormat *blockLayout(StringRef layout) {
+  if (!layout.ends_with("_n16")) return nullptr;
+  return findBlockFormat(layout.drop_back(4).str());
+}
+
 LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
   RowLoops &l = *loops;
   OpBuilder &b = l.b;
@@ -236,6 +243,51 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
   if (!layout) {
     Value base = l.mul(id, l.idx(n));
     l.forEach(n, [&](Value c, int lanes) { write(out, c, l.load(table, l.add(base, c), lanes)); });
+    return success();
+  }
+  if (const BlockFormat *f = blockLayout(layout.getValue())) {
+    // Blocks in 16-row panels (BlockFormat.h): element c of row `id` is its block's scale
+    // times its integer value (minus the format's offset; plus the min), each field of
+    // the row 2, 4 or 16 bytes apart from the next row's within the panel-block.
+    if (n % BlockFormat::kValues)
+      return gather.emitError("a ") << layout.getValue() << " table needs rows of a multiple of 32";
+    Value bytes = l.binding(sig.bindingOf(gather.getTable()), b.getI8Type());
+    Value halves = l.binding(sig.bindingOf(gather.getTable()), b.getF16Type());
+    Value words = l.binding(sig.bindingOf(gather.getTable()), b.getI32Type());
+    Value panelBlocks = l.mul(l.div(id, BlockFormat::kRows), l.idx(n / BlockFormat::kValues));
+    Value lane = arith::RemUIOp::create(b, loc, id, l.idx(BlockFormat::kRows));
+    auto i32 = [&](Value v) { return arith::IndexCastOp::create(b, loc, b.getI32Type(), v); };
+    auto c32 = [&](int32_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
+    l.forEachElement(n, [&](Value c) {
+      Value start = l.mul(l.add(panelBlocks, l.div(c, BlockFormat::kValues)), l.idx(f->panelBlockBytes()));
+      Value kk = l.rem(c, BlockFormat::kValues);
+      Value d = l.load(halves, l.add(l.div(start, 2), lane), 0);
+      Value quants = l.add(start, l.idx(f->quantOffset()));
+      Value x;
+      if (f->bits == 8) {
+        x = l.load(bytes, l.add(quants, l.add(l.mul(kk, l.idx(16)), lane)), 0);  // sitofp(i8)
+      } else {
+        Value byte = memref::LoadOp::create(
+            b, loc, bytes, ValueRange{l.add(quants, l.add(l.mul(l.rem(kk, 16), l.idx(16)), lane))});
+        Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), byte);
+        Value shift = arith::MulIOp::create(b, loc, i32(l.div(kk, 16)), c32(4));
+        Value q = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, wide, shift), c32(15));
+        if (f->hasHigh()) {
+          Value qh = memref::LoadOp::create(
+              b, loc, words,
+              ValueRange{l.add(l.div(l.add(start, l.idx(f->highOffset())), 4), lane)});
+          Value bit = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, qh, i32(kk)), c32(1));
+          q = arith::OrIOp::create(b, loc, q, arith::ShLIOp::create(b, loc, bit, c32(4)));
+        }
+        if (f->offset) q = arith::SubIOp::create(b, loc, q, c32(f->offset));
+        x = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
+      }
+      Value value = arith::MulFOp::create(b, loc, d, x);
+      if (f->hasMin)
+        value = arith::AddFOp::create(
+            b, loc, value, l.load(halves, l.add(l.div(l.add(start, l.idx(f->minOffset())), 2), lane), 0));
+      write(out, c, value);
+    });
     return success();
   }
   // Rows of a table stored as 16-row panels (runtime/artifact/FORMAT.md): row `id` is

@@ -1,5 +1,6 @@
 //===- MvcOps.cpp - verifiers and folders of the mvc dialect -------------===//
 #include "dialects/mvc/IR/MvcOps.h"
+#include "runtime/artifact/BlockFormat.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -52,21 +53,26 @@ LogicalResult WeightOp::verify() {
              << getName() << "' must hold as many elements as its type";
   }
   if (auto format = getFormat()) {
-    if (*format != "q8_0")
+    if (!findBlockFormat(format->str()))
       return emitOpError("weight '") << getName() << "': unknown format '" << *format
-                                     << "' (expected q8_0)";
+                                     << "' (expected q8_0, q4_0, q4_1, q5_0 or q5_1)";
     if (!getType().getElementType().isF32() || getType().getRank() != 2 ||
         getType().getDimSize(1) % 32 != 0)
       return emitOpError("weight '") << getName() << "' in format " << *format
                                      << " must be f32 [N, K] with K a multiple of 32";
     for (Operation *user : getResult().getUsers()) {
       auto matmul = dyn_cast<MatmulOp>(user);
-      if (!matmul || matmul.getRhs() != getResult() || !matmul.getTransposeB() ||
-          matmul.getGroups())
+      auto gather = dyn_cast<GatherOp>(user);
+      bool rhs = matmul && matmul.getRhs() == getResult() && matmul.getTransposeB() &&
+                 !matmul.getGroups();
+      bool table = gather && gather.getTable() == getResult() && !gather.getWeights() &&
+                   gather.getIds() != getResult();
+      if (!rhs && !table)
         return emitOpError("weight '")
                << getName() << "' in format " << *format
-               << " may only be the transposed rhs of ungrouped matmuls, but '"
-               << user->getName() << "' reads it";
+               << " may only be the transposed rhs of ungrouped matmuls or the table of "
+                  "unweighted gathers, but '"
+               << user->getName() << "' reads it otherwise";
     }
   }
   return success();

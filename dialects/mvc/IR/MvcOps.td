@@ -25,8 +25,9 @@ def Mvc_WeightOp : Mvc_Op<"weight", [Pure]> {
     `format`, when present, is the block format the weight is stored in; the result is
     its dequantized values (f32). `q8_0` is ggml's Q8_0: blocks of 32 values along the
     last axis, each an f16 scale d and 32 int8 q (value = d·q). Only the transposed rhs
-    ([N, K], K a multiple of 32) of ungrouped matmuls may read such a weight: its kernels
-    decode the blocks as they go (--mvc-quantize-weights sets it).
+    ([N, K], K a multiple of 32) of ungrouped matmuls and the table of unweighted gathers
+    (a tied embedding and LM head) may read such a weight: their kernels decode the blocks
+    as they go (--mvc-quantize-weights sets it).
   }];
   let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$source_shape,
                        OptionalAttr<StrAttr>:$format);

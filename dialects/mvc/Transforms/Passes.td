@@ -33,11 +33,12 @@ def NarrowMatmulInputs : Pass<"mvc-narrow-matmul-inputs", "mlir::func::FuncOp"> 
 def QuantizeWeights : Pass<"mvc-quantize-weights", "mlir::func::FuncOp"> {
   let summary = "Store matmul weights in a block format the kernels decode";
   let description = [{
-    Sets `format` on every weight that only ungrouped matmuls read as their transposed
-    rhs ([N, K]) with K a multiple of the format's block (32), and makes its result f32
-    (the dequantized values). The compiler quantizes the checkpoint's values when it
-    writes the artifact (ggml's reference rounding). Other weights (norms, embedding
-    tables that a gather reads, grouped expert weights, [K, N] weights) keep their type.
+    Sets `format` on every weight that ungrouped matmuls read as their transposed rhs
+    ([N, K]) with K a multiple of the format's block (32), and nothing else reads but
+    unweighted gathers (a tied embedding and LM head), and makes its result f32 (the
+    dequantized values). The compiler quantizes the checkpoint's values when it writes
+    the artifact (ggml's reference rounding). Other weights (norms, tables only gathers
+    read, grouped expert weights, [K, N] weights) keep their type.
     Run before --mvc-narrow-matmul-inputs: a quantized matmul reads f32 activations.
     With `format=keep`, each weight takes the block format its checkpoint stores it in
     (`mvc.source_format`, set by the GGUF reader) when the kernels have that format;

@@ -6,11 +6,13 @@
 // those whose every reader is an ungrouped matmul taking them as the transposed rhs [N, K]
 // (the layout GGUF and HF linears share) with K a multiple of 32. It marks them with
 // `format` and makes their type f32, the dequantized values the matmul computes with (so
-// no bf16 rounding of the activations applies to them). Everything else keeps its type:
-// norms, biases, an embedding table a gather reads (a tied LM head included), the experts'
-// grouped weights.
+// no bf16 rounding of the activations applies to them). A tied embedding and LM head is
+// one of them (stored once: the gather reads its rows from the blocks). Everything else
+// keeps its type: norms, biases, embedding tables only gathers read, the experts' grouped
+// weights.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/artifact/BlockFormat.h"
 #include "dialects/mvc/Transforms/Passes.h"
 
 namespace mvc {
@@ -26,26 +28,37 @@ namespace {
 constexpr int64_t kBlock = 32; // values per q8_0 block
 
 /// The block formats the matmul kernels decode.
-bool isKernelFormat(StringRef format) { return format == "q8_0"; }
+bool isKernelFormat(StringRef format) { return findBlockFormat(format.str()) != nullptr; }
 
-bool readOnlyAsTransposedRhs(WeightOp weight) {
-  if (weight.getResult().use_empty()) return false;
+/// Whether every reader decodes blocks: the transposed rhs of an ungrouped matmul, or the
+/// table of an unweighted gather (row lookups of a tied embedding and LM head) when a
+/// matmul reads the table too.
+bool readByBlockKernels(WeightOp weight) {
+  bool matmuls = false;
   for (Operation *user : weight.getResult().getUsers()) {
-    auto matmul = dyn_cast<MatmulOp>(user);
-    if (!matmul || matmul.getRhs() != weight.getResult() || !matmul.getTransposeB() ||
-        matmul.getGroups() || matmul.getLhs() == weight.getResult())
+    if (auto matmul = dyn_cast<MatmulOp>(user)) {
+      if (matmul.getRhs() != weight.getResult() || !matmul.getTransposeB() ||
+          matmul.getGroups() || matmul.getLhs() == weight.getResult())
+        return false;
+      matmuls = true;
+    } else if (auto gather = dyn_cast<GatherOp>(user)) {
+      if (gather.getTable() != weight.getResult() || gather.getWeights() ||
+          gather.getIds() == weight.getResult())
+        return false;
+    } else {
       return false;
+    }
   }
-  return true;
+  return matmuls;
 }
 
 struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;
 
   void runOnOperation() override {
-    if (format != "q8_0" && format != "keep") {
+    if (format != "keep" && !isKernelFormat(format)) {
       getOperation().emitError("--mvc-quantize-weights: unknown format '")
-          << format << "' (expected q8_0 or keep)";
+          << format << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1 or keep)";
       return signalPassFailure();
     }
     getOperation().walk([&](WeightOp weight) {
@@ -57,7 +70,7 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
       }
       auto type = weight.getType();
       if (weight.getFormat() || type.getRank() != 2 || type.getDimSize(1) % kBlock != 0 ||
-          !isa<FloatType>(type.getElementType()) || !readOnlyAsTransposedRhs(weight))
+          !isa<FloatType>(type.getElementType()) || !readByBlockKernels(weight))
         return;
       weight.setFormat(StringRef(chosen));
       weight.getResult().setType(RankedTensorType::get(type.getShape(), Float32Type::get(&getContext())));
