@@ -304,7 +304,10 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   input.options.weightType = dtype == "bf16" ? gb.bf16() : gb.f32();
   // The KV cache holds what the model computes in: bf16 for bf16 weights, as a bf16 HF
   // model caches it (and half the bytes decode reads per cached token).
-  input.options.kvType = dtype == "bf16" ? gb.bf16() : gb.f32();
+  std::string kvDtype = opts.kvDtype.empty() ? dtype : opts.kvDtype;
+  if (kvDtype != "f32" && kvDtype != "bf16")
+    return absl::InvalidArgumentError("unknown --kv-dtype '" + kvDtype + "' (expected f32 or bf16)");
+  input.options.kvType = kvDtype == "bf16" ? gb.bf16() : gb.f32();
   input.options.pageSize = opts.pageSize;
   input.options.exposeRouting = opts.exposeRouting;
   if (!gguf) {
@@ -324,11 +327,17 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   out.config = built->config;
   out.languageModel = built->languageModel;
   out.notes = built->notes;
-  // Each weight the file stores in blocks says which (what --dtype keep keeps).
+  // Each weight the file stores in blocks says which (what --dtype keep keeps). With keep,
+  // a tensor the file holds as f32 or f16 stays f32 (exact; the norms of most files), the
+  // others bf16 until the pass gives the block formats the kernels have their own type.
   if (gguf)
     out.module->walk([&](WeightOp w) {
-      if (std::optional<std::string> format = out.weights->blockFormat(w.getName().str()))
-        w->setAttr("mvc.source_format", StringAttr::get(&context, *format));
+      std::optional<std::string> format = out.weights->blockFormat(w.getName().str());
+      if (!format) return;
+      w->setAttr("mvc.source_format", StringAttr::get(&context, *format));
+      if (opts.dtype == "keep" && (*format == "f32" || *format == "f16") &&
+          w.getType().getElementType().isBF16())
+        w.getResult().setType(RankedTensorType::get(w.getType().getShape(), gb.f32()));
     });
   TokenizerFiles tokenizer;
   if (gguf) {

@@ -31,6 +31,8 @@ static void usage(std::ostream &os) {
         "                           format, the others bf16 (.mlir graphs too); keep (GGUF):\n"
         "                           each weight in the file's format where the kernels have it,\n"
         "                           else bf16 (block formats: cpu targets)\n"
+        "  --kv-dtype f32|bf16      checkpoints: the KV cache's element type (default: f32\n"
+        "                           with --dtype f32, else bf16)\n"
         "  --page-size N            tokens per KV-cache page (default: 16)\n"
         "  --expose-routing         MoE models: each MoE layer's routing as extra outputs of\n"
         "                           the forward program (mvc-run --dump-outputs writes them)\n"
@@ -91,6 +93,7 @@ static int toolMain(int argc, char **argv) {
     else if (a.rfind("--dump-after=", 0) == 0) opts.dumpAfter = a.substr(13);
     else if (a == "--kv-pages") opts.kvPages = integer(i);
     else if (a == "--dtype") opts.dtype = need(i);
+    else if (a == "--kv-dtype") opts.kvDtype = need(i);
     else if (a.rfind("--dtype=", 0) == 0) opts.dtype = a.substr(8);
     else if (a == "--page-size") opts.pageSize = integer(i);
     else if (a == "--expose-routing") opts.exposeRouting = true;
