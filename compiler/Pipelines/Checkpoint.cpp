@@ -276,7 +276,11 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   if (!arch.ok()) return prefixed(configPath, arch.status());
 
   std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
-  bool blocks = findBlockFormat(dtype) != nullptr;
+  const BlockFormat *named = findBlockFormat(dtype);
+  bool blocks = named && named->quantizable;  // the k-quants are kept, not made
+  if (named && !named->quantizable)
+    return absl::InvalidArgumentError("--dtype " + dtype + ": mvc does not quantize to " + dtype +
+                                      "; --dtype keep keeps a GGUF file's " + dtype + " tensors");
   if (dtype != "f32" && dtype != "bf16" && !blocks && dtype != "keep")
     return absl::InvalidArgumentError("unknown --dtype '" + dtype +
                                       "' (expected f32, bf16, keep, q8_0, q4_0, q4_1, q5_0 or q5_1)");

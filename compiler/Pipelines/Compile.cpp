@@ -206,7 +206,7 @@ struct WeightStreamer {
       MVC_RETURN_IF_ERROR(checkSourceShape(w, *checkpoint));
       MVC_ASSIGN_OR_RETURN(std::string blocks, checkpoint->readBlocks(w.sourceName));
       PackedShape s = packedShape(w);
-      if (int64_t(blocks.size()) != s.n * (s.k / BlockFormat::kValues) * w.blockFormat->blockBytes)
+      if (int64_t(blocks.size()) != s.n * (s.k / w.blockFormat->groupValues) * w.blockFormat->groupBytes)
         return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
                                           "' holds " + std::to_string(blocks.size()) +
                                           " bytes, not the " + std::string(w.blockFormat->name) +
@@ -215,6 +215,34 @@ struct WeightStreamer {
       MVC_RETURN_IF_ERROR(put(bytes));
       return uint64_t(bytes.size());
     }
+    // A block-format weight of a --weights directory may come as its GGUF blocks:
+    // DIR/NAME.blocks.npy, u8 [N, bytes of a row's blocks] (what tests give the k-quants,
+    // which mvc does not quantize to).
+    if (w.layout == WeightLayout::BlocksN16 && !checkpoint && !w.constant && !opts.weightsDir.empty()) {
+      std::string path = opts.weightsDir + "/" + w.sourceName + ".blocks.npy";
+      if (llvm::sys::fs::exists(path)) {
+        auto npy = readNpy(path);
+        if (!npy.ok())
+          return absl::InvalidArgumentError("weight '" + w.sourceName + "': " +
+                                            std::string(npy.status().message()));
+        PackedShape s = packedShape(w);
+        int64_t rowBytes = s.k / w.blockFormat->groupValues * w.blockFormat->groupBytes;
+        if (npy->dtype != DType::U8 || npy->shape != std::vector<int64_t>{s.n, rowBytes})
+          return absl::InvalidArgumentError(
+              "weight '" + w.sourceName + "': " + path + " must be u8 [" + std::to_string(s.n) +
+              ", " + std::to_string(rowBytes) + "] (its " + std::string(w.blockFormat->name) +
+              " blocks)");
+        std::string bytes = packBlockPanels(
+            *w.blockFormat, std::string(npy->data.begin(), npy->data.end()), s.n, s.k);
+        MVC_RETURN_IF_ERROR(put(bytes));
+        return uint64_t(bytes.size());
+      }
+    }
+    if (w.layout == WeightLayout::BlocksN16 && !w.blockFormat->quantizable)
+      return absl::InvalidArgumentError(
+          "weight '" + w.sourceName + "': mvc does not quantize to " +
+          std::string(w.blockFormat->name) + "; it keeps a GGUF file's " +
+          std::string(w.blockFormat->name) + " blocks (or a --weights NAME.blocks.npy)");
     // A grouped matmul's [E, N, K] weight goes in chunks of whole experts (any layout).
     bool experts = w.layout != WeightLayout::RowMajor && w.type.getRank() == 3;
     bool chunked = checkpoint && !w.constant && (!w.transposed || experts) &&
@@ -470,7 +498,8 @@ private:
     MVC_RETURN_IF_ERROR(emitModule("graph", *module));
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
-    if (findBlockFormat(opts.dtype) || opts.dtype == "keep") {
+    const BlockFormat *named = findBlockFormat(opts.dtype);
+    if ((named && named->quantizable) || opts.dtype == "keep") {
       if (targets.gpu)
         return absl::InvalidArgumentError("--dtype " + opts.dtype +
                                           ": quantized weights have cpu kernels only so far, not " +

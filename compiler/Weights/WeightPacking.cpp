@@ -124,34 +124,100 @@ void quantizeBlock(const BlockFormat &format, const float *x, std::string &out) 
 
 std::string quantizeBlocks(const BlockFormat &format, const std::vector<float> &values) {
   std::string out;
-  out.reserve(values.size() / BlockFormat::kValues * format.blockBytes);
+  out.reserve(values.size() / BlockFormat::kValues * format.groupBytes);
   for (size_t begin = 0; begin + BlockFormat::kValues <= values.size(); begin += BlockFormat::kValues)
     quantizeBlock(format, values.data() + begin, out);
   return out;
 }
 
+namespace {
+
+/// One GGUF block (group) of a row as its 32-value blocks: per block the f16 d and m
+/// fields (k-quants: d and dmin, the same for all 8), the k-quants' sc and m, and each
+/// value's integer q (0..255 for q8_0's int8 bits).
+struct Unpacked {
+  uint16_t d = 0, m = 0;
+  uint8_t sc[8] = {}, mn[8] = {};
+  int q[256] = {};
+};
+
+void unpackGroup(const BlockFormat &f, const uint8_t *b, Unpacked &u) {
+  std::memcpy(&u.d, b, 2);
+  if (f.kQuant()) {
+    std::memcpy(&u.m, b + 2, 2);
+    const uint8_t *s = b + 4; // 12 bytes: 8 six-bit scales and mins
+    for (int j = 0; j < 8; ++j) {
+      if (j < 4) {
+        u.sc[j] = s[j] & 63;
+        u.mn[j] = s[j + 4] & 63;
+      } else {
+        u.sc[j] = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        u.mn[j] = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+      }
+    }
+    const uint8_t *qh = f.hasHigh() ? b + 16 : nullptr;
+    const uint8_t *qs = b + (f.hasHigh() ? 48 : 16);
+    for (int e = 0; e < 256; ++e) {
+      int j = e / 32, l = e % 32;
+      int q = (qs[32 * (e / 64) + l] >> (4 * (j % 2))) & 0xF;
+      if (qh) q |= ((qh[l] >> j) & 1) << 4;
+      u.q[e] = q;
+    }
+    return;
+  }
+  if (f.hasMin) std::memcpy(&u.m, b + 2, 2);
+  const uint8_t *after = b + (f.hasMin ? 4 : 2);
+  if (f.bits == 8) {
+    for (int i = 0; i < 32; ++i) u.q[i] = after[i];
+    return;
+  }
+  uint32_t qh = 0;
+  if (f.hasHigh()) std::memcpy(&qh, after, 4);
+  const uint8_t *qs = after + (f.hasHigh() ? 4 : 0);
+  for (int i = 0; i < 16; ++i) {
+    u.q[i] = (qs[i] & 0xF) | int((qh >> i) & 1) << 4;
+    u.q[i + 16] = (qs[i] >> 4) | int((qh >> (i + 16)) & 1) << 4;
+  }
+}
+
+} // namespace
+
 std::string packBlockPanels(const BlockFormat &format, const std::string &blocks, int64_t n,
                             int64_t k) {
-  const int64_t panel = BlockFormat::kRows, perRow = k / BlockFormat::kValues;
-  std::string out(format.panelsBytes(n, k), '\0');
-  // Where each field starts in a GGUF block: d, then m, then qh (5-bit), then the quants.
-  int64_t srcHigh = format.hasMin ? 4 : 2;
-  int64_t srcQuants = srcHigh + (format.hasHigh() ? 4 : 0);
+  const BlockFormat &f = format;
+  const int64_t panel = BlockFormat::kRows, groups = k / f.groupValues;
+  std::string out(f.panelsBytes(n, k), '\0');
   char *dst = out.data();
+  Unpacked u;
   for (int64_t p = 0; p < (n + panel - 1) / panel; ++p)
-    for (int64_t b = 0; b < perRow; ++b) {
-      for (int64_t j = 0; j < panel; ++j) {
-        int64_t row = p * panel + j;
+    for (int64_t g = 0; g < groups; ++g) {
+      for (int64_t lane = 0; lane < panel; ++lane) {
+        int64_t row = p * panel + lane;
         if (row >= n) continue; // padding: zero fields
-        const char *block = blocks.data() + (row * perRow + b) * format.blockBytes;
-        std::memcpy(dst + 2 * j, block, 2);
-        if (format.hasMin) std::memcpy(dst + format.minOffset() + 2 * j, block + 2, 2);
-        if (format.hasHigh()) std::memcpy(dst + format.highOffset() + 4 * j, block + srcHigh, 4);
-        char *quants = dst + format.quantOffset();
-        int64_t count = format.bits == 8 ? BlockFormat::kValues : BlockFormat::kValues / 2;
-        for (int64_t i = 0; i < count; ++i) quants[i * panel + j] = block[srcQuants + i];
+        unpackGroup(f, reinterpret_cast<const uint8_t *>(blocks.data()) + (row * groups + g) * f.groupBytes, u);
+        std::memcpy(dst + 2 * lane, &u.d, 2);
+        if (f.hasMin) std::memcpy(dst + f.minOffset() + 2 * lane, &u.m, 2);
+        for (int64_t j = 0; j < f.blocksPerGroup(); ++j) {
+          if (f.kQuant()) {
+            dst[f.subScaleOffset(j) + lane] = char(u.sc[j]);
+            dst[f.subMinOffset(j) + lane] = char(u.mn[j]);
+          }
+          const int *q = u.q + 32 * j;
+          if (f.hasHigh()) {
+            uint32_t qh = 0;
+            for (int i = 0; i < 32; ++i) qh |= uint32_t((q[i] >> 4) & 1) << i;
+            std::memcpy(dst + f.highOffset(j) + 4 * lane, &qh, 4);
+          }
+          char *quants = dst + f.quantOffset(j);
+          if (f.bits == 8) {
+            for (int i = 0; i < 32; ++i) quants[i * panel + lane] = char(q[i]);
+          } else {
+            for (int i = 0; i < 16; ++i)
+              quants[i * panel + lane] = char((q[i] & 0xF) | ((q[i + 16] & 0xF) << 4));
+          }
+        }
       }
-      dst += format.panelBlockBytes();
+      dst += f.panelGroupBytes();
     }
   return out;
 }

@@ -91,16 +91,17 @@ TEST(WeightPacking, QuantizesAsGgml) {
     ASSERT_EQ(got.size(), blocks->data.size()) << name;
     for (size_t i = 0; i < got.size(); ++i)
       ASSERT_EQ(uint8_t(got[i]), blocks->data[i])
-          << name << " block " << i / format->blockBytes << " byte " << i % format->blockBytes;
+          << name << " block " << i / format->groupBytes << " byte " << i % format->groupBytes;
   }
 }
 
 /// Element (row, c) of a `<format>_n16` weight, decoded as the kernels do (the layout's
-/// definition, BlockFormat.h), in f32.
+/// definition, BlockFormat.h) and in ggml's order of f32 operations.
 float decodePacked(const BlockFormat &f, const std::string &packed, int64_t k, int64_t row,
                    int64_t c) {
-  const char *at = packed.data() + ((row / 16) * (k / 32) + c / 32) * f.panelBlockBytes();
-  int64_t lane = row % 16, kk = c % 32;
+  const char *at = packed.data() + ((row / 16) * (k / f.groupValues) + c / f.groupValues) *
+                                       f.panelGroupBytes();
+  int64_t lane = row % 16, kk = c % 32, j = (c % f.groupValues) / 32;
   auto half = [&](int64_t offset) {
     _Float16 h;
     std::memcpy(&h, at + offset + 2 * lane, 2);
@@ -108,37 +109,45 @@ float decodePacked(const BlockFormat &f, const std::string &packed, int64_t k, i
   };
   int q;
   if (f.bits == 8) {
-    q = int8_t(at[f.quantOffset() + kk * 16 + lane]);
+    q = int8_t(at[f.quantOffset(j) + kk * 16 + lane]);
   } else {
-    uint8_t byte = uint8_t(at[f.quantOffset() + (kk % 16) * 16 + lane]);
+    uint8_t byte = uint8_t(at[f.quantOffset(j) + (kk % 16) * 16 + lane]);
     q = kk < 16 ? byte & 15 : byte >> 4;
     if (f.hasHigh()) {
       uint32_t qh;
-      std::memcpy(&qh, at + f.highOffset() + 4 * lane, 4);
+      std::memcpy(&qh, at + f.highOffset(j) + 4 * lane, 4);
       q |= int((qh >> kk) & 1) << 4;
     }
     q -= f.offset;
   }
+  if (f.kQuant()) {
+    float dl = half(0) * float(uint8_t(at[f.subScaleOffset(j) + lane]));
+    float ml = half(f.minOffset()) * float(uint8_t(at[f.subMinOffset(j) + lane]));
+    return dl * float(q) - ml;
+  }
   return f.hasMin ? half(0) * float(q) + half(f.minOffset()) : half(0) * float(q);
 }
 
-// The blocks of gen_gguf_quant.py (half quantized, half random bytes with finite scales)
-// as a [rows, 64] weight: every element decoded from the packed layout equals the `gguf`
-// package's dequantization, bit for bit; the padding rows are zero.
+// The blocks of gen_gguf_quant.py (block-32 formats: half quantized, half random bytes
+// with finite scales; k-quants: random bytes with finite scales) as a [rows, k] weight:
+// every element decoded from the packed layout equals the `gguf` package's dequantization,
+// bit for bit; the padding rows are zero.
 TEST(WeightPacking, BlockPanelsDecodeToGgufValues) {
-  for (const char *name : kFormats) {
+  for (const char *name : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k"}) {
     const BlockFormat *format = findBlockFormat(name);
+    ASSERT_NE(format, nullptr) << name;
     auto blocks = readNpy(kQuantDir + upper(name) + ".blocks.npy");
     auto values = readNpy(kQuantDir + upper(name) + ".values.npy");
     ASSERT_TRUE(blocks.ok() && values.ok()) << name;
-    int64_t k = 64, n = int64_t(values->data.size() / 4) / k;  // 16 rows of 2 blocks
+    int64_t k = format->kQuant() ? 256 : 64;
+    int64_t n = int64_t(values->data.size() / 4) / k, groups = k / format->groupValues;
     std::vector<float> want(values->data.size() / 4);
     std::memcpy(want.data(), values->data.data(), values->data.size());
     std::string raw(blocks->data.begin(), blocks->data.end());
-    for (int64_t rows : {n, n - 3}) {  // whole panels, and a partial last panel
-      std::string packed = packBlockPanels(*format, raw.substr(0, rows * 2 * format->blockBytes), rows, k);
+    for (int64_t rows : {n, n - 3}) {  // whole rows of the fixture, and fewer
+      std::string packed =
+          packBlockPanels(*format, raw.substr(0, rows * groups * format->groupBytes), rows, k);
       ASSERT_EQ(int64_t(packed.size()), format->panelsBytes(rows, k)) << name;
-      ASSERT_EQ(int64_t(packed.size()), (rows + 15) / 16 * 16 * 2 * format->blockBytes) << name;
       for (int64_t r = 0; r < (rows + 15) / 16 * 16; ++r)
         for (int64_t c = 0; c < k; ++c) {
           float got = decodePacked(*format, packed, k, r, c);
@@ -151,6 +160,16 @@ TEST(WeightPacking, BlockPanelsDecodeToGgufValues) {
               << name << " (" << r << ", " << c << "): " << got << " vs " << expect;
         }
     }
+  }
+}
+
+// The artifact holds a GGUF tensor in no more bytes than the file (block-32 formats), or
+// 4 more per 256 values (the k-quants' 12 packed bytes of scales and mins spelled out).
+TEST(WeightPacking, BlockPanelsCostTheFileBytes) {
+  for (const char *name : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k"}) {
+    const BlockFormat *f = findBlockFormat(name);
+    int64_t file = 16 * f->groupBytes;
+    EXPECT_EQ(f->panelGroupBytes(), f->kQuant() ? file + 16 * 4 : file) << name;
   }
 }
 

@@ -325,13 +325,15 @@ absl::Status parseWeight(const ObjectReader &object, WeightInfo &weight) {
                       absl::StrCat(offset, " is not a multiple of ", artifact::kAlignment));
   if (blocks) {
     // Blocks of 32 values in panels of 16 rows: the size is exact.
-    if (weight.dtype != DType::U8 || weight.shape.size() != 2 || weight.shape[1] % 32 != 0)
-      return fieldError(object.pathOf("layout"), weight.layout +
-                                                     " holds a u8 [N, K] weight with K a "
-                                                     "multiple of 32");
+    if (weight.dtype != DType::U8 || weight.shape.size() != 2 ||
+        weight.shape[1] % blocks->groupValues != 0)
+      return fieldError(object.pathOf("layout"),
+                        absl::StrCat(weight.layout, " holds a u8 [N, K] weight with K a multiple of ",
+                                     blocks->groupValues));
     uint64_t want;
     if (__builtin_mul_overflow(uint64_t((weight.shape[0] + 15) / 16),
-                               uint64_t(weight.shape[1] / 32) * uint64_t(blocks->panelBlockBytes()),
+                               uint64_t(weight.shape[1] / blocks->groupValues) *
+                                   uint64_t(blocks->panelGroupBytes()),
                                &want))
       return fieldError(object.pathOf("shape"), "byte size overflows");
     if (weight.size != want)

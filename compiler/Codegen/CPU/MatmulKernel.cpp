@@ -415,23 +415,52 @@ private:
       b.setInsertionPointToStart(outer.getBody());
       Value blk = outer.getInductionVar();
       SmallVector<Value> quants, scales, mins, highs;
+      // The block's group (k-quants: 8 blocks under one d and dmin) and place in it.
+      int64_t perGroup = f.blocksPerGroup(), groups = k / f.groupValues;
+      Value group = arith::DivUIOp::create(b, loc, blk, kb.idx(perGroup));
+      Value sub = arith::RemUIOp::create(b, loc, blk, kb.idx(perGroup));
+      auto field = [&](Value start, int64_t offset0, int64_t stride) {  // offset0 + stride * sub
+        return arith::AddIOp::create(
+            b, loc, start,
+            arith::AddIOp::create(b, loc, kb.idx(offset0),
+                                  arith::MulIOp::create(b, loc, sub, kb.idx(stride))));
+      };
+      auto loadBytesAsF32 = [&](Value at) {  // 16 u8 fields (k-quant sc, m) as f32
+        Value v = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
+        return Value(arith::UIToFPOp::create(b, loc, accType(), v));
+      };
       for (int64_t j = 0; j < np; ++j) {
         Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
         Value start = arith::MulIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(blocks)), blk),
-            kb.idx(f.panelBlockBytes()));
-        scales.push_back(loadHalves(start));
-        if (f.hasMin)
-          mins.push_back(loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset()))));
+            b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(groups)), group),
+            kb.idx(f.panelGroupBytes()));
+        Value d = loadHalves(start);
+        if (f.kQuant()) {
+          // d·sc and −dmin·m of the block (exact in f32: 11-bit by 6-bit products).
+          Value dmin = loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset())));
+          Value sc = loadBytesAsF32(field(start, f.subScaleOffset(0), BlockFormat::kRows));
+          Value m = loadBytesAsF32(field(start, f.subMinOffset(0), BlockFormat::kRows));
+          scales.push_back(arith::MulFOp::create(b, loc, d, sc));
+          mins.push_back(arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, dmin, m)));
+        } else {
+          scales.push_back(d);
+          if (f.hasMin)
+            mins.push_back(loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset()))));
+        }
         if (f.hasHigh()) {
-          Value at = arith::DivUIOp::create(
-              b, loc, arith::AddIOp::create(b, loc, start, kb.idx(f.highOffset())), kb.idx(4));
+          Value at = arith::DivUIOp::create(b, loc, field(start, f.highOffset(0), 4 * BlockFormat::kRows),
+                                            kb.idx(4));
           highs.push_back(vector::LoadOp::create(b, loc, i32x16, rhsWords, ValueRange{at}));
         }
-        quants.push_back(arith::AddIOp::create(b, loc, start, kb.idx(f.quantOffset())));
-        if (streaming)  // the block's cache lines, kStreamAheadBytes ahead
-          for (int64_t line = 0; line < f.panelBlockBytes(); line += 64)
+        quants.push_back(field(start, f.quantOffset(0), f.quantBytes()));
+        if (streaming) {  // the group's cache lines, kStreamAheadBytes ahead, at its first block
+          Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, sub, kb.idx(0));
+          auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          for (int64_t line = 0; line < f.panelGroupBytes(); line += 64)
             prefetchWeights(arith::AddIOp::create(b, loc, start, kb.idx(line)));
+        }
       }
       Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(BlockFormat::kValues));
       // The 16 rows' values at one step: one k (8-bit), or k and k + 16 (4/5-bit).

@@ -246,23 +246,32 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
     return success();
   }
   if (const BlockFormat *f = blockLayout(layout.getValue())) {
-    // Blocks in 16-row panels (BlockFormat.h): element c of row `id` is its block's scale
-    // times its integer value (minus the format's offset; plus the min), each field of
-    // the row 2, 4 or 16 bytes apart from the next row's within the panel-block.
-    if (n % BlockFormat::kValues)
-      return gather.emitError("a ") << layout.getValue() << " table needs rows of a multiple of 32";
+    // Blocks in 16-row panels (BlockFormat.h): element c of row `id` decoded as ggml does
+    // (d·(q − offset), d·q + m, or (d·sc)·q − dmin·m), each field of the row a fixed
+    // stride from the next row's within the panel-group.
+    if (n % f->groupValues)
+      return gather.emitError("a ") << layout.getValue() << " table needs rows of a multiple of "
+                                    << f->groupValues;
     Value bytes = l.binding(sig.bindingOf(gather.getTable()), b.getI8Type());
     Value halves = l.binding(sig.bindingOf(gather.getTable()), b.getF16Type());
     Value words = l.binding(sig.bindingOf(gather.getTable()), b.getI32Type());
-    Value panelBlocks = l.mul(l.div(id, BlockFormat::kRows), l.idx(n / BlockFormat::kValues));
+    Value panelGroups = l.mul(l.div(id, BlockFormat::kRows), l.idx(n / f->groupValues));
     Value lane = arith::RemUIOp::create(b, loc, id, l.idx(BlockFormat::kRows));
     auto i32 = [&](Value v) { return arith::IndexCastOp::create(b, loc, b.getI32Type(), v); };
     auto c32 = [&](int32_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); };
+    auto u8AsF32 = [&](Value at) {
+      Value v = memref::LoadOp::create(b, loc, bytes, ValueRange{at});
+      return arith::UIToFPOp::create(b, loc, b.getF32Type(), v);
+    };
     l.forEachElement(n, [&](Value c) {
-      Value start = l.mul(l.add(panelBlocks, l.div(c, BlockFormat::kValues)), l.idx(f->panelBlockBytes()));
+      Value start = l.mul(l.add(panelGroups, l.div(c, f->groupValues)), l.idx(f->panelGroupBytes()));
+      Value sub = l.rem(l.div(c, BlockFormat::kValues), f->blocksPerGroup());
       Value kk = l.rem(c, BlockFormat::kValues);
+      auto field = [&](int64_t offset0, int64_t stride) {  // offset0 + stride·sub past start
+        return l.add(start, l.add(l.idx(offset0), l.mul(sub, l.idx(stride))));
+      };
       Value d = l.load(halves, l.add(l.div(start, 2), lane), 0);
-      Value quants = l.add(start, l.idx(f->quantOffset()));
+      Value quants = field(f->quantOffset(0), f->quantBytes());
       Value x;
       if (f->bits == 8) {
         x = l.load(bytes, l.add(quants, l.add(l.mul(kk, l.idx(16)), lane)), 0);  // sitofp(i8)
@@ -274,18 +283,24 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
         Value q = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, wide, shift), c32(15));
         if (f->hasHigh()) {
           Value qh = memref::LoadOp::create(
-              b, loc, words,
-              ValueRange{l.add(l.div(l.add(start, l.idx(f->highOffset())), 4), lane)});
+              b, loc, words, ValueRange{l.add(l.div(field(f->highOffset(0), 4 * BlockFormat::kRows), 4), lane)});
           Value bit = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, qh, i32(kk)), c32(1));
           q = arith::OrIOp::create(b, loc, q, arith::ShLIOp::create(b, loc, bit, c32(4)));
         }
         if (f->offset) q = arith::SubIOp::create(b, loc, q, c32(f->offset));
         x = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
       }
-      Value value = arith::MulFOp::create(b, loc, d, x);
-      if (f->hasMin)
-        value = arith::AddFOp::create(
-            b, loc, value, l.load(halves, l.add(l.div(l.add(start, l.idx(f->minOffset())), 2), lane), 0));
+      Value min = f->hasMin ? l.load(halves, l.add(l.div(l.add(start, l.idx(f->minOffset())), 2), lane), 0)
+                            : Value();
+      Value value;
+      if (f->kQuant()) {
+        Value scale = arith::MulFOp::create(b, loc, d, u8AsF32(l.add(field(f->subScaleOffset(0), BlockFormat::kRows), lane)));
+        Value offset = arith::MulFOp::create(b, loc, min, u8AsF32(l.add(field(f->subMinOffset(0), BlockFormat::kRows), lane)));
+        value = arith::SubFOp::create(b, loc, arith::MulFOp::create(b, loc, scale, x), offset);
+      } else {
+        value = arith::MulFOp::create(b, loc, d, x);
+        if (min) value = arith::AddFOp::create(b, loc, value, min);
+      }
       write(out, c, value);
     });
     return success();

@@ -53,13 +53,15 @@ LogicalResult WeightOp::verify() {
              << getName() << "' must hold as many elements as its type";
   }
   if (auto format = getFormat()) {
-    if (!findBlockFormat(format->str()))
+    const BlockFormat *block = findBlockFormat(format->str());
+    if (!block)
       return emitOpError("weight '") << getName() << "': unknown format '" << *format
-                                     << "' (expected q8_0, q4_0, q4_1, q5_0 or q5_1)";
+                                     << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1, q4_k or q5_k)";
     if (!getType().getElementType().isF32() || getType().getRank() != 2 ||
-        getType().getDimSize(1) % 32 != 0)
+        getType().getDimSize(1) % block->groupValues != 0)
       return emitOpError("weight '") << getName() << "' in format " << *format
-                                     << " must be f32 [N, K] with K a multiple of 32";
+                                     << " must be f32 [N, K] with K a multiple of "
+                                     << block->groupValues;
     for (Operation *user : getResult().getUsers()) {
       auto matmul = dyn_cast<MatmulOp>(user);
       auto gather = dyn_cast<GatherOp>(user);

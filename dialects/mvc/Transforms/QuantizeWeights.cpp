@@ -25,8 +25,6 @@ using namespace mvc;
 
 namespace {
 
-constexpr int64_t kBlock = 32; // values per q8_0 block
-
 /// The block formats the matmul kernels decode.
 bool isKernelFormat(StringRef format) { return findBlockFormat(format.str()) != nullptr; }
 
@@ -56,7 +54,8 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
   using QuantizeWeightsBase::QuantizeWeightsBase;
 
   void runOnOperation() override {
-    if (format != "keep" && !isKernelFormat(format)) {
+    const BlockFormat *named = findBlockFormat(format);
+    if (format != "keep" && (!named || !named->quantizable)) {
       getOperation().emitError("--mvc-quantize-weights: unknown format '")
           << format << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1 or keep)";
       return signalPassFailure();
@@ -69,7 +68,8 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
         chosen = source.str();
       }
       auto type = weight.getType();
-      if (weight.getFormat() || type.getRank() != 2 || type.getDimSize(1) % kBlock != 0 ||
+      const BlockFormat *block = findBlockFormat(chosen);
+      if (weight.getFormat() || type.getRank() != 2 || type.getDimSize(1) % block->groupValues != 0 ||
           !isa<FloatType>(type.getElementType()) || !readByBlockKernels(weight))
         return;
       weight.setFormat(StringRef(chosen));
