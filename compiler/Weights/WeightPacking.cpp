@@ -112,7 +112,7 @@ void quantizeBlock(const BlockFormat &format, const float *x, std::string &out) 
     for (int64_t i = 0; i < n; ++i)
       q[i] = std::min(levels, int(int8_t(x[i] * id + (float(format.offset) + 0.5f))));
   }
-  if (format.hasHigh()) {
+  if (format.highBits() == 1) {
     uint32_t qh = 0;
     for (int64_t i = 0; i < n; ++i) qh |= uint32_t((q[i] >> 4) & 1) << i;
     out.append(reinterpret_cast<const char *>(&qh), 4);
@@ -137,11 +137,23 @@ namespace {
 /// value's integer q (0..255 for q8_0's int8 bits).
 struct Unpacked {
   uint16_t d = 0, m = 0;
-  uint8_t sc[8] = {}, mn[8] = {};
-  int q[256] = {};
+  uint8_t sc[16] = {}, mn[8] = {};  // q6_k: 16 int8 scales (one per 16 values)
+  int q[256] = {};                  // q6_k: 0..63, before its offset
 };
 
 void unpackGroup(const BlockFormat &f, const uint8_t *b, Unpacked &u) {
+  if (f.bits == 6) {  // q6_k: ql[128], qh[64], scales[16], d
+    const uint8_t *ql = b, *qh = b + 128;
+    std::memcpy(u.sc, b + 192, 16);
+    std::memcpy(&u.d, b + 208, 2);
+    for (int e = 0; e < 256; ++e) {
+      int g = e / 128, p = (e % 128) / 32, l = e % 32;
+      int low = (ql[64 * g + 32 * (p % 2) + l] >> (4 * (p / 2))) & 0xF;
+      int high = (qh[32 * g + l] >> (2 * p)) & 3;
+      u.q[e] = low | high << 4;
+    }
+    return;
+  }
   std::memcpy(&u.d, b, 2);
   if (f.kQuant()) {
     std::memcpy(&u.m, b + 2, 2);
@@ -155,8 +167,8 @@ void unpackGroup(const BlockFormat &f, const uint8_t *b, Unpacked &u) {
         u.mn[j] = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
       }
     }
-    const uint8_t *qh = f.hasHigh() ? b + 16 : nullptr;
-    const uint8_t *qs = b + (f.hasHigh() ? 48 : 16);
+    const uint8_t *qh = f.highBits() ? b + 16 : nullptr;
+    const uint8_t *qs = b + (f.highBits() ? 48 : 16);
     for (int e = 0; e < 256; ++e) {
       int j = e / 32, l = e % 32;
       int q = (qs[32 * (e / 64) + l] >> (4 * (j % 2))) & 0xF;
@@ -172,8 +184,8 @@ void unpackGroup(const BlockFormat &f, const uint8_t *b, Unpacked &u) {
     return;
   }
   uint32_t qh = 0;
-  if (f.hasHigh()) std::memcpy(&qh, after, 4);
-  const uint8_t *qs = after + (f.hasHigh() ? 4 : 0);
+  if (f.highBits()) std::memcpy(&qh, after, 4);
+  const uint8_t *qs = after + (f.highBits() ? 4 : 0);
   for (int i = 0; i < 16; ++i) {
     u.q[i] = (qs[i] & 0xF) | int((qh >> i) & 1) << 4;
     u.q[i + 16] = (qs[i] >> 4) | int((qh >> (i + 16)) & 1) << 4;
@@ -198,15 +210,24 @@ std::string packBlockPanels(const BlockFormat &format, const std::string &blocks
         std::memcpy(dst + 2 * lane, &u.d, 2);
         if (f.hasMin) std::memcpy(dst + f.minOffset() + 2 * lane, &u.m, 2);
         for (int64_t j = 0; j < f.blocksPerGroup(); ++j) {
-          if (f.kQuant()) {
+          if (f.bits == 6) {
+            dst[f.subScaleOffset(j) + lane] = char(u.sc[2 * j]);
+            dst[f.subScaleOffset(j) + BlockFormat::kRows + lane] = char(u.sc[2 * j + 1]);
+          } else if (f.kQuant()) {
             dst[f.subScaleOffset(j) + lane] = char(u.sc[j]);
             dst[f.subMinOffset(j) + lane] = char(u.mn[j]);
           }
           const int *q = u.q + 32 * j;
-          if (f.hasHigh()) {
+          if (f.highBits() == 1) {
             uint32_t qh = 0;
             for (int i = 0; i < 32; ++i) qh |= uint32_t((q[i] >> 4) & 1) << i;
             std::memcpy(dst + f.highOffset(j) + 4 * lane, &qh, 4);
+          } else if (f.highBits() == 2) {  // word h: values 16h .. 16h + 15, two bits each
+            for (int h = 0; h < 2; ++h) {
+              uint32_t qh = 0;
+              for (int i = 0; i < 16; ++i) qh |= uint32_t((q[16 * h + i] >> 4) & 3) << (2 * i);
+              std::memcpy(dst + f.highOffset(j) + 4 * BlockFormat::kRows * h + 4 * lane, &qh, 4);
+            }
           }
           char *quants = dst + f.quantOffset(j);
           if (f.bits == 8) {

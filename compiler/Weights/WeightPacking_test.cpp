@@ -113,12 +113,20 @@ float decodePacked(const BlockFormat &f, const std::string &packed, int64_t k, i
   } else {
     uint8_t byte = uint8_t(at[f.quantOffset(j) + (kk % 16) * 16 + lane]);
     q = kk < 16 ? byte & 15 : byte >> 4;
-    if (f.hasHigh()) {
+    if (f.highBits() == 1) {
       uint32_t qh;
       std::memcpy(&qh, at + f.highOffset(j) + 4 * lane, 4);
       q |= int((qh >> kk) & 1) << 4;
+    } else if (f.highBits() == 2) {
+      uint32_t qh;
+      std::memcpy(&qh, at + f.highOffset(j) + 64 * (kk / 16) + 4 * lane, 4);
+      q |= int((qh >> (2 * (kk % 16))) & 3) << 4;
     }
     q -= f.offset;
+  }
+  if (f.bits == 6) {
+    float dl = half(0) * float(int8_t(at[f.subScaleOffset(j) + 16 * (kk / 16) + lane]));
+    return dl * float(q);
   }
   if (f.kQuant()) {
     float dl = half(0) * float(uint8_t(at[f.subScaleOffset(j) + lane]));
@@ -133,7 +141,7 @@ float decodePacked(const BlockFormat &f, const std::string &packed, int64_t k, i
 // every element decoded from the packed layout equals the `gguf` package's dequantization,
 // bit for bit; the padding rows are zero.
 TEST(WeightPacking, BlockPanelsDecodeToGgufValues) {
-  for (const char *name : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k"}) {
+  for (const char *name : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"}) {
     const BlockFormat *format = findBlockFormat(name);
     ASSERT_NE(format, nullptr) << name;
     auto blocks = readNpy(kQuantDir + upper(name) + ".blocks.npy");
@@ -163,13 +171,13 @@ TEST(WeightPacking, BlockPanelsDecodeToGgufValues) {
   }
 }
 
-// The artifact holds a GGUF tensor in no more bytes than the file (block-32 formats), or
-// 4 more per 256 values (the k-quants' 12 packed bytes of scales and mins spelled out).
+// The artifact holds a GGUF tensor in the file's bytes (block-32 formats and q6_k), or 4
+// more per 256 values (q4_k / q5_k: their 12 packed bytes of scales and mins spelled out).
 TEST(WeightPacking, BlockPanelsCostTheFileBytes) {
-  for (const char *name : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k"}) {
+  for (const char *name : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"}) {
     const BlockFormat *f = findBlockFormat(name);
     int64_t file = 16 * f->groupBytes;
-    EXPECT_EQ(f->panelGroupBytes(), f->kQuant() ? file + 16 * 4 : file) << name;
+    EXPECT_EQ(f->panelGroupBytes(), f->kQuant() && f->bits != 6 ? file + 16 * 4 : file) << name;
   }
 }
 

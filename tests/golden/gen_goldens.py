@@ -471,8 +471,10 @@ def kquant_blocks(rng, rows, k, fmt):
     block_bytes = gguf.GGML_QUANT_SIZES[qtype][1]
     n = rows * k // 256
     blocks = rng.randint(0, 256, size=(n, block_bytes)).astype(np.uint8)
-    scales = (rng.randn(n, 2) * 5e-4).astype(np.float16).view(np.uint8).reshape(n, 4)
-    blocks[:, 0:4] = scales  # d, dmin
+    if fmt == "q6_k":  # d at the end of the block
+        blocks[:, 208:210] = (rng.randn(n, 1) * 5e-4).astype(np.float16).view(np.uint8).reshape(n, 2)
+    else:  # d, dmin
+        blocks[:, 0:4] = (rng.randn(n, 2) * 5e-4).astype(np.float16).view(np.uint8).reshape(n, 4)
     values = quants.dequantize(blocks.reshape(-1), qtype).astype(np.float32).reshape(rows, k)
     return blocks.reshape(rows, -1), values
 
@@ -480,16 +482,17 @@ def kquant_blocks(rng, rows, k, fmt):
 def matmul_kquants():
     c = Case("matmul_kquants",
              "Matmuls with weights in ggml's k-quants (format = q4_k, q5_k: 256-value groups of 8\n"
-             "blocks under one f16 d and dmin, 6-bit sc and m per block), given as GGUF blocks\n"
+             "blocks under one f16 d and dmin, 6-bit sc and m per block; q6_k: one d, an int8\n"
+             "scale per 16 values, 6-bit values less 32), given as GGUF blocks\n"
              "(Inputs/.../NAME.blocks.npy: random bit patterns with finite scales), [40, 512]:\n"
              "a partial last panel, two groups per row; a tied q5_k table read by a gather and a\n"
              "matmul. The reference dequantizes with the `gguf` package and multiplies in f64;\n"
              "mvc scales each block's integer sums by d·sc and adds −dmin·m times the block's\n"
-             "activation sum, in f32 (observed < 1e-5 on outputs up to ~40). 1, 13 and 53 rows\n"
+             "activation sum, in f32 (observed < 2e-5 on outputs up to ~40). 1, 13 and 53 rows\n"
              "as matmul_blocks. No cuda-emu case: the gpu has no block-format kernel yet.")
     K = 512
     ws = {}
-    for f in ("q4_k", "q5_k"):
+    for f in ("q4_k", "q5_k", "q6_k"):
         blocks, values = kquant_blocks(c.rng, 40, K, f)
         ws[f] = values.astype(np.float64)
         c.weights[f"w_{f}.blocks"] = blocks
@@ -499,19 +502,22 @@ def matmul_kquants():
         x = c.randn(T, K)
         ids = c.rng.randint(0, 40, size=T).astype(np.int32)
         xa = x.astype(np.float64)
-        c.call("main", [x, ids], [xa @ ws["q4_k"].T, xa @ ws["q5_k"].T, tv[ids], xa @ tv.astype(np.float64).T])
+        c.call("main", [x, ids], [xa @ ws["q4_k"].T, xa @ ws["q5_k"].T, xa @ ws["q6_k"].T, tv[ids],
+                                  xa @ tv.astype(np.float64).T])
     c.cpus = ["native", "x86-64-v4", "x86-64-v3"]
     c.cuda_emu = False
     c.write(f"""
-func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}, %ids: tensor<?xi32> {{mvc.dims = ["T"]}}) -> (tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x{K}xf32>, tensor<?x40xf32>) {{
+func.func @main(%x: tensor<?x{K}xf32> {{mvc.dims = ["T"]}}, %ids: tensor<?xi32> {{mvc.dims = ["T"]}}) -> (tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x{K}xf32>, tensor<?x40xf32>) {{
   %w4 = mvc.weight "w_q4_k" {{format = "q4_k"}} : tensor<40x{K}xf32>
+  %w6 = mvc.weight "w_q6_k" {{format = "q6_k"}} : tensor<40x{K}xf32>
   %w5 = mvc.weight "w_q5_k" {{format = "q5_k"}} : tensor<40x{K}xf32>
   %t = mvc.weight "t" {{format = "q5_k"}} : tensor<40x{K}xf32>
   %o4 = mvc.matmul %x, %w4 {{transpose_b}} : (tensor<?x{K}xf32>, tensor<40x{K}xf32>) -> tensor<?x40xf32>
   %o5 = mvc.matmul %x, %w5 {{transpose_b}} : (tensor<?x{K}xf32>, tensor<40x{K}xf32>) -> tensor<?x40xf32>
+  %o6 = mvc.matmul %x, %w6 {{transpose_b}} : (tensor<?x{K}xf32>, tensor<40x{K}xf32>) -> tensor<?x40xf32>
   %e = mvc.gather %t, %ids : (tensor<40x{K}xf32>, tensor<?xi32>) -> tensor<?x{K}xf32>
   %h = mvc.matmul %x, %t {{transpose_b}} : (tensor<?x{K}xf32>, tensor<40x{K}xf32>) -> tensor<?x40xf32>
-  return %o4, %o5, %e, %h : tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x{K}xf32>, tensor<?x40xf32>
+  return %o4, %o5, %o6, %e, %h : tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x40xf32>, tensor<?x{K}xf32>, tensor<?x40xf32>
 }}""")
 
 

@@ -414,7 +414,8 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(outer.getBody());
       Value blk = outer.getInductionVar();
-      SmallVector<Value> quants, scales, mins, highs;
+      // q6_k scales the two halves of a block (its values' low and high nibbles) apart.
+      SmallVector<Value> quants, scales, scalesHi, mins, highs, highsHi;
       // The block's group (k-quants: 8 blocks under one d and dmin) and place in it.
       int64_t perGroup = f.blocksPerGroup(), groups = k / f.groupValues;
       Value group = arith::DivUIOp::create(b, loc, blk, kb.idx(perGroup));
@@ -435,7 +436,16 @@ private:
             b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(groups)), group),
             kb.idx(f.panelGroupBytes()));
         Value d = loadHalves(start);
-        if (f.kQuant()) {
+        if (f.bits == 6) {
+          // d·sc for each 16 values (int8 scales; exact in f32).
+          auto scaleAt = [&](int64_t extra) {
+            Value at = field(start, f.subScaleOffset(0) + extra, 2 * BlockFormat::kRows);
+            Value v = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
+            return arith::MulFOp::create(b, loc, d, arith::SIToFPOp::create(b, loc, accType(), v));
+          };
+          scales.push_back(scaleAt(0));
+          scalesHi.push_back(scaleAt(BlockFormat::kRows));
+        } else if (f.kQuant()) {
           // d·sc and −dmin·m of the block (exact in f32: 11-bit by 6-bit products).
           Value dmin = loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset())));
           Value sc = loadBytesAsF32(field(start, f.subScaleOffset(0), BlockFormat::kRows));
@@ -447,10 +457,12 @@ private:
           if (f.hasMin)
             mins.push_back(loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset()))));
         }
-        if (f.hasHigh()) {
-          Value at = arith::DivUIOp::create(b, loc, field(start, f.highOffset(0), 4 * BlockFormat::kRows),
-                                            kb.idx(4));
-          highs.push_back(vector::LoadOp::create(b, loc, i32x16, rhsWords, ValueRange{at}));
+        for (int h = 0; h < f.highBits(); ++h) {  // q5: one word per row; q6_k: two
+          Value at = arith::DivUIOp::create(
+              b, loc,
+              field(start, f.highOffset(0) + 4 * BlockFormat::kRows * h, 4 * BlockFormat::kRows * f.highBits()),
+              kb.idx(4));
+          (h ? highsHi : highs).push_back(vector::LoadOp::create(b, loc, i32x16, rhsWords, ValueRange{at}));
         }
         quants.push_back(field(start, f.quantOffset(0), f.quantBytes()));
         if (streaming) {  // the group's cache lines, kStreamAheadBytes ahead, at its first block
@@ -475,7 +487,20 @@ private:
         Value bytes = arith::ExtUIOp::create(b, loc, i32x16, q);
         Value lo = arith::AndIOp::create(b, loc, bytes, i32Splat(15));
         Value hi = arith::ShRUIOp::create(b, loc, bytes, i32Splat(4));
-        if (f.hasHigh()) {
+        if (f.highBits() == 2) {  // q6_k: bits 2i, 2i + 1 of word 0 (value i), word 1 (i + 16)
+          Value shift = arith::ShLIOp::create(
+              b, loc,
+              vector::BroadcastOp::create(b, loc, i32x16,
+                                          arith::IndexCastOp::create(b, loc, b.getI32Type(), step)),
+              i32Splat(1));
+          auto two = [&](Value word) {  // ((word >> 2i) & 3) << 4
+            Value s = arith::ShRUIOp::create(b, loc, word, shift);
+            return arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, s, i32Splat(3)),
+                                         i32Splat(4));
+          };
+          lo = arith::OrIOp::create(b, loc, lo, two(highs[j]));
+          hi = arith::OrIOp::create(b, loc, hi, two(highsHi[j]));
+        } else if (f.highBits() == 1) {
           Value shift = vector::BroadcastOp::create(
               b, loc, i32x16, arith::IndexCastOp::create(b, loc, b.getI32Type(), step));
           auto bit = [&](Value by) {  // ((qh >> by) & 1) << 4
@@ -494,7 +519,8 @@ private:
         return {Value(arith::SIToFPOp::create(b, loc, accType(), lo)),
                 Value(arith::SIToFPOp::create(b, loc, accType(), hi))};
       };
-      SmallVector<Value> blockInit(tile * split, zero);
+      int64_t halves = f.scalesPerBlock();  // accumulator sets: 2 when halves scale apart
+      SmallVector<Value> blockInit(tile * split * halves, zero);
       auto inner = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(steps), kb.idx(split), blockInit);
       {
         OpBuilder::InsertionGuard guard(b);
@@ -511,7 +537,7 @@ private:
               Value av = vector::BroadcastOp::create(
                   b, loc, accType(), kb.loadF32(lhs, lhsIndex(row, i, kIndex), 0));
               for (int64_t j = 0; j < np; ++j) {
-                Value &acc = next[s * tile + i * np + j];
+                Value &acc = next[((halves > 1 ? half : 0) * split + s) * tile + i * np + j];
                 acc = vector::FMAOp::create(b, loc, av, w[j][half], acc);
               }
             }
@@ -531,10 +557,12 @@ private:
           rowSums.push_back(vector::BroadcastOp::create(b, loc, accType(), sum));
         }
       for (int64_t t = 0; t < tile; ++t) {
-        Value sum = inner.getResult(t);
-        for (int64_t s = 1; s < split; ++s)
-          sum = arith::AddFOp::create(b, loc, sum, inner.getResult(s * tile + t));
-        next[t] = vector::FMAOp::create(b, loc, sum, scales[t % np], next[t]);
+        for (int64_t h = 0; h < halves; ++h) {
+          Value sum = inner.getResult(h * split * tile + t);
+          for (int64_t s = 1; s < split; ++s)
+            sum = arith::AddFOp::create(b, loc, sum, inner.getResult((h * split + s) * tile + t));
+          next[t] = vector::FMAOp::create(b, loc, sum, (h ? scalesHi : scales)[t % np], next[t]);
+        }
         if (f.hasMin) next[t] = vector::FMAOp::create(b, loc, rowSums[t / np], mins[t % np], next[t]);
       }
       scf::YieldOp::create(b, loc, next);

@@ -281,11 +281,18 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
         Value wide = arith::ExtUIOp::create(b, loc, b.getI32Type(), byte);
         Value shift = arith::MulIOp::create(b, loc, i32(l.div(kk, 16)), c32(4));
         Value q = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, wide, shift), c32(15));
-        if (f->hasHigh()) {
+        if (f->highBits() == 1) {
           Value qh = memref::LoadOp::create(
               b, loc, words, ValueRange{l.add(l.div(field(f->highOffset(0), 4 * BlockFormat::kRows), 4), lane)});
           Value bit = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, qh, i32(kk)), c32(1));
           q = arith::OrIOp::create(b, loc, q, arith::ShLIOp::create(b, loc, bit, c32(4)));
+        } else if (f->highBits() == 2) {  // q6_k: word kk / 16, bits 2 (kk % 16) and up
+          Value word = l.add(field(f->highOffset(0), 8 * BlockFormat::kRows),
+                             l.mul(l.div(kk, 16), l.idx(4 * BlockFormat::kRows)));
+          Value qh = memref::LoadOp::create(b, loc, words, ValueRange{l.add(l.div(word, 4), lane)});
+          Value by = arith::MulIOp::create(b, loc, i32(l.rem(kk, 16)), c32(2));
+          Value two = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, qh, by), c32(3));
+          q = arith::OrIOp::create(b, loc, q, arith::ShLIOp::create(b, loc, two, c32(4)));
         }
         if (f->offset) q = arith::SubIOp::create(b, loc, q, c32(f->offset));
         x = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
@@ -293,7 +300,13 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
       Value min = f->hasMin ? l.load(halves, l.add(l.div(l.add(start, l.idx(f->minOffset())), 2), lane), 0)
                             : Value();
       Value value;
-      if (f->kQuant()) {
+      if (f->bits == 6) {  // (d·sc)·(q − 32), sc the int8 scale of the value's 16
+        Value at = l.add(l.add(field(f->subScaleOffset(0), 2 * BlockFormat::kRows),
+                               l.mul(l.div(kk, 16), l.idx(BlockFormat::kRows))),
+                         lane);
+        Value sc = l.load(bytes, at, 0);  // sitofp(int8)
+        value = arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, d, sc), x);
+      } else if (f->kQuant()) {
         Value scale = arith::MulFOp::create(b, loc, d, u8AsF32(l.add(field(f->subScaleOffset(0), BlockFormat::kRows), lane)));
         Value offset = arith::MulFOp::create(b, loc, min, u8AsF32(l.add(field(f->subMinOffset(0), BlockFormat::kRows), lane)));
         value = arith::SubFOp::create(b, loc, arith::MulFOp::create(b, loc, scale, x), offset);

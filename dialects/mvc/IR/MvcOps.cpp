@@ -56,7 +56,7 @@ LogicalResult WeightOp::verify() {
     const BlockFormat *block = findBlockFormat(format->str());
     if (!block)
       return emitOpError("weight '") << getName() << "': unknown format '" << *format
-                                     << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1, q4_k or q5_k)";
+                                     << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k)";
     if (!getType().getElementType().isF32() || getType().getRank() != 2 ||
         getType().getDimSize(1) % block->groupValues != 0)
       return emitOpError("weight '") << getName() << "' in format " << *format

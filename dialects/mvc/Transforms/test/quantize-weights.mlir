@@ -53,7 +53,7 @@ func.func @short_rows(%x: tensor<?x40xf32>) -> tensor<?x16xf32> {
 // -----
 
 func.func @unknown(%x: tensor<?x64xf32>) -> tensor<?x16xf32> {
-  // expected-error @+1 {{weight 'w': unknown format 'q4_x' (expected q8_0, q4_0, q4_1, q5_0, q5_1, q4_k or q5_k)}}
+  // expected-error @+1 {{weight 'w': unknown format 'q4_x' (expected q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k)}}
   %w = mvc.weight "w" {format = "q4_x"} : tensor<16x64xf32>
   %y = mvc.matmul %x, %w {transpose_b} : (tensor<?x64xf32>, tensor<16x64xf32>) -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
