@@ -288,9 +288,12 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
     return absl::InvalidArgumentError(
         "--dtype keep keeps a GGUF file's block formats, but '" + opts.input +
         "' is not a .gguf file (--dtype q8_0 quantizes any checkpoint)");
-  // q8_0 and keep: the weights the graph passes store in blocks (--mvc-quantize-weights)
-  // are read as f32; all others are bf16, as with --dtype bf16.
-  if (blocks || dtype == "keep") dtype = "bf16";
+  // The weights the graph passes store in blocks (--mvc-quantize-weights) are read as f32.
+  // q8_0 and the like: all others are bf16, as with --dtype bf16. keep: all others f32 (the
+  // file's F32 norms, and anything the kernels have no block format for, exactly), and the
+  // model computes in f32 as its reference does (transformers on the dequantized file).
+  if (blocks) dtype = "bf16";
+  if (dtype == "keep") dtype = "f32";
   out.module = ModuleOp::create(UnknownLoc::get(&context));
   GraphBuilder gb(*out.module);
   ArchitectureInput input;
@@ -331,17 +334,11 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
   out.config = built->config;
   out.languageModel = built->languageModel;
   out.notes = built->notes;
-  // Each weight the file stores in blocks says which (what --dtype keep keeps). With keep,
-  // a tensor the file holds as f32 or f16 stays f32 (exact; the norms of most files), the
-  // others bf16 until the pass gives the block formats the kernels have their own type.
+  // Each weight the file stores in blocks says which (what --dtype keep keeps).
   if (gguf)
     out.module->walk([&](WeightOp w) {
-      std::optional<std::string> format = out.weights->blockFormat(w.getName().str());
-      if (!format) return;
-      w->setAttr("mvc.source_format", StringAttr::get(&context, *format));
-      if (opts.dtype == "keep" && (*format == "f32" || *format == "f16") &&
-          w.getType().getElementType().isBF16())
-        w.getResult().setType(RankedTensorType::get(w.getType().getShape(), gb.f32()));
+      if (std::optional<std::string> format = out.weights->blockFormat(w.getName().str()))
+        w->setAttr("mvc.source_format", StringAttr::get(&context, *format));
     });
   TokenizerFiles tokenizer;
   if (gguf) {
