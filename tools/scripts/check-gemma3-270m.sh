@@ -3,7 +3,8 @@
 # CI (a 236 MB download): compile it in f32 and check, for the three reference chat
 # prompts of tests/fixtures/gemma3-270m-gguf-reference, logits at every position (the 16
 # largest and 16 random columns, within 1e-3), the same top-1 everywhere, and the
-# 64-token greedy answers token for token.
+# 64-token greedy answers token for token; then the same with the file's quantized tensors
+# kept in their formats (--dtype keep: Q8_0, Q5_0, Q4_K, Q6_K decoded in the kernels).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tools/scripts/setup.sh
@@ -12,4 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 build/bin/mvc-compile "$gguf" --dtype f32 -o "$work/g270-f32.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/g270-f32.mvc" \
+  tests/fixtures/gemma3-270m-gguf-reference/reference.json --atol 1e-3
+build/bin/mvc-compile "$gguf" --dtype keep -o "$work/g270-keep.mvc"
+python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/g270-keep.mvc" \
   tests/fixtures/gemma3-270m-gguf-reference/reference.json --atol 1e-3

@@ -3,7 +3,8 @@
 # transformers' own GGUF loader, kept out of CI (a 93 MB download): compile it in f32 and
 # check, for the three chat prompts of tests/fixtures/smollm2-gguf-reference, logits at
 # every position (the 16 largest and 16 random columns, within 1e-3), the same top-1
-# everywhere, and the greedy answers token for token; then the tokenizer mvc rebuilt from
+# everywhere, and the greedy answers token for token, compiled in f32 and with the file's
+# Q4_1 / Q8_0 tensors kept (--dtype keep); then the tokenizer mvc rebuilt from
 # the GGUF vocabulary against the reference encodings and chat renderings; the bf16
 # artifact's top-1 agreement and greedy prefix are printed, then it answers a question.
 set -euo pipefail
@@ -14,6 +15,9 @@ trap 'rm -rf "$work"' EXIT
 gguf=$(tools/scripts/fetch-smollm2.sh)
 build/bin/mvc-compile "$gguf" --dtype f32 -o "$work/smollm2-f32.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-f32.mvc" \
+  tests/fixtures/smollm2-gguf-reference/reference.json --atol 1e-3
+build/bin/mvc-compile "$gguf" --dtype keep -o "$work/smollm2-keep.mvc"
+python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-keep.mvc" \
   tests/fixtures/smollm2-gguf-reference/reference.json --atol 1e-3
 python3 tests/e2e/check_artifact_tokenizer.py build/bin/mvc-tokenize "$work/smollm2-f32.mvc" \
   tests/fixtures/smollm2-gguf-reference/reference.json
