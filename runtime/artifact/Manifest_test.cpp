@@ -127,6 +127,16 @@ TEST(Manifest, EveryBadFieldIsNamedByItsPath) {
        "weights[0].layout: unknown layout 'col_major'"},
       {"weight size", [](Json &j) { j["weights"][0]["size"] = 100; },
        "weights[0].size: 100 bytes, but the shape and dtype need 16384"},
+      {"block layout K", [](Json &j) {
+         j["weights"][0]["dtype"] = "u8";
+         j["weights"][0]["layout"] = "q4_k_n16";
+       }, "weights[0].layout: q4_k_n16 holds a u8 [N, K] weight with K a multiple of 256"},
+      {"block layout dtype", [](Json &j) { j["weights"][0]["layout"] = "q8_0_n16"; },
+       "weights[0].layout: q8_0_n16 holds a u8 [N, K] weight with K a multiple of 32"},
+      {"block layout size", [](Json &j) {
+         j["weights"][0]["dtype"] = "u8";
+         j["weights"][0]["layout"] = "q8_0_n16";
+       }, "weights[0].size: 16384 bytes, but q8_0_n16 [64, 64] takes 4352"},
       {"weight offset", [](Json &j) { j["weights"][0]["offset"] = 32; },
        "weights[0].offset: 32 is not a multiple of 64"},
       {"negative", [](Json &j) { j["weights"][0]["offset"] = -64; },
@@ -180,6 +190,16 @@ TEST(Manifest, EveryBadFieldIsNamedByItsPath) {
     EXPECT_NE(error.find(c.error), std::string::npos)
         << c.what << ": got \"" << error << "\", expected \"" << c.error << "\"";
   }
+}
+
+// A block-format weight (BlockFormat.h): u8 bytes of whole 16-row panels, exactly.
+TEST(Manifest, BlockLayoutsTakeTheirExactSize) {
+  Json json = validManifest();
+  json["weights"][0] = Json::parse(R"({"name": "w0", "dtype": "u8", "shape": [20, 64],
+      "layout": "q4_1_n16", "offset": 0, "size": 1280})");  // 2 panels x 2 blocks x 320
+  absl::StatusOr<Manifest> manifest = parseManifest(json.dump());
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_EQ(manifest->weights[0].layout, "q4_1_n16");
 }
 
 TEST(Manifest, NotJsonOrNotAnObject) {

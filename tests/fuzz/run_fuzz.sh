@@ -53,7 +53,8 @@ build gguf -ffp-contract=off "$root/runtime/weights/Gguf.cpp" "$root/runtime/wei
   "$root/architectures/gemma3/Gemma3Gguf.cpp" "$root/architectures/gemma3/Gemma3GgufTokenizer.cpp" \
   "$root/architectures/common/GgufImport.cpp" "$root/architectures/common/HfConfig.cpp" \
   "$root/runtime/text/Unicode.cpp"
-build manifest "" "$root/runtime/artifact/Manifest.cpp" "$root/runtime/artifact/Expr.cpp" $util
+build manifest "" "$root/runtime/artifact/Manifest.cpp" "$root/runtime/artifact/Expr.cpp" \
+  "$root/runtime/artifact/BlockFormat.cpp" $util
 build conversation "" "$root/runtime/pipeline/Conversation.cpp" $util
 build openai_request "" "$root/runtime/serving/OpenAiRequest.cpp" \
   "$root/runtime/pipeline/Conversation.cpp" "$root/runtime/pipeline/Sampler.cpp" \
