@@ -205,15 +205,7 @@ struct WeightStreamer {
         checkpoint->blockFormat(w.sourceName) == std::string(w.blockFormat->name)) {
       MVC_RETURN_IF_ERROR(checkSourceShape(w, *checkpoint));
       MVC_ASSIGN_OR_RETURN(std::string blocks, checkpoint->readBlocks(w.sourceName));
-      PackedShape s = packedShape(w);
-      if (int64_t(blocks.size()) != s.n * (s.k / w.blockFormat->groupValues) * w.blockFormat->groupBytes)
-        return absl::InvalidArgumentError(checkpoint->path() + ": tensor '" + w.sourceName +
-                                          "' holds " + std::to_string(blocks.size()) +
-                                          " bytes, not the " + std::string(w.blockFormat->name) +
-                                          " blocks of its shape");
-      std::string bytes = packBlockPanels(*w.blockFormat, blocks, s.n, s.k);
-      MVC_RETURN_IF_ERROR(put(bytes));
-      return uint64_t(bytes.size());
+      return writeBlocks(w, blocks, checkpoint->path() + ": tensor '" + w.sourceName + "'");
     }
     // A block-format weight of a --weights directory may come as its GGUF blocks:
     // DIR/NAME.blocks.npy, u8 [N, bytes of a row's blocks] (what tests give the k-quants,
@@ -225,17 +217,12 @@ struct WeightStreamer {
         if (!npy.ok())
           return absl::InvalidArgumentError("weight '" + w.sourceName + "': " +
                                             std::string(npy.status().message()));
-        PackedShape s = packedShape(w);
-        int64_t rowBytes = s.k / w.blockFormat->groupValues * w.blockFormat->groupBytes;
-        if (npy->dtype != DType::U8 || npy->shape != std::vector<int64_t>{s.n, rowBytes})
-          return absl::InvalidArgumentError(
-              "weight '" + w.sourceName + "': " + path + " must be u8 [" + std::to_string(s.n) +
-              ", " + std::to_string(rowBytes) + "] (its " + std::string(w.blockFormat->name) +
-              " blocks)");
-        std::string bytes = packBlockPanels(
-            *w.blockFormat, std::string(npy->data.begin(), npy->data.end()), s.n, s.k);
-        MVC_RETURN_IF_ERROR(put(bytes));
-        return uint64_t(bytes.size());
+        if (npy->dtype != DType::U8 || npy->shape.size() != 2 ||
+            npy->shape[0] != packedShape(w).n)
+          return absl::InvalidArgumentError("weight '" + w.sourceName + "': " + path +
+                                            " must be u8 [N, bytes of a row's blocks]");
+        return writeBlocks(w, std::string(npy->data.begin(), npy->data.end()),
+                           "weight '" + w.sourceName + "': " + path);
       }
     }
     if (w.layout == WeightLayout::BlocksN16 && !w.blockFormat->quantizable)
@@ -278,6 +265,23 @@ struct WeightStreamer {
       written += bytes.size();
     }
     return written;
+  }
+
+  /// A block-format weight given as its GGUF blocks (rows in HF order; `where` names their
+  /// source in errors): checked against the weight's shape, repacked, written.
+  absl::StatusOr<uint64_t> writeBlocks(const WeightEntry &w, const std::string &blocks,
+                                       const std::string &where) {
+    const BlockFormat &f = *w.blockFormat;
+    PackedShape s = packedShape(w);
+    int64_t want = s.n * (s.k / f.groupValues) * f.groupBytes;
+    if (int64_t(blocks.size()) != want)
+      return absl::InvalidArgumentError(where + " holds " + std::to_string(blocks.size()) +
+                                        " bytes, not the " + std::to_string(want) + " of " +
+                                        std::string(f.name) + " blocks of [" + std::to_string(s.n) +
+                                        ", " + std::to_string(s.k) + "]");
+    std::string bytes = packBlockPanels(f, blocks, s.n, s.k);
+    MVC_RETURN_IF_ERROR(put(bytes));
+    return uint64_t(bytes.size());
   }
 
   absl::Status put(const std::string &bytes) {

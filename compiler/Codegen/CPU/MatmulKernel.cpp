@@ -10,12 +10,13 @@
 // per microkernel (tdpbf16ps on 16x32 bf16 tiles, 16x16 f32 accumulators), and only the
 // rows left over (fewer than 16) through the vector microkernel.
 //
-// A weight in a ggml block format (`format` q8_0, q4_0, q4_1, q5_0, q5_1; layout
-// `<format>_n16`) is decoded in registers: per 32-block of K, the panel's 16 integer
-// values of each k widened to f32 and multiplied into block accumulators, which are scaled
-// by the panel's 16 block scales once per block (plus min x the activations' block sum for
-// q4_1 / q5_1). The activations stay f32 (ggml quantizes them to 8 bits too: this is
-// closer to f32).
+// A weight in a ggml block format (`format` q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k,
+// q6_k; layout `<format>_n16`, runtime/artifact/BlockFormat.h) is decoded in registers:
+// per 32-block of K, the panel's 16 integer values of each k widened to f32 and multiplied
+// into block accumulators, which are scaled by the panel's 16 block scales once per block
+// (d, d·sc for the k-quants, two half-block scales for q6_k; plus min x the activations'
+// block sum for q4_1 / q5_1 / q4_k / q5_k). The activations stay f32 (ggml quantizes them
+// to 8 bits too: this is closer to f32).
 //
 // A grouped matmul (mvc.matmul with `groups`, mixture-of-experts layers) runs the same
 // microkernels: each workgroup's row block lies within one expert's rows (Common/Moe.h),
