@@ -504,10 +504,6 @@ private:
     PassManager dispatchPm(context.get());
     const BlockFormat *named = findBlockFormat(opts.dtype);
     if ((named && named->quantizable) || opts.dtype == "keep") {
-      if (targets.gpu)
-        return absl::InvalidArgumentError("--dtype " + opts.dtype +
-                                          ": quantized weights have cpu kernels only so far, not " +
-                                          opts.target);
       QuantizeWeightsOptions quantize;
       quantize.format = opts.dtype;
       dispatchPm.addNestedPass<func::FuncOp>(createQuantizeWeights(quantize));

@@ -51,7 +51,7 @@ public:
   FailureOr<ProgramInfo> run() {
     program.name = fn.getSymName().str();
     if (failed(inferShapes())) return failure();
-    if (backend.packsMatmulWeights()) markPackedGatherTables();
+    markPackedGatherTables();
     for (BlockArgument arg : fn.getArguments()) {
       int64_t id = newBuffer({0, BufferKind::Input, arg.getArgNumber()});
       bufferOf[arg] = id;
@@ -223,10 +223,11 @@ private:
   /// The packed layout a matmul reading `w` as its rhs wants, if one does (transposed:
   /// the weight is stored [K, N]).
   std::optional<std::pair<WeightLayout, bool>> matmulLayout(Value w) {
-    if (!backend.packsMatmulWeights()) return std::nullopt;
-    // A weight in a block format (--mvc-quantize-weights) is only ever a transposed rhs.
+    // A weight in a block format (--mvc-quantize-weights) is only ever a transposed rhs,
+    // in its panels on every target.
     if (auto weight = w.getDefiningOp<WeightOp>(); weight && weight.getFormat())
       return std::make_pair(WeightLayout::BlocksN16, false);
+    if (!backend.packsMatmulWeights()) return std::nullopt;
     bool bf16 = cast<RankedTensorType>(w.getType()).getElementType().isBF16();
     for (Operation *user : w.getUsers())
       if (auto mm = dyn_cast<MatmulOp>(user); mm && mm.getRhs() == w)

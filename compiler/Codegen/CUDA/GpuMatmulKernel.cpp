@@ -15,6 +15,10 @@
 // (.trans for W [K, N]); x (f32) and f32 W are read with ld.shared and rounded or split
 // (ldmatrix moves 16-bit elements only). The region's elementwise ops are applied to each
 // accumulator element and each region result is stored once.
+// A weight in a ggml block format (`<format>_n16`, GpuBlockTile.h) is copied as its bytes
+// and decoded into the B fragments: one K step per 32-value block, the integer values
+// through the bf16 mma against x split in three bf16 parts (all its bits), each block's sums scaled
+// (and min-corrected) per column into the f32 accumulators.
 // A grouped matmul (`groups`, mixture-of-experts layers) is the same kernel over row
 // blocks that each lie within one expert's rows (Common/Moe.h), with that expert's matrix
 // of the [E, N, K] (or [E, K, N]) weight; rows past the expert's end read as zeros and
@@ -24,11 +28,14 @@
 #include "compiler/Codegen/Common/KernelMath.h"
 #include "compiler/Codegen/Common/Moe.h"
 #include "compiler/Codegen/CUDA/GpuKernels.h"
+#include "compiler/Codegen/CUDA/GpuBlockTile.h"
 #include "compiler/Codegen/CUDA/GpuMma.h"
 #include "compiler/Codegen/Common/RowOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/DenseMap.h"
+
+#include <optional>
 
 using namespace mlir;
 
@@ -38,6 +45,8 @@ namespace {
 // One mma.sync m16n8k16 step; the block and warp tiles come from the region's
 // lowering_config (--mvc-set-gpu-lowering-config).
 constexpr int64_t kMmaM = 16, kMmaN = 8;
+/// bf16 parts x is split into against a block format's exact integer weights.
+constexpr int kSplitParts = 3;
 
 /// A 2-D operand tile in shared memory, `stages` copies: `rows` × `cols` elements of
 /// `type`, rows `stride` elements apart.
@@ -60,11 +69,18 @@ public:
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (lhsType.isDynamicDim(1) || !rhsType.hasStaticShape())
       return matmul.emitError("gpu matmul needs static K and a static rhs");
-    if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat())
-      return matmul.emitError("gpu matmul has no kernel for ")
-             << *weight.getFormat() << " weights yet ('" << weight.getName() << "')";
     int64_t experts = matmul.getNumGroups();
-    bf16 = rhsType.getElementType().isBF16();
+    if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat()) {
+      format = findBlockFormat(weight.getFormat()->str());
+      if (!format || experts || !matmul.getTransposeB())
+        return matmul.emitError("gpu matmul: no kernel for a ")
+               << *weight.getFormat() << " weight here ('" << weight.getName() << "')";
+      if (tileK != BlockFormat::kValues || tileN % BlockFormat::kRows)
+        return region.emitError("gpu matmul: a block-format weight needs tile_k = 32 (one "
+                                "block per K step) and whole 16-row panels per tile");
+    }
+    // Block formats feed the bf16 mma their integer values (exact in bf16).
+    bf16 = format || rhsType.getElementType().isBF16();
     if (!bf16 && !rhsType.getElementType().isF32())
       return matmul.emitError("gpu matmul supports f32 and bf16 weights");
     Type lhsElem = lhsType.getElementType(), rhsElem = rhsType.getElementType();
@@ -80,7 +96,7 @@ public:
     };
     int64_t la = lhsElem.getIntOrFloatBitWidth() / 8, lb = rhsElem.getIntOrFloatBitWidth() / 8;
     aChunk = chunkFor(k * la);
-    bChunk = chunkFor((transposed ? k : n) * lb);
+    bChunk = format ? 16 : chunkFor((transposed ? k : n) * lb);
     if (!aChunk || !bChunk)
       return matmul.emitError("gpu matmul needs operand rows of a multiple of 4 bytes");
 
@@ -94,7 +110,13 @@ public:
     m = builder.push(0);
     // x: [m][k]; W: [n][k] when transposed, else [k][n].
     aTile = sharedTile(tileM, tileK, lhsElem);
-    bTile = transposed ? sharedTile(tileN, tileK, rhsElem) : sharedTile(tileK, tileN, rhsElem);
+    std::optional<GpuBlockTile> blockTile;
+    if (format) {
+      blockTile.emplace(builder, *format, rhs, n, k, tileN, numStages);
+      blocks = &*blockTile;
+    } else {
+      bTile = transposed ? sharedTile(tileN, tileK, rhsElem) : sharedTile(tileK, tileN, rhsElem);
+    }
     Value m0 = mul(div(builder.blockId(), nBlocks), kb->idx(tileM));
     if (experts) {
       // The block's rows within one expert: `m` becomes the end of those rows, so the
@@ -133,12 +155,13 @@ public:
           current = arith::RemUIOp::create(*b, loc, step, kb->idx(numStages));
           SmallVector<Value> accs(carried.begin(), carried.end());
           int64_t kStep = bf16 ? 16 : 8;
-          for (int64_t ks = 0; ks < tileK; ks += kStep) {
+          for (int64_t ks = 0; ks < tileK && !blocks; ks += kStep) {
             if (bf16)
               bf16Step(ks, accs);
             else
               tf32Step(ks, accs);
           }
+          if (blocks) blockStep(accs);
           // This stage is refilled by the next step only after every warp read it.
           builder.barrier();
           return accs;
@@ -233,7 +256,9 @@ private:
   /// Step k0's x[m0:+64, k0:+32] and W's [n0:+64, k0:+32] into stage `stageIndex`.
   void stage(Value stageIndex, Value m0, Value n0, Value k0) {
     copyTile(aTile, stageIndex, lhs, m0, m, k0, k, aChunk);
-    if (transposed)
+    if (blocks)
+      blocks->copy(stageIndex, n0, k0);
+    else if (transposed)
       copyTile(bTile, stageIndex, rhs, n0, kb->idx(n), k0, k, bChunk);
     else
       copyTile(bTile, stageIndex, rhs, k0, kb->idx(k), n0, n, bChunk);
@@ -323,6 +348,64 @@ private:
       }
   }
 
+  /// One block-format step (a 32-value block of K, two k16 halves): the block's integer
+  /// products go to fresh accumulators, x split into three bf16 parts (three mma each:
+  /// the weights' integers are exact in bf16 and the parts hold all of x's bits, so the
+  /// sums are as accurate as the cpu kernel's f32 ones); then each column's d (·sc) scales them into the running sums, plus, for
+  /// the formats with a min, min times the row's sum of x over the block (an mma against
+  /// ones). q6_k scales each half apart.
+  void blockStep(SmallVector<Value> &acc) {
+    Value k2 = mul(inGroup, kb->idx(2));
+    int64_t tilesM = warpTileM / kMmaM, tilesN = warpTileN / kMmaN;
+    SmallVector<Value> partial(acc.size(), kb->f32(0.0f)), sums(tilesM * 4, kb->f32(0.0f));
+    Value one = arith::ConstantOp::create(*b, loc, b->getI32IntegerAttr(0x3F803F80));  // bf16 1, 1
+    for (int half = 0; half < 2; ++half) {
+      int64_t ks = 16 * half;
+      // aParts[mi][p]: the A fragment of x's part p (largest first).
+      SmallVector<SmallVector<SmallVector<Value>>> aParts;
+      SmallVector<SmallVector<Value>> bFrags;
+      for (int64_t mi = 0; mi < tilesM; ++mi) {
+        Value row = add(warpRow, add(group, kb->idx(mi * kMmaM)));
+        SmallVector<SmallVector<Value>> frags(kSplitParts);
+        for (auto [dr, dk] : {std::pair<int64_t, int64_t>{0, 0}, {8, 0}, {0, 8}, {8, 8}}) {
+          SmallVector<Value, 3> parts = splitBf16(*b, loc, tileAt(aTile, row, dr, k2, ks + dk),
+                                                  tileAt(aTile, row, dr, k2, ks + dk + 1), kSplitParts);
+          for (int p = 0; p < kSplitParts; ++p) frags[p].push_back(parts[p]);
+        }
+        aParts.push_back(frags);
+      }
+      for (int64_t ni = 0; ni < tilesN; ++ni)
+        bFrags.push_back(blocks->fragment(current, add(warpCol, add(group, kb->idx(ni * kMmaN))), k2, half));
+      for (int64_t mi = 0; mi < tilesM; ++mi) {
+        for (int64_t ni = 0; ni < tilesN; ++ni) {
+          auto c = MutableArrayRef<Value>(partial).slice((mi * tilesN + ni) * 4, 4);
+          for (int p = kSplitParts - 1; p >= 0; --p)  // the small parts first
+            mmaSync(*b, loc, aParts[mi][p], bFrags[ni], c, NVVM::MMATypes::bf16);
+        }
+        if (blocks->hasMin()) {
+          auto c = MutableArrayRef<Value>(sums).slice(mi * 4, 4);
+          for (int p = kSplitParts - 1; p >= 0; --p)
+            mmaSync(*b, loc, aParts[mi][p], {one, one}, c, NVVM::MMATypes::bf16);
+        }
+      }
+      if (half == 0 && !blocks->scalesPerHalf()) continue;
+      // Accumulator (mi, ni, r) is column 2t + (r & 1) of n tile ni, row g (+8 for r >= 2).
+      for (int64_t ni = 0; ni < tilesN; ++ni)
+        for (int64_t c = 0; c < 2; ++c) {
+          Value col = add(warpCol, add(k2, kb->idx(ni * kMmaN + c)));
+          Value scale = blocks->scale(current, col, half);
+          Value minimum = blocks->hasMin() ? blocks->minimum(current, col) : Value();
+          for (int64_t mi = 0; mi < tilesM; ++mi)
+            for (int64_t r = c; r < 4; r += 2) {
+              int64_t i = (mi * tilesN + ni) * 4 + r;
+              acc[i] = addf(acc[i], mulf(scale, partial[i]));
+              if (minimum) acc[i] = addf(acc[i], mulf(minimum, sums[mi * 4 + r]));
+              partial[i] = kb->f32(0.0f);
+            }
+        }
+    }
+  }
+
   /// Applies the fused elementwise ops to output (row, col) and stores region results.
   void emitEpilogue(Value row, Value col, Value acc) {
     Value at = add(mul(row, kb->idx(n)), col);
@@ -365,6 +448,8 @@ private:
   int64_t k = 0, n = 0, aChunk = 0, bChunk = 0;
   bool transposed = false, bf16 = false;
   SharedTile aTile, bTile;
+  const BlockFormat *format = nullptr;
+  GpuBlockTile *blocks = nullptr;
   Value lhs, rhs, m, lane, warpRow, warpCol, group, inGroup, current;
 };
 

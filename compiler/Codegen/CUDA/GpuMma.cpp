@@ -23,6 +23,23 @@ Value packBf16(OpBuilder &b, Location loc, Value lo, Value hi) {
                               arith::ShLIOp::create(b, loc, bits(hi), i32Const(b, loc, 16)));
 }
 
+SmallVector<Value, 3> splitBf16(OpBuilder &b, Location loc, Value lo, Value hi, int parts) {
+  auto rest = [&](Value v) -> Value {
+    Value big = arith::ExtFOp::create(b, loc, b.getF32Type(),
+                                      Value(arith::TruncFOp::create(b, loc, b.getBF16Type(), v)));
+    return arith::SubFOp::create(b, loc, v, big);
+  };
+  SmallVector<Value, 3> out;
+  for (int i = 0; i < parts; ++i) {
+    out.push_back(packBf16(b, loc, lo, hi));
+    if (i + 1 < parts) {
+      lo = rest(lo);
+      hi = rest(hi);
+    }
+  }
+  return out;
+}
+
 Value tf32Bits(OpBuilder &b, Location loc, Value v) {
   Value i = arith::BitcastOp::create(b, loc, b.getI32Type(), v);
   i = arith::AddIOp::create(b, loc, i, i32Const(b, loc, 0x1000));

@@ -17,6 +17,12 @@ namespace mvc {
 /// Two f32 values rounded to bf16 and packed (lo in the low half), as mma wants them.
 mlir::Value packBf16(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lo, mlir::Value hi);
 
+/// Two f32 values as `parts` bf16 pairs, largest first, that sum to them: 2 parts keep 16
+/// significant bits, 3 all of an f32's 24. Products of an exact bf16 operand with each
+/// part, summed in f32, are then as accurate as f32 products.
+llvm::SmallVector<mlir::Value, 3> splitBf16(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lo,
+                                            mlir::Value hi, int parts);
+
 /// An f32 rounded to tf32 (to nearest on the magnitude, low 13 mantissa bits cleared), as
 /// the i32 an m16n8k8 .tf32 mma reads. Rounding rather than truncating keeps the 3xTF32
 /// split unbiased: truncation errors all point toward zero and add up along K.

@@ -211,7 +211,9 @@ LogicalResult RowOpEmitter::emitGather(GatherOp gather) {
   Value out = gather.getResult();
   int64_t n = lastDim(out);
   auto layout = gather->getAttrOfType<StringAttr>("mvc.table_layout");
-  if (layout && !l.readsPanelTables())
+  // Block-format tables are read in their panels on every backend (they have no other
+  // copy); the other panel layouts only where the backend packs matmul weights.
+  if (layout && !blockLayout(layout.getValue()) && !l.readsPanelTables())
     return gather.emitError("this backend reads row_major tables only");
   auto tableType = cast<RankedTensorType>(gather.getTable().getType());
   if (gather.getWeights()) {

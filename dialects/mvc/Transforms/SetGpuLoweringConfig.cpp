@@ -35,8 +35,14 @@ struct SetGpuLoweringConfigPass
       // Row, copy and kv_write kernels size their blocks from the row width: no config.
       if (region.getKind() == DispatchKind::matmul) {
         int64_t warps = (tileM / warpTileM) * (tileN / warpTileN);
+        // A weight in a block format steps through K one 32-value block at a time.
+        int64_t k = tileK;
+        region.walk([&](MatmulOp matmul) {
+          if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat())
+            k = 32;
+        });
         region->setAttr("lowering_config",
-                        GpuMatmulConfigAttr::get(context, tileM, tileN, tileK, stages, warpTileM,
+                        GpuMatmulConfigAttr::get(context, tileM, tileN, k, stages, warpTileM,
                                                  warpTileN, 32 * warps));
       } else if (region.getKind() == DispatchKind::attention) {
         region->setAttr("lowering_config",
