@@ -361,31 +361,28 @@ private:
     Value one = arith::ConstantOp::create(*b, loc, b->getI32IntegerAttr(0x3F803F80));  // bf16 1, 1
     for (int half = 0; half < 2; ++half) {
       int64_t ks = 16 * half;
-      // aParts[mi][p]: the A fragment of x's part p (largest first).
-      SmallVector<SmallVector<SmallVector<Value>>> aParts;
       SmallVector<SmallVector<Value>> bFrags;
+      for (int64_t ni = 0; ni < tilesN; ++ni)
+        bFrags.push_back(blocks->fragment(current, add(warpCol, add(group, kb->idx(ni * kMmaN))), k2, half));
+      // One m tile at a time, so only its A fragments are live: aParts[p] is the A
+      // fragment of x's part p (largest first).
       for (int64_t mi = 0; mi < tilesM; ++mi) {
         Value row = add(warpRow, add(group, kb->idx(mi * kMmaM)));
-        SmallVector<SmallVector<Value>> frags(kSplitParts);
+        SmallVector<SmallVector<Value>> aParts(kSplitParts);
         for (auto [dr, dk] : {std::pair<int64_t, int64_t>{0, 0}, {8, 0}, {0, 8}, {8, 8}}) {
           SmallVector<Value, 3> parts = splitBf16(*b, loc, tileAt(aTile, row, dr, k2, ks + dk),
                                                   tileAt(aTile, row, dr, k2, ks + dk + 1), kSplitParts);
-          for (int p = 0; p < kSplitParts; ++p) frags[p].push_back(parts[p]);
+          for (int p = 0; p < kSplitParts; ++p) aParts[p].push_back(parts[p]);
         }
-        aParts.push_back(frags);
-      }
-      for (int64_t ni = 0; ni < tilesN; ++ni)
-        bFrags.push_back(blocks->fragment(current, add(warpCol, add(group, kb->idx(ni * kMmaN))), k2, half));
-      for (int64_t mi = 0; mi < tilesM; ++mi) {
         for (int64_t ni = 0; ni < tilesN; ++ni) {
           auto c = MutableArrayRef<Value>(partial).slice((mi * tilesN + ni) * 4, 4);
           for (int p = kSplitParts - 1; p >= 0; --p)  // the small parts first
-            mmaSync(*b, loc, aParts[mi][p], bFrags[ni], c, NVVM::MMATypes::bf16);
+            mmaSync(*b, loc, aParts[p], bFrags[ni], c, NVVM::MMATypes::bf16);
         }
         if (blocks->hasMin()) {
           auto c = MutableArrayRef<Value>(sums).slice(mi * 4, 4);
           for (int p = kSplitParts - 1; p >= 0; --p)
-            mmaSync(*b, loc, aParts[mi][p], {one, one}, c, NVVM::MMATypes::bf16);
+            mmaSync(*b, loc, aParts[p], {one, one}, c, NVVM::MMATypes::bf16);
         }
       }
       if (half == 0 && !blocks->scalesPerHalf()) continue;
