@@ -383,6 +383,69 @@ private:
                      arith::AddIOp::create(b, loc, panel, kb.idx(j)), sums[i * np + j]);
   }
 
+  /// A panel's fields for one block (BlockFormat.h): the 16 rows' multipliers of the
+  /// block's integer sums (`scaleHi`: q6_k's second half), of the activations' block sum
+  /// (`min`: m, or −dmin·m; formats with a min), their high-bit words (q5: one, q6_k: two)
+  /// and the byte offsets of the panel-group and of the block's quants.
+  struct PanelBlock {
+    Value scale, scaleHi, min, high, highHi, quants, start;
+  };
+  PanelBlock loadPanelBlock(Value p, Value group, Value sub) {
+    const BlockFormat &f = *blockFormat;
+    auto i8x16 = VectorType::get({kPanel}, b.getI8Type());
+    auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
+    auto f16x16 = VectorType::get({kPanel}, b.getF16Type());
+    auto loadHalves = [&](Value byteOffset) {  // 16 f16 fields as f32
+      Value at = arith::DivUIOp::create(b, loc, byteOffset, kb.idx(2));
+      Value h = vector::LoadOp::create(b, loc, f16x16, rhsHalves, ValueRange{at});
+      return Value(arith::ExtFOp::create(b, loc, accType(), h));
+    };
+    auto loadBytesAsF32 = [&](Value at) {  // 16 u8 fields (k-quant sc, m) as f32
+      Value v = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
+      return Value(arith::UIToFPOp::create(b, loc, accType(), v));
+    };
+    PanelBlock pb;
+    Value start = arith::MulIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(k / f.groupValues)), group),
+        kb.idx(f.panelGroupBytes()));
+    auto field = [&](int64_t offset0, int64_t stride) {  // offset0 + stride * sub past start
+      return arith::AddIOp::create(
+          b, loc, start,
+          arith::AddIOp::create(b, loc, kb.idx(offset0), arith::MulIOp::create(b, loc, sub, kb.idx(stride))));
+    };
+    pb.start = start;
+    Value d = loadHalves(start);
+    if (f.bits == 6) {
+      // d·sc for each 16 values (int8 scales; exact in f32).
+      auto scaleAt = [&](int64_t extra) {
+        Value v = vector::LoadOp::create(b, loc, i8x16, rhs,
+                                         ValueRange{field(f.subScaleOffset(0) + extra, 2 * BlockFormat::kRows)});
+        return Value(arith::MulFOp::create(b, loc, d, arith::SIToFPOp::create(b, loc, accType(), v)));
+      };
+      pb.scale = scaleAt(0);
+      pb.scaleHi = scaleAt(BlockFormat::kRows);
+    } else if (f.kQuant()) {
+      // d·sc and −dmin·m of the block (exact in f32: 11-bit by 6-bit products).
+      Value dmin = loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset())));
+      Value sc = loadBytesAsF32(field(f.subScaleOffset(0), BlockFormat::kRows));
+      Value m = loadBytesAsF32(field(f.subMinOffset(0), BlockFormat::kRows));
+      pb.scale = arith::MulFOp::create(b, loc, d, sc);
+      pb.min = arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, dmin, m));
+    } else {
+      pb.scale = d;
+      if (f.hasMin) pb.min = loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset())));
+    }
+    for (int h = 0; h < f.highBits(); ++h) {  // q5: one word per row; q6_k: two
+      Value at = arith::DivUIOp::create(
+          b, loc, field(f.highOffset(0) + 4 * BlockFormat::kRows * h, 4 * BlockFormat::kRows * f.highBits()),
+          kb.idx(4));
+      (h ? pb.highHi : pb.high) = vector::LoadOp::create(b, loc, i32x16, rhsWords, ValueRange{at});
+    }
+    pb.quants = field(f.quantOffset(0), f.quantBytes());
+    return pb;
+  }
+
   /// The `<format>_n16` microkernel (BlockFormat.h): mr x np accumulators over K's
   /// 32-blocks. Within a block the products of the integer values (widened to f32; 4/5-bit
   /// values unpacked from their nibbles and high bits, q4_0 / q5_0 offsets subtracted as
@@ -404,11 +467,6 @@ private:
     auto i32Splat = [&](int32_t v) {
       return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, v));
     };
-    auto loadHalves = [&](Value byteOffset) {  // 16 f16 fields as f32
-      Value at = arith::DivUIOp::create(b, loc, byteOffset, kb.idx(2));
-      Value h = vector::LoadOp::create(b, loc, f16x16, rhsHalves, ValueRange{at});
-      return Value(arith::ExtFOp::create(b, loc, accType(), h));
-    };
     SmallVector<Value> init(tile, zero);
     auto outer = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks), kb.idx(1), init);
     {
@@ -418,61 +476,24 @@ private:
       // q6_k scales the two halves of a block (its values' low and high nibbles) apart.
       SmallVector<Value> quants, scales, scalesHi, mins, highs, highsHi;
       // The block's group (k-quants: 8 blocks under one d and dmin) and place in it.
-      int64_t perGroup = f.blocksPerGroup(), groups = k / f.groupValues;
+      int64_t perGroup = f.blocksPerGroup();
       Value group = arith::DivUIOp::create(b, loc, blk, kb.idx(perGroup));
       Value sub = arith::RemUIOp::create(b, loc, blk, kb.idx(perGroup));
-      auto field = [&](Value start, int64_t offset0, int64_t stride) {  // offset0 + stride * sub
-        return arith::AddIOp::create(
-            b, loc, start,
-            arith::AddIOp::create(b, loc, kb.idx(offset0),
-                                  arith::MulIOp::create(b, loc, sub, kb.idx(stride))));
-      };
-      auto loadBytesAsF32 = [&](Value at) {  // 16 u8 fields (k-quant sc, m) as f32
-        Value v = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
-        return Value(arith::UIToFPOp::create(b, loc, accType(), v));
-      };
       for (int64_t j = 0; j < np; ++j) {
-        Value p = arith::AddIOp::create(b, loc, panel, kb.idx(j));
-        Value start = arith::MulIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, p, kb.idx(groups)), group),
-            kb.idx(f.panelGroupBytes()));
-        Value d = loadHalves(start);
-        if (f.bits == 6) {
-          // d·sc for each 16 values (int8 scales; exact in f32).
-          auto scaleAt = [&](int64_t extra) {
-            Value at = field(start, f.subScaleOffset(0) + extra, 2 * BlockFormat::kRows);
-            Value v = vector::LoadOp::create(b, loc, i8x16, rhs, ValueRange{at});
-            return arith::MulFOp::create(b, loc, d, arith::SIToFPOp::create(b, loc, accType(), v));
-          };
-          scales.push_back(scaleAt(0));
-          scalesHi.push_back(scaleAt(BlockFormat::kRows));
-        } else if (f.kQuant()) {
-          // d·sc and −dmin·m of the block (exact in f32: 11-bit by 6-bit products).
-          Value dmin = loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset())));
-          Value sc = loadBytesAsF32(field(start, f.subScaleOffset(0), BlockFormat::kRows));
-          Value m = loadBytesAsF32(field(start, f.subMinOffset(0), BlockFormat::kRows));
-          scales.push_back(arith::MulFOp::create(b, loc, d, sc));
-          mins.push_back(arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, dmin, m)));
-        } else {
-          scales.push_back(d);
-          if (f.hasMin)
-            mins.push_back(loadHalves(arith::AddIOp::create(b, loc, start, kb.idx(f.minOffset()))));
-        }
-        for (int h = 0; h < f.highBits(); ++h) {  // q5: one word per row; q6_k: two
-          Value at = arith::DivUIOp::create(
-              b, loc,
-              field(start, f.highOffset(0) + 4 * BlockFormat::kRows * h, 4 * BlockFormat::kRows * f.highBits()),
-              kb.idx(4));
-          (h ? highsHi : highs).push_back(vector::LoadOp::create(b, loc, i32x16, rhsWords, ValueRange{at}));
-        }
-        quants.push_back(field(start, f.quantOffset(0), f.quantBytes()));
+        PanelBlock pb = loadPanelBlock(arith::AddIOp::create(b, loc, panel, kb.idx(j)), group, sub);
+        scales.push_back(pb.scale);
+        if (pb.scaleHi) scalesHi.push_back(pb.scaleHi);
+        if (pb.min) mins.push_back(pb.min);
+        if (pb.high) highs.push_back(pb.high);
+        if (pb.highHi) highsHi.push_back(pb.highHi);
+        quants.push_back(pb.quants);
         if (streaming) {  // the group's cache lines, kStreamAheadBytes ahead, at its first block
           Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, sub, kb.idx(0));
           auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
           for (int64_t line = 0; line < f.panelGroupBytes(); line += 64)
-            prefetchWeights(arith::AddIOp::create(b, loc, start, kb.idx(line)));
+            prefetchWeights(arith::AddIOp::create(b, loc, pb.start, kb.idx(line)));
         }
       }
       Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(BlockFormat::kValues));
