@@ -519,6 +519,7 @@ private:
     } else {
       SetLoweringConfigOptions tiling;
       tiling.amxRows = cpu.codegen.amxBf16 ? 32 : 0;
+      tiling.int8Rows = cpu.codegen.int8Dot ? 8 : 0;
       dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig(tiling));
     }
     if (failed(dispatchPm.run(*module))) return reported();

@@ -27,6 +27,7 @@ struct CpuTarget {
   int vectorWidth = 16;      // f32 lanes per vector register
   bool bf16Dot = false;      // avx512_bf16's vdpbf16ps
   bool amxBf16 = false;      // AMX tiles with tdpbf16ps (amx-tile, amx-bf16)
+  bool int8Dot = false;      // avx512_vnni's vpdpbusd with avx512_vbmi's byte permutes
 };
 
 class KernelBuilder {

@@ -64,6 +64,14 @@ absl::StatusOr<CpuSpec> resolveCpu(const std::string &name) {
     spec.required = avx512 ? v4Req : v3Req;
     if (bf16) spec.required.push_back("avx512bf16");
     spec.codegen = {avx512 ? 16 : 8, bf16};
+    // Integer dot products (vpdpbusd) over bytes permuted across the vector (vpermb,
+    // vpmultishiftqb): the block-format matmuls' int8 decode path.
+    if (avx512 && host.lookup("avx512vnni") && host.lookup("avx512vbmi")) {
+      spec.llvmFeatures += ",+avx512vnni,+avx512vbmi";
+      spec.required.push_back("avx512vnni");
+      spec.required.push_back("avx512vbmi");
+      spec.codegen.int8Dot = true;
+    }
     // AMX bf16 tiles for the bf16-weight matmuls; the runtime asks Linux for the tile
     // state (arch_prctl) when the manifest lists an amx feature.
     if (bf16 && host.lookup("amx-tile") && host.lookup("amx-bf16") && name == "native") {

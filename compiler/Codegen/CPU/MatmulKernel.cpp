@@ -29,6 +29,8 @@
 #include "runtime/artifact/BlockFormat.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -56,6 +58,7 @@ public:
     panelsPerBlock = config->getPanelsPerWorkgroup();
     rowsPerBlock = config->getRowsPerWorkgroup();
     amxRows = config->getAmxRows();
+    int8Rows = config->getInt8Rows();
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (!matmul.getRhs().getDefiningOp<WeightOp>() &&
@@ -70,6 +73,9 @@ public:
                << *weight.getFormat()
                << ") take ungrouped matmuls without AMX rows and K a multiple of 32";
     }
+    if (int8Rows && (!blockFormat || !kb.target().int8Dot))
+      return matmul.emitError("int8_rows = ")
+             << int8Rows << " needs a block-format weight and a target with vpdpbusd and vpermb";
     bf16 = rhsType.getElementType().isBF16();
     if (bf16 && k % 2)
       return matmul.emitError("bf16 matmul needs an even contraction size, got ") << k;
@@ -145,6 +151,13 @@ public:
     // block from memory in the first tile and only compute in the others.
     {
       OpBuilder::InsertionGuard guard(b);
+      if (int8Rows) {  // decode: int8 activations, integer dot products
+        Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rowsHere, kb.idx(int8Rows));
+        auto ifOp = scf::IfOp::create(b, loc, few, /*withElseRegion=*/true);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        emitInt8Rows(m0, rowsHere, p0, p1);
+        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      }
       if (smallBatchRows > microkernelRows) {
         Value small = arith::AndIOp::create(
             b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, rowsHere, kb.idx(microkernelRows)),
@@ -595,6 +608,202 @@ private:
                      arith::AddIOp::create(b, loc, panel, kb.idx(j)), outer.getResult(i * np + j));
   }
 
+  /// The int8 path of a block-format matmul (lowering_config int8_rows; a workgroup of at
+  /// most that many rows): the rows are quantized once per workgroup, then every panel
+  /// runs all of them in one microkernel.
+  void emitInt8Rows(Value m0, Value rowsHere, Value p0, Value p1) {
+    quantizeRows(m0, rowsHere);
+    SmallVector<int64_t> rows;
+    for (int64_t r = 1; r <= int8Rows; ++r) rows.push_back(r);
+    emitRowSwitch(rowsHere, rows, [&](int64_t r) {
+      kb.forRange(p0, p1, 1, [&](Value p) { emitInt8MicroKernel(m0, r, p); });
+    });
+  }
+
+  /// Rows [m0, m0 + count) as int8, per 32-value block as ggml's q8_0 makes them: d =
+  /// max|x| / 127, q = x · (1 / d) rounded to nearest even (0 for an all-zero block), into
+  /// stack buffers: the values (xq, [int8_rows, K] bytes) and per block d and the sums of
+  /// q over its two halves (xStats, 3 f32 each: exact, |sum| < 2^12).
+  void quantizeRows(Value m0, Value count) {
+    int64_t blocks = k / BlockFormat::kValues;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&kb.func().getBody().front());
+      Value bytes = memref::AllocaOp::create(b, loc, MemRefType::get({int8Rows * k}, b.getI8Type()),
+                                             ValueRange{}, b.getI64IntegerAttr(64));
+      xq = bytes;
+      xqWords = memref::ViewOp::create(b, loc, MemRefType::get({int8Rows * k / 4}, b.getI32Type()),
+                                       bytes, kb.idx(0), ValueRange{});
+      xStats = memref::AllocaOp::create(b, loc, MemRefType::get({int8Rows * blocks * 3}, b.getF32Type()),
+                                        ValueRange{}, b.getI64IntegerAttr(64));
+    }
+    auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
+    auto i8x16 = VectorType::get({kPanel}, b.getI8Type());
+    kb.forRange(kb.idx(0), count, 1, [&](Value r) {
+      Value row = arith::AddIOp::create(b, loc, m0, r);
+      kb.forRange(kb.idx(0), kb.idx(blocks), 1, [&](Value blk) {
+        Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(BlockFormat::kValues));
+        Value x0 = kb.loadF32(lhs, lhsIndex(row, 0, k0), kPanel);
+        Value x1 = kb.loadF32(lhs, lhsIndex(row, 0, arith::AddIOp::create(b, loc, k0, kb.idx(kPanel))), kPanel);
+        Value amax = vector::ReductionOp::create(
+            b, loc, vector::CombiningKind::MAXIMUMF,
+            arith::MaximumFOp::create(b, loc, math::AbsFOp::create(b, loc, x0), math::AbsFOp::create(b, loc, x1)));
+        Value d = arith::DivFOp::create(b, loc, amax, kb.f32(127.0f));
+        Value zero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, d, kb.f32(0.0f));
+        Value id = arith::SelectOp::create(b, loc, zero, kb.f32(0.0f),
+                                           arith::DivFOp::create(b, loc, kb.f32(1.0f), d));
+        Value idv = vector::BroadcastOp::create(b, loc, accType(), id);
+        Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, r, kb.idx(k)), k0);
+        Value statsAt = arith::MulIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, r, kb.idx(blocks)), blk),
+            kb.idx(3));
+        memref::StoreOp::create(b, loc, d, xStats, ValueRange{statsAt});
+        for (int64_t h = 0; h < 2; ++h) {
+          Value q = arith::FPToSIOp::create(
+              b, loc, i32x16, math::RoundEvenOp::create(b, loc, arith::MulFOp::create(b, loc, h ? x1 : x0, idv)));
+          vector::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, i8x16, q), xq,
+                                  ValueRange{arith::AddIOp::create(b, loc, at, kb.idx(h * kPanel))});
+          Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, q);
+          memref::StoreOp::create(b, loc, arith::SIToFPOp::create(b, loc, b.getF32Type(), sum), xStats,
+                                  ValueRange{arith::AddIOp::create(b, loc, statsAt, kb.idx(1 + h))});
+        }
+      });
+    });
+  }
+
+  /// `mr` quantized rows (from m0) by one panel of int8-decodable blocks: per block the
+  /// panel's quants come as 64-byte vectors of 4 values x 16 rows, turned into 16 rows x 4
+  /// values by vpermb (the unsigned 4/5/6-bit values, or q8_0's biased by 128), so each
+  /// vpdpbusd adds 4 products per row against a row's 4 quantized activations broadcast;
+  /// values 0..15 and 16..31 go to separate i32 sums (q6_k scales them apart). High bits
+  /// come from each row's words by vpmultishiftqb. At the block's end each sum less offset x
+  /// the activations' integer sum (q8_0 128, q4_0 8, q5_0 16, q6_k 32) is scaled by the
+  /// rows' multiplier x the activations' d into f32 sums, plus min x d x their integer sum.
+  void emitInt8MicroKernel(Value m0, int64_t mr, Value panel) {
+    const BlockFormat &f = *blockFormat;
+    int64_t blocks = k / BlockFormat::kValues;
+    auto i8x64 = VectorType::get({64}, b.getI8Type());
+    auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
+    auto bytes = [&](ArrayRef<int64_t> v) -> Value {
+      SmallVector<int8_t> c(v.begin(), v.end());
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i8x64, ArrayRef<int8_t>(c)));
+    };
+    auto splat8 = [&](int64_t v) { return bytes(SmallVector<int64_t>(64, int8_t(v))); };
+    // vpermb: byte 4·row + j of the result is byte 16·j + row of the chunk.
+    SmallVector<int64_t> transpose;
+    for (int64_t i = 0; i < 64; ++i) transpose.push_back((i % 4) * 16 + i / 4);
+    // vpmultishiftqb controls: result byte 4·row + j takes 8 bits of its row's word from
+    // bit `first(j)` − shift, so that bit lands at `shift` (rows 2i, 2i + 1 share a qword).
+    auto controls = [&](llvm::function_ref<int64_t(int64_t)> first, int64_t shift) {
+      SmallVector<int64_t> c;
+      for (int64_t i = 0; i < 64; ++i) {
+        int64_t row = i / 4, j = i % 4;
+        c.push_back(((32 * (row % 2) + first(j) - shift) % 64 + 64) % 64);
+      }
+      return bytes(c);
+    };
+    auto intrinsic = [&](StringRef name, Type type, ValueRange args) -> Value {
+      return LLVM::CallIntrinsicOp::create(b, loc, type, b.getStringAttr(name), args).getResult(0);
+    };
+    int offset = f.bits == 8 ? 128 : f.offset;
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType(), 0.0f));
+    Value zeroI = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, int32_t(0)));
+    auto outer = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(blocks), kb.idx(1),
+                                    SmallVector<Value>(mr, zero));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(outer.getBody());
+      Value blk = outer.getInductionVar();
+      Value group = arith::DivUIOp::create(b, loc, blk, kb.idx(f.blocksPerGroup()));
+      Value sub = arith::RemUIOp::create(b, loc, blk, kb.idx(f.blocksPerGroup()));
+      PanelBlock pb = loadPanelBlock(panel, group, sub);
+      Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(BlockFormat::kValues));
+      // Row i's 4 quantized activations from value v of the block, in every lane.
+      auto activations = [&](int64_t i, int64_t v) -> Value {
+        Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kb.idx(i), kb.idx(k)),
+                                         arith::AddIOp::create(b, loc, k0, kb.idx(v)));
+        Value word = memref::LoadOp::create(b, loc, xqWords,
+                                            ValueRange{arith::DivUIOp::create(b, loc, at, kb.idx(4))});
+        return vector::BitCastOp::create(b, loc, i8x64, vector::BroadcastOp::create(b, loc, i32x16, word));
+      };
+      SmallVector<Value> lo(mr, zeroI), hi(mr, zeroI);
+      auto dot = [&](Value acc, Value w, Value x) {
+        return intrinsic("llvm.x86.avx512.vpdpbusd.512", i32x16, {acc, w, x});
+      };
+      Value high = pb.high ? Value(vector::BitCastOp::create(b, loc, i8x64, pb.high)) : Value();
+      Value highHi = pb.highHi ? Value(vector::BitCastOp::create(b, loc, i8x64, pb.highHi)) : Value();
+      int64_t chunks = f.bits == 8 ? 8 : 4;
+      for (int64_t c = 0; c < chunks; ++c) {
+        Value at = arith::AddIOp::create(b, loc, pb.quants, kb.idx(64 * c));
+        Value raw = vector::LoadOp::create(b, loc, i8x64, rhs, ValueRange{at});
+        Value t = vector::ShuffleOp::create(b, loc, raw, raw, transpose);
+        if (f.bits == 8) {  // values 4c..4c+3, signed: biased to unsigned
+          Value w = arith::XOrIOp::create(b, loc, t, splat8(0x80));
+          SmallVector<Value> &set = c < 4 ? lo : hi;
+          for (int64_t i = 0; i < mr; ++i) set[i] = dot(set[i], w, activations(i, 4 * c));
+          continue;
+        }
+        // Low nibbles: values 4c..4c+3; high nibbles: 16 + 4c...
+        Value wl = arith::AndIOp::create(b, loc, t, splat8(15));
+        Value wh = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, t, splat8(4)), splat8(15));
+        if (f.highBits() == 1) {  // bit v of the row's word at bit 4
+          auto bit = [&](int64_t base) {
+            Value sh = intrinsic("llvm.x86.avx512.pmultishift.qb.512", i8x64,
+                                 {controls([&](int64_t j) { return base + 4 * c + j; }, 4), high});
+            return arith::AndIOp::create(b, loc, sh, splat8(0x10));
+          };
+          wl = arith::OrIOp::create(b, loc, wl, bit(0));
+          wh = arith::OrIOp::create(b, loc, wh, bit(16));
+        } else if (f.highBits() == 2) {  // bits 2v', 2v' + 1 of word h (v = 16h + v') at 4, 5
+          auto two = [&](Value words) {
+            Value sh = intrinsic("llvm.x86.avx512.pmultishift.qb.512", i8x64,
+                                 {controls([&](int64_t j) { return 2 * (4 * c + j); }, 4), words});
+            return arith::AndIOp::create(b, loc, sh, splat8(0x30));
+          };
+          wl = arith::OrIOp::create(b, loc, wl, two(high));
+          wh = arith::OrIOp::create(b, loc, wh, two(highHi));
+        }
+        for (int64_t i = 0; i < mr; ++i) {
+          lo[i] = dot(lo[i], wl, activations(i, 4 * c));
+          hi[i] = dot(hi[i], wh, activations(i, 16 + 4 * c));
+        }
+      }
+      SmallVector<Value> next(outer.getRegionIterArgs().begin(), outer.getRegionIterArgs().end());
+      for (int64_t i = 0; i < mr; ++i) {
+        Value statsAt = arith::MulIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, kb.idx(i * blocks), blk), kb.idx(3));
+        auto stat = [&](int64_t j) {
+          Value v = memref::LoadOp::create(b, loc, xStats,
+                                           ValueRange{arith::AddIOp::create(b, loc, statsAt, kb.idx(j))});
+          return Value(vector::BroadcastOp::create(b, loc, accType(), v));
+        };
+        Value d = stat(0), sumLo = stat(1), sumHi = stat(2);
+        // sum − offset · Σq, exact in f32 (|.| < 2^24).
+        auto corrected = [&](Value isum, Value qsum) -> Value {
+          Value v = arith::SIToFPOp::create(b, loc, accType(), isum);
+          if (!offset) return v;
+          Value off = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType(), float(offset)));
+          return arith::SubFOp::create(b, loc, v, arith::MulFOp::create(b, loc, off, qsum));
+        };
+        Value acc = next[i];
+        if (pb.scaleHi) {
+          acc = vector::FMAOp::create(b, loc, corrected(lo[i], sumLo), arith::MulFOp::create(b, loc, pb.scale, d), acc);
+          acc = vector::FMAOp::create(b, loc, corrected(hi[i], sumHi), arith::MulFOp::create(b, loc, pb.scaleHi, d), acc);
+        } else {
+          Value qsum = arith::AddFOp::create(b, loc, sumLo, sumHi);
+          Value isum = arith::AddIOp::create(b, loc, lo[i], hi[i]);
+          acc = vector::FMAOp::create(b, loc, corrected(isum, qsum), arith::MulFOp::create(b, loc, pb.scale, d), acc);
+          if (pb.min)
+            acc = vector::FMAOp::create(b, loc, pb.min, arith::MulFOp::create(b, loc, d, qsum), acc);
+        }
+        next[i] = acc;
+      }
+      scf::YieldOp::create(b, loc, next);
+    }
+    for (int64_t i = 0; i < mr; ++i)
+      emitEpilogue(arith::AddIOp::create(b, loc, m0, kb.idx(i)), panel, outer.getResult(i));
+  }
+
   /// Prefetches the block panel kStreamAheadBytes past byte `at` (clamped to the buffer).
   void prefetchWeights(Value at) {
     int64_t total = blockFormat->panelsBytes(n, k);
@@ -816,6 +1025,8 @@ private:
   int64_t k = 0, n = 0, panels = 0;
   int64_t microkernelRows = 0, panelsPerBlock = 0, rowsPerBlock = 0, smallBatchRows = 0;  // from lowering_config
   int64_t amxRows = 0;  // from lowering_config: rows of an AMX microkernel, 0 = none
+  int64_t int8Rows = 0;  // from lowering_config: block formats, rows of the int8 path, 0 = none
+  Value xq, xqWords, xStats;  // int8 path: the workgroup's quantized rows and their block stats
   bool bf16 = false;
   const BlockFormat *blockFormat = nullptr;  // the rhs's block format (layout <format>_n16)
   Value rhsHalves, rhsWords;  // blocks: the same bytes as f16 (scales, mins) and i32 (high bits)

@@ -29,10 +29,16 @@ def Mvc_CpuMatmulConfigAttr : Mvc_ConfigAttr<"CpuMatmulConfig", "cpu_matmul_conf
     16x32 bf16 tiles of the activation and of two 16-column weight panels. A workgroup
     runs its rows in such tiles and the rows left over (fewer than 16) through the vector
     microkernel; rows_per_workgroup is then a multiple of amx_rows.
+
+    `int8_rows` (block-format weights on CPUs with vpdpbusd; 0, the default, elsewhere): a
+    workgroup with at most this many rows (decode) quantizes its activations to int8 per
+    32-value block (scale max|x| / 127, round to nearest even) and runs integer dot
+    products against the blocks' values; more rows decode the blocks to f32.
   }];
   let parameters = (ins "int64_t":$microkernel_rows, "int64_t":$panels_per_workgroup,
                         "int64_t":$rows_per_workgroup, "int64_t":$small_batch_rows,
-                        DefaultValuedParameter<"int64_t", "0">:$amx_rows);
+                        DefaultValuedParameter<"int64_t", "0">:$amx_rows,
+                        DefaultValuedParameter<"int64_t", "0">:$int8_rows);
 }
 
 def Mvc_CpuAttentionConfigAttr : Mvc_ConfigAttr<"CpuAttentionConfig", "cpu_attention_config"> {

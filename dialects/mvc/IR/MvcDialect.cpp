@@ -31,7 +31,10 @@ LogicalResult allPositive(function_ref<InFlightDiagnostic()> emitError, StringRe
 LogicalResult CpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                           int64_t microkernelRows, int64_t panelsPerWorkgroup,
                                           int64_t rowsPerWorkgroup, int64_t smallBatchRows,
-                                          int64_t amxRows) {
+                                          int64_t amxRows, int64_t int8Rows) {
+  // int8_rows: 0 (off), or up to 16 rows of quantized activations per workgroup.
+  if (int8Rows < 0 || int8Rows > 16)
+    return emitError() << "#mvc." << getMnemonic() << ": int8_rows must be 0..16, got " << int8Rows;
   // small_batch_rows may be 0: no small-batch kernel (or rows too long for it).
   if (smallBatchRows < 0)
     return emitError() << "#mvc." << getMnemonic() << ": small_batch_rows must be >= 0, got "

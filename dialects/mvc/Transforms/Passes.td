@@ -72,6 +72,9 @@ def SetLoweringConfig : Pass<"mvc-set-lowering-config", "mlir::func::FuncOp"> {
     Option<"amxRows", "amx-rows", "int64_t", "0",
            "Rows of the AMX tile microkernel of bf16-weight matmuls (16 or 32; 0: the "
            "target has no AMX)">,
+    Option<"int8Rows", "int8-rows", "int64_t", "0",
+           "Block-format matmul workgroups of at most this many rows take int8 "
+           "activations and vpdpbusd (0: the target has no int8 dot products)">,
   ];
   let dependentDialects = ["mvc::MvcDialect"];
 }

@@ -78,7 +78,11 @@ struct SetLoweringConfigPass
           rows = 4 * amx;
           panels = 2 * panelsPerWorkgroup;
         }
-        config = CpuMatmulConfigAttr::get(context, microkernelRows, panels, rows, smallBatch, amx);
+        // Decode over block-format weights: integer dot products on int8 activations, up
+        // to int8Rows rows (their quantized rows stay in L1 beside the weight stream).
+        auto weight = matmul.getRhs().getDefiningOp<WeightOp>();
+        int64_t int8 = weight && weight.getFormat() ? std::clamp<int64_t>(int8Rows, 0, 16) : 0;
+        config = CpuMatmulConfigAttr::get(context, microkernelRows, panels, rows, smallBatch, amx, int8);
       } else if (region.getKind() == DispatchKind::attention) {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB

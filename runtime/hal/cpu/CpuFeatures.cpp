@@ -27,6 +27,7 @@ constexpr CpuidBit kBits[] = {
     {"avx512bw", 7, 0, 1, 30, CpuidBit::Avx512},
     {"avx512vl", 7, 0, 1, 31, CpuidBit::Avx512},
     {"avx512vnni", 7, 0, 2, 11, CpuidBit::Avx512},
+    {"avx512vbmi", 7, 0, 2, 1, CpuidBit::Avx512},
     {"avx512bf16", 7, 1, 0, 5, CpuidBit::Avx512},
     {"amx-bf16", 7, 0, 3, 22, CpuidBit::Amx},
     {"amx-tile", 7, 0, 3, 24, CpuidBit::Amx},
