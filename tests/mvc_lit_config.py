@@ -31,6 +31,10 @@ try:
         flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
     if {"amx_tile", "amx_bf16", "avx512_bf16", "avx512f"} <= set(flags):
         config.available_features.add("cpu-amx")
+    # cpu-int8-dot: `--cpu native` gives block-format matmuls of few rows int8 activations
+    # and vpdpbusd (compiler/Codegen/CPU/LowerToObject.cpp: avx512_vnni and avx512_vbmi).
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512vbmi"} <= set(flags):
+        config.available_features.add("cpu-int8-dot")
 except OSError:
     pass
 

@@ -357,6 +357,9 @@ private:
     if (opts.kvPages < 1 || opts.kvPages > (int64_t(1) << 24))
       return absl::InvalidArgumentError("--kv-pages must be 1 to 16777216, got " +
                                         std::to_string(opts.kvPages));
+    if (opts.decodeActivations != "int8" && opts.decodeActivations != "f32")
+      return absl::InvalidArgumentError("unknown --decode-activations '" + opts.decodeActivations +
+                                        "' (expected int8 or f32)");
     setCodegenThreads(opts.jobs);
     return absl::OkStatus();
   }
@@ -519,7 +522,7 @@ private:
     } else {
       SetLoweringConfigOptions tiling;
       tiling.amxRows = cpu.codegen.amxBf16 ? 32 : 0;
-      tiling.int8Rows = cpu.codegen.int8Dot ? 8 : 0;
+      tiling.int8Rows = cpu.codegen.int8Dot && opts.decodeActivations == "int8" ? 8 : 0;
       dispatchPm.addNestedPass<func::FuncOp>(createSetLoweringConfig(tiling));
     }
     if (failed(dispatchPm.run(*module))) return reported();

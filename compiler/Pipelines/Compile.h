@@ -29,6 +29,7 @@ struct CompileOptions {
   int64_t kvPages = 64;
   std::string dtype;                      // f32 | bf16 | q8_0; default bf16 (checkpoints), as declared (.mlir)
   std::string kvDtype;                    // f32 | bf16; default: bf16, f32 with --dtype f32 or keep
+  std::string decodeActivations = "int8"; // int8 | f32: block-format matmuls of few rows (cpu)
   int64_t pageSize = 16;                  // KV page size of checkpoint builds
   std::string emitKernelsDir;
   std::string chatTemplate;               // checkpoints: a .jinja file or a tokenizer_config.json

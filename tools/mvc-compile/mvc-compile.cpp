@@ -34,6 +34,11 @@ static void usage(std::ostream &os) {
         "                           formats: cpu targets)\n"
         "  --kv-dtype f32|bf16      checkpoints: the KV cache's element type (default: f32\n"
         "                           with --dtype f32 or keep, else bf16)\n"
+        "  --decode-activations int8|f32\n"
+        "                           block-format matmuls of at most 8 rows (decode): int8\n"
+        "                           quantizes the activations per 32 values (as llama.cpp's\n"
+        "                           q8_0) for integer dot products, on CPUs with avx512_vnni\n"
+        "                           and avx512_vbmi; f32 keeps them f32 (default: int8)\n"
         "  --page-size N            tokens per KV-cache page (default: 16)\n"
         "  --expose-routing         MoE models: each MoE layer's routing as extra outputs of\n"
         "                           the forward program (mvc-run --dump-outputs writes them)\n"
@@ -95,6 +100,7 @@ static int toolMain(int argc, char **argv) {
     else if (a == "--kv-pages") opts.kvPages = integer(i);
     else if (a == "--dtype") opts.dtype = need(i);
     else if (a == "--kv-dtype") opts.kvDtype = need(i);
+    else if (a == "--decode-activations") opts.decodeActivations = need(i);
     else if (a.rfind("--dtype=", 0) == 0) opts.dtype = a.substr(8);
     else if (a == "--page-size") opts.pageSize = integer(i);
     else if (a == "--expose-routing") opts.exposeRouting = true;

@@ -151,8 +151,8 @@ public:
     // block from memory in the first tile and only compute in the others.
     {
       OpBuilder::InsertionGuard guard(b);
-      if (int8Rows) {  // decode: int8 activations, integer dot products
-        Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rowsHere, kb.idx(int8Rows));
+      if (int8Rows) {  // decode (the whole matmul has few rows): int8 activations
+        Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, m, kb.idx(int8Rows));
         auto ifOp = scf::IfOp::create(b, loc, few, /*withElseRegion=*/true);
         b.setInsertionPointToStart(&ifOp.getThenRegion().front());
         emitInt8Rows(m0, rowsHere, p0, p1);
@@ -608,9 +608,10 @@ private:
                      arith::AddIOp::create(b, loc, panel, kb.idx(j)), outer.getResult(i * np + j));
   }
 
-  /// The int8 path of a block-format matmul (lowering_config int8_rows; a workgroup of at
-  /// most that many rows): the rows are quantized once per workgroup, then every panel
-  /// runs all of them in one microkernel.
+  /// The int8 path of a block-format matmul (lowering_config int8_rows; a matmul of at
+  /// most that many rows, so the choice never depends on where a row falls in a batch):
+  /// the workgroup's rows are quantized once, then every panel runs all of them in one
+  /// microkernel.
   void emitInt8Rows(Value m0, Value rowsHere, Value p0, Value p1) {
     quantizeRows(m0, rowsHere);
     SmallVector<int64_t> rows;
@@ -717,6 +718,8 @@ private:
       Value group = arith::DivUIOp::create(b, loc, blk, kb.idx(f.blocksPerGroup()));
       Value sub = arith::RemUIOp::create(b, loc, blk, kb.idx(f.blocksPerGroup()));
       PanelBlock pb = loadPanelBlock(panel, group, sub);
+      for (int64_t line = 0; line < f.panelGroupBytes() / f.blocksPerGroup(); line += 64)
+        prefetchWeights(arith::AddIOp::create(b, loc, pb.quants, kb.idx(line)));
       Value k0 = arith::MulIOp::create(b, loc, blk, kb.idx(BlockFormat::kValues));
       // Row i's 4 quantized activations from value v of the block, in every lane.
       auto activations = [&](int64_t i, int64_t v) -> Value {

@@ -31,7 +31,7 @@ def Mvc_CpuMatmulConfigAttr : Mvc_ConfigAttr<"CpuMatmulConfig", "cpu_matmul_conf
     microkernel; rows_per_workgroup is then a multiple of amx_rows.
 
     `int8_rows` (block-format weights on CPUs with vpdpbusd; 0, the default, elsewhere): a
-    workgroup with at most this many rows (decode) quantizes its activations to int8 per
+    matmul of at most this many rows (decode) quantizes its activations to int8 per
     32-value block (scale max|x| / 127, round to nearest even) and runs integer dot
     products against the blocks' values; more rows decode the blocks to f32.
   }];
