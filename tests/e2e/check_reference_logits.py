@@ -25,6 +25,8 @@ p.add_argument("artifact")
 p.add_argument("reference")
 p.add_argument("--atol", type=float)
 p.add_argument("--report", action="store_true")
+p.add_argument("--prefill-chunk", type=int,
+               help="mvc-run's --prefill-chunk (1: every position through the decode path)")
 a = p.parse_args()
 if (a.atol is None) != a.report:
     p.error("give --atol A (check) or --report (report only)")
@@ -36,14 +38,16 @@ with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, f"p{i}.npy")
         r = subprocess.run([a.mvc_run, a.artifact, "--prompt-ids", ",".join(map(str, q["ids"])),
                             "--max-new-tokens", str(len(q["greedy"])), "--print-ids",
-                            "--logits-out", out, "--all-logits"], capture_output=True, text=True)
+                            "--logits-out", out, "--all-logits"] +
+                           (["--prefill-chunk", str(a.prefill_chunk)] if a.prefill_chunk else []),
+                           capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"mvc-run failed: {r.stderr}")
         got_ids = [int(t) for t in r.stdout.strip().splitlines()[-1].split()]
         logits = np.load(out)
         cols, want = np.array(q["logit_columns"]), np.array(q["logit_values"])
         have = np.take_along_axis(logits, cols, 1)
-        err = np.abs(have - want).max()
+        err, mean = np.abs(have - want).max(), np.abs(have - want).mean()
         top1_each = logits.argmax(1) == cols[:, 0]
         agree, positions = agree + int(top1_each.sum()), positions + len(top1_each)
         top1 = np.all(top1_each)
@@ -52,11 +56,11 @@ with tempfile.TemporaryDirectory() as tmp:
             prefix = next((k for k, (x, y) in enumerate(zip(got_ids, q["greedy"])) if x != y),
                           min(len(got_ids), len(q["greedy"])))
             print(f"prompt {i}: {len(q['ids'])} positions, top-1 agrees at "
-                  f"{int(top1_each.sum())}, max logit error {err:.3g}, greedy: first "
+                  f"{int(top1_each.sum())}, max logit error {err:.3g} (mean {mean:.3g}), greedy: first "
                   f"{prefix} of {len(q['greedy'])} tokens identical")
             continue
         failures += (not err <= a.atol) + (not top1) + (not same)  # a NaN error fails
-        print(f"prompt {i}: {len(q['ids'])} positions, max logit error {err:.3g}, top-1 "
+        print(f"prompt {i}: {len(q['ids'])} positions, max logit error {err:.3g} (mean {mean:.3g}), top-1 "
               f"{'identical' if top1 else 'DIFFERS'}, greedy {len(got_ids)} tokens "
               f"{'identical' if same else 'DIFFER'}")
 if a.report:

@@ -18,7 +18,8 @@ python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/g270-f32.mv
 build/bin/mvc-compile "$gguf" --dtype keep --decode-activations f32 -o "$work/g270-keep.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/g270-keep.mvc" \
   tests/fixtures/gemma3-270m-gguf-reference/reference.json --atol 1e-3
-# The default kept artifact decodes with int8 activations (as llama.cpp does): reported.
+# The default kept artifact decodes with int8 activations (as llama.cpp does): reported,
+# every prompt position through the decode path (one token per call).
 build/bin/mvc-compile "$gguf" --dtype keep -o "$work/g270-keep-int8.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/g270-keep-int8.mvc" \
-  tests/fixtures/gemma3-270m-gguf-reference/reference.json --report
+  tests/fixtures/gemma3-270m-gguf-reference/reference.json --report --prefill-chunk 1

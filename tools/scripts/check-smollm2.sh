@@ -20,10 +20,11 @@ python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-f32
 build/bin/mvc-compile "$gguf" --dtype keep --decode-activations f32 -o "$work/smollm2-keep.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-keep.mvc" \
   tests/fixtures/smollm2-gguf-reference/reference.json --atol 1e-3
-# The default kept artifact decodes with int8 activations (as llama.cpp does): reported.
+# The default kept artifact decodes with int8 activations (as llama.cpp does): reported,
+# every prompt position through the decode path (one token per call).
 build/bin/mvc-compile "$gguf" --dtype keep -o "$work/smollm2-keep-int8.mvc"
 python3 tests/e2e/check_reference_logits.py build/bin/mvc-run "$work/smollm2-keep-int8.mvc" \
-  tests/fixtures/smollm2-gguf-reference/reference.json --report
+  tests/fixtures/smollm2-gguf-reference/reference.json --report --prefill-chunk 1
 python3 tests/e2e/check_artifact_tokenizer.py build/bin/mvc-tokenize "$work/smollm2-f32.mvc" \
   tests/fixtures/smollm2-gguf-reference/reference.json
 build/bin/mvc-compile "$gguf" -o "$work/smollm2.mvc"   # bf16: reported, not asserted
