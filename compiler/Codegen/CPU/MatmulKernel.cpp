@@ -59,6 +59,7 @@ public:
     rowsPerBlock = config->getRowsPerWorkgroup();
     amxRows = config->getAmxRows();
     int8Rows = config->getInt8Rows();
+    microPanels = config->getMicrokernelPanels() ? config->getMicrokernelPanels() : panelsPerBlock;
     auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
     auto rhsType = cast<RankedTensorType>(matmul.getRhs().getType());
     if (!matmul.getRhs().getDefiningOp<WeightOp>() &&
@@ -215,7 +216,8 @@ private:
     emitRowSwitch(leftover, cases, [&](int64_t r) { emitPanels(mMain, r, p0, p1); });
   }
 
-  /// A full block of panels in one microkernel, else one panel at a time.
+  /// A full block of panels in microkernels of microkernel_panels panels, else one panel
+  /// at a time.
   void emitPanels(Value row, int64_t mr, Value p0, Value p1) {
     Value full =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -224,7 +226,11 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      emitMicroKernel(row, mr, p0, panelsPerBlock);
+      if (microPanels == panelsPerBlock)
+        emitMicroKernel(row, mr, p0, panelsPerBlock);
+      else
+        kb.forRange(p0, arith::AddIOp::create(b, loc, p0, kb.idx(panelsPerBlock)), microPanels,
+                    [&](Value p) { emitMicroKernel(row, mr, p, microPanels); });
       b.setInsertionPointToStart(&ifOp.getElseRegion().front());
       kb.forRange(p0, p1, 1, [&](Value p) { emitMicroKernel(row, mr, p, 1); });
     }
@@ -1029,6 +1035,7 @@ private:
   int64_t microkernelRows = 0, panelsPerBlock = 0, rowsPerBlock = 0, smallBatchRows = 0;  // from lowering_config
   int64_t amxRows = 0;  // from lowering_config: rows of an AMX microkernel, 0 = none
   int64_t int8Rows = 0;  // from lowering_config: block formats, rows of the int8 path, 0 = none
+  int64_t microPanels = 0;  // from lowering_config: panels per microkernel
   Value xq, xqWords, xStats;  // int8 path: the workgroup's quantized rows and their block stats
   bool bf16 = false;
   const BlockFormat *blockFormat = nullptr;  // the rhs's block format (layout <format>_n16)

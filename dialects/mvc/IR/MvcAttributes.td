@@ -34,11 +34,15 @@ def Mvc_CpuMatmulConfigAttr : Mvc_ConfigAttr<"CpuMatmulConfig", "cpu_matmul_conf
     matmul of at most this many rows (decode) quantizes its activations to int8 per
     32-value block (scale max|x| / 127, round to nearest even) and runs integer dot
     products against the blocks' values; more rows decode the blocks to f32.
+
+    `microkernel_panels` (0, the default: all of panels_per_workgroup): the panels of one
+    microkernel, which steps through the workgroup's panels; divides panels_per_workgroup.
   }];
   let parameters = (ins "int64_t":$microkernel_rows, "int64_t":$panels_per_workgroup,
                         "int64_t":$rows_per_workgroup, "int64_t":$small_batch_rows,
                         DefaultValuedParameter<"int64_t", "0">:$amx_rows,
-                        DefaultValuedParameter<"int64_t", "0">:$int8_rows);
+                        DefaultValuedParameter<"int64_t", "0">:$int8_rows,
+                        DefaultValuedParameter<"int64_t", "0">:$microkernel_panels);
 }
 
 def Mvc_CpuAttentionConfigAttr : Mvc_ConfigAttr<"CpuAttentionConfig", "cpu_attention_config"> {

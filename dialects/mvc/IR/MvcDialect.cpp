@@ -31,7 +31,11 @@ LogicalResult allPositive(function_ref<InFlightDiagnostic()> emitError, StringRe
 LogicalResult CpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                           int64_t microkernelRows, int64_t panelsPerWorkgroup,
                                           int64_t rowsPerWorkgroup, int64_t smallBatchRows,
-                                          int64_t amxRows, int64_t int8Rows) {
+                                          int64_t amxRows, int64_t int8Rows,
+                                          int64_t microkernelPanels) {
+  if (microkernelPanels < 0 || (microkernelPanels && panelsPerWorkgroup % microkernelPanels))
+    return emitError() << "#mvc." << getMnemonic() << ": microkernel_panels (" << microkernelPanels
+                       << ") must be 0 or divide panels_per_workgroup (" << panelsPerWorkgroup << ")";
   // int8_rows: 0 (off), or up to 16 rows of quantized activations per workgroup.
   if (int8Rows < 0 || int8Rows > 16)
     return emitError() << "#mvc." << getMnemonic() << ": int8_rows must be 0..16, got " << int8Rows;

@@ -74,15 +74,17 @@ struct SetLoweringConfigPass
         // workgroups.
         int64_t amx = rhs.getElementType().isBF16() ? amxRows : 0;
         int64_t panels = panelsPerWorkgroup;
-        int64_t tileRows = microkernelRows;
+        int64_t tileRows = microkernelRows, microPanels = 0;
         auto blockWeight = matmul.getRhs().getDefiningOp<WeightOp>();
         if (blockWeight && blockWeight.getFormat()) {
           // Block formats decode each panel's values once per microkernel: more rows over
           // fewer panels (12 x 2: the same 24 accumulators) share each decode twice as much.
           // Gemma 3 270M Q4_K_M, prefill 512, 2 threads, tokens/s in alternating runs:
-          // 6 x 4: 560-566; 12 x 2: 630-713; 24 x 1: 578-621.
+          // 6 x 4: 560-566; 12 x 2: 630-713; 24 x 1: 578-621. The workgroup keeps its 4
+          // panels: decode quantizes its row once per workgroup (int8_rows), and 2 panels per
+          // workgroup cost Gemma's decode 20% (62-64 against 80-82 tokens/s).
           tileRows = 2 * microkernelRows;
-          panels = std::max<int64_t>(1, panelsPerWorkgroup / 2);
+          microPanels = std::max<int64_t>(1, panelsPerWorkgroup / 2);
           rows = 8 * tileRows;
         }
         if (amx) {
@@ -93,7 +95,8 @@ struct SetLoweringConfigPass
         // to int8Rows rows (their quantized rows stay in L1 beside the weight stream).
         auto weight = matmul.getRhs().getDefiningOp<WeightOp>();
         int64_t int8 = weight && weight.getFormat() ? std::clamp<int64_t>(int8Rows, 0, 16) : 0;
-        config = CpuMatmulConfigAttr::get(context, tileRows, panels, rows, smallBatch, amx, int8);
+        config = CpuMatmulConfigAttr::get(context, tileRows, panels, rows, smallBatch, amx, int8,
+                                          microPanels);
       } else if (region.getKind() == DispatchKind::attention) {
         // Query rows of one sequence share each key and value row a workgroup loads: as many
         // as keep their accumulators (rows x heads per KV head x head_dim f32) within 16 KiB
