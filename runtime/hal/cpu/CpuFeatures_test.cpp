@@ -41,7 +41,7 @@ TEST(CpuFeatures, HostMatchesProcCpuinfo) {
       {"avx2", "avx2"},           {"fma", "fma"},           {"f16c", "f16c"},
       {"avx512f", "avx512f"},     {"avx512bw", "avx512bw"}, {"avx512vl", "avx512vl"},
       {"avx512dq", "avx512dq"},   {"avx512bf16", "avx512_bf16"},
-      {"avx512vnni", "avx512_vnni"}, {"amx-tile", "amx_tile"}};
+      {"avx512vnni", "avx512_vnni"}, {"avx512vbmi", "avx512vbmi"}, {"amx-tile", "amx_tile"}};
   for (auto [ours, kernelName] : names)
     EXPECT_EQ(CpuFeatures::host().has(ours),
               flags.find(std::string(" ") + kernelName + " ") != std::string::npos)
