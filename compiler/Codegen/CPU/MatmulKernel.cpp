@@ -16,7 +16,12 @@
 // into block accumulators, which are scaled by the panel's 16 block scales once per block
 // (d, d·sc for the k-quants, two half-block scales for q6_k; plus min x the activations'
 // block sum for q4_1 / q5_1 / q4_k / q5_k). The activations stay f32 (ggml quantizes them
-// to 8 bits too: this is closer to f32).
+// to 8 bits too: this is closer to f32). Decode (a matmul of at most int8_rows rows, on
+// CPUs with avx512_vnni and avx512_vbmi) instead quantizes the activations per 32 values as
+// ggml's q8_0 does and multiplies in integers: vpermb turns each 64-byte chunk of a panel's
+// quants (4 values x 16 rows) into 16 rows x 4 values for vpdpbusd, vpmultishiftqb puts
+// the q5 / q6_k high bits in place; a quarter of the instructions, so decode reads the
+// weights at memory speed (emitInt8MicroKernel).
 //
 // A grouped matmul (mvc.matmul with `groups`, mixture-of-experts layers) runs the same
 // microkernels: each workgroup's row block lies within one expert's rows (Common/Moe.h),
