@@ -11,6 +11,12 @@
 // keeps its type: norms, biases, embedding tables only gathers read, the experts' grouped
 // weights.
 //
+// The mix, as llama.cpp's quantization types keep their output tensor finer than the
+// rest: with a 4- or 5-bit format, the LM head (a matmul whose result reaches the
+// function's results through same-shaped ops only, e.g. a softcap) and a tied embedding
+// (a matmul weight gathers also read) take q8_0; errors in the logits' projection move
+// every token's scores, and the table is read once per token, not per layer.
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/artifact/BlockFormat.h"
 #include "dialects/mvc/Transforms/Passes.h"
@@ -50,6 +56,28 @@ bool readByBlockKernels(WeightOp weight) {
   return matmuls;
 }
 
+/// Whether `v` reaches a func.return within `hops` ops that keep its shape (the logits
+/// after a softcap or a scale).
+bool reachesResults(Value v, int hops) {
+  for (Operation *user : v.getUsers()) {
+    if (isa<func::ReturnOp>(user)) return true;
+    if (hops > 0 && user->getNumResults() == 1 && user->getResult(0).getType() == v.getType() &&
+        reachesResults(user->getResult(0), hops - 1))
+      return true;
+  }
+  return false;
+}
+
+/// The LM head or a tied embedding (see the file comment).
+bool isOutputOrTable(WeightOp weight) {
+  for (Operation *user : weight.getResult().getUsers()) {
+    if (isa<GatherOp>(user)) return true;
+    if (auto matmul = dyn_cast<MatmulOp>(user); matmul && reachesResults(matmul.getResult(), 4))
+      return true;
+  }
+  return false;
+}
+
 struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;
 
@@ -67,6 +95,7 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
         if (!source || !isKernelFormat(source.getValue())) return;
         chosen = source.str();
       }
+      if (format != "keep" && named->bits < 8 && isOutputOrTable(weight)) chosen = "q8_0";
       auto type = weight.getType();
       const BlockFormat *block = findBlockFormat(chosen);
       if (weight.getFormat() || type.getRank() != 2 || type.getDimSize(1) % block->groupValues != 0 ||

@@ -1,5 +1,6 @@
 // RUN: mvc-opt %s --mvc-quantize-weights --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: mvc-opt %s --mvc-quantize-weights=format=keep --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=KEEP
+// RUN: mvc-opt %s --mvc-quantize-weights=format=q4_0 --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=MIX
 
 // Projections read as [N, K] with K a multiple of 32 are stored as q8_0 (and typed f32,
 // their dequantized values), and so is a tied embedding that a gather also reads; a
@@ -12,6 +13,11 @@
 // CHECK-DAG: mvc.weight "embed" {format = "q8_0"} : tensor<100x64xf32>
 // CHECK-DAG: mvc.weight "table" : tensor<100x64xbf16>
 // CHECK: mvc.matmul %{{.*}}, %{{.*}} {transpose_b} : (tensor<?x64xf32>, tensor<48x64xf32>) -> tensor<?x48xf32>
+// With a 4-bit format the tied embedding stays q8_0, and so does "q": its result is one
+// of the function's (an output projection, as an LM head is).
+// MIX-LABEL: func.func @projections
+// MIX-DAG: mvc.weight "q" {format = "q8_0"} : tensor<48x64xf32>
+// MIX-DAG: mvc.weight "embed" {format = "q8_0"} : tensor<100x64xf32>
 func.func @projections(%x: tensor<?x64xf32>, %x40: tensor<?x40xf32>, %ids: tensor<?xi32>)
     -> (tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x100xf32>) {
   %q = mvc.weight "q" : tensor<48x64xbf16>
@@ -29,6 +35,24 @@ func.func @projections(%x: tensor<?x64xf32>, %x40: tensor<?x40xf32>, %ids: tenso
   %3 = mvc.rms_norm %h, %norm {eps = 1.0e-06 : f32} : (tensor<?x64xf32>, tensor<64xbf16>) -> tensor<?x64xf32>
   %4 = mvc.matmul %3, %embed {transpose_b} : (tensor<?x64xf32>, tensor<100x64xbf16>) -> tensor<?x100xf32>
   return %0, %1, %2, %3, %4 : tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x100xf32>
+}
+
+// -----
+
+// An untied LM head (its logits returned through a softcap) stays q8_0 under a 4-bit
+// format; a projection whose result is only an input of later ops takes the format.
+// MIX-LABEL: func.func @lm_head
+// MIX-DAG: mvc.weight "up" {format = "q4_0"} : tensor<64x64xf32>
+// MIX-DAG: mvc.weight "lm" {format = "q8_0"} : tensor<96x64xf32>
+// CHECK-LABEL: func.func @lm_head
+// CHECK-DAG: mvc.weight "lm" {format = "q8_0"} : tensor<96x64xf32>
+func.func @lm_head(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
+  %up = mvc.weight "up" : tensor<64x64xbf16>
+  %lm = mvc.weight "lm" : tensor<96x64xbf16>
+  %h = mvc.matmul %x, %up {transpose_b} : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
+  %l = mvc.matmul %h, %lm {transpose_b} : (tensor<?x64xf32>, tensor<96x64xbf16>) -> tensor<?x96xf32>
+  %t = mvc.tanh %l : tensor<?x96xf32>
+  return %t : tensor<?x96xf32>
 }
 
 // -----
