@@ -225,8 +225,7 @@ private:
   std::optional<std::pair<WeightLayout, bool>> matmulLayout(Value w) {
     // A weight in a block format (--mvc-quantize-weights) is only ever a transposed rhs,
     // in its panels on every target.
-    if (auto weight = w.getDefiningOp<WeightOp>(); weight && weight.getFormat())
-      return std::make_pair(WeightLayout::BlocksN16, false);
+    if (weightFormat(w)) return std::make_pair(WeightLayout::BlocksN16, false);
     if (!backend.packsMatmulWeights()) return std::nullopt;
     bool bf16 = cast<RankedTensorType>(w.getType()).getElementType().isBF16();
     for (Operation *user : w.getUsers())

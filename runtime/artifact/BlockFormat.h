@@ -49,6 +49,8 @@ struct BlockFormat {
   /// int8, k-major; else 16 x 16 bytes, byte (i, row) holding value i (low nibble) and
   /// i + 16 (high nibble).
   int64_t minOffset() const { return 2 * kRows; }
+  /// Bytes of the f16 fields at the start of a panel-group (d, and m or dmin).
+  int64_t fieldsBytes() const { return 2 * kRows * (hasMin ? 2 : 1); }
   int64_t subScaleOffset(int64_t j) const { return fieldsBytes() + kRows * scalesPerBlock() * j; }
   int64_t subMinOffset(int64_t j) const {
     return fieldsBytes() + kRows * scalesPerBlock() * blocksPerGroup() + kRows * j;
@@ -65,7 +67,6 @@ struct BlockFormat {
   }
 
 private:
-  int64_t fieldsBytes() const { return 2 * kRows * (hasMin ? 2 : 1); }
   int64_t highBase() const {
     return fieldsBytes() +
            (kQuant() ? kRows * blocksPerGroup() * (scalesPerBlock() + (hasMin ? 1 : 0)) : 0);

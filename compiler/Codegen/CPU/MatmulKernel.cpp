@@ -72,12 +72,12 @@ public:
       return matmul.emitError("cpu matmul kernels need a weight or constant (packed offline) as rhs");
     k = lhsType.getDimSize(1);
     n = matmul.getType().getDimSize(1);
-    if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat()) {
-      blockFormat = findBlockFormat(weight.getFormat()->str());
-      if (!blockFormat || amxRows || matmul.getNumGroups() || k % BlockFormat::kValues)
-        return matmul.emitError("block-format weights (")
-               << *weight.getFormat()
-               << ") take ungrouped matmuls without AMX rows and K a multiple of 32";
+    // WeightOp's verifier holds a block format to known names, ungrouped transposed
+    // matmuls and K a multiple of the group; AMX rows are the config's to keep off.
+    if (std::optional<StringRef> format = weightFormat(matmul.getRhs())) {
+      blockFormat = findBlockFormat(format->str());
+      if (amxRows)
+        return matmul.emitError("block-format weights (") << *format << ") take no AMX rows";
     }
     if (int8Rows && (!blockFormat || !kb.target().int8Dot))
       return matmul.emitError("int8_rows = ")
@@ -487,7 +487,6 @@ private:
     Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType(), 0.0f));
     auto i8x16 = VectorType::get({kPanel}, b.getI8Type());
     auto i32x16 = VectorType::get({kPanel}, b.getI32Type());
-    auto f16x16 = VectorType::get({kPanel}, b.getF16Type());
     auto i32Splat = [&](int32_t v) {
       return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32x16, v));
     };
@@ -638,14 +637,14 @@ private:
   /// q over its two halves (xStats, 3 f32 each: exact, |sum| < 2^12).
   void quantizeRows(Value m0, Value count) {
     int64_t blocks = k / BlockFormat::kValues;
+    Value xq;  // the same bytes as xqWords, stored one block half at a time
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&kb.func().getBody().front());
-      Value bytes = memref::AllocaOp::create(b, loc, MemRefType::get({int8Rows * k}, b.getI8Type()),
-                                             ValueRange{}, b.getI64IntegerAttr(64));
-      xq = bytes;
+      xq = memref::AllocaOp::create(b, loc, MemRefType::get({int8Rows * k}, b.getI8Type()),
+                                    ValueRange{}, b.getI64IntegerAttr(64));
       xqWords = memref::ViewOp::create(b, loc, MemRefType::get({int8Rows * k / 4}, b.getI32Type()),
-                                       bytes, kb.idx(0), ValueRange{});
+                                       xq, kb.idx(0), ValueRange{});
       xStats = memref::AllocaOp::create(b, loc, MemRefType::get({int8Rows * blocks * 3}, b.getF32Type()),
                                         ValueRange{}, b.getI64IntegerAttr(64));
     }
@@ -1041,7 +1040,7 @@ private:
   int64_t amxRows = 0;  // from lowering_config: rows of an AMX microkernel, 0 = none
   int64_t int8Rows = 0;  // from lowering_config: block formats, rows of the int8 path, 0 = none
   int64_t microPanels = 0;  // from lowering_config: panels per microkernel
-  Value xq, xqWords, xStats;  // int8 path: the workgroup's quantized rows and their block stats
+  Value xqWords, xStats;  // int8 path: the workgroup's quantized rows (as words) and block stats
   bool bf16 = false;
   const BlockFormat *blockFormat = nullptr;  // the rhs's block format (layout <format>_n16)
   Value rhsHalves, rhsWords;  // blocks: the same bytes as f16 (scales, mins) and i32 (high bits)

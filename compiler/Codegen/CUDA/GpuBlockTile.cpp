@@ -20,8 +20,7 @@ GpuBlockTile::GpuBlockTile(GpuKernelBuilder &kb, const BlockFormat &format, Valu
                            int64_t n, int64_t k, int64_t tileN, int64_t stages)
     : KernelMath(kb.b(), kb.loc()), kb(kb), b(kb.b()), loc(kb.loc()), format(format),
       weights(weights), n(n), k(k), tileN(tileN) {
-  int64_t fields = 2 * kRows * (format.hasMin ? 2 : 1);
-  scalesAt = fields;
+  scalesAt = format.fieldsBytes();
   minsAt = scalesAt + (format.kQuant() ? kRows * format.scalesPerBlock() : 0);
   highsAt = minsAt + (format.kQuant() && format.hasMin ? kRows : 0);
   quantsAt = highsAt + 4 * kRows * format.highBits();

@@ -70,11 +70,10 @@ public:
     if (lhsType.isDynamicDim(1) || !rhsType.hasStaticShape())
       return matmul.emitError("gpu matmul needs static K and a static rhs");
     int64_t experts = matmul.getNumGroups();
-    if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat()) {
-      format = findBlockFormat(weight.getFormat()->str());
-      if (!format || experts || !matmul.getTransposeB())
-        return matmul.emitError("gpu matmul: no kernel for a ")
-               << *weight.getFormat() << " weight here ('" << weight.getName() << "')";
+    // WeightOp's verifier holds a block format to known names and ungrouped transposed
+    // matmuls.
+    if (std::optional<StringRef> name = weightFormat(matmul.getRhs())) {
+      format = findBlockFormat(name->str());
       if (tileK != BlockFormat::kValues || tileN % BlockFormat::kRows)
         return region.emitError("gpu matmul: a block-format weight needs tile_k = 32 (one "
                                 "block per K step) and whole 16-row panels per tile");

@@ -40,6 +40,11 @@ LogicalResult verifyLastDimVector(Operation *op, Value input, Value operand,
 }
 } // namespace
 
+std::optional<StringRef> mvc::weightFormat(Value v) {
+  if (auto weight = v.getDefiningOp<WeightOp>()) return weight.getFormat();
+  return std::nullopt;
+}
+
 LogicalResult WeightOp::verify() {
   if (getName().empty()) return emitOpError("weight name must not be empty");
   if (!getType().hasStaticShape())

@@ -24,4 +24,12 @@ class Elementwise : public mlir::OpTrait::TraitBase<ConcreteType, Elementwise> {
 #define GET_OP_CLASSES
 #include "dialects/mvc/IR/MvcOps.h.inc"
 
+#include <optional>
+
+namespace mvc {
+/// The block format (`format`, e.g. "q4_k") of the mvc.weight that defines `v`, if `v` is
+/// a weight stored in one.
+std::optional<llvm::StringRef> weightFormat(mlir::Value v);
+} // namespace mvc
+
 #endif

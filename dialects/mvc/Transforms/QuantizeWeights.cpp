@@ -13,7 +13,7 @@
 //
 // The mix, as llama.cpp's quantization types keep their output tensor finer than the
 // rest: with a 4- or 5-bit format, the LM head (a matmul whose result reaches the
-// function's results through same-shaped ops only, e.g. a softcap) and a tied embedding
+// function's results through elementwise ops only, e.g. a softcap) and a tied embedding
 // (a matmul weight gathers also read) take q8_0; errors in the logits' projection move
 // every token's scores, and the table is read once per token, not per layer.
 //
@@ -56,12 +56,12 @@ bool readByBlockKernels(WeightOp weight) {
   return matmuls;
 }
 
-/// Whether `v` reaches a func.return within `hops` ops that keep its shape (the logits
-/// after a softcap or a scale).
+/// Whether `v` reaches a func.return within `hops` elementwise ops (the logits after a
+/// softcap or a scale).
 bool reachesResults(Value v, int hops) {
   for (Operation *user : v.getUsers()) {
     if (isa<func::ReturnOp>(user)) return true;
-    if (hops > 0 && user->getNumResults() == 1 && user->getResult(0).getType() == v.getType() &&
+    if (hops > 0 && user->hasTrait<mvc::OpTrait::Elementwise>() &&
         reachesResults(user->getResult(0), hops - 1))
       return true;
   }

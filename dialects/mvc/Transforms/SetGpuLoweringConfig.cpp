@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/mvc/Transforms/Passes.h"
+#include "runtime/artifact/BlockFormat.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -36,11 +37,8 @@ struct SetGpuLoweringConfigPass
       if (region.getKind() == DispatchKind::matmul) {
         int64_t warps = (tileM / warpTileM) * (tileN / warpTileN);
         // A weight in a block format steps through K one 32-value block at a time.
-        int64_t k = tileK;
-        region.walk([&](MatmulOp matmul) {
-          if (auto weight = matmul.getRhs().getDefiningOp<WeightOp>(); weight && weight.getFormat())
-            k = 32;
-        });
+        auto matmul = cast<MatmulOp>(region.getBody().front().front());
+        int64_t k = weightFormat(matmul.getRhs()) ? BlockFormat::kValues : tileK;
         region->setAttr("lowering_config",
                         GpuMatmulConfigAttr::get(context, tileM, tileN, k, stages, warpTileM,
                                                  warpTileN, 32 * warps));

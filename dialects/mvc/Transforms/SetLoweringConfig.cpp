@@ -44,6 +44,11 @@ struct SetLoweringConfigPass
                                  << amxRows;
       return signalPassFailure();
     }
+    if (int8Rows < 0 || int8Rows > 16) {
+      getOperation().emitError() << "--mvc-set-lowering-config: int8-rows must be 0 to 16, got "
+                                 << int8Rows;
+      return signalPassFailure();
+    }
     getOperation().walk([&](DispatchRegionOp region) {
       Attribute config;
       if (region.getKind() == DispatchKind::matmul) {
@@ -75,8 +80,8 @@ struct SetLoweringConfigPass
         int64_t amx = rhs.getElementType().isBF16() ? amxRows : 0;
         int64_t panels = panelsPerWorkgroup;
         int64_t tileRows = microkernelRows, microPanels = 0;
-        auto blockWeight = matmul.getRhs().getDefiningOp<WeightOp>();
-        if (blockWeight && blockWeight.getFormat()) {
+        bool blocks = weightFormat(matmul.getRhs()).has_value();
+        if (blocks) {
           // Block formats decode each panel's values once per microkernel: more rows over
           // fewer panels (12 x 2: the same 24 accumulators) share each decode twice as much.
           // Gemma 3 270M Q4_K_M, prefill 512, 2 threads, tokens/s in alternating runs:
@@ -93,8 +98,7 @@ struct SetLoweringConfigPass
         }
         // Decode over block-format weights: integer dot products on int8 activations, up
         // to int8Rows rows (their quantized rows stay in L1 beside the weight stream).
-        auto weight = matmul.getRhs().getDefiningOp<WeightOp>();
-        int64_t int8 = weight && weight.getFormat() ? std::clamp<int64_t>(int8Rows, 0, 16) : 0;
+        int64_t int8 = blocks ? int8Rows : 0;
         config = CpuMatmulConfigAttr::get(context, tileRows, panels, rows, smallBatch, amx, int8,
                                           microPanels);
       } else if (region.getKind() == DispatchKind::attention) {
