@@ -277,13 +277,11 @@ absl::StatusOr<CheckpointBuild> buildFromCheckpoint(const CompileOptions &opts,
 
   std::string dtype = opts.dtype.empty() ? "bf16" : opts.dtype;
   const BlockFormat *named = findBlockFormat(dtype);
-  bool blocks = named && named->quantizable;  // the k-quants are kept, not made
-  if (named && !named->quantizable)
-    return absl::InvalidArgumentError("--dtype " + dtype + ": mvc does not quantize to " + dtype +
-                                      "; --dtype keep keeps a GGUF file's " + dtype + " tensors");
+  bool blocks = named != nullptr;
   if (dtype != "f32" && dtype != "bf16" && !blocks && dtype != "keep")
     return absl::InvalidArgumentError("unknown --dtype '" + dtype +
-                                      "' (expected f32, bf16, keep, q8_0, q4_0, q4_1, q5_0 or q5_1)");
+                                      "' (expected f32, bf16, keep, q8_0, q4_0, q4_1, q5_0, "
+                                      "q5_1, q4_k, q5_k or q6_k)");
   if (dtype == "keep" && !gguf)
     return absl::InvalidArgumentError(
         "--dtype keep keeps a GGUF file's block formats, but '" + opts.input +

@@ -208,8 +208,8 @@ struct WeightStreamer {
       return writeBlocks(w, blocks, checkpoint->path() + ": tensor '" + w.sourceName + "'");
     }
     // A block-format weight of a --weights directory may come as its GGUF blocks:
-    // DIR/NAME.blocks.npy, u8 [N, bytes of a row's blocks] (what tests give the k-quants,
-    // which mvc does not quantize to).
+    // DIR/NAME.blocks.npy, u8 [N, bytes of a row's blocks] (blocks made elsewhere, e.g.
+    // random bytes that exercise every field).
     if (w.layout == WeightLayout::BlocksN16 && !checkpoint && !w.constant && !opts.weightsDir.empty()) {
       std::string path = opts.weightsDir + "/" + w.sourceName + ".blocks.npy";
       if (llvm::sys::fs::exists(path)) {
@@ -225,11 +225,6 @@ struct WeightStreamer {
                            "weight '" + w.sourceName + "': " + path);
       }
     }
-    if (w.layout == WeightLayout::BlocksN16 && !w.blockFormat->quantizable)
-      return absl::InvalidArgumentError(
-          "weight '" + w.sourceName + "': mvc does not quantize to " +
-          std::string(w.blockFormat->name) + "; it keeps a GGUF file's " +
-          std::string(w.blockFormat->name) + " blocks (or a --weights NAME.blocks.npy)");
     // A grouped matmul's [E, N, K] weight goes in chunks of whole experts (any layout).
     bool experts = w.layout != WeightLayout::RowMajor && w.type.getRank() == 3;
     bool chunked = checkpoint && !w.constant && (!w.transposed || experts) &&
@@ -506,7 +501,7 @@ private:
     if (stopped) return absl::OkStatus();
     PassManager dispatchPm(context.get());
     const BlockFormat *named = findBlockFormat(opts.dtype);
-    if ((named && named->quantizable) || opts.dtype == "keep") {
+    if (named || opts.dtype == "keep") {
       QuantizeWeightsOptions quantize;
       quantize.format = opts.dtype;
       dispatchPm.addNestedPass<func::FuncOp>(createQuantizeWeights(quantize));

@@ -1,6 +1,8 @@
 //===- WeightPacking.cpp - weights in the layouts kernels read -----------===//
 #include "compiler/Weights/WeightPacking.h"
 
+#include "compiler/Weights/KQuants.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -124,9 +126,14 @@ void quantizeBlock(const BlockFormat &format, const float *x, std::string &out) 
 
 std::string quantizeBlocks(const BlockFormat &format, const std::vector<float> &values) {
   std::string out;
-  out.reserve(values.size() / BlockFormat::kValues * format.groupBytes);
-  for (size_t begin = 0; begin + BlockFormat::kValues <= values.size(); begin += BlockFormat::kValues)
-    quantizeBlock(format, values.data() + begin, out);
+  size_t step = size_t(format.groupValues);
+  out.reserve(values.size() / step * format.groupBytes);
+  for (size_t begin = 0; begin + step <= values.size(); begin += step) {
+    if (format.kQuant())
+      quantizeKQuantGroup(format, values.data() + begin, out);
+    else
+      quantizeBlock(format, values.data() + begin, out);
+  }
   return out;
 }
 

@@ -32,10 +32,11 @@ std::string packMatmulPanels(const std::vector<float> &values, int64_t n, int64_
 int64_t rowMajorBytes(int64_t count, StoredType type);
 int64_t matmulPanelsBytes(int64_t n, int64_t k, StoredType type, bool pairK);
 
-/// Rows of values (a multiple of 32 each) as GGUF blocks of `format`, rounded as ggml's
-/// reference quantizers do (q8_0: d = amax / 127, q = roundf(x / d); q4_0 / q5_0: d from
-/// the value of largest magnitude over -8 / -16; q4_1 / q5_1: d = (max - min) / 15 or 31
-/// and m = min): bit-identical to ggml and the `gguf` package.
+/// Rows of values (a multiple of format.groupValues each: 32, k-quants 256) as GGUF blocks
+/// of `format`, rounded as ggml's reference quantizers do (q8_0: d = amax / 127,
+/// q = roundf(x / d); q4_0 / q5_0: d from the value of largest magnitude over -8 / -16;
+/// q4_1 / q5_1: d = (max - min) / 15 or 31 and m = min; the k-quants' scale search:
+/// KQuants.h): bit-identical to ggml (and the `gguf` package where it quantizes).
 std::string quantizeBlocks(const BlockFormat &format, const std::vector<float> &values);
 
 /// A matmul rhs W[N, K] given as GGUF blocks of `format` (row-major, K / 32 blocks per row)

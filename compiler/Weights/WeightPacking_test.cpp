@@ -66,7 +66,8 @@ TEST(WeightPacking, PredictedSizesMatchPackedBytes) {
 }
 
 const std::string kQuantDir = std::string(MVC_FIXTURES_DIR) + "/gguf_quant/";
-const char *const kFormats[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1"};
+const std::vector<const char *> kFormats = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1"};
+const std::vector<const char *> kKFormats = {"q4_k", "q5_k", "q6_k"};
 
 std::string upper(std::string s) {
   for (char &c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
@@ -74,24 +75,28 @@ std::string upper(std::string s) {
 }
 
 // gen_gguf_quant.py quantized these values with the `gguf` package (ggml's reference
-// rounding) into each format: zero blocks, ties, tiny and large scales, one-signed
-// blocks. mvc-compile's quantizer must give the same bytes.
+// rounding; k-quants: ggml_kquants.py, ggml's search in numpy) into each format: zero
+// blocks, ties, tiny and large scales, one-signed blocks, a zero block inside a group.
+// mvc-compile's quantizer must give the same bytes.
 TEST(WeightPacking, QuantizesAsGgml) {
-  auto input = readNpy(kQuantDir + "quantize.input.npy");
-  ASSERT_TRUE(input.ok()) << input.status();
-  ASSERT_EQ(input->dtype, DType::F32);
-  std::vector<float> x(input->data.size() / 4);
-  std::memcpy(x.data(), input->data.data(), input->data.size());
-  for (const char *name : kFormats) {
-    const BlockFormat *format = findBlockFormat(name);
-    ASSERT_NE(format, nullptr) << name;
-    auto blocks = readNpy(kQuantDir + upper(name) + ".quantize.blocks.npy");
-    ASSERT_TRUE(blocks.ok()) << blocks.status();
-    std::string got = quantizeBlocks(*format, x);
-    ASSERT_EQ(got.size(), blocks->data.size()) << name;
-    for (size_t i = 0; i < got.size(); ++i)
-      ASSERT_EQ(uint8_t(got[i]), blocks->data[i])
-          << name << " block " << i / format->groupBytes << " byte " << i % format->groupBytes;
+  for (const char *inputName : {"quantize", "kquantize"}) {
+    auto input = readNpy(kQuantDir + inputName + ".input.npy");
+    ASSERT_TRUE(input.ok()) << input.status();
+    ASSERT_EQ(input->dtype, DType::F32);
+    std::vector<float> x(input->data.size() / 4);
+    std::memcpy(x.data(), input->data.data(), input->data.size());
+    bool kQuants = std::string(inputName) == "kquantize";
+    for (const char *name : kQuants ? kKFormats : kFormats) {
+      const BlockFormat *format = findBlockFormat(name);
+      ASSERT_NE(format, nullptr) << name;
+      auto blocks = readNpy(kQuantDir + upper(name) + ".quantize.blocks.npy");
+      ASSERT_TRUE(blocks.ok()) << blocks.status();
+      std::string got = quantizeBlocks(*format, x);
+      ASSERT_EQ(got.size(), blocks->data.size()) << name;
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(uint8_t(got[i]), blocks->data[i])
+            << name << " block " << i / format->groupBytes << " byte " << i % format->groupBytes;
+    }
   }
 }
 

@@ -28,7 +28,6 @@ struct BlockFormat {
   int bits;               // 8 (signed values), 4, 5 or 6 (unsigned, less `offset`)
   bool hasMin;            // value = d·q + m (q4_1, q5_1), d·sc·q − dmin·m (q4_k, q5_k)
   int offset;             // q4_0: 8, q5_0: 16, q6_k: 32 (value = d·(q − offset)), others 0
-  bool quantizable;       // mvc-compile --dtype <name> quantizes to it (not the k-quants)
 
   static constexpr int64_t kValues = 32;  // values per block
   static constexpr int64_t kRows = 16;    // rows per panel

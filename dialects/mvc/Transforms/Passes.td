@@ -34,7 +34,8 @@ def QuantizeWeights : Pass<"mvc-quantize-weights", "mlir::func::FuncOp"> {
   let summary = "Store matmul weights in a block format the kernels decode";
   let description = [{
     Sets `format` on every weight that ungrouped matmuls read as their transposed rhs
-    ([N, K]) with K a multiple of the format's block (32), and nothing else reads but
+    ([N, K]) with K a multiple of the format's block (32; k-quants 256, else their
+    block-32 fallback: q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), and nothing else reads but
     unweighted gathers (a tied embedding and LM head), and makes its result f32 (the
     dequantized values). The compiler quantizes the checkpoint's values when it writes
     the artifact (ggml's reference rounding). Other weights (norms, tables only gathers
@@ -46,7 +47,8 @@ def QuantizeWeights : Pass<"mvc-quantize-weights", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"format", "format", "std::string", "\"q8_0\"",
-           "The block format (q8_0), or keep (each weight's mvc.source_format)">,
+           "The block format (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k), or keep "
+           "(each weight's mvc.source_format)">,
   ];
   let dependentDialects = ["mvc::MvcDialect"];
 }

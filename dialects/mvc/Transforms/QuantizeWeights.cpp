@@ -15,11 +15,16 @@
 // rest: with a 4- or 5-bit format, the LM head (a matmul whose result reaches the
 // function's results through elementwise ops only, e.g. a softcap) and a tied embedding
 // (a matmul weight gathers also read) take q8_0; errors in the logits' projection move
-// every token's scores, and the table is read once per token, not per layer.
+// every token's scores, and the table is read once per token, not per layer. A k-quant
+// needs K a multiple of 256; a weight whose K is not takes the block-32 format of at
+// least its bits, as llama.cpp falls back: q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0
+// (Gemma 3 270M's hidden size is 640: its q4_k files hold q5_0 tensors for this reason).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/artifact/BlockFormat.h"
 #include "dialects/mvc/Transforms/Passes.h"
+
+#include "llvm/ADT/StringSwitch.h"
 
 namespace mvc {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
@@ -68,6 +73,11 @@ bool reachesResults(Value v, int hops) {
   return false;
 }
 
+/// The block-32 format a k-quant falls back to where K is not a multiple of 256.
+StringRef fallbackFormat(StringRef kQuant) {
+  return llvm::StringSwitch<StringRef>(kQuant).Case("q4_k", "q5_0").Case("q5_k", "q5_1").Default("q8_0");
+}
+
 /// The LM head or a tied embedding (see the file comment).
 bool isOutputOrTable(WeightOp weight) {
   for (Operation *user : weight.getResult().getUsers()) {
@@ -83,9 +93,9 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
 
   void runOnOperation() override {
     const BlockFormat *named = findBlockFormat(format);
-    if (format != "keep" && (!named || !named->quantizable)) {
+    if (format != "keep" && !named) {
       getOperation().emitError("--mvc-quantize-weights: unknown format '")
-          << format << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1 or keep)";
+          << format << "' (expected q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k or keep)";
       return signalPassFailure();
     }
     getOperation().walk([&](WeightOp weight) {
@@ -95,9 +105,13 @@ struct QuantizeWeightsPass : mvc::impl::QuantizeWeightsBase<QuantizeWeightsPass>
         if (!source || !isKernelFormat(source.getValue())) return;
         chosen = source.str();
       }
-      if (format != "keep" && named->bits < 8 && isOutputOrTable(weight)) chosen = "q8_0";
+      if (format != "keep" && named->bits <= 5 && isOutputOrTable(weight)) chosen = "q8_0";
       auto type = weight.getType();
       const BlockFormat *block = findBlockFormat(chosen);
+      if (format != "keep" && type.getRank() == 2 && type.getDimSize(1) % block->groupValues != 0) {
+        chosen = fallbackFormat(chosen).str();
+        block = findBlockFormat(chosen);
+      }
       if (weight.getFormat() || type.getRank() != 2 || type.getDimSize(1) % block->groupValues != 0 ||
           !isa<FloatType>(type.getElementType()) || !readByBlockKernels(weight))
         return;

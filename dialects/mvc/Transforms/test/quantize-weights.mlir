@@ -1,6 +1,8 @@
 // RUN: mvc-opt %s --mvc-quantize-weights --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: mvc-opt %s --mvc-quantize-weights=format=keep --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=KEEP
 // RUN: mvc-opt %s --mvc-quantize-weights=format=q4_0 --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=MIX
+// RUN: mvc-opt %s --mvc-quantize-weights=format=q4_k --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=Q4K
+// RUN: mvc-opt %s --mvc-quantize-weights=format=q6_k --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=Q6K
 
 // Projections read as [N, K] with K a multiple of 32 are stored as q8_0 (and typed f32,
 // their dequantized values), and so is a tied embedding that a gather also reads; a
@@ -53,6 +55,40 @@ func.func @lm_head(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
   %l = mvc.matmul %h, %lm {transpose_b} : (tensor<?x64xf32>, tensor<96x64xbf16>) -> tensor<?x96xf32>
   %t = mvc.tanh %l : tensor<?x96xf32>
   return %t : tensor<?x96xf32>
+}
+
+// -----
+
+// k-quants group 256 values of a row: a K of 256 takes the k-quant, a K of 64 its block-32
+// fallback of at least as many bits (q4_k -> q5_0, q6_k -> q8_0), as llama.cpp falls back;
+// the returned projection is q8_0 under q4_k (the mix) and stays q6_k under q6_k ("wide"
+// reaches a result only through five elementwise ops, more than the mix follows).
+// Q4K-LABEL: func.func @kquants
+// Q4K-DAG: mvc.weight "wide" {format = "q4_k"} : tensor<32x256xf32>
+// Q4K-DAG: mvc.weight "narrow" {format = "q5_0"} : tensor<256x64xf32>
+// Q4K-DAG: mvc.weight "head" {format = "q8_0"} : tensor<96x256xf32>
+// Q6K-LABEL: func.func @kquants
+// Q6K-DAG: mvc.weight "wide" {format = "q6_k"} : tensor<32x256xf32>
+// Q6K-DAG: mvc.weight "narrow" {format = "q8_0"} : tensor<256x64xf32>
+// Q6K-DAG: mvc.weight "head" {format = "q6_k"} : tensor<96x256xf32>
+func.func @kquants(%x: tensor<?x256xf32>, %y: tensor<?x64xf32>) -> (tensor<?x32xf32>, tensor<?x96xf32>) {
+  %wide = mvc.weight "wide" : tensor<32x256xbf16>
+  %narrow = mvc.weight "narrow" : tensor<256x64xbf16>
+  %head = mvc.weight "head" : tensor<96x256xbf16>
+  %a = mvc.matmul %x, %wide {transpose_b} : (tensor<?x256xf32>, tensor<32x256xbf16>) -> tensor<?x32xf32>
+  %n = mvc.matmul %y, %narrow {transpose_b} : (tensor<?x64xf32>, tensor<256x64xbf16>) -> tensor<?x256xf32>
+  %s = mvc.silu %n : tensor<?x256xf32>
+  %t = mvc.silu %s : tensor<?x256xf32>
+  %u = mvc.silu %t : tensor<?x256xf32>
+  %v = mvc.silu %u : tensor<?x256xf32>
+  %w = mvc.silu %v : tensor<?x256xf32>
+  %l = mvc.matmul %w, %head {transpose_b} : (tensor<?x256xf32>, tensor<96x256xbf16>) -> tensor<?x96xf32>
+  %r = mvc.silu %a : tensor<?x32xf32>
+  %r2 = mvc.silu %r : tensor<?x32xf32>
+  %r3 = mvc.silu %r2 : tensor<?x32xf32>
+  %r4 = mvc.silu %r3 : tensor<?x32xf32>
+  %r5 = mvc.silu %r4 : tensor<?x32xf32>
+  return %r5, %l : tensor<?x32xf32>, tensor<?x96xf32>
 }
 
 // -----
