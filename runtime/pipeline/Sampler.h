@@ -62,6 +62,16 @@ private:
 /// The index of the largest logit, the lowest one on ties.
 int32_t argmax(absl::Span<const float> logits);
 
+/// One pass over the logits: the index argmax() returns, and the first index holding NaN or
+/// +inf (-1 if none). A decode step's vocabulary (262144 for Gemma) is read once, by 16
+/// independent lanes the compiler vectorizes, not by a compare chained through the best
+/// value so far (which cost Gemma 3 270M's decode 0.6 ms a step).
+struct LogitScan {
+  int32_t best = 0;
+  int64_t invalid = -1;
+};
+LogitScan scanLogits(absl::Span<const float> logits);
+
 /// A token and its log probability.
 struct TokenLogprob {
   int32_t token = 0;

@@ -3,6 +3,7 @@
 #include "runtime/pipeline/Sampler.h"
 
 #include <cmath>
+#include <random>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -54,6 +55,31 @@ TEST(SamplerTest, GreedyIsArgmaxWithTheLowestIndexOnTies) {
   EXPECT_EQ(*greedy.sample(std::vector<float>{-INFINITY, -INFINITY}, rng), 0);
   EXPECT_EQ(*greedy.sample(std::vector<float>{-5, -1, -2}, rng), 1);
   expectDistribution({}, {0, 7, 7}, {0, 1, 0});
+}
+
+// The one-pass scan equals the plain definitions (first index of the largest value, first
+// NaN or +inf) for every length around its 16 lanes, ties across lanes and in the tail,
+// all -inf, and values drawn from a few levels so ties are common.
+TEST(SamplerTest, ScanLogitsEqualsTheFirstLargestAndFirstInvalid) {
+  std::mt19937 gen(7);
+  for (size_t n : {1, 2, 15, 16, 17, 31, 32, 33, 47, 100, 262144}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> x(n);
+      for (float &v : x) v = float(int(gen() % 7)) - 3.0f;
+      if (trial == 1) std::fill(x.begin(), x.end(), -INFINITY);
+      if (trial >= 2 && trial < 8) x[gen() % n] = trial % 2 ? NAN : INFINITY;
+      if (trial == 8) x[n - 1] = 10.0f;  // the largest in the tail
+      size_t best = 0;
+      int64_t invalid = -1;
+      for (size_t i = 0; i < n; ++i) {
+        if (x[i] > x[best]) best = i;
+        if ((std::isnan(x[i]) || x[i] == INFINITY) && invalid < 0) invalid = int64_t(i);
+      }
+      LogitScan scan = scanLogits(x);
+      EXPECT_EQ(scan.invalid, invalid) << n << " trial " << trial;
+      if (invalid < 0) EXPECT_EQ(size_t(scan.best), best) << n << " trial " << trial;
+    }
+  }
 }
 
 TEST(SamplerTest, LogprobsAreTheRawLogSoftmaxWithTheTopTokens) {

@@ -85,8 +85,11 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
 
 /// Emits attention for `rows` (all of one sequence) and KV head `g` as small matrix
 /// products over tiles of `vl` keys (vl = the target's f32 lanes):
-///   - the tile's key and value rows are converted once into f32 scratch rows padded to
-///     a whole number of vectors (masked loads, zero padding), so no scalar tail remains;
+///   - f32 caches with pages of whole tiles and hd a whole number of vectors read the
+///     tile's rows straight from the cache page (tiles aligned to vl positions, the next
+///     tile's rows prefetched when few query vectors wait on memory); otherwise the tile's
+///     key and value rows are converted once into f32 scratch rows padded to a whole
+///     number of vectors (masked loads, zero padding), so no scalar tail remains;
 ///   - S = Q·Kᵀ: per query vector, vl independent accumulators over the head dimension,
 ///     folded into one vector of vl scores by transposeReduce;
 ///   - the online softmax runs on that vector (a key outside a row's range scores -inf);
@@ -119,6 +122,8 @@ public:
     hdp = (hd + vl - 1) / vl * vl;
     auto isBf16 = [](Value m) { return cast<MemRefType>(m.getType()).getElementType().isBF16(); };
     dotBf16 = kb.target().bf16Dot && vl == 16 && hd % (2 * vl) == 0 && isBf16(kc) && isBf16(vc);
+    auto isF32 = [](Value m) { return cast<MemRefType>(m.getType()).getElementType().isF32(); };
+    direct = pageSize % vl == 0 && (dotBf16 || (hd % vl == 0 && isF32(kc) && isF32(vc)));
   }
 
   void emit(ArrayRef<QueryRow> rows) {
@@ -156,8 +161,10 @@ private:
       probPairs = scratch(n * vl / 2, b.getI32Type());
     } else {
       qRows = scratch(n * hdp);
-      keys = scratch(vl * hdp);
-      values = scratch(vl * hdp);
+      if (!direct) {
+        keys = scratch(vl * hdp);
+        values = scratch(vl * hdp);
+      }
       probs = scratch(n * vl);
     }
     zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
@@ -202,12 +209,12 @@ private:
     SmallVector<Value> init;
     for (int64_t v = 0; v < n; ++v) init.push_back(kb.f32(-INFINITY));
     for (int64_t v = 0; v < n; ++v) init.push_back(zero);
-    // bf16 caches with whole tiles per page: tiles are aligned to vl positions, so each lies
+    // Direct tiles (whole tiles per page): tiles are aligned to vl positions, so each lies
     // in one page of the sequence and its rows are at fixed distances from one address (no
     // per-key page lookups, no per-key pointers), whether or not all its keys are in range.
     // Elsewhere tiles start at the first key and every row is looked up (and clamped into
     // the range).
-    bool aligned = dotBf16 && pageSize % vl == 0;
+    bool aligned = direct;
     Value tile0 = kFirst, numTiles;
     if (aligned) {
       Value firstTile = arith::DivUIOp::create(b, loc, kFirst, kb.idx(vl));
@@ -380,7 +387,7 @@ private:
     SmallVector<Value> maxes, sums;
     for (int64_t v = 0; v < n; ++v) {
       const QueryRow &r = rows[v / group];
-      Value raw = dotBf16 ? scoresBf16(v * hd, t, /*prefetch=*/v == 0) : scores(v * hdp);
+      Value raw = dotBf16 ? scoresBf16(v * hd, t, /*prefetch=*/v == 0) : scores(v * hdp, t, v == 0);
       Value sv = arith::MulFOp::create(b, loc, raw, kb.splatLike(kb.f32(scale), zero));
       if (softcap > 0.0f) {
         Value cap = kb.splatLike(kb.f32(softcap), zero);
@@ -422,7 +429,7 @@ private:
     if (dotBf16)
       accumulateBf16(n, t);
     else
-      accumulate(n);
+      accumulate(n, t);
     SmallVector<Value> next(maxes);
     next.append(sums);
     return next;
@@ -477,8 +484,10 @@ private:
   }
 
   /// The vl raw scores q · k_j of query vector (qRows at qAt) against the tile's keys, as
-  /// one vector.
-  Value scores(int64_t qAt) {
+  /// one vector: from the cache rows of a direct tile (`prefetch`: and fetch the next
+  /// tile's), else from the scratch copies.
+  Value scores(int64_t qAt, const TileRows &t, bool prefetch) {
+    bool fromCache = t.perRow.empty();
     Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(kb.vecType(), 0.0f));
     SmallVector<Value> init(vl, zero);
     auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(hdp), kb.idx(vl), init);
@@ -490,9 +499,14 @@ private:
                                         ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(qAt))});
       SmallVector<Value> next;
       for (int64_t j = 0; j < vl; ++j) {
-        Value kv =
-            vector::LoadOp::create(b, loc, kb.vecType(), keys,
-                                   ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
+        Value kv;
+        if (fromCache) {
+          kv = vector::LoadOp::create(b, loc, kb.vecType(), kc, ValueRange{t.at(b, loc, j, c)});
+          if (prefetch) t.prefetch(b, loc, kc, j, c);
+        } else {
+          kv = vector::LoadOp::create(b, loc, kb.vecType(), keys,
+                                      ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
+        }
         next.push_back(vector::FMAOp::create(b, loc, qv, kv, loop.getRegionIterArgs()[j]));
       }
       scf::YieldOp::create(b, loc, next);
@@ -501,8 +515,11 @@ private:
   }
 
   /// acc[v] = acc[v] · corr[v] + Σ_j p[v][j] · value_j for every query vector, one chunk of
-  /// the head dimension at a time with the n accumulators in registers.
-  void accumulate(int64_t n) {
+  /// the head dimension at a time with the n accumulators in registers. A direct tile's
+  /// value rows come from the cache (rows of a partial tile outside the range as zeros:
+  /// probability 0 times a stale row could still be NaN), with the next tile's prefetched.
+  void accumulate(int64_t n, const TileRows &t) {
+    bool fromCache = t.perRow.empty();
     kb.forRange(kb.idx(0), kb.idx(hdp), vl, [&](Value c) {
       SmallVector<Value> o;
       for (int64_t v = 0; v < n; ++v) {
@@ -513,9 +530,21 @@ private:
         o.push_back(arith::MulFOp::create(b, loc, a, kb.splatLike(corr, a)));
       }
       for (int64_t j = 0; j < vl; ++j) {
-        Value val =
-            vector::LoadOp::create(b, loc, kb.vecType(), values,
-                                   ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
+        Value val;
+        if (fromCache) {
+          val = vector::LoadOp::create(b, loc, kb.vecType(), vc, ValueRange{t.at(b, loc, j, c)});
+          t.prefetch(b, loc, vc, j, c);
+          if (t.start) {
+            Value key = arith::AddIOp::create(b, loc, t.start, kb.idx(j));
+            Value in = arith::AndIOp::create(
+                b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, t.first),
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, key, t.last));
+            val = arith::SelectOp::create(b, loc, in, val, zero);
+          }
+        } else {
+          val = vector::LoadOp::create(b, loc, kb.vecType(), values,
+                                       ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
+        }
         for (int64_t v = 0; v < n; ++v) {
           Value p = memref::LoadOp::create(b, loc, probs, ValueRange{kb.idx(v * vl + j)});
           o[v] = vector::FMAOp::create(b, loc, kb.splatLike(p, val), val, o[v]);
@@ -695,6 +724,9 @@ private:
   int64_t heads, hd, pageSize, kvHeads, group, vl, hdp;
   float scale, softcap;
   bool dotBf16; // bf16 caches on a CPU with vdpbf16ps
+  // Tiles aligned to vl positions, read straight from the cache (dotBf16, or f32 caches
+  // with hd a whole number of vectors); else each tile's rows are copied to f32 scratch.
+  bool direct;
   // The scratch buffers of the emit() in progress.
   Value acc, corrs, qRows, keys, values, probs, qPairs, probPairs;
   Value zero; // a vector of f32 zeros
