@@ -109,13 +109,17 @@ Value transposeReduce(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
 /// reduction chain).
 class AttentionBlockEmitter {
 public:
+  /// The workgroup's KV head `g` and, of the query heads sharing it, `group / headSplits`
+  /// from `firstHead`.
   AttentionBlockEmitter(KernelBuilder &kb, AttentionOp op, Value q, Value kc, Value vc, Value bt,
-                        Value out, Value maxPages, Value g, Value segments)
+                        Value out, Value maxPages, Value g, Value firstHead, int64_t headSplits,
+                        Value segments)
       : kb(kb), b(kb.b()), loc(kb.loc()), op(op), q(q), kc(kc), vc(vc), bt(bt), out(out),
-        maxPages(maxPages), g(g), segments(segments) {
+        maxPages(maxPages), g(g), firstHead(firstHead), segments(segments) {
     AttentionShape shape = AttentionShape::of(op);
     std::tie(heads, hd, pageSize, kvHeads, group) =
         std::tie(shape.heads, shape.hd, shape.pageSize, shape.kvHeads, shape.group);
+    group /= headSplits;  // from here on: the query heads of this workgroup
     scale = shape.scale;
     softcap = shape.softcap;
     vl = kb.target().vectorWidth;
@@ -178,7 +182,7 @@ private:
       qBase.push_back(arith::MulIOp::create(
           b, loc,
           arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, r.row, kb.idx(heads)),
-                                arith::MulIOp::create(b, loc, g, kb.idx(group))),
+                                firstHead),
           kb.idx(hd)));
       for (int64_t h = 0; h < group; ++h) {
         int64_t v = int64_t(i) * group + h;
@@ -715,6 +719,7 @@ private:
   Location loc;
   AttentionOp op;
   Value q, kc, vc, bt, out, maxPages, g;
+  Value firstHead;  // the first query head of the workgroup
   Value segments; // variable-length segments: their row offsets, or null
 
 public:
@@ -770,8 +775,17 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   // shared cache while every block reads them (a SigLIP head is 2.4 MB of f32 K and V).
   Value blocks = arith::DivUIOp::create(
       b, loc, arith::AddIOp::create(b, loc, numRows, kb.idx(queryRows - 1)), kb.idx(queryRows));
+  // head_splits: the query heads sharing KV head g go to that many workgroups, split s
+  // taking group / head_splits of them from head g·group + s·(group / head_splits).
+  int64_t headSplits = config->getHeadSplits();
+  int64_t group = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(1) / kvHeads;
   Value block = arith::RemUIOp::create(b, loc, kb.workgroupId(), blocks);
-  Value g = arith::DivUIOp::create(b, loc, kb.workgroupId(), blocks);
+  Value pair = arith::DivUIOp::create(b, loc, kb.workgroupId(), blocks);
+  Value g = arith::DivUIOp::create(b, loc, pair, kb.idx(headSplits));
+  Value firstHead = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, g, kb.idx(group)),
+      arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, pair, kb.idx(headSplits)),
+                            kb.idx(group / headSplits)));
   Value firstRow = arith::MulIOp::create(b, loc, block, kb.idx(queryRows));
   Value lastRow = arith::SubIOp::create(b, loc, numRows, kb.idx(1));
 
@@ -811,7 +825,8 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
     return r;
   };
 
-  AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g, varlen ? ro : Value());
+  AttentionBlockEmitter emitter(kb, op, q, kc, vc, bt, out, maxPages, g, firstHead, headSplits,
+                                varlen ? ro : Value());
   if (op.getKeyMask()) emitter.keyMask = kb.binding(sig.bindingOf(op.getKeyMask()), b.getI32Type());
   if (queryRows == 1) {
     emitter.emit({queryRow(firstRow)});
@@ -842,7 +857,8 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
       segmented ? std::vector<SymExpr>{dims(op.getKeyCache())[0], SymExpr(1)}
       : varlen  ? std::vector<SymExpr>{dims(op.getSegments())[0], SymExpr(1)}
                 : dims(op.getBlockTable());
-  return LaunchInfo{SymExpr::ceilDiv(qDims[0], queryRows) * kvHeads, {tables[0], tables[1], qDims[0]}};
+  return LaunchInfo{SymExpr::ceilDiv(qDims[0], queryRows) * (kvHeads * headSplits),
+                    {tables[0], tables[1], qDims[0]}};
 }
 
 } // namespace mvc

@@ -51,10 +51,14 @@ def Mvc_CpuAttentionConfigAttr : Mvc_ConfigAttr<"CpuAttentionConfig", "cpu_atten
     `amx_query_rows`, `amx_key_rows` (segmented attention with bf16 keys and values on CPUs
     with AMX; 0, the default, elsewhere): the AMX template's query rows per workgroup and
     keys packed per chunk, both multiples of 32 dividing the segment length.
+    `head_splits` (default 1): the query heads sharing a KV head go to this many
+    workgroups (it divides them), so that a decode step's attention, one query row, has
+    more workgroups than KV heads.
   }];
   let parameters = (ins "int64_t":$query_rows,
                         DefaultValuedParameter<"int64_t", "0">:$amx_query_rows,
-                        DefaultValuedParameter<"int64_t", "0">:$amx_key_rows);
+                        DefaultValuedParameter<"int64_t", "0">:$amx_key_rows,
+                        DefaultValuedParameter<"int64_t", "1">:$head_splits);
 }
 
 def Mvc_CpuRowsConfigAttr : Mvc_ConfigAttr<"CpuRowsConfig", "cpu_rows_config"> {

@@ -58,7 +58,7 @@ LogicalResult CpuMatmulConfigAttr::verify(function_ref<InFlightDiagnostic()> emi
 
 LogicalResult CpuAttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                              int64_t queryRows, int64_t amxQueryRows,
-                                             int64_t amxKeyRows) {
+                                             int64_t amxKeyRows, int64_t headSplits) {
   // The AMX template: both 0 (off), or both positive multiples of 32.
   bool off = amxQueryRows == 0 && amxKeyRows == 0;
   bool on = amxQueryRows > 0 && amxKeyRows > 0 && amxQueryRows % 32 == 0 && amxKeyRows % 32 == 0;
@@ -67,7 +67,10 @@ LogicalResult CpuAttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> 
                        << ": amx_query_rows and amx_key_rows must both be 0 or both positive "
                           "multiples of 32, got "
                        << amxQueryRows << " and " << amxKeyRows;
-  return allPositive(emitError, getMnemonic(), {{"query_rows", queryRows}});
+  if (on && headSplits != 1)
+    return emitError() << "#mvc." << getMnemonic()
+                       << ": the AMX template takes every query head of a KV head (head_splits = 1)";
+  return allPositive(emitError, getMnemonic(), {{"query_rows", queryRows}, {"head_splits", headSplits}});
 }
 
 LogicalResult CpuRowsConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,

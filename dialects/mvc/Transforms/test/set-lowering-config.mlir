@@ -42,11 +42,12 @@ func.func @small_batch_rows(%x: tensor<?x2048xf32>) -> (tensor<?x64xf32>, tensor
   return %b, %f : tensor<?x64xf32>, tensor<?x64xf32>
 }
 
-// Attention blocks query rows so their accumulators (rows x query heads per KV head x
-// head_dim f32) fit 16 KiB: 4096 / (4 heads per KV head x 256) = 4 rows for Gemma 3 270M;
+// Attention blocks query rows so their accumulators (rows x query heads of a workgroup x
+// head_dim f32) fit 16 KiB. Gemma 3 270M has one KV head: its 4 query heads go to 2
+// workgroups (a decode step's one row then has two), 4096 / (2 x 256) = 8 rows;
 // SigLIP's 72-wide heads, one per KV head, would allow 56: capped at 16.
 // CHECK-LABEL: func.func @attention_rows
-// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = #mvc.cpu_attention_config<query_rows = 4>}
+// CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = #mvc.cpu_attention_config<query_rows = 8, head_splits = 2>}
 // CHECK: mvc.dispatch_region attention {{.*}} {lowering_config = #mvc.cpu_attention_config<query_rows = 16>}
 func.func @attention_rows(%q: tensor<?x4x256xf32>, %c: tensor<?x16x1x256xf32>, %q2: tensor<?x16x72xf32>,
                           %c2: tensor<?x16x16x72xf32>, %bt: tensor<?x4xi32>, %ro: tensor<?xi32>,
