@@ -2,6 +2,7 @@
 #include "compiler/Pipelines/Compile.h"
 #include "runtime/util/ToolMain.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -60,9 +61,13 @@ static void usage(std::ostream &os) {
 
 static int toolMain(int argc, char **argv) {
   mvc::CompileOptions opts;
+  // A flag's value; an option in its place (`--dtype -o a.mvc`) is a missing value, not a
+  // value (a path beginning with '-' can be given as ./-name).
   auto need = [&](int &i) -> const char * {
-    if (i + 1 >= argc) {
-      std::cerr << "mvc-compile: error: " << argv[i] << " needs a value\n";
+    const char *next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (!next || (next[0] == '-' && next[1] != '\0' && !std::isdigit(static_cast<unsigned char>(next[1])))) {
+      std::cerr << "mvc-compile: error: " << argv[i] << " needs a value"
+                << (next ? std::string(" (got the option '") + next + "')" : std::string()) << "\n";
       std::exit(1);
     }
     return argv[++i];
