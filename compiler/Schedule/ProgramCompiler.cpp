@@ -309,6 +309,8 @@ private:
       int64_t id;
       if (kind == DispatchKind::kv_write) {
         id = bufferFor(cast<KvWriteOp>(region.getBody().front().front()).getCache(), region);
+      } else if (std::optional<int64_t> reused = inPlaceBuffer(region, sig)) {
+        id = *reused;
       } else {
         id = newBuffer({0, BufferKind::Transient, -1, sizeOf(r).toExpr()});
       }
@@ -322,6 +324,61 @@ private:
     }
     program.steps.push_back(std::move(step));
     return success();
+  }
+
+  /// A matmul region whose epilogue reads a tensor of the result's shape and type that no
+  /// later op reads (the gate of a gated MLP, a residual) writes its result over it: both
+  /// kernel families read such an operand at the output element they then store, once, and
+  /// the store depends on the load. Saves a [T, N] transient at the peak of a prefill
+  /// (SmolLM2 at 512 tokens: the 3 MiB gate). Not for the matmul's own operands (other
+  /// workgroups read those), grouped matmuls, or operands that are inputs, outputs, weights,
+  /// states or views read later.
+  std::optional<int64_t> inPlaceBuffer(DispatchRegionOp region, const DispatchSignature &sig) {
+    if (region.getKind() != DispatchKind::matmul || region.getNumResults() != 1) return std::nullopt;
+    MatmulOp matmul;
+    for (Operation &op : region.getBody().front().without_terminator()) {
+      if (auto m = dyn_cast<MatmulOp>(op)) {
+        if (matmul) return std::nullopt;
+        matmul = m;
+      } else if (!op.hasTrait<mvc::OpTrait::Elementwise>()) {
+        return std::nullopt;
+      }
+    }
+    Value result = region.getResult(0);
+    if (!matmul || matmul.getGroups() || cast<RankedTensorType>(result.getType()).getRank() != 2)
+      return std::nullopt;
+    for (Value v : sig.operands) {
+      if (v == matmul.getLhs() || v == matmul.getRhs() || v.getType() != result.getType() ||
+          dimsMap.lookup(v) != dimsMap.lookup(result) || readAfter(v, region))
+        continue;
+      Value root = v;
+      while (aliasOf.count(root)) root = aliasOf[root];
+      auto it = bufferOf.find(root);
+      if (it == bufferOf.end()) continue;
+      const BufferInfo &buffer = program.buffers[it->second];
+      if (buffer.kind == BufferKind::Transient && !returned.count(buffer.id)) return buffer.id;
+    }
+    return std::nullopt;
+  }
+
+  /// Whether an op after `region` (or the return) reads the buffer of `v`: v, the value it
+  /// is a view of, or any view of that.
+  bool readAfter(Value v, DispatchRegionOp region) {
+    while (auto reshape = v.getDefiningOp<ReshapeOp>()) v = reshape.getInput();
+    return viewsReadAfter(v, region);
+  }
+  bool viewsReadAfter(Value v, DispatchRegionOp region) {
+    Block &body = fn.getBody().front();
+    for (Operation *user : v.getUsers()) {
+      Operation *top = body.findAncestorOpInBlock(*user);
+      if (!top) return true;
+      if (auto reshape = dyn_cast<ReshapeOp>(top)) {
+        if (viewsReadAfter(reshape.getResult(), region)) return true;
+        continue;
+      }
+      if (top != region.getOperation() && region->isBeforeInBlock(top)) return true;
+    }
+    return false;
   }
 
   /// Each transient lives from the first step that uses it to the last.
