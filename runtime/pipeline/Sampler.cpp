@@ -90,8 +90,6 @@ LogitScan scanLogits(absl::Span<const float> logits) {
   return scan;
 }
 
-int32_t argmax(absl::Span<const float> logits) { return scanLogits(logits).best; }
-
 absl::StatusOr<Sampler> Sampler::create(const SamplingOptions &options) {
   MVC_RETURN_IF_ERROR(options.validate());
   return Sampler(options);

@@ -59,13 +59,10 @@ private:
   std::mt19937_64 engine;
 };
 
-/// The index of the largest logit, the lowest one on ties.
-int32_t argmax(absl::Span<const float> logits);
-
-/// One pass over the logits: the index argmax() returns, and the first index holding NaN or
-/// +inf (-1 if none). A decode step's vocabulary (262144 for Gemma) is read once, by 16
-/// independent lanes the compiler vectorizes, not by a compare chained through the best
-/// value so far (which cost Gemma 3 270M's decode 0.6 ms a step).
+/// One pass over the logits: the index of the largest (the lowest one on ties), and the
+/// first index holding NaN or +inf (-1 if none). A decode step's vocabulary (262144 for
+/// Gemma) is read once, by 16 independent lanes the compiler vectorizes, not by a compare
+/// chained through the best value so far (which cost Gemma 3 270M's decode 0.6 ms a step).
 struct LogitScan {
   int32_t best = 0;
   int64_t invalid = -1;

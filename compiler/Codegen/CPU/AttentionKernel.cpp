@@ -218,9 +218,8 @@ private:
     // per-key page lookups, no per-key pointers), whether or not all its keys are in range.
     // Elsewhere tiles start at the first key and every row is looked up (and clamped into
     // the range).
-    bool aligned = direct;
     Value tile0 = kFirst, numTiles;
-    if (aligned) {
+    if (direct) {
       Value firstTile = arith::DivUIOp::create(b, loc, kFirst, kb.idx(vl));
       tile0 = arith::MulIOp::create(b, loc, firstTile, kb.idx(vl));
       numTiles = arith::AddIOp::create(
@@ -264,7 +263,7 @@ private:
         return t;
       };
       SmallVector<Value> next;
-      if (aligned) {
+      if (direct) {
         Value whole = arith::AndIOp::create(
             b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, tileStart, kFirst),
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
@@ -347,6 +346,14 @@ private:
     Value at(OpBuilder &b, Location loc, int64_t j, Value c) const {
       if (!perRow.empty()) return arith::AddIOp::create(b, loc, perRow[j], c);
       return rowOf(b, loc, base, j, c);
+    }
+    /// `row` (a vector of key `key`'s K or V row) where the key is in a partial tile's
+    /// range, else `none`.
+    Value keepInRange(OpBuilder &b, Location loc, Value key, Value row, Value none) const {
+      Value in = arith::AndIOp::create(
+          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, first),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, key, last));
+      return arith::SelectOp::create(b, loc, in, row, none);
     }
     /// Prefetches row j of the tile ahead at element c (one cache line of it).
     void prefetch(OpBuilder &b, Location loc, Value mem, int64_t j, Value c) const {
@@ -538,13 +545,8 @@ private:
         if (fromCache) {
           val = vector::LoadOp::create(b, loc, kb.vecType(), vc, ValueRange{t.at(b, loc, j, c)});
           t.prefetch(b, loc, vc, j, c);
-          if (t.start) {
-            Value key = arith::AddIOp::create(b, loc, t.start, kb.idx(j));
-            Value in = arith::AndIOp::create(
-                b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, t.first),
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, key, t.last));
-            val = arith::SelectOp::create(b, loc, in, val, zero);
-          }
+          if (t.start)
+            val = t.keepInRange(b, loc, arith::AddIOp::create(b, loc, t.start, kb.idx(j)), val, zero);
         } else {
           val = vector::LoadOp::create(b, loc, kb.vecType(), values,
                                        ValueRange{arith::AddIOp::create(b, loc, c, kb.idx(j * hdp))});
@@ -663,14 +665,8 @@ private:
             Value none = arith::ConstantOp::create(
                 b, loc, DenseElementsAttr::get(bf16x32(), b.getZeroAttr(b.getBF16Type())));
             Value key0 = arith::AddIOp::create(b, loc, t.start, j0);
-            auto keep = [&](Value key, Value row) -> Value {
-              Value in = arith::AndIOp::create(
-                  b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, t.first),
-                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, key, t.last));
-              return arith::SelectOp::create(b, loc, in, row, none);
-            };
-            r0 = keep(key0, r0);
-            r1 = keep(arith::AddIOp::create(b, loc, key0, kb.idx(1)), r1);
+            r0 = t.keepInRange(b, loc, key0, r0, none);
+            r1 = t.keepInRange(b, loc, arith::AddIOp::create(b, loc, key0, kb.idx(1)), r1, none);
           }
           if (halves.front() == 0 && t.ahead) {
             auto [ahead0, ahead1] = pair(t.ahead);
@@ -778,7 +774,7 @@ FailureOr<LaunchInfo> emitAttentionKernel(KernelBuilder &kb, DispatchRegionOp re
   // head_splits: the query heads sharing KV head g go to that many workgroups, split s
   // taking group / head_splits of them from head g·group + s·(group / head_splits).
   int64_t headSplits = config->getHeadSplits();
-  int64_t group = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(1) / kvHeads;
+  int64_t group = AttentionShape::of(op).group;
   Value block = arith::RemUIOp::create(b, loc, kb.workgroupId(), blocks);
   Value pair = arith::DivUIOp::create(b, loc, kb.workgroupId(), blocks);
   Value g = arith::DivUIOp::create(b, loc, pair, kb.idx(headSplits));
